@@ -1,0 +1,69 @@
+/// A parser's refusal, precise enough for an operator to find the bad byte.
+///
+/// Parsers never guess: a value the kernel would not print is an error naming the
+/// text and the column, so a corrupted capture or an unknown kernel spelling is
+/// reported instead of silently becoming a zero.
+public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What was being parsed, e.g. "cpulist" or "numa_maps line".
+    public var what: String
+    /// The offending input (truncated to keep messages readable).
+    public var input: String
+    /// 1-based column in `input` where parsing failed, when known.
+    public var column: Int?
+    public var reason: String
+
+    public init(what: String, input: some StringProtocol, column: Int? = nil, reason: String) {
+        self.what = what
+        self.input = input.count > 120 ? String(input.prefix(117)) + "..." : String(input)
+        self.column = column
+        self.reason = reason
+    }
+
+    public var description: String {
+        let place = column.map { " at column \($0)" } ?? ""
+        return "invalid \(what) \"\(input)\"\(place): \(reason)"
+    }
+}
+
+/// Small lexical helpers shared by the /proc and /sys parsers.
+public enum Lex {
+    public static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+    public static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// Decimal without sign; nil on empty, non-digit, or overflow.
+    public static func decimal(_ text: some StringProtocol) -> Int? {
+        var value = 0
+        var any = false
+        for byte in text.utf8 {
+            guard isDigit(byte) else { return nil }
+            let (product, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowB) = product.addingReportingOverflow(Int(byte - 0x30))
+            if overflowA || overflowB { return nil }
+            value = sum
+            any = true
+        }
+        return any ? value : nil
+    }
+
+    /// A file holding one decimal number (sysctls, huge page counts).
+    public static func number(_ text: String, what: String) throws(ParseError) -> Int {
+        guard let value = decimal(trimmed(text)) else {
+            throw ParseError(what: what, input: trimmed(text), reason: "not a decimal number")
+        }
+        return value
+    }
+
+    /// Splits into lines, dropping a trailing empty line.
+    public static func lines(_ text: String) -> [Substring] {
+        var result = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if result.last?.isEmpty == true { result.removeLast() }
+        return result
+    }
+
+    public static func trimmed(_ text: some StringProtocol) -> Substring {
+        let string = Substring(text)
+        guard let first = string.firstIndex(where: { !$0.isWhitespace }),
+              let last = string.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return string[first...last]
+    }
+}

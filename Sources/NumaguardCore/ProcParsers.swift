@@ -1,0 +1,176 @@
+/// The fields of /proc/PID/stat (or task/TID/stat) that placement depends on.
+public struct TaskStat: Equatable, Sendable {
+    public var pid: Int
+    public var comm: String
+    public var state: Character
+    public var ppid: Int
+    /// Clock ticks since boot; with the pid it identifies a process across pid reuse.
+    public var startTime: UInt64
+    /// The CPU the task last ran on (field 39).
+    public var processor: Int
+
+    public init(pid: Int, comm: String, state: Character, ppid: Int, startTime: UInt64, processor: Int) {
+        self.pid = pid
+        self.comm = comm
+        self.state = state
+        self.ppid = ppid
+        self.startTime = startTime
+        self.processor = processor
+    }
+}
+
+public enum TaskStatParser {
+    /// comm sits in parentheses and may itself hold spaces and `)`, so fields are
+    /// counted from the last `)` (as procps does).
+    public static func parse(_ text: String) throws(ParseError) -> TaskStat {
+        let line = Lex.trimmed(text)
+        guard let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")"), open < close else {
+            throw ParseError(what: "stat", input: line, reason: "no (comm) field")
+        }
+        guard let pid = Lex.decimal(Lex.trimmed(line[..<open])) else {
+            throw ParseError(what: "stat", input: line, column: 1, reason: "pid is not a number")
+        }
+        let comm = String(line[line.index(after: open)..<close])
+        // fields[0] is field 3 (state) of proc(5).
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        func field(_ number: Int) throws(ParseError) -> Substring {
+            guard number - 3 < fields.count else {
+                throw ParseError(what: "stat", input: line, reason: "has \(fields.count + 2) fields, field \(number) needed")
+            }
+            return fields[number - 3]
+        }
+        func number(_ index: Int) throws(ParseError) -> Int {
+            let text = try field(index)
+            guard let value = Lex.decimal(text) else {
+                throw ParseError(what: "stat", input: line, reason: "field \(index) \"\(text)\" is not a number")
+            }
+            return value
+        }
+        guard let state = try field(3).first else {
+            throw ParseError(what: "stat", input: line, reason: "empty state")
+        }
+        return TaskStat(
+            pid: pid, comm: comm, state: state, ppid: try number(4),
+            startTime: UInt64(try number(22)), processor: try number(39)
+        )
+    }
+}
+
+/// /proc/PID/status as key/value pairs, with typed accessors for the placement fields.
+public struct ProcStatus: Equatable, Sendable {
+    public var fields: [String: String]
+
+    public init(fields: [String: String]) { self.fields = fields }
+
+    public static func parse(_ text: String) -> ProcStatus {
+        var fields: [String: String] = [:]
+        for line in Lex.lines(text) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = String(Lex.trimmed(line[line.index(after: colon)...]))
+        }
+        return ProcStatus(fields: fields)
+    }
+
+    public var name: String? { fields["Name"] }
+
+    public func idSet(_ key: String) throws(ParseError) -> IDSet? {
+        guard let value = fields[key] else { return nil }
+        return try IDListParser.parse(value, what: key)
+    }
+
+    public var cpusAllowed: IDSet? { get throws(ParseError) { try idSet("Cpus_allowed_list") } }
+    public var memsAllowed: IDSet? { get throws(ParseError) { try idSet("Mems_allowed_list") } }
+
+    /// Real, effective, saved and filesystem uid.
+    public var uids: [Int] { (fields["Uid"] ?? "").split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { Lex.decimal($0) } }
+
+    /// A `kB` field in bytes (VmRSS, RssAnon, ...).
+    public func kilobytes(_ key: String) -> Int? {
+        guard let value = fields[key], let number = Lex.decimal(value.split(separator: " ").first ?? "") else { return nil }
+        return number * 1024
+    }
+}
+
+/// `key: value kB` files: /proc/meminfo and, with a `Node N ` prefix, node*/meminfo.
+public enum MeminfoParser {
+    /// Values in bytes for `kB` lines, raw counts otherwise (HugePages_*).
+    public static func parse(_ text: String) throws(ParseError) -> [String: Int] {
+        var values: [String: Int] = [:]
+        for line in Lex.lines(text) where !Lex.trimmed(line).isEmpty {
+            var body = line
+            if body.hasPrefix("Node ") {
+                let words = body.split(separator: " ", maxSplits: 2)
+                guard words.count == 3 else { throw ParseError(what: "node meminfo line", input: line, reason: "expected \"Node N key: value\"") }
+                body = words[2]
+            }
+            guard let colon = body.firstIndex(of: ":") else {
+                throw ParseError(what: "meminfo line", input: line, reason: "no ':'")
+            }
+            let key = String(body[..<colon])
+            let words = body[body.index(after: colon)...].split(separator: " ")
+            guard let first = words.first, let number = Lex.decimal(first) else {
+                throw ParseError(what: "meminfo line", input: line, reason: "value is not a number")
+            }
+            values[key] = words.count > 1 && words[1] == "kB" ? number * 1024 : number
+        }
+        return values
+    }
+}
+
+/// `key value` files: /proc/vmstat and node*/numastat, node*/vmstat.
+public enum CounterFileParser {
+    public static func parse(_ text: String) throws(ParseError) -> [String: UInt64] {
+        var values: [String: UInt64] = [:]
+        for line in Lex.lines(text) where !Lex.trimmed(line).isEmpty {
+            let words = line.split(separator: " ")
+            guard words.count == 2, let value = UInt64(words[1]) else {
+                throw ParseError(what: "counter line", input: line, reason: "expected \"name value\"")
+            }
+            values[String(words[0])] = value
+        }
+        return values
+    }
+}
+
+/// One line of /proc/PID/cgroup: `hierarchy-id:controllers:path`.
+public struct CgroupEntry: Equatable, Sendable, Codable {
+    public var hierarchy: Int
+    public var controllers: [String]
+    public var path: String
+
+    public static func parse(_ text: String) throws(ParseError) -> [CgroupEntry] {
+        try Lex.lines(text).filter { !$0.isEmpty }.map { line throws(ParseError) in
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let id = Lex.decimal(parts[0]) else {
+                throw ParseError(what: "cgroup line", input: line, reason: "expected \"id:controllers:path\"")
+            }
+            return CgroupEntry(
+                hierarchy: id,
+                controllers: parts[1].split(separator: ",").map(String.init),
+                path: String(parts[2])
+            )
+        }
+    }
+}
+
+/// The whitespace-separated numbers of node*/distance.
+public enum DistanceParser {
+    public static func parse(_ text: String) throws(ParseError) -> [Int] {
+        try Lex.trimmed(text).split(separator: " ").map { word throws(ParseError) in
+            guard let value = Lex.decimal(word) else {
+                throw ParseError(what: "node distance", input: text, reason: "\"\(word)\" is not a number")
+            }
+            return value
+        }
+    }
+}
+
+/// Sysfs selection files such as transparent_hugepage/enabled: `always [madvise] never`.
+public enum BracketChoiceParser {
+    public static func parse(_ text: String) throws(ParseError) -> String {
+        for word in Lex.trimmed(text).split(separator: " ") where word.hasPrefix("[") && word.hasSuffix("]") && word.count > 2 {
+            return String(word.dropFirst().dropLast())
+        }
+        throw ParseError(what: "sysfs choice", input: Lex.trimmed(text), reason: "no [selected] value")
+    }
+}

@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardCore
+
+/// A failure to read the host, naming the file (under its root) and the cause.
+public enum HostError: Error, Sendable, CustomStringConvertible {
+    case unreadable(path: String, errno: Errno)
+    case malformed(path: String, ParseError)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, errno): "cannot read \(path): \(errno)"
+        case let .malformed(path, error): "\(path): \(error)"
+        }
+    }
+
+    public var errno: Errno? {
+        if case let .unreadable(_, errno) = self { return errno }
+        return nil
+    }
+
+    public var isMissing: Bool { errno == .noEntry || errno == .noProcess }
+    public var isPermission: Bool { errno?.isPermission ?? false }
+}
+
+/// The one way numaguard reads the host: every /proc and /sys path is resolved under
+/// a root, `/` for the live host or a directory holding a recorded or captured host,
+/// so fixtures and captures exercise exactly the code that reads production hosts.
+public struct HostRoot: Sendable {
+    public let path: String
+
+    public static let live = HostRoot(path: "/")
+
+    public init(path: String) {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.path = trimmed.isEmpty ? "/" : trimmed
+    }
+
+    public var isLive: Bool { path == "/" }
+
+    /// `relative` is written without a leading slash, e.g. "proc/meminfo".
+    public func absolute(_ relative: String) -> String {
+        path == "/" ? "/" + relative : path + "/" + relative
+    }
+
+    /// Reads a whole file. /proc files report size 0, so read until EOF with a growing buffer.
+    public func withContents<R, E: Error>(
+        _ relative: String, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R
+    ) throws(HostError) -> Result<R, E> {
+        let full = absolute(relative)
+        let fd: Int32
+        do {
+            fd = try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw .unreadable(path: full, errno: error.errno)
+        }
+        defer { close(fd) }
+        var capacity = 16 * 1024
+        var storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { storage.deallocate() }
+        var length = 0
+        while true {
+            if length == capacity {
+                let larger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                larger.copyMemory(from: storage, byteCount: length)
+                storage.deallocate()
+                storage = larger
+                capacity *= 2
+            }
+            let chunk: Int
+            do {
+                let base = storage
+                let offset = length
+                let room = capacity - length
+                chunk = try SystemCall.check("read", full) { read(fd, base + offset, room) }
+            } catch {
+                throw .unreadable(path: full, errno: error.errno)
+            }
+            if chunk == 0 { break }
+            length += chunk
+        }
+        let bytes = UnsafeBufferPointer(start: storage.assumingMemoryBound(to: UInt8.self), count: length)
+        do {
+            return .success(try body(bytes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    public func readText(_ relative: String) throws(HostError) -> String {
+        try withContents(relative) { (bytes) throws(Never) in String(decoding: bytes, as: UTF8.self) }.get()
+    }
+
+    /// nil when the file does not exist: optional kernel features (an absent sysctl) are
+    /// facts to report, not failures.
+    public func readTextIfPresent(_ relative: String) throws(HostError) -> String? {
+        do {
+            return try readText(relative)
+        } catch {
+            if error.errno == .noEntry { return nil }
+            throw error
+        }
+    }
+
+    /// Reads and parses, attributing a parse failure to the file.
+    public func parse<T>(_ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T {
+        let text = try readText(relative)
+        do {
+            return try parser(text)
+        } catch {
+            throw .malformed(path: absolute(relative), error)
+        }
+    }
+
+    public func parseIfPresent<T>(_ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T? {
+        guard let text = try readTextIfPresent(relative) else { return nil }
+        do {
+            return try parser(text)
+        } catch {
+            throw .malformed(path: absolute(relative), error)
+        }
+    }
+
+    public func exists(_ relative: String) -> Bool {
+        access(absolute(relative), F_OK) == 0
+    }
+
+    /// Directory entries except `.` and `..`, unsorted.
+    public func list(_ relative: String) throws(HostError) -> [String] {
+        let full = absolute(relative)
+        let directory: OpaquePointer
+        do {
+            directory = try SystemCall.checkPointer("opendir", full) { opendir(full) }
+        } catch {
+            throw .unreadable(path: full, errno: error.errno)
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func readLink(_ relative: String) throws(HostError) -> String {
+        let full = absolute(relative)
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count: Int
+        do {
+            count = try SystemCall.check("readlink", full) { readlink(full, &buffer, buffer.count - 1) }
+        } catch {
+            throw .unreadable(path: full, errno: error.errno)
+        }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardCore
+
+/// Why a process could not be read. Each case names the PID, because an operator
+/// running this against a fleet of trading processes must know exactly which one.
+public enum ProcessReadError: Error, Sendable, CustomStringConvertible {
+    /// No /proc/PID at the first read.
+    case noSuchProcess(pid: Int)
+    /// It existed when the read began and exited (or its PID was reused) before it ended.
+    case vanished(pid: Int, comm: String, during: String)
+    /// A file the kernel guards with ptrace access checks was refused.
+    case permissionDenied(pid: Int, comm: String, path: String, remedy: String)
+    case host(HostError)
+
+    public var pid: Int? {
+        switch self {
+        case let .noSuchProcess(pid), let .vanished(pid, _, _), let .permissionDenied(pid, _, _, _): pid
+        case .host: nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .noSuchProcess(pid):
+            "no process with PID \(pid)"
+        case let .vanished(pid, comm, during):
+            "PID \(pid) (\(comm)) exited while \(during) was being read"
+        case let .permissionDenied(pid, comm, path, remedy):
+            "permission denied reading \(path) of PID \(pid) (\(comm)): \(remedy)"
+        case let .host(error):
+            error.description
+        }
+    }
+}
+
+public struct ProcessReader: Sendable {
+    public let root: HostRoot
+    public init(root: HostRoot) { self.root = root }
+
+    /// PIDs present under proc/, ascending.
+    public func pids() throws(HostError) -> [Int] {
+        try root.list("proc").compactMap { Lex.decimal($0) }.sorted()
+    }
+
+    /// Reads one process. `memory` decides whether numa_maps is read: it holds the
+    /// target's mmap lock while the kernel walks its page tables, so callers ask for it
+    /// only when a memory figure is needed.
+    public func read(pid: Int, memory: Bool, numaEnabled: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
+        let base = "proc/\(pid)"
+        let stat: TaskStat
+        do {
+            stat = try root.parse("\(base)/stat", TaskStatParser.parse)
+        } catch {
+            if error.isMissing { throw .noSuchProcess(pid: pid) }
+            throw .host(error)
+        }
+        let identity = ProcessIdentity(pid: pid, startTime: stat.startTime)
+
+        /// Any later read that fails because the process is gone is "vanished", not an error.
+        func guarded<T>(_ what: String, _ body: () throws(HostError) -> T) throws(ProcessReadError) -> T {
+            do {
+                return try body()
+            } catch {
+                if error.isMissing || !stillSame(identity) {
+                    throw .vanished(pid: pid, comm: stat.comm, during: what)
+                }
+                if error.isPermission {
+                    throw .permissionDenied(pid: pid, comm: stat.comm, path: root.absolute("\(base)/\(what)"),
+                                            remedy: permissionRemedy(pid: pid))
+                }
+                throw .host(error)
+            }
+        }
+
+        let status = try guarded("status") { () throws(HostError) in try root.parse("\(base)/status") { ProcStatus.parse($0) } }
+        let (cpus, mems): (IDSet?, IDSet?)
+        do {
+            cpus = try status.cpusAllowed
+            mems = try status.memsAllowed
+        } catch {
+            throw .host(.malformed(path: root.absolute("\(base)/status"), error))
+        }
+        let cmdline = try guarded("cmdline") { () throws(HostError) in try root.readText("\(base)/cmdline") }
+        let cgroups = try guarded("cgroup") { () throws(HostError) in try root.parse("\(base)/cgroup", CgroupEntry.parse) }
+        // exe is unreadable for other users' processes without privilege and absent for
+        // kernel threads; neither is a failure of the read as a whole.
+        let exe = try? root.readLink("\(base)/exe")
+        let threads = try guarded("task") { () throws(HostError) in try readThreads(base) }
+
+        var mappings: [Mapping]?
+        if memory && numaEnabled {
+            let parsed = try guarded("numa_maps") { () throws(HostError) in
+                try root.withContents("\(base)/numa_maps") { bytes throws(ParseError) in try NumaMapsParser.parse(bytes: bytes) }
+                    .mapError { HostError.malformed(path: root.absolute("\(base)/numa_maps"), $0) }
+                    .get()
+            }
+            // An exiting process (zombie, or mm already torn down) yields an empty file;
+            // only a process that is still the same one makes the figures valid.
+            if !stillSame(identity) || (parsed.isEmpty && isZombie(base)) {
+                throw .vanished(pid: pid, comm: stat.comm, during: "numa_maps")
+            }
+            mappings = parsed
+        }
+        return ProcessSnapshot(
+            identity: identity,
+            comm: stat.comm,
+            exe: exe,
+            cmdline: cmdline.split(separator: "\0").map(String.init),
+            uid: status.uids.first,
+            cgroups: cgroups,
+            cpusAllowed: cpus ?? IDSet(),
+            memsAllowed: mems ?? IDSet(),
+            threads: threads,
+            mappings: mappings,
+            residentBytes: status.kilobytes("VmRSS")
+        )
+    }
+
+    /// Threads come and go while we list them; one that exits between the listing and
+    /// its stat read is simply not reported.
+    func readThreads(_ base: String) throws(HostError) -> [ThreadPlacement] {
+        var threads: [ThreadPlacement] = []
+        for name in try root.list("\(base)/task") {
+            guard let tid = Lex.decimal(name) else { continue }
+            do {
+                threads.append(try readThread(tid: tid, "\(base)/task/\(tid)"))
+            } catch {
+                if error.isMissing { continue }
+                throw error
+            }
+        }
+        return threads.sorted { $0.tid < $1.tid }
+    }
+
+    func readThread(tid: Int, _ taskBase: String) throws(HostError) -> ThreadPlacement {
+        let stat = try root.parse("\(taskBase)/stat", TaskStatParser.parse)
+        let allowed = try root.parseIfPresent("\(taskBase)/status") { text throws(ParseError) in
+            try ProcStatus.parse(text).cpusAllowed
+        }
+        return ThreadPlacement(tid: tid, comm: stat.comm, lastCPU: stat.processor, cpusAllowed: allowed ?? nil)
+    }
+
+    /// True while /proc/PID still belongs to the process that started at `identity.startTime`.
+    public func stillSame(_ identity: ProcessIdentity) -> Bool {
+        guard let stat = try? root.parse("proc/\(identity.pid)/stat", TaskStatParser.parse) else { return false }
+        return stat.startTime == identity.startTime
+    }
+
+    func isZombie(_ base: String) -> Bool {
+        guard let stat = try? root.parse("\(base)/stat", TaskStatParser.parse) else { return true }
+        return stat.state == "Z" || stat.state == "X"
+    }
+
+    /// numa_maps is guarded by PTRACE_MODE_READ: the reader must own the target (and the
+    /// target be dumpable) or hold CAP_SYS_PTRACE. Say which, and whether we hold it.
+    func permissionRemedy(pid: Int) -> String {
+        let owner = (try? root.parse("proc/\(pid)/status") { ProcStatus.parse($0) })?.uids.first
+        let ownerText = owner.map { "uid \($0)" } ?? "its owner"
+        let held = root.isLive && Capabilities.current().holds(.sysPtrace)
+        return "the kernel requires ptrace read access (PTRACE_MODE_READ): run numaguard as \(ownerText) or root, "
+            + "or grant it CAP_SYS_PTRACE (currently \(held ? "held" : "not held"), running as uid \(getuid()))"
+    }
+}

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardCore
+import NumaguardHost
+
+/// What `inspect` was asked to look at.
+public enum InspectSelection: Sendable {
+    case pids([Int])
+    /// A regular expression searched in each process's comm and in its command line
+    /// joined by spaces (as pgrep -f and numastat -p PATTERN do).
+    case pattern(String)
+}
+
+/// The outcome of an inspect run: reports for what could be read, failures for the
+/// rest, and the exit status that summarises them.
+public struct InspectOutcome: Sendable {
+    public var reports: [InspectReport]
+    public var failures: [InspectDocument.Failure]
+    public var status: ExitStatus
+}
+
+public enum Inspection {
+    public enum Failure: Error, CustomStringConvertible {
+        case badPattern(String, reason: String)
+        case host(HostError)
+
+        public var description: String {
+            switch self {
+            case let .badPattern(pattern, reason): "invalid --name pattern \"\(pattern)\": \(reason)"
+            case let .host(error): error.description
+            }
+        }
+    }
+
+    public static func run(root: HostRoot, selection: InspectSelection) throws(Failure) -> InspectOutcome {
+        let topology: Topology
+        do { topology = try TopologyReader.read(root) } catch { throw .host(error) }
+        let reader = ProcessReader(root: root)
+        var failures: [InspectDocument.Failure] = []
+        var missing = false
+        let pids: [Int]
+        switch selection {
+        case let .pids(requested):
+            var seen = Set<Int>()
+            pids = requested.filter { seen.insert($0).inserted }
+        case let .pattern(pattern):
+            pids = try matching(pattern, reader: reader)
+            if pids.isEmpty {
+                failures.append(.init(pid: nil, error: "no process matches --name \"\(pattern)\""))
+                missing = true
+            }
+        }
+        var reports: [InspectReport] = []
+        var incomplete = false
+        for pid in pids {
+            do {
+                let snapshot = try reader.read(pid: pid, memory: true, numaEnabled: topology.numaEnabled)
+                reports.append(InspectReport(snapshot: snapshot, topology: topology))
+            } catch {
+                failures.append(.init(pid: error.pid, error: error.description))
+                if case .noSuchProcess = error, case .pids = selection { missing = true } else { incomplete = true }
+            }
+        }
+        let status: ExitStatus = missing ? .noInput : incomplete ? .incomplete : .success
+        return InspectOutcome(reports: reports, failures: failures, status: status)
+    }
+
+    static func matching(_ pattern: String, reader: ProcessReader) throws(Failure) -> [Int] {
+        let regex: Regex<AnyRegexOutput>
+        do { regex = try Regex(pattern) } catch { throw .badPattern(pattern, reason: "\(error)") }
+        let ownPID = reader.root.isLive ? Int(getpid()) : -1
+        let all: [Int]
+        do { all = try reader.pids() } catch { throw .host(error) }
+        return all.filter { pid in
+            guard pid != ownPID,
+                  let stat = try? reader.root.parse("proc/\(pid)/stat", TaskStatParser.parse) else { return false }
+            let cmdline = (try? reader.root.readText("proc/\(pid)/cmdline")) ?? ""
+            let joined = cmdline.split(separator: "\0").joined(separator: " ")
+            return stat.comm.contains(regex) || joined.contains(regex)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NumaguardCore
+
+/// Every JSON document numaguard prints carries `format_version`, so consumers can
+/// refuse a layout they do not know instead of misreading it.
+public enum JSONDocument {
+    public static let formatVersion = 1
+
+    struct Envelope<Body: Encodable>: Encodable {
+        let formatVersion: Int
+        let kind: String
+        let body: Body
+
+        enum CodingKeys: String, CodingKey { case formatVersion = "format_version", kind }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(formatVersion, forKey: .formatVersion)
+            try container.encode(kind, forKey: .kind)
+            try body.encode(to: encoder)
+        }
+    }
+
+    /// Sorted keys and pretty printing: stable output for golden tests and diffs.
+    public static func render<Body: Encodable>(kind: String, _ body: Body) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let data = try encoder.encode(Envelope(formatVersion: formatVersion, kind: kind, body: body))
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// The body of `numaguard topology --format json`.
+public struct TopologyDocument: Encodable {
+    public var topology: Topology
+    public var kernel: KernelState?
+    public init(topology: Topology, kernel: KernelState?) {
+        self.topology = topology
+        self.kernel = kernel
+    }
+}
+
+/// The body of `numaguard inspect --format json`: the processes read and, apart, those
+/// that could not be, each with its PID and reason.
+public struct InspectDocument: Encodable {
+    public struct Failure: Encodable, Equatable, Sendable {
+        public var pid: Int?
+        public var error: String
+        public init(pid: Int?, error: String) {
+            self.pid = pid
+            self.error = error
+        }
+    }
+
+    public var processes: [InspectReport]
+    public var failures: [Failure]
+    public init(processes: [InspectReport], failures: [Failure]) {
+        self.processes = processes
+        self.failures = failures
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import NumaguardCore
+import NumaguardHost
+import NumaguardReport
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show where processes run and where their memory is (numastat -p and more).",
+        discussion: """
+            Exit codes: 0 every process inspected; 3 a process exited mid-read or could not be read \
+            for lack of permission (the others are still reported); 66 no such PID, or --name matched \
+            nothing; 64 usage; 71 the host's /proc or /sys could not be read.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(name: .customLong("name"), help: ArgumentHelp(
+        "Inspect every process whose comm or command line matches this regular expression.", valueName: "pattern"))
+    var pattern: String?
+    @Argument(help: "Process IDs to inspect.") var pids: [String] = []
+
+    func validate() throws {
+        if pattern == nil && pids.isEmpty { throw ValidationError("give one or more PIDs, or --name PATTERN") }
+        if pattern != nil && !pids.isEmpty { throw ValidationError("give PIDs or --name PATTERN, not both") }
+        for text in pids where Int(text).map({ $0 <= 0 }) ?? true {
+            throw ValidationError("\"\(text)\" is not a PID (a positive integer)")
+        }
+    }
+
+    func run() throws {
+        let selection: InspectSelection = pattern.map { .pattern($0) } ?? .pids(pids.compactMap { Int($0) })
+        let outcome: InspectOutcome
+        do {
+            outcome = try Inspection.run(root: host.root, selection: selection)
+        } catch {
+            if case .badPattern = error { throw Terminal.fail(error.description, .usage) }
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+        switch format {
+        case .text:
+            FileHandleWriter.write(1, outcome.reports.map(InspectText.render).joined(separator: "\n"))
+        case .json:
+            FileHandleWriter.write(1, try JSONDocument.render(
+                kind: "inspect", InspectDocument(processes: outcome.reports, failures: outcome.failures)))
+        }
+        for failure in outcome.failures { Terminal.printError("numaguard: \(failure.error)") }
+        if outcome.status != .success { throw ExitCode(outcome.status.rawValue) }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import NumaguardCore
+import NumaguardHost
+
+@main
+struct Numaguard: ParsableCommand {
+    static let version = "0.1.0-dev"
+
+    static let configuration = CommandConfiguration(
+        commandName: "numaguard",
+        abstract: "Keep latency-critical Linux hosts NUMA-correct.",
+        discussion: """
+            Exit codes: 0 success; 1 violations; 3 incomplete (something could not be read: \
+            permission, a process that exited mid-read); 64 usage; 66 no such process or no match; \
+            71 host unreadable; 78 invalid policy.
+            """,
+        version: version,
+        subcommands: [TopologyCommand.self, InspectCommand.self]
+    )
+}
+
+/// Options every host-reading command takes.
+struct HostOptions: ParsableArguments {
+    @Option(name: .customLong("host-root"), help: ArgumentHelp(
+        "Read /proc and /sys under this directory instead of / (a captured or recorded host).",
+        valueName: "dir"))
+    var hostRoot: String = "/"
+
+    var root: HostRoot { HostRoot(path: hostRoot) }
+
+    func validate() throws {
+        guard root.exists("proc") || root.exists("sys") else {
+            throw ValidationError("--host-root \(hostRoot): no proc/ or sys/ under it")
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// The only place the CLI writes to stderr and picks an exit status.
+enum Terminal {
+    static func fail(_ message: String, _ status: ExitStatus) -> ExitCode {
+        printError("numaguard: \(message)")
+        return ExitCode(status.rawValue)
+    }
+
+    static func printError(_ message: String) {
+        var stream = StandardError()
+        print(message, to: &stream)
+    }
+
+    struct StandardError: TextOutputStream {
+        mutating func write(_ string: String) {
+            FileHandleWriter.write(2, string)
+        }
+    }
+}

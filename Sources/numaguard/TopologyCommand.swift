@@ -1,0 +1,31 @@
+import ArgumentParser
+import NumaguardCore
+import NumaguardHost
+import NumaguardReport
+
+struct TopologyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topology",
+        abstract: "Show nodes, CPUs, memory, distances, huge pages and isolated CPUs (numactl --hardware and more)."
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+    func run() throws {
+        let topology: Topology
+        let kernel: KernelState
+        do {
+            topology = try TopologyReader.read(host.root)
+            kernel = try KernelReader.read(host.root)
+        } catch {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+        switch format {
+        case .text:
+            FileHandleWriter.write(1, TopologyText.render(topology))
+        case .json:
+            FileHandleWriter.write(1, try JSONDocument.render(kind: "topology", TopologyDocument(topology: topology, kernel: kernel)))
+        }
+    }
+}

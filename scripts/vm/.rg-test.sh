@@ -1,0 +1,192 @@
+#!/bin/sh
+# Boot a Debian kernel under QEMU (TCG, no KVM) with a chosen NUMA topology and run a
+# guest script in a busybox initramfs; collect the files it writes to $OUT (= /out).
+#
+# run-guest.sh --kernel 6.1|6.12|rt --topology 2node|4node-asym|cpuless
+#              --script GUEST_SCRIPT --out DIR
+#              [--binary PATH_TO_NUMAGUARD] [--append "extra kernel cmdline"]
+#              [--timeout SECONDS] [--add HOSTPATH[:GUESTPATH]]... [--qemu-arg ARG]...
+#
+# Results: DIR/<files the guest wrote under /out>, DIR/exit-code (guest script status),
+#          DIR/console.log (ttyS0: kernel + guest script output), DIR/guest.log (guest
+#          script stdout+stderr only), DIR/results.raw (ttyS1 stream), DIR/qemu-cmdline,
+#          DIR/boot-time (guest uptime when /guest.sh started, seconds).
+# Exit status: 0 if the guest script exited 0; the guest script's status (1..255) if it
+#          failed; 90 harness/QEMU failure; 91 timeout; 92 result markers missing/corrupt.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
+
+KERNEL= TOPO= SCRIPT= OUTDIR= BINARY= APPEND= TIMEOUT=300 ADDS= QEXTRA=
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --kernel) KERNEL=$2; shift 2 ;;
+        --topology) TOPO=$2; shift 2 ;;
+        --script) SCRIPT=$2; shift 2 ;;
+        --out) OUTDIR=$2; shift 2 ;;
+        --binary) BINARY=$2; shift 2 ;;
+        --append) APPEND=$2; shift 2 ;;
+        --timeout) TIMEOUT=$2; shift 2 ;;
+        --add) ADDS="$ADDS
+$2"; shift 2 ;;
+        --qemu-arg) QEXTRA="$QEXTRA
+$2"; shift 2 ;;
+        -h | --help) usage ;;
+        *) echo "run-guest: unknown argument '$1'" >&2; usage ;;
+    esac
+done
+fail() { echo "run-guest: $*" >&2; exit 90; }
+[ -n "$KERNEL" ] && [ -n "$TOPO" ] && [ -n "$SCRIPT" ] && [ -n "$OUTDIR" ] || usage
+case "$KERNEL" in 6.1 | 6.12 | rt) ;; *) fail "--kernel must be 6.1, 6.12 or rt (got '$KERNEL')" ;; esac
+[ -f "$SCRIPT" ] || fail "guest script '$SCRIPT' not found"
+case "$TIMEOUT" in '' | *[!0-9]*) fail "--timeout must be a number of seconds" ;; esac
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+
+KDIR=$CACHE/kernels/$KERNEL
+if [ ! -s "$KDIR/vmlinuz" ]; then
+    "$HERE/fetch-kernels.sh" "$KERNEL" >&2 || fail "could not fetch kernel $KERNEL"
+fi
+VMLINUZ=${VMLINUZ_OVERRIDE:-$KDIR/vmlinuz}
+
+# --- topology -------------------------------------------------------------------
+# Each: memory (MiB), -smp, and the -object/-numa arguments.
+case "$TOPO" in
+    2node)
+        MEM=1024 SMP=4,sockets=2,cores=2,threads=1
+        NUMA="-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M
+-numa node,nodeid=0,memdev=m0,cpus=0-1 -numa node,nodeid=1,memdev=m1,cpus=2-3
+-numa dist,src=0,dst=1,val=21" ;;
+    4node-asym)
+        # Distance matrix (row = from, column = to); 1->2 != 2->1 and 0->3 != 3->0:
+        #      0   1   2   3
+        #  0  10  16  22  28
+        #  1  16  10  18  22
+        #  2  22  16  10  16
+        #  3  30  22  16  10
+        MEM=1024 SMP=4,sockets=4,cores=1,threads=1
+        NUMA="-object memory-backend-ram,id=m0,size=256M -object memory-backend-ram,id=m1,size=256M
+-object memory-backend-ram,id=m2,size=256M -object memory-backend-ram,id=m3,size=256M
+-numa node,nodeid=0,memdev=m0,cpus=0 -numa node,nodeid=1,memdev=m1,cpus=1
+-numa node,nodeid=2,memdev=m2,cpus=2 -numa node,nodeid=3,memdev=m3,cpus=3
+-numa dist,src=0,dst=1,val=16 -numa dist,src=1,dst=0,val=16
+-numa dist,src=0,dst=2,val=22 -numa dist,src=2,dst=0,val=22
+-numa dist,src=0,dst=3,val=28 -numa dist,src=3,dst=0,val=30
+-numa dist,src=1,dst=2,val=18 -numa dist,src=2,dst=1,val=16
+-numa dist,src=1,dst=3,val=22 -numa dist,src=3,dst=1,val=22
+-numa dist,src=2,dst=3,val=16 -numa dist,src=3,dst=2,val=16" ;;
+    cpuless)
+        # Node 2 has memory but no CPUs (memory-only node).
+        MEM=1280 SMP=4,sockets=2,cores=2,threads=1
+        NUMA="-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M
+-object memory-backend-ram,id=m2,size=256M
+-numa node,nodeid=0,memdev=m0,cpus=0-1 -numa node,nodeid=1,memdev=m1,cpus=2-3
+-numa node,nodeid=2,memdev=m2
+-numa dist,src=0,dst=1,val=21 -numa dist,src=0,dst=2,val=30 -numa dist,src=1,dst=2,val=30" ;;
+    *) fail "--topology must be 2node, 4node-asym or cpuless (got '$TOPO')" ;;
+esac
+
+# --- initramfs --------------------------------------------------------------------
+if [ -n "$BINARY" ]; then
+    BASE=$("$HERE/build-initramfs.sh" --binary "$BINARY") || fail "initramfs build failed"
+else
+    BASE=$("$HERE/build-initramfs.sh") || fail "initramfs build failed"
+fi
+mkdir -p "$OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+# Clear previous harness outputs (guest files are overwritten on extraction).
+rm -f "$OUTDIR/exit-code" "$OUTDIR/console.log" "$OUTDIR/guest.log" "$OUTDIR/results.raw" "$OUTDIR/boot-time"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/numaguard-vm.XXXXXX")
+QPID=
+cleanup() {
+    [ -n "$QPID" ] && kill "$QPID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$WORK/run/etc" "$WORK/run/bin"
+cp "$SCRIPT" "$WORK/run/guest.sh"
+{
+    printf 'NUMAGUARD_VM_KERNEL=%s\nNUMAGUARD_VM_TOPOLOGY=%s\n' "$KERNEL" "$TOPO"
+    printf 'export NUMAGUARD_VM_KERNEL NUMAGUARD_VM_TOPOLOGY\n'
+} >"$WORK/run/etc/numaguard-vm.env"
+if [ -n "$ADDS" ]; then
+    printf '%s\n' "$ADDS" | while IFS= read -r spec; do
+        [ -n "$spec" ] || continue
+        src=${spec%%:*}
+        case "$spec" in *:*) dst=${spec#*:} ;; *) dst=/${src##*/} ;; esac
+        [ -e "$src" ] || fail "--add source '$src' not found"
+        mkdir -p "$WORK/run$(dirname "$dst")"
+        cp -a "$src" "$WORK/run$dst"
+    done
+fi
+(cd "$WORK/run" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$WORK/run.cpio"
+cat "$BASE" "$WORK/run.cpio" >"$WORK/initrd.cpio"
+
+CONSOLE=$OUTDIR/console.log
+RESULTS=$OUTDIR/results.raw
+: >"$CONSOLE"
+: >"$RESULTS"
+# shellcheck disable=SC2086
+set -- qemu-system-x86_64 -accel tcg -cpu max -machine pc -m "$MEM" -smp "$SMP" \
+    $(printf '%s\n' "$NUMA") \
+    -nographic -nodefaults -no-user-config -monitor none -no-reboot \
+    -serial "file:$CONSOLE" -serial "file:$RESULTS" \
+    -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" \
+    -append "console=ttyS0 panic=-1 quiet $APPEND"
+if [ -n "$QEXTRA" ]; then
+    # shellcheck disable=SC2046
+    set -- "$@" $(printf '%s\n' "$QEXTRA")
+fi
+printf '%s\n' "$*" >"$OUTDIR/qemu-cmdline"
+
+start=$(date +%s.%N)
+"$@" </dev/null >"$WORK/qemu.out" 2>&1 &
+QPID=$!
+# Watchdog: kill QEMU after TIMEOUT seconds.
+( sleep "$TIMEOUT" && kill "$QPID" 2>/dev/null && touch "$WORK/timedout" ) </dev/null >/dev/null 2>&1 &
+WPID=$!
+qrc=0
+wait "$QPID" || qrc=$?
+QPID=
+kill "$WPID" 2>/dev/null || true
+wait "$WPID" 2>/dev/null || true
+end=$(date +%s.%N)
+wall=$(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')
+
+tailinfo() {
+    echo "--- last lines of $CONSOLE:" >&2
+    tail -n 25 "$CONSOLE" >&2 || true
+    if [ -s "$WORK/qemu.out" ]; then echo "--- QEMU output:" >&2; cat "$WORK/qemu.out" >&2; fi
+}
+if [ -e "$WORK/timedout" ]; then
+    echo "run-guest: TIMEOUT: guest did not finish within ${TIMEOUT}s (kernel $KERNEL, topology $TOPO)" >&2
+    tailinfo
+    exit 91
+fi
+if [ "$qrc" -ne 0 ]; then
+    echo "run-guest: QEMU exited with status $qrc" >&2
+    tailinfo
+    exit 90
+fi
+section() { # section NAME -> base64 payload between the markers, CRs removed
+    tr -d '\r' <"$RESULTS" | sed -n "/^NUMAGUARD-VM-$1-BEGIN\$/,/^NUMAGUARD-VM-$1-END\$/p" | sed '1d;$d'
+}
+if ! tr -d '\r' <"$RESULTS" | grep -q '^NUMAGUARD-VM-OUT-END$' ||
+    ! tr -d '\r' <"$RESULTS" | grep -q '^NUMAGUARD-VM-EXIT [0-9]*$'; then
+    echo "run-guest: result markers missing in $RESULTS (guest crashed or /init failed?)" >&2
+    tailinfo
+    exit 92
+fi
+if ! section OUT | base64 -d | tar -xzf - -C "$OUTDIR" --no-same-owner --no-same-permissions; then
+    echo "run-guest: could not decode the /out archive from $RESULTS" >&2
+    exit 92
+fi
+section LOG | base64 -d | gunzip -c >"$OUTDIR/guest.log" 2>/dev/null || true
+rc=$(tr -d '\r' <"$RESULTS" | sed -n 's/^NUMAGUARD-VM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
+echo "$rc" >"$OUTDIR/exit-code"
+boot=$(tr -d '\r' <"$RESULTS" | sed -n 's/^NUMAGUARD-VM-START uptime=\([0-9.]*\).*/\1/p' | head -n1)
+echo "$boot" >"$OUTDIR/boot-time"
+echo "run-guest: kernel $KERNEL ($(cat "$KDIR/release")), topology $TOPO: guest script exit $rc; shell at ${boot}s guest uptime, ${wall}s wall total" >&2
+exit "$rc"

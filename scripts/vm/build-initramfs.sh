@@ -1,0 +1,106 @@
+#!/bin/sh
+# Build (and cache by content hash) the base busybox initramfs for the QEMU harness.
+#
+#   build-initramfs.sh [--binary PATH]      prints the path of the cached cpio archive
+#
+# Contents: busybox-static (+ applet symlinks), numactl, numastat, memhog, migratepages
+# (+ their ldd libraries and the dynamic loader), /bin/probe (static, from probe.c),
+# /bin/capture-host.sh, /init, and with --binary the given binary at /bin/numaguard
+# plus everything ldd reports for it. The per-run guest script is NOT in here: run-guest.sh
+# appends a small second cpio archive holding /guest.sh (the kernel unpacks both).
+# Cache: ${NUMAGUARD_VM_CACHE:-<repo>/.vm}/initramfs/<sha256>.cpio
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
+BINARY=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --binary) BINARY=$2; shift 2 ;;
+        --binary=*) BINARY=${1#--binary=}; shift ;;
+        *) echo "build-initramfs: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "build-initramfs: '$1' not found (apt-get install $2)" >&2; exit 1; }; }
+need cpio cpio
+need gcc gcc
+BUSYBOX=
+for b in /bin/busybox /usr/bin/busybox; do
+    if [ -x "$b" ] && file -L "$b" 2>/dev/null | grep -q 'statically linked'; then BUSYBOX=$b; break; fi
+done
+[ -n "$BUSYBOX" ] || { echo "build-initramfs: static busybox not found (apt-get install busybox-static)" >&2; exit 1; }
+TOOLS=
+for t in numactl numastat memhog migratepages; do
+    p=$(command -v "$t" || true)
+    [ -n "$p" ] || { echo "build-initramfs: '$t' not found (apt-get install numactl)" >&2; exit 1; }
+    TOOLS="$TOOLS $p"
+done
+if [ -n "$BINARY" ]; then
+    [ -f "$BINARY" ] || { echo "build-initramfs: --binary '$BINARY' does not exist" >&2; exit 1; }
+    BINARY=$(readlink -f "$BINARY")
+fi
+
+# Shared libraries (absolute paths as ldd resolves them) of the dynamic executables.
+libs_of() {
+    ldd "$1" 2>/dev/null | awk '
+        /=> *\// { print $3; next }
+        /^[ \t]*\/[^ ]+ \(0x/ { print $1 }' || true
+}
+LIBS=$(for f in $TOOLS $BINARY; do
+    if ldd "$f" 2>&1 | grep -q 'not found'; then
+        echo "build-initramfs: ldd $f reports missing libraries:" >&2
+        ldd "$f" | grep 'not found' >&2
+        exit 1
+    fi
+    libs_of "$f"
+done | sort -u)
+
+# Content hash over everything that ends up in the image.
+HASH=$( {
+    echo "v1"
+    sha256sum "$HERE/build-initramfs.sh" "$HERE/init.sh" "$HERE/probe.c" "$HERE/capture-host.sh" "$BUSYBOX"
+    for f in $TOOLS $LIBS $BINARY; do printf '%s ' "$f"; sha256sum <"$f"; done
+    gcc --version | head -n1
+} | sha256sum | cut -c1-16)
+OUTDIR=$CACHE/initramfs
+IMG=$OUTDIR/$HASH.cpio
+if [ -s "$IMG" ]; then
+    echo "$IMG"
+    exit 0
+fi
+mkdir -p "$OUTDIR"
+STAGE=$(mktemp -d "$OUTDIR/stage.XXXXXX")
+trap 'rm -rf "$STAGE"' EXIT
+cd "$STAGE"
+mkdir -p bin sbin usr/bin usr/sbin lib/x86_64-linux-gnu lib64 etc proc sys dev tmp out root run var/tmp mnt
+ln -s ../lib usr/lib
+cp "$BUSYBOX" bin/busybox
+for a in $("$BUSYBOX" --list); do
+    [ "$a" = busybox ] && continue
+    [ -e "bin/$a" ] || ln -s busybox "bin/$a"
+done
+for t in $TOOLS; do cp -L "$t" "bin/${t##*/}"; done
+for l in $LIBS; do
+    mkdir -p ".$(dirname "$l")" 2>/dev/null || true
+    # /usr/lib is a symlink to /lib inside the image; keep both spellings resolvable.
+    case "$l" in
+        /usr/lib/*) dst="lib/${l#/usr/lib/}" ;;
+        /lib/* | /lib64/*) dst="${l#/}" ;;
+        *) dst="${l#/}"; mkdir -p "$(dirname "$dst")" ;;
+    esac
+    mkdir -p "$(dirname "$dst")"
+    cp -L "$l" "$dst"
+done
+gcc -O2 -static -o bin/probe "$HERE/probe.c"
+cp "$HERE/capture-host.sh" bin/capture-host.sh
+chmod 755 bin/capture-host.sh
+if [ -n "$BINARY" ]; then cp -L "$BINARY" bin/numaguard; chmod 755 bin/numaguard; fi
+cp "$HERE/init.sh" init
+chmod 755 init
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >etc/passwd
+printf 'root:x:0:\nnogroup:x:65534:\n' >etc/group
+echo numaguard-vm >etc/hostname
+find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$IMG.tmp"
+mv "$IMG.tmp" "$IMG"
+echo "$IMG"

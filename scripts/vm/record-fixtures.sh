@@ -1,0 +1,176 @@
+#!/bin/sh
+# Record the fixture trees in Tests/Fixtures/<name>/ by booting real kernels under QEMU.
+#
+#   record-fixtures.sh [NAME...]     (default: all fixtures below)
+#
+# Each fixture is a "host root" (proc/..., sys/...) captured by capture-host.sh inside the
+# guest while probe processes (probe.c) with known NUMA policies are running, plus
+# oracle/ (numactl --hardware, numastat -p PID, numactl --show under the same options)
+# and a README.md describing kernel, topology, QEMU command line and processes.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+FIX=$REPO/Tests/Fixtures
+ALL="linux-6.1-2node linux-6.12-2node linux-rt-2node linux-6.1-4node-asym linux-6.1-cpuless"
+[ $# -gt 0 ] || set -- $ALL
+
+# Guest-side helpers shared by every fixture script.
+PROLOGUE='set -u
+mkdir -p /tmp/ng "$OUT/root" "$OUT/oracle"
+: >/tmp/procs
+: >/tmp/setup
+note() { echo "$*" >>/tmp/setup; }
+# start NAME CMD... : start CMD in the background, wait for "ready", record the pid.
+start() {
+    _name=$1; shift
+    "$@" >/tmp/ng/$_name.out 2>&1 </dev/null &
+    _pid=$!
+    _i=0
+    until grep -q "^ready\$" /tmp/ng/$_name.out 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+        if [ $_i -gt 1200 ] || ! kill -0 $_pid 2>/dev/null; then
+            echo "process $_name ($*) did not become ready:"; cat /tmp/ng/$_name.out; exit 1
+        fi
+    done
+    echo "$_pid|$_name|$*" >>/tmp/procs
+    # numactl --show under the same numactl options
+    if [ "$1" = numactl ]; then
+        shift
+        _opts=
+        while [ $# -gt 0 ] && [ "$1" != probe ]; do _opts="$_opts $1"; shift; done
+        numactl $_opts numactl --show >"$OUT/oracle/numactl-show-$_name.txt" 2>&1
+    fi
+}'
+EPILOGUE='sleep 1
+pids=$(cut -d"|" -f1 /tmp/procs)
+capture-host.sh "$OUT/root" $pids
+numactl --hardware >"$OUT/oracle/numactl-hardware.txt" 2>&1
+numactl --show >"$OUT/oracle/numactl-show-default.txt" 2>&1
+numastat >"$OUT/oracle/numastat.txt" 2>&1
+for p in $pids; do numastat -p $p >"$OUT/oracle/numastat-p-$p.txt" 2>&1; done
+cp /tmp/procs "$OUT/procs.txt"
+cp /tmp/setup "$OUT/setup.txt"
+uname -r >"$OUT/uname-r"
+echo "captured pids: $pids"'
+
+fixture_body() {
+    case "$1" in
+        linux-6.1-2node | linux-6.12-2node)
+            cat <<'G'
+echo 8 >/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
+note 'echo 8 >/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages'
+start membind numactl --membind=1 probe 64
+start interleave numactl --interleave=all probe 64
+start filebacked numactl --cpunodebind=1 --membind=1 probe 32 /bin/busybox
+start preferred numactl --preferred=1 probe 16
+start plain probe 16
+start hugetlb numactl --cpunodebind=0 probe -H 8 4
+start thp probe -T 8 4
+start balancing numactl --balancing --membind=1 probe 8
+G
+            if [ "$1" = linux-6.12-2node ]; then
+                cat <<'G'
+start preferredmany numactl --preferred-many=0,1 probe 16
+start weightedinterleave probe -P weighted-interleave:0-1 16
+G
+            fi
+            ;;
+        linux-rt-2node)
+            cat <<'G'
+start plain probe 16
+start membind numactl --membind=1 probe 32
+G
+            ;;
+        linux-6.1-4node-asym)
+            echo 'start membind numactl --membind=3 probe 32'
+            ;;
+        linux-6.1-cpuless)
+            echo 'start membind numactl --membind=2 probe 32'
+            ;;
+        *) echo "record-fixtures: unknown fixture '$1'" >&2; return 1 ;;
+    esac
+}
+
+for name in "$@"; do
+    case "$name" in
+        linux-6.1-2node) k=6.1 t=2node ;;
+        linux-6.12-2node) k=6.12 t=2node ;;
+        linux-rt-2node) k=rt t=2node ;;
+        linux-6.1-4node-asym) k=6.1 t=4node-asym ;;
+        linux-6.1-cpuless) k=6.1 t=cpuless ;;
+        *) echo "record-fixtures: unknown fixture '$name' (known: $ALL)" >&2; exit 2 ;;
+    esac
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/ng-fixture.XXXXXX")
+    body=$(fixture_body "$name")
+    printf '%s\n%s\n%s\n' "$PROLOGUE" "$body" "$EPILOGUE" >"$tmp/guest.sh"
+    echo "record-fixtures: $name (kernel $k, topology $t)" >&2
+    "$HERE/run-guest.sh" --kernel "$k" --topology "$t" --script "$tmp/guest.sh" --out "$tmp/out" || {
+        echo "record-fixtures: $name failed; see $tmp/out/console.log" >&2
+        exit 1
+    }
+    dest=$FIX/$name
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    cp -a "$tmp/out/root/." "$dest/"
+    cp -a "$tmp/out/oracle" "$dest/oracle"
+    release=$(cat "$tmp/out/uname-r")
+    qcmd=$(sed -e "s#$REPO/#<repo>/#g" -e "s#file:[^ ]*/console.log#file:console.log#" \
+        -e "s#file:[^ ]*/results.raw#file:results.raw#" -e "s#-initrd [^ ]*#-initrd initrd.cpio#" \
+        "$tmp/out/qemu-cmdline")
+    {
+        echo "# Fixture $name"
+        echo
+        echo "Recorded by \`scripts/vm/record-fixtures.sh $name\` (do not edit by hand; re-record instead)."
+        echo "A host root: paths below this directory are the guest's absolute paths. Files were read"
+        echo "with \`cat\` by \`scripts/vm/capture-host.sh\`, so contents are exactly what the kernel printed;"
+        echo "a file that is absent was not provided by this kernel. \`proc/PID/exe\` is a symlink whose"
+        echo "target is what \`readlink /proc/PID/exe\` printed."
+        echo
+        echo "- Kernel release: \`$release\` (\`--kernel $k\`, Debian package \`$(cat "$REPO/.vm/kernels/$k/package" 2>/dev/null || echo '?')\`)"
+        echo "- Topology: \`$t\` (see scripts/vm/README.md)"
+        echo "- Guest: busybox initramfs, QEMU TCG \`-cpu max\`, no KVM"
+        echo "- QEMU command line:"
+        echo
+        echo '```'
+        echo "$qcmd"
+        echo '```'
+        echo
+        if [ -s "$tmp/out/setup.txt" ]; then
+            echo "Setup before the processes were started:"
+            echo
+            sed 's/^/    /' "$tmp/out/setup.txt"
+            echo
+        fi
+        echo "Processes (each started from the guest's busybox sh as \`CMD &\`, then waited on until it"
+        echo "printed \`ready\`, i.e. all its memory was touched; capture 1 s later). \`probe\` is"
+        echo "scripts/vm/probe.c (\`probe [-P POLICY] [-H HUGETLB_MB] [-T THP_MB] ANON_MB [FILE]\`)."
+        echo
+        echo "| PID | name | command |"
+        echo "|---|---|---|"
+        while IFS='|' read -r pid pname cmd; do
+            echo "| $pid | $pname | \`$cmd\` |"
+        done <"$tmp/out/procs.txt"
+        echo
+        echo "Oracles (run in the guest right after the capture): \`oracle/numactl-hardware.txt\`"
+        echo "(\`numactl --hardware\`), \`oracle/numastat.txt\` (\`numastat\`), \`oracle/numastat-p-PID.txt\`"
+        echo "(\`numastat -p PID\`), \`oracle/numactl-show-NAME.txt\` (\`numactl OPTS numactl --show\` with"
+        echo "the same OPTS the process NAME was started with; \`-default\`: no options)."
+        echo
+        echo "## numactl --hardware"
+        echo
+        echo '```'
+        cat "$tmp/out/oracle/numactl-hardware.txt"
+        echo '```'
+        if [ ! -e "$dest/proc/sys/kernel/numa_balancing" ]; then
+            echo
+            echo "Note: \`/proc/sys/kernel/numa_balancing\` does not exist on this kernel (CONFIG_NUMA_BALANCING unset)."
+        fi
+        if [ ! -e "$dest/sys/kernel/mm/transparent_hugepage/enabled" ]; then
+            echo
+            echo "Note: \`/sys/kernel/mm/transparent_hugepage/\` does not exist on this kernel (CONFIG_TRANSPARENT_HUGEPAGE unset)."
+        fi
+    } >"$dest/README.md"
+    rm -rf "$tmp"
+    echo "record-fixtures: wrote $dest ($(find "$dest" -type f | wc -l) files, $(du -sh "$dest" | cut -f1))" >&2
+done
