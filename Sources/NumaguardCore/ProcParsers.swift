@@ -138,6 +138,12 @@ public struct CgroupEntry: Equatable, Sendable, Codable {
     public var controllers: [String]
     public var path: String
 
+    public init(hierarchy: Int, controllers: [String], path: String) {
+        self.hierarchy = hierarchy
+        self.controllers = controllers
+        self.path = path
+    }
+
     public static func parse(_ text: String) throws(ParseError) -> [CgroupEntry] {
         try Lex.lines(text).filter { !$0.isEmpty }.map { line throws(ParseError) in
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)

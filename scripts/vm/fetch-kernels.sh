@@ -3,7 +3,9 @@
 #   6.1  : dependency of linux-image-amd64
 #   6.12 : dependency of linux-image-6.12-amd64
 #   rt   : dependency of linux-image-rt-amd64 (6.1 PREEMPT_RT)
-# Result: $CACHE/kernels/<flavor>/vmlinuz and $CACHE/kernels/<flavor>/release (uname -r).
+# Result: $CACHE/kernels/<flavor>/vmlinuz (bzImage), .../vmlinux (the decompressed ELF,
+# booted through QEMU's PVH entry: skips in-guest xz/zstd decompression, which is slow
+# under TCG) and .../release (uname -r).
 # Usage: fetch-kernels.sh [6.1|6.12|rt ...]   (default: all three)
 set -eu
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +27,25 @@ real_pkg() {
         sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[^ ]*\).*/\1/p' | head -n1
 }
 
+# Decompress the ELF vmlinux out of a bzImage (like the kernel's scripts/extract-vmlinux).
+extract_vmlinux() {
+    for spec in 'xz -dc:FD377A585A00' 'zstd -dc:28B52FFD' 'gzip -dc:1F8B0800' 'lz4 -dc:02214C18'; do
+        cmd=${spec%%:*} magic=${spec#*:}
+        command -v "${cmd%% *}" >/dev/null 2>&1 || continue
+        for pos in $(od -An -v -tx1 -w1 "$1" | tr -d ' \n' | tr 'a-f' 'A-F' |
+            grep -bo "$magic" | cut -d: -f1); do
+            [ $((pos % 2)) -eq 0 ] || continue
+            tail -c +$((pos / 2 + 1)) "$1" | $cmd >"$2" 2>/dev/null || true
+            if [ "$(head -c 4 "$2" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+                return 0
+            fi
+        done
+    done
+    echo "fetch-kernels: could not extract vmlinux from $1" >&2
+    rm -f "$2"
+    return 1
+}
+
 ensure_apt() {
     if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
         echo "fetch-kernels: apt-cache has no package lists; running apt-get update" >&2
@@ -41,12 +62,12 @@ fetch_one() {
         echo "fetch-kernels: cannot resolve dependency of $meta (not available in apt?)" >&2
         return 1
     fi
-    if [ -s "$dest/vmlinuz" ] && [ -s "$dest/release" ] && [ -f "$dest/package" ] &&
+    if [ -s "$dest/vmlinuz" ] && [ -s "$dest/vmlinux" ] && [ -s "$dest/release" ] && [ -f "$dest/package" ] &&
         [ "$(cat "$dest/package")" = "$pkg" ]; then
         echo "fetch-kernels: $flavor: $pkg already present ($(cat "$dest/release"))" >&2
         return 0
     fi
-    echo "fetch-kernels: $flavor: downloading $pkg" >&2
+    echo "fetch-kernels: $flavor: fetching $pkg" >&2
     deb=$(ls "$CACHE/debs/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
     if [ -z "$deb" ]; then
         (cd "$CACHE/debs" && apt-get download "$pkg" >&2)
@@ -59,6 +80,8 @@ fetch_one() {
     release=${vml##*/vmlinuz-}
     mkdir -p "$dest"
     cp "$vml" "$dest/vmlinuz.tmp" && mv "$dest/vmlinuz.tmp" "$dest/vmlinuz"
+    extract_vmlinux "$dest/vmlinuz" "$dest/vmlinux.tmp"
+    mv "$dest/vmlinux.tmp" "$dest/vmlinux"
     printf '%s\n' "$release" >"$dest/release"
     printf '%s\n' "$pkg" >"$dest/package"
     rm -rf "$tmp"

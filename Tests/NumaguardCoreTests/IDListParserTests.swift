@@ -1,0 +1,60 @@
+import NumaguardCore
+import XCTest
+
+final class IDListParserTests: XCTestCase {
+    func testParsesKernelListSpellings() throws {
+        XCTAssertEqual(try IDListParser.parse("0-3,8,10-11\n").members, [0, 1, 2, 3, 8, 10, 11])
+        XCTAssertEqual(try IDListParser.parse("5").members, [5])
+        XCTAssertEqual(try IDListParser.parse("0-0").members, [0])
+        XCTAssertEqual(try IDListParser.parse("64-65,127,128").members, [64, 65, 127, 128])
+    }
+
+    func testBlankIsTheEmptySetAsSysfsPrintsIt() throws {
+        // /sys/devices/system/cpu/isolated is an empty line when isolcpus= is not given.
+        XCTAssertTrue(try IDListParser.parse("\n").isEmpty)
+        XCTAssertTrue(try IDListParser.parse("").isEmpty)
+    }
+
+    func testRejectsMalformedListsWithColumn() {
+        for (input, column) in [("0-", 1), ("1,,2", 3), ("3-1", 1), ("a", 1), ("0,1-x", 3), ("-1", 1)] {
+            XCTAssertThrowsError(try IDListParser.parse(input), input) { error in
+                XCTAssertEqual((error as? ParseError)?.column, column, "\(input): \(error)")
+            }
+        }
+    }
+
+    func testRejectsAbsurdlyLargeIDs() {
+        XCTAssertThrowsError(try IDListParser.parse("0-4000000000"))
+        XCTAssertThrowsError(try IDListParser.parse("99999999999999999999999"))
+    }
+
+    func testListStringRoundTrips() throws {
+        for text in ["0-3,8,10-11", "0", "1,3,5", "0-127", "63-64"] {
+            XCTAssertEqual(try IDListParser.parse(text).listString, text)
+        }
+        XCTAssertEqual(IDSet().listString, "")
+    }
+
+    func testParsesHexMasksMostSignificantGroupFirst() throws {
+        XCTAssertEqual(try IDListParser.parseMask("0000000f").members, [0, 1, 2, 3])
+        XCTAssertEqual(try IDListParser.parseMask("00000001,00000000").members, [32])
+        XCTAssertEqual(try IDListParser.parseMask("ffff0000,00000003\n").members, [0, 1] + Array(48...63))
+        XCTAssertTrue(try IDListParser.parseMask("00000000").isEmpty)
+        XCTAssertThrowsError(try IDListParser.parseMask("xyz"))
+        XCTAssertThrowsError(try IDListParser.parseMask("123456789"))
+        XCTAssertThrowsError(try IDListParser.parseMask(""))
+    }
+
+    func testSetAlgebra() throws {
+        let a = try IDListParser.parse("0-7")
+        let b = try IDListParser.parse("4-11")
+        XCTAssertEqual(a.intersection(b).listString, "4-7")
+        XCTAssertEqual(a.union(b).listString, "0-11")
+        XCTAssertEqual(a.subtracting(b).listString, "0-3")
+        XCTAssertTrue(try IDListParser.parse("1-2").isSubset(of: a))
+        XCTAssertFalse(b.isSubset(of: a))
+        XCTAssertEqual(a.count, 8)
+        // Equal sets compare equal however they were built (trailing words trimmed).
+        XCTAssertEqual(IDSet([1, 200]).subtracting(IDSet([200])), IDSet([1]))
+    }
+}

@@ -1,0 +1,49 @@
+import NumaguardCore
+import XCTest
+
+final class MemoryPolicyTests: XCTestCase {
+    /// Every spelling mm/mempolicy.c mpol_to_str can print.
+    func testParsesEveryKernelSpelling() throws {
+        let cases: [(String, MemoryPolicy)] = [
+            ("default", .init(mode: .default)),
+            ("local", .init(mode: .local)),
+            ("bind:0", .init(mode: .bind, nodes: IDSet([0]))),
+            ("bind:0-1", .init(mode: .bind, nodes: IDSet([0, 1]))),
+            ("prefer:1", .init(mode: .preferred, nodes: IDSet([1]))),
+            ("prefer (many):0,2", .init(mode: .preferredMany, nodes: IDSet([0, 2]))),
+            ("interleave:0-3", .init(mode: .interleave, nodes: IDSet([0, 1, 2, 3]))),
+            ("weighted interleave:0-1", .init(mode: .weightedInterleave, nodes: IDSet([0, 1]))),
+            ("bind=static:1", .init(mode: .bind, nodes: IDSet([1]), staticNodes: true)),
+            ("interleave=relative:0-1", .init(mode: .interleave, nodes: IDSet([0, 1]), relativeNodes: true)),
+            ("bind=balancing:0", .init(mode: .bind, nodes: IDSet([0]), balancing: true)),
+            ("bind=static|balancing:0", .init(mode: .bind, nodes: IDSet([0]), staticNodes: true, balancing: true)),
+            ("prefer=relative|balancing:1", .init(mode: .preferred, nodes: IDSet([1]), relativeNodes: true, balancing: true)),
+        ]
+        for (text, expected) in cases {
+            let parsed = try MemoryPolicy.parse(text)
+            XCTAssertEqual(parsed, expected, text)
+            XCTAssertEqual(parsed.kernelSpelling, text, "round trip of \(text)")
+        }
+    }
+
+    func testPreferManyIsNotMistakenForPrefer() throws {
+        XCTAssertEqual(try MemoryPolicy.parse("prefer (many):1").mode, .preferredMany)
+        XCTAssertEqual(try MemoryPolicy.parse("prefer:1").mode, .preferred)
+    }
+
+    func testRejectsUnknownModesFlagsAndTrailingText() {
+        XCTAssertThrowsError(try MemoryPolicy.parse("bogus:0"))
+        XCTAssertThrowsError(try MemoryPolicy.parse("bind=sticky:0")) { error in
+            XCTAssertEqual((error as? ParseError)?.column, 6)
+        }
+        XCTAssertThrowsError(try MemoryPolicy.parse("bind:"))
+        XCTAssertThrowsError(try MemoryPolicy.parse("bind:0x"))
+        XCTAssertThrowsError(try MemoryPolicy.parse("defaultx"))
+    }
+
+    func testInterleaveModesAreFlagged() {
+        XCTAssertTrue(MemoryPolicy.Mode.interleave.isInterleave)
+        XCTAssertTrue(MemoryPolicy.Mode.weightedInterleave.isInterleave)
+        XCTAssertFalse(MemoryPolicy.Mode.bind.isInterleave)
+    }
+}

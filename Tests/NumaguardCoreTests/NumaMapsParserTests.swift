@@ -1,0 +1,84 @@
+import NumaguardCore
+import XCTest
+
+final class NumaMapsParserTests: XCTestCase {
+    func testParsesAFileBackedLine() throws {
+        let line = "7f53b5083000 default file=/usr/lib/x86_64-linux-gnu/ld-2.32.so anon=2 dirty=2 mapped=3 mapmax=6 active=1 N0=2 N1=1 kernelpagesize_kB=4"
+        let mapping = try NumaMapsParser.parseLine(line)
+        XCTAssertEqual(mapping.address, 0x7f53b5083000)
+        XCTAssertEqual(mapping.policy, .default)
+        XCTAssertEqual(mapping.file, "/usr/lib/x86_64-linux-gnu/ld-2.32.so")
+        XCTAssertEqual(mapping.kind, .file)
+        XCTAssertEqual(mapping.anon, 2)
+        XCTAssertEqual(mapping.dirty, 2)
+        XCTAssertEqual(mapping.mapped, 3)
+        XCTAssertEqual(mapping.mapmax, 6)
+        XCTAssertEqual(mapping.active, 1)
+        XCTAssertEqual(mapping.nodePages, [.init(node: 0, pages: 2), .init(node: 1, pages: 1)])
+        XCTAssertEqual(mapping.pageSizeKiB, 4)
+        XCTAssertEqual(mapping.totalPages, 3)
+        XCTAssertEqual(mapping.bytes(on: 1), 4096)
+    }
+
+    func testHeapStackAndAnonKinds() throws {
+        XCTAssertEqual(try NumaMapsParser.parseLine("55d0c0a5e000 default heap anon=33 dirty=33 N0=33 kernelpagesize_kB=4").kind, .heap)
+        XCTAssertEqual(try NumaMapsParser.parseLine("7ffd1b23e000 default stack anon=3 dirty=3 N0=3 kernelpagesize_kB=4").kind, .stack)
+        // Kernels before 4.5 named thread stacks stack:TID.
+        XCTAssertEqual(try NumaMapsParser.parseLine("7f0000000000 default stack:1234 anon=1 dirty=1 N0=1 kernelpagesize_kB=4").kind, .stack)
+        XCTAssertEqual(try NumaMapsParser.parseLine("7f0000000000 bind:1 anon=16384 dirty=16384 N1=16384 kernelpagesize_kB=4").kind, .anon)
+    }
+
+    func testPoliciesWithSpacesInTheirNames() throws {
+        let many = try NumaMapsParser.parseLine("7f1c2a400000 prefer (many):0-1 anon=4096 dirty=4096 N0=4096 kernelpagesize_kB=4")
+        XCTAssertEqual(many.policy, MemoryPolicy(mode: .preferredMany, nodes: IDSet([0, 1])))
+        XCTAssertEqual(many.pages(on: 0), 4096)
+        let weighted = try NumaMapsParser.parseLine("7f1c2a400000 weighted interleave:0-1 anon=10 dirty=10 N0=7 N1=3 kernelpagesize_kB=4")
+        XCTAssertEqual(weighted.policy.mode, .weightedInterleave)
+        XCTAssertEqual(weighted.totalPages, 10)
+        let flagged = try NumaMapsParser.parseLine("7f1c2a400000 weighted interleave=static|balancing:0-1 anon=1 N0=1 kernelpagesize_kB=4")
+        XCTAssertTrue(flagged.policy.staticNodes)
+        XCTAssertTrue(flagged.policy.balancing)
+    }
+
+    func testHugetlbCountsHugePagesAndNoPageMappingsHaveNoCounts() throws {
+        let huge = try NumaMapsParser.parseLine("7f2a00000000 bind:0 file=/anon_hugepage\\040(deleted) huge anon=8 dirty=8 N0=8 kernelpagesize_kB=2048")
+        XCTAssertEqual(huge.kind, .huge)
+        XCTAssertEqual(huge.file, "/anon_hugepage\\040(deleted)")
+        XCTAssertEqual(huge.bytes(on: 0), 8 * 2048 * 1024)
+        let empty = try NumaMapsParser.parseLine("7f53b5084000 default file=/usr/lib/libc.so.6")
+        XCTAssertEqual(empty.nodePages, [])
+        XCTAssertNil(empty.pageSizeKiB)
+        let emptyAnon = try NumaMapsParser.parseLine("7f53b5084000 interleave:0-1")
+        XCTAssertEqual(emptyAnon.policy.mode, .interleave)
+        XCTAssertEqual(emptyAnon.totalPages, 0)
+    }
+
+    func testWholeFileAndLineNumbersInErrors() throws {
+        let text = """
+            00400000 default file=/bin/probe mapped=1 N0=1 kernelpagesize_kB=4
+            01000000 default heap anon=2 dirty=2 N1=2 kernelpagesize_kB=4
+
+            """
+        let mappings = try NumaMapsParser.parse(text)
+        XCTAssertEqual(mappings.count, 2)
+        XCTAssertEqual(mappings[1].pages(on: 1), 2)
+        XCTAssertThrowsError(try NumaMapsParser.parse(text + "zz default\n")) { error in
+            XCTAssertEqual((error as? ParseError)?.what, "numa_maps line 3")
+        }
+    }
+
+    func testRejectsCorruption() {
+        for bad in [
+            "", "7f00", "7f00 ", "7f00 nonsense anon=1", "7G00 default", "7f00 default N0=x kernelpagesize_kB=4",
+            "7f00 default anon=z", "7f00 default N0=1", "7f00 bind:0- N0=1 kernelpagesize_kB=4",
+            "fffffffffffffffff default",
+        ] {
+            XCTAssertThrowsError(try NumaMapsParser.parseLine(bad), bad)
+        }
+    }
+
+    func testToleratesUnknownFutureTokens() throws {
+        let mapping = try NumaMapsParser.parseLine("7f00 default anon=1 newflag newkey=abc N0=1 kernelpagesize_kB=4")
+        XCTAssertEqual(mapping.totalPages, 1)
+    }
+}

@@ -1,0 +1,70 @@
+import NumaguardCore
+import XCTest
+
+final class ProcParsersTests: XCTestCase {
+    func testStatWithSpacesAndParensInComm() throws {
+        var fields = (4...52).map { "\($0)" }
+        fields[22 - 4] = "987654"  // starttime
+        fields[39 - 4] = "3"       // processor
+        let line = "4242 (my (odd) proc) S " + fields.joined(separator: " ") + "\n"
+        let stat = try TaskStatParser.parse(line)
+        XCTAssertEqual(stat.pid, 4242)
+        XCTAssertEqual(stat.comm, "my (odd) proc")
+        XCTAssertEqual(stat.state, "S")
+        XCTAssertEqual(stat.ppid, 4)
+        XCTAssertEqual(stat.startTime, 987654)
+        XCTAssertEqual(stat.processor, 3)
+    }
+
+    func testStatRejectsTruncatedLines() {
+        XCTAssertThrowsError(try TaskStatParser.parse("1 (init) S 0 1"))
+        XCTAssertThrowsError(try TaskStatParser.parse("garbage"))
+    }
+
+    func testStatusFields() throws {
+        let status = ProcStatus.parse("""
+            Name:\tprobe
+            Uid:\t1000\t1000\t1000\t1000
+            VmRSS:\t   65792 kB
+            Cpus_allowed:\t3
+            Cpus_allowed_list:\t0-1
+            Mems_allowed:\t00000000,00000002
+            Mems_allowed_list:\t1
+
+            """)
+        XCTAssertEqual(status.name, "probe")
+        XCTAssertEqual(status.uids, [1000, 1000, 1000, 1000])
+        XCTAssertEqual(status.kilobytes("VmRSS"), 65792 * 1024)
+        XCTAssertEqual(try status.cpusAllowed?.listString, "0-1")
+        XCTAssertEqual(try status.memsAllowed?.listString, "1")
+        XCTAssertNil(try status.idSet("Missing_list"))
+    }
+
+    func testMeminfoSystemAndPerNode() throws {
+        let system = try MeminfoParser.parse("MemTotal:       16318012 kB\nHugePages_Total:       8\nHugepagesize:       2048 kB\n")
+        XCTAssertEqual(system["MemTotal"], 16318012 * 1024)
+        XCTAssertEqual(system["HugePages_Total"], 8)
+        let node = try MeminfoParser.parse("Node 1 MemTotal:         524288 kB\nNode 1 MemFree:          400000 kB\nNode 1 HugePages_Free:      0\n")
+        XCTAssertEqual(node["MemTotal"], 524288 * 1024)
+        XCTAssertEqual(node["MemFree"], 400000 * 1024)
+        XCTAssertEqual(node["HugePages_Free"], 0)
+        XCTAssertThrowsError(try MeminfoParser.parse("MemTotal 5 kB"))
+        XCTAssertThrowsError(try MeminfoParser.parse("Node 0 MemTotal: x kB"))
+    }
+
+    func testCountersCgroupDistanceAndChoices() throws {
+        XCTAssertEqual(try CounterFileParser.parse("numa_hit 100\nnuma_miss 2\n"), ["numa_hit": 100, "numa_miss": 2])
+        XCTAssertThrowsError(try CounterFileParser.parse("numa_hit\n"))
+        let cgroups = try CgroupEntry.parse("0::/system.slice/trading.service\n")
+        XCTAssertEqual(cgroups, [CgroupEntry(hierarchy: 0, controllers: [], path: "/system.slice/trading.service")])
+        let v1 = try CgroupEntry.parse("4:cpuset:/rt\n3:cpu,cpuacct:/\n")
+        XCTAssertEqual(v1[0].controllers, ["cpuset"])
+        XCTAssertEqual(v1[1].controllers, ["cpu", "cpuacct"])
+        XCTAssertEqual(try DistanceParser.parse("10 21 31\n"), [10, 21, 31])
+        XCTAssertThrowsError(try DistanceParser.parse("10 x"))
+        XCTAssertEqual(try BracketChoiceParser.parse("always [madvise] never\n"), "madvise")
+        XCTAssertThrowsError(try BracketChoiceParser.parse("always madvise never"))
+        XCTAssertEqual(try Lex.number("1\n", what: "numa_balancing"), 1)
+        XCTAssertThrowsError(try Lex.number("on\n", what: "numa_balancing"))
+    }
+}
