@@ -42,7 +42,9 @@ let package = Package(
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost"]),
-        .testTarget(name: "CLITests", dependencies: ["NumaguardCore"]),
+        // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["numaguard", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
