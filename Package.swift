@@ -45,6 +45,8 @@ let package = Package(
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["numaguard", "TestSupport"]),
+        // Boot real kernels under QEMU (scripts/vm); skipped unless scripts/test enables them.
+        .testTarget(name: "VMTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

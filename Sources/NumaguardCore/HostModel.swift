@@ -42,7 +42,7 @@ public struct NodeInfo: Equatable, Sendable, Codable {
     }
 }
 
-public struct Topology: Equatable, Sendable, Codable {
+public struct Topology: Equatable, Sendable, Encodable {
     /// False when the kernel has no /sys/devices/system/node (CONFIG_NUMA off or numa=off
     /// on old kernels): the host is then modelled as a single node 0 holding everything.
     public var numaEnabled: Bool
@@ -91,7 +91,24 @@ public struct Topology: Equatable, Sendable, Codable {
         case numaEnabled = "numa_enabled", possibleNodes = "possible_nodes", onlineNodes = "online_nodes"
         case nodesWithCPU = "nodes_with_cpus", nodesWithMemory = "nodes_with_memory", nodes
         case possibleCPUs = "possible_cpus", onlineCPUs = "online_cpus", isolatedCPUs = "isolated_cpus"
-        case nohzFullCPUs = "nohz_full_cpus"
+        case nohzFullCPUs = "nohz_full_cpus", memoryOnlyNodes = "memory_only_nodes", cpuOnlyNodes = "cpu_only_nodes"
+    }
+
+    /// Derived sets are written out too, so a JSON consumer does not have to recompute them.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(numaEnabled, forKey: .numaEnabled)
+        try container.encode(possibleNodes, forKey: .possibleNodes)
+        try container.encode(onlineNodes, forKey: .onlineNodes)
+        try container.encode(nodesWithCPU, forKey: .nodesWithCPU)
+        try container.encode(nodesWithMemory, forKey: .nodesWithMemory)
+        try container.encode(memoryOnlyNodes, forKey: .memoryOnlyNodes)
+        try container.encode(cpuOnlyNodes, forKey: .cpuOnlyNodes)
+        try container.encode(nodes, forKey: .nodes)
+        try container.encode(possibleCPUs, forKey: .possibleCPUs)
+        try container.encode(onlineCPUs, forKey: .onlineCPUs)
+        try container.encode(isolatedCPUs, forKey: .isolatedCPUs)
+        try container.encode(nohzFullCPUs, forKey: .nohzFullCPUs)
     }
 }
 

@@ -13,13 +13,15 @@
 #          DIR/boot-time (guest uptime when /guest.sh started, seconds).
 # Exit status: 0 if the guest script exited 0; the guest script's status (1..255) if it
 #          failed; 90 harness/QEMU failure; 91 timeout; 92 result markers missing/corrupt.
+# A boot that does not reach /init within NUMAGUARD_VM_BOOT_TIMEOUT (60 s) is retried, up to
+# NUMAGUARD_VM_BOOT_ATTEMPTS (3) boots in all.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
 
 KERNEL= TOPO= SCRIPT= OUTDIR= BINARY= APPEND= TIMEOUT=300 ADDS= QEXTRA=
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) KERNEL=$2; shift 2 ;;
@@ -135,7 +137,10 @@ RESULTS=$OUTDIR/results.raw
 : >"$CONSOLE"
 : >"$RESULTS"
 # shellcheck disable=SC2086
-set -- qemu-system-x86_64 -accel tcg -cpu max -machine pc -m "$MEM" -smp "$SMP" \
+# Single-threaded TCG by default: with more vCPUs than host cores, multi-threaded TCG
+# occasionally hung at boot (soft lockups) while the host was busy; thread=single boots
+# just as fast. NUMAGUARD_VM_TCG_THREAD=multi selects MTTCG.
+set -- qemu-system-x86_64 -accel "tcg,thread=${NUMAGUARD_VM_TCG_THREAD:-single}" -cpu max -machine pc -m "$MEM" -smp "$SMP" \
     $(printf '%s\n' "$NUMA") \
     -nographic -nodefaults -no-user-config -monitor none -no-reboot \
     -serial "file:$CONSOLE" -serial "file:$RESULTS" \
@@ -147,26 +152,58 @@ if [ -n "$QEXTRA" ]; then
 fi
 printf '%s\n' "$*" >"$OUTDIR/qemu-cmdline"
 
-start=$(date +%s.%N)
-"$@" </dev/null >"$WORK/qemu.out" 2>&1 &
-QPID=$!
-# Watchdog: kill QEMU after TIMEOUT seconds.
-( sleep "$TIMEOUT" && kill "$QPID" 2>/dev/null && touch "$WORK/timedout" ) </dev/null >/dev/null 2>&1 &
-WPID=$!
-qrc=0
-wait "$QPID" || qrc=$?
-QPID=
-kill "$WPID" 2>/dev/null || true
-wait "$WPID" 2>/dev/null || true
-end=$(date +%s.%N)
-wall=$(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')
-
 tailinfo() {
     echo "--- last lines of $CONSOLE:" >&2
     tail -n 25 "$CONSOLE" >&2 || true
     if [ -s "$WORK/qemu.out" ]; then echo "--- QEMU output:" >&2; cat "$WORK/qemu.out" >&2; fi
 }
-if [ -e "$WORK/timedout" ]; then
+# One boot attempt. Sets $qrc and $outcome (ok | timeout | bootstall).
+boot_once() {
+    : >"$CONSOLE"
+    : >"$RESULTS"
+    rm -f "$WORK/qemu.out"
+    "$@" </dev/null >"$WORK/qemu.out" 2>&1 &
+    QPID=$!
+    t0=$(date +%s)
+    outcome=ok
+    while kill -0 "$QPID" 2>/dev/null; do
+        now=$(date +%s)
+        if [ $((now - t0)) -ge "$TIMEOUT" ]; then outcome=timeout; break; fi
+        if [ $((now - t0)) -ge "$BOOT_TIMEOUT" ] && ! grep -q '^NUMAGUARD-VM-START' "$RESULTS" 2>/dev/null; then
+            outcome=bootstall
+            break
+        fi
+        sleep 0.2
+    done
+    if [ "$outcome" != ok ]; then
+        kill "$QPID" 2>/dev/null || true
+    fi
+    qrc=0
+    wait "$QPID" || qrc=$?
+    QPID=
+}
+
+BOOT_TIMEOUT=${NUMAGUARD_VM_BOOT_TIMEOUT:-60}
+ATTEMPTS=${NUMAGUARD_VM_BOOT_ATTEMPTS:-3}
+start=$(date +%s.%N)
+attempt=1
+while :; do
+    boot_once "$@"
+    [ "$outcome" = bootstall ] || break
+    echo "run-guest: guest did not reach /init within ${BOOT_TIMEOUT}s (attempt $attempt of $ATTEMPTS)" >&2
+    tail -n 5 "$CONSOLE" >&2 || true
+    cp "$CONSOLE" "$OUTDIR/console.bootstall-$attempt.log" 2>/dev/null || true
+    if [ "$attempt" -ge "$ATTEMPTS" ]; then
+        echo "run-guest: TIMEOUT: guest never reached /init in $ATTEMPTS boots (kernel $KERNEL, topology $TOPO)" >&2
+        tailinfo
+        exit 91
+    fi
+    attempt=$((attempt + 1))
+done
+end=$(date +%s.%N)
+wall=$(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')
+
+if [ "$outcome" = timeout ]; then
     echo "run-guest: TIMEOUT: guest did not finish within ${TIMEOUT}s (kernel $KERNEL, topology $TOPO)" >&2
     tailinfo
     exit 91

@@ -1,0 +1,230 @@
+// libFuzzer entry point for the pure parsers in Sources/NumaguardCore.
+//
+// Built by scripts/fuzz.sh, which compiles this file together with
+// Sources/NumaguardCore/*.swift as one module (-module-name NumaguardCore), so no
+// import is needed and nothing in Package.swift changes.
+//
+// Contract checked here (DESIGN.md "Testing"): every parser either returns a value or
+// throws ParseError on any input; it never crashes or hangs. Where a parser has a real
+// inverse (IDSet.listString, MemoryPolicy.kernelSpelling, a numa_maps line rebuilt from a
+// Mapping), the round trip must give the same value. A violated property calls
+// `violation`, which traps, so libFuzzer records the input as a crash.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Prints the property and the input to stderr, then traps, so libFuzzer saves the input.
+/// (The message goes through fputs with write(2) rather than in fatalError's text: Swift 6.3.1 -O printed an
+/// empty string for a conditionally built message in a `-> Never` function.)
+@inline(never)
+func violation(_ message: String, _ input: some StringProtocol) -> Never {
+    let text = String(input)
+    let shown = String(text.prefix(300))
+    let more = text.count > 300 ? "..." : ""
+    let report = "fuzz property violated: " + message + "\n  input: " + String(reflecting: shown) + more + "\n"
+    _ = report.withCString { write(2, $0, strlen($0)) }
+    fatalError("fuzz property violated")
+}
+
+/// A ParseError names a 1-based column inside its own (possibly truncated) input.
+func checkError(_ error: ParseError, _ source: some StringProtocol) {
+    guard let column = error.column else { return }
+    if column < 1 { violation("ParseError column \(column) < 1 (\(error))", source) }
+}
+
+// MARK: - cpu/node lists and masks
+
+func fuzzIDList(_ text: Substring) {
+    let set: IDSet
+    do {
+        set = try IDListParser.parse(text)
+    } catch {
+        checkError(error, text)
+        return
+    }
+    if let largest = set.members.last, largest > IDListParser.maximumMember {
+        violation("member \(largest) above maximumMember accepted", text)
+    }
+    let spelled = set.listString
+    do {
+        let again = try IDListParser.parse(spelled)
+        if again != set { violation("parse(listString) != set (\(spelled))", text) }
+    } catch {
+        violation("listString \"\(spelled)\" does not parse: \(error)", text)
+    }
+    if set.count != set.members.count { violation("count != members.count", text) }
+    for member in set where !set.contains(member) { violation("iterated \(member) not contained", text) }
+}
+
+func fuzzMask(_ text: Substring) {
+    let set: IDSet
+    do {
+        set = try IDListParser.parseMask(text)
+    } catch {
+        checkError(error, text)
+        return
+    }
+    if let largest = set.members.last, largest > IDListParser.maximumMember {
+        violation("mask member \(largest) above maximumMember accepted", text)
+    }
+    // A mask and its list spelling denote the same set.
+    do {
+        let again = try IDListParser.parse(set.listString)
+        if again != set { violation("mask: parse(listString) != set", text) }
+    } catch {
+        violation("mask: listString does not parse: \(error)", text)
+    }
+    // Re-spell as a mask (32-bit groups, most significant first) and parse again.
+    let rebuilt = maskString(set)
+    do {
+        let again = try IDListParser.parseMask(rebuilt)
+        if again != set { violation("parseMask(maskString) != set (\(rebuilt))", text) }
+    } catch {
+        violation("maskString \"\(rebuilt)\" does not parse: \(error)", text)
+    }
+}
+
+func maskString(_ set: IDSet) -> String {
+    let groupCount = Swift.max(1, ((set.members.last ?? 0) >> 5) + 1)
+    var groups = [UInt32](repeating: 0, count: groupCount)
+    for member in set { groups[member >> 5] |= 1 << UInt32(member & 31) }
+    return groups.reversed().map { group -> String in
+        let hex = String(group, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }.joined(separator: ",")
+}
+
+// MARK: - memory policy
+
+func fuzzPolicy(_ text: Substring) {
+    let policy: MemoryPolicy
+    do {
+        policy = try MemoryPolicy.parse(text)
+    } catch {
+        checkError(error, text)
+        return
+    }
+    let spelled = policy.kernelSpelling
+    do {
+        let again = try MemoryPolicy.parse(spelled)
+        if again != policy { violation("parse(kernelSpelling) != policy (\(spelled))", text) }
+    } catch {
+        violation("kernelSpelling \"\(spelled)\" does not parse: \(error)", text)
+    }
+}
+
+// MARK: - numa_maps
+
+/// A numa_maps line in the kernel's order (show_numa_map) carrying everything Mapping keeps.
+func numaMapsLine(_ mapping: Mapping) -> String {
+    var line = String(mapping.address, radix: 16) + " " + mapping.policy.kernelSpelling
+    if let file = mapping.file { line += " file=" + file }
+    if mapping.heap { line += " heap" }
+    if mapping.stack { line += " stack" }
+    if mapping.huge { line += " huge" }
+    func counter(_ name: String, _ value: Int) { line += " \(name)=\(value)" }
+    counter("anon", mapping.anon)
+    counter("dirty", mapping.dirty)
+    if let active = mapping.active { counter("active", active) }
+    counter("mapped", mapping.mapped)
+    counter("mapmax", mapping.mapmax)
+    counter("swapcache", mapping.swapcache)
+    counter("writeback", mapping.writeback)
+    for entry in mapping.nodePages { counter("N\(entry.node)", entry.pages) }
+    if let size = mapping.pageSizeKiB { counter("kernelpagesize_kB", size) }
+    return line
+}
+
+func fuzzNumaMaps(_ data: UnsafeBufferPointer<UInt8>, _ text: String, validUTF8: Bool) {
+    let mappings: [Mapping]
+    do {
+        mappings = try NumaMapsParser.parse(bytes: data)
+    } catch {
+        checkError(error, text)
+        // The String entry point must refuse the same input.
+        if validUTF8, let accepted = try? NumaMapsParser.parse(text) {
+            violation("parse(bytes:) refused but parse(String) accepted \(accepted.count) mappings", text)
+        }
+        return
+    }
+    if validUTF8 {
+        do {
+            let viaString = try NumaMapsParser.parse(text)
+            if viaString != mappings { violation("parse(String) != parse(bytes:)", text) }
+        } catch {
+            violation("parse(bytes:) accepted but parse(String) threw \(error)", text)
+        }
+    }
+    // Split on the byte 0x0A as the parser does ("\r\n" is one Character in Swift).
+    let lines = data.split(separator: 0x0A, omittingEmptySubsequences: true).map {
+        String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self)
+    }
+    if validUTF8 && lines.count != mappings.count {
+        violation("\(lines.count) non-empty lines but \(mappings.count) mappings", text)
+    }
+    for (index, mapping) in mappings.enumerated() {
+        if validUTF8 {
+            do {
+                let single = try NumaMapsParser.parseLine(lines[index])
+                if single != mapping { violation("parseLine differs from parse for line \(index + 1)", text) }
+            } catch {
+                violation("parseLine threw \(error) for a line parse accepted", text)
+            }
+        }
+        let rebuilt = numaMapsLine(mapping)
+        do {
+            let again = try NumaMapsParser.parseLine(rebuilt)
+            if again != mapping { violation("parseLine(rebuilt line) != mapping; rebuilt: \(rebuilt)", text) }
+        } catch {
+            violation("rebuilt line \"\(rebuilt)\" does not parse: \(error)", text)
+        }
+        _ = mapping.kind
+    }
+}
+
+// MARK: - the other /proc and /sys parsers (crash-freedom only)
+
+func fuzzOthers(_ text: String) {
+    do {
+        let stat = try TaskStatParser.parse(text)
+        _ = stat.comm.count
+    } catch { checkError(error, text) }
+    let status = ProcStatus.parse(text)
+    _ = status.name
+    _ = status.uids
+    _ = status.kilobytes("VmRSS")
+    do { _ = try status.cpusAllowed; _ = try status.memsAllowed } catch { checkError(error, text) }
+    do { _ = try MeminfoParser.parse(text) } catch { checkError(error, text) }
+    do { _ = try CounterFileParser.parse(text) } catch { checkError(error, text) }
+    do { _ = try CgroupEntry.parse(text) } catch { checkError(error, text) }
+    do { _ = try DistanceParser.parse(text) } catch { checkError(error, text) }
+    do { _ = try BracketChoiceParser.parse(text) } catch { checkError(error, text) }
+    do { _ = try Lex.number(text, what: "fuzz") } catch { checkError(error, text) }
+}
+
+// MARK: - entry point
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let data = UnsafeBufferPointer(start: size == 0 ? nil : pointer, count: size)
+    let text = String(decoding: data, as: UTF8.self)
+    let validUTF8 = Array(text.utf8).elementsEqual(data)
+
+    fuzzNumaMaps(data, text, validUTF8: validUTF8)
+    // Whole input, then each line: sysfs files hold one value, but a line is how
+    // numa_maps and status embed policies and lists.
+    let whole = Substring(text)
+    fuzzIDList(whole)
+    fuzzMask(whole)
+    fuzzPolicy(whole)
+    for line in text.split(separator: "\n").prefix(64) where line.utf8.count != text.utf8.count {
+        fuzzIDList(line)
+        fuzzMask(line)
+        fuzzPolicy(line)
+        // The policy token of a numa_maps line.
+        for word in line.split(separator: " ").dropFirst().prefix(1) { fuzzPolicy(word) }
+    }
+    fuzzOthers(text)
+    return 0
+}

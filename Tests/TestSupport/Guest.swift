@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// Boots a real Linux kernel with a chosen NUMA topology under QEMU (scripts/vm) and runs
+/// a guest script with numaguard, numactl, numastat and the probe workload inside.
+///
+/// VM tests need the guest kernels and a statically linked numaguard; scripts/test
+/// provides both and sets NUMAGUARD_VM_TESTS=1. A plain `swift test` skips them and says so.
+public struct Guest {
+    public enum Kernel: String, Sendable { case linux61 = "6.1", linux612 = "6.12", rt }
+    public enum Topology: String, Sendable { case twoNode = "2node", fourNodeAsymmetric = "4node-asym", cpuless }
+
+    public let directory: URL
+    public let exitCode: Int32
+
+    public static func boot(_ kernel: Kernel, _ topology: Topology, script: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws -> Guest {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["NUMAGUARD_VM_TESTS"] == "1" else {
+            throw XCTSkip("VM test: run scripts/test (it fetches the guest kernels, builds the static binary and sets NUMAGUARD_VM_TESTS=1)")
+        }
+        guard let binary = environment["NUMAGUARD_STATIC_BIN"] else {
+            XCTFail("NUMAGUARD_STATIC_BIN must name a numaguard built with --static-swift-stdlib", file: file, line: line)
+            throw XCTSkip("no static binary")
+        }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-vmtest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let scriptURL = work.appendingPathComponent("guest.sh")
+        try (Guest.library + "\n" + script).write(to: scriptURL, atomically: true, encoding: .utf8)
+        let out = work.appendingPathComponent("out")
+        let harness = Command.repositoryRoot.appendingPathComponent("scripts/vm/run-guest.sh").path
+        let result = try Command.run("/bin/sh", [
+            harness, "--kernel", kernel.rawValue, "--topology", topology.rawValue,
+            "--script", scriptURL.path, "--out", out.path, "--binary", binary, "--timeout", "600",
+        ])
+        let guest = Guest(directory: out, exitCode: result.status)
+        if result.status != 0 {
+            XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) exited \(result.status): \(result.stderr)\n"
+                    + "guest log:\n\((try? guest.text("guest.log")) ?? "(none)")", file: file, line: line)
+        }
+        return guest
+    }
+
+    public func text(_ name: String) throws -> String {
+        try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    public func json(_ name: String) throws -> [String: Any] {
+        try Command.json(try text(name))
+    }
+
+    /// Shell functions every guest script can use.
+    static let library = #"""
+        set -u
+        # start NAME [numactl args...] -- probe args: start the probe under numactl, wait for "ready",
+        # and record its pid in /tmp/NAME.pid.
+        start() {
+            name=$1; shift
+            ( exec "$@" >/tmp/$name.out 2>/tmp/$name.err ) &
+            i=0
+            while ! grep -q ready /tmp/$name.out 2>/dev/null; do
+                i=$((i+1)); [ $i -gt 600 ] && { echo "probe $name never became ready"; cat /tmp/$name.err; exit 1; }
+                sleep 0.1
+            done
+            head -n1 /tmp/$name.out >/tmp/$name.pid
+        }
+        pid_of() { cat /tmp/$1.pid; }
+        # record NAME: what numaguard says about the probe next to what the kernel and numastat say.
+        record() {
+            p=$(pid_of $1)
+            numaguard inspect $p --format json >$OUT/inspect-$1.json 2>$OUT/inspect-$1.err; echo $? >$OUT/inspect-$1.status
+            numaguard inspect $p >$OUT/inspect-$1.txt 2>&1
+            numastat -p $p >$OUT/numastat-$1.txt 2>&1
+            cat /proc/$p/numa_maps >$OUT/numa_maps-$1
+            cat /proc/$p/status >$OUT/status-$1
+        }
+        topology() {
+            numaguard topology --format json >$OUT/topology.json 2>$OUT/topology.err || echo "topology json failed: $(cat $OUT/topology.err)"
+            numaguard topology >$OUT/topology.txt 2>&1
+            numactl --hardware >$OUT/numactl-hardware.txt 2>&1
+            for d in /sys/devices/system/node/node[0-9]*; do echo "${d##*node} $(cat $d/distance)"; done >$OUT/distances.txt
+            cat /proc/sys/kernel/numa_balancing >$OUT/numa_balancing 2>/dev/null || echo absent >$OUT/numa_balancing
+        }
+        """#
+}

@@ -1,0 +1,67 @@
+# Bench "inspect" (sourced by bench/run.sh; uses bench/lib.sh).
+# DESIGN.md target: `inspect PID` of a process with 30k+ mappings is faster than
+# `numastat -p PID` and costs at most 1.1x `cat /proc/PID/numa_maps` (the kernel's own walk).
+#
+# Needs: $NUMAGUARD (release binary), $BENCH_BUILD (scratch dir), $ROUNDS, $RUNS.
+
+bench_inspect() {
+    local mappings=${INSPECT_MAPPINGS:-32768}
+    command -v numastat >/dev/null || { bench_log "inspect: numastat missing (apt-get install numactl)"; return 1; }
+    cc -O2 -Wall -o "$BENCH_BUILD/manymaps" bench/manymaps.c
+
+    local ready="$BENCH_WORK/manymaps.out"
+    "$BENCH_BUILD/manymaps" "$mappings" > "$ready" &
+    MANYMAPS_PID=$!
+    local waited=0
+    until grep -q ready "$ready" 2>/dev/null; do
+        kill -0 "$MANYMAPS_PID" 2>/dev/null || { bench_log "inspect: manymaps exited early"; return 1; }
+        sleep 0.1; waited=$((waited + 1))
+        [ "$waited" -lt 300 ] || { bench_log "inspect: manymaps not ready after 30 s"; return 1; }
+    done
+    local pid=$MANYMAPS_PID lines
+    lines=$(wc -l < "/proc/$pid/numa_maps")
+    bench_log "inspect: manymaps pid $pid has $lines numa_maps lines"
+    if [ "$lines" -lt 30000 ]; then
+        bench_log "inspect: fewer than 30000 mappings (vm.max_map_count=$(cat /proc/sys/vm/max_map_count))"
+        return 1
+    fi
+    # A broken inspect would time an error path: check it works before timing it.
+    "$NUMAGUARD" inspect "$pid" --format json > "$BENCH_WORK/inspect.json" \
+        || { bench_log "inspect: numaguard inspect $pid failed"; return 1; }
+
+    local json="$NUMAGUARD inspect $pid --format json"
+    local text="$NUMAGUARD inspect $pid --format text"
+    local numastat="numastat -p $pid"
+    local cat="cat /proc/$pid/numa_maps"
+    measure_set inspect "$ROUNDS" "$RUNS" \
+        inspect-json "$json" inspect-text "$text" numastat "$numastat" cat "$cat"
+
+    {
+        echo "## inspect: one process with $lines mappings"
+        echo
+        echo "Commands alternate round by round ($ROUNDS rounds × $RUNS runs each, timer: $BENCH_TOOL); stdout to /dev/null."
+        echo
+        echo "| name | command | median ms | min ms | p90 ms | samples |"
+        echo "|---|---|---|---|---|---|"
+    } >> "$BENCH_MD"
+    report_row inspect inspect-json "numaguard inspect PID --format json"
+    report_row inspect inspect-text "numaguard inspect PID --format text"
+    report_row inspect numastat "numastat -p PID"
+    report_row inspect cat "cat /proc/PID/numa_maps"
+    {
+        echo
+        echo "| target | ratio (medians) | target | verdict |"
+        echo "|---|---|---|---|"
+    } >> "$BENCH_MD"
+    local mj mt mn mc
+    mj=$(median inspect inspect-json); mt=$(median inspect inspect-text)
+    mn=$(median inspect numastat); mc=$(median inspect cat)
+    target "inspect json / numastat -p" "$mj" "$mn" 1.0 1
+    target "inspect text / numastat -p" "$mt" "$mn" 1.0 1
+    target "inspect json / cat numa_maps" "$mj" "$mc" 1.1
+    target "inspect text / cat numa_maps" "$mt" "$mc" 1.1
+    echo >> "$BENCH_MD"
+
+    kill "$MANYMAPS_PID" 2>/dev/null; wait "$MANYMAPS_PID" 2>/dev/null || true
+    MANYMAPS_PID=
+}

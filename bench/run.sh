@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# numaguard benches: speed as ratios against an anchor timed in the same run.
+#
+#   bench/run.sh [--rounds N] [--runs N] [--no-build] [BENCH...]     (BENCH: inspect; default all)
+#
+# Builds numaguard in release with a static Swift stdlib, runs each bench, prints MET/MISSED
+# per DESIGN.md target and writes bench/results/latest.md (git-ignored). Exits 0 even when a
+# target is missed; non-zero only when a bench could not run.
+set -euo pipefail
+
+ROUNDS=8
+RUNS=5
+build=1
+benches=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) ROUNDS=${2:?}; shift 2 ;;
+        --runs) RUNS=${2:?}; shift 2 ;;
+        --no-build) build=0; shift ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -*) echo "bench/run.sh: unknown option $1" >&2; exit 64 ;;
+        *) benches+=("$1"); shift ;;
+    esac
+done
+all_benches=(inspect)   # add run, audit, watch here as bench/<name>.sh defining bench_<name>
+[ ${#benches[@]} -gt 0 ] || benches=("${all_benches[@]}")
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+BENCH_BUILD=.build/bench
+mkdir -p "$BENCH_BUILD" bench/results
+BENCH_WORK=$(mktemp -d)
+BENCH_MD="$BENCH_WORK/report.md"
+BENCH_SUMMARY="$BENCH_WORK/summary.txt"
+MANYMAPS_PID=
+cleanup() {
+    [ -n "${MANYMAPS_PID:-}" ] && kill "$MANYMAPS_PID" 2>/dev/null || true
+    rm -rf "$BENCH_WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+for bench in "${benches[@]}"; do
+    [ -f "bench/$bench.sh" ] || { echo "bench/run.sh: no bench/$bench.sh" >&2; exit 64; }
+    # shellcheck disable=SC1090
+    . "bench/$bench.sh"
+done
+
+if [ "$build" = 1 ]; then
+    bench_log "swift build -c release --static-swift-stdlib --product numaguard"
+    swift build -c release --static-swift-stdlib --product numaguard >&2
+fi
+NUMAGUARD="$(swift build -c release --show-bin-path)/numaguard"
+[ -x "$NUMAGUARD" ] || { echo "bench/run.sh: $NUMAGUARD missing (drop --no-build)" >&2; exit 1; }
+
+bench_pick_tool
+{
+    echo "# numaguard bench results"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- Sources 2>/dev/null || echo ' (Sources modified)')"
+    echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), NUMA nodes online: $(cat /sys/devices/system/node/online 2>/dev/null || echo '?')"
+    echo "- $(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}"), $(swift --version 2>/dev/null | head -n1), $(numastat -V 2>&1 | head -n1 || true), timer: $BENCH_TOOL $(hyperfine --version 2>/dev/null | cut -d' ' -f2 || true)"
+    echo "- binary: \`swift build -c release --static-swift-stdlib --product numaguard\`"
+    echo
+} > "$BENCH_MD"
+
+for bench in "${benches[@]}"; do
+    bench_log "running $bench ($ROUNDS rounds × $RUNS runs)"
+    "bench_$bench"
+done
+
+cp "$BENCH_MD" bench/results/latest.md
+echo
+echo "== numaguard bench summary (bench/results/latest.md) =="
+cat "$BENCH_SUMMARY"
