@@ -48,7 +48,7 @@ measure_set() {
             done
             # -N: no intermediate shell, so nothing to correct for; stdout goes to /dev/null.
             hyperfine -N --style none --output null --warmup 2 --runs "$runs" \
-                --export-json "$BENCH_WORK/$set.$round.json" "${args[@]}" >/dev/null
+                --export-json "$BENCH_WORK/$set.$round.json" "${args[@]}" >/dev/null 2>>"$BENCH_WORK/hyperfine.log"
             jq -r '.results[] | .command as $c | .times[] | "\($c) \(.)"' \
                 "$BENCH_WORK/$set.$round.json" >> "$samples"
         else
@@ -97,5 +97,5 @@ target() {
     fi
     local op="≤"; [ "$strict" = 1 ] && op="<"
     printf '| %s | %s× | %s %s× | **%s** |\n' "$label" "$ratio" "$op" "$limit" "$verdict" >> "$BENCH_MD"
-    printf '%-6s %-46s %6s×  (target %s %s×)\n' "$verdict" "$label" "$ratio" "$op" "$limit" | tee -a "$BENCH_SUMMARY"
+    printf '%-6s %-46s %6s×  (target %s %s×)\n' "$verdict" "$label" "$ratio" "$op" "$limit" >> "$BENCH_SUMMARY"
 }

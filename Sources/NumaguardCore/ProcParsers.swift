@@ -8,15 +8,21 @@ public struct TaskStat: Equatable, Sendable {
     public var startTime: UInt64
     /// The CPU the task last ran on (field 39).
     public var processor: Int
+    /// PF_* flags (field 9).
+    public var flags: UInt64
 
-    public init(pid: Int, comm: String, state: Character, ppid: Int, startTime: UInt64, processor: Int) {
+    public init(pid: Int, comm: String, state: Character, ppid: Int, startTime: UInt64, processor: Int, flags: UInt64 = 0) {
         self.pid = pid
         self.comm = comm
         self.state = state
         self.ppid = ppid
         self.startTime = startTime
         self.processor = processor
+        self.flags = flags
     }
+
+    /// PF_KTHREAD: a kernel thread has no user memory to place.
+    public var isKernelThread: Bool { flags & 0x0020_0000 != 0 }
 }
 
 public enum TaskStatParser {
@@ -51,7 +57,7 @@ public enum TaskStatParser {
         }
         return TaskStat(
             pid: pid, comm: comm, state: state, ppid: try number(4),
-            startTime: UInt64(try number(22)), processor: try number(39)
+            startTime: UInt64(try number(22)), processor: try number(39), flags: UInt64(try number(9))
         )
     }
 }

@@ -12,13 +12,15 @@ public enum ProcessReadError: Error, Sendable, CustomStringConvertible {
     case noSuchProcess(pid: Int)
     /// It existed when the read began and exited (or its PID was reused) before it ended.
     case vanished(pid: Int, comm: String, during: String)
+    /// It has exited and waits for its parent to reap it: it has no memory left to place.
+    case zombie(pid: Int, comm: String, parent: Int)
     /// A file the kernel guards with ptrace access checks was refused.
     case permissionDenied(pid: Int, comm: String, path: String, remedy: String)
     case host(HostError)
 
     public var pid: Int? {
         switch self {
-        case let .noSuchProcess(pid), let .vanished(pid, _, _), let .permissionDenied(pid, _, _, _): pid
+        case let .noSuchProcess(pid), let .vanished(pid, _, _), let .zombie(pid, _, _), let .permissionDenied(pid, _, _, _): pid
         case .host: nil
         }
     }
@@ -29,6 +31,8 @@ public enum ProcessReadError: Error, Sendable, CustomStringConvertible {
             "no process with PID \(pid)"
         case let .vanished(pid, comm, during):
             "PID \(pid) (\(comm)) exited while \(during) was being read"
+        case let .zombie(pid, comm, parent):
+            "PID \(pid) (\(comm)) has exited (a zombie not yet reaped by its parent PID \(parent))"
         case let .permissionDenied(pid, comm, path, remedy):
             "permission denied reading \(path) of PID \(pid) (\(comm)): \(remedy)"
         case let .host(error):
@@ -59,6 +63,7 @@ public struct ProcessReader: Sendable {
             throw .host(error)
         }
         let identity = ProcessIdentity(pid: pid, startTime: stat.startTime)
+        if stat.state == "Z" || stat.state == "X" { throw .zombie(pid: pid, comm: stat.comm, parent: stat.ppid) }
 
         /// Any later read that fails because the process is gone is "vanished", not an error.
         func guarded<T>(_ what: String, _ body: () throws(HostError) -> T) throws(ProcessReadError) -> T {
@@ -159,9 +164,9 @@ public struct ProcessReader: Sendable {
     /// target be dumpable) or hold CAP_SYS_PTRACE. Say which, and whether we hold it.
     func permissionRemedy(pid: Int) -> String {
         let owner = (try? root.parse("proc/\(pid)/status") { ProcStatus.parse($0) })?.uids.first
-        let ownerText = owner.map { "uid \($0)" } ?? "its owner"
+        let ownerText = owner.map { $0 == 0 ? "root" : "uid \($0) or root" } ?? "its owner or root"
         let held = root.isLive && Capabilities.current().holds(.sysPtrace)
-        return "the kernel requires ptrace read access (PTRACE_MODE_READ): run numaguard as \(ownerText) or root, "
+        return "the kernel requires ptrace read access (PTRACE_MODE_READ): run numaguard as \(ownerText), "
             + "or grant it CAP_SYS_PTRACE (currently \(held ? "held" : "not held"), running as uid \(getuid()))"
     }
 }

@@ -12,6 +12,8 @@ public enum InspectSelection: Sendable {
     /// A regular expression searched in each process's comm and in its command line
     /// joined by spaces (as pgrep -f and numastat -p PATTERN do).
     case pattern(String)
+    /// Every user-space process (kernel threads have no memory of their own to place).
+    case all
 }
 
 /// The outcome of an inspect run: reports for what could be read, failures for the
@@ -46,10 +48,12 @@ public enum Inspection {
         case let .pids(requested):
             var seen = Set<Int>()
             pids = requested.filter { seen.insert($0).inserted }
+        case .all:
+            pids = try matching(nil, reader: reader)
         case let .pattern(pattern):
             pids = try matching(pattern, reader: reader)
             if pids.isEmpty {
-                failures.append(.init(pid: nil, error: "no process matches --name \"\(pattern)\""))
+                failures.append(.init(pid: nil, kind: .missing, error: "no process matches --name \"\(pattern)\""))
                 missing = true
             }
         }
@@ -60,23 +64,45 @@ public enum Inspection {
                 let snapshot = try reader.read(pid: pid, memory: true, numaEnabled: topology.numaEnabled)
                 reports.append(InspectReport(snapshot: snapshot, topology: topology))
             } catch {
-                failures.append(.init(pid: error.pid, error: error.description))
-                if case .noSuchProcess = error, case .pids = selection { missing = true } else { incomplete = true }
+                // A PID the user named that exits mid-read leaves the answer incomplete; one
+                // found by --name or --all that exits is simply gone, as processes do.
+                let named: Bool
+                if case .pids = selection { named = true } else { named = false }
+                switch error {
+                case .noSuchProcess:
+                    failures.append(.init(pid: pid, kind: named ? .missing : .gone,
+                                          error: named ? error.description : "PID \(pid) exited before it could be read"))
+                    missing = missing || named
+                case .vanished, .zombie:
+                    failures.append(.init(pid: error.pid, kind: .gone, error: error.description))
+                    incomplete = incomplete || named
+                case .permissionDenied:
+                    failures.append(.init(pid: error.pid, kind: .permission, error: error.description))
+                    incomplete = true
+                case .host:
+                    failures.append(.init(pid: error.pid, kind: .error, error: error.description))
+                    incomplete = true
+                }
             }
         }
         let status: ExitStatus = missing ? .noInput : incomplete ? .incomplete : .success
         return InspectOutcome(reports: reports, failures: failures, status: status)
     }
 
-    static func matching(_ pattern: String, reader: ProcessReader) throws(Failure) -> [Int] {
-        let regex: Regex<AnyRegexOutput>
-        do { regex = try Regex(pattern) } catch { throw .badPattern(pattern, reason: "\(error)") }
+    /// User-space processes whose comm or command line matches `pattern` (all when nil).
+    static func matching(_ pattern: String?, reader: ProcessReader) throws(Failure) -> [Int] {
+        var regex: Regex<AnyRegexOutput>?
+        if let pattern {
+            do { regex = try Regex(pattern) } catch { throw .badPattern(pattern, reason: "\(error)") }
+        }
         let ownPID = reader.root.isLive ? Int(getpid()) : -1
         let all: [Int]
         do { all = try reader.pids() } catch { throw .host(error) }
         return all.filter { pid in
             guard pid != ownPID,
-                  let stat = try? reader.root.parse("proc/\(pid)/stat", TaskStatParser.parse) else { return false }
+                  let stat = try? reader.root.parse("proc/\(pid)/stat", TaskStatParser.parse),
+                  !stat.isKernelThread else { return false }
+            guard let regex else { return true }
             let cmdline = (try? reader.root.readText("proc/\(pid)/cmdline")) ?? ""
             let joined = cmdline.split(separator: "\0").joined(separator: " ")
             return stat.comm.contains(regex) || joined.contains(regex)

@@ -19,18 +19,20 @@ struct InspectCommand: ParsableCommand {
     @Option(name: .customLong("name"), help: ArgumentHelp(
         "Inspect every process whose comm or command line matches this regular expression.", valueName: "pattern"))
     var pattern: String?
+    @Flag(help: "Inspect every user-space process (kernel threads are skipped).") var all = false
     @Argument(help: "Process IDs to inspect.") var pids: [String] = []
 
     func validate() throws {
-        if pattern == nil && pids.isEmpty { throw ValidationError("give one or more PIDs, or --name PATTERN") }
-        if pattern != nil && !pids.isEmpty { throw ValidationError("give PIDs or --name PATTERN, not both") }
+        let selections = [!pids.isEmpty, pattern != nil, all].filter { $0 }.count
+        if selections == 0 { throw ValidationError("give one or more PIDs, --name PATTERN or --all") }
+        if selections > 1 { throw ValidationError("give only one of: PIDs, --name PATTERN, --all") }
         for text in pids where Int(text).map({ $0 <= 0 }) ?? true {
             throw ValidationError("\"\(text)\" is not a PID (a positive integer)")
         }
     }
 
     func run() throws {
-        let selection: InspectSelection = pattern.map { .pattern($0) } ?? .pids(pids.compactMap { Int($0) })
+        let selection: InspectSelection = all ? .all : pattern.map { .pattern($0) } ?? .pids(pids.compactMap { Int($0) })
         let outcome: InspectOutcome
         do {
             outcome = try Inspection.run(root: host.root, selection: selection)

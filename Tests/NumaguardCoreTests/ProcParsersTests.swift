@@ -6,6 +6,7 @@ final class ProcParsersTests: XCTestCase {
         var fields = (4...52).map { "\($0)" }
         fields[22 - 4] = "987654"  // starttime
         fields[39 - 4] = "3"       // processor
+        fields[9 - 4] = "\(0x0020_0040)"  // flags: PF_KTHREAD | PF_FORKNOEXEC
         let line = "4242 (my (odd) proc) S " + fields.joined(separator: " ") + "\n"
         let stat = try TaskStatParser.parse(line)
         XCTAssertEqual(stat.pid, 4242)
@@ -14,6 +15,9 @@ final class ProcParsersTests: XCTestCase {
         XCTAssertEqual(stat.ppid, 4)
         XCTAssertEqual(stat.startTime, 987654)
         XCTAssertEqual(stat.processor, 3)
+        XCTAssertTrue(stat.isKernelThread)
+        fields[9 - 4] = "4194560"  // a user process's PF_* flags
+        XCTAssertFalse(try TaskStatParser.parse("1 (init) S " + fields.joined(separator: " ")).isKernelThread)
     }
 
     func testStatRejectsTruncatedLines() {

@@ -20,8 +20,15 @@ echo "NUMAGUARD-VM-START uptime=$up kernel=$(uname -r)" >$R
 echo "numaguard-vm: running /guest.sh (uptime $up s)" >/dev/console
 if [ -f /guest.sh ]; then
     cd /
-    { sh /guest.sh </dev/null; echo $? >/tmp/.rc; } 2>&1 | tee /tmp/.guest.log >/dev/console
-    rc=$(cat /tmp/.rc 2>/dev/null || echo 255)
+    # Output goes to a file (mirrored to the console by tail -f), not a pipe: background
+    # processes the script leaves running must not keep us waiting for EOF.
+    : >/tmp/.guest.log
+    tail -f /tmp/.guest.log >/dev/console 2>/dev/null &
+    tailpid=$!
+    sh /guest.sh </dev/null >>/tmp/.guest.log 2>&1
+    rc=$?
+    sleep 1
+    kill $tailpid 2>/dev/null
 else
     echo "numaguard-vm: no /guest.sh" >/dev/console
     rc=255

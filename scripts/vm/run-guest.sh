@@ -150,7 +150,14 @@ if [ -n "$QEXTRA" ]; then
     # shellcheck disable=SC2046
     set -- "$@" $(printf '%s\n' "$QEXTRA")
 fi
-printf '%s\n' "$*" >"$OUTDIR/qemu-cmdline"
+# Shell-quoted command line, for the record.
+for a in "$@"; do
+    case "$a" in
+        '' | *[!A-Za-z0-9_./:=,+@%-]*) printf "'%s' " "$a" ;;
+        *) printf '%s ' "$a" ;;
+    esac
+done | sed 's/ $//' >"$OUTDIR/qemu-cmdline"
+echo >>"$OUTDIR/qemu-cmdline"
 
 tailinfo() {
     echo "--- last lines of $CONSOLE:" >&2

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what numaguard needs on a fresh Debian/Ubuntu machine (run as root or with sudo).
+#   scripts/setup.sh          build and run: libnuma, libcap, numactl (numastat is the inspect oracle)
+#   scripts/setup.sh --test   also the QEMU harness: qemu, busybox, cpio, a static C compiler
+set -euo pipefail
+packages=(pkg-config libnuma-dev libcap-dev numactl)
+if [ "${1:-}" = "--test" ]; then
+    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux)
+fi
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    echo "setup: installing ${missing[*]}" >&2
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v swift >/dev/null; then
+    [ -x /opt/swift/usr/bin/swift ] && echo "setup: add /opt/swift/usr/bin to PATH" >&2
+    echo "setup: a Swift 6 toolchain is required (swift not on PATH)" >&2
+    exit 1
+fi
