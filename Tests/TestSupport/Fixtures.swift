@@ -1,0 +1,24 @@
+import Foundation
+
+/// Host roots recorded from real kernels in the QEMU guests (Tests/Fixtures, see each README).
+public enum Fixtures {
+    public static let names = ["linux-6.1-2node", "linux-6.12-2node", "linux-rt-2node", "linux-6.1-4node-asym", "linux-6.1-cpuless"]
+
+    public static func path(_ name: String) -> String { Command.fixture(name) }
+
+    /// The PIDs captured in a fixture, ascending.
+    public static func pids(_ name: String) throws -> [Int] {
+        try FileManager.default.contentsOfDirectory(atPath: path(name) + "/proc").compactMap { Int($0) }.sorted()
+    }
+
+    public static func oracle(_ name: String, _ file: String) throws -> String {
+        try String(contentsOfFile: path(name) + "/oracle/" + file, encoding: .utf8)
+    }
+
+    /// A writable copy of a fixture, for tests that need a host that differs in one file.
+    public static func copy(_ name: String) throws -> URL {
+        let destination = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-fixture-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: path(name), toPath: destination.path)
+        return destination
+    }
+}
