@@ -76,7 +76,7 @@ tail -n 15 "$log" | grep -E "^(stat::|Done|INFO: -max_total_time)" || true
 found=$(ls "$artifacts" 2>/dev/null | grep -E '^(crash|leak|timeout|oom)-' || true)
 if [ "$status" -ne 0 ] || [ -n "$found" ]; then
     echo "fuzz.sh: FAILED (libFuzzer exit $status); log: $log" >&2
-    grep -E "fuzz property violated|Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY|#[0-9]+ 0x" "$log" | head -n 40 >&2 || true
+    grep -E "fuzz property violated|^  input: |Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY|#[0-9]+ 0x" "$log" | head -n 40 >&2 || true
     for artifact in $found; do
         echo "--- $artifacts/$artifact ($(wc -c < "$artifacts/$artifact") bytes), reproduce with: $binary $artifacts/$artifact" >&2
         od -c "$artifacts/$artifact" | head -n 20 >&2

@@ -66,6 +66,7 @@ HASH=$( {
 OUTDIR=$CACHE/initramfs
 IMG=$OUTDIR/$HASH.cpio
 if [ -s "$IMG" ]; then
+    touch "$IMG" 2>/dev/null || true # most recently used survives pruning
     echo "$IMG"
     exit 0
 fi
@@ -103,4 +104,6 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >etc/group
 echo numaguard-vm >etc/hostname
 find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$IMG.tmp"
 mv "$IMG.tmp" "$IMG"
+# Keep the cache bounded: each --binary build is a new image; keep the 6 newest.
+ls -t "$OUTDIR"/*.cpio 2>/dev/null | tail -n +7 | while IFS= read -r old; do rm -f "$old"; done
 echo "$IMG"

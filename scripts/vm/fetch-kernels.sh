@@ -29,13 +29,11 @@ real_pkg() {
 
 # Decompress the ELF vmlinux out of a bzImage (like the kernel's scripts/extract-vmlinux).
 extract_vmlinux() {
-    for spec in 'xz -dc:FD377A585A00' 'zstd -dc:28B52FFD' 'gzip -dc:1F8B0800' 'lz4 -dc:02214C18'; do
+    for spec in 'xz -dc:\xFD7zXZ\x00' 'zstd -dc:\x28\xB5\x2F\xFD' 'gzip -dc:\x1F\x8B\x08' 'lz4 -dc:\x02\x21\x4C\x18'; do
         cmd=${spec%%:*} magic=${spec#*:}
         command -v "${cmd%% *}" >/dev/null 2>&1 || continue
-        for pos in $(od -An -v -tx1 -w1 "$1" | tr -d ' \n' | tr 'a-f' 'A-F' |
-            grep -bo "$magic" | cut -d: -f1); do
-            [ $((pos % 2)) -eq 0 ] || continue
-            tail -c +$((pos / 2 + 1)) "$1" | $cmd >"$2" 2>/dev/null || true
+        for pos in $(LC_ALL=C grep -obUaP "$magic" "$1" | cut -d: -f1); do
+            tail -c +$((pos + 1)) "$1" | $cmd >"$2" 2>/dev/null || true
             if [ "$(head -c 4 "$2" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
                 return 0
             fi
