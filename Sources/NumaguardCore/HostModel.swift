@@ -193,14 +193,14 @@ public struct ProcessSnapshot: Equatable, Sendable {
     public var cpusAllowed: IDSet
     public var memsAllowed: IDSet
     public var threads: [ThreadPlacement]
-    /// nil when not requested or not readable (see `ProcessReadIssue`).
-    public var mappings: [Mapping]?
+    /// numa_maps summed per node; nil when not requested (reading it holds the target's mmap lock).
+    public var memory: MemoryTally?
     /// Resident bytes from status VmRSS, used when the kernel has no numa_maps.
     public var residentBytes: Int?
 
     public init(
         identity: ProcessIdentity, comm: String, exe: String?, cmdline: [String], uid: Int?, cgroups: [CgroupEntry],
-        cpusAllowed: IDSet, memsAllowed: IDSet, threads: [ThreadPlacement], mappings: [Mapping]?, residentBytes: Int?
+        cpusAllowed: IDSet, memsAllowed: IDSet, threads: [ThreadPlacement], memory: MemoryTally?, residentBytes: Int?
     ) {
         self.identity = identity
         self.comm = comm
@@ -211,7 +211,7 @@ public struct ProcessSnapshot: Equatable, Sendable {
         self.cpusAllowed = cpusAllowed
         self.memsAllowed = memsAllowed
         self.threads = threads
-        self.mappings = mappings
+        self.memory = memory
         self.residentBytes = residentBytes
     }
 

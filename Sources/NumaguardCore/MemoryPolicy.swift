@@ -86,10 +86,20 @@ public struct MemoryPolicy: Hashable, Sendable {
                     throw ParseError(what: "memory policy", input: string, column: column, reason: "unknown flag \"\(flag)\"")
                 }
             }
+            if policy.staticNodes && policy.relativeNodes {
+                throw ParseError(what: "memory policy", input: string, column: mode.kernelName.count + 2,
+                                 reason: "static and relative are mutually exclusive")
+            }
             rest = rest[flagsEnd...]
         }
         if rest.first == ":" {
-            policy.nodes = try IDListParser.parse(rest.dropFirst(), what: "memory policy nodes")
+            let nodesColumn = string.distance(from: string.startIndex, to: rest.startIndex) + 2
+            do {
+                policy.nodes = try IDListParser.parse(rest.dropFirst(), what: "memory policy nodes")
+            } catch {
+                throw ParseError(what: "memory policy", input: string, column: (error.column ?? 1) + nodesColumn - 1,
+                                 reason: error.reason)
+            }
             if policy.nodes.isEmpty {
                 throw ParseError(what: "memory policy", input: string, reason: "':' with no nodes")
             }

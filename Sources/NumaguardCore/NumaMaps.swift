@@ -17,8 +17,11 @@ public struct Mapping: Equatable, Sendable, Codable {
 
     public var address: UInt64
     public var policy: MemoryPolicy
-    /// The path as numa_maps prints it (the kernel escapes space, tab, newline and backslash as octal).
+    /// The path as numa_maps prints it (the kernel escapes space, tab, newline and backslash
+    /// as octal). nil for anonymous mappings, and when the scanner was told not to keep paths.
     public var file: String?
+    /// True when the line has a `file=` token, whether or not the path was kept.
+    public var fileBacked = false
     public var heap = false
     public var stack = false
     /// A hugetlb mapping: its page counts are in huge pages of `pageSizeKiB`.
@@ -38,13 +41,14 @@ public struct Mapping: Equatable, Sendable, Codable {
         self.address = address
         self.policy = policy
         self.file = file
+        self.fileBacked = file != nil
     }
 
     public var kind: Kind {
         if huge { return .huge }
         if heap { return .heap }
         if stack { return .stack }
-        if file != nil { return .file }
+        if fileBacked { return .file }
         return .anon
     }
 
@@ -57,12 +61,29 @@ public struct Mapping: Equatable, Sendable, Codable {
     /// Bytes resident on each node; THP pages are counted by the kernel in base pages,
     /// hugetlb pages in huge pages, so `kernelpagesize_kB` is the right multiplier for both.
     public func bytes(on node: Int) -> Int { pages(on: node) * (pageSizeKiB ?? 0) * 1024 }
+
+    /// Resets to an empty line, keeping the node array's storage for the next one.
+    mutating func reset(address: UInt64, policy: MemoryPolicy) {
+        self.address = address
+        self.policy = policy
+        file = nil
+        fileBacked = false
+        heap = false
+        stack = false
+        huge = false
+        anon = 0
+        dirty = 0
+        mapped = 0
+        mapmax = 0
+        swapcache = 0
+        active = nil
+        writeback = 0
+        nodePages.removeAll(keepingCapacity: true)
+        pageSizeKiB = nil
+    }
 }
 
 /// Parser for /proc/PID/numa_maps (fs/proc/task_mmu.c `show_numa_map`).
-///
-/// Works on bytes because an inspect of a process with 30k mappings must cost little
-/// next to the kernel's own page walk that produced the file.
 public enum NumaMapsParser {
     public static func parse(_ text: String) throws(ParseError) -> [Mapping] {
         var copy = text
@@ -71,51 +92,110 @@ public enum NumaMapsParser {
         }.get()
     }
 
+    /// Every mapping as a value (with file paths); `NumaMapsScanner` streams instead.
     public static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) -> [Mapping] {
         var mappings: [Mapping] = []
-        mappings.reserveCapacity(bytes.count / 80)
-        var policies = PolicyCache()
-        var lineStart = 0
-        var lineNumber = 1
-        while lineStart < bytes.count {
-            var lineEnd = lineStart
-            while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
-            if lineEnd > lineStart {
-                do {
-                    mappings.append(try parseLine(bytes, lineStart, lineEnd, &policies))
-                } catch {
-                    var located = error
-                    located.what = "numa_maps line \(lineNumber)"
-                    throw located
-                }
-            }
-            lineStart = lineEnd + 1
-            lineNumber += 1
-        }
+        mappings.reserveCapacity(bytes.count / 64)
+        var scanner = NumaMapsScanner(keepsFilePaths: true)
+        try scanner.scan(bytes) { mappings.append($0) }
+        try scanner.finish { mappings.append($0) }
         return mappings
     }
 
     public static func parseLine(_ line: some StringProtocol) throws(ParseError) -> Mapping {
         var copy = String(line)
-        var policies = PolicyCache()
         return try copy.withUTF8 { buffer in
-            Result { () throws(ParseError) in try parseLine(buffer, 0, buffer.count, &policies) }
+            Result { () throws(ParseError) in
+                var scanner = NumaMapsScanner(keepsFilePaths: true)
+                var result: Mapping?
+                try scanner.scan(buffer) { result = $0 }
+                try scanner.finish { result = $0 }
+                guard let result else { throw ParseError(what: "numa_maps line", input: line, reason: "empty line") }
+                return result
+            }
         }.get()
     }
+}
 
-    /// Most lines of one process share a handful of policies; parse each spelling once.
-    struct PolicyCache {
-        var entries: [String: MemoryPolicy] = [:]
-        mutating func policy(_ text: String) throws(ParseError) -> MemoryPolicy {
-            if let known = entries[text] { return known }
-            let parsed = try MemoryPolicy.parse(text)
-            entries[text] = parsed
-            return parsed
+/// A streaming numa_maps parser: fed the file in chunks as they are read, it hands each
+/// line's mapping to a visitor and keeps nothing. Inspecting a process with 30k mappings
+/// must cost little next to the kernel's own page walk that produces the file, so the hot
+/// loop works on bytes, reuses one `Mapping`, and allocates only for new policy spellings
+/// and (when asked) file paths.
+public struct NumaMapsScanner {
+    public let keepsFilePaths: Bool
+    private var carry: [UInt8] = []
+    private var lineNumber = 1
+    private var current = Mapping(address: 0, policy: .default)
+    private var lastPolicyBytes: [UInt8] = Array("default".utf8)
+    private var lastPolicy = MemoryPolicy.default
+    private var policies: [String: MemoryPolicy] = [:]
+
+    public init(keepsFilePaths: Bool) {
+        self.keepsFilePaths = keepsFilePaths
+    }
+
+    /// Parses every complete line in `chunk`; a trailing partial line waits for the next chunk.
+    public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping) -> Void) throws(ParseError) {
+        var start = 0
+        if !carry.isEmpty {
+            guard let newline = chunk.firstIndex(of: 0x0A) else {
+                carry.append(contentsOf: chunk)
+                return
+            }
+            carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<newline]))
+            var line = carry
+            carry = []
+            let result = line.withUnsafeBufferPointer { buffer in
+                Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
+            }
+            if try result.get() { visit(current) }
+            line.removeAll()
+            start = newline + 1
         }
+        while start < chunk.count {
+            var end = start
+            while end < chunk.count && chunk[end] != 0x0A { end += 1 }
+            if end == chunk.count {
+                carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<end]))
+                return
+            }
+            if try parseNumberedLine(chunk, start, end) { visit(current) }
+            start = end + 1
+        }
+    }
+
+    /// Parses a final line that had no newline.
+    public mutating func finish(_ visit: (Mapping) -> Void) throws(ParseError) {
+        guard !carry.isEmpty else { return }
+        let line = carry
+        carry = []
+        let result = line.withUnsafeBufferPointer { buffer in
+            Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
+        }
+        if try result.get() { visit(current) }
+    }
+
+    /// Returns false for an empty line (nothing to visit).
+    private mutating func parseNumberedLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Bool {
+        defer { lineNumber += 1 }
+        guard end > start else { return false }
+        do {
+            try parseLine(bytes, start, end)
+        } catch {
+            var located = error
+            located.what = "numa_maps line \(lineNumber)"
+            throw located
+        }
+        return true
     }
 
     private static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    }
+
+    private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ word: StaticString) -> Bool {
+        end - start == word.utf8CodeUnitCount && hasPrefix(bytes, start, end, word)
     }
 
     private static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int, _ prefix: StaticString) -> Bool {
@@ -137,11 +217,27 @@ public enum NumaMapsParser {
         return value
     }
 
-    private static func parseLine(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ policies: inout PolicyCache
-    ) throws(ParseError) -> Mapping {
+    /// Consecutive lines almost always share a policy: compare bytes with the last one
+    /// before hashing a new String.
+    private mutating func policy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> MemoryPolicy {
+        let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        if slice.elementsEqual(lastPolicyBytes) { return lastPolicy }
+        let spelling = Self.text(bytes, start, end)
+        let parsed: MemoryPolicy
+        if let known = policies[spelling] {
+            parsed = known
+        } else {
+            parsed = try MemoryPolicy.parse(spelling)
+            policies[spelling] = parsed
+        }
+        lastPolicyBytes = Array(slice)
+        lastPolicy = parsed
+        return parsed
+    }
+
+    private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
         func fail(_ at: Int, _ reason: String) -> ParseError {
-            ParseError(what: "numa_maps line", input: text(bytes, start, end), column: at - start + 1, reason: reason)
+            ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)
         }
         var cursor = start
         // Address: hex digits up to the first space.
@@ -162,76 +258,91 @@ public enum NumaMapsParser {
         cursor += 1
         // Policy: two kernel spellings contain a space, so skip over them before looking for the token's end.
         let policyStart = cursor
-        if hasPrefix(bytes, cursor, end, "prefer (many)") {
+        if Self.hasPrefix(bytes, cursor, end, "prefer (many)") {
             cursor += 13
-        } else if hasPrefix(bytes, cursor, end, "weighted interleave") {
+        } else if Self.hasPrefix(bytes, cursor, end, "weighted interleave") {
             cursor += 19
         }
         while cursor < end && bytes[cursor] != 0x20 { cursor += 1 }
-        let policy: MemoryPolicy
+        let parsedPolicy: MemoryPolicy
         do {
-            policy = try policies.policy(text(bytes, policyStart, cursor))
+            parsedPolicy = try policy(bytes, policyStart, cursor)
         } catch {
             throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
         }
-        var mapping = Mapping(address: address, policy: policy)
+        current.reset(address: address, policy: parsedPolicy)
         // Remaining tokens: `key=value` or bare words, separated by single spaces.
         while cursor < end {
             while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
             let tokenStart = cursor
-            var equals = -1
+            var equalsAt = -1
             while cursor < end && bytes[cursor] != 0x20 {
-                if equals < 0 && bytes[cursor] == 0x3D { equals = cursor }
+                if equalsAt < 0 && bytes[cursor] == 0x3D { equalsAt = cursor }
                 cursor += 1
             }
             guard cursor > tokenStart else { break }
-            if equals < 0 {
-                if hasPrefix(bytes, tokenStart, cursor, "heap") && cursor - tokenStart == 4 {
-                    mapping.heap = true
-                } else if hasPrefix(bytes, tokenStart, cursor, "stack") {
+            if equalsAt < 0 {
+                if Self.equals(bytes, tokenStart, cursor, "heap") {
+                    current.heap = true
+                } else if Self.hasPrefix(bytes, tokenStart, cursor, "stack") {
                     // Kernels before 4.5 printed `stack:TID` for thread stacks.
-                    mapping.stack = true
-                } else if hasPrefix(bytes, tokenStart, cursor, "huge") && cursor - tokenStart == 4 {
-                    mapping.huge = true
+                    current.stack = true
+                } else if Self.equals(bytes, tokenStart, cursor, "huge") {
+                    current.huge = true
                 }
                 continue  // other bare words are future kernel additions; they carry no counts
             }
-            if hasPrefix(bytes, tokenStart, equals, "file") && equals - tokenStart == 4 {
-                mapping.file = text(bytes, equals + 1, cursor)
+            if Self.equals(bytes, tokenStart, equalsAt, "file") {
+                current.fileBacked = true
+                if keepsFilePaths { current.file = Self.text(bytes, equalsAt + 1, cursor) }
                 continue
             }
-            guard let value = decimal(bytes, equals + 1, cursor) else {
+            let isNode = bytes[tokenStart] == 0x4E  // "N<node>="
+            guard let value = Self.decimal(bytes, equalsAt + 1, cursor) else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
-                if bytes[tokenStart] == 0x4E || isKnownCounter(bytes, tokenStart, equals) {
-                    throw fail(equals + 1, "\"\(text(bytes, tokenStart, equals))\" needs a decimal count")
+                if isNode || counter(bytes, tokenStart, equalsAt) != nil {
+                    throw fail(equalsAt + 1, "\"\(Self.text(bytes, tokenStart, equalsAt))\" needs a decimal count")
                 }
                 continue
             }
-            if bytes[tokenStart] == 0x4E, let node = decimal(bytes, tokenStart + 1, equals) {
-                mapping.nodePages.append(.init(node: node, pages: value))
+            if isNode, let node = Self.decimal(bytes, tokenStart + 1, equalsAt) {
+                current.nodePages.append(.init(node: node, pages: value))
                 continue
             }
-            switch text(bytes, tokenStart, equals) {
-            case "anon": mapping.anon = value
-            case "dirty": mapping.dirty = value
-            case "mapped": mapping.mapped = value
-            case "mapmax": mapping.mapmax = value
-            case "swapcache": mapping.swapcache = value
-            case "active": mapping.active = value
-            case "writeback": mapping.writeback = value
-            case "kernelpagesize_kB": mapping.pageSizeKiB = value
-            default: break
+            if let key = counter(bytes, tokenStart, equalsAt) {
+                switch key {
+                case .anon: current.anon = value
+                case .dirty: current.dirty = value
+                case .mapped: current.mapped = value
+                case .mapmax: current.mapmax = value
+                case .swapcache: current.swapcache = value
+                case .active: current.active = value
+                case .writeback: current.writeback = value
+                case .pageSize: current.pageSizeKiB = value
+                }
             }
         }
-        if !mapping.nodePages.isEmpty && mapping.pageSizeKiB == nil {
+        if !current.nodePages.isEmpty && current.pageSizeKiB == nil {
             throw fail(end, "page counts without kernelpagesize_kB")
         }
-        return mapping
     }
 
-    private static func isKnownCounter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
-        ["anon", "dirty", "mapped", "mapmax", "swapcache", "active", "writeback", "kernelpagesize_kB"]
-            .contains(text(bytes, start, end))
+    private enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
+
+    private func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
+        switch end - start {
+        case 4: return Self.equals(bytes, start, end, "anon") ? .anon : nil
+        case 5: return Self.equals(bytes, start, end, "dirty") ? .dirty : nil
+        case 6:
+            if Self.equals(bytes, start, end, "mapped") { return .mapped }
+            if Self.equals(bytes, start, end, "mapmax") { return .mapmax }
+            return Self.equals(bytes, start, end, "active") ? .active : nil
+        case 9:
+            if Self.equals(bytes, start, end, "swapcache") { return .swapcache }
+            return Self.equals(bytes, start, end, "writeback") ? .writeback : nil
+        case 17: return Self.equals(bytes, start, end, "kernelpagesize_kB") ? .pageSize : nil
+        default: return nil
+        }
     }
 }

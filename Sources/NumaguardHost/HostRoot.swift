@@ -91,6 +91,38 @@ public struct HostRoot: Sendable {
         }
     }
 
+    /// Reads a file in chunks through one reused buffer, handing each chunk to `body` as it
+    /// arrives, so a multi-megabyte numa_maps is parsed while it is read and never held whole.
+    /// Stops at the first error `body` throws and returns it.
+    public func streamContents<E: Error>(
+        _ relative: String, chunkSize: Int = 64 * 1024, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
+    ) throws(HostError) -> Result<Void, E> {
+        let full = absolute(relative)
+        let fd: Int32
+        do {
+            fd = try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw .unreadable(path: full, errno: error.errno)
+        }
+        defer { close(fd) }
+        let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
+        defer { storage.deallocate() }
+        while true {
+            let count: Int
+            do {
+                count = try SystemCall.check("read", full) { read(fd, storage, chunkSize) }
+            } catch {
+                throw .unreadable(path: full, errno: error.errno)
+            }
+            if count == 0 { return .success(()) }
+            do {
+                try body(UnsafeBufferPointer(start: storage, count: count))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
     public func readText(_ relative: String) throws(HostError) -> String {
         try withContents(relative) { (bytes) throws(Never) in String(decoding: bytes, as: UTF8.self) }.get()
     }

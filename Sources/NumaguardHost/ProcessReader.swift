@@ -53,7 +53,7 @@ public struct ProcessReader: Sendable {
     /// Reads one process. `memory` decides whether numa_maps is read: it holds the
     /// target's mmap lock while the kernel walks its page tables, so callers ask for it
     /// only when a memory figure is needed.
-    public func read(pid: Int, memory: Bool, numaEnabled: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
+    public func read(pid: Int, memory readMemory: Bool, numaEnabled: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
         let base = "proc/\(pid)"
         let stat: TaskStat
         do {
@@ -65,19 +65,11 @@ public struct ProcessReader: Sendable {
         let identity = ProcessIdentity(pid: pid, startTime: stat.startTime)
         if stat.state == "Z" || stat.state == "X" { throw .zombie(pid: pid, comm: stat.comm, parent: stat.ppid) }
 
-        /// Any later read that fails because the process is gone is "vanished", not an error.
         func guarded<T>(_ what: String, _ body: () throws(HostError) -> T) throws(ProcessReadError) -> T {
             do {
                 return try body()
             } catch {
-                if error.isMissing || !stillSame(identity) {
-                    throw .vanished(pid: pid, comm: stat.comm, during: what)
-                }
-                if error.isPermission {
-                    throw .permissionDenied(pid: pid, comm: stat.comm, path: root.absolute("\(base)/\(what)"),
-                                            remedy: permissionRemedy(pid: pid))
-                }
-                throw .host(error)
+                throw classify(error, pid: pid, comm: stat.comm, identity: identity, what: what)
             }
         }
 
@@ -96,19 +88,11 @@ public struct ProcessReader: Sendable {
         let exe = try? root.readLink("\(base)/exe")
         let threads = try guarded("task") { () throws(HostError) in try readThreads(base) }
 
-        var mappings: [Mapping]?
-        if memory && numaEnabled {
-            let parsed = try guarded("numa_maps") { () throws(HostError) in
-                try root.withContents("\(base)/numa_maps") { bytes throws(ParseError) in try NumaMapsParser.parse(bytes: bytes) }
-                    .mapError { HostError.malformed(path: root.absolute("\(base)/numa_maps"), $0) }
-                    .get()
-            }
-            // An exiting process (zombie, or mm already torn down) yields an empty file;
-            // only a process that is still the same one makes the figures valid.
-            if !stillSame(identity) || (parsed.isEmpty && isZombie(base)) {
-                throw .vanished(pid: pid, comm: stat.comm, during: "numa_maps")
-            }
-            mappings = parsed
+        var memory: MemoryTally?
+        if readMemory && numaEnabled {
+            var tally = MemoryTally()
+            try scanNumaMaps(pid: pid, comm: stat.comm, identity: identity, keepsFilePaths: false) { tally.add($0) }
+            memory = tally
         }
         return ProcessSnapshot(
             identity: identity,
@@ -120,9 +104,62 @@ public struct ProcessReader: Sendable {
             cpusAllowed: cpus ?? IDSet(),
             memsAllowed: mems ?? IDSet(),
             threads: threads,
-            mappings: mappings,
+            memory: memory,
             residentBytes: status.kilobytes("VmRSS")
         )
+    }
+
+    /// Every mapping of a process, with file paths: for callers that need more than the per-node sums.
+    public func mappings(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> [Mapping] {
+        var mappings: [Mapping] = []
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: true) { mappings.append($0) }
+        return mappings
+    }
+
+    /// Streams numa_maps through `visit`. An exiting process (zombie, or mm already torn
+    /// down) yields an empty or vanished file; only a process that is still the same one
+    /// makes the figures valid.
+    func scanNumaMaps(
+        pid: Int, comm: String, identity: ProcessIdentity, keepsFilePaths: Bool, _ visit: (Mapping) -> Void
+    ) throws(ProcessReadError) {
+        let path = "proc/\(pid)/numa_maps"
+        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths)
+        var sawLine = false
+        let outcome: Result<Void, ParseError>
+        do {
+            outcome = try root.streamContents(path) { chunk throws(ParseError) in
+                try scanner.scan(chunk) { mapping in
+                    sawLine = true
+                    visit(mapping)
+                }
+            }
+        } catch {
+            throw classify(error, pid: pid, comm: comm, identity: identity, what: "numa_maps")
+        }
+        do {
+            try outcome.get()
+            try scanner.finish { mapping in
+                sawLine = true
+                visit(mapping)
+            }
+        } catch {
+            throw .host(.malformed(path: root.absolute(path), error))
+        }
+        if !stillSame(identity) || (!sawLine && isZombie("proc/\(pid)")) {
+            throw .vanished(pid: pid, comm: comm, during: "numa_maps")
+        }
+    }
+
+    /// A read that failed because the process is gone is "vanished", not an error.
+    func classify(_ error: HostError, pid: Int, comm: String, identity: ProcessIdentity, what: String) -> ProcessReadError {
+        if error.isMissing || !stillSame(identity) {
+            return .vanished(pid: pid, comm: comm, during: what)
+        }
+        if error.isPermission {
+            return .permissionDenied(pid: pid, comm: comm, path: root.absolute("proc/\(pid)/\(what)"),
+                                     remedy: permissionRemedy(pid: pid))
+        }
+        return .host(error)
     }
 
     /// Threads come and go while we list them; one that exits between the listing and

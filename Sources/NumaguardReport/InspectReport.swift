@@ -82,7 +82,7 @@ public struct InspectReport: Equatable, Sendable, Encodable {
                       cpusAllowed: $0.cpusAllowed)
         }
         notes = []
-        guard let mappings = snapshot.mappings else {
+        guard let tally = snapshot.memory else {
             memory = nil
             backing = nil
             policies = []
@@ -95,37 +95,32 @@ public struct InspectReport: Equatable, Sendable, Encodable {
             }
             return
         }
-        var categories = NumastatCategories(
-            huge: PerNode(nodes: nodeIDs), heap: PerNode(nodes: nodeIDs), stack: PerNode(nodes: nodeIDs),
-            private: PerNode(nodes: nodeIDs), total: PerNode(nodes: nodeIDs)
-        )
-        var backing = Backing(anonymous: PerNode(nodes: nodeIDs), file: PerNode(nodes: nodeIDs), mixed: PerNode(nodes: nodeIDs))
-        var policyRows: [MemoryPolicy: PolicyRow] = [:]
-        for mapping in mappings {
-            let pageBytes = (mapping.pageSizeKiB ?? 0) * 1024
-            var row = policyRows[mapping.policy] ?? PolicyRow(policy: mapping.policy, mappings: 0, bytes: PerNode(nodes: nodeIDs))
-            row.mappings += 1
-            for entry in mapping.nodePages {
-                let bytes = entry.pages * pageBytes
-                switch mapping.kind {
-                case .huge: categories.huge.add(bytes, on: entry.node)
-                case .heap: categories.heap.add(bytes, on: entry.node)
-                case .stack: categories.stack.add(bytes, on: entry.node)
-                case .file, .anon: categories.private.add(bytes, on: entry.node)
-                }
-                categories.total.add(bytes, on: entry.node)
-                switch Self.backing(of: mapping) {
-                case .anonymous: backing.anonymous.add(bytes, on: entry.node)
-                case .file: backing.file.add(bytes, on: entry.node)
-                case .mixed: backing.mixed.add(bytes, on: entry.node)
-                }
-                row.bytes.add(bytes, on: entry.node)
-            }
-            policyRows[mapping.policy] = row
+        // Columns: the topology's nodes, plus any node pages were found on that the topology
+        // did not list (a kernel oddity worth seeing, not hiding).
+        let columns = Array(Set(nodeIDs).union(tally.nodes)).sorted()
+        func perNode(_ value: (Int) -> Int) -> PerNode {
+            PerNode(nodes: columns, values: columns.map(value))
         }
+        let categories = NumastatCategories(
+            huge: perNode { tally.bytes(.huge, on: $0) },
+            heap: perNode { tally.bytes(.heap, on: $0) },
+            stack: perNode { tally.bytes(.stack, on: $0) },
+            private: perNode { tally.bytes(.private, on: $0) },
+            total: perNode { node in MemoryTally.Category.allCases.reduce(0) { $0 + tally.bytes($1, on: node) } }
+        )
+        let backing = Backing(
+            anonymous: perNode { tally.bytes(.anonymous, on: $0) },
+            file: perNode { tally.bytes(.file, on: $0) },
+            mixed: perNode { tally.bytes(.mixed, on: $0) }
+        )
         memory = categories
         self.backing = backing
-        policies = policyRows.values.sorted { ($0.bytes.total, $0.policy.kernelSpelling) > ($1.bytes.total, $1.policy.kernelSpelling) }
+        policies = tally.policies
+            .map { usage in
+                PolicyRow(policy: usage.policy, mappings: usage.mappings,
+                          bytes: perNode { $0 < usage.bytes.count ? usage.bytes[$0] : 0 })
+            }
+            .sorted { ($0.bytes.total, $0.policy.kernelSpelling) > ($1.bytes.total, $1.policy.kernelSpelling) }
         verdict = Self.verdict(backing.anonymous)
         if backing.file.total > 0 {
             notes.append("\(Size.human(backing.file.total)) of file-backed page cache is counted apart: it is placed where first faulted, not by this process's policy")
@@ -133,14 +128,6 @@ public struct InspectReport: Equatable, Sendable, Encodable {
         if backing.mixed.total > 0 {
             notes.append("\(Size.human(backing.mixed.total)) in file mappings holding both private and page-cache pages: numa_maps does not split them per node")
         }
-    }
-
-    enum BackingKind { case anonymous, file, mixed }
-
-    static func backing(of mapping: Mapping) -> BackingKind {
-        guard mapping.file != nil, !mapping.huge else { return .anonymous }
-        if mapping.anon == 0 { return .file }
-        return mapping.anon >= mapping.totalPages ? .anonymous : .mixed
     }
 
     /// "98.7% of anonymous memory (64.0 MiB) on node 1", naming the node holding most.

@@ -3,25 +3,24 @@ import NumaguardCore
 /// Byte amounts per node with a total, encoded as `{"0": n, "1": n, "total": n}` so a
 /// JSON consumer can index by node id the way numastat's columns read.
 public struct PerNode: Equatable, Sendable, Encodable {
-    public private(set) var values: [Int: Int]
+    /// Node ids, ascending, and the amount on each.
     public let nodes: [Int]
+    public let values: [Int]
 
-    public init(nodes: [Int]) {
+    public init(nodes: [Int], values: [Int]) {
+        precondition(nodes.count == values.count, "one value per node")
         self.nodes = nodes
-        values = Dictionary(uniqueKeysWithValues: nodes.map { ($0, 0) })
+        self.values = values
     }
 
-    public subscript(node: Int) -> Int { values[node] ?? 0 }
-
-    public mutating func add(_ bytes: Int, on node: Int) {
-        values[node, default: 0] += bytes
+    public subscript(node: Int) -> Int {
+        guard let index = nodes.firstIndex(of: node) else { return 0 }
+        return values[index]
     }
 
-    public var total: Int { values.values.reduce(0, +) }
+    public var total: Int { values.reduce(0, +) }
 
-    /// Columns to show: the topology's nodes plus any node pages were found on that the
-    /// topology did not list (it would be a kernel oddity worth seeing, not hiding).
-    public var columns: [Int] { Array(Set(nodes).union(values.keys)).sorted() }
+    public var columns: [Int] { nodes }
 
     private struct Key: CodingKey {
         var stringValue: String
@@ -32,7 +31,7 @@ public struct PerNode: Equatable, Sendable, Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
-        for node in columns { try container.encode(self[node], forKey: Key(stringValue: "\(node)")) }
+        for (node, value) in zip(nodes, values) { try container.encode(value, forKey: Key(stringValue: "\(node)")) }
         try container.encode(total, forKey: Key(stringValue: "total"))
     }
 }

@@ -37,6 +37,14 @@ final class MemoryPolicyTests: XCTestCase {
             XCTAssertEqual((error as? ParseError)?.column, 6)
         }
         XCTAssertThrowsError(try MemoryPolicy.parse("bind:"))
+        // Found by the fuzzer: the kernel never prints both, and kernelSpelling could not round-trip them.
+        XCTAssertThrowsError(try MemoryPolicy.parse("bind=static|relative:0"))
+        XCTAssertThrowsError(try MemoryPolicy.parse("bind:0,x")) { error in
+            XCTAssertEqual((error as? ParseError)?.column, 8, "column of the bad element in the whole spelling")
+        }
+        XCTAssertThrowsError(try NumaMapsParser.parseLine("7f00 bind:0,x N0=1 kernelpagesize_kB=4")) { error in
+            XCTAssertEqual((error as? ParseError)?.column, 13, "column within the numa_maps line")
+        }
         XCTAssertThrowsError(try MemoryPolicy.parse("bind:0x"))
         XCTAssertThrowsError(try MemoryPolicy.parse("defaultx"))
     }

@@ -82,3 +82,54 @@ final class NumaMapsParserTests: XCTestCase {
         XCTAssertEqual(mapping.totalPages, 1)
     }
 }
+
+/// The streaming scanner must see the same mappings however the file is cut into chunks
+/// (the kernel hands numa_maps out about a page at a time).
+final class NumaMapsScannerTests: XCTestCase {
+    func testChunkBoundariesAnywhereGiveTheSameMappings() throws {
+        let text = """
+            00400000 default file=/bin/probe mapped=1 N0=1 kernelpagesize_kB=4
+            01000000 default heap anon=2 dirty=2 N1=2 kernelpagesize_kB=4
+            7f1c2a400000 prefer (many):0-1 anon=4096 dirty=4096 N0=4096 kernelpagesize_kB=4
+            7f2000000000 interleave:0-1
+            7ffd1b23e000 default stack anon=3 dirty=3 N0=3 kernelpagesize_kB=4
+            """
+        let whole = try NumaMapsParser.parse(text)
+        XCTAssertEqual(whole.count, 5, "a last line without a newline is parsed too")
+        let bytes = Array(text.utf8)
+        for size in [1, 2, 7, 64, 65, bytes.count] {
+            var scanner = NumaMapsScanner(keepsFilePaths: true)
+            var seen: [Mapping] = []
+            try bytes.withUnsafeBufferPointer { buffer in
+                var start = 0
+                while start < buffer.count {
+                    let end = Swift.min(start + size, buffer.count)
+                    try scanner.scan(UnsafeBufferPointer(rebasing: buffer[start..<end])) { seen.append($0) }
+                    start = end
+                }
+            }
+            try scanner.finish { seen.append($0) }
+            XCTAssertEqual(seen, whole, "chunk size \(size)")
+        }
+    }
+
+    func testWithoutFilePathsTheMappingIsStillFileBacked() throws {
+        var scanner = NumaMapsScanner(keepsFilePaths: false)
+        var seen: [Mapping] = []
+        let line = Array("00400000 default file=/bin/probe mapped=1 N0=1 kernelpagesize_kB=4\n".utf8)
+        try line.withUnsafeBufferPointer { try scanner.scan($0) { seen.append($0) } }
+        XCTAssertEqual(seen.first?.kind, .file)
+        XCTAssertNil(seen.first?.file)
+    }
+
+    func testErrorsNameTheLineAcrossChunks() {
+        var scanner = NumaMapsScanner(keepsFilePaths: false)
+        let bytes = Array("00400000 default N0=1 kernelpagesize_kB=4\n00500000 default N0=x kernelpagesize_kB=4\n".utf8)
+        XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { buffer in
+            try scanner.scan(UnsafeBufferPointer(rebasing: buffer[0..<50])) { _ in }
+            try scanner.scan(UnsafeBufferPointer(rebasing: buffer[50...])) { _ in }
+        }) { error in
+            XCTAssertEqual((error as? ParseError)?.what, "numa_maps line 2")
+        }
+    }
+}

@@ -19,7 +19,13 @@ final class ProcessReaderTests: XCTestCase {
                 XCTAssertEqual(snapshot.exe, "/bin/probe", "\(name) \(pid)")
                 XCTAssertFalse(snapshot.threads.isEmpty, "\(name) \(pid)")
                 XCTAssertGreaterThan(snapshot.identity.startTime, 0)
-                XCTAssertFalse(snapshot.mappings?.isEmpty ?? true, "\(name) \(pid)")
+                XCTAssertGreaterThan(snapshot.memory?.mappings ?? 0, 0, "\(name) \(pid)")
+                let mappings = try reader.mappings(of: snapshot.identity, comm: snapshot.comm)
+                XCTAssertEqual(mappings.count, snapshot.memory?.mappings)
+                var tally = MemoryTally()
+                for mapping in mappings { tally.add(mapping) }
+                XCTAssertEqual(tally, snapshot.memory, "streamed sums equal sums over every mapping")
+                XCTAssertTrue(mappings.contains { $0.file == "/bin/probe" }, "file paths are kept")
                 XCTAssertFalse(snapshot.cpusAllowed.isEmpty)
                 XCTAssertFalse(snapshot.memsAllowed.isEmpty)
             }
@@ -29,7 +35,7 @@ final class ProcessReaderTests: XCTestCase {
     func testPoliciesAsTheKernelPrintedThem() throws {
         func policies(_ name: String, _ pid: Int) throws -> Set<String> {
             let snapshot = try ProcessReader(root: HostRoot(path: Fixtures.path(name))).read(pid: pid, memory: true)
-            return Set((snapshot.mappings ?? []).map(\.policy.kernelSpelling))
+            return Set((snapshot.memory?.policies ?? []).map(\.policy.kernelSpelling))
         }
         XCTAssertEqual(try policies("linux-6.1-2node", 122), ["bind:1"])
         XCTAssertEqual(try policies("linux-6.1-2node", 139), ["interleave:0-1"])
@@ -43,7 +49,7 @@ final class ProcessReaderTests: XCTestCase {
         let snapshot = try ProcessReader(root: HostRoot(path: Fixtures.path("linux-6.1-2node"))).read(pid: 152, memory: false)
         XCTAssertEqual(snapshot.cpusAllowed, IDSet([2, 3]))
         XCTAssertEqual(snapshot.memsAllowed, IDSet([0, 1]))
-        XCTAssertNil(snapshot.mappings, "memory: false must not read numa_maps")
+        XCTAssertNil(snapshot.memory, "memory: false must not read numa_maps")
         for thread in snapshot.threads { XCTAssertTrue([2, 3].contains(thread.lastCPU), "\(thread)") }
     }
 

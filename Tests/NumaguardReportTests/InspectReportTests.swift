@@ -72,10 +72,11 @@ final class InspectReportTests: XCTestCase {
             7f1000000000 bind:1 file=/anon_hugepage\\040(deleted) huge anon=2 dirty=2 N1=2 kernelpagesize_kB=2048
             7f2000000000 interleave:0-1
             """
+        var tally = MemoryTally()
+        for mapping in try NumaMapsParser.parse(lines) { tally.add(mapping) }
         let snapshot = ProcessSnapshot(
             identity: .init(pid: 1, startTime: 1), comm: "app", exe: nil, cmdline: [], uid: 0, cgroups: [],
-            cpusAllowed: IDSet([0]), memsAllowed: IDSet([0, 1]), threads: [], mappings: try NumaMapsParser.parse(lines),
-            residentBytes: nil)
+            cpusAllowed: IDSet([0]), memsAllowed: IDSet([0, 1]), threads: [], memory: tally, residentBytes: nil)
         let report = InspectReport(snapshot: snapshot, topology: topology)
         let backing = try XCTUnwrap(report.backing)
         XCTAssertEqual(backing.file[0], 10 * 4096, "read-only text: page cache")

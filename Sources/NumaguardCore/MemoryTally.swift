@@ -1,0 +1,92 @@
+/// Bytes per node of one process, summed as numa_maps is scanned, in the two breakdowns
+/// inspect and audit need: numastat -p's categories, and backing (what follows the memory
+/// policy versus page cache). Kept as arrays indexed by node id so adding a mapping costs a
+/// few array writes, not a dictionary per mapping.
+public struct MemoryTally: Equatable, Sendable {
+    /// numastat -p's rows: a mapping is Huge, Heap, Stack or else Private (numastat.c).
+    public enum Category: Int, CaseIterable, Sendable {
+        case huge, heap, stack, `private`
+    }
+
+    /// Anonymous memory follows the process's policy; page cache is placed by whoever first
+    /// faulted it. File mappings holding both private copies and page-cache pages are
+    /// `mixed`: numa_maps gives their per-node counts but not the split, so they are not guessed.
+    public enum Backing: Int, CaseIterable, Sendable {
+        case anonymous, file, mixed
+    }
+
+    public struct PolicyUsage: Equatable, Sendable {
+        public var policy: MemoryPolicy
+        public var mappings: Int
+        /// Bytes indexed by node id.
+        public var bytes: [Int]
+    }
+
+    public private(set) var byCategory: [[Int]] = Array(repeating: [], count: Category.allCases.count)
+    public private(set) var byBacking: [[Int]] = Array(repeating: [], count: Backing.allCases.count)
+    public private(set) var policies: [PolicyUsage] = []
+    public private(set) var mappings = 0
+
+    public init() {}
+
+    public static func backing(of mapping: Mapping) -> Backing {
+        guard mapping.fileBacked, !mapping.huge else { return .anonymous }
+        if mapping.anon == 0 { return .file }
+        return mapping.anon >= mapping.totalPages ? .anonymous : .mixed
+    }
+
+    public static func category(of mapping: Mapping) -> Category {
+        switch mapping.kind {
+        case .huge: .huge
+        case .heap: .heap
+        case .stack: .stack
+        case .file, .anon: .private
+        }
+    }
+
+    public mutating func add(_ mapping: Mapping) {
+        mappings += 1
+        let policyIndex = usageIndex(for: mapping.policy)
+        policies[policyIndex].mappings += 1
+        guard !mapping.nodePages.isEmpty else { return }
+        let pageBytes = (mapping.pageSizeKiB ?? 0) * 1024
+        let category = Self.category(of: mapping).rawValue
+        let backing = Self.backing(of: mapping).rawValue
+        for entry in mapping.nodePages {
+            let bytes = entry.pages * pageBytes
+            Self.add(bytes, at: entry.node, to: &byCategory[category])
+            Self.add(bytes, at: entry.node, to: &byBacking[backing])
+            Self.add(bytes, at: entry.node, to: &policies[policyIndex].bytes)
+        }
+    }
+
+    /// Nodes holding any of this process's pages.
+    public var nodes: [Int] {
+        let width = byCategory.map(\.count).max() ?? 0
+        return (0..<width).filter { node in byCategory.contains { node < $0.count && $0[node] != 0 } }
+    }
+
+    public func bytes(_ category: Category, on node: Int) -> Int { Self.value(byCategory[category.rawValue], node) }
+    public func bytes(_ backing: Backing, on node: Int) -> Int { Self.value(byBacking[backing.rawValue], node) }
+
+    static func value(_ values: [Int], _ node: Int) -> Int { node < values.count ? values[node] : 0 }
+
+    private static func add(_ bytes: Int, at node: Int, to values: inout [Int]) {
+        if node >= values.count { values.append(contentsOf: repeatElement(0, count: node - values.count + 1)) }
+        values[node] += bytes
+    }
+
+    /// Few distinct policies per process; the last one used is almost always the next.
+    private var lastUsage = 0
+
+    private mutating func usageIndex(for policy: MemoryPolicy) -> Int {
+        if lastUsage < policies.count && policies[lastUsage].policy == policy { return lastUsage }
+        if let index = policies.firstIndex(where: { $0.policy == policy }) {
+            lastUsage = index
+            return index
+        }
+        policies.append(PolicyUsage(policy: policy, mappings: 0, bytes: []))
+        lastUsage = policies.count - 1
+        return lastUsage
+    }
+}
