@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// One line of /proc/PID/numa_maps: a mapping, its policy and where its pages are.
 public struct Mapping: Equatable, Sendable, Codable {
     public struct NodePages: Equatable, Sendable, Codable {
@@ -139,7 +145,7 @@ public struct NumaMapsScanner {
     public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping) -> Void) throws(ParseError) {
         var start = 0
         if !carry.isEmpty {
-            guard let newline = chunk.firstIndex(of: 0x0A) else {
+            guard let newline = Self.newline(in: chunk, from: 0) else {
                 carry.append(contentsOf: chunk)
                 return
             }
@@ -154,10 +160,8 @@ public struct NumaMapsScanner {
             start = newline + 1
         }
         while start < chunk.count {
-            var end = start
-            while end < chunk.count && chunk[end] != 0x0A { end += 1 }
-            if end == chunk.count {
-                carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<end]))
+            guard let end = Self.newline(in: chunk, from: start) else {
+                carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start...]))
                 return
             }
             if try parseNumberedLine(chunk, start, end) { visit(current) }
@@ -188,6 +192,13 @@ public struct NumaMapsScanner {
             throw located
         }
         return true
+    }
+
+    /// memchr is vectorised; the scan for line ends is the one pass over every byte.
+    private static func newline(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress, start < bytes.count,
+              let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     private static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
@@ -221,7 +232,11 @@ public struct NumaMapsScanner {
     /// before hashing a new String.
     private mutating func policy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> MemoryPolicy {
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        if slice.elementsEqual(lastPolicyBytes) { return lastPolicy }
+        let same = slice.count == lastPolicyBytes.count && lastPolicyBytes.withUnsafeBufferPointer { last in
+            guard let a = last.baseAddress, let b = slice.baseAddress else { return slice.isEmpty }
+            return memcmp(a, b, slice.count) == 0
+        }
+        if same { return lastPolicy }
         let spelling = Self.text(bytes, start, end)
         let parsed: MemoryPolicy
         if let known = policies[spelling] {

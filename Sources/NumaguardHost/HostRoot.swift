@@ -93,9 +93,11 @@ public struct HostRoot: Sendable {
 
     /// Reads a file in chunks through one reused buffer, handing each chunk to `body` as it
     /// arrives, so a multi-megabyte numa_maps is parsed while it is read and never held whole.
+    /// seq_file fills as much of each read as it can, taking the target's mmap lock once per
+    /// read: a large chunk means fewer lock round trips (cat uses 128 KiB).
     /// Stops at the first error `body` throws and returns it.
     public func streamContents<E: Error>(
-        _ relative: String, chunkSize: Int = 64 * 1024, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
+        _ relative: String, chunkSize: Int = 256 * 1024, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
         let full = absolute(relative)
         let fd: Int32

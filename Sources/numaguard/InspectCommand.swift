@@ -33,21 +33,31 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let selection: InspectSelection = all ? .all : pattern.map { .pattern($0) } ?? .pids(pids.compactMap { Int($0) })
+        let status = Self.execute(root: host.root, format: format, selection: selection)
+        if status != ExitStatus.success.rawValue { throw ExitCode(status) }
+    }
+
+    /// The command itself, shared by the ArgumentParser path and `FastPath`.
+    static func execute(root: HostRoot, format: OutputFormat, selection: InspectSelection) -> Int32 {
         let outcome: InspectOutcome
         do {
-            outcome = try Inspection.run(root: host.root, selection: selection)
+            outcome = try Inspection.run(root: root, selection: selection)
         } catch {
-            if case .badPattern = error { throw Terminal.fail(error.description, .usage) }
-            throw Terminal.fail(error.description, .hostUnreadable)
+            if case .badPattern = error { return Terminal.fail(error.description, .usage).rawValue }
+            return Terminal.fail(error.description, .hostUnreadable).rawValue
         }
         switch format {
         case .text:
             FileHandleWriter.write(1, outcome.reports.map(InspectText.render).joined(separator: "\n"))
         case .json:
-            FileHandleWriter.write(1, try JSONDocument.render(
-                kind: "inspect", InspectDocument(processes: outcome.reports, failures: outcome.failures)))
+            do {
+                FileHandleWriter.write(1, try JSONDocument.render(
+                    kind: "inspect", InspectDocument(processes: outcome.reports, failures: outcome.failures)))
+            } catch {
+                return Terminal.fail("cannot encode the report: \(error)", .hostUnreadable).rawValue
+            }
         }
         for failure in outcome.failures { Terminal.printError("numaguard: \(failure.error)") }
-        if outcome.status != .success { throw ExitCode(outcome.status.rawValue) }
+        return outcome.status.rawValue
     }
 }

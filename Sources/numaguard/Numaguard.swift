@@ -2,7 +2,6 @@ import ArgumentParser
 import NumaguardCore
 import NumaguardHost
 
-@main
 struct Numaguard: ParsableCommand {
     static let version = "0.1.0-dev"
 
@@ -29,10 +28,12 @@ struct HostOptions: ParsableArguments {
     var root: HostRoot { HostRoot(path: hostRoot) }
 
     func validate() throws {
-        guard root.exists("proc") || root.exists("sys") else {
+        guard Self.isHostRoot(root) else {
             throw ValidationError("--host-root \(hostRoot): no proc/ or sys/ under it")
         }
     }
+
+    static func isHostRoot(_ root: HostRoot) -> Bool { root.exists("proc") || root.exists("sys") }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

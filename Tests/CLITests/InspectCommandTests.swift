@@ -63,6 +63,21 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(pids, [Int(child.pid)])
     }
 
+    /// `inspect` with plain arguments skips ArgumentParser (FastPath); anything else goes
+    /// through it. Both must print the same report.
+    func testFastPathAndArgumentParserAgree() throws {
+        let child = try Child("/bin/sleep", ["300"])
+        let fast = try Command.numaguard(["inspect", "\(child.pid)", "--format", "json"])
+        // `--` is not understood by the fast path, so this goes through ArgumentParser.
+        let parsed = try Command.numaguard(["inspect", "--format", "json", "--", "\(child.pid)"])
+        XCTAssertEqual(fast.status, 0, fast.stderr)
+        XCTAssertEqual(parsed.status, 0, parsed.stderr)
+        XCTAssertEqual(fast.stdout, parsed.stdout)
+        let help = try Command.numaguard(["inspect", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("--name <pattern>"), help.stdout)
+    }
+
     func testNoSuchPIDExits66NamingThePID() throws {
         let pid = try unusedPID()
         let result = try Command.numaguard(["inspect", "\(pid)"])
