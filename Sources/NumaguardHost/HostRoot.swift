@@ -47,48 +47,14 @@ public struct HostRoot: Sendable {
         path == "/" ? "/" + relative : path + "/" + relative
     }
 
-    /// Reads a whole file. /proc files report size 0, so read until EOF with a growing buffer.
+    /// Reads a whole file (for the small /proc and /sys files; numa_maps is streamed).
+    /// /proc files report size 0, so this reads until EOF rather than trusting stat.
     public func withContents<R, E: Error>(
         _ relative: String, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R
     ) throws(HostError) -> Result<R, E> {
-        let full = absolute(relative)
-        let fd: Int32
-        do {
-            fd = try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
-        } catch {
-            throw .unreadable(path: full, errno: error.errno)
-        }
-        defer { close(fd) }
-        var capacity = 16 * 1024
-        var storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        defer { storage.deallocate() }
-        var length = 0
-        while true {
-            if length == capacity {
-                let larger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
-                larger.copyMemory(from: storage, byteCount: length)
-                storage.deallocate()
-                storage = larger
-                capacity *= 2
-            }
-            let chunk: Int
-            do {
-                let base = storage
-                let offset = length
-                let room = capacity - length
-                chunk = try SystemCall.check("read", full) { read(fd, base + offset, room) }
-            } catch {
-                throw .unreadable(path: full, errno: error.errno)
-            }
-            if chunk == 0 { break }
-            length += chunk
-        }
-        let bytes = UnsafeBufferPointer(start: storage.assumingMemoryBound(to: UInt8.self), count: length)
-        do {
-            return .success(try body(bytes))
-        } catch {
-            return .failure(error)
-        }
+        var contents: [UInt8] = []
+        try streamContents(relative, chunkSize: 16 * 1024) { (chunk) throws(Never) in contents.append(contentsOf: chunk) }.get()
+        return contents.withUnsafeBufferPointer { buffer in Result { () throws(E) in try body(buffer) } }
     }
 
     /// Reads a file in chunks through one reused buffer, handing each chunk to `body` as it

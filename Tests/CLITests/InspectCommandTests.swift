@@ -31,16 +31,8 @@ final class InspectCommandTests: XCTestCase {
 
         let numastat = try Command.run("/usr/bin/numastat", ["-p", "\(pid)"])
         XCTAssertEqual(numastat.status, 0, numastat.stderr)
-        let expected = Oracle.numastatProcess(numastat.stdout)
         let categories = try XCTUnwrap(report["numastat"] as? [String: [String: Int]])
-        for (label, key) in [("Huge", "huge"), ("Heap", "heap"), ("Stack", "stack"), ("Private", "private"), ("Total", "total")] {
-            let row = try XCTUnwrap(expected[label], "numastat row \(label) in \(numastat.stdout)")
-            let ours = try XCTUnwrap(categories[key])
-            for (column, megabytes) in row {
-                let bytes = try XCTUnwrap(ours[column == "Total" ? "total" : column], "\(key) column \(column)")
-                XCTAssertEqual(Double(bytes) / 1_048_576, megabytes, accuracy: 0.006, "\(label) \(column)")
-            }
-        }
+        Oracle.assertNumastatAgrees(numastat.stdout, "PID \(pid)") { Oracle.jsonFigure(categories, $0, $1) }
         XCTAssertTrue((report["verdict"] as? String ?? "").contains("of anonymous memory"), "\(report["verdict"] ?? "")")
     }
 

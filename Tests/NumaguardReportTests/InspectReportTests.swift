@@ -18,17 +18,12 @@ final class InspectReportTests: XCTestCase {
         var compared = 0
         for name in Fixtures.names {
             for pid in try Fixtures.pids(name) {
-                let ours = try report(name, pid)
-                let oracle = Oracle.numastatProcess(try Fixtures.oracle(name, "numastat-p-\(pid).txt"))
-                let memory = try XCTUnwrap(ours.memory)
-                for (label, values) in [("Huge", memory.huge), ("Heap", memory.heap), ("Stack", memory.stack),
-                                        ("Private", memory.private), ("Total", memory.total)] {
-                    let row = try XCTUnwrap(oracle[label], "\(name) \(pid) numastat \(label)")
-                    for (column, megabytes) in row {
-                        let bytes = column == "Total" ? values.total : values[Int(column) ?? -1]
-                        XCTAssertEqual(Double(bytes) / 1_048_576, megabytes, accuracy: 0.006, "\(name) PID \(pid) \(label) \(column)")
-                        compared += 1
-                    }
+                let memory = try XCTUnwrap(try report(name, pid).memory)
+                let rows = ["Huge": memory.huge, "Heap": memory.heap, "Stack": memory.stack, "Private": memory.private, "Total": memory.total]
+                Oracle.assertNumastatAgrees(try Fixtures.oracle(name, "numastat-p-\(pid).txt"), "\(name) PID \(pid)") { label, column in
+                    compared += 1
+                    guard let values = rows[label] else { return nil }
+                    return column == "Total" ? values.total : Int(column).map { values[$0] }
                 }
             }
         }

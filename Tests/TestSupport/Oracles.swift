@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// Independent readers of the tools numaguard replaces. They parse numactl's and
 /// numastat's own output, so agreement with them is a real check, not numaguard
@@ -62,5 +63,39 @@ public enum Oracle {
             table[label] = row
         }
         return table
+    }
+}
+
+extension Oracle {
+    static let numastatRows = ["Huge", "Heap", "Stack", "Private", "Total"]
+
+    /// numastat -p prints MiB with two decimals; numaguard's bytes for every row and node
+    /// column (and the Total column) must round to the same figure. `bytes(row, column)`
+    /// gives numaguard's figure for numastat's row label and column ("0", "1", ..., "Total").
+    public static func assertNumastatAgrees(
+        _ numastatText: String, _ context: String, bytes: (String, String) -> Int?,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let table = numastatProcess(numastatText)
+        XCTAssertFalse(table.isEmpty, "\(context): numastat output parsed: \(numastatText)", file: file, line: line)
+        for label in numastatRows {
+            guard let row = table[label] else {
+                XCTFail("\(context): numastat has no \(label) row", file: file, line: line)
+                continue
+            }
+            for (column, megabytes) in row {
+                guard let ours = bytes(label, column) else {
+                    XCTFail("\(context): numaguard has no \(label) figure for \(column)", file: file, line: line)
+                    continue
+                }
+                XCTAssertEqual(Double(ours) / 1_048_576, megabytes, accuracy: 0.006,
+                               "\(context): \(label) on \(column) vs numastat -p", file: file, line: line)
+            }
+        }
+    }
+
+    /// numaguard's JSON `numastat` object, looked up the way numastat labels it.
+    public static func jsonFigure(_ categories: [String: [String: Int]], _ label: String, _ column: String) -> Int? {
+        categories[label.lowercased()]?[column == "Total" ? "total" : column]
     }
 }
