@@ -121,6 +121,21 @@ final class InspectReportTests: XCTestCase {
         XCTAssertTrue(cpuless.contains("node 2 cpus:\n"), cpuless)
     }
 
+    /// A kernel without NUMA has no numa_maps: inspect says so and reports VmRSS on node 0.
+    func testInspectOnAKernelWithoutNUMA() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("sys/devices/system/node"))
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("proc/122/numa_maps"))
+        let outcome = try Inspection.run(root: HostRoot(path: copy.path), selection: .pids([122]))
+        XCTAssertEqual(outcome.status, .success, "\(outcome.failures)")
+        let report = try XCTUnwrap(outcome.reports.first)
+        XCTAssertNil(report.memory)
+        XCTAssertTrue(report.verdict.hasPrefix("kernel without NUMA: all "), report.verdict)
+        XCTAssertTrue(report.verdict.hasSuffix("resident memory is on node 0"), report.verdict)
+        XCTAssertTrue(report.notes.contains { $0.contains("VmRSS") }, "\(report.notes)")
+    }
+
     func testSizes() {
         XCTAssertEqual(Size.mebibytes(0), "0.00")
         XCTAssertEqual(Size.mebibytes(1_048_576), "1.00")
