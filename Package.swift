@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries come in only as system-library targets (DESIGN.md: C stays there).
@@ -29,17 +30,23 @@ let package = Package(
         .target(name: "NumaguardCore"),
         // Every host read and syscall: one root path, one errno funnel.
         .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CNuma", "CCap"]),
+        // The policy language: values, the YAML loader with located errors, the JSON Schema.
+        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
+        // Policy evaluation: host state in, findings out; and the audit reports.
+        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
         // Summaries and renderers (text, json) over host values.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
             name: "numaguard",
             dependencies: [
-                "NumaguardCore", "NumaguardHost", "NumaguardReport",
+                "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
+        .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "TestSupport"]),
+        .testTarget(name: "NumaguardAuditTests", dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.

@@ -197,10 +197,12 @@ public struct ProcessSnapshot: Equatable, Sendable {
     public var memory: MemoryTally?
     /// Resident bytes from status VmRSS, used when the kernel has no numa_maps.
     public var residentBytes: Int?
+    /// PF_KTHREAD: no user memory, never a workload.
+    public var isKernelThread: Bool
 
     public init(
         identity: ProcessIdentity, comm: String, exe: String?, cmdline: [String], uid: Int?, cgroups: [CgroupEntry],
-        cpusAllowed: IDSet, memsAllowed: IDSet, threads: [ThreadPlacement], memory: MemoryTally?, residentBytes: Int?
+        cpusAllowed: IDSet, memsAllowed: IDSet, threads: [ThreadPlacement], memory: MemoryTally?, residentBytes: Int?, isKernelThread: Bool = false
     ) {
         self.identity = identity
         self.comm = comm
@@ -213,6 +215,7 @@ public struct ProcessSnapshot: Equatable, Sendable {
         self.threads = threads
         self.memory = memory
         self.residentBytes = residentBytes
+        self.isKernelThread = isKernelThread
     }
 
     public var pid: Int { identity.pid }

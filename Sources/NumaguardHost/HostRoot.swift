@@ -91,6 +91,15 @@ public struct HostRoot: Sendable {
         }
     }
 
+    /// A file outside any host root (a policy, a snapshot), read through the same funnel.
+    public static func readFile(atPath path: String) throws(HostError) -> [UInt8] {
+        let root = HostRoot(path: path.hasPrefix("/") ? "/" : ".")
+        let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
+        var bytes: [UInt8] = []
+        try root.streamContents(relative) { (chunk) throws(Never) in bytes.append(contentsOf: chunk) }.get()
+        return bytes
+    }
+
     public func readText(_ relative: String) throws(HostError) -> String {
         try withContents(relative) { (bytes) throws(Never) in String(decoding: bytes, as: UTF8.self) }.get()
     }

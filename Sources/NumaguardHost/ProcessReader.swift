@@ -53,7 +53,10 @@ public struct ProcessReader: Sendable {
     /// Reads one process. `memory` decides whether numa_maps is read: it holds the
     /// target's mmap lock while the kernel walks its page tables, so callers ask for it
     /// only when a memory figure is needed.
-    public func read(pid: Int, memory readMemory: Bool, numaEnabled: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
+    /// `threads: false` skips the per-thread reads when only the process's identity and
+    /// placement are needed (matching a thousand processes against a policy).
+    public func read(pid: Int, memory readMemory: Bool, threads readThreads: Bool = true,
+                     numaEnabled: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
         let base = "proc/\(pid)"
         let stat: TaskStat
         do {
@@ -86,7 +89,7 @@ public struct ProcessReader: Sendable {
         // exe is unreadable for other users' processes without privilege and absent for
         // kernel threads; neither is a failure of the read as a whole.
         let exe = try? root.readLink("\(base)/exe")
-        let threads = try guarded("task") { () throws(HostError) in try readThreads(base) }
+        let threads = readThreads ? try guarded("task") { () throws(HostError) in try self.readThreads(base) } : []
 
         var memory: MemoryTally?
         if readMemory && numaEnabled {
@@ -105,7 +108,8 @@ public struct ProcessReader: Sendable {
             memsAllowed: mems ?? IDSet(),
             threads: threads,
             memory: memory,
-            residentBytes: status.kilobytes("VmRSS")
+            residentBytes: status.kilobytes("VmRSS"),
+            isKernelThread: stat.isKernelThread
         )
     }
 

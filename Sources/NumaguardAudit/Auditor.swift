@@ -1,0 +1,205 @@
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+
+/// Who the report is about, so a filed certification names its host unambiguously.
+public struct HostIdentity: Equatable, Sendable, Encodable {
+    public var hostname: String?
+    public var machineID: String?
+    public var bootID: String?
+    public var kernelRelease: String
+    public var kernelCommandLine: String
+
+    enum CodingKeys: String, CodingKey {
+        case hostname, machineID = "machine_id", bootID = "boot_id", kernelRelease = "kernel_release", kernelCommandLine = "kernel_cmdline"
+    }
+}
+
+public struct AuditReport: Sendable, Encodable {
+    public var policyFile: String
+    public var policyDigest: String
+    public var host: HostIdentity
+    public var findings: [Finding]
+    /// Processes that exited while being read: not an error, just gone.
+    public var gone: [String]
+    /// What could not be read, and the privilege that would fix it.
+    public var unreadable: [String]
+    public var failOn: Severity
+
+    enum CodingKeys: String, CodingKey {
+        case policyFile = "policy_file", policyDigest = "policy_digest", host, findings, gone, unreadable, failOn = "fail_on", summary
+    }
+
+    public struct Summary: Equatable, Sendable, Encodable {
+        public var checks = 0
+        public var passed = 0
+        public var failed = 0
+        public var waived = 0
+        public var incomplete = 0
+    }
+
+    public var summary: Summary {
+        var summary = Summary()
+        for finding in findings {
+            summary.checks += 1
+            switch finding.outcome {
+            case .pass: summary.passed += 1
+            case .fail: summary.failed += 1
+            case .waived: summary.waived += 1
+            case .incomplete: summary.incomplete += 1
+            }
+        }
+        return summary
+    }
+
+    /// 1 when a failure at or above `failOn` remains, else 3 when anything could not be
+    /// judged, else 0 (DESIGN.md's audit exit codes).
+    public var status: ExitStatus {
+        if findings.contains(where: { $0.outcome == .fail && $0.severity >= failOn }) { return .violations }
+        if !unreadable.isEmpty || findings.contains(where: { $0.outcome == .incomplete }) { return .incomplete }
+        return .success
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(policyFile, forKey: .policyFile)
+        try container.encode(policyDigest, forKey: .policyDigest)
+        try container.encode(host, forKey: .host)
+        try container.encode(summary, forKey: .summary)
+        try container.encode(failOn, forKey: .failOn)
+        try container.encode(findings, forKey: .findings)
+        try container.encode(gone, forKey: .gone)
+        try container.encode(unreadable, forKey: .unreadable)
+    }
+}
+
+public enum Auditor {
+    public struct Failure: Error, CustomStringConvertible {
+        public var host: HostError
+        public var description: String { host.description }
+    }
+
+    public static func run(root: HostRoot, policy loaded: LoadedPolicy, today: Day, failOn: Severity = .warning) throws(Failure) -> AuditReport {
+        let policy = loaded.policy
+        let topology: Topology
+        let kernel: KernelState
+        do {
+            topology = try TopologyReader.read(root)
+            kernel = try KernelReader.read(root)
+        } catch {
+            throw Failure(host: error)
+        }
+        let reader = ProcessReader(root: root)
+        var gone: [String] = []
+        var unreadable: [String] = []
+        func note(_ error: ProcessReadError) {
+            switch error {
+            case .noSuchProcess, .vanished, .zombie: gone.append(error.description)
+            case .permissionDenied, .host: unreadable.append(error.description)
+            }
+        }
+
+        // Every user-space process, identity and placement only: cheap enough for thousands.
+        var processes: [ProcessSnapshot] = []
+        let pids: [Int]
+        do { pids = try reader.pids() } catch { throw Failure(host: error) }
+        for pid in pids {
+            do {
+                let snapshot = try reader.read(pid: pid, memory: false, threads: false, numaEnabled: topology.numaEnabled)
+                if !snapshot.isKernelThread { processes.append(snapshot) }
+            } catch {
+                if case .noSuchProcess = error { continue }  // exited between listing and reading
+                note(error)
+            }
+        }
+
+        var findings = HostChecks.kernel(policy.host.kernel, kernel)
+        if let expected = policy.host.topology { findings += HostChecks.topology(expected, topology) }
+        findings += HostChecks.hugePages(policy.host.hugePages, topology)
+        findings += HostChecks.forbidden(policy.host.forbidProcesses, processes)
+
+        // Claim processes for workloads; a process two workloads claim is a finding of its own.
+        let matcher = ProcessMatcher(root: root)
+        var claimed: [String: [ProcessSnapshot]] = [:]
+        var owner: [Int: String] = [:]
+        for process in processes {
+            let claims = policy.workloads.filter { matcher.matches($0.match, process) }
+            guard let first = claims.first else { continue }
+            owner[process.pid] = first.name
+            claimed[first.name, default: []].append(process)
+            if claims.count > 1 {
+                findings.append(Finding(
+                    check: "workload.\(first.name).claim", severity: .critical, outcome: .fail,
+                    subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
+                    expected: "claimed by one workload", actual: "matched by \(claims.map(\.name).joined(separator: ", "))",
+                    remediation: "make the workloads' match rules exclusive"))
+            }
+        }
+
+        // Full reads (threads, and numa_maps once) only for what a check needs.
+        var tallies: [Int: MemoryTally] = [:]
+        var protectedResident: [Int: Int] = [:]
+        for workload in policy.workloads {
+            var members: [WorkloadProcess] = []
+            let scan = workload.memory?.scan ?? false
+            for process in claimed[workload.name] ?? [] {
+                do {
+                    let full = try reader.read(pid: process.pid, memory: scan, numaEnabled: topology.numaEnabled)
+                    guard full.identity == process.identity else { continue }
+                    if let tally = full.memory { tallies[full.pid] = tally }
+                    if workload.protected, let tally = full.memory {
+                        for node in tally.nodes { protectedResident[node, default: 0] += tally.bytes(.anonymous, on: node) }
+                    }
+                    members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset(root, full, "cpuset.cpus.effective"),
+                                                   cpusetMems: cpuset(root, full, "cpuset.mems.effective")))
+                } catch {
+                    note(error)
+                    if case .permissionDenied = error {
+                        findings.append(Finding(
+                            check: "workload.\(workload.name).read", severity: .critical, outcome: .incomplete,
+                            subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
+                            expected: "readable", actual: error.description, remediation: "run numaguard as root or with CAP_SYS_PTRACE"))
+                    }
+                }
+            }
+            findings += WorkloadChecks.check(workload, members, topology: topology, policyFile: loaded.file)
+        }
+
+        if !policy.reservations.isEmpty {
+            // Foreign memory on a reserved node can be anyone's: read every other process once.
+            for process in processes where tallies[process.pid] == nil && owner[process.pid] == nil {
+                do {
+                    let full = try reader.read(pid: process.pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
+                    if let tally = full.memory, full.identity == process.identity { tallies[full.pid] = tally }
+                } catch {
+                    note(error)
+                }
+            }
+            findings += NodeChecks.reservations(policy.reservations, processes: processes, owner: owner, tallies: tallies)
+        }
+        findings += NodeChecks.headroom(policy.host.headroom, topology: topology, protectedResident: protectedResident)
+
+        let identity = HostIdentity(
+            hostname: trimmed(try? root.readText("proc/sys/kernel/hostname")),
+            machineID: trimmed(try? root.readText("etc/machine-id")),
+            bootID: trimmed(try? root.readText("proc/sys/kernel/random/boot_id")),
+            kernelRelease: kernel.release, kernelCommandLine: kernel.commandLine)
+        return AuditReport(
+            policyFile: loaded.file, policyDigest: loaded.digest, host: identity,
+            findings: Waivers.apply(policy.waivers, to: findings, today: today),
+            gone: gone, unreadable: unreadable, failOn: failOn)
+    }
+
+    static func trimmed(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let value = String(Lex.trimmed(text))
+        return value.isEmpty ? nil : value
+    }
+
+    /// cgroup v2: /sys/fs/cgroup/<path>/<file>; nil on cgroup v1 or when unreadable.
+    static func cpuset(_ root: HostRoot, _ process: ProcessSnapshot, _ file: String) -> IDSet? {
+        guard let entry = process.cgroups.first(where: { $0.hierarchy == 0 }) else { return nil }
+        let path = "sys/fs/cgroup" + (entry.path == "/" ? "" : entry.path) + "/" + file
+        return try? root.parse(path) { text throws(ParseError) in try IDListParser.parse(text) }
+    }
+}

@@ -1,0 +1,55 @@
+import NumaguardCore
+import NumaguardPolicy
+
+/// Checks per node: reservations (who else holds memory there) and headroom.
+enum NodeChecks {
+    /// Anonymous memory of processes outside the reserving workloads, per reserved node,
+    /// naming the largest holders. Page cache is not counted: it is shared and placed by
+    /// whoever faulted it first, so it cannot be charged to one process.
+    static func reservations(_ reservations: [Reservation], processes: [ProcessSnapshot], owner: [Int: String],
+                             tallies: [Int: MemoryTally]) -> [Finding] {
+        reservations.map { reservation in
+            let node = reservation.node
+            var foreign: [(ProcessSnapshot, Int)] = []
+            for process in processes {
+                if let name = owner[process.pid], reservation.workloads.contains(name) { continue }
+                guard let tally = tallies[process.pid] else { continue }
+                let bytes = tally.bytes(.anonymous, on: node) + tally.bytes(.mixed, on: node)
+                if bytes > 0 { foreign.append((process, bytes)) }
+            }
+            foreign.sort { $0.1 > $1.1 }
+            let total = foreign.reduce(0) { $0 + $1.1 }
+            let named = foreign.prefix(5).map { "PID \($0.0.pid) (\($0.0.comm)) \(Bytes.text($0.1))" }.joined(separator: ", ")
+            return .judge(
+                total <= reservation.maxForeignMemory, "node.\(node).reserve", .critical, subject: "node \(node)",
+                expected: "at most \(Bytes.text(reservation.maxForeignMemory)) of memory outside \(reservation.workloads.joined(separator: ", "))",
+                actual: total == 0 ? "none" : "\(Bytes.text(total)) in \(foreign.count) process\(foreign.count == 1 ? "" : "es"): \(named)",
+                remediation: "numaguard apply (migrates the foreign processes' pages off node \(node)); launch them through numaguard run bound elsewhere")
+        }
+    }
+
+    static func headroom(_ rules: [Headroom], topology: Topology, protectedResident: [Int: Int]) -> [Finding] {
+        rules.map { rule in
+            let node = topology.node(rule.node)
+            let free = node?.memFree ?? 0
+            let needed: Int
+            let expected: String
+            switch rule.minFree {
+            case let .bytes(bytes):
+                needed = bytes
+                expected = "at least \(Bytes.text(bytes)) free"
+            case let .percent(percent):
+                needed = Int(Double(node?.memTotal ?? 0) * percent / 100)
+                expected = "at least \(percent)% of the node free (\(Bytes.text(needed)))"
+            case let .protectedMultiple(factor):
+                let resident = protectedResident[rule.node] ?? 0
+                needed = Int(Double(resident) * factor)
+                expected = "at least \(factor)× the protected workloads' \(Bytes.text(resident)) resident here (\(Bytes.text(needed))) free"
+            }
+            return .judge(
+                node != nil && free >= needed, "node.\(rule.node).headroom", .warning, subject: "node \(rule.node)",
+                expected: expected, actual: node == nil ? "node absent" : "\(Bytes.text(free)) free of \(Bytes.text(node?.memTotal ?? 0))",
+                remediation: "move noisy neighbours to another node (numaguard apply) or free memory on node \(rule.node)")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import NumaguardCore
+import NumaguardPolicy
+
+/// One process claimed by a workload, read in full: threads, and memory unless the
+/// workload opted out of numa_maps reads.
+public struct WorkloadProcess: Sendable {
+    public var snapshot: ProcessSnapshot
+    /// cgroup v2 cpuset.cpus.effective / cpuset.mems.effective of its cgroup, when readable.
+    public var cpusetCPUs: IDSet?
+    public var cpusetMems: IDSet?
+}
+
+/// Checks of one workload's processes against its declaration: ground truth only
+/// (status, every thread's affinity and last CPU, the policy of every mapping).
+enum WorkloadChecks {
+    static func check(_ workload: Workload, _ processes: [WorkloadProcess], topology: Topology, policyFile: String) -> [Finding] {
+        var findings: [Finding] = []
+        let prefix = "workload.\(workload.name)"
+        let restart = "restart through numaguard run --policy \(policyFile) --workload \(workload.name)"
+            + (workload.protected ? " (protected: never changed live)" : "")
+        if let running = workload.running {
+            let pids = processes.map { "\($0.snapshot.pid)" }.joined(separator: ", ")
+            findings.append(.judge(
+                running.contains(processes.count), "\(prefix).running", .critical,
+                expected: running.upperBound >= 1_000_000 ? "at least \(running.lowerBound)" : "\(running.lowerBound)...\(running.upperBound) processes",
+                actual: "\(processes.count)" + (pids.isEmpty ? "" : " (PID \(pids))"),
+                remediation: processes.count < running.lowerBound ? "start it through numaguard run --workload \(workload.name)"
+                    : "stop the extra processes"))
+        }
+        let declaredCPUs: IDSet? = workload.cpus.map { placement in
+            switch placement {
+            case let .cpulist(cpus): cpus
+            case let .nodes(nodes): topology.nodes.filter { nodes.contains($0.id) }.reduce(IDSet()) { $0.union($1.cpus) }
+            }
+        }
+        for process in processes {
+            let snapshot = process.snapshot
+            let subject = "PID \(snapshot.pid) (\(snapshot.comm))"
+            let judge = SubjectJudge(prefix: prefix, subject: subject, pid: snapshot.pid)
+            if let cpus = declaredCPUs {
+                let stray = snapshot.threads.filter { !($0.cpusAllowed ?? snapshot.cpusAllowed).isSubset(of: cpus) }
+                let processOK = snapshot.cpusAllowed.isSubset(of: cpus) && !snapshot.cpusAllowed.isEmpty
+                findings.append(judge(processOK && stray.isEmpty, "cpus", .critical,
+                      expected: "every thread allowed only CPUs \(cpus.listString)",
+                      actual: "Cpus_allowed_list \(snapshot.cpusAllowed.listString)"
+                          + (stray.isEmpty ? "" : "; threads \(stray.prefix(8).map { "\($0.tid)" }.joined(separator: ", ")) allowed \(stray.first.map { ($0.cpusAllowed ?? snapshot.cpusAllowed).listString } ?? "")"),
+                      remediation: workload.protected ? restart : "numaguard apply (sets every thread's affinity)"))
+                let elsewhere = snapshot.threads.filter { !cpus.contains($0.lastCPU) }
+                findings.append(judge(elsewhere.isEmpty, "threads.last_cpu", .warning,
+                      expected: "threads last ran on CPUs \(cpus.listString)",
+                      actual: elsewhere.isEmpty ? "all \(snapshot.threads.count) threads" :
+                          elsewhere.prefix(8).map { "thread \($0.tid) on CPU \($0.lastCPU)" }.joined(separator: ", "),
+                      remediation: workload.protected ? restart : "numaguard apply (sets every thread's affinity)"))
+                if let effective = process.cpusetCPUs {
+                    findings.append(judge(cpus.isSubset(of: effective), "cgroup.cpuset.cpus", .critical,
+                          expected: "cgroup cpuset.cpus.effective includes \(cpus.listString)", actual: effective.listString.orNone,
+                          remediation: "widen the cgroup's cpuset (\(snapshot.cgroups.first?.path ?? "?")) to include CPUs \(cpus.listString)"))
+                }
+            }
+            guard let memory = workload.memory else { continue }
+            if !memory.nodes.isEmpty {
+                findings.append(judge(memory.nodes.isSubset(of: snapshot.memsAllowed), "memory.mems_allowed", .critical,
+                      expected: "Mems_allowed includes nodes \(memory.nodes.listString)", actual: snapshot.memsAllowed.listString,
+                      remediation: "widen the cgroup's cpuset.mems to include nodes \(memory.nodes.listString)"))
+                if let effective = process.cpusetMems {
+                    findings.append(judge(memory.nodes.isSubset(of: effective), "cgroup.cpuset.mems", .critical,
+                          expected: "cgroup cpuset.mems.effective includes \(memory.nodes.listString)", actual: effective.listString.orNone,
+                          remediation: "widen the cgroup's cpuset (\(snapshot.cgroups.first?.path ?? "?")) to include nodes \(memory.nodes.listString)"))
+                }
+            }
+            guard memory.scan else { continue }
+            guard let tally = snapshot.memory else { continue }
+            findings += memoryFindings(memory, tally, judge: judge, restart: restart, protected: workload.protected)
+        }
+        return findings
+    }
+
+    static func memoryFindings(
+        _ memory: MemoryPlacement, _ tally: MemoryTally, judge: SubjectJudge, restart: String, protected: Bool
+    ) -> [Finding] {
+        var findings: [Finding] = []
+        let expected = MemoryPolicy(mode: memory.mode, nodes: memory.nodes)
+        let wrong = tally.policies.filter { $0.policy.mode != expected.mode || $0.policy.nodes != expected.nodes }
+        findings.append(judge(wrong.isEmpty, "memory.policy", .critical, expected: expected.kernelSpelling + " on every mapping",
+              actual: wrong.isEmpty ? "\(tally.mappings) mappings \(expected.kernelSpelling)"
+                  : wrong.map { "\($0.policy.kernelSpelling) on \($0.mappings) mapping\($0.mappings == 1 ? "" : "s") (\(Bytes.text($0.bytes.reduce(0, +))))" }
+                  .joined(separator: "; "),
+              remediation: restart))
+        if !memory.allowInterleave {
+            let interleaved = tally.policies.filter { $0.policy.mode.isInterleave }
+            findings.append(judge(interleaved.isEmpty, "memory.interleave", .critical,
+                  expected: "no interleave (it is inherited through fork and exec)",
+                  actual: interleaved.isEmpty ? "none" : interleaved.map { "\($0.policy.kernelSpelling) on \($0.mappings) mappings" }.joined(separator: "; "),
+                  remediation: restart))
+        }
+        if !memory.nodes.isEmpty && ![MemoryPolicy.Mode.interleave, .weightedInterleave].contains(memory.mode) {
+            let nodes = tally.nodes
+            let anonymous = nodes.reduce(0) { $0 + tally.bytes(.anonymous, on: $1) }
+            let remote = nodes.filter { !memory.nodes.contains($0) }.reduce(0) { $0 + tally.bytes(.anonymous, on: $1) }
+            let limit = memory.maxRemote ?? 0
+            let share = anonymous > 0 ? Double(remote) / Double(anonymous) : 0
+            let where_ = nodes.filter { !memory.nodes.contains($0) && tally.bytes(.anonymous, on: $0) > 0 }
+                .map { "\(Bytes.text(tally.bytes(.anonymous, on: $0))) on node \($0)" }.joined(separator: ", ")
+            findings.append(judge(share <= limit, "memory.remote", .critical,
+                  expected: "at most \(percent(limit)) of anonymous memory off nodes \(memory.nodes.listString)",
+                  actual: "\(percent(share)) of \(Bytes.text(anonymous))" + (where_.isEmpty ? "" : " (\(where_))"),
+                  remediation: protected ? restart : "numaguard apply (migrates pages to nodes \(memory.nodes.listString))"))
+        }
+        return findings
+    }
+
+    /// Findings about one process share its check prefix, subject and PID.
+    struct SubjectJudge {
+        let prefix: String
+        let subject: String
+        let pid: Int
+
+        func callAsFunction(_ holds: Bool, _ check: String, _ severity: Severity,
+                            expected: String, actual: String, remediation: String) -> Finding {
+            .judge(holds, "\(prefix).\(check)", severity, subject: subject, pid: pid,
+                   expected: expected, actual: actual, remediation: remediation)
+        }
+    }
+
+    static func percent(_ share: Double) -> String {
+        let tenths = Int((share * 1000).rounded())
+        return "\(tenths / 10).\(tenths % 10)%"
+    }
+}

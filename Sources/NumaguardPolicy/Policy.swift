@@ -1,0 +1,220 @@
+import NumaguardCore
+
+/// A validated policy: what the host and its workloads must look like. Built only by
+/// `PolicyLoader`, so every value here has passed the checks its error messages describe.
+public struct Policy: Equatable, Sendable {
+    public var version: Int
+    public var host: HostPolicy
+    public var workloads: [Workload]
+    public var reservations: [Reservation]
+    public var waivers: [Waiver]
+    public var watch: WatchSettings?
+
+    public init(version: Int = 1, host: HostPolicy = HostPolicy(), workloads: [Workload] = [],
+                reservations: [Reservation] = [], waivers: [Waiver] = [], watch: WatchSettings? = nil) {
+        self.version = version
+        self.host = host
+        self.workloads = workloads
+        self.reservations = reservations
+        self.waivers = waivers
+        self.watch = watch
+    }
+
+    public func workload(named name: String) -> Workload? { workloads.first { $0.name == name } }
+}
+
+public struct HostPolicy: Equatable, Sendable {
+    public var kernel = KernelPolicy()
+    public var topology: TopologyPolicy?
+    public var hugePages: [HugePageRequirement] = []
+    public var headroom: [Headroom] = []
+    /// comm names of competing placement actors (numad, ...) that must not run.
+    public var forbidProcesses: [String] = []
+
+    public init() {}
+}
+
+/// kernel.numa_balancing as a policy speaks of it. The sysctl is a bitmask, so "off" means
+/// exactly 0: bit 1 (tiering) alone is still balancing.
+public enum NumaBalancing: String, Equatable, Sendable, CaseIterable {
+    case off, normal, tiering
+
+    public var value: Int {
+        switch self {
+        case .off: 0
+        case .normal: 1
+        case .tiering: 2
+        }
+    }
+}
+
+public struct KernelPolicy: Equatable, Sendable {
+    public var numaBalancing: NumaBalancing?
+    public var zoneReclaimMode: Int?
+    public var transparentHugepage: String?
+    public var cmdlineRequire: [String] = []
+    public var cmdlineForbid: [String] = []
+
+    public init() {}
+}
+
+public struct TopologyPolicy: Equatable, Sendable {
+    public var nodes: Int?
+    public var cpus: [Int: IDSet] = [:]
+    /// Bytes of MemTotal each node must have at least.
+    public var minMemory: [Int: Int] = [:]
+    /// Expected node*/distance rows.
+    public var distances: [Int: [Int]] = [:]
+
+    public init() {}
+}
+
+public struct HugePageRequirement: Equatable, Sendable {
+    public var node: Int
+    public var sizeKiB: Int
+    public var count: Int
+}
+
+/// Free memory a node must keep: a size, a share of the node, or a multiple of what the
+/// protected workloads hold resident there (the "about 2× steady state" rule).
+public enum FreeMemoryRule: Equatable, Sendable, CustomStringConvertible {
+    case bytes(Int)
+    case percent(Double)
+    case protectedMultiple(Double)
+
+    public var description: String {
+        switch self {
+        case let .bytes(bytes): "\(bytes) bytes"
+        case let .percent(percent): "\(percent)%"
+        case let .protectedMultiple(factor): "\(factor)x protected"
+        }
+    }
+}
+
+public struct Headroom: Equatable, Sendable {
+    public var node: Int
+    public var minFree: FreeMemoryRule
+}
+
+/// How a workload's processes are recognised. Every given field must match.
+public struct ProcessMatch: Equatable, Sendable {
+    public var comm: String?
+    public var exe: String?
+    /// A regular expression searched in the command line joined by spaces.
+    public var cmdline: String?
+    /// A cgroup path prefix (cgroup v2 path from /proc/PID/cgroup).
+    public var cgroup: String?
+    /// A systemd unit name, matched as the last component of the cgroup path.
+    public var systemdUnit: String?
+    /// A user name or numeric uid.
+    public var user: String?
+
+    public init(comm: String? = nil, exe: String? = nil, cmdline: String? = nil, cgroup: String? = nil,
+                systemdUnit: String? = nil, user: String? = nil) {
+        self.comm = comm
+        self.exe = exe
+        self.cmdline = cmdline
+        self.cgroup = cgroup
+        self.systemdUnit = systemdUnit
+        self.user = user
+    }
+
+    public var isEmpty: Bool { [comm, exe, cmdline, cgroup, systemdUnit, user].allSatisfy { $0 == nil } }
+}
+
+public enum CPUPlacement: Equatable, Sendable {
+    case nodes(IDSet)
+    case cpulist(IDSet)
+}
+
+public struct MemoryPlacement: Equatable, Sendable {
+    /// The mode the workload's anonymous memory must be under.
+    public var mode: MemoryPolicy.Mode
+    public var nodes: IDSet
+    /// The largest share of anonymous memory allowed off `nodes`, 0...1.
+    public var maxRemote: Double?
+    /// Interleave is forbidden unless this is set (it leaks in through inheritance).
+    public var allowInterleave: Bool
+    /// False opts the workload out of numa_maps reads (they hold its mmap lock).
+    public var scan: Bool
+
+    public init(mode: MemoryPolicy.Mode, nodes: IDSet, maxRemote: Double? = nil, allowInterleave: Bool = false, scan: Bool = true) {
+        self.mode = mode
+        self.nodes = nodes
+        self.maxRemote = maxRemote
+        self.allowInterleave = allowInterleave
+        self.scan = scan
+    }
+}
+
+public struct Workload: Equatable, Sendable {
+    public var name: String
+    public var match: ProcessMatch
+    /// Never live-migrated: the fix is a restart through `numaguard run`.
+    public var protected: Bool
+    public var running: ClosedRange<Int>?
+    public var cpus: CPUPlacement?
+    public var memory: MemoryPlacement?
+
+    public init(name: String, match: ProcessMatch, protected: Bool = false, running: ClosedRange<Int>? = nil,
+                cpus: CPUPlacement? = nil, memory: MemoryPlacement? = nil) {
+        self.name = name
+        self.match = match
+        self.protected = protected
+        self.running = running
+        self.cpus = cpus
+        self.memory = memory
+    }
+}
+
+/// A node kept for named workloads: anyone else may hold at most `maxForeignMemory` there.
+public struct Reservation: Equatable, Sendable {
+    public var node: Int
+    public var workloads: [String]
+    public var maxForeignMemory: Int
+}
+
+/// A calendar day, compared as numbers: waivers expire at the end of their day (UTC).
+public struct Day: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    public static func < (lhs: Day, rhs: Day) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+
+    public var description: String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = "\(value)"
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+}
+
+public struct Waiver: Equatable, Sendable {
+    /// A check ID, or a prefix ending in `.*` (e.g. `workload.batch.*`).
+    public var check: String
+    public var reason: String
+    public var expires: Day
+
+    public func covers(_ checkID: String) -> Bool {
+        if check.hasSuffix(".*") { return checkID.hasPrefix(String(check.dropLast(1))) }
+        return checkID == check
+    }
+}
+
+public struct WatchSettings: Equatable, Sendable {
+    public var intervalSeconds: Double
+    public var hintFaultsPerSecond: Double?
+    public var pagesMigratedPerSecond: Double?
+    public var remoteFaultRatio: Double?
+    public var dwellSeconds: Double?
+}

@@ -1,0 +1,295 @@
+import NumaguardCore
+import Yams
+
+/// The walk from a YAML tree to a `Policy`, one function per section, then the checks that
+/// span sections (names referenced by reservations, workloads that would claim the same
+/// processes). Each mistake is recorded where it is; nil means "already reported".
+struct PolicySections {
+    let reader: YAMLReader
+    typealias Keys = PolicyLoader
+
+    func policy(_ root: Node) -> Policy? {
+        guard let top = reader.fields(root, "the policy", allowed: Keys.topKeys, required: ["version"]) else { return nil }
+        var policy = Policy()
+        if let version = top["version"] {
+            guard reader.int(version.value, "version", 1...1) != nil else { return nil }
+        }
+        if let host = top["host"] { policy.host = hostPolicy(host.value) }
+        if let workloads = top["workloads"], let items = reader.list(workloads.value, "workloads") {
+            policy.workloads = items.enumerated().compactMap { workload($1, "workloads[\($0)]") }
+        }
+        if let reserve = top["reserve"], let items = reader.list(reserve.value, "reserve") {
+            policy.reservations = items.enumerated().compactMap { reservation($1, "reserve[\($0)]") }
+        }
+        if let waivers = top["waivers"], let items = reader.list(waivers.value, "waivers") {
+            policy.waivers = items.enumerated().compactMap { waiver($1, "waivers[\($0)]") }
+        }
+        if let watch = top["watch"] { policy.watch = watchSettings(watch.value) }
+        crossChecks(policy, top)
+        return policy
+    }
+
+    func hostPolicy(_ node: Node) -> HostPolicy {
+        var host = HostPolicy()
+        guard let fields = reader.fields(node, "host", allowed: Keys.hostKeys) else { return host }
+        if let kernel = fields["kernel"] { host.kernel = kernelPolicy(kernel.value) }
+        if let topology = fields["topology"] { host.topology = topologyPolicy(topology.value) }
+        if let pages = fields["hugepages"], let items = reader.list(pages.value, "host.hugepages") {
+            host.hugePages = items.enumerated().compactMap { index, item in
+                let path = "host.hugepages[\(index)]"
+                guard let entry = reader.fields(item, path, allowed: ["node", "size", "count"], required: ["node", "size", "count"]),
+                      let node = entry["node"].flatMap({ reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }),
+                      let size = entry["size"].flatMap({ reader.quantity($0.value, "\(path).size", Quantity.size) }),
+                      let count = entry["count"].flatMap({ reader.int($0.value, "\(path).count", 0...Int(Int32.max)) }) else { return nil }
+                guard size >= 1024, size % 1024 == 0 else {
+                    reader.error(entry["size"]?.value, "\(path).size must be a whole number of KiB (e.g. 2MiB or 1GiB)")
+                    return nil
+                }
+                return HugePageRequirement(node: node, sizeKiB: size / 1024, count: count)
+            }
+        }
+        if let headroom = fields["headroom"], let items = reader.list(headroom.value, "host.headroom") {
+            host.headroom = items.enumerated().compactMap { index, item in
+                let path = "host.headroom[\(index)]"
+                guard let entry = reader.fields(item, path, allowed: ["node", "min_free"], required: ["node", "min_free"]),
+                      let node = entry["node"].flatMap({ reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }),
+                      let rule = entry["min_free"].flatMap({ reader.quantity($0.value, "\(path).min_free", Self.freeMemoryRule) })
+                else { return nil }
+                return Headroom(node: node, minFree: rule)
+            }
+        }
+        if let forbidden = fields["forbid_processes"] {
+            host.forbidProcesses = reader.strings(forbidden.value, "host.forbid_processes") ?? []
+        }
+        return host
+    }
+
+    /// `50%`, a size, or `2x protected`.
+    static func freeMemoryRule(_ text: String) -> Result<FreeMemoryRule, Invalid> {
+        let words = text.split(separator: " ")
+        if words.count == 2, words[1] == "protected", words[0].hasSuffix("x"), let factor = Double(words[0].dropLast()), factor > 0 {
+            return .success(.protectedMultiple(factor))
+        }
+        if text.hasSuffix("%") { return Quantity.percent(text).map { .percent($0) } }
+        return Quantity.size(text)
+            .map { FreeMemoryRule.bytes($0) }
+            .mapError { _ in Invalid("\"\(text)\" is not a free-memory rule: expected a size (64GiB), a share (50%) or a multiple (2x protected)") }
+    }
+
+    func kernelPolicy(_ node: Node) -> KernelPolicy {
+        var kernel = KernelPolicy()
+        guard let fields = reader.fields(node, "host.kernel", allowed: Keys.kernelKeys) else { return kernel }
+        if let value = fields["numa_balancing"],
+           let word = reader.choice(value.value, "host.kernel.numa_balancing", NumaBalancing.allCases.map(\.rawValue)) {
+            kernel.numaBalancing = NumaBalancing(rawValue: word)
+        }
+        if let value = fields["zone_reclaim_mode"] {
+            kernel.zoneReclaimMode = reader.int(value.value, "host.kernel.zone_reclaim_mode", 0...7)
+        }
+        if let value = fields["transparent_hugepage"] {
+            kernel.transparentHugepage = reader.choice(value.value, "host.kernel.transparent_hugepage", ["always", "madvise", "never"])
+        }
+        if let value = fields["cmdline"], let cmdline = reader.fields(value.value, "host.kernel.cmdline", allowed: ["require", "forbid"]) {
+            kernel.cmdlineRequire = cmdline["require"].flatMap { reader.strings($0.value, "host.kernel.cmdline.require") } ?? []
+            kernel.cmdlineForbid = cmdline["forbid"].flatMap { reader.strings($0.value, "host.kernel.cmdline.forbid") } ?? []
+            for word in Set(kernel.cmdlineRequire).intersection(kernel.cmdlineForbid) {
+                reader.error(value.value, "host.kernel.cmdline both requires and forbids \"\(word)\"")
+            }
+        }
+        return kernel
+    }
+
+    func topologyPolicy(_ node: Node) -> TopologyPolicy {
+        var topology = TopologyPolicy()
+        guard let fields = reader.fields(node, "host.topology", allowed: Keys.topologyKeys) else { return topology }
+        if let nodes = fields["nodes"] { topology.nodes = reader.int(nodes.value, "host.topology.nodes", 1...IDListParser.maximumMember) }
+        if let cpus = fields["cpus"] {
+            topology.cpus = reader.byNode(cpus.value, "host.topology.cpus") { reader.idSet($0, $1, what: "cpulist") } ?? [:]
+        }
+        if let memory = fields["min_memory"] {
+            topology.minMemory = reader.byNode(memory.value, "host.topology.min_memory") { reader.quantity($0, $1, Quantity.size) } ?? [:]
+        }
+        if let distances = fields["distances"] {
+            topology.distances = reader.byNode(distances.value, "host.topology.distances") { item, path in
+                guard let values = reader.list(item, path) else { return nil }
+                let numbers = values.compactMap { reader.int($0, "\(path) item", 1...255) }
+                return numbers.count == values.count ? numbers : nil
+            } ?? [:]
+        }
+        return topology
+    }
+
+    func workload(_ node: Node, _ path: String) -> Workload? {
+        guard let fields = reader.fields(node, path, allowed: Keys.workloadKeys, required: ["name", "match"]),
+              let name = fields["name"].flatMap({ reader.string($0.value, "\(path).name") }) else { return nil }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            reader.error(fields["name"]?.value, "\(path).name \"\(name)\" may hold only letters, digits, - and _ (it becomes part of check IDs)")
+            return nil
+        }
+        let workloadPath = "workload \(name)"
+        guard let matchNode = fields["match"], let match = processMatch(matchNode.value, "\(workloadPath).match") else { return nil }
+        var workload = Workload(name: name, match: match)
+        if let protected = fields["protected"] { workload.protected = reader.bool(protected.value, "\(workloadPath).protected") ?? false }
+        if let running = fields["running"],
+           let counts = reader.fields(running.value, "\(workloadPath).running", allowed: ["min", "max"]) {
+            let low = counts["min"].flatMap { reader.int($0.value, "\(workloadPath).running.min", 0...1_000_000) } ?? 0
+            let high = counts["max"].flatMap { reader.int($0.value, "\(workloadPath).running.max", 0...1_000_000) } ?? 1_000_000
+            if counts.isEmpty {
+                reader.error(running.value, "\(workloadPath).running needs min or max")
+            } else if low > high {
+                reader.error(running.value, "\(workloadPath).running.min (\(low)) is above max (\(high))")
+            } else {
+                workload.running = low...high
+            }
+        }
+        if let cpus = fields["cpus"] { workload.cpus = cpuPlacement(cpus.value, "\(workloadPath).cpus") }
+        if let memory = fields["memory"] { workload.memory = memoryPlacement(memory.value, "\(workloadPath).memory") }
+        return workload
+    }
+
+    func processMatch(_ node: Node, _ path: String) -> ProcessMatch? {
+        guard let fields = reader.fields(node, path, allowed: Keys.matchKeys) else { return nil }
+        func text(_ key: String) -> String? { fields[key].flatMap { reader.string($0.value, "\(path).\(key)") } }
+        let match = ProcessMatch(comm: text("comm"), exe: text("exe"), cmdline: text("cmdline"), cgroup: text("cgroup"),
+                                 systemdUnit: text("systemd_unit"), user: text("user"))
+        if match.isEmpty {
+            reader.error(node, "\(path) is empty: it would match every process")
+            return nil
+        }
+        if let comm = match.comm, comm.utf8.count > 15 {
+            reader.error(fields["comm"]?.value, "\(path).comm \"\(comm)\" is longer than the kernel's 15-byte comm: it could never match")
+            return nil
+        }
+        if let pattern = match.cmdline {
+            do { _ = try Regex(pattern) } catch {
+                reader.error(fields["cmdline"]?.value, "\(path).cmdline is not a valid regular expression: \(error)")
+                return nil
+            }
+        }
+        return match
+    }
+
+    func cpuPlacement(_ node: Node, _ path: String) -> CPUPlacement? {
+        guard let fields = reader.fields(node, path, allowed: ["nodes", "cpulist"]) else { return nil }
+        switch (fields["nodes"], fields["cpulist"]) {
+        case let (nodes?, nil): return reader.idSet(nodes.value, "\(path).nodes", what: "node list").map { .nodes($0) }
+        case let (nil, cpulist?): return reader.idSet(cpulist.value, "\(path).cpulist", what: "cpulist").map { .cpulist($0) }
+        case (.some, .some):
+            reader.error(node, "\(path) takes nodes or cpulist, not both")
+        case (nil, nil):
+            reader.error(node, "\(path) needs nodes or cpulist")
+        }
+        return nil
+    }
+
+    func memoryPlacement(_ node: Node, _ path: String) -> MemoryPlacement? {
+        guard let fields = reader.fields(node, path, allowed: Keys.memoryKeys, required: ["policy"]),
+              let modeText = fields["policy"].flatMap({ reader.choice($0.value, "\(path).policy", Keys.memoryModes) }),
+              let mode = MemoryPolicy.Mode(rawValue: modeText) else { return nil }
+        let allowInterleave = fields["allow_interleave"].flatMap { reader.bool($0.value, "\(path).allow_interleave") } ?? false
+        if mode.isInterleave && !allowInterleave {
+            reader.error(fields["policy"]?.value, "\(path).policy \(modeText) needs allow_interleave: true (interleave is forbidden unless allowed)")
+            return nil
+        }
+        let needsNodes = ![MemoryPolicy.Mode.local, .default].contains(mode)
+        var nodes = IDSet()
+        if let value = fields["nodes"] {
+            guard let parsed = reader.idSet(value.value, "\(path).nodes", what: "node list") else { return nil }
+            nodes = parsed
+        } else if needsNodes {
+            reader.error(node, "\(path) with policy \(modeText) needs nodes")
+            return nil
+        }
+        if mode == .preferred && nodes.count > 1 {
+            reader.error(fields["nodes"]?.value, "\(path): policy preferred takes one node; use preferred-many for several")
+            return nil
+        }
+        let maxRemote = fields["max_remote"].flatMap { reader.quantity($0.value, "\(path).max_remote", Quantity.percent) }
+        let scan = fields["scan"].flatMap { reader.bool($0.value, "\(path).scan") } ?? true
+        return MemoryPlacement(mode: mode, nodes: nodes, maxRemote: maxRemote.map { $0 / 100 }, allowInterleave: allowInterleave, scan: scan)
+    }
+
+    func reservation(_ node: Node, _ path: String) -> Reservation? {
+        guard let fields = reader.fields(node, path, allowed: ["node", "for", "max_foreign_memory"], required: ["node", "for"]),
+              let id = fields["node"].flatMap({ reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }),
+              let names = fields["for"].flatMap({ reader.strings($0.value, "\(path).for") }) else { return nil }
+        let allowance = fields["max_foreign_memory"].flatMap { reader.quantity($0.value, "\(path).max_foreign_memory", Quantity.size) } ?? 0
+        return Reservation(node: id, workloads: names, maxForeignMemory: allowance)
+    }
+
+    func waiver(_ node: Node, _ path: String) -> Waiver? {
+        guard let fields = reader.fields(node, path, allowed: ["check", "reason", "expires"], required: ["check", "reason", "expires"]),
+              let check = fields["check"].flatMap({ reader.string($0.value, "\(path).check") }),
+              let reason = fields["reason"].flatMap({ reader.string($0.value, "\(path).reason") }),
+              let expires = fields["expires"].flatMap({ reader.quantity($0.value, "\(path).expires", Quantity.day) }) else { return nil }
+        let roots = ["host.", "workload.", "node."]
+        guard roots.contains(where: { check.hasPrefix($0) }) else {
+            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload. or node.)")
+            return nil
+        }
+        return Waiver(check: check, reason: reason, expires: expires)
+    }
+
+    func watchSettings(_ node: Node) -> WatchSettings? {
+        guard let fields = reader.fields(node, "watch", allowed: ["interval", "regimes"]) else { return nil }
+        var settings = WatchSettings(intervalSeconds: 1)
+        if let interval = fields["interval"], let seconds = reader.quantity(interval.value, "watch.interval", Quantity.seconds) {
+            settings.intervalSeconds = seconds
+        }
+        guard let regimes = fields["regimes"],
+              let levels = reader.fields(regimes.value, "watch.regimes", allowed: ["watch", "shock", "dwell"]) else { return settings }
+        func number(_ node: Node, _ path: String) -> Double? {
+            guard let text = reader.string(node, path) else { return nil }
+            guard let value = Double(text), value >= 0 else {
+                reader.error(node, "\(path) must be a non-negative number, not \"\(text)\"")
+                return nil
+            }
+            return value
+        }
+        if let watch = levels["watch"], let keys = reader.fields(watch.value, "watch.regimes.watch", allowed: ["hint_faults_per_s"]) {
+            settings.hintFaultsPerSecond = keys["hint_faults_per_s"].flatMap { number($0.value, "watch.regimes.watch.hint_faults_per_s") }
+        }
+        if let shock = levels["shock"],
+           let keys = reader.fields(shock.value, "watch.regimes.shock", allowed: ["pages_migrated_per_s", "remote_fault_ratio"]) {
+            settings.pagesMigratedPerSecond = keys["pages_migrated_per_s"].flatMap { number($0.value, "watch.regimes.shock.pages_migrated_per_s") }
+            settings.remoteFaultRatio = keys["remote_fault_ratio"].flatMap { number($0.value, "watch.regimes.shock.remote_fault_ratio") }
+        }
+        if let dwell = levels["dwell"] {
+            settings.dwellSeconds = reader.quantity(dwell.value, "watch.regimes.dwell", Quantity.seconds)
+        }
+        return settings
+    }
+
+    /// Checks that need the whole policy: unique workload names, reservations naming real
+    /// workloads, and two workloads that would claim the same processes with different placements.
+    func crossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)]) {
+        let workloadNodes = top["workloads"]?.value.sequence.map(Array.init) ?? []
+        var seen: [String: Int] = [:]
+        for (index, workload) in policy.workloads.enumerated() {
+            let node = index < workloadNodes.count ? workloadNodes[index] : nil
+            if seen[workload.name] != nil {
+                reader.error(node, "workload name \"\(workload.name)\" is used twice")
+            }
+            seen[workload.name] = index
+            for other in policy.workloads[..<index] where other.match == workload.match
+                && (other.cpus != workload.cpus || other.memory != workload.memory) {
+                reader.error(node, "workloads \"\(other.name)\" and \"\(workload.name)\" match the same processes with different placements")
+            }
+        }
+        let reserveNodes = top["reserve"]?.value.sequence.map(Array.init) ?? []
+        for (index, reservation) in policy.reservations.enumerated() {
+            for name in reservation.workloads where policy.workload(named: name) == nil {
+                reader.error(index < reserveNodes.count ? reserveNodes[index] : nil,
+                             "reserve[\(index)] names workload \"\(name)\", which the policy does not declare",
+                             suggestion: Suggestion.nearest(to: name, in: policy.workloads.map(\.name)))
+            }
+        }
+        if let declared = policy.host.topology?.nodes {
+            let limit = declared - 1
+            let used = policy.workloads.compactMap { $0.memory?.nodes.members.max() } + policy.reservations.map(\.node)
+            if let highest = used.max(), highest > limit {
+                reader.error(top["host"]?.value, "node \(highest) is used but host.topology.nodes declares \(declared) node\(declared == 1 ? "" : "s")")
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import NumaguardAudit
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+import NumaguardReport
+
+enum AuditFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension Severity: ExpressibleByArgument {}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Compare the live host with a policy and report every check.",
+        discussion: """
+            Exit codes: 0 compliant; 1 violations (a failure at or above --fail-on); 3 incomplete \
+            (something could not be inspected: the report says what and which privilege would fix it); \
+            64 usage; 71 host unreadable; 78 invalid policy (nothing is inspected).
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
+    @Option(help: "Output format: text or json.") var format: AuditFormat = .text
+    @Option(name: .customLong("fail-on"), help: "Lowest severity of failure that makes the exit status 1: warning or critical.")
+    var failOn: Severity = .warning
+    @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
+    var today: String?
+
+    func validate() throws {
+        if failOn == .info { throw ValidationError("--fail-on takes warning or critical") }
+    }
+
+    func run() throws {
+        let loaded = try PolicyFile.load(policy)
+        let day = try Clock.day(today)
+        let report: AuditReport
+        do {
+            report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: failOn)
+        } catch {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+        switch format {
+        case .text: FileHandleWriter.write(1, AuditText.render(report, color: isatty(1) == 1))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "audit", report))
+        }
+        if report.status != .success { throw ExitCode(report.status.rawValue) }
+    }
+}
+
+/// Loading a policy the same way in every command: any mistake is printed with its
+/// location and the command exits 78 before touching the host.
+enum PolicyFile {
+    static func load(_ path: String) throws -> LoadedPolicy {
+        do {
+            return try PolicyLoader.load(path: path)
+        } catch {
+            Terminal.printError(error.description)
+            let count = error.diagnostics.count
+            throw Terminal.fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", .invalidPolicy)
+        }
+    }
+}
+
+/// Today's date in UTC, for waiver expiry, or the day given on the command line.
+enum Clock {
+    static func day(_ override: String?) throws -> Day {
+        if let override {
+            switch Quantity.day(override) {
+            case let .success(day): return day
+            case let .failure(invalid): throw ValidationError("--today: \(invalid.message)")
+            }
+        }
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        return Day(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
+    }
+}
