@@ -166,8 +166,10 @@ public enum Auditor {
         }
 
         if !policy.reservations.isEmpty {
-            // Foreign memory on a reserved node can be anyone's: read every other process once.
-            for process in processes where tallies[process.pid] == nil && owner[process.pid] == nil {
+            // Foreign memory on a reserved node can be anyone's: read every process not read yet,
+            // except those whose workload opted out of numa_maps reads.
+            let optedOut = Set(policy.workloads.filter { $0.memory?.scan == false }.map(\.name))
+            for process in processes where tallies[process.pid] == nil && !optedOut.contains(owner[process.pid] ?? "") {
                 do {
                     let full = try reader.read(pid: process.pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
                     if let tally = full.memory, full.identity == process.identity { tallies[full.pid] = tally }

@@ -44,13 +44,40 @@ final class DiagnosticSink {
                                             sourceLine: source, suggestion: suggestion))
     }
 
-    /// Index of the first line after `line` (1-based) whose text, trimmed, starts with `prefix`.
-    func line(after line: Int, startingWith prefix: String) -> (line: Int, column: Int)? {
-        guard line < lines.count else { return nil }
-        for index in line..<lines.count {
-            let text = lines[index]
-            let indent = text.prefix { $0 == " " || $0 == "-" }.count
-            if text.dropFirst(indent).hasPrefix(prefix) { return (index + 1, indent + 1) }
+    /// Where the second spelling of a duplicated mapping key is, given the first one's mark
+    /// (1-based, columns in code points as libyaml counts them). A block key is looked for at
+    /// the same column on a later line (nested mappings sit further right, so their keys of the
+    /// same name are skipped); a flow key (`{a: 1, a: 2}`) anywhere after the first.
+    func secondOccurrence(of key: String, line: Int, column: Int) -> (line: Int, column: Int)? {
+        guard line >= 1, line <= lines.count, column >= 1 else { return nil }
+        let spellings = [key, "\"\(key)\"", "'\(key)'"].map { Array($0.unicodeScalars) }
+        // The key spelled at `at` in `text`, followed by optional spaces and a colon.
+        func isKey(_ text: [Unicode.Scalar], at index: Int) -> Bool {
+            spellings.contains { spelling in
+                guard index + spelling.count <= text.count, Array(text[index..<index + spelling.count]) == spelling else { return false }
+                let rest = text[(index + spelling.count)...].drop { $0 == " " }
+                return rest.first == ":"
+            }
+        }
+        let firstText = Array(lines[line - 1].unicodeScalars)
+        let isBlock = column - 1 <= firstText.count && firstText[..<(column - 1)].allSatisfy { $0 == " " || $0 == "-" }
+        if isBlock {
+            for index in line..<lines.count {
+                let text = Array(lines[index].unicodeScalars)
+                guard column - 1 < text.count, text[..<(column - 1)].allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
+                if isKey(text, at: column - 1) { return (index + 1, column) }
+            }
+        }
+        var start = column  // just past the first spelling's first code point
+        for index in (line - 1)..<lines.count {
+            let text = Array(lines[index].unicodeScalars)
+            var position = index == line - 1 ? start : 0
+            while position < text.count {
+                let before = position == 0 ? " " : text[position - 1]
+                if [" ", "{", ","].contains(before), isKey(text, at: position) { return (index + 1, position + 1) }
+                position += 1
+            }
+            start = 0
         }
         return nil
     }

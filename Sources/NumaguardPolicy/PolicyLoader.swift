@@ -8,6 +8,12 @@ public struct LoadedPolicy: Sendable {
     public var file: String
     /// SHA-256 of the file's bytes, for reports and certification records.
     public var digest: String
+
+    public init(policy: Policy, file: String, digest: String) {
+        self.policy = policy
+        self.file = file
+        self.digest = digest
+    }
 }
 
 /// Reads a policy file into a validated `Policy`, or reports every mistake in it with
@@ -64,7 +70,7 @@ public enum PolicyLoader {
         case let .duplicatedKeysInMapping(duplicates, context):
             let key = duplicates.first ?? "?"
             let first = context.mark
-            if let second = sink.line(after: first.line, startingWith: "\(key):") {
+            if let second = sink.secondOccurrence(of: key, line: first.line, column: first.column) {
                 sink.error(line: second.line, column: second.column,
                            "duplicate key \"\(key)\" (first at line \(first.line), column \(first.column))")
             } else {

@@ -15,17 +15,29 @@ struct PolicySections {
             guard reader.int(version.value, "version", 1...1) != nil else { return nil }
         }
         if let host = top["host"] { policy.host = hostPolicy(host.value) }
+        // The YAML item each accepted workload and reservation came from, for locating the
+        // cross-section checks (a rejected item leaves no entry, so indices stay aligned).
+        var workloadNodes: [Node] = []
+        var reserveNodes: [Node] = []
         if let workloads = top["workloads"], let items = reader.list(workloads.value, "workloads") {
-            policy.workloads = items.enumerated().compactMap { workload($1, "workloads[\($0)]") }
+            for (index, item) in items.enumerated() {
+                guard let workload = workload(item, "workloads[\(index)]") else { continue }
+                policy.workloads.append(workload)
+                workloadNodes.append(item)
+            }
         }
         if let reserve = top["reserve"], let items = reader.list(reserve.value, "reserve") {
-            policy.reservations = items.enumerated().compactMap { reservation($1, "reserve[\($0)]") }
+            for (index, item) in items.enumerated() {
+                guard let reservation = reservation(item, "reserve[\(index)]") else { continue }
+                policy.reservations.append(reservation)
+                reserveNodes.append(item)
+            }
         }
         if let waivers = top["waivers"], let items = reader.list(waivers.value, "waivers") {
             policy.waivers = items.enumerated().compactMap { waiver($1, "waivers[\($0)]") }
         }
         if let watch = top["watch"] { policy.watch = watchSettings(watch.value) }
-        crossChecks(policy, top)
+        crossChecks(policy, top, workloadNodes: workloadNodes, reserveNodes: reserveNodes)
         return policy
     }
 
@@ -67,10 +79,10 @@ struct PolicySections {
     /// `50%`, a size, or `2x protected`.
     static func freeMemoryRule(_ text: String) -> Result<FreeMemoryRule, Invalid> {
         let words = text.split(separator: " ")
-        if words.count == 2, words[1] == "protected", words[0].hasSuffix("x"), let factor = Double(words[0].dropLast()), factor > 0 {
+        if words.count == 2, words[1] == "protected", words[0].hasSuffix("x"), let factor = Quantity.decimal(words[0].dropLast()), factor > 0 {
             return .success(.protectedMultiple(factor))
         }
-        if text.hasSuffix("%") { return Quantity.percent(text).map { .percent($0) } }
+        if Quantity.spacesTrimmed(text).hasSuffix("%") { return Quantity.percent(text).map { .percent($0) } }
         return Quantity.size(text)
             .map { FreeMemoryRule.bytes($0) }
             .mapError { _ in Invalid("\"\(text)\" is not a free-memory rule: expected a size (64GiB), a share (50%) or a multiple (2x protected)") }
@@ -240,7 +252,7 @@ struct PolicySections {
               let levels = reader.fields(regimes.value, "watch.regimes", allowed: ["watch", "shock", "dwell"]) else { return settings }
         func number(_ node: Node, _ path: String) -> Double? {
             guard let text = reader.string(node, path) else { return nil }
-            guard let value = Double(text), value >= 0 else {
+            guard let value = Double(text), value >= 0, value.isFinite else {
                 reader.error(node, "\(path) must be a non-negative number, not \"\(text)\"")
                 return nil
             }
@@ -262,8 +274,7 @@ struct PolicySections {
 
     /// Checks that need the whole policy: unique workload names, reservations naming real
     /// workloads, and two workloads that would claim the same processes with different placements.
-    func crossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)]) {
-        let workloadNodes = top["workloads"]?.value.sequence.map(Array.init) ?? []
+    func crossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)], workloadNodes: [Node], reserveNodes: [Node]) {
         var seen: [String: Int] = [:]
         for (index, workload) in policy.workloads.enumerated() {
             let node = index < workloadNodes.count ? workloadNodes[index] : nil
@@ -276,7 +287,6 @@ struct PolicySections {
                 reader.error(node, "workloads \"\(other.name)\" and \"\(workload.name)\" match the same processes with different placements")
             }
         }
-        let reserveNodes = top["reserve"]?.value.sequence.map(Array.init) ?? []
         for (index, reservation) in policy.reservations.enumerated() {
             for name in reservation.workloads where policy.workload(named: name) == nil {
                 reader.error(index < reserveNodes.count ? reserveNodes[index] : nil,
@@ -284,11 +294,37 @@ struct PolicySections {
                              suggestion: Suggestion.nearest(to: name, in: policy.workloads.map(\.name)))
             }
         }
+        // Every node a placement, reservation, huge page or headroom rule names must exist.
         if let declared = policy.host.topology?.nodes {
-            let limit = declared - 1
-            let used = policy.workloads.compactMap { $0.memory?.nodes.members.max() } + policy.reservations.map(\.node)
-            if let highest = used.max(), highest > limit {
-                reader.error(top["host"]?.value, "node \(highest) is used but host.topology.nodes declares \(declared) node\(declared == 1 ? "" : "s")")
+            func check(_ nodes: IDSet?, _ what: String, _ at: Node?) {
+                guard let highest = nodes?.members.max(), highest >= declared else { return }
+                reader.error(at, "\(what) uses node \(highest), but host.topology.nodes declares \(declared) node\(declared == 1 ? "" : "s")")
+            }
+            for (index, workload) in policy.workloads.enumerated() {
+                let node = index < workloadNodes.count ? workloadNodes[index] : nil
+                if case let .nodes(nodes)? = workload.cpus {
+                    check(nodes, "workload \(workload.name).cpus.nodes", node?["cpus"]?["nodes"])
+                }
+                check(workload.memory?.nodes, "workload \(workload.name).memory.nodes", node?["memory"]?["nodes"])
+            }
+            for (index, reservation) in policy.reservations.enumerated() {
+                let node = index < reserveNodes.count ? reserveNodes[index]["node"] : nil
+                check(IDSet([reservation.node]), "reserve[\(index)].node", node)
+            }
+            // The item of a host list that names `id`, found by its spelling.
+            func hostItem(_ key: String, _ id: Int) -> (index: Int, node: Node)? {
+                let items = top["host"]?.value[key]?.sequence.map(Array.init) ?? []
+                return items.enumerated().lazy.compactMap { index, item in
+                    item["node"].flatMap { $0.scalar?.string == "\(id)" ? (index, $0) : nil }
+                }.first
+            }
+            for pages in policy.host.hugePages {
+                let item = hostItem("hugepages", pages.node)
+                check(IDSet([pages.node]), "host.hugepages[\(item?.index ?? 0)].node", item?.node)
+            }
+            for rule in policy.host.headroom {
+                let item = hostItem("headroom", rule.node)
+                check(IDSet([rule.node]), "host.headroom[\(item?.index ?? 0)].node", item?.node)
             }
         }
     }

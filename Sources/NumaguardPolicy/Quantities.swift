@@ -13,19 +13,17 @@ public enum Quantity {
         ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1),
     ]
 
-    /// `120GiB`, `256MiB`, `2MiB`, `4096` (bytes), `1.5GiB`.
+    /// `120GiB`, `256MiB`, `2MiB`, `4096` (bytes), `1.5GiB`, `1 GiB`.
     static func size(_ text: String) -> Result<Int, Invalid> {
-        let trimmed = text.filter { $0 != " " }
+        let trimmed = spacesTrimmed(text)
         for (suffix, factor) in sizeUnits where trimmed.hasSuffix(suffix) {
-            let number = String(trimmed.dropLast(suffix.count))
-            guard let value = Double(number), value >= 0, value.isFinite, number.first?.isNumber == true else {
-                return .failure(Invalid("\"\(text)\" is not a size: expected a number followed by B, KiB, MiB, GiB or TiB"))
-            }
+            // "1GB" ends in "B" too: it falls through to the ambiguity message below.
+            guard let value = decimal(trimmed.dropLast(suffix.count)) else { break }
             let bytes = value * Double(factor)
             guard bytes < 9.0e18 else { return .failure(Invalid("\"\(text)\" is too large")) }
             return .success(Int(bytes))
         }
-        if let bytes = Int(trimmed), bytes >= 0 { return .success(bytes) }
+        if !trimmed.isEmpty, trimmed.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let bytes = Int(trimmed) { return .success(bytes) }
         let lower = trimmed.lowercased()
         if ["kb", "mb", "gb", "tb", "k", "m", "g", "t"].contains(where: { lower.hasSuffix($0) }) {
             return .failure(Invalid("\"\(text)\" is ambiguous: write sizes in 1024-based units (KiB, MiB, GiB, TiB)"))
@@ -33,10 +31,26 @@ public enum Quantity {
         return .failure(Invalid("\"\(text)\" is not a size: expected a number followed by B, KiB, MiB, GiB or TiB"))
     }
 
+    /// A plain decimal, `12` or `1.5`, with spaces around it: no sign, exponent, hex, inf or nan,
+    /// so what the schema's patterns say is exactly what is accepted.
+    static func decimal(_ text: some StringProtocol) -> Double? {
+        let body = spacesTrimmed(text)
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
+              let value = Double(body), value.isFinite else { return nil }
+        return value
+    }
+
+    static func spacesTrimmed(_ text: some StringProtocol) -> Substring {
+        let text = Substring(text)
+        guard let first = text.firstIndex(where: { $0 != " " }), let last = text.lastIndex(where: { $0 != " " }) else { return "" }
+        return text[first...last]
+    }
+
     /// `1%`, `50%`, `0.5%`: a share in 0...100.
     static func percent(_ text: String) -> Result<Double, Invalid> {
-        let trimmed = text.filter { $0 != " " }
-        guard trimmed.hasSuffix("%"), let value = Double(trimmed.dropLast()), value.isFinite else {
+        let trimmed = spacesTrimmed(text)
+        guard trimmed.hasSuffix("%"), let value = decimal(trimmed.dropLast()) else {
             return .failure(Invalid("\"\(text)\" is not a percentage: write it with a % sign, e.g. 1%"))
         }
         guard (0...100).contains(value) else { return .failure(Invalid("\"\(text)\" is outside 0%...100%")) }
@@ -45,9 +59,9 @@ public enum Quantity {
 
     /// `1s`, `500ms`, `30s`, `5m`.
     static func seconds(_ text: String) -> Result<Double, Invalid> {
-        let trimmed = text.filter { $0 != " " }
+        let trimmed = spacesTrimmed(text)
         for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where trimmed.hasSuffix(suffix) {
-            if let value = Double(trimmed.dropLast(suffix.count)), value > 0, value.isFinite {
+            if let value = decimal(trimmed.dropLast(suffix.count)), value > 0 {
                 return .success(value * factor)
             }
             break
@@ -59,6 +73,7 @@ public enum Quantity {
     public static func day(_ text: String) -> Result<Day, Invalid> {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
               let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
               (1...12).contains(month) else {
             return .failure(Invalid("\"\(text)\" is not a date: expected YYYY-MM-DD"))

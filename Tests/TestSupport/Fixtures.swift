@@ -22,3 +22,15 @@ public enum Fixtures {
         return destination
     }
 }
+
+extension Fixtures {
+    /// A writable copy of a fixture holding only the given PIDs: a host where exactly
+    /// those processes run.
+    public static func copy(_ name: String, keeping pids: [Int]) throws -> URL {
+        let copy = try copy(name)
+        for pid in try Fixtures.pids(name) where !pids.contains(pid) {
+            try FileManager.default.removeItem(at: copy.appendingPathComponent("proc/\(pid)"))
+        }
+        return copy
+    }
+}
