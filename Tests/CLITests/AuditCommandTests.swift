@@ -1,0 +1,67 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `numaguard audit` and `policy check` end to end: exit codes, formats, and that an
+/// invalid policy stops everything before the host is read.
+final class AuditCommandTests: XCTestCase {
+    private var baseline: String { Command.repositoryRoot.appendingPathComponent("policies/latency-baseline.yaml").path }
+
+    func testBaselineOnARecordedGuestIsAViolation() throws {
+        let result = try Command.numaguard(["audit", "--policy", baseline, "--host-root", Fixtures.path("linux-6.1-2node")])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stdout.contains("FAIL host.kernel.numa_balancing"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("NOT COMPLIANT"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("\u{1B}["), "no colour when stdout is not a TTY")
+    }
+
+    func testJSONCarriesVersionDigestAndHostIdentity() throws {
+        let result = try Command.numaguard(["audit", "--policy", baseline, "--host-root", Fixtures.path("linux-rt-2node"), "--format", "json"])
+        XCTAssertEqual(result.status, 0, "the RT kernel has no numa_balancing sysctl: \(result.stdout)")
+        let document = try Command.json(result.stdout)
+        XCTAssertEqual(document["format_version"] as? Int, 1)
+        XCTAssertEqual(document["kind"] as? String, "audit")
+        let digest = try Command.run("/usr/bin/sha256sum", [baseline]).stdout.split(separator: " ").first.map(String.init)
+        XCTAssertEqual(document["policy_digest"] as? String, digest)
+        let host = try XCTUnwrap(document["host"] as? [String: Any])
+        XCTAssertEqual(host["kernel_release"] as? String, "6.1.0-56-rt-amd64")
+        let findings = try XCTUnwrap(document["findings"] as? [[String: Any]])
+        XCTAssertTrue(findings.allSatisfy { $0["check"] is String && $0["outcome"] is String && $0["expected"] is String })
+    }
+
+    func testInvalidPolicyExits78WithLocationAndInspectsNothing() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
+        try "version: 1\nhost:\n  kernel:\n    numa_balance: off\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try Command.numaguard(["audit", "--policy", file.path])
+        XCTAssertEqual(result.status, 78)
+        XCTAssertEqual(result.stdout, "", "no report for an invalid policy")
+        XCTAssertTrue(result.stderr.contains("\(file.path):4:5: error: unknown key \"numa_balance\" in host.kernel"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("did you mean \"numa_balancing\"?"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("    numa_balance: off\n      ^"), result.stderr)
+        let check = try Command.numaguard(["policy", "check", file.path])
+        XCTAssertEqual(check.status, 78)
+        let missing = try Command.numaguard(["policy", "check", "/nonexistent/policy.yaml"])
+        XCTAssertEqual(missing.status, 78)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent/policy.yaml:1:1: error: cannot read the policy"), missing.stderr)
+    }
+
+    func testShippedPoliciesAreValid() throws {
+        for name in ["latency-baseline", "trading-host", "batch-isolation"] {
+            let result = try Command.numaguard(["policy", "check", Command.repositoryRoot.appendingPathComponent("policies/\(name).yaml").path])
+            XCTAssertEqual(result.status, 0, "\(name): \(result.stderr)")
+            XCTAssertTrue(result.stdout.contains(": valid (sha256:"), result.stdout)
+        }
+    }
+
+    func testFailOnAndTodayOptions() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("warn-\(UUID().uuidString).yaml")
+        try "version: 1\nhost: {kernel: {zone_reclaim_mode: 1}}\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let root = Fixtures.path("linux-6.1-2node")
+        XCTAssertEqual(try Command.numaguard(["audit", "--policy", file.path, "--host-root", root]).status, 1)
+        XCTAssertEqual(try Command.numaguard(["audit", "--policy", file.path, "--host-root", root, "--fail-on", "critical"]).status, 0)
+        XCTAssertEqual(try Command.numaguard(["audit", "--policy", file.path, "--host-root", root, "--fail-on", "info"]).status, 64)
+        XCTAssertEqual(try Command.numaguard(["audit", "--policy", file.path, "--host-root", root, "--today", "2026-02-30"]).status, 64)
+    }
+}
