@@ -47,7 +47,8 @@ measure_set() {
                 args+=(-n "$name" "${!j}")
             done
             # -N: no intermediate shell, so nothing to correct for; stdout goes to /dev/null.
-            hyperfine -N --style none --output null --warmup 2 --runs "$runs" \
+            # -i: an audit that finds violations exits 1 by design; the command was checked to work first.
+            hyperfine -N -i --style none --output null --warmup 2 --runs "$runs" \
                 --export-json "$BENCH_WORK/$set.$round.json" "${args[@]}" >/dev/null 2>>"$BENCH_WORK/hyperfine.log"
             jq -r '.results[] | .command as $c | .times[] | "\($c) \(.)"' \
                 "$BENCH_WORK/$set.$round.json" >> "$samples"

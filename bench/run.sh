@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
         *) benches+=("$1"); shift ;;
     esac
 done
-all_benches=(inspect)   # add run, audit, watch here as bench/<name>.sh defining bench_<name>
+all_benches=(inspect audit)   # add run, watch here as bench/<name>.sh defining bench_<name>
 [ ${#benches[@]} -gt 0 ] || benches=("${all_benches[@]}")
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,86 +1,224 @@
 #!/usr/bin/env bash
-# Fuzz the pure parsers of NumaguardCore with libFuzzer (DESIGN.md "Testing": no crash, no hang).
+# Fuzz numaguard's parsers with libFuzzer (DESIGN.md "Testing": no crash, no hang).
 #
-#   scripts/fuzz.sh [--seconds N] [--no-build] [-- extra libFuzzer flags]
+#   scripts/fuzz.sh [--seconds N] [--target parsers|policy|all] [--no-build] [-- extra libFuzzer flags]
 #
-# Builds Sources/NumaguardCore/*.swift + Fuzz/ParsersFuzz.swift as one module with
-# -sanitize=fuzzer,address into .build/fuzz/parsers (no Package.swift change needed),
-# seeds a corpus from Fuzz/corpus and Tests/Fixtures, runs for N seconds (default 20),
-# and exits non-zero on any crash, property violation, leak, timeout or OOM, printing the
-# offending input. Non-interactive: safe under CI=true with no TTY.
+# Two targets, each run for N seconds (default 20), one after the other:
+#   parsers  Sources/NumaguardCore/*.swift + Fuzz/ParsersFuzz.swift built as one module with
+#            -sanitize=fuzzer,address into .build/fuzz/parsers; seeds from Fuzz/corpus and
+#            Tests/Fixtures.
+#   policy   PolicyLoader.parse over arbitrary text (Fuzz/PolicyFuzz.swift). Yams (its CYaml C
+#            sources and its Swift sources, from the package checkout), NumaguardCore,
+#            NumaguardHost and NumaguardPolicy are compiled with the fuzzer and address
+#            sanitizers into .build/fuzz/policy-build and linked into .build/fuzz/policy.
+#            Yams is built once per checkout revision (-O); the numaguard modules are rebuilt
+#            (-Onone, a few seconds) only when their sources change. Seeds from policies/*.yaml
+#            and Fuzz/policy-corpus.
+# No Package.swift change is needed. Exits non-zero on any crash, property violation, leak,
+# timeout or OOM in either target, printing the offending input. Non-interactive: safe under
+# CI=true with no TTY.
 set -euo pipefail
 
 seconds=20
 build=1
+target=all
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
         --seconds=*) seconds="${1#*=}"; shift ;;
+        --target) target="${2:?--target needs a value}"; shift 2 ;;
+        --target=*) target="${1#*=}"; shift ;;
         --no-build) build=0; shift ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "fuzz.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "fuzz.sh: --seconds takes a whole number" >&2; exit 64 ;; esac
+case "$target" in parsers|policy|all) ;; *) echo "fuzz.sh: --target is parsers, policy or all" >&2; exit 64 ;; esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out=.build/fuzz
-binary="$out/parsers"
-corpus="$out/corpus"          # grows across runs (git-ignored with .build/)
-seeds="$out/seeds"            # rebuilt each run from Fuzz/corpus and Tests/Fixtures
-artifacts="$out/artifacts"
-mkdir -p "$out" "$corpus" "$artifacts"
-
-if [ "$build" = 1 ]; then
-    swiftc="$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)"
-    echo "fuzz.sh: building $binary"
-    # One module: the harness sees NumaguardCore's internals without @testable or an import.
-    # ld.gold warns "Cannot export local symbol '__asan_*'" for every ASan helper; harmless.
-    "$swiftc" -sanitize=fuzzer,address -parse-as-library -module-name NumaguardCore \
-        -swift-version 6 -O -g \
-        Sources/NumaguardCore/*.swift Fuzz/ParsersFuzz.swift \
-        -o "$binary" 2> "$out/build.log" || { cat "$out/build.log" >&2; exit 1; }
-    grep -v "Cannot export local symbol" "$out/build.log" >&2 || true
-fi
-
-# Seeds: hand-written lines plus every recorded fixture file a parser reads.
-rm -rf "$seeds"; mkdir -p "$seeds"
-cp Fuzz/corpus/* "$seeds/" 2>/dev/null || true
-if [ -d Tests/Fixtures ]; then
-    n=0
-    while IFS= read -r -d '' file; do
-        n=$((n + 1))
-        cp "$file" "$seeds/fixture-$n-$(basename "$file")"
-    done < <(find Tests/Fixtures -type f \( -name numa_maps -o -name cpulist -o -name cpumap \
-        -o -name distance -o -name meminfo -o -name stat -o -name status -o -name cgroup \
-        -o -name possible -o -name online -o -name has_cpu -o -name has_memory -o -name enabled \) -print0)
-fi
-echo "fuzz.sh: $(ls "$seeds" | wc -l) seed files, $(ls "$corpus" | wc -l) in the saved corpus; fuzzing for ${seconds}s"
+mkdir -p "$out"
+swiftc="$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)"
+clang="$(command -v clang || echo "$(dirname "$swiftc")/clang")"
 
 # Let libFuzzer's own handlers report a trap; Swift's interactive backtracer would hang without a TTY.
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
-log="$out/last-run.log"
-rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-* "$artifacts"/slow-unit-*
-set +e
-"$binary" "$corpus" "$seeds" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -dict=Fuzz/parsers.dict \
-    -artifact_prefix="$artifacts/" -print_final_stats=1 "${extra[@]}" > "$log" 2>&1
-status=$?
-set -e
 
-tail -n 15 "$log" | grep -E "^(stat::|Done|INFO: -max_total_time)" || true
-found=$(ls "$artifacts" 2>/dev/null | grep -E '^(crash|leak|timeout|oom)-' || true)
-if [ "$status" -ne 0 ] || [ -n "$found" ]; then
-    echo "fuzz.sh: FAILED (libFuzzer exit $status); log: $log" >&2
-    grep -E "fuzz property violated|^  input: |Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY|#[0-9]+ 0x" "$log" | head -n 40 >&2 || true
-    for artifact in $found; do
-        echo "--- $artifacts/$artifact ($(wc -c < "$artifacts/$artifact") bytes), reproduce with: $binary $artifacts/$artifact" >&2
-        od -c "$artifacts/$artifact" | head -n 20 >&2
+# Drops ld.gold's "Cannot export local symbol '__asan_*'" warnings (one per ASan helper; harmless).
+quiet_log() { grep -v "Cannot export local symbol" "$1" >&2 || true; }
+
+# ---- parsers -------------------------------------------------------------------------------
+
+build_parsers() {
+    echo "fuzz.sh: building $out/parsers"
+    # One module: the harness sees NumaguardCore's internals without @testable or an import.
+    "$swiftc" -sanitize=fuzzer,address -parse-as-library -module-name NumaguardCore \
+        -swift-version 6 -O -g \
+        Sources/NumaguardCore/*.swift Fuzz/ParsersFuzz.swift \
+        -o "$out/parsers" 2> "$out/build.log" || { cat "$out/build.log" >&2; exit 1; }
+    quiet_log "$out/build.log"
+}
+
+seed_parsers() {
+    local seeds="$1"
+    cp Fuzz/corpus/* "$seeds/" 2>/dev/null || true
+    if [ -d Tests/Fixtures ]; then
+        local n=0 file
+        while IFS= read -r -d '' file; do
+            n=$((n + 1))
+            cp "$file" "$seeds/fixture-$n-$(basename "$file")"
+        done < <(find Tests/Fixtures -type f \( -name numa_maps -o -name cpulist -o -name cpumap \
+            -o -name distance -o -name meminfo -o -name stat -o -name status -o -name cgroup \
+            -o -name possible -o -name online -o -name has_cpu -o -name has_memory -o -name enabled \) -print0)
+    fi
+}
+
+# ---- policy --------------------------------------------------------------------------------
+
+policy_build="$out/policy-build"
+
+# Runs "$@" (a compile) unless the stamp for $1 already records the same inputs: the
+# command line and the bytes of every file listed after "--".
+cached() {
+    local name="$1"; shift
+    local files=() command=() seen=0 arg
+    for arg in "$@"; do
+        if [ "$arg" = "--" ]; then seen=1; continue; fi
+        if [ "$seen" = 1 ]; then files+=("$arg"); else command+=("$arg"); fi
     done
+    local stamp="$policy_build/$name.stamp" key
+    key="$( { printf '%s\n' "${command[@]}"; cat "${files[@]}"; } | sha256sum | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then return 0; fi
+    rm -f "$stamp"
+    "${command[@]}" 2> "$policy_build/$name.log" || { cat "$policy_build/$name.log" >&2; exit 1; }
+    quiet_log "$policy_build/$name.log"
+    echo "$key" > "$stamp"
+}
+
+build_policy() {
+    local yams=.build/checkouts/Yams/Sources
+    if [ ! -d "$yams/CYaml" ]; then
+        echo "fuzz.sh: resolving packages for the Yams checkout"
+        swift package resolve >/dev/null
+    fi
+    mkdir -p "$policy_build/obj" "$policy_build/modules"
+    local obj="$policy_build/obj" modules="$policy_build/modules"
+    local sanitize=-sanitize=fuzzer,address
+    local includes=(-I "$modules" -I "$yams/CYaml/include" -I Sources/CNuma -I Sources/CCap)
+    echo "fuzz.sh: building $out/policy"
+    # libyaml: instrumented for coverage, not linked with libFuzzer's main until the end.
+    local c
+    for c in "$yams"/CYaml/src/*.c; do
+        cached "cyaml-$(basename "$c" .c)" "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address \
+            -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" "$c" -o "$obj/cyaml-$(basename "$c" .c).o" -- "$c"
+    done
+    # Yams changes only with Package.resolved: built optimised once (the slowest step, ~20 s).
+    cached Yams "$swiftc" -parse-as-library -module-name Yams -wmo -O -g "$sanitize" \
+        -DSWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" \
+        -emit-module -emit-module-path "$modules/Yams.swiftmodule" -c "$yams"/Yams/*.swift -o "$obj/Yams.o" \
+        -- "$yams"/Yams/*.swift "$yams"/CYaml/include/*.h
+    # numaguard's modules: -Onone keeps the rebuild after an edit to a few seconds; the run's
+    # speed is dominated by Yams and libyaml anyway.
+    # Each is keyed by its own sources and those of the modules it imports.
+    local module inputs=("$policy_build/Yams.stamp" Sources/CNuma/* Sources/CCap/*)
+    for module in NumaguardCore NumaguardHost NumaguardPolicy; do
+        inputs+=(Sources/"$module"/*.swift)
+        cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
+            -swift-version 6 "${includes[@]}" \
+            -emit-module -emit-module-path "$modules/$module.swiftmodule" -c Sources/"$module"/*.swift -o "$obj/$module.o" \
+            -- "${inputs[@]}"
+    done
+    "$swiftc" -parse-as-library -module-name PolicyFuzz -Onone -g "$sanitize" -swift-version 6 "${includes[@]}" \
+        Fuzz/PolicyFuzz.swift "$obj"/*.o -lnuma -lcap -o "$out/policy" 2> "$policy_build/link.log" \
+        || { cat "$policy_build/link.log" >&2; exit 1; }
+    quiet_log "$policy_build/link.log"
+}
+
+seed_policy() {
+    local seeds="$1" file
+    for file in policies/*.yaml Fuzz/policy-corpus/*; do
+        [ -f "$file" ] || continue
+        case "$file" in *.dict) continue ;; esac
+        cp "$file" "$seeds/$(basename "$(dirname "$file")")-$(basename "$file")"
+    done
+}
+
+# ---- running -------------------------------------------------------------------------------
+
+# run NAME BINARY DICT SEED-FUNCTION: fuzz for $seconds; non-zero on any finding.
+run() {
+    local name="$1" binary="$2" dict="$3" seed="$4"
+    local corpus="$out/$name-corpus"       # grows across runs (git-ignored with .build/)
+    local seeds="$out/$name-seeds"         # rebuilt each run
+    local artifacts="$out/$name-artifacts"
+    local log="$out/$name-last-run.log"
+    if [ "$name" = parsers ]; then         # the paths scripts/fuzz.sh has always used
+        corpus="$out/corpus"; seeds="$out/seeds"; artifacts="$out/artifacts"; log="$out/last-run.log"
+    fi
+    mkdir -p "$corpus" "$artifacts"
+    rm -rf "$seeds"; mkdir -p "$seeds"
+    "$seed" "$seeds"
+    local dict_flag=()
+    [ -n "$dict" ] && dict_flag=(-dict="$dict")
+    echo "fuzz.sh: $name: $(ls "$seeds" | wc -l) seed files, $(ls "$corpus" | wc -l) in the saved corpus; fuzzing for ${seconds}s"
+    rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-* "$artifacts"/slow-unit-*
+    set +e
+    "$binary" "$corpus" "$seeds" \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 "${dict_flag[@]}" \
+        -artifact_prefix="$artifacts/" -print_final_stats=1 "${extra[@]}" > "$log" 2>&1
+    local status=$?
+    set -e
+    tail -n 15 "$log" | grep -E "^(stat::|Done|INFO: -max_total_time)" | sed "s/^/fuzz.sh: $name: /" || true
+    local found
+    found=$(ls "$artifacts" 2>/dev/null | grep -E '^(crash|leak|timeout|oom)-' || true)
+    if [ "$status" -ne 0 ] || [ -n "$found" ]; then
+        echo "fuzz.sh: $name FAILED (libFuzzer exit $status); log: $log" >&2
+        grep -E "fuzz property violated|^  input: |Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY|#[0-9]+ 0x" "$log" | head -n 40 >&2 || true
+        local artifact
+        for artifact in $found; do
+            echo "--- $artifacts/$artifact ($(wc -c < "$artifacts/$artifact") bytes), reproduce with: $binary $artifacts/$artifact" >&2
+            od -c "$artifacts/$artifact" | head -n 20 >&2
+        done
+        return 1
+    fi
+    echo "fuzz.sh: $name OK, no crash, hang or leak in ${seconds}s"
+}
+
+# The policy language's words, for the policy target's mutations.
+policy_dict() {
+    local dict="$out/policy.dict" word
+    {
+        echo "# generated by scripts/fuzz.sh: the policy language's keys and values"
+        for word in version host kernel numa_balancing zone_reclaim_mode transparent_hugepage cmdline require forbid \
+            topology nodes cpus min_memory distances hugepages headroom min_free forbid_processes node size count \
+            workloads name match comm exe cgroup systemd_unit user protected running min max cpulist memory policy \
+            max_remote allow_interleave scan reserve for max_foreign_memory waivers check reason expires watch \
+            interval regimes dwell shock hint_faults_per_s pages_migrated_per_s remote_fault_ratio \
+            off normal tiering always madvise never bind preferred preferred-many interleave weighted-interleave \
+            local default true false protected GiB MiB KiB TiB "2x protected" "50%" "2026-12-31" "0-15" \
+            "host.kernel." "workload." "node." ": " "- " "{" "}" "[" "]" "&a " "*a" "!!str " "? " "---" "..." "'" "\\\""; do
+            printf '"%s"\n' "$word"
+        done
+    } > "$dict"
+    echo "$dict"
+}
+
+status=0
+if [ "$target" = parsers ] || [ "$target" = all ]; then
+    [ "$build" = 1 ] && build_parsers
+    run parsers "$out/parsers" Fuzz/parsers.dict seed_parsers || status=1
+fi
+if [ "$target" = policy ] || [ "$target" = all ]; then
+    [ "$build" = 1 ] && build_policy
+    run policy "$out/policy" "$(policy_dict)" seed_policy || status=1
+fi
+if [ "$status" -ne 0 ]; then
+    echo "fuzz.sh: FAILED" >&2
     exit 1
 fi
-echo "fuzz.sh: OK, no crash, hang or leak in ${seconds}s"
+echo "fuzz.sh: OK"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what numaguard needs on a fresh Debian/Ubuntu machine (run as root or with sudo).
 #   scripts/setup.sh          build and run: libnuma, libcap, numactl (numastat is the inspect oracle)
-#   scripts/setup.sh --test   also the QEMU harness: qemu, busybox, cpio, a static C compiler
+#   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler) and promtool
 set -euo pipefail
 packages=(pkg-config libnuma-dev libcap-dev numactl)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux)
+    # prometheus provides promtool, which checks the audit's textfile output.
+    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux prometheus)
 fi
 missing=()
 for package in "${packages[@]}"; do

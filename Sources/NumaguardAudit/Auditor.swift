@@ -99,28 +99,26 @@ public enum Auditor {
             }
         }
 
-        // Every user-space process, identity and placement only: cheap enough for thousands.
-        var processes: [ProcessSnapshot] = []
+        // Every process by PID; match rules read only what they test.
         let pids: [Int]
         do { pids = try reader.pids() } catch { throw Failure(host: error) }
-        for pid in pids {
-            do {
-                let snapshot = try reader.read(pid: pid, memory: false, threads: false, numaEnabled: topology.numaEnabled)
-                if !snapshot.isKernelThread { processes.append(snapshot) }
-            } catch {
-                if case .noSuchProcess = error { continue }  // exited between listing and reading
-                note(error)
-            }
+        let processes = pids.map { CandidateProcess(pid: $0, reader: reader) }
+        let matches = policy.workloads.map(\.match)
+        if !policy.host.forbidProcesses.isEmpty || matches.contains(where: { $0.comm != nil }) {
+            Prefetch.seed(processes, "comm", root: root)
         }
+        if matches.contains(where: { $0.cmdline != nil }) { Prefetch.seed(processes, "cmdline", root: root) }
 
         var findings = HostChecks.kernel(policy.host.kernel, kernel)
         if let expected = policy.host.topology { findings += HostChecks.topology(expected, topology) }
         findings += HostChecks.hugePages(policy.host.hugePages, topology)
-        findings += HostChecks.forbidden(policy.host.forbidProcesses, processes)
+        if !policy.host.forbidProcesses.isEmpty {
+            findings += HostChecks.forbidden(policy.host.forbidProcesses, processes.map { ($0.pid, $0.comm) })
+        }
 
         // Claim processes for workloads; a process two workloads claim is a finding of its own.
         let matcher = ProcessMatcher(root: root)
-        var claimed: [String: [ProcessSnapshot]] = [:]
+        var claimed: [String: [CandidateProcess]] = [:]
         var owner: [Int: String] = [:]
         for process in processes {
             let claims = policy.workloads.filter { matcher.matches($0.match, process) }
@@ -145,7 +143,6 @@ public enum Auditor {
             for process in claimed[workload.name] ?? [] {
                 do {
                     let full = try reader.read(pid: process.pid, memory: scan, numaEnabled: topology.numaEnabled)
-                    guard full.identity == process.identity else { continue }
                     if let tally = full.memory { tallies[full.pid] = tally }
                     if workload.protected, let tally = full.memory {
                         for node in tally.nodes { protectedResident[node, default: 0] += tally.bytes(.anonymous, on: node) }
@@ -172,12 +169,13 @@ public enum Auditor {
             for process in processes where tallies[process.pid] == nil && !optedOut.contains(owner[process.pid] ?? "") {
                 do {
                     let full = try reader.read(pid: process.pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
-                    if let tally = full.memory, full.identity == process.identity { tallies[full.pid] = tally }
+                    if let tally = full.memory { tallies[full.pid] = tally }
                 } catch {
                     note(error)
                 }
             }
-            findings += NodeChecks.reservations(policy.reservations, processes: processes, owner: owner, tallies: tallies)
+            findings += NodeChecks.reservations(policy.reservations, processes: processes.map { ($0.pid, $0.comm) },
+                                                owner: owner, tallies: tallies)
         }
         findings += NodeChecks.headroom(policy.host.headroom, topology: topology, protectedResident: protectedResident)
 

@@ -96,7 +96,7 @@ enum HostChecks {
         }
     }
 
-    static func forbidden(_ names: [String], _ processes: [ProcessSnapshot]) -> [Finding] {
+    static func forbidden(_ names: [String], _ processes: [(pid: Int, comm: String)]) -> [Finding] {
         names.map { name in
             let running = processes.filter { $0.comm == name }
             return .judge(

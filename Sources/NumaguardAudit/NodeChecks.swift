@@ -6,11 +6,11 @@ enum NodeChecks {
     /// Anonymous memory of processes outside the reserving workloads, per reserved node,
     /// naming the largest holders. Page cache is not counted: it is shared and placed by
     /// whoever faulted it first, so it cannot be charged to one process.
-    static func reservations(_ reservations: [Reservation], processes: [ProcessSnapshot], owner: [Int: String],
+    static func reservations(_ reservations: [Reservation], processes: [(pid: Int, comm: String)], owner: [Int: String],
                              tallies: [Int: MemoryTally]) -> [Finding] {
         reservations.map { reservation in
             let node = reservation.node
-            var foreign: [(ProcessSnapshot, Int)] = []
+            var foreign: [((pid: Int, comm: String), Int)] = []
             for process in processes {
                 if let name = owner[process.pid], reservation.workloads.contains(name) { continue }
                 guard let tally = tallies[process.pid] else { continue }

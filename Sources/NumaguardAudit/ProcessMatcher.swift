@@ -2,6 +2,79 @@ import NumaguardCore
 import NumaguardHost
 import NumaguardPolicy
 
+/// A process as the audit first sees it: a PID. Everything a match rule may ask for
+/// (comm, command line, exe, uid, cgroup) is read when first asked, so matching a thousand
+/// processes costs only the reads the policy's rules really use; the kernel builds each
+/// /proc file on demand, and stat is the dearest of them. Kernel threads need no filter:
+/// they have no command line or exe, and only a comm rule naming one could claim it.
+final class CandidateProcess {
+    let pid: Int
+    private let reader: ProcessReader
+    private var cachedComm: String?
+    private var cachedCmdline: String?
+    private var cachedExe: String??
+    private var cachedUID: Int??
+    private var cachedCgroup: String?
+
+    init(pid: Int, reader: ProcessReader) {
+        self.pid = pid
+        self.reader = reader
+    }
+
+    /// Seeds a value read ahead (in parallel) so the first ask costs nothing.
+    func seed(_ file: String, _ value: String) {
+        if file == "comm" { cachedComm = value } else { cachedCmdline = value }
+    }
+
+    var comm: String {
+        if let cachedComm { return cachedComm }
+        let value = Self.read("comm", pid: pid, root: reader.root)
+        cachedComm = value
+        return value
+    }
+
+    /// Arguments joined by single spaces (the NULs between them become spaces).
+    var cmdline: String {
+        if let cachedCmdline { return cachedCmdline }
+        let value = Self.read("cmdline", pid: pid, root: reader.root)
+        cachedCmdline = value
+        return value
+    }
+
+    var exe: String? {
+        if let cachedExe { return cachedExe }
+        let value = try? reader.root.readLink("proc/\(pid)/exe")
+        cachedExe = .some(value)
+        return value
+    }
+
+    var uid: Int? {
+        if let cachedUID { return cachedUID }
+        let value = (try? reader.root.parse("proc/\(pid)/status") { ProcStatus.parse($0) })?.uids.first
+        cachedUID = .some(value)
+        return value
+    }
+
+    var cgroup: String {
+        if let cachedCgroup { return cachedCgroup }
+        let entries = (try? reader.root.parse("proc/\(pid)/cgroup", CgroupEntry.parse)) ?? []
+        let value = entries.first { $0.hierarchy == 0 }?.path ?? entries.first?.path ?? ""
+        cachedCgroup = value
+        return value
+    }
+
+    /// The two files match rules read for every process, in the form the rules compare.
+    static func read(_ file: String, pid: Int, root: HostRoot) -> String {
+        switch file {
+        case "comm":
+            return String(Lex.trimmed((try? root.readSmallText("proc/\(pid)/comm")) ?? ""))
+        default:
+            let raw = (try? root.readSmallText("proc/\(pid)/cmdline")) ?? ""
+            return raw.split(separator: "\0").joined(separator: " ")
+        }
+    }
+}
+
 /// Decides which processes a workload's `match` claims. Every given field must hold.
 final class ProcessMatcher {
     private let root: HostRoot
@@ -10,19 +83,19 @@ final class ProcessMatcher {
 
     init(root: HostRoot) { self.root = root }
 
-    func matches(_ match: ProcessMatch, _ process: ProcessSnapshot) -> Bool {
+    func matches(_ match: ProcessMatch, _ process: CandidateProcess) -> Bool {
         if let comm = match.comm, process.comm != comm { return false }
         if let exe = match.exe, process.exe != exe { return false }
-        let cgroup = process.cgroups.first { $0.hierarchy == 0 }?.path ?? process.cgroups.first?.path ?? ""
-        if let prefix = match.cgroup, !(cgroup == prefix || cgroup.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/")) {
-            return false
+        if let prefix = match.cgroup {
+            let cgroup = process.cgroup
+            guard cgroup == prefix || cgroup.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") else { return false }
         }
-        if let unit = match.systemdUnit, !cgroup.split(separator: "/").contains(where: { $0 == unit }) { return false }
+        if let unit = match.systemdUnit, !process.cgroup.split(separator: "/").contains(where: { $0 == unit }) { return false }
         if let user = match.user {
             guard let uid = process.uid, uid == (Int(user) ?? users[user] ?? -1) else { return false }
         }
         if let pattern = match.cmdline {
-            guard let regex = regex(pattern), process.cmdline.joined(separator: " ").contains(regex) else { return false }
+            guard let regex = regex(pattern), process.cmdline.contains(regex) else { return false }
         }
         return true
     }

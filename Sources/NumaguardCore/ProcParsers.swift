@@ -27,37 +27,57 @@ public struct TaskStat: Equatable, Sendable {
 
 public enum TaskStatParser {
     /// comm sits in parentheses and may itself hold spaces and `)`, so fields are
-    /// counted from the last `)` (as procps does).
+    /// counted from the last `)` (as procps does). Works on bytes and picks out only the
+    /// five fields it keeps: an audit reads one stat line per process on the host.
     public static func parse(_ text: String) throws(ParseError) -> TaskStat {
-        let line = Lex.trimmed(text)
-        guard let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")"), open < close else {
-            throw ParseError(what: "stat", input: line, reason: "no (comm) field")
+        var copy = text
+        return try copy.withUTF8 { bytes in
+            Result { () throws(ParseError) in try parse(bytes: bytes, text) }
+        }.get()
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>, _ text: String) throws(ParseError) -> TaskStat {
+        func fail(_ reason: String) -> ParseError { ParseError(what: "stat", input: Lex.trimmed(text), reason: reason) }
+        guard let open = bytes.firstIndex(of: 0x28), let close = bytes.lastIndex(of: 0x29), open < close else {
+            throw fail("no (comm) field")
         }
-        guard let pid = Lex.decimal(Lex.trimmed(line[..<open])) else {
-            throw ParseError(what: "stat", input: line, column: 1, reason: "pid is not a number")
+        var pid = 0
+        var sawDigit = false
+        for index in 0..<open where bytes[index] != 0x20 {
+            guard Lex.isDigit(bytes[index]), pid < Int.max / 10 - 10 else { throw fail("pid is not a number") }
+            pid = pid * 10 + Int(bytes[index] - 0x30)
+            sawDigit = true
         }
-        let comm = String(line[line.index(after: open)..<close])
-        // fields[0] is field 3 (state) of proc(5).
-        let fields = line[line.index(after: close)...].split(separator: " ")
-        func field(_ number: Int) throws(ParseError) -> Substring {
-            guard number - 3 < fields.count else {
-                throw ParseError(what: "stat", input: line, reason: "has \(fields.count + 2) fields, field \(number) needed")
-            }
-            return fields[number - 3]
+        guard sawDigit else { throw fail("pid is not a number") }
+        let comm = String(decoding: UnsafeBufferPointer(rebasing: bytes[(open + 1)..<close]), as: UTF8.self)
+        // Fields after ") ": field 3 (state) onwards, single-space separated.
+        var wanted: [Int: Range<Int>] = [:]
+        var field = 3
+        var cursor = close + 1
+        while cursor < bytes.count && field <= 39 {
+            while cursor < bytes.count && (bytes[cursor] == 0x20 || bytes[cursor] == 0x0A) { cursor += 1 }
+            let start = cursor
+            while cursor < bytes.count && bytes[cursor] != 0x20 && bytes[cursor] != 0x0A { cursor += 1 }
+            guard cursor > start else { break }
+            if field == 3 || field == 4 || field == 9 || field == 22 || field == 39 { wanted[field] = start..<cursor }
+            field += 1
         }
-        func number(_ index: Int) throws(ParseError) -> Int {
-            let text = try field(index)
-            guard let value = Lex.decimal(text) else {
-                throw ParseError(what: "stat", input: line, reason: "field \(index) \"\(text)\" is not a number")
+        func number(_ index: Int) throws(ParseError) -> UInt64 {
+            guard let range = wanted[index] else { throw fail("has \(field - 1) fields, field \(index) needed") }
+            var value: UInt64 = 0
+            for position in range {
+                guard Lex.isDigit(bytes[position]), value < UInt64.max / 10 - 10 else {
+                    throw fail("field \(index) is not a number")
+                }
+                value = value * 10 + UInt64(bytes[position] - 0x30)
             }
             return value
         }
-        guard let state = try field(3).first else {
-            throw ParseError(what: "stat", input: line, reason: "empty state")
-        }
+        guard let stateRange = wanted[3], stateRange.count == 1 else { throw fail("field 3 (state) is not one letter") }
+        let state = Character(Unicode.Scalar(bytes[stateRange.lowerBound]))
         return TaskStat(
-            pid: pid, comm: comm, state: state, ppid: try number(4),
-            startTime: UInt64(try number(22)), processor: try number(39), flags: UInt64(try number(9))
+            pid: pid, comm: comm, state: state, ppid: Int(try number(4)),
+            startTime: try number(22), processor: Int(try number(39)), flags: try number(9)
         )
     }
 }

@@ -204,6 +204,10 @@ struct PolicySections {
             return nil
         }
         let needsNodes = ![MemoryPolicy.Mode.local, .default].contains(mode)
+        if !needsNodes, let value = fields["nodes"] {
+            reader.error(value.value, "\(path): policy \(modeText) takes no nodes")
+            return nil
+        }
         var nodes = IDSet()
         if let value = fields["nodes"] {
             guard let parsed = reader.idSet(value.value, "\(path).nodes", what: "node list") else { return nil }

@@ -1,0 +1,85 @@
+// libFuzzer entry point for the policy loader (Sources/NumaguardPolicy).
+//
+// Built by scripts/fuzz.sh (target "policy"), which compiles Yams' CYaml C sources and its
+// Swift sources from the package checkout, then NumaguardCore, NumaguardHost and
+// NumaguardPolicy as separate modules, all with -sanitize=fuzzer,address, and links this
+// file against them. Nothing in Package.swift changes.
+//
+// Contract (issue 3: "a fuzz target for the policy loader"): any bytes, read as UTF-8 text,
+// make `PolicyLoader.parse` either return a Policy or throw PolicyErrors; it never crashes
+// or hangs. Beyond that, every diagnostic must be usable: a location inside (or just past)
+// the text, a message, and a rendering that names it. A policy that loads must satisfy what
+// the loader promises (version 1, unique workload names, reservations naming workloads).
+
+import NumaguardPolicy
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@inline(never)
+func violation(_ message: String, _ input: String) -> Never {
+    let shown = String(input.prefix(300))
+    let more = input.count > 300 ? "..." : ""
+    let report = "fuzz property violated: " + message + "\n  input: " + String(reflecting: shown) + more + "\n"
+    _ = report.withCString { write(2, $0, strlen($0)) }
+    fatalError("fuzz property violated")
+}
+
+func check(_ text: String) {
+    let policy: Policy
+    do {
+        policy = try PolicyLoader.parse(text, file: "fuzz.yaml")
+    } catch {
+        if error.diagnostics.isEmpty { violation("PolicyErrors without a diagnostic", text) }
+        // libyaml counts lines by \n, \r, \r\n and Unicode breaks; allow for all of them.
+        let lineLimit = text.unicodeScalars.count + 2
+        for diagnostic in error.diagnostics {
+            if diagnostic.line < 0 || diagnostic.line > lineLimit || diagnostic.column < 0 {
+                violation("diagnostic outside the text: \(diagnostic.line):\(diagnostic.column)", text)
+            }
+            if diagnostic.message.isEmpty { violation("diagnostic without a message", text) }
+            if diagnostic.file != "fuzz.yaml" { violation("diagnostic names \(diagnostic.file)", text) }
+            let rendered = diagnostic.description
+            if !rendered.hasPrefix("fuzz.yaml:\(diagnostic.line):\(diagnostic.column): error: ") {
+                violation("rendering does not start with the location: \(rendered.prefix(80))", text)
+            }
+        }
+        _ = error.description
+        return
+    }
+    if policy.version != 1 { violation("loaded version \(policy.version)", text) }
+    let names = policy.workloads.map(\.name)
+    if Set(names).count != names.count { violation("duplicate workload names loaded: \(names)", text) }
+    for reservation in policy.reservations {
+        for name in reservation.workloads where !names.contains(name) {
+            violation("reservation names undeclared workload \(name)", text)
+        }
+    }
+    for workload in policy.workloads {
+        if workload.match.isEmpty { violation("workload \(workload.name) matches everything", text) }
+        if let comm = workload.match.comm, comm.utf8.count > 15 { violation("comm longer than 15 bytes loaded", text) }
+        if let running = workload.running, running.lowerBound < 0 { violation("negative running count", text) }
+        if let memory = workload.memory {
+            if let share = memory.maxRemote, !(0...1).contains(share) { violation("max_remote \(share) outside 0...1", text) }
+            if memory.mode.isInterleave && !memory.allowInterleave { violation("interleave loaded without allow_interleave", text) }
+        }
+    }
+    for rule in policy.host.headroom {
+        switch rule.minFree {
+        case let .bytes(bytes): if bytes < 0 { violation("negative headroom", text) }
+        case let .percent(share): if !(0...100).contains(share) { violation("headroom share \(share)", text) }
+        case let .protectedMultiple(factor): if !(factor > 0 && factor.isFinite) { violation("headroom multiple \(factor)", text) }
+        }
+    }
+    if let watch = policy.watch, !(watch.intervalSeconds > 0 && watch.intervalSeconds.isFinite) {
+        violation("watch interval \(watch.intervalSeconds)", text)
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzPolicy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    check(text)
+    return 0
+}
