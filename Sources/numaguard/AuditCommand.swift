@@ -11,7 +11,7 @@ import NumaguardPolicy
 import NumaguardReport
 
 enum AuditFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
+    case text, json, junit, prometheus
 }
 
 extension Severity: ExpressibleByArgument {}
@@ -29,7 +29,11 @@ struct AuditCommand: ParsableCommand {
 
     @OptionGroup var host: HostOptions
     @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
-    @Option(help: "Output format: text or json.") var format: AuditFormat = .text
+    @Option(help: "Output format: text, json, junit or prometheus.") var format: AuditFormat = .text
+    @Option(help: ArgumentHelp(
+        "Also write the Prometheus metrics to this node_exporter textfile, atomically (temp file and rename).",
+        valueName: "path"))
+    var textfile: String?
     @Option(name: .customLong("fail-on"), help: "Lowest severity of failure that makes the exit status 1: warning or critical.")
     var failOn: Severity = .warning
     @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
@@ -48,9 +52,19 @@ struct AuditCommand: ParsableCommand {
         } catch {
             throw Terminal.fail(error.description, .hostUnreadable)
         }
+        let now = Double(time(nil))
         switch format {
         case .text: FileHandleWriter.write(1, AuditText.render(report, color: isatty(1) == 1))
         case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "audit", report))
+        case .junit: FileHandleWriter.write(1, JUnitRenderer.render(report))
+        case .prometheus: FileHandleWriter.write(1, PrometheusRenderer.render(report, timestamp: now))
+        }
+        if let textfile {
+            do {
+                try AtomicFile.write(PrometheusRenderer.render(report, timestamp: now), to: textfile)
+            } catch {
+                throw Terminal.fail("cannot write --textfile: \(error)", .hostUnreadable)
+            }
         }
         if report.status != .success { throw ExitCode(report.status.rawValue) }
     }

@@ -6,8 +6,17 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, describe or create policy files.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Schema.self]
     )
+
+    struct Schema: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the policy language's JSON Schema (also in policies/numaguard-policy.schema.json).")
+
+        func run() throws {
+            FileHandleWriter.write(1, PolicySchema.json)
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -64,4 +64,41 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(try Command.numaguard(["audit", "--policy", file.path, "--host-root", root, "--fail-on", "info"]).status, 64)
         XCTAssertEqual(try Command.numaguard(["audit", "--policy", file.path, "--host-root", root, "--today", "2026-02-30"]).status, 64)
     }
+
+    func testJUnitPrometheusTextfileAndSchema() throws {
+        let root = Fixtures.path("linux-6.1-2node")
+        let junit = try Command.numaguard(["audit", "--policy", baseline, "--host-root", root, "--format", "junit"])
+        XCTAssertEqual(junit.status, 1)
+        // A real XML parser reads it: 4 test cases, 1 failure.
+        let xmlFile = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-\(UUID().uuidString).xml")
+        try junit.stdout.write(to: xmlFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: xmlFile) }
+        let parsed = try Command.run("/usr/bin/env", ["python3", "-c", """
+            import sys, xml.etree.ElementTree as ET
+            root = ET.parse(sys.argv[1]).getroot()
+            cases = root.findall(".//testcase")
+            print(len(cases), len([c for c in cases if c.find("failure") is not None]))
+            """, xmlFile.path])
+        XCTAssertEqual(parsed.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "4 1", parsed.stderr)
+
+        let textfile = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-\(UUID().uuidString).prom")
+        defer { try? FileManager.default.removeItem(at: textfile) }
+        let prometheus = try Command.numaguard(["audit", "--policy", baseline, "--host-root", root, "--format", "json",
+                                                "--textfile", textfile.path])
+        XCTAssertEqual(prometheus.status, 1)
+        let metrics = try String(contentsOf: textfile, encoding: .utf8)
+        XCTAssertTrue(metrics.contains("numaguard_audit_check_failed{check=\"host.kernel.numa_balancing\",severity=\"critical\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_audit_compliant 0"), metrics)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let check = try Command.run("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(textfile.path)'"])
+            XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        }
+        let missing = try Command.numaguard(["audit", "--policy", baseline, "--host-root", root, "--textfile", "/nonexistent/dir/x.prom"])
+        XCTAssertEqual(missing.status, 71)
+        XCTAssertTrue(missing.stderr.contains("--textfile"), missing.stderr)
+
+        let schema = try Command.numaguard(["policy", "schema"])
+        XCTAssertEqual(schema.status, 0)
+        XCTAssertEqual(schema.stdout, try String(contentsOfFile: Command.repositoryRoot.appendingPathComponent("policies/numaguard-policy.schema.json").path, encoding: .utf8))
+    }
 }
