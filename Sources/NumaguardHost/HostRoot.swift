@@ -66,12 +66,7 @@ public struct HostRoot: Sendable {
         _ relative: String, chunkSize: Int = 256 * 1024, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
         let full = absolute(relative)
-        let fd: Int32
-        do {
-            fd = try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
-        } catch {
-            throw .unreadable(path: full, errno: error.errno)
-        }
+        let fd = try openForReading(full)
         defer { close(fd) }
         let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
         defer { storage.deallocate() }
@@ -98,12 +93,7 @@ public struct HostRoot: Sendable {
     /// thousand processes pays a thousand times. Longer contents fall back to reading to EOF.
     public func readSmallText(_ relative: String, capacity: Int = 4096) throws(HostError) -> String {
         let full = absolute(relative)
-        let fd: Int32
-        do {
-            fd = try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
-        } catch {
-            throw .unreadable(path: full, errno: error.errno)
-        }
+        let fd = try openForReading(full)
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         let count: Int
@@ -116,6 +106,14 @@ public struct HostRoot: Sendable {
         close(fd)
         if count < capacity { return String(decoding: UnsafeBufferPointer(start: buffer, count: count), as: UTF8.self) }
         return try readText(relative)
+    }
+
+    private func openForReading(_ full: String) throws(HostError) -> Int32 {
+        do {
+            return try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw .unreadable(path: full, errno: error.errno)
+        }
     }
 
     /// A file outside any host root (a policy, a snapshot), read through the same funnel.
