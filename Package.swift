@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["numaguard", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["numaguard", "TestSupport"], exclude: ["Golden"]),
         // Boot real kernels under QEMU (scripts/vm); skipped unless scripts/test enables them.
         .testTarget(name: "VMTests", dependencies: ["TestSupport"]),
     ],

@@ -22,7 +22,9 @@ enum WorkloadChecks {
             let pids = processes.map { "\($0.snapshot.pid)" }.joined(separator: ", ")
             findings.append(.judge(
                 running.contains(processes.count), "\(prefix).running", .critical,
-                expected: running.upperBound >= 1_000_000 ? "at least \(running.lowerBound)" : "\(running.lowerBound)...\(running.upperBound) processes",
+                expected: running.upperBound >= 1_000_000 ? "at least \(running.lowerBound) process\(running.lowerBound == 1 ? "" : "es")"
+                    : running.lowerBound == running.upperBound ? "exactly \(running.lowerBound) process\(running.lowerBound == 1 ? "" : "es")"
+                    : "\(running.lowerBound) to \(running.upperBound) processes",
                 actual: "\(processes.count)" + (pids.isEmpty ? "" : " (PID \(pids))"),
                 remediation: processes.count < running.lowerBound ? "start it through numaguard run --workload \(workload.name)"
                     : "stop the extra processes"))

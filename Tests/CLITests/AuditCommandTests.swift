@@ -101,4 +101,21 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(schema.status, 0)
         XCTAssertEqual(schema.stdout, try String(contentsOfFile: Command.repositoryRoot.appendingPathComponent("policies/numaguard-policy.schema.json").path, encoding: .utf8))
     }
+
+    /// The text and JSON reports of a recorded guest audited against the trading-host example,
+    /// byte for byte. Regenerate with NUMAGUARD_UPDATE_GOLDEN=1 after an intended change.
+    func testGoldenTextAndJSON() throws {
+        let policy = Command.repositoryRoot.appendingPathComponent("policies/trading-host.yaml").path
+        for (format, file) in [("text", "audit-trading-host.txt"), ("json", "audit-trading-host.json")] {
+            let result = try Command.numaguard(["audit", "--policy", policy, "--host-root", Fixtures.path("linux-6.1-2node"),
+                                                "--format", format, "--today", "2026-11-21"])
+            XCTAssertEqual(result.status, 1, result.stderr)
+            let output = result.stdout.replacingOccurrences(of: Command.repositoryRoot.path, with: "<repo>")
+            let golden = Command.repositoryRoot.appendingPathComponent("Tests/CLITests/Golden/\(file)")
+            if ProcessInfo.processInfo.environment["NUMAGUARD_UPDATE_GOLDEN"] == "1" {
+                try output.write(to: golden, atomically: true, encoding: .utf8)
+            }
+            XCTAssertEqual(output, try String(contentsOf: golden, encoding: .utf8), "\(file) differs (NUMAGUARD_UPDATE_GOLDEN=1 to accept)")
+        }
+    }
 }
