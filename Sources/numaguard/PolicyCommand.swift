@@ -1,13 +1,58 @@
 import ArgumentParser
+import NumaguardAudit
 import NumaguardCore
+import NumaguardHost
 import NumaguardPolicy
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, describe or create policy files.",
-        subcommands: [Check.self, Schema.self]
+        subcommands: [Check.self, Schema.self, Init.self]
     )
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a policy describing the host and the named processes as they are placed now.",
+            discussion: "The output is deterministic, and auditing the same host against it passes (exit 0).")
+
+        @OptionGroup var host: HostOptions
+        @Option(name: .customLong("workload"), help: ArgumentHelp(
+            "A workload to declare, as NAME=COMM (its processes' comm). Repeatable.", valueName: "name=comm"))
+        var workloads: [String] = []
+        @Option(help: ArgumentHelp("Write the policy here (atomically) instead of to stdout.", valueName: "file"))
+        var out: String?
+
+        func validate() throws {
+            for spec in workloads where !spec.contains("=") || spec.hasPrefix("=") || spec.hasSuffix("=") {
+                throw ValidationError("--workload \"\(spec)\" must be NAME=COMM")
+            }
+        }
+
+        func run() throws {
+            let request = PolicyInit.Request(workloads: workloads.map { spec in
+                let parts = spec.split(separator: "=", maxSplits: 1)
+                return (String(parts[0]), String(parts[1]))
+            })
+            let text: String
+            do {
+                text = try PolicyInit.generate(root: host.root, request: request)
+            } catch {
+                switch error {
+                case .noProcess: throw Terminal.fail(error.description, .noInput)
+                case .badName: throw Terminal.fail(error.description, .usage)
+                case .unreadable: throw Terminal.fail(error.description, .incomplete)
+                case .host: throw Terminal.fail(error.description, .hostUnreadable)
+                }
+            }
+            guard let out else { return FileHandleWriter.write(1, text) }
+            do {
+                try AtomicFile.write(text, to: out)
+            } catch {
+                throw Terminal.fail("cannot write \(out): \(error)", .hostUnreadable)
+            }
+        }
+    }
 
     struct Schema: ParsableCommand {
         static let configuration = CommandConfiguration(

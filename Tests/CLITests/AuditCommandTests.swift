@@ -118,4 +118,20 @@ final class AuditCommandTests: XCTestCase {
             XCTAssertEqual(output, try String(contentsOf: golden, encoding: .utf8), "\(file) differs (NUMAGUARD_UPDATE_GOLDEN=1 to accept)")
         }
     }
+
+    /// init -> audit on the same live host passes: the child sleeps under this host's placement.
+    func testPolicyInitRoundTripOnThisHost() throws {
+        let child = try Child("/bin/sleep", ["302"])
+        _ = child
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let initResult = try Command.numaguard(["policy", "init", "--workload", "sleeper=sleep", "--out", file.path])
+        XCTAssertEqual(initResult.status, 0, initResult.stderr)
+        let text = try String(contentsOf: file, encoding: .utf8)
+        XCTAssertTrue(text.contains("match: {comm: \"sleep\"}"), text)
+        let audit = try Command.numaguard(["audit", "--policy", file.path])
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        XCTAssertEqual(try Command.numaguard(["policy", "init", "--workload", "x=no-such-comm"]).status, 66)
+        XCTAssertEqual(try Command.numaguard(["policy", "init", "--workload", "missing-equals"]).status, 64)
+    }
 }
