@@ -58,7 +58,7 @@ public enum Quantity {
     }
 
     /// `1s`, `500ms`, `30s`, `5m`.
-    static func seconds(_ text: String) -> Result<Double, Invalid> {
+    public static func seconds(_ text: String) -> Result<Double, Invalid> {
         let trimmed = spacesTrimmed(text)
         for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where trimmed.hasSuffix(suffix) {
             if let value = decimal(trimmed.dropLast(suffix.count)), value > 0 {

@@ -1,0 +1,81 @@
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+
+/// NUMA counters at one moment: per node numa_miss / numa_foreign (node*/numastat) and the
+/// host's page migrations (/proc/vmstat). Two readings a window apart show activity a
+/// single audit cannot: allocations spilling off a node, pages being moved.
+public struct CounterReading: Equatable, Sendable {
+    public var miss: [Int: UInt64]
+    public var foreign: [Int: UInt64]
+    /// numa_pages_migrated + pgmigrate_success; nil when the kernel has no such counters.
+    public var migrated: UInt64?
+
+    public static func read(_ root: HostRoot, nodes: [Int]) throws(HostError) -> CounterReading {
+        var reading = CounterReading(miss: [:], foreign: [:], migrated: nil)
+        for node in nodes {
+            let counters = try root.parse("sys/devices/system/node/node\(node)/numastat", CounterFileParser.parse)
+            reading.miss[node] = counters["numa_miss"]
+            reading.foreign[node] = counters["numa_foreign"]
+        }
+        let vmstat = try root.parse("proc/vmstat", CounterFileParser.parse)
+        let parts = [vmstat["numa_pages_migrated"], vmstat["pgmigrate_success"]].compactMap { $0 }
+        reading.migrated = parts.isEmpty ? nil : parts.reduce(0, +)
+        return reading
+    }
+}
+
+/// Judges a sampling window: on the nodes the policy protects (protected workloads' memory
+/// nodes and reserved nodes), no allocation may have missed or left them, and no page may
+/// have been migrated anywhere while a latency-critical host is being certified.
+public enum WindowChecks {
+    public static func protectedNodes(_ policy: Policy) -> [Int] {
+        let workloadNodes = policy.workloads.filter(\.protected).flatMap { $0.memory?.nodes.members ?? [] }
+        return Array(Set(workloadNodes + policy.reservations.map(\.node))).sorted()
+    }
+
+    public static func judge(before: CounterReading, after: CounterReading, nodes: [Int], seconds: Double) -> [Finding] {
+        var findings: [Finding] = []
+        let window = "during the \(seconds.formatted1)s window"
+        for node in nodes {
+            let miss = after.miss[node].flatMap { a in before.miss[node].map { a &- $0 } } ?? 0
+            let foreign = after.foreign[node].flatMap { a in before.foreign[node].map { a &- $0 } } ?? 0
+            findings.append(.judge(
+                miss == 0 && foreign == 0, "node.\(node).window.numa_miss", .critical, subject: "node \(node)",
+                expected: "no numa_miss or numa_foreign growth \(window)",
+                actual: "numa_miss +\(miss), numa_foreign +\(foreign)",
+                remediation: "an allocation for or on node \(node) went to the wrong node: check headroom and the workloads' bind policies"))
+        }
+        if let start = before.migrated, let end = after.migrated {
+            findings.append(.judge(
+                end == start, "host.window.migrations", .warning,
+                expected: "no pages migrated \(window)", actual: "\(end &- start) pages migrated",
+                remediation: "find the mover: NUMA balancing, numad, migratepages, or a cpuset.mems write"))
+        }
+        return findings
+    }
+}
+
+/// A certification: the audit plus the window, with what a filed report needs to stand on
+/// its own (host identity, tool version, policy digest; the report's digest is computed
+/// over the JSON written to disk).
+public struct Certificate: Sendable, Encodable {
+    public var toolVersion: String
+    public var windowSeconds: Double
+    public var audit: AuditReport
+
+    public init(toolVersion: String, windowSeconds: Double, audit: AuditReport) {
+        self.toolVersion = toolVersion
+        self.windowSeconds = windowSeconds
+        self.audit = audit
+    }
+
+    enum CodingKeys: String, CodingKey { case toolVersion = "tool_version", windowSeconds = "window_seconds", audit }
+}
+
+extension Double {
+    var formatted1: String {
+        let tenths = Int((self * 10).rounded())
+        return tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(tenths % 10)"
+    }
+}

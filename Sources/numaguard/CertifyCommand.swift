@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import NumaguardAudit
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+import NumaguardReport
+
+struct CertifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certify",
+        abstract: "Pre-market gate: an audit plus a sampling window, written as a report to file.",
+        discussion: """
+            Reads the NUMA counters, waits --window, audits, reads them again: allocations that \
+            missed a protected node and page migrations during the window are findings too. Writes \
+            certificate.txt, certificate.json, certificate.junit.xml and certificate.sha256 (the JSON's \
+            digest) into --out. Exit codes are the gate: 0 certified, 1 violations, 3 incomplete, \
+            64 usage, 71 host unreadable or --out unwritable, 78 invalid policy.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
+    @Option(help: ArgumentHelp("Directory for the report files (created if missing).", valueName: "dir")) var out: String
+    @Option(help: ArgumentHelp("Sampling window between the two counter readings, e.g. 10s.", valueName: "duration"))
+    var window: String = "10s"
+    @Option(name: .customLong("fail-on"), help: "Lowest severity of failure that fails the gate: warning or critical.")
+    var failOn: Severity = .warning
+    @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
+    var today: String?
+
+    func validate() throws {
+        if failOn == .info { throw ValidationError("--fail-on takes warning or critical") }
+        guard case let .success(seconds) = Quantity.seconds(window), seconds <= 3600 else {
+            throw ValidationError("--window \"\(window)\" must be a duration up to 1h, e.g. 10s")
+        }
+    }
+
+    func run() throws {
+        let loaded = try PolicyFile.load(policy)
+        let day = try Clock.day(today)
+        guard case let .success(seconds) = Quantity.seconds(window) else { throw ValidationError("--window") }
+        let root = host.root
+        let nodes = WindowChecks.protectedNodes(loaded.policy)
+        do {
+            let before = try CounterReading.read(root, nodes: nodes)
+            var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+            var remaining = timespec()
+            while nanosleep(&pause, &remaining) == -1 && errno == EINTR { pause = remaining }
+            var report = try Auditor.run(root: root, policy: loaded, today: day, failOn: failOn)
+            let after = try CounterReading.read(root, nodes: nodes)
+            report.findings += Waivers.apply(
+                loaded.policy.waivers, to: WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds), today: day)
+            try write(Certificate(toolVersion: Numaguard.version, windowSeconds: seconds, audit: report))
+            if report.status != .success { throw ExitCode(report.status.rawValue) }
+        } catch let error as HostError {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        } catch let error as Auditor.Failure {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+    }
+
+    func write(_ certificate: Certificate) throws {
+        do {
+            do {
+                try SystemCall.check("mkdir", out) { mkdir(out, 0o755) }
+            } catch {
+                if error.errno != Errno(EEXIST) { throw error }
+            }
+            let json = try JSONDocument.render(kind: "certificate", certificate)
+            let digest = SHA256.hex(json)
+            let status = certificate.audit.status == .success ? "CERTIFIED" : "NOT CERTIFIED"
+            let header = "numaguard \(certificate.toolVersion) certify: \(status) (exit \(certificate.audit.status.rawValue))\n"
+                + "window \(certificate.windowSeconds)s; report sha256:\(digest) (certificate.json)\n"
+            try AtomicFile.write(json, to: "\(out)/certificate.json")
+            try AtomicFile.write("\(digest)  certificate.json\n", to: "\(out)/certificate.sha256")
+            try AtomicFile.write(header + AuditText.render(certificate.audit), to: "\(out)/certificate.txt")
+            try AtomicFile.write(JUnitRenderer.render(certificate.audit), to: "\(out)/certificate.junit.xml")
+            FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: isatty(1) == 1))
+        } catch let error as SystemCallError {
+            throw Terminal.fail("cannot write the report to \(out): \(error)", .hostUnreadable)
+        }
+    }
+}
