@@ -8,8 +8,15 @@ import NumaguardPolicy
 public struct CounterReading: Equatable, Sendable {
     public var miss: [Int: UInt64]
     public var foreign: [Int: UInt64]
-    /// numa_pages_migrated + pgmigrate_success; nil when the kernel has no such counters.
+    /// pgmigrate_success (every successful page migration: NUMA balancing, migrate_pages,
+    /// cpuset moves), or numa_pages_migrated on kernels without it; nil when neither exists.
     public var migrated: UInt64?
+
+    public init(miss: [Int: UInt64], foreign: [Int: UInt64], migrated: UInt64?) {
+        self.miss = miss
+        self.foreign = foreign
+        self.migrated = migrated
+    }
 
     public static func read(_ root: HostRoot, nodes: [Int]) throws(HostError) -> CounterReading {
         var reading = CounterReading(miss: [:], foreign: [:], migrated: nil)
@@ -19,8 +26,7 @@ public struct CounterReading: Equatable, Sendable {
             reading.foreign[node] = counters["numa_foreign"]
         }
         let vmstat = try root.parse("proc/vmstat", CounterFileParser.parse)
-        let parts = [vmstat["numa_pages_migrated"], vmstat["pgmigrate_success"]].compactMap { $0 }
-        reading.migrated = parts.isEmpty ? nil : parts.reduce(0, +)
+        reading.migrated = vmstat["pgmigrate_success"] ?? vmstat["numa_pages_migrated"]
         return reading
     }
 }

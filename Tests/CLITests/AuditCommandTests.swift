@@ -134,4 +134,37 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(try Command.numaguard(["policy", "init", "--workload", "x=no-such-comm"]).status, 66)
         XCTAssertEqual(try Command.numaguard(["policy", "init", "--workload", "missing-equals"]).status, 64)
     }
+
+    func testCertifyWritesAVerifiableReportAndGates() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cert-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let failing = try Command.numaguard(["certify", "--policy", baseline, "--host-root", Fixtures.path("linux-6.1-2node"),
+                                             "--out", out.path, "--window", "100ms"])
+        XCTAssertEqual(failing.status, 1, failing.stderr)
+        XCTAssertTrue(failing.stdout.hasPrefix("numaguard "), failing.stdout)
+        XCTAssertTrue(failing.stdout.contains("certify: NOT CERTIFIED (exit 1)"), failing.stdout)
+        for file in ["certificate.json", "certificate.txt", "certificate.junit.xml", "certificate.sha256"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        let check = try Command.run("/bin/sh", ["-c", "cd '\(out.path)' && sha256sum -c certificate.sha256"])
+        XCTAssertEqual(check.status, 0, "the recorded digest is the JSON's: \(check.stdout)\(check.stderr)")
+        let json = try Command.json(String(contentsOf: out.appendingPathComponent("certificate.json"), encoding: .utf8))
+        XCTAssertEqual(json["kind"] as? String, "certificate")
+        XCTAssertNotNil(json["tool_version"] as? String)
+        let audit = try XCTUnwrap(json["audit"] as? [String: Any])
+        XCTAssertNotNil((audit["host"] as? [String: Any])?["kernel_cmdline"])
+        let checks = (audit["findings"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String }
+        XCTAssertTrue(checks.contains("host.window.migrations"), "\(checks)")
+
+        let passing = try Command.numaguard(["certify", "--policy", baseline, "--host-root", Fixtures.path("linux-rt-2node"),
+                                             "--out", out.path, "--window", "100ms"])
+        XCTAssertEqual(passing.status, 0, passing.stdout + passing.stderr)
+        XCTAssertTrue(passing.stdout.contains("certify: CERTIFIED (exit 0)"), passing.stdout)
+
+        XCTAssertEqual(try Command.numaguard(["certify", "--policy", baseline, "--out", out.path, "--window", "forever"]).status, 64)
+        let unwritable = try Command.numaguard(["certify", "--policy", baseline, "--host-root", Fixtures.path("linux-rt-2node"),
+                                                "--out", "/proc/no-such/dir", "--window", "100ms"])
+        XCTAssertEqual(unwritable.status, 71)
+        XCTAssertTrue(unwritable.stderr.contains("cannot write the report to /proc/no-such/dir"), unwritable.stderr)
+    }
 }

@@ -54,6 +54,15 @@ final class AuditGuestTests: XCTestCase {
           - {node: 0, for: [engine], max_foreign_memory: 16MiB}
         EOF
         audit busy /tmp/busy.yaml
+        # Certification catches what a single audit cannot: pages moved during the window.
+        numaguard certify --policy /tmp/engine.yaml --today 2026-11-21 --window 2s --out /tmp/quiet >$OUT/quiet.out 2>&1; echo $? >$OUT/quiet.status
+        cp /tmp/quiet/certificate.json $OUT/quiet.json
+        numaguard certify --policy /tmp/engine.yaml --today 2026-11-21 --window 4s --out /tmp/moved >$OUT/moved.out 2>&1 &
+        certifier=$!
+        sleep 1
+        migratepages $(pid_of batch) 0 1 >$OUT/migratepages.out 2>&1
+        wait $certifier; echo $? >$OUT/moved.status
+        cp /tmp/moved/certificate.json $OUT/moved.json
         echo 'version: 2' >/tmp/bad.yaml
         audit bad /tmp/bad.yaml
         echo "$(pid_of batch) $(pid_of leak) $(pid_of engine)" >$OUT/pids
@@ -101,6 +110,16 @@ final class AuditGuestTests: XCTestCase {
         let actual = reserve["actual"] as? String ?? ""
         XCTAssertTrue(actual.contains("PID \(pids[0]) (probe) 48"), "the batch process and its memory on node 0: \(actual)")
         XCTAssertFalse(actual.contains("PID \(pids[2])"), "the reserving workload is not foreign: \(actual)")
+
+        let quiet = try status(guest, "quiet")
+        XCTAssertEqual(quiet, "1", "the engine policy has a reservation the batch and leak processes break: \((try? guest.text("quiet.out")) ?? "")")
+        let quietFindings = try XCTUnwrap((try guest.json("quiet.json")["audit"] as? [String: Any])?["findings"] as? [[String: Any]])
+        XCTAssertEqual(quietFindings.first { $0["check"] as? String == "host.window.migrations" }?["outcome"] as? String, "pass")
+        XCTAssertEqual(try status(guest, "moved"), "1")
+        let moved = try XCTUnwrap((try guest.json("moved.json")["audit"] as? [String: Any])?["findings"] as? [[String: Any]])
+        let migrations = try XCTUnwrap(moved.first { $0["check"] as? String == "host.window.migrations" })
+        XCTAssertEqual(migrations["outcome"] as? String, "fail", "migratepages during the window: \(migrations)")
+        XCTAssertTrue((migrations["actual"] as? String ?? "").hasSuffix("pages migrated"))
 
         XCTAssertEqual(try status(guest, "bad"), "78")
         let badError = try guest.text("bad.err")
