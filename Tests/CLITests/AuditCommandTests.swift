@@ -167,4 +167,21 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(unwritable.status, 71)
         XCTAssertTrue(unwritable.stderr.contains("cannot write the report to /proc/no-such/dir"), unwritable.stderr)
     }
+
+    /// What cannot be read for lack of permission makes the audit incomplete (3), and says which privilege.
+    func testUnreadableWorkloadMakesTheAuditIncomplete() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to start a process another user cannot read") }
+        let child = try Child("/bin/sleep", ["303"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("perm-\(UUID().uuidString).yaml")
+        try "version: 1\nworkloads:\n  - {name: sleeper, match: {cmdline: \"^/bin/sleep 303$\"}, memory: {policy: default}}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try Command.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                                                          Command.numaguard, "audit", "--policy", file.path])
+        XCTAssertEqual(result.status, 3, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("UNKNOWN workload.sleeper.read [PID \(child.pid) (sleep)]"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("CAP_SYS_PTRACE"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("INCOMPLETE"), result.stdout)
+    }
 }

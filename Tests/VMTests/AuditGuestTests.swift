@@ -20,6 +20,7 @@ final class AuditGuestTests: XCTestCase {
           - {check: host.kernel.numa_balancing, reason: "test window", expires: 2026-12-31}
         EOF
         audit waived /tmp/waived.yaml
+        numaguard audit --policy /tmp/waived.yaml --format json --today 2027-01-01 >$OUT/expired.json 2>&1; echo $? >$OUT/expired.status
         echo 0 >/proc/sys/kernel/numa_balancing
         start engine numactl --cpunodebind=0 --membind=0 probe 32
         cat >/tmp/engine.yaml <<'EOF'
@@ -89,6 +90,8 @@ final class AuditGuestTests: XCTestCase {
 
         XCTAssertEqual(try status(guest, "waived"), "0", "a current waiver silences the finding")
         XCTAssertEqual(try finding(guest, "waived", "host.kernel.numa_balancing")["outcome"] as? String, "waived")
+        XCTAssertEqual(try status(guest, "expired"), "1", "after the waiver's day the finding fails again")
+        XCTAssertEqual(try finding(guest, "expired", "host.kernel.numa_balancing")["outcome"] as? String, "fail")
 
         XCTAssertEqual(try status(guest, "compliant"), "0", (try? guest.text("compliant.json")) ?? "")
         let summary = try XCTUnwrap(try guest.json("compliant.json")["summary"] as? [String: Int])
