@@ -81,14 +81,9 @@ public enum Auditor {
 
     public static func run(root: HostRoot, policy loaded: LoadedPolicy, today: Day, failOn: Severity = .warning) throws(Failure) -> AuditReport {
         let policy = loaded.policy
-        let topology: Topology
-        let kernel: KernelState
-        do {
-            topology = try TopologyReader.read(root)
-            kernel = try KernelReader.read(root)
-        } catch {
-            throw Failure(host: error)
-        }
+        let facts: HostFacts
+        do { facts = try HostFacts.read(root) } catch { throw Failure(host: error) }
+        let (topology, kernel) = (facts.topology, facts.kernel)
         let reader = ProcessReader(root: root)
         var gone: [String] = []
         var unreadable: [String] = []

@@ -103,3 +103,13 @@ public enum KernelReader {
         )
     }
 }
+
+/// The node topology and kernel settings together: what every host-level command reads first.
+public struct HostFacts: Sendable {
+    public var topology: Topology
+    public var kernel: KernelState
+
+    public static func read(_ root: HostRoot) throws(HostError) -> HostFacts {
+        HostFacts(topology: try TopologyReader.read(root), kernel: try KernelReader.read(root))
+    }
+}

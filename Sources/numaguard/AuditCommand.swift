@@ -28,27 +28,19 @@ struct AuditCommand: ParsableCommand {
     )
 
     @OptionGroup var host: HostOptions
-    @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
+    @OptionGroup var judgement: JudgementOptions
     @Option(help: "Output format: text, json, junit or prometheus.") var format: AuditFormat = .text
     @Option(help: ArgumentHelp(
         "Also write the Prometheus metrics to this node_exporter textfile, atomically (temp file and rename).",
         valueName: "path"))
     var textfile: String?
-    @Option(name: .customLong("fail-on"), help: "Lowest severity of failure that makes the exit status 1: warning or critical.")
-    var failOn: Severity = .warning
-    @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
-    var today: String?
-
-    func validate() throws {
-        if failOn == .info { throw ValidationError("--fail-on takes warning or critical") }
-    }
 
     func run() throws {
-        let loaded = try PolicyFile.load(policy)
-        let day = try Clock.day(today)
+        let loaded = try PolicyFile.load(judgement.policy)
+        let day = try Clock.day(judgement.today)
         let report: AuditReport
         do {
-            report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: failOn)
+            report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: judgement.failOn)
         } catch {
             throw Terminal.fail(error.description, .hostUnreadable)
         }
@@ -67,6 +59,19 @@ struct AuditCommand: ParsableCommand {
             }
         }
         if report.status != .success { throw ExitCode(report.status.rawValue) }
+    }
+}
+
+/// What audit and certify judge against, and how strictly.
+struct JudgementOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
+    @Option(name: .customLong("fail-on"), help: "Lowest severity of failure that makes the exit status 1: warning or critical.")
+    var failOn: Severity = .warning
+    @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
+    var today: String?
+
+    func validate() throws {
+        if failOn == .info { throw ValidationError("--fail-on takes warning or critical") }
     }
 }
 

@@ -24,25 +24,20 @@ struct CertifyCommand: ParsableCommand {
     )
 
     @OptionGroup var host: HostOptions
-    @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
+    @OptionGroup var judgement: JudgementOptions
     @Option(help: ArgumentHelp("Directory for the report files (created if missing).", valueName: "dir")) var out: String
     @Option(help: ArgumentHelp("Sampling window between the two counter readings, e.g. 10s.", valueName: "duration"))
     var window: String = "10s"
-    @Option(name: .customLong("fail-on"), help: "Lowest severity of failure that fails the gate: warning or critical.")
-    var failOn: Severity = .warning
-    @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
-    var today: String?
 
     func validate() throws {
-        if failOn == .info { throw ValidationError("--fail-on takes warning or critical") }
         guard case let .success(seconds) = Quantity.seconds(window), seconds <= 3600 else {
             throw ValidationError("--window \"\(window)\" must be a duration up to 1h, e.g. 10s")
         }
     }
 
     func run() throws {
-        let loaded = try PolicyFile.load(policy)
-        let day = try Clock.day(today)
+        let loaded = try PolicyFile.load(judgement.policy)
+        let day = try Clock.day(judgement.today)
         guard case let .success(seconds) = Quantity.seconds(window) else { throw ValidationError("--window") }
         let root = host.root
         let nodes = WindowChecks.protectedNodes(loaded.policy)
@@ -51,7 +46,7 @@ struct CertifyCommand: ParsableCommand {
             var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
             var remaining = timespec()
             while nanosleep(&pause, &remaining) == -1 && errno == EINTR { pause = remaining }
-            var report = try Auditor.run(root: root, policy: loaded, today: day, failOn: failOn)
+            var report = try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn)
             let after = try CounterReading.read(root, nodes: nodes)
             report.findings += Waivers.apply(
                 loaded.policy.waivers, to: WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds), today: day)

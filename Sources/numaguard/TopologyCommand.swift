@@ -13,14 +13,9 @@ struct TopologyCommand: ParsableCommand {
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
-        let topology: Topology
-        let kernel: KernelState
-        do {
-            topology = try TopologyReader.read(host.root)
-            kernel = try KernelReader.read(host.root)
-        } catch {
-            throw Terminal.fail(error.description, .hostUnreadable)
-        }
+        let facts: HostFacts
+        do { facts = try HostFacts.read(host.root) } catch { throw Terminal.fail(error.description, .hostUnreadable) }
+        let (topology, kernel) = (facts.topology, facts.kernel)
         switch format {
         case .text:
             FileHandleWriter.write(1, TopologyText.render(topology))
