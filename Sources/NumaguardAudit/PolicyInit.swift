@@ -93,13 +93,7 @@ public enum PolicyInit {
         if !policy.nodes.isEmpty { memory += ", nodes: [\(policy.nodes.members.map(String.init).joined(separator: ", "))]" }
         if policy.mode.isInterleave { memory += ", allow_interleave: true" }
         if !policy.nodes.isEmpty && !policy.mode.isInterleave {
-            var worst = 0.0
-            for snapshot in snapshots {
-                guard let tally = snapshot.memory else { continue }
-                let anonymous = tally.nodes.reduce(0) { $0 + tally.bytes(.anonymous, on: $1) }
-                let remote = tally.nodes.filter { !policy.nodes.contains($0) }.reduce(0) { $0 + tally.bytes(.anonymous, on: $1) }
-                if anonymous > 0 { worst = max(worst, Double(remote) / Double(anonymous)) }
-            }
+            let worst = snapshots.compactMap { $0.memory?.remoteAnonymousShare(off: policy.nodes) }.max() ?? 0
             memory += ", max_remote: \(Int((worst * 100).rounded(.up)))%"
         }
         lines.append("    memory: {\(memory)}")

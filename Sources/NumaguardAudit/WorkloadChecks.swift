@@ -97,10 +97,9 @@ enum WorkloadChecks {
         }
         if !memory.nodes.isEmpty && ![MemoryPolicy.Mode.interleave, .weightedInterleave].contains(memory.mode) {
             let nodes = tally.nodes
-            let anonymous = nodes.reduce(0) { $0 + tally.bytes(.anonymous, on: $1) }
-            let remote = nodes.filter { !memory.nodes.contains($0) }.reduce(0) { $0 + tally.bytes(.anonymous, on: $1) }
+            let anonymous = tally.total(.anonymous)
             let limit = memory.maxRemote ?? 0
-            let share = anonymous > 0 ? Double(remote) / Double(anonymous) : 0
+            let share = tally.remoteAnonymousShare(off: memory.nodes)
             let where_ = nodes.filter { !memory.nodes.contains($0) && tally.bytes(.anonymous, on: $0) > 0 }
                 .map { "\(Bytes.text(tally.bytes(.anonymous, on: $0))) on node \($0)" }.joined(separator: ", ")
             findings.append(judge(share <= limit, "memory.remote", .critical,

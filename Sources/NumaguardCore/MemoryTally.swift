@@ -69,6 +69,19 @@ public struct MemoryTally: Equatable, Sendable {
     public func bytes(_ category: Category, on node: Int) -> Int { Self.value(byCategory[category.rawValue], node) }
     public func bytes(_ backing: Backing, on node: Int) -> Int { Self.value(byBacking[backing.rawValue], node) }
 
+    public func total(_ backing: Backing) -> Int { byBacking[backing.rawValue].reduce(0, +) }
+
+    public func bytes(_ backing: Backing, outside nodes: IDSet) -> Int {
+        byBacking[backing.rawValue].indices.filter { !nodes.contains($0) }.reduce(0) { $0 + byBacking[backing.rawValue][$1] }
+    }
+
+    /// The share of anonymous memory held off `nodes`, 0 when there is none: what a
+    /// policy's `max_remote` bounds (page cache is placed by whoever faulted it first).
+    public func remoteAnonymousShare(off nodes: IDSet) -> Double {
+        let anonymous = total(.anonymous)
+        return anonymous > 0 ? Double(bytes(.anonymous, outside: nodes)) / Double(anonymous) : 0
+    }
+
     static func value(_ values: [Int], _ node: Int) -> Int { node < values.count ? values[node] : 0 }
 
     private static func add(_ bytes: Int, at node: Int, to values: inout [Int]) {

@@ -47,14 +47,12 @@ public struct HostRoot: Sendable {
         path == "/" ? "/" + relative : path + "/" + relative
     }
 
-    /// Reads a whole file (for the small /proc and /sys files; numa_maps is streamed).
-    /// /proc files report size 0, so this reads until EOF rather than trusting stat.
-    public func withContents<R, E: Error>(
-        _ relative: String, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R
-    ) throws(HostError) -> Result<R, E> {
+    /// A whole file (for the small /proc and /sys files; numa_maps is streamed). /proc files
+    /// report size 0, so this reads until EOF rather than trusting stat.
+    public func readBytes(_ relative: String) throws(HostError) -> [UInt8] {
         var contents: [UInt8] = []
         try streamContents(relative, chunkSize: 16 * 1024) { (chunk) throws(Never) in contents.append(contentsOf: chunk) }.get()
-        return contents.withUnsafeBufferPointer { buffer in Result { () throws(E) in try body(buffer) } }
+        return contents
     }
 
     /// Reads a file in chunks through one reused buffer, handing each chunk to `body` as it
@@ -120,13 +118,11 @@ public struct HostRoot: Sendable {
     public static func readFile(atPath path: String) throws(HostError) -> [UInt8] {
         let root = HostRoot(path: path.hasPrefix("/") ? "/" : ".")
         let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
-        var bytes: [UInt8] = []
-        try root.streamContents(relative) { (chunk) throws(Never) in bytes.append(contentsOf: chunk) }.get()
-        return bytes
+        return try root.readBytes(relative)
     }
 
     public func readText(_ relative: String) throws(HostError) -> String {
-        try withContents(relative) { (bytes) throws(Never) in String(decoding: bytes, as: UTF8.self) }.get()
+        String(decoding: try readBytes(relative), as: UTF8.self)
     }
 
     /// nil when the file does not exist: optional kernel features (an absent sysctl) are
@@ -142,16 +138,15 @@ public struct HostRoot: Sendable {
 
     /// Reads and parses, attributing a parse failure to the file.
     public func parse<T>(_ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T {
-        let text = try readText(relative)
-        do {
-            return try parser(text)
-        } catch {
-            throw .malformed(path: absolute(relative), error)
-        }
+        try parsed(try readText(relative), relative, parser)
     }
 
     public func parseIfPresent<T>(_ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T? {
         guard let text = try readTextIfPresent(relative) else { return nil }
+        return try parsed(text, relative, parser)
+    }
+
+    private func parsed<T>(_ text: String, _ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T {
         do {
             return try parser(text)
         } catch {
