@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.
         .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
+        // The launcher: numactl-style and policy placement, checked, applied to itself, exec.
+        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
         // Summaries and renderers (text, json) over host values.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
         // Thin CLI: argument parsing and wiring only.
@@ -41,7 +43,7 @@ let package = Package(
             name: "numaguard",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "NumaguardLaunch", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
@@ -52,6 +54,7 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
+        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -142,8 +142,8 @@ public enum Auditor {
                     if workload.protected, let tally = full.memory {
                         for node in tally.nodes { protectedResident[node, default: 0] += tally.bytes(.anonymous, on: node) }
                     }
-                    members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset(root, full, "cpuset.cpus.effective"),
-                                                   cpusetMems: cpuset(root, full, "cpuset.mems.effective")))
+                    let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups)
+                    members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset?.cpus, cpusetMems: cpuset?.mems))
                 } catch {
                     note(error)
                     if case .permissionDenied = error {
@@ -189,12 +189,5 @@ public enum Auditor {
         guard let text else { return nil }
         let value = String(Lex.trimmed(text))
         return value.isEmpty ? nil : value
-    }
-
-    /// cgroup v2: /sys/fs/cgroup/<path>/<file>; nil on cgroup v1 or when unreadable.
-    static func cpuset(_ root: HostRoot, _ process: ProcessSnapshot, _ file: String) -> IDSet? {
-        guard let entry = process.cgroups.first(where: { $0.hierarchy == 0 }) else { return nil }
-        let path = "sys/fs/cgroup" + (entry.path == "/" ? "" : entry.path) + "/" + file
-        return try? root.parse(path) { text throws(ParseError) in try IDListParser.parse(text) }
     }
 }

@@ -107,18 +107,6 @@ enum HostChecks {
     }
 }
 
-enum Bytes {
-    /// Binary units, as the policy writes them.
-    static func text(_ bytes: Int) -> String {
-        let units: [(String, Int)] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        for (unit, size) in units where bytes >= size {
-            let tenths = (bytes * 10 + size / 2) / size
-            return tenths % 10 == 0 ? "\(tenths / 10) \(unit)" : "\(tenths / 10).\(tenths % 10) \(unit)"
-        }
-        return "\(bytes) B"
-    }
-}
-
 extension String {
     var orNone: String { isEmpty ? "none" : self }
 }

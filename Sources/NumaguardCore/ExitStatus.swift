@@ -20,4 +20,10 @@ public enum ExitStatus: Int32, Sendable {
     case noPermission = 77
     /// Invalid policy (EX_CONFIG).
     case invalidPolicy = 78
+    /// run: numaguard itself failed or refused before exec (as env(1) and timeout(1) do).
+    case launchFailed = 125
+    /// run: the program was found but could not be executed.
+    case notExecutable = 126
+    /// run: the program was not found.
+    case notFound = 127
 }

@@ -64,6 +64,18 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
 
     public func isSubset(of other: IDSet) -> Bool { subtracting(other).isEmpty }
 
+    /// The kernel's bitmap layout (cpumask, nodemask): 64-bit words, member i at bit i % 64
+    /// of word i / 64, padded with zero words to `wordCount`. Members beyond it are dropped.
+    public func bitmap(wordCount: Int) -> [UInt64] {
+        (0..<wordCount).map { $0 < words.count ? words[$0] : 0 }
+    }
+
+    /// Reads a kernel bitmap written in the layout of `bitmap(wordCount:)`.
+    public init(bitmap: [UInt64]) {
+        words = bitmap
+        trim()
+    }
+
     public var members: [Int] { Array(self) }
 
     public func makeIterator() -> AnyIterator<Int> {

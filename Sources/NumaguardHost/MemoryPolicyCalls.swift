@@ -28,10 +28,40 @@ public enum MemoryPolicyCalls {
         }
     }
 
+    /// Sets the calling thread's task policy: the one a launcher hands to the program it
+    /// execs. Every mode is set explicitly, MPOL_DEFAULT included, so nothing inherited stays.
+    public static func set(_ policy: MemoryPolicy) throws(SystemCallError) {
+        guard let mode = modes.first(where: { $0.value == policy.mode })?.key else {
+            throw SystemCallError(call: "set_mempolicy", subject: policy.kernelSpelling, errno: .invalid)
+        }
+        var flags: Int32 = 0
+        if policy.staticNodes { flags |= staticNodesFlag }
+        if policy.relativeNodes { flags |= relativeNodesFlag }
+        if policy.balancing { flags |= numaBalancingFlag }
+        if policy.nodes.isEmpty {
+            try SystemCall.check("set_mempolicy", policy.kernelSpelling) { set_mempolicy(mode | flags, nil, 0) }
+            return
+        }
+        let mask = policy.nodes.bitmap(wordCount: maskBits / 64).map { UInt($0) }
+        // The kernel drops the last bit of maxnode (a historical off-by-one libnuma also
+        // works around), so ask for one more than the mask holds.
+        try SystemCall.check("set_mempolicy", policy.kernelSpelling) {
+            mask.withUnsafeBufferPointer { set_mempolicy(mode | flags, $0.baseAddress, UInt(maskBits + 1)) }
+        }
+    }
+
+    /// The node the next interleaved page will come from (get_mempolicy MPOL_F_NODE under an
+    /// interleave policy), as numactl --show prints it.
+    public static func nextInterleaveNode() throws(SystemCallError) -> Int {
+        var node: Int32 = 0
+        try SystemCall.check("get_mempolicy", "MPOL_F_NODE") { get_mempolicy(&node, nil, 0, nil, 1) }
+        return Int(node)
+    }
+
     /// The calling thread's task policy, as the kernel holds it.
     public static func current() throws(Failure) -> MemoryPolicy {
         var mode: Int32 = 0
-        var mask = [UInt](repeating: 0, count: maskBits / UInt.bitWidth)
+        var mask = [UInt](repeating: 0, count: maskBits / 64)
         do {
             try SystemCall.check("get_mempolicy", "calling thread") {
                 mask.withUnsafeMutableBufferPointer { buffer in
@@ -43,12 +73,8 @@ public enum MemoryPolicyCalls {
         }
         let flags = mode & (staticNodesFlag | relativeNodesFlag | numaBalancingFlag)
         guard let kind = modes[mode & ~flags] else { throw .unknownMode(mode) }
-        var nodes = IDSet()
-        for (index, word) in mask.enumerated() where word != 0 {
-            for bit in 0..<UInt.bitWidth where word & (1 << UInt(bit)) != 0 { nodes.insert(index * UInt.bitWidth + bit) }
-        }
         return MemoryPolicy(
-            mode: kind, nodes: nodes,
+            mode: kind, nodes: IDSet(bitmap: mask.map { UInt64($0) }),
             staticNodes: flags & staticNodesFlag != 0,
             relativeNodes: flags & relativeNodesFlag != 0,
             balancing: flags & numaBalancingFlag != 0

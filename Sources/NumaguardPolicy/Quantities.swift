@@ -1,8 +1,9 @@
 import NumaguardCore
 
 /// Why a value's spelling was refused, in words for the diagnostic.
-public struct Invalid: Error {
+public struct Invalid: Error, CustomStringConvertible {
     public var message: String
+    public var description: String { message }
     init(_ message: String) { self.message = message }
 }
 
@@ -14,7 +15,7 @@ public enum Quantity {
     ]
 
     /// `120GiB`, `256MiB`, `2MiB`, `4096` (bytes), `1.5GiB`, `1 GiB`.
-    static func size(_ text: String) -> Result<Int, Invalid> {
+    public static func size(_ text: String) -> Result<Int, Invalid> {
         let trimmed = spacesTrimmed(text)
         for (suffix, factor) in sizeUnits where trimmed.hasSuffix(suffix) {
             // "1GB" ends in "B" too: it falls through to the ambiguity message below.
@@ -48,7 +49,7 @@ public enum Quantity {
     }
 
     /// `1%`, `50%`, `0.5%`: a share in 0...100.
-    static func percent(_ text: String) -> Result<Double, Invalid> {
+    public static func percent(_ text: String) -> Result<Double, Invalid> {
         let trimmed = spacesTrimmed(text)
         guard trimmed.hasSuffix("%"), let value = decimal(trimmed.dropLast()) else {
             return .failure(Invalid("\"\(text)\" is not a percentage: write it with a % sign, e.g. 1%"))

@@ -1,0 +1,229 @@
+import NumaguardCore
+import NumaguardPolicy
+
+/// The command line of `numaguard run`, parsed by hand: it is the launch path, measured
+/// against numactl, and it must accept numactl's own spellings (`-m0`, `-m 0`,
+/// `--membind=0`, `--membind 0`, the program starting at the first non-option or after
+/// `--`), so a numactl line ports by changing the program name.
+public enum LaunchArguments {
+    /// numactl options that numaguard run deliberately does not take, with the reason.
+    static let unsupported: [String: String] = [
+        "--all": "numaguard run always honours the cpuset (numactl -a ignores it)",
+        "-a": "numaguard run always honours the cpuset (numactl -a ignores it)",
+        "--balancing": "MPOL_F_NUMA_BALANCING lets NUMA balancing move pinned memory; numaguard run does not set it",
+        "-b": "MPOL_F_NUMA_BALANCING lets NUMA balancing move pinned memory; numaguard run does not set it",
+        "--hardware": "use `numaguard topology`",
+        "-H": "use `numaguard topology`",
+        "--shm": "shared-memory policies are not supported; use numactl for those",
+        "--file": "shared-memory policies are not supported; use numactl for those",
+        "--touch": "shared-memory policies are not supported; use numactl for those",
+        "--length": "shared-memory policies are not supported; use numactl for those",
+        "--offset": "shared-memory policies are not supported; use numactl for those",
+        "--strict": "shared-memory policies are not supported; use numactl for those",
+        "--shmmode": "shared-memory policies are not supported; use numactl for those",
+        "--shmid": "shared-memory policies are not supported; use numactl for those",
+        "--huge": "shared-memory policies are not supported; use numactl for those",
+    ]
+
+    private enum Option: CaseIterable {
+        case membind, cpunodebind, physcpubind, preferred, preferredMany, localalloc, interleave, weightedInterleave
+        case staticNodes, allowInterleave, requireBalancingOff, minFree, user, keepCaps, record
+        case policy, workload, hostRoot, show, dryRun, format, help
+
+        var long: [String] {
+            switch self {
+            case .membind: ["--membind"]
+            case .cpunodebind: ["--cpunodebind", "--cpubind"]
+            case .physcpubind: ["--physcpubind"]
+            case .preferred: ["--preferred"]
+            case .preferredMany: ["--preferred-many"]
+            case .localalloc: ["--localalloc"]
+            case .interleave: ["--interleave"]
+            case .weightedInterleave: ["--weighted-interleave"]
+            case .staticNodes: ["--static-nodes"]
+            case .allowInterleave: ["--allow-interleave"]
+            case .requireBalancingOff: ["--require-balancing-off"]
+            case .minFree: ["--min-free"]
+            case .user: ["--user"]
+            case .keepCaps: ["--keep-caps"]
+            case .record: ["--record"]
+            case .policy: ["--policy"]
+            case .workload: ["--workload"]
+            case .hostRoot: ["--host-root"]
+            case .show: ["--show"]
+            case .dryRun: ["--dry-run"]
+            case .format: ["--format"]
+            case .help: ["--help"]
+            }
+        }
+
+        var short: Character? {
+            switch self {
+            case .membind: "m"
+            case .cpunodebind: "N"
+            case .physcpubind: "C"
+            case .preferred: "p"
+            case .preferredMany: "P"
+            case .localalloc: "l"
+            case .interleave: "i"
+            case .weightedInterleave: "w"
+            case .show: "s"
+            case .help: "h"
+            default: nil
+            }
+        }
+
+        var takesValue: Bool {
+            switch self {
+            case .localalloc, .staticNodes, .allowInterleave, .requireBalancingOff, .keepCaps, .show, .dryRun, .help: false
+            default: true
+            }
+        }
+    }
+
+    public static func parse(_ arguments: [String]) throws(LaunchError) -> LaunchRequest {
+        var request = LaunchRequest()
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                request.command = Array(arguments[(index + 1)...])
+                break
+            }
+            guard argument.hasPrefix("-"), argument.count > 1 else {
+                request.command = Array(arguments[index...])
+                break
+            }
+            let (option, inline, spelled) = try identify(argument)
+            var value: String?
+            if option.takesValue {
+                if let inline {
+                    value = inline
+                } else {
+                    index += 1
+                    guard index < arguments.count else { throw .usage("\(spelled) needs a value") }
+                    value = arguments[index]
+                }
+            } else if inline != nil {
+                throw .usage("\(spelled) takes no value")
+            }
+            try apply(option, value ?? "", spelled: spelled, to: &request)
+            index += 1
+        }
+        try validate(request)
+        return request
+    }
+
+    /// The option an argument names, its inline value (`--x=v`, `-mv`) and the spelling used.
+    private static func identify(_ argument: String) throws(LaunchError) -> (Option, String?, String) {
+        if argument.hasPrefix("--") {
+            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            if let reason = unsupported[name] { throw .usage("\(name) is not supported: \(reason)") }
+            guard let option = Option.allCases.first(where: { $0.long.contains(name) }) else {
+                throw .usage("unknown option \(name)\(suggestion(for: name))")
+            }
+            let inline = name.count < argument.count ? String(argument.dropFirst(name.count + 1)) : nil
+            return (option, inline, name)
+        }
+        let letter = argument.dropFirst().first ?? "-"
+        let spelled = "-\(letter)"
+        if let reason = unsupported[spelled] { throw .usage("\(spelled) is not supported: \(reason)") }
+        guard let option = Option.allCases.first(where: { $0.short == letter }) else {
+            throw .usage("unknown option \(spelled)")
+        }
+        let rest = argument.dropFirst(2)
+        return (option, rest.isEmpty ? nil : String(rest.first == "=" ? rest.dropFirst() : rest), spelled)
+    }
+
+    private static func suggestion(for name: String) -> String {
+        let known = Option.allCases.flatMap(\.long)
+        guard let near = known.first(where: { $0.hasPrefix(name) || name.hasPrefix($0) }) else { return "" }
+        return " (did you mean \(near)?)"
+    }
+
+    private static func apply(_ option: Option, _ value: String, spelled: String, to request: inout LaunchRequest) throws(LaunchError) {
+        func memory(_ mode: MemoryPolicy.Mode, nodes: Bool = true) throws(LaunchError) {
+            if let earlier = request.memory {
+                throw .usage("\(spelled) conflicts with \(earlier.source): give one memory policy")
+            }
+            let set = nodes ? try NumactlSet.parse(value, kind: .node, option: spelled) : nil
+            request.memory = MemoryRequest(mode: mode, nodes: set, source: spelled)
+        }
+        func once<T>(_ current: T?, _ assign: () throws(LaunchError) -> Void) throws(LaunchError) {
+            guard current == nil else { throw .usage("\(spelled) given twice") }
+            try assign()
+        }
+        switch option {
+        case .membind: try memory(.bind)
+        case .preferred: try memory(.preferred)
+        case .preferredMany: try memory(.preferredMany)
+        case .interleave: try memory(.interleave)
+        case .weightedInterleave: try memory(.weightedInterleave)
+        case .localalloc: try memory(.local, nodes: false)
+        case .cpunodebind:
+            try once(request.cpuNodes) { () throws(LaunchError) in request.cpuNodes = try NumactlSet.parse(value, kind: .node, option: spelled) }
+        case .physcpubind:
+            try once(request.physicalCPUs) { () throws(LaunchError) in request.physicalCPUs = try NumactlSet.parse(value, kind: .cpu, option: spelled) }
+        case .staticNodes: request.staticNodes = true
+        case .allowInterleave: request.allowInterleave = true
+        case .requireBalancingOff: request.requireBalancingOff = true
+        case .keepCaps: request.keepCapabilities = true
+        case .show: request.show = true
+        case .dryRun: request.dryRun = true
+        case .help: request.help = true
+        case .minFree:
+            try once(request.minFree) { () throws(LaunchError) in request.minFree = try freeMemory(value, spelled: spelled) }
+        case .user: try once(request.user) { request.user = value }
+        case .record: try once(request.recordDirectory) { request.recordDirectory = value }
+        case .policy: try once(request.policyPath) { request.policyPath = value }
+        case .workload: try once(request.workload) { request.workload = value }
+        case .hostRoot: try once(request.hostRoot) { request.hostRoot = value }
+        case .format:
+            guard let format = LaunchRequest.Format(rawValue: value) else {
+                throw .usage("\(spelled) \"\(value)\": expected text or json")
+            }
+            request.format = format
+        }
+    }
+
+    private static func freeMemory(_ value: String, spelled: String) throws(LaunchError) -> LaunchRequest.FreeMemory {
+        if value.hasSuffix("%") {
+            switch Quantity.percent(value) {
+            case let .success(percent): return .percent(percent)
+            case let .failure(invalid): throw .usage("\(spelled) \(invalid.message)")
+            }
+        }
+        switch Quantity.size(value) {
+        case let .success(bytes): return .bytes(bytes)
+        case let .failure(invalid): throw .usage("\(spelled) \(invalid.message)")
+        }
+    }
+
+    /// Combinations that cannot mean anything, refused before the host is read.
+    private static func validate(_ request: LaunchRequest) throws(LaunchError) {
+        if request.help { return }
+        if request.show {
+            guard request.command.isEmpty, !request.hasPlacementFlags, request.policyPath == nil else {
+                throw .usage("--show prints this process's placement and takes no other placement or program")
+            }
+            return
+        }
+        if request.policyPath != nil || request.workload != nil {
+            guard request.policyPath != nil, request.workload != nil else {
+                throw .usage("--policy and --workload go together: the workload names the placement in the policy")
+            }
+            guard !request.hasPlacementFlags else {
+                throw .usage("the placement comes from the policy's workload; drop the numactl-style placement options or --policy")
+            }
+        }
+        if request.staticNodes, request.memory == nil || request.memory?.mode == .local {
+            throw .usage("--static-nodes applies to a memory policy with nodes (--membind, --preferred, --interleave, ...)")
+        }
+        if request.hostRoot != nil, !request.dryRun {
+            throw .usage("--host-root describes another host: it is only meaningful with --dry-run")
+        }
+        if request.command.isEmpty, !request.dryRun {
+            throw .usage("no program given: numaguard run [options] -- PROGRAM [ARGS...]")
+        }
+    }
+}

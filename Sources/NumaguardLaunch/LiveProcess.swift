@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardCore
+import NumaguardHost
+
+/// This process, for real: the syscalls `Launcher.execute` makes, each through the errno funnel.
+public struct LiveProcess: SelfPlacing {
+    public init() {}
+
+    public func setMemoryPolicy(_ policy: MemoryPolicy) throws(SystemCallError) { try MemoryPolicyCalls.set(policy) }
+
+    public func setAffinity(_ cpus: IDSet) throws(SystemCallError) { try Affinity.set(cpus) }
+
+    public func memoryPolicy() throws(LaunchError) -> MemoryPolicy {
+        do {
+            return try MemoryPolicyCalls.current()
+        } catch {
+            throw .failed(error.description)
+        }
+    }
+
+    public func affinity() throws(SystemCallError) -> IDSet { try Affinity.current() }
+
+    /// Written with the wrapper's privileges (before any --user switch), readable by all:
+    /// the audit that reads it may run as another user.
+    public func writeRecord(_ record: LaunchRecord, directory: String) throws(SystemCallError) {
+        try AtomicFile.write(record.json, to: directory + "/" + record.fileName)
+    }
+
+    public func become(_ credentials: Credentials) throws(Credentials.Failure) { try credentials.enter() }
+
+    public func clearCapabilities() throws(SystemCallError) { try Capabilities.clearForExec() }
+
+    public func resetSignals() throws(SystemCallError) { try Signals.resetForExec() }
+
+    public func exec(_ path: String, _ arguments: [String]) -> Errno {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execve(path, argv, environ)
+        return Errno(errno)
+    }
+
+    /// pid, start time and boot id of this process (the program keeps all three after exec),
+    /// and the time, for the launch record.
+    public static func identity(_ root: HostRoot = .live) -> LaunchIdentity? {
+        guard let stat = try? root.parse("proc/self/stat", TaskStatParser.parse),
+              let bootID = try? root.readSmallText("proc/sys/kernel/random/boot_id") else { return nil }
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func pad(_ value: Int32, _ width: Int = 2) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let stamp = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))"
+            + "T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+        return LaunchIdentity(pid: stat.pid, startTime: stat.startTime, bootID: String(Lex.trimmed(bootID)), time: stamp)
+    }
+}

@@ -1,0 +1,61 @@
+import NumaguardCore
+import NumaguardPolicy
+
+/// `run --policy P --workload W`: the workload's declared placement becomes the same request
+/// numactl-style options would make, so both forms pass the same checks.
+public enum PolicyPlacement {
+    public static func request(_ base: LaunchRequest, policy loaded: LoadedPolicy) throws(LaunchError) -> LaunchRequest {
+        guard let name = base.workload else { return base }
+        let policy = loaded.policy
+        guard let workload = policy.workload(named: name) else {
+            let names = policy.workloads.map(\.name)
+            throw .usage("--workload \(name): \(loaded.file) declares no such workload (it declares: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+        }
+        let source = "workload \"\(name)\" of \(loaded.file)"
+        var request = base
+        switch workload.cpus {
+        case let .nodes(nodes): request.cpuNodes = explicit(nodes, kind: .node)
+        case let .cpulist(cpus): request.physicalCPUs = explicit(cpus, kind: .cpu)
+        case nil: break
+        }
+        if let memory = workload.memory {
+            let nodes = memory.nodes.isEmpty ? nil : explicit(memory.nodes, kind: .node)
+            request.memory = MemoryRequest(mode: memory.mode, nodes: nodes, source: source)
+            request.allowInterleave = memory.allowInterleave
+        } else if case let .nodes(nodes) = workload.cpus {
+            // Strict by default: memory follows the CPUs' nodes under MPOL_BIND rather than
+            // the kernel's default, which spills to remote nodes under pressure.
+            request.memory = MemoryRequest(mode: .bind, nodes: explicit(nodes, kind: .node),
+                                           source: "\(source) (no memory declared: bound to its CPU nodes)")
+        }
+        if policy.host.kernel.numaBalancing == .off { request.requireBalancingOff = true }
+        request.headroom = headroom(policy)
+        return request
+    }
+
+    static func explicit(_ set: IDSet, kind: NumactlSet.Kind) -> NumactlSet {
+        var ranges: [ClosedRange<Int>] = []
+        for member in set {
+            if let last = ranges.last, last.upperBound + 1 == member {
+                ranges[ranges.count - 1] = last.lowerBound...member
+            } else {
+                ranges.append(member...member)
+            }
+        }
+        return NumactlSet(kind: kind, text: set.listString, all: false, inverted: false, relative: false, ranges: ranges)
+    }
+
+    /// The policy's headroom rules that can be checked before the program exists: a fixed
+    /// size or a share of the node (a multiple of protected memory needs it already running).
+    static func headroom(_ policy: Policy) -> [Int: LaunchRequest.FreeMemory] {
+        var rules: [Int: LaunchRequest.FreeMemory] = [:]
+        for rule in policy.host.headroom {
+            switch rule.minFree {
+            case let .bytes(bytes): rules[rule.node] = .bytes(bytes)
+            case let .percent(percent): rules[rule.node] = .percent(percent)
+            case .protectedMultiple: continue
+            }
+        }
+        return rules
+    }
+}

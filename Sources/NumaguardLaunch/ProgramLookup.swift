@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardHost
+
+/// Finds the program as execvp would, but before anything is applied, so "not found" (127)
+/// and "not executable" (126) are told apart with the path that was tried, as env(1) does.
+public enum ProgramLookup {
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    public static func resolve(_ name: String, path: String?) throws(LaunchError) -> String {
+        if name.isEmpty { throw .notFound("\"\": no such file or directory") }
+        if name.contains("/") {
+            try check(name)
+            return name
+        }
+        var denied: String?
+        for directory in (path ?? defaultPath).split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            do {
+                try check(candidate)
+                return candidate
+            } catch {
+                // As execvp: a later directory may still hold an executable of that name.
+                if case .notExecutable = error, denied == nil { denied = candidate }
+            }
+        }
+        if let denied { throw .notExecutable("\(denied): permission denied") }
+        throw .notFound("\(name): not found in PATH (\(path ?? defaultPath))")
+    }
+
+    static func check(_ path: String) throws(LaunchError) {
+        var info = stat()
+        do {
+            try SystemCall.check("stat", path) { stat(path, &info) }
+        } catch {
+            if error.errno == .noEntry || error.errno == Errno(ENOTDIR) { throw .notFound("\(path): no such file or directory") }
+            throw .notExecutable("\(path): \(error.errno)")
+        }
+        if info.st_mode & S_IFMT == S_IFDIR { throw .notExecutable("\(path): is a directory") }
+        if access(path, X_OK) != 0 { throw .notExecutable("\(path): permission denied (not executable)") }
+    }
+}
