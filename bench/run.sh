@@ -49,10 +49,10 @@ for bench in "${benches[@]}"; do
 done
 
 if [ "$build" = 1 ]; then
-    bench_log "swift build -c release --static-swift-stdlib --product numaguard"
-    swift build -c release --static-swift-stdlib --product numaguard >&2
+    bench_log "scripts/build-release"
+    scripts/build-release >/dev/null
 fi
-NUMAGUARD="$(swift build -c release --show-bin-path)/numaguard"
+NUMAGUARD="$PWD/.build/release/numaguard"
 [ -x "$NUMAGUARD" ] || { echo "bench/run.sh: $NUMAGUARD missing (drop --no-build)" >&2; exit 1; }
 
 bench_pick_tool
@@ -62,7 +62,7 @@ bench_pick_tool
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- Sources 2>/dev/null || echo ' (Sources modified)')"
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), NUMA nodes online: $(cat /sys/devices/system/node/online 2>/dev/null || echo '?')"
     echo "- $(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}"), $(swift --version 2>/dev/null | head -n1), $(numastat -V 2>&1 | head -n1 || true), timer: $BENCH_TOOL $(hyperfine --version 2>/dev/null | cut -d' ' -f2 || true)"
-    echo "- binary: \`swift build -c release --static-swift-stdlib --product numaguard\`"
+    echo "- binary: \`scripts/build-release\` (fully static executable)"
     echo
 } > "$BENCH_MD"
 

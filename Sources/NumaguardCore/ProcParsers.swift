@@ -99,6 +99,17 @@ public struct ProcStatus: Equatable, Sendable {
 
     public var name: String? { fields["Name"] }
 
+    /// One field's value without building the table: the launcher needs two fields of its
+    /// own status and no dictionary on its path.
+    public static func value(of key: String, in text: String) -> Substring? {
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
+            let rest = line.dropFirst(key.count)
+            guard rest.first == ":" else { continue }
+            return Lex.trimmed(rest.dropFirst())
+        }
+        return nil
+    }
+
     public func idSet(_ key: String) throws(ParseError) -> IDSet? {
         guard let value = fields[key] else { return nil }
         return try IDListParser.parse(value, what: key)

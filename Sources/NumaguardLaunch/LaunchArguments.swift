@@ -6,24 +6,19 @@ import NumaguardPolicy
 /// `--membind=0`, `--membind 0`, the program starting at the first non-option or after
 /// `--`), so a numactl line ports by changing the program name.
 public enum LaunchArguments {
-    /// numactl options that numaguard run deliberately does not take, with the reason.
-    static let unsupported: [String: String] = [
-        "--all": "numaguard run always honours the cpuset (numactl -a ignores it)",
-        "-a": "numaguard run always honours the cpuset (numactl -a ignores it)",
-        "--balancing": "MPOL_F_NUMA_BALANCING lets NUMA balancing move pinned memory; numaguard run does not set it",
-        "-b": "MPOL_F_NUMA_BALANCING lets NUMA balancing move pinned memory; numaguard run does not set it",
-        "--hardware": "use `numaguard topology`",
-        "-H": "use `numaguard topology`",
-        "--shm": "shared-memory policies are not supported; use numactl for those",
-        "--file": "shared-memory policies are not supported; use numactl for those",
-        "--touch": "shared-memory policies are not supported; use numactl for those",
-        "--length": "shared-memory policies are not supported; use numactl for those",
-        "--offset": "shared-memory policies are not supported; use numactl for those",
-        "--strict": "shared-memory policies are not supported; use numactl for those",
-        "--shmmode": "shared-memory policies are not supported; use numactl for those",
-        "--shmid": "shared-memory policies are not supported; use numactl for those",
-        "--huge": "shared-memory policies are not supported; use numactl for those",
-    ]
+    /// numactl options that numaguard run deliberately does not take, with the reason. A
+    /// switch, not a dictionary: the launch path instantiates no hashed collection, whose
+    /// first use makes the runtime scan every protocol conformance in the binary.
+    static func unsupported(_ option: String) -> String? {
+        switch option {
+        case "--all", "-a": "numaguard run always honours the cpuset (numactl -a ignores it)"
+        case "--balancing", "-b": "MPOL_F_NUMA_BALANCING lets NUMA balancing move pinned memory; numaguard run does not set it"
+        case "--hardware", "-H": "use `numaguard topology`"
+        case "--shm", "--file", "--touch", "--length", "--offset", "--strict", "--shmmode", "--shmid", "--huge", "-S", "-f", "-L", "-M", "-I":
+            "shared-memory policies are not supported; use numactl for those"
+        default: nil
+        }
+    }
 
     private enum Option: CaseIterable {
         case membind, cpunodebind, physcpubind, preferred, preferredMany, localalloc, interleave, weightedInterleave
@@ -118,7 +113,7 @@ public enum LaunchArguments {
     private static func identify(_ argument: String) throws(LaunchError) -> (Option, String?, String) {
         if argument.hasPrefix("--") {
             let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
-            if let reason = unsupported[name] { throw .usage("\(name) is not supported: \(reason)") }
+            if let reason = unsupported(name) { throw .usage("\(name) is not supported: \(reason)") }
             guard let option = Option.allCases.first(where: { $0.long.contains(name) }) else {
                 throw .usage("unknown option \(name)\(suggestion(for: name))")
             }
@@ -127,7 +122,7 @@ public enum LaunchArguments {
         }
         let letter = argument.dropFirst().first ?? "-"
         let spelled = "-\(letter)"
-        if let reason = unsupported[spelled] { throw .usage("\(spelled) is not supported: \(reason)") }
+        if let reason = unsupported(spelled) { throw .usage("\(spelled) is not supported: \(reason)") }
         guard let option = Option.allCases.first(where: { $0.short == letter }) else {
             throw .usage("unknown option \(spelled)")
         }

@@ -9,8 +9,10 @@ public struct LaunchHost: Equatable, Sendable {
     public var onlineNodes: IDSet
     public var nodesWithCPU: IDSet
     public var nodesWithMemory: IDSet
-    /// cpulist of each node with CPUs.
-    public var nodeCPUs: [Int: IDSet]
+    /// Each node with CPUs or memory. An array, not a dictionary: the launch path instantiates
+    /// no hashed collection, whose first use makes the Swift runtime scan every protocol
+    /// conformance in the binary (measurable against numactl's whole launch).
+    public var nodes: [LaunchNode]
     /// The CPUs this process may be bound to: its cgroup cpuset's effective CPUs. The
     /// affinity it inherited (Cpus_allowed_list) is not a limit, since sched_setaffinity may
     /// widen it within the cpuset; it stands in only where the cpuset cannot be read.
@@ -25,15 +27,34 @@ public struct LaunchHost: Equatable, Sendable {
     /// kernel.numa_balancing; nil where the sysctl does not exist (PREEMPT_RT, !NUMA).
     public var numaBalancing: Int?
     public var isolatedCPUs: IDSet
-    /// MemTotal and MemFree of each node with memory, read only for `--min-free`.
-    public var nodeMemory: [Int: NodeMemory]
     /// Where the allowed sets came from, said in a dry run against a captured host.
     public var allowedSource: String
 
-    /// The nodes whose CPUs include `cpu`.
-    public func node(ofCPU cpu: Int) -> Int? { nodeCPUs.first { $0.value.contains(cpu) }?.key }
+    public func node(_ id: Int) -> LaunchNode? { nodes.first { $0.id == id } }
 
-    public func nodes(ofCPUs cpus: IDSet) -> IDSet { IDSet(cpus.compactMap { node(ofCPU: $0) }) }
+    public func cpus(ofNode id: Int) -> IDSet { node(id)?.cpus ?? IDSet() }
+
+    /// Every CPU of every node.
+    public var allCPUs: IDSet { nodes.reduce(IDSet()) { $0.union($1.cpus) } }
+
+    /// The nodes holding any of `cpus`.
+    public func nodes(ofCPUs cpus: IDSet) -> IDSet {
+        IDSet(nodes.filter { !$0.cpus.intersection(cpus).isEmpty }.map(\.id))
+    }
+}
+
+public struct LaunchNode: Equatable, Sendable {
+    public var id: Int
+    /// cpulist; empty for a memory-only node.
+    public var cpus: IDSet
+    /// MemTotal and MemFree, read only for `--min-free` and policy headroom.
+    public var memory: NodeMemory?
+
+    public init(id: Int, cpus: IDSet, memory: NodeMemory? = nil) {
+        self.id = id
+        self.cpus = cpus
+        self.memory = memory
+    }
 }
 
 public struct NodeMemory: Equatable, Sendable {
@@ -59,34 +80,39 @@ public enum LaunchHostReader {
         var host: LaunchHost
         if let online = try set("\(nodeDirectory)/online") {
             let withCPU = try set("\(nodeDirectory)/has_cpu") ?? online
-            var cpus: [Int: IDSet] = [:]
-            for node in withCPU {
-                cpus[node] = try set("\(nodeDirectory)/node\(node)/cpulist") ?? IDSet()
+            var nodes: [LaunchNode] = []
+            for node in online {
+                let cpus = withCPU.contains(node) ? try set("\(nodeDirectory)/node\(node)/cpulist") ?? IDSet() : IDSet()
+                nodes.append(LaunchNode(id: node, cpus: cpus))
             }
             host = LaunchHost(
                 onlineNodes: online, nodesWithCPU: withCPU, nodesWithMemory: try set("\(nodeDirectory)/has_memory") ?? online,
-                nodeCPUs: cpus, cpusAllowed: IDSet(), affinity: IDSet(), memsAllowed: IDSet(), cpuset: nil, kernelRelease: "",
-                numaBalancing: nil, isolatedCPUs: IDSet(), nodeMemory: [:], allowedSource: ""
+                nodes: nodes, cpusAllowed: IDSet(), affinity: IDSet(), memsAllowed: IDSet(), cpuset: nil, kernelRelease: "",
+                numaBalancing: nil, isolatedCPUs: IDSet(), allowedSource: ""
             )
         } else {
             // A kernel without NUMA: one node 0 holding every online CPU, as numactl says.
             let cpus = try set("sys/devices/system/cpu/online") ?? IDSet()
             let zero = IDSet([0])
             host = LaunchHost(
-                onlineNodes: zero, nodesWithCPU: zero, nodesWithMemory: zero, nodeCPUs: [0: cpus],
+                onlineNodes: zero, nodesWithCPU: zero, nodesWithMemory: zero, nodes: [LaunchNode(id: 0, cpus: cpus)],
                 cpusAllowed: IDSet(), affinity: IDSet(), memsAllowed: IDSet(), cpuset: nil, kernelRelease: "",
-                numaBalancing: nil, isolatedCPUs: IDSet(), nodeMemory: [:], allowedSource: ""
+                numaBalancing: nil, isolatedCPUs: IDSet(), allowedSource: ""
             )
         }
-        let allCPUs = host.nodeCPUs.values.reduce(IDSet()) { $0.union($1) }
+        let allCPUs = host.allCPUs
         if root.isLive || root.exists("proc/self/status") {
-            let status = try root.parse("proc/self/status") { text throws(ParseError) in ProcStatus.parse(text) }
-            do {
-                host.affinity = try status.cpusAllowed ?? allCPUs
-                host.memsAllowed = try status.memsAllowed ?? host.onlineNodes
-            } catch {
-                throw .malformed(path: root.absolute("proc/self/status"), error)
+            let status = try root.readSmallText("proc/self/status")
+            func field(_ key: String) throws(HostError) -> IDSet? {
+                guard let value = ProcStatus.value(of: key, in: status) else { return nil }
+                do {
+                    return try IDListParser.parse(value, what: key)
+                } catch {
+                    throw .malformed(path: root.absolute("proc/self/status"), error)
+                }
             }
+            host.affinity = try field("Cpus_allowed_list") ?? allCPUs
+            host.memsAllowed = try field("Mems_allowed_list") ?? host.onlineNodes
             host.allowedSource = "this process (/proc/self/status)"
             // An affinity covering every CPU and every node allowed means no cpuset narrows
             // anything: skip the cgroup reads, which the common unrestricted launch never needs.
@@ -107,10 +133,10 @@ public enum LaunchHostReader {
         }
         host.isolatedCPUs = try set("sys/devices/system/cpu/isolated") ?? IDSet()
         if memory {
-            for node in host.nodesWithMemory {
-                let file = root.exists(nodeDirectory) ? "\(nodeDirectory)/node\(node)/meminfo" : "proc/meminfo"
+            for index in host.nodes.indices where host.nodesWithMemory.contains(host.nodes[index].id) {
+                let file = root.exists(nodeDirectory) ? "\(nodeDirectory)/node\(host.nodes[index].id)/meminfo" : "proc/meminfo"
                 let meminfo = try root.parse(file, MeminfoParser.parse)
-                host.nodeMemory[node] = NodeMemory(total: meminfo["MemTotal"] ?? 0, free: meminfo["MemFree"] ?? 0)
+                host.nodes[index].memory = NodeMemory(total: meminfo["MemTotal"] ?? 0, free: meminfo["MemFree"] ?? 0)
             }
         }
         return host

@@ -45,7 +45,7 @@ public enum LaunchPlanner {
     static func cpuPlacement(_ request: LaunchRequest, host: LaunchHost, warnings: inout [String]) throws(LaunchError) -> IDSet? {
         var fromNodes: IDSet?
         if let spec = request.cpuNodes {
-            let nodesWithAllowedCPUs = IDSet(host.nodeCPUs.filter { !$0.value.intersection(host.cpusAllowed).isEmpty }.map(\.key))
+            let nodesWithAllowedCPUs = host.nodes(ofCPUs: host.cpusAllowed)
             let resolution = try spec.resolve(allowed: nodesWithAllowedCPUs)
             try requireOnline(resolution.named, spec: spec, option: "--cpunodebind", host: host)
             let cpuless = resolution.named.subtracting(host.nodesWithCPU)
@@ -55,7 +55,7 @@ public enum LaunchPlanner {
             }
             let nodes = resolution.members
             guard !nodes.isEmpty else { throw .refused("--cpunodebind \(spec) names no node") }
-            let cpus = nodes.reduce(IDSet()) { $0.union(host.nodeCPUs[$1] ?? IDSet()) }
+            let cpus = nodes.reduce(IDSet()) { $0.union(host.cpus(ofNode: $1)) }
             let usable = cpus.intersection(host.cpusAllowed)
             guard !usable.isEmpty else {
                 throw .refused("--cpunodebind \(spec): none of the CPUs of \(named("node", nodes)) (\(cpus)) is allowed: \(cpusetExplanation(host, cpus: true))")
@@ -68,7 +68,7 @@ public enum LaunchPlanner {
         }
         guard let spec = request.physicalCPUs else { return fromNodes }
         let resolution = try spec.resolve(allowed: host.cpusAllowed)
-        let online = host.nodeCPUs.values.reduce(IDSet()) { $0.union($1) }
+        let online = host.allCPUs
         let absent = resolution.named.subtracting(online)
         guard absent.isEmpty else {
             throw .refused("--physcpubind \(spec): \(named("CPU", absent)) \(absent.count == 1 ? "does" : "do") not exist or \(absent.count == 1 ? "is" : "are") offline (online CPUs: \(online))")
@@ -157,7 +157,7 @@ public enum LaunchPlanner {
 
     static func checkFree(_ minimum: LaunchRequest.FreeMemory, nodes: IDSet, host: LaunchHost, source: String) throws(LaunchError) {
         for node in nodes {
-            guard let memory = host.nodeMemory[node] else { continue }
+            guard let memory = host.node(node)?.memory else { continue }
             let required = switch minimum {
             case let .bytes(bytes): bytes
             case let .percent(percent): Int(Double(memory.total) * percent / 100)

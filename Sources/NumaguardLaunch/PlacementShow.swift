@@ -12,14 +12,14 @@ public enum PlacementShow {
         public var nextInterleaveNode: Int?
         public var affinity: IDSet
         public var memsAllowed: IDSet
-        public var nodeCPUs: [Int: IDSet]
+        public var nodes: [LaunchNode]
 
-        public init(policy: MemoryPolicy, nextInterleaveNode: Int?, affinity: IDSet, memsAllowed: IDSet, nodeCPUs: [Int: IDSet]) {
+        public init(policy: MemoryPolicy, nextInterleaveNode: Int?, affinity: IDSet, memsAllowed: IDSet, nodes: [LaunchNode]) {
             self.policy = policy
             self.nextInterleaveNode = nextInterleaveNode
             self.affinity = affinity
             self.memsAllowed = memsAllowed
-            self.nodeCPUs = nodeCPUs
+            self.nodes = nodes
         }
     }
 
@@ -41,7 +41,8 @@ public enum PlacementShow {
         if policy.mode.isInterleave {
             lines += ["interleavemask: \(list(policy.nodes))", "interleavenode: \(next)"]
         }
-        let cpuNodes = IDSet(state.memsAllowed.filter { !(state.nodeCPUs[$0] ?? IDSet()).intersection(state.affinity).isEmpty })
+        let cpuNodes = IDSet(state.nodes.filter { !$0.cpus.intersection(state.affinity).isEmpty }.map(\.id))
+            .intersection(state.memsAllowed)
         lines += [
             "physcpubind: \(list(state.affinity))",
             "cpubind: \(list(cpuNodes))",
@@ -59,7 +60,7 @@ public enum PlacementShow {
             let policy = try LiveProcess().memoryPolicy()
             let next = policy.mode.isInterleave ? try MemoryPolicyCalls.nextInterleaveNode() : nil
             return State(policy: policy, nextInterleaveNode: next, affinity: try Affinity.current(),
-                         memsAllowed: host.memsAllowed, nodeCPUs: host.nodeCPUs)
+                         memsAllowed: host.memsAllowed, nodes: host.nodes)
         } catch let error as LaunchError {
             throw error
         } catch {

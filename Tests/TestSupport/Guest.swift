@@ -20,7 +20,7 @@ public struct Guest {
             throw XCTSkip("VM test: run scripts/test (it fetches the guest kernels, builds the static binary and sets NUMAGUARD_VM_TESTS=1)")
         }
         guard let binary = environment["NUMAGUARD_STATIC_BIN"] else {
-            XCTFail("NUMAGUARD_STATIC_BIN must name a numaguard built with --static-swift-stdlib", file: file, line: line)
+            XCTFail("NUMAGUARD_STATIC_BIN must name the numaguard scripts/build-release builds", file: file, line: line)
             throw XCTSkip("no static binary")
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-vmtest-\(UUID().uuidString)")
