@@ -5,7 +5,9 @@ let package = Package(
     name: "numaguard",
     platforms: [.macOS(.v13)],
     products: [
+        // `numaguard`: the small launcher front (run) that hands every other command to numaguard-tool.
         .executable(name: "numaguard", targets: ["numaguard"]),
+        .executable(name: "numaguard-tool", targets: ["numaguard-tool"]),
         .library(name: "NumaguardCore", targets: ["NumaguardCore"]),
         .library(name: "NumaguardHost", targets: ["NumaguardHost"]),
         .library(name: "NumaguardReport", targets: ["NumaguardReport"]),
@@ -34,16 +36,21 @@ let package = Package(
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.
         .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
-        // The launcher: numactl-style and policy placement, checked, applied to itself, exec.
-        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
+        // The launcher: numactl-style placement, checked, applied to itself, exec. No Foundation
+        // below it, so the front binary that runs it starts as fast as numactl.
+        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost"]),
+        // `run --policy`: a workload's declared placement as a launch request.
+        .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardLaunch", "NumaguardPolicy"]),
         // Summaries and renderers (text, json) over host values.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
+        // The front: `run` itself, everything else exec'd to numaguard-tool.
+        .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch"]),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
-            name: "numaguard",
+            name: "numaguard-tool",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
-                "NumaguardLaunch", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "NumaguardLaunch", "NumaguardLaunchPolicy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
@@ -54,11 +61,11 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
-        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardPolicy", "TestSupport"]),
+        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["numaguard", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["numaguard", "numaguard-tool", "TestSupport"], exclude: ["Golden"]),
         // Boot real kernels under QEMU (scripts/vm); skipped unless scripts/test enables them.
         .testTarget(name: "VMTests", dependencies: ["TestSupport"]),
     ],

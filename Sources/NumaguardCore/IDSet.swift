@@ -78,11 +78,14 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
 
     public var members: [Int] { Array(self) }
 
-    public func makeIterator() -> AnyIterator<Int> {
+    /// A concrete iterator rather than AnyIterator: no generic instantiation or boxing on
+    /// the launch path, which is measured against numactl.
+    public struct Iterator: IteratorProtocol {
+        let words: [UInt64]
         var wordIndex = 0
-        var current: UInt64 = words.first ?? 0
-        let words = self.words
-        return AnyIterator {
+        var current: UInt64
+
+        public mutating func next() -> Int? {
             while wordIndex < words.count {
                 if current != 0 {
                     let bit = current.trailingZeroBitCount
@@ -95,6 +98,8 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
             return nil
         }
     }
+
+    public func makeIterator() -> Iterator { Iterator(words: words, current: words.first ?? 0) }
 
     /// The kernel's list spelling (`%*pbl`): ascending ranges, `""` for the empty set.
     public var listString: String {

@@ -60,10 +60,15 @@ public enum Lex {
         return result
     }
 
+    /// Trims ASCII whitespace: kernel files are ASCII, and Character.isWhitespace would
+    /// consult Unicode tables for every byte.
     public static func trimmed(_ text: some StringProtocol) -> Substring {
         let string = Substring(text)
-        guard let first = string.firstIndex(where: { !$0.isWhitespace }),
-              let last = string.lastIndex(where: { !$0.isWhitespace }) else { return "" }
-        return string[first...last]
+        func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == 0x0B || byte == 0x0C }
+        let utf8 = string.utf8
+        guard let first = utf8.firstIndex(where: { !blank($0) }), let last = utf8.lastIndex(where: { !blank($0) }) else { return "" }
+        // Past the last non-blank byte is a scalar boundary even when that byte ends a
+        // multi-byte character.
+        return string[first..<utf8.index(after: last)]
     }
 }

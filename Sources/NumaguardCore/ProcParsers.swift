@@ -102,10 +102,15 @@ public struct ProcStatus: Equatable, Sendable {
     /// One field's value without building the table: the launcher needs two fields of its
     /// own status and no dictionary on its path.
     public static func value(of key: String, in text: String) -> Substring? {
-        for line in text.split(separator: "\n") where line.hasPrefix(key) {
-            let rest = line.dropFirst(key.count)
-            guard rest.first == ":" else { continue }
-            return Lex.trimmed(rest.dropFirst())
+        var lineStart = text.startIndex
+        while lineStart < text.endIndex {
+            let lineEnd = text[lineStart...].firstIndex(of: "\n") ?? text.endIndex
+            let line = text[lineStart..<lineEnd]
+            if line.hasPrefix(key) {
+                let rest = line.dropFirst(key.count)
+                if rest.first == ":" { return Lex.trimmed(rest.dropFirst()) }
+            }
+            lineStart = lineEnd < text.endIndex ? text.index(after: lineEnd) : text.endIndex
         }
         return nil
     }

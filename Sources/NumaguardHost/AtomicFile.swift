@@ -23,11 +23,12 @@ public enum AtomicFile {
             var text = contents
             // withUTF8 rethrows untyped, so the error comes out as a value.
             let failure = text.withUTF8 { bytes -> SystemCallError? in
+                guard let base = bytes.baseAddress else { return nil }
                 var offset = 0
                 while offset < bytes.count {
                     do throws(SystemCallError) {
                         offset += try SystemCall.check("write", temporaryPath) {
-                            systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                            systemWrite(descriptor, base + offset, bytes.count - offset)
                         }
                     } catch {
                         return error
@@ -56,7 +57,7 @@ public enum AtomicFile {
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         while true {
-            let candidate = stem + String((0..<6).map { _ in alphabet.randomElement(using: &generator)! })
+            let candidate = stem + String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
             do {
                 let descriptor = try SystemCall.check("open", candidate) {
                     systemOpen(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -95,7 +96,7 @@ public enum AtomicFile {
 }
 
 // The libc calls whose names AtomicFile's own members shadow.
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     write(descriptor, buffer, count)
 }
 

@@ -137,12 +137,20 @@ public struct HostRoot: Sendable {
     }
 
     /// Reads and parses, attributing a parse failure to the file.
+    /// One read for the common small file (see `readSmallText`): parsing is for the small
+    /// /proc and /sys files, and numa_maps is streamed instead.
     public func parse<T>(_ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T {
-        try parsed(try readText(relative), relative, parser)
+        try parsed(try readSmallText(relative), relative, parser)
     }
 
     public func parseIfPresent<T>(_ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T? {
-        guard let text = try readTextIfPresent(relative) else { return nil }
+        let text: String
+        do {
+            text = try readSmallText(relative)
+        } catch {
+            if error.errno == .noEntry { return nil }
+            throw error
+        }
         return try parsed(text, relative, parser)
     }
 

@@ -1,5 +1,4 @@
 import NumaguardCore
-import NumaguardPolicy
 
 /// The command line of `numaguard run`, parsed by hand: it is the launch path, measured
 /// against numactl, and it must accept numactl's own spellings (`-m0`, `-m 0`,
@@ -198,8 +197,10 @@ public enum LaunchArguments {
     private static func validate(_ request: LaunchRequest) throws(LaunchError) {
         if request.help { return }
         if request.show {
-            guard request.command.isEmpty, !request.hasPlacementFlags, request.policyPath == nil else {
-                throw .usage("--show prints this process's placement and takes no other placement or program")
+            var alone = LaunchRequest()
+            alone.show = true
+            guard request == alone else {
+                throw .usage("--show prints this process's placement and takes no other option or program")
             }
             return
         }

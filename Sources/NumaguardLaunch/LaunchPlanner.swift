@@ -25,11 +25,12 @@ public enum LaunchPlanner {
         let memory = try memoryPolicy(request, host: host)
         try checkKernel(memory, release: host.kernelRelease)
         if let cpus { warnings += isolationWarnings(cpus, isolated: host.isolatedCPUs) }
-        if let balancing = host.numaBalancing, balancing != 0, cpus != nil || memory.mode != .default {
+        if let balancing = host.numaBalancing, balancing != 0 {
             let reason = "kernel.numa_balancing is \(balancing): the kernel takes NUMA hinting faults on this process "
                 + "and may migrate its default-policy pages; set it to 0 for pinned latency work"
+            // A requirement holds whatever the placement; the warning is for a placement it can undo.
             if request.requireBalancingOff { throw .refused(reason) }
-            warnings.append(reason)
+            if cpus != nil || memory.mode != .default { warnings.append(reason) }
         }
         let nodes = memoryNodes(memory, cpus: cpus, host: host)
         if let minFree = request.minFree { try checkFree(minFree, nodes: nodes, host: host, source: "--min-free \(minFree)") }
@@ -61,8 +62,10 @@ public enum LaunchPlanner {
                 throw .refused("--cpunodebind \(spec): none of the CPUs of \(named("node", nodes)) (\(cpus)) is allowed: \(cpusetExplanation(host, cpus: true))")
             }
             if usable != cpus {
-                warnings.append("--cpunodebind \(spec): \(named("CPU", cpus.subtracting(usable))) of \(named("node", nodes)) \(usable.count + 1 == cpus.count ? "is" : "are") outside the allowed CPUs "
-                                + "and are left out: \(cpusetExplanation(host, cpus: true))")
+                let outside = cpus.subtracting(usable)
+                let verb = outside.count == 1 ? "is" : "are"
+                warnings.append("--cpunodebind \(spec): \(named("CPU", outside)) of \(named("node", nodes)) \(verb) outside the allowed CPUs "
+                                + "and \(verb) left out: \(cpusetExplanation(host, cpus: true))")
             }
             fromNodes = usable
         }
@@ -93,7 +96,9 @@ public enum LaunchPlanner {
         let onIsolated = cpus.intersection(isolated)
         guard !onIsolated.isEmpty else { return [] }
         if onIsolated != cpus {
-            return ["CPUs \(onIsolated) are isolated (isolcpus) and \(cpus.subtracting(onIsolated)) are not: "
+            let housekeeping = cpus.subtracting(onIsolated)
+            return ["\(named("CPU", onIsolated)) \(onIsolated.count == 1 ? "is" : "are") isolated (isolcpus) and "
+                    + "\(named("CPU", housekeeping)) \(housekeeping.count == 1 ? "is" : "are") not: "
                     + "the scheduler does not balance threads onto the isolated ones"]
         }
         if onIsolated.count > 1 {
@@ -163,8 +168,14 @@ public enum LaunchPlanner {
             case let .percent(percent): Int(Double(memory.total) * percent / 100)
             }
             if memory.free < required {
-                throw .refused("node \(node) has \(Bytes.text(memory.free)) free of \(Bytes.text(memory.total)); "
-                               + "\(source) requires \(Bytes.text(required))")
+                var free = Bytes.text(memory.free)
+                var needed = Bytes.text(required)
+                // Rounded to a tenth, a shortfall of a few KiB would read "has 1 GiB, requires 1 GiB".
+                if free == needed {
+                    free = "\(memory.free) bytes"
+                    needed = "\(required) bytes"
+                }
+                throw .refused("node \(node) has \(free) free of \(Bytes.text(memory.total)); \(source) requires \(needed)")
             }
         }
     }

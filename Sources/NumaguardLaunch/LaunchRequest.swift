@@ -39,11 +39,12 @@ public struct MemoryRequest: Equatable, Sendable {
     public var nodes: NumactlSet?
     /// The option that asked for it, for messages (`--membind`, or `policy workload "x"`).
     public var source: String
-}
 
-public enum CPURequest: Equatable, Sendable {
-    case nodes(NumactlSet)
-    case cpus(NumactlSet)
+    public init(mode: MemoryPolicy.Mode, nodes: NumactlSet?, source: String) {
+        self.mode = mode
+        self.nodes = nodes
+        self.source = source
+    }
 }
 
 /// Everything `numaguard run` was asked to do, parsed from the command line but not yet

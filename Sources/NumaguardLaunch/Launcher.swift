@@ -48,7 +48,10 @@ public enum Launcher {
             throw .failed("cannot read the host: \(error)")
         }
         let plan = try LaunchPlanner.plan(request, host: host, source: source(of: request))
-        let program = try request.command.first.map { name throws(LaunchError) in try ProgramLookup.resolve(name, path: path) }
+        // A captured host's programs are not on this one: a dry run against it names the program as given.
+        let program = try request.command.first.map { name throws(LaunchError) in
+            root.isLive ? try ProgramLookup.resolve(name, path: path) : name
+        }
         var credentials: Credentials?
         if let user = request.user {
             do {

@@ -8,6 +8,7 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case node, cpu
 
+        var singular: String { self == .node ? "node" : "CPU" }
         var plural: String { self == .node ? "nodes" : "CPUs" }
     }
 
@@ -21,6 +22,27 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
     public var ranges: [ClosedRange<Int>]
 
     public var description: String { text }
+
+    /// A set named member by member (a policy's `nodes: [0, 1]`), as if written `0-1`.
+    public init(explicit set: IDSet, kind: Kind) {
+        self.init(kind: kind, text: set.listString, all: false, inverted: false, relative: false, ranges: [])
+        for member in set {
+            if let last = ranges.last, last.upperBound + 1 == member {
+                ranges[ranges.count - 1] = last.lowerBound...member
+            } else {
+                ranges.append(member...member)
+            }
+        }
+    }
+
+    init(kind: Kind, text: String, all: Bool, inverted: Bool, relative: Bool, ranges: [ClosedRange<Int>]) {
+        self.kind = kind
+        self.text = text
+        self.all = all
+        self.inverted = inverted
+        self.relative = relative
+        self.ranges = ranges
+    }
 
     /// Parses without resolving. Errors name the argument and the column of the fault.
     public static func parse(_ text: String, kind: Kind, option: String) throws(LaunchError) -> NumactlSet {
@@ -70,7 +92,7 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
             if relative {
                 guard range.upperBound < ordered.count else {
                     throw .refused(
-                        "\(text): the cpuset allows only \(ordered.count) \(kind.plural) (\(allowed.listString)), "
+                        "\(text): the cpuset allows only \(ordered.count) \(ordered.count == 1 ? kind.singular : kind.plural) (\(allowed.listString)), "
                             + "so relative index \(range.upperBound) does not exist"
                     )
                 }

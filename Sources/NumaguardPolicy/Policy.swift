@@ -174,31 +174,6 @@ public struct Reservation: Equatable, Sendable {
     public var maxForeignMemory: Int
 }
 
-/// A calendar day, compared as numbers: waivers expire at the end of their day (UTC).
-public struct Day: Comparable, Hashable, Sendable, CustomStringConvertible {
-    public var year: Int
-    public var month: Int
-    public var day: Int
-
-    public init(year: Int, month: Int, day: Int) {
-        self.year = year
-        self.month = month
-        self.day = day
-    }
-
-    public static func < (lhs: Day, rhs: Day) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
-
-    public var description: String {
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = "\(value)"
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
-    }
-}
-
 public struct Waiver: Equatable, Sendable {
     /// A check ID, or a prefix ending in `.*` (e.g. `workload.batch.*`).
     public var check: String

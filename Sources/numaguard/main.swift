@@ -3,12 +3,17 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import NumaguardCore
+import NumaguardHost
+import NumaguardLaunch
 
+// The `numaguard` users type: a small binary with no Foundation, no YAML and no argument-parser
+// reflection, because `numaguard run` wraps the most sensitive launches and is measured against
+// numactl (DESIGN.md: within 1.15x). It runs `run` itself; everything else, and `run --policy`,
+// it hands to numaguard-tool beside it with exec, so PIDs, exit codes and output are the tool's.
 let arguments = CommandLine.arguments
-if arguments.count > 1, arguments[1] == "run" {
-    exit(RunCommand.main(Array(arguments.dropFirst(2))))
-}
-if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) {
+if arguments.count > 1, arguments[1] == "run",
+   let status = LaunchCommand.main(Array(arguments.dropFirst(2)), policy: nil) {
     exit(status)
 }
-Numaguard.main()
+exit(ToolHandoff.exec(arguments))

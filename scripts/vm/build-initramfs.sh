@@ -47,7 +47,12 @@ libs_of() {
         /=> *\// { print $3; next }
         /^[ \t]*\/[^ ]+ \(0x/ { print $1 }' || true
 }
-LIBS=$(for f in $TOOLS $BINARY; do
+# The front `numaguard` execs numaguard-tool from its own directory: ship both.
+COMPANION=
+if [ -n "$BINARY" ] && [ -f "$(dirname "$BINARY")/numaguard-tool" ]; then
+    COMPANION=$(dirname "$BINARY")/numaguard-tool
+fi
+LIBS=$(for f in $TOOLS $BINARY $COMPANION; do
     if ldd "$f" 2>&1 | grep -q 'not found'; then
         echo "build-initramfs: ldd $f reports missing libraries:" >&2
         ldd "$f" | grep 'not found' >&2
@@ -60,7 +65,7 @@ done | sort -u)
 HASH=$( {
     echo "v1"
     sha256sum "$HERE/build-initramfs.sh" "$HERE/init.sh" "$HERE/probe.c" "$HERE/capture-host.sh" "$BUSYBOX"
-    for f in $TOOLS $LIBS $BINARY; do printf '%s ' "$f"; sha256sum <"$f"; done
+    for f in $TOOLS $LIBS $BINARY $COMPANION; do printf '%s ' "$f"; sha256sum <"$f"; done
     gcc --version | head -n1
 } | sha256sum | cut -c1-16)
 OUTDIR=$CACHE/initramfs
@@ -97,6 +102,7 @@ gcc -O2 -static -o bin/probe "$HERE/probe.c"
 cp "$HERE/capture-host.sh" bin/capture-host.sh
 chmod 755 bin/capture-host.sh
 if [ -n "$BINARY" ]; then cp -L "$BINARY" bin/numaguard; chmod 755 bin/numaguard; fi
+if [ -n "$COMPANION" ]; then cp -L "$COMPANION" bin/numaguard-tool; chmod 755 bin/numaguard-tool; fi
 cp "$HERE/init.sh" init
 chmod 755 init
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >etc/passwd

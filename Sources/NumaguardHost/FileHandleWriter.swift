@@ -6,14 +6,14 @@ import Musl
 
 /// Writes straight to a file descriptor, retrying short writes, so large reports are
 /// never truncated when stdout is a pipe.
-enum FileHandleWriter {
-    static func write(_ fd: Int32, _ string: String) {
+public enum FileHandleWriter {
+    public static func write(_ fd: Int32, _ string: String) {
         var copy = string
         copy.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
                 guard let base = buffer.baseAddress else { return }
-                let written = Glibc.write(fd, base + offset, buffer.count - offset)
+                let written = systemWrite(fd, base + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return
@@ -23,3 +23,4 @@ enum FileHandleWriter {
         }
     }
 }
+

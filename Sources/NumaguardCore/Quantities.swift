@@ -1,10 +1,8 @@
-import NumaguardCore
-
 /// Why a value's spelling was refused, in words for the diagnostic.
 public struct Invalid: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
-    init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = message }
 }
 
 /// The value spellings a policy uses, parsed strictly: a size is 1024-based and says so
@@ -34,7 +32,7 @@ public enum Quantity {
 
     /// A plain decimal, `12` or `1.5`, with spaces around it: no sign, exponent, hex, inf or nan,
     /// so what the schema's patterns say is exactly what is accepted.
-    static func decimal(_ text: some StringProtocol) -> Double? {
+    public static func decimal(_ text: some StringProtocol) -> Double? {
         let body = spacesTrimmed(text)
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
@@ -42,7 +40,7 @@ public enum Quantity {
         return value
     }
 
-    static func spacesTrimmed(_ text: some StringProtocol) -> Substring {
+    public static func spacesTrimmed(_ text: some StringProtocol) -> Substring {
         let text = Substring(text)
         guard let first = text.firstIndex(where: { $0 != " " }), let last = text.lastIndex(where: { $0 != " " }) else { return "" }
         return text[first...last]
@@ -83,5 +81,30 @@ public enum Quantity {
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         guard (1...days).contains(day) else { return .failure(Invalid("\"\(text)\" is not a day of that month")) }
         return .success(Day(year: year, month: month, day: day))
+    }
+}
+
+/// A calendar day, compared as numbers: waivers expire at the end of their day (UTC).
+public struct Day: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    public static func < (lhs: Day, rhs: Day) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+
+    public var description: String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = "\(value)"
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 }

@@ -3,7 +3,7 @@ import NumaguardCore
 import NumaguardHost
 
 struct Numaguard: ParsableCommand {
-    static let version = "0.1.0-dev"
+    static let version = NumaguardVersion.string
 
     static let configuration = CommandConfiguration(
         commandName: "numaguard",

@@ -1,9 +1,25 @@
 import NumaguardCore
+import NumaguardHost
+import NumaguardLaunch
 import NumaguardPolicy
 
 /// `run --policy P --workload W`: the workload's declared placement becomes the same request
 /// numactl-style options would make, so both forms pass the same checks.
 public enum PolicyPlacement {
+    /// `LaunchCommand`'s policy resolver: loads the file (its diagnostics go to stderr with
+    /// file:line:col) and applies the workload's placement.
+    public static func resolve(_ request: LaunchRequest) throws(LaunchError) -> (request: LaunchRequest, digest: String) {
+        guard let path = request.policyPath else { return (request, "") }
+        let loaded: LoadedPolicy
+        do {
+            loaded = try PolicyLoader.load(path: path)
+        } catch {
+            FileHandleWriter.write(2, error.description + "\n")
+            throw .refused("\(path) is not a valid policy; nothing was executed")
+        }
+        return (try Self.request(request, policy: loaded), loaded.digest)
+    }
+
     public static func request(_ base: LaunchRequest, policy loaded: LoadedPolicy) throws(LaunchError) -> LaunchRequest {
         guard let name = base.workload else { return base }
         let policy = loaded.policy
@@ -14,35 +30,23 @@ public enum PolicyPlacement {
         let source = "workload \"\(name)\" of \(loaded.file)"
         var request = base
         switch workload.cpus {
-        case let .nodes(nodes): request.cpuNodes = explicit(nodes, kind: .node)
-        case let .cpulist(cpus): request.physicalCPUs = explicit(cpus, kind: .cpu)
+        case let .nodes(nodes): request.cpuNodes = NumactlSet(explicit: nodes, kind: .node)
+        case let .cpulist(cpus): request.physicalCPUs = NumactlSet(explicit: cpus, kind: .cpu)
         case nil: break
         }
         if let memory = workload.memory {
-            let nodes = memory.nodes.isEmpty ? nil : explicit(memory.nodes, kind: .node)
+            let nodes = memory.nodes.isEmpty ? nil : NumactlSet(explicit: memory.nodes, kind: .node)
             request.memory = MemoryRequest(mode: memory.mode, nodes: nodes, source: source)
             request.allowInterleave = memory.allowInterleave
         } else if case let .nodes(nodes) = workload.cpus {
             // Strict by default: memory follows the CPUs' nodes under MPOL_BIND rather than
             // the kernel's default, which spills to remote nodes under pressure.
-            request.memory = MemoryRequest(mode: .bind, nodes: explicit(nodes, kind: .node),
+            request.memory = MemoryRequest(mode: .bind, nodes: NumactlSet(explicit: nodes, kind: .node),
                                            source: "\(source) (no memory declared: bound to its CPU nodes)")
         }
         if policy.host.kernel.numaBalancing == .off { request.requireBalancingOff = true }
         request.headroom = headroom(policy)
         return request
-    }
-
-    static func explicit(_ set: IDSet, kind: NumactlSet.Kind) -> NumactlSet {
-        var ranges: [ClosedRange<Int>] = []
-        for member in set {
-            if let last = ranges.last, last.upperBound + 1 == member {
-                ranges[ranges.count - 1] = last.lowerBound...member
-            } else {
-                ranges.append(member...member)
-            }
-        }
-        return NumactlSet(kind: kind, text: set.listString, all: false, inverted: false, relative: false, ranges: ranges)
     }
 
     /// The policy's headroom rules that can be checked before the program exists: a fixed

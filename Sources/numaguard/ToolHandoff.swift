@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardCore
+import NumaguardHost
+
+/// Finds numaguard-tool in the directory of this executable (as installed, or as built in
+/// .build/<config>/) and execs it with the same arguments.
+enum ToolHandoff {
+    static let toolName = "numaguard-tool"
+
+    static func exec(_ arguments: [String]) -> Int32 {
+        let tool: String
+        do {
+            let me = try HostRoot.live.readLink("proc/self/exe")
+            let directory = me.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            tool = directory + "/" + toolName
+        } catch {
+            FileHandleWriter.write(2, "numaguard: cannot locate \(toolName): \(error)\n")
+            return ExitStatus.hostUnreadable.rawValue
+        }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([tool] + arguments.dropFirst()).map { strdup($0) }
+        argv.append(nil)
+        execv(tool, argv)
+        let failure = Errno(errno)
+        FileHandleWriter.write(2, "numaguard: cannot run \(tool): \(failure) (install numaguard-tool beside numaguard)\n")
+        return ExitStatus.hostUnreadable.rawValue
+    }
+}
