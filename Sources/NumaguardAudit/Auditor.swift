@@ -79,7 +79,8 @@ public enum Auditor {
         public var description: String { host.description }
     }
 
-    public static func run(root: HostRoot, policy loaded: LoadedPolicy, today: Day, failOn: Severity = .warning) throws(Failure) -> AuditReport {
+    public static func run(root: HostRoot, policy loaded: LoadedPolicy, today: Day, failOn: Severity = .warning,
+                           launchRecords: LaunchRecords? = nil) throws(Failure) -> AuditReport {
         let policy = loaded.policy
         let facts: HostFacts
         do { facts = try HostFacts.read(root) } catch { throw Failure(host: error) }
@@ -93,6 +94,9 @@ public enum Auditor {
             case .permissionDenied, .host: unreadable.append(error.description)
             }
         }
+
+        let bootID = trimmed(try? root.readText("proc/sys/kernel/random/boot_id"))
+        unreadable += launchRecords?.problems ?? []
 
         // Every process by PID; match rules read only what they test.
         let pids: [Int]
@@ -155,6 +159,9 @@ public enum Auditor {
                 }
             }
             findings += WorkloadChecks.check(workload, members, topology: topology, policyFile: loaded.file)
+            if let launchRecords {
+                findings += LaunchChecks.check(workload, members, records: launchRecords, bootID: bootID, policy: loaded)
+            }
         }
 
         if !policy.reservations.isEmpty {
@@ -177,7 +184,7 @@ public enum Auditor {
         let identity = HostIdentity(
             hostname: trimmed(try? root.readText("proc/sys/kernel/hostname")),
             machineID: trimmed(try? root.readText("etc/machine-id")),
-            bootID: trimmed(try? root.readText("proc/sys/kernel/random/boot_id")),
+            bootID: bootID,
             kernelRelease: kernel.release, kernelCommandLine: kernel.commandLine)
         return AuditReport(
             policyFile: loaded.file, policyDigest: loaded.digest, host: identity,

@@ -38,9 +38,11 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let loaded = try PolicyFile.load(judgement.policy)
         let day = try Clock.day(judgement.today)
+        let records = try judgement.records()
         let report: AuditReport
         do {
-            report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: judgement.failOn)
+            report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: judgement.failOn,
+                                     launchRecords: records)
         } catch {
             throw Terminal.fail(error.description, .hostUnreadable)
         }
@@ -69,6 +71,20 @@ struct JudgementOptions: ParsableArguments {
     var failOn: Severity = .warning
     @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
     var today: String?
+    @Option(name: .customLong("launch-records"), help: ArgumentHelp(
+        "The directory `numaguard run --record` writes to: each workload process is checked for a launch record.",
+        valueName: "dir"))
+    var launchRecords: String?
+
+    /// The launch records, read once; an unreadable directory ends the command (exit 66).
+    func records() throws -> LaunchRecords? {
+        guard let launchRecords else { return nil }
+        do {
+            return try LaunchRecords.read(directory: launchRecords)
+        } catch {
+            throw Terminal.fail("--launch-records: \(error)", .noInput)
+        }
+    }
 
     func validate() throws {
         if failOn == .info { throw ValidationError("--fail-on takes warning or critical") }

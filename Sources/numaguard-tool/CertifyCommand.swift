@@ -40,13 +40,15 @@ struct CertifyCommand: ParsableCommand {
         let day = try Clock.day(judgement.today)
         guard case let .success(seconds) = Quantity.seconds(window) else { throw ValidationError("--window") }
         let root = host.root
+        let records = try judgement.records()
         let nodes = WindowChecks.protectedNodes(loaded.policy)
         do {
             let before = try CounterReading.read(root, nodes: nodes)
             var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
             var remaining = timespec()
             while nanosleep(&pause, &remaining) == -1 && errno == EINTR { pause = remaining }
-            var report = try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn)
+            var report = try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn,
+                                         launchRecords: records)
             let after = try CounterReading.read(root, nodes: nodes)
             report.findings += Waivers.apply(
                 loaded.policy.waivers, to: WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds), today: day)
