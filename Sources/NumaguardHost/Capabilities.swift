@@ -37,21 +37,14 @@ public struct Capabilities: Sendable {
 
 extension Capabilities {
     /// Leaves the process with no capabilities in any set and no way to gain one at exec:
-    /// the bounding set first (root's exec refills its permitted set from it, and dropping it
-    /// needs the CAP_SETPCAP about to be cleared), then ambient, then effective, permitted and
-    /// inheritable, then no_new_privs (setuid binaries and file capabilities no longer elevate).
+    /// ambient cleared in one call, then effective, permitted and inheritable, then
+    /// no_new_privs. The bounding set is left alone: under no_new_privs the kernel caps what
+    /// an exec grants at the permitted set it had (empty), root included
+    /// (cap_bprm_creds_from_file), and the VM tests check CapEff and CapPrm of a root child.
     public static func clearForExec() throws(SystemCallError) {
-        if let caps = cap_get_proc() {
-            var flag = CAP_CLEAR
-            let holdsSetpcap = cap_get_flag(caps, cap_value_t(CAP_SETPCAP), CAP_EFFECTIVE, &flag) == 0 && flag == CAP_SET
-            cap_free(UnsafeMutableRawPointer(caps))
-            if holdsSetpcap {
-                for value in 0..<cap_max_bits() {
-                    try SystemCall.check("cap_drop_bound", "capability \(value)") { cap_drop_bound(value) }
-                }
-            }
+        try SystemCall.check("prctl", "PR_CAP_AMBIENT_CLEAR_ALL") {
+            cap_prctlw(Int(PR_CAP_AMBIENT), Int(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0, 0)
         }
-        try SystemCall.check("cap_reset_ambient", "calling process") { cap_reset_ambient() }
         let empty = try SystemCall.checkPointer("cap_init", "empty set") { cap_init() }
         defer { cap_free(UnsafeMutableRawPointer(empty)) }
         try SystemCall.check("cap_set_proc", "empty set") { cap_set_proc(empty) }

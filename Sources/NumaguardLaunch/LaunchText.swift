@@ -8,7 +8,7 @@ public enum LaunchText {
         let user = launch.credentials.map { "\($0.name) (uid \($0.uid), gid \($0.gid), groups \($0.groups.map(String.init).joined(separator: ",")))" }
         let capabilities = launch.keepCapabilities
             ? "kept (--keep-caps)"
-            : "cleared (bounding, ambient, effective, permitted, inheritable); no_new_privs set"
+            : "cleared (ambient, effective, permitted, inheritable); no_new_privs set, so no exec regains any"
         if format == .json {
             func string(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
             let fields: [(String, String)] = [
