@@ -215,6 +215,9 @@ public enum LaunchArguments {
         if request.staticNodes, request.memory == nil || request.memory?.mode == .local {
             throw .usage("--static-nodes applies to a memory policy with nodes (--membind, --preferred, --interleave, ...)")
         }
+        if request.format != .text, !request.dryRun {
+            throw .usage("--format chooses the output of --dry-run; a launch prints nothing of its own")
+        }
         if request.hostRoot != nil, !request.dryRun {
             throw .usage("--host-root describes another host: it is only meaningful with --dry-run")
         }

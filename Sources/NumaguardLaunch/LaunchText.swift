@@ -4,7 +4,8 @@ import NumaguardCore
 public enum LaunchText {
     public static func dryRun(_ launch: PreparedLaunch, format: LaunchRequest.Format) -> String {
         let plan = launch.plan
-        let cpus = plan.cpus.map { "\($0) (node \(plan.cpuNodes ?? IDSet()))" } ?? "unchanged (inherited)"
+        let nodes = plan.cpuNodes ?? IDSet()
+        let cpus = plan.cpus.map { "\($0) (\(nodes.count == 1 ? "node" : "nodes") \(nodes))" } ?? "unchanged (inherited)"
         let user = launch.credentials.map { "\($0.name) (uid \($0.uid), gid \($0.gid), groups \($0.groups.map(String.init).joined(separator: ",")))" }
         let capabilities = launch.keepCapabilities
             ? "kept (--keep-caps)"

@@ -1,5 +1,6 @@
 @testable import NumaguardPolicy
 import XCTest
+@testable import NumaguardCore
 
 /// The value spellings, strictly: what the JSON Schema's patterns describe is what is accepted.
 final class QuantityTests: XCTestCase {
