@@ -18,6 +18,7 @@ let package = Package(
     ],
     targets: [
         // C libraries come in only as system-library targets (DESIGN.md: C stays there).
+        // libnuma is numactl's own library: the tests use it as an oracle for CLinux's calls.
         .systemLibrary(
             name: "CNuma",
             pkgConfig: "numa",
@@ -28,10 +29,12 @@ let package = Package(
             pkgConfig: "libcap",
             providers: [.apt(["libcap-dev"])]
         ),
+        // The one C shim: raw memory-policy and affinity system calls (syscall(2) is variadic).
+        .target(name: "CLinux"),
         // Pure values and parsers: no I/O, so fixtures, fuzzers and the live host share them.
         .target(name: "NumaguardCore"),
         // Every host read and syscall: one root path, one errno funnel.
-        .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CNuma", "CCap"]),
+        .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
         // The policy language: values, the YAML loader with located errors, the JSON Schema.
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.

@@ -3,11 +3,11 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CNuma
+import CLinux
 import NumaguardCore
 
-/// CPU affinity of a thread through libnuma's sched_setaffinity/sched_getaffinity wrappers
-/// (glibc hides its own behind _GNU_SOURCE), with a mask sized for any CPU count (glibc's
+/// CPU affinity of a thread through the raw sched_setaffinity/sched_getaffinity calls (glibc
+/// hides its wrappers behind _GNU_SOURCE), with a mask sized for any CPU count (glibc's
 /// cpu_set_t stops at 1024).
 public enum Affinity {
     static func maskWords(for cpus: IDSet) -> Int {
@@ -17,11 +17,10 @@ public enum Affinity {
     /// Sets the affinity of `tid` (0: the calling thread). The kernel silently drops CPUs
     /// outside the cpuset, so callers that promise a placement read it back.
     public static func set(_ cpus: IDSet, tid: Int32 = 0) throws(SystemCallError) {
-        var mask = cpus.bitmap(wordCount: maskWords(for: cpus)).map { UInt($0) }
+        let mask = cpus.bitmap(wordCount: maskWords(for: cpus)).map { UInt($0) }
         try SystemCall.check("sched_setaffinity", tid == 0 ? "calling thread" : "thread \(tid)") {
-            mask.withUnsafeMutableBufferPointer { words in
-                var bitmask = bitmask(size: UInt(words.count * UInt.bitWidth), maskp: words.baseAddress)
-                return numa_sched_setaffinity(tid, &bitmask)
+            mask.withUnsafeBufferPointer { words in
+                clinux_sched_setaffinity(tid, words.count * MemoryLayout<UInt>.size, words.baseAddress)
             }
         }
     }
@@ -33,8 +32,7 @@ public enum Affinity {
             do throws(SystemCallError) {
                 try SystemCall.check("sched_getaffinity", tid == 0 ? "calling thread" : "thread \(tid)") {
                     mask.withUnsafeMutableBufferPointer { buffer in
-                        var bitmask = bitmask(size: UInt(buffer.count * UInt.bitWidth), maskp: buffer.baseAddress)
-                        return numa_sched_getaffinity(tid, &bitmask)
+                        clinux_sched_getaffinity(tid, buffer.count * MemoryLayout<UInt>.size, buffer.baseAddress)
                     }
                 }
             } catch {

@@ -1,15 +1,14 @@
-import CNuma
+import CLinux
 import NumaguardCore
 
-/// The memory-policy system calls, through libnuma's numaif.h wrappers and the errno funnel.
+/// The memory-policy system calls, through the CLinux shim and the errno funnel.
 /// This reads the calling thread's own policy: the ground truth a launcher checks after it
 /// has set a policy and before it execs (a wrapper's policy is inherited through exec).
 public enum MemoryPolicyCalls {
-    /// Mode numbers and flags of include/uapi/linux/mempolicy.h. numaif.h from numactl 2.0.16
-    /// predates weighted interleave and does not export the mode flags, so they are spelled here.
-    static let modes: [Int32: MemoryPolicy.Mode] = [
-        0: .default, 1: .preferred, 2: .bind, 3: .interleave, 4: .local, 5: .preferredMany, 6: .weightedInterleave,
-    ]
+    /// Mode numbers and flags of include/uapi/linux/mempolicy.h, in kernel order (the index is
+    /// the number). The uapi header is not imported, so they are spelled here; an array, as the
+    /// launch path instantiates no hashed collection.
+    static let modes: [MemoryPolicy.Mode] = [.default, .preferred, .bind, .interleave, .local, .preferredMany, .weightedInterleave]
     static let staticNodesFlag: Int32 = 1 << 15
     static let relativeNodesFlag: Int32 = 1 << 14
     static let numaBalancingFlag: Int32 = 1 << 13
@@ -31,22 +30,23 @@ public enum MemoryPolicyCalls {
     /// Sets the calling thread's task policy: the one a launcher hands to the program it
     /// execs. Every mode is set explicitly, MPOL_DEFAULT included, so nothing inherited stays.
     public static func set(_ policy: MemoryPolicy) throws(SystemCallError) {
-        guard let mode = modes.first(where: { $0.value == policy.mode })?.key else {
+        guard let index = modes.firstIndex(of: policy.mode) else {
             throw SystemCallError(call: "set_mempolicy", subject: policy.kernelSpelling, errno: .invalid)
         }
+        let mode = Int32(index)
         var flags: Int32 = 0
         if policy.staticNodes { flags |= staticNodesFlag }
         if policy.relativeNodes { flags |= relativeNodesFlag }
         if policy.balancing { flags |= numaBalancingFlag }
         if policy.nodes.isEmpty {
-            try SystemCall.check("set_mempolicy", policy.kernelSpelling) { set_mempolicy(mode | flags, nil, 0) }
+            try SystemCall.check("set_mempolicy", policy.kernelSpelling) { clinux_set_mempolicy(mode | flags, nil, 0) }
             return
         }
         let mask = policy.nodes.bitmap(wordCount: maskBits / 64).map { UInt($0) }
         // The kernel drops the last bit of maxnode (a historical off-by-one libnuma also
         // works around), so ask for one more than the mask holds.
         try SystemCall.check("set_mempolicy", policy.kernelSpelling) {
-            mask.withUnsafeBufferPointer { set_mempolicy(mode | flags, $0.baseAddress, UInt(maskBits + 1)) }
+            mask.withUnsafeBufferPointer { clinux_set_mempolicy(mode | flags, $0.baseAddress, UInt(maskBits + 1)) }
         }
     }
 
@@ -54,7 +54,7 @@ public enum MemoryPolicyCalls {
     /// interleave policy), as numactl --show prints it.
     public static func nextInterleaveNode() throws(SystemCallError) -> Int {
         var node: Int32 = 0
-        try SystemCall.check("get_mempolicy", "MPOL_F_NODE") { get_mempolicy(&node, nil, 0, nil, 1) }
+        try SystemCall.check("get_mempolicy", "MPOL_F_NODE") { clinux_get_mempolicy(&node, nil, 0, nil, 1) }
         return Int(node)
     }
 
@@ -65,14 +65,16 @@ public enum MemoryPolicyCalls {
         do {
             try SystemCall.check("get_mempolicy", "calling thread") {
                 mask.withUnsafeMutableBufferPointer { buffer in
-                    get_mempolicy(&mode, buffer.baseAddress, UInt(maskBits), nil, 0)
+                    clinux_get_mempolicy(&mode, buffer.baseAddress, UInt(maskBits), nil, 0)
                 }
             }
         } catch {
             throw .call(error)
         }
         let flags = mode & (staticNodesFlag | relativeNodesFlag | numaBalancingFlag)
-        guard let kind = modes[mode & ~flags] else { throw .unknownMode(mode) }
+        let number = Int(mode & ~flags)
+        guard modes.indices.contains(number) else { throw .unknownMode(mode) }
+        let kind = modes[number]
         return MemoryPolicy(
             mode: kind, nodes: IDSet(bitmap: mask.map { UInt64($0) }),
             staticNodes: flags & staticNodesFlag != 0,

@@ -73,7 +73,10 @@ public enum LaunchHostReader {
     /// Reads under `root`. On the live host the allowed sets are this process's own; a
     /// captured host has no "self", so its online CPUs and nodes stand in, and the dry run
     /// says so.
-    public static func read(_ root: HostRoot, memory: Bool) throws(HostError) -> LaunchHost {
+    /// `memory`, `release` and `isolated` say whether node meminfo, the kernel release and the
+    /// isolated CPUs are needed: each is a file read the launch path skips when the request
+    /// cannot use it (the release matters only for modes newer than some kernels).
+    public static func read(_ root: HostRoot, memory: Bool, release: Bool = true, isolated: Bool = true) throws(HostError) -> LaunchHost {
         func set(_ relative: String) throws(HostError) -> IDSet? {
             try root.parseIfPresent(relative) { text throws(ParseError) in try IDListParser.parse(text) }
         }
@@ -92,7 +95,7 @@ public enum LaunchHostReader {
             )
         } else {
             // A kernel without NUMA: one node 0 holding every online CPU, as numactl says.
-            let cpus = try set("sys/devices/system/cpu/online") ?? IDSet()
+            let cpus = try root.parse("sys/devices/system/cpu/online") { text throws(ParseError) in try IDListParser.parse(text) }
             let zero = IDSet([0])
             host = LaunchHost(
                 onlineNodes: zero, nodesWithCPU: zero, nodesWithMemory: zero, nodes: [LaunchNode(id: 0, cpus: cpus)],
@@ -127,11 +130,11 @@ public enum LaunchHostReader {
             host.memsAllowed = host.onlineNodes
             host.allowedSource = "the captured host's online CPUs and nodes (it has no proc/self)"
         }
-        host.kernelRelease = String(Lex.trimmed(try root.readSmallText("proc/sys/kernel/osrelease")))
+        if release { host.kernelRelease = String(Lex.trimmed(try root.readSmallText("proc/sys/kernel/osrelease"))) }
         host.numaBalancing = try root.parseIfPresent("proc/sys/kernel/numa_balancing") { text throws(ParseError) in
             try Lex.number(text, what: "kernel.numa_balancing")
         }
-        host.isolatedCPUs = try set("sys/devices/system/cpu/isolated") ?? IDSet()
+        if isolated { host.isolatedCPUs = try set("sys/devices/system/cpu/isolated") ?? IDSet() }
         if memory {
             for index in host.nodes.indices where host.nodesWithMemory.contains(host.nodes[index].id) {
                 let file = root.exists(nodeDirectory) ? "\(nodeDirectory)/node\(host.nodes[index].id)/meminfo" : "proc/meminfo"

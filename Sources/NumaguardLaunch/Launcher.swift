@@ -43,7 +43,11 @@ public enum Launcher {
                                path: String?) throws(LaunchError) -> PreparedLaunch {
         let host: LaunchHost
         do {
-            host = try LaunchHostReader.read(root, memory: request.minFree != nil || !request.headroom.isEmpty)
+            let newerModes: [MemoryPolicy.Mode] = [.preferredMany, .weightedInterleave, .local]
+            host = try LaunchHostReader.read(
+                root, memory: request.minFree != nil || !request.headroom.isEmpty,
+                release: request.memory.map { newerModes.contains($0.mode) } ?? false,
+                isolated: request.cpuNodes != nil || request.physicalCPUs != nil)
         } catch {
             throw .failed("cannot read the host: \(error)")
         }

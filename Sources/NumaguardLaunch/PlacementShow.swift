@@ -56,7 +56,7 @@ public enum PlacementShow {
     /// The calling process's state, read live.
     public static func current() throws(LaunchError) -> State {
         do {
-            let host = try LaunchHostReader.read(.live, memory: false)
+            let host = try LaunchHostReader.read(.live, memory: false, release: false, isolated: false)
             let policy = try LiveProcess().memoryPolicy()
             let next = policy.mode.isInterleave ? try MemoryPolicyCalls.nextInterleaveNode() : nil
             return State(policy: policy, nextInterleaveNode: next, affinity: try Affinity.current(),
