@@ -102,15 +102,20 @@ public struct ProcStatus: Equatable, Sendable {
     /// One field's value without building the table: the launcher needs two fields of its
     /// own status and no dictionary on its path.
     public static func value(of key: String, in text: String) -> Substring? {
-        var lineStart = text.startIndex
-        while lineStart < text.endIndex {
-            let lineEnd = text[lineStart...].firstIndex(of: "\n") ?? text.endIndex
-            let line = text[lineStart..<lineEnd]
-            if line.hasPrefix(key) {
-                let rest = line.dropFirst(key.count)
-                if rest.first == ":" { return Lex.trimmed(rest.dropFirst()) }
+        // Over UTF-8 bytes: Character-wise search would run grapheme breaking on every byte.
+        let bytes = text.utf8
+        let keyBytes = Array(key.utf8)
+        var lineStart = bytes.startIndex
+        while lineStart < bytes.endIndex {
+            let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.endIndex
+            let line = bytes[lineStart..<lineEnd]
+            if line.starts(with: keyBytes) {
+                let colon = bytes.index(lineStart, offsetBy: keyBytes.count)
+                if colon < lineEnd, bytes[colon] == 0x3A {
+                    return Lex.trimmed(text[bytes.index(after: colon)..<lineEnd])
+                }
             }
-            lineStart = lineEnd < text.endIndex ? text.index(after: lineEnd) : text.endIndex
+            lineStart = lineEnd < bytes.endIndex ? bytes.index(after: lineEnd) : bytes.endIndex
         }
         return nil
     }

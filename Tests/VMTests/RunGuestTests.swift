@@ -374,6 +374,7 @@ final class RunGuestTests: XCTestCase {
         for field in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
             XCTAssertEqual(user[field], "0000000000000000", "--user nobody: \(field)")
         }
+        XCTAssertEqual(user["CapBnd"], shell["CapBnd"], "the bounding set is left as it is (README)")
         XCTAssertEqual(user["NoNewPrivs"], "1")
         XCTAssertEqual(try guest.text("user-uid.out"), "nobody\n", "--user takes a numeric uid too")
 
@@ -385,6 +386,7 @@ final class RunGuestTests: XCTestCase {
         for field in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
             XCTAssertEqual(root[field], "0000000000000000", "as root without --user: \(field)")
         }
+        XCTAssertEqual(root["CapBnd"], shell["CapBnd"], "the bounding set is left as it is (README)")
         XCTAssertEqual(root["NoNewPrivs"], "1")
 
         XCTAssertEqual(try line(guest, "keep.rc"), "0", guest.peek("keep.err"))
@@ -580,7 +582,7 @@ final class RunGuestTests: XCTestCase {
 
     /// Nodes 0 (CPUs 0-1), 1 (CPUs 2-3) and 2 (memory only), booted with isolcpus=2-3: every
     /// process inherits CPUs 0-1, while the root cpuset still holds 0-3.
-    static let isolatedMixed = "numaguard run: warning: CPUs 2-3 are isolated (isolcpus) and 0-1 are not: "
+    static let isolatedMixed = "numaguard run: warning: CPUs 2-3 are isolated (isolcpus) and CPUs 0-1 are not: "
         + "the scheduler does not balance threads onto the isolated ones\n"
     static let isolatedAll = "numaguard run: warning: CPUs 2-3 are all isolated (isolcpus): the scheduler does not balance "
         + "threads across them, so each thread stays where it starts; pin threads individually\n"
@@ -620,7 +622,7 @@ final class RunGuestTests: XCTestCase {
         XCTAssertEqual(try guest.text("ran"), "")
 
         XCTAssertEqual(try line(guest, "C12.rc"), "0")
-        XCTAssertEqual(try guest.text("C12.err"), "numaguard run: warning: CPUs 2 are isolated (isolcpus) and 1 are not: "
+        XCTAssertEqual(try guest.text("C12.err"), "numaguard run: warning: CPU 2 is isolated (isolcpus) and CPU 1 is not: "
                        + "the scheduler does not balance threads onto the isolated ones\n")
         XCTAssertEqual(Placement(try guest.text("C12.out")).cpus, "1-2")
         // One isolated CPU is the usual way to pin a thread: no warning. numaguard checks CPUs
