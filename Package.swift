@@ -33,7 +33,9 @@ let package = Package(
         // The policy language: values, the YAML loader with located errors, the JSON Schema.
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.
-        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
+        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot"]),
+        // Snapshots of the placement-relevant host, their diff, and captures of the raw files.
+        .target(name: "NumaguardSnapshot", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardReport"]),
         // Summaries and renderers (text, json) over host values.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
         // Thin CLI: argument parsing and wiring only.
@@ -41,6 +43,7 @@ let package = Package(
             name: "numaguard",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
+                "NumaguardSnapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +55,7 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
+        .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -142,8 +142,8 @@ public enum Auditor {
                     if workload.protected, let tally = full.memory {
                         for node in tally.nodes { protectedResident[node, default: 0] += tally.bytes(.anonymous, on: node) }
                     }
-                    members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset(root, full, "cpuset.cpus.effective"),
-                                                   cpusetMems: cpuset(root, full, "cpuset.mems.effective")))
+                    members.append(WorkloadProcess(snapshot: full, cpusetCPUs: reader.cpuset(full, "cpuset.cpus.effective"),
+                                                   cpusetMems: reader.cpuset(full, "cpuset.mems.effective")))
                 } catch {
                     note(error)
                     if case .permissionDenied = error {
@@ -174,27 +174,13 @@ public enum Auditor {
         }
         findings += NodeChecks.headroom(policy.host.headroom, topology: topology, protectedResident: protectedResident)
 
+        let names = HostNames.read(root)
         let identity = HostIdentity(
-            hostname: trimmed(try? root.readText("proc/sys/kernel/hostname")),
-            machineID: trimmed(try? root.readText("etc/machine-id")),
-            bootID: trimmed(try? root.readText("proc/sys/kernel/random/boot_id")),
+            hostname: names.hostname, machineID: names.machineID, bootID: names.bootID,
             kernelRelease: kernel.release, kernelCommandLine: kernel.commandLine)
         return AuditReport(
             policyFile: loaded.file, policyDigest: loaded.digest, host: identity,
             findings: Waivers.apply(policy.waivers, to: findings, today: today),
             gone: gone, unreadable: unreadable, failOn: failOn)
-    }
-
-    static func trimmed(_ text: String?) -> String? {
-        guard let text else { return nil }
-        let value = String(Lex.trimmed(text))
-        return value.isEmpty ? nil : value
-    }
-
-    /// cgroup v2: /sys/fs/cgroup/<path>/<file>; nil on cgroup v1 or when unreadable.
-    static func cpuset(_ root: HostRoot, _ process: ProcessSnapshot, _ file: String) -> IDSet? {
-        guard let entry = process.cgroups.first(where: { $0.hierarchy == 0 }) else { return nil }
-        let path = "sys/fs/cgroup" + (entry.path == "/" ? "" : entry.path) + "/" + file
-        return try? root.parse(path) { text throws(ParseError) in try IDListParser.parse(text) }
     }
 }

@@ -13,6 +13,11 @@ public enum AtomicFile {
     /// directory so the rename itself survives a crash. On failure the temporary file is
     /// removed and `path` is untouched.
     public static func write(_ contents: String, to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
+        try write(Array(contents.utf8), to: path, mode: mode)
+    }
+
+    /// The same for binary contents (a capture's tar).
+    public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
         let (directory, name) = split(path)
         guard !name.isEmpty, name != ".", name != ".." else {
             throw SystemCallError(call: "open", subject: path, errno: .invalid)
@@ -20,14 +25,14 @@ public enum AtomicFile {
         let (descriptor, temporaryPath) = try create(prefix(path) + ".\(name).")
         var needsClose = true
         do throws(SystemCallError) {
-            var text = contents
-            // withUTF8 rethrows untyped, so the error comes out as a value.
-            let failure = text.withUTF8 { bytes -> SystemCallError? in
+            // withUnsafeBufferPointer rethrows untyped, so the error comes out as a value.
+            let failure = contents.withUnsafeBufferPointer { bytes -> SystemCallError? in
+                guard let base = bytes.baseAddress else { return nil }
                 var offset = 0
                 while offset < bytes.count {
                     do throws(SystemCallError) {
                         offset += try SystemCall.check("write", temporaryPath) {
-                            systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                            systemWrite(descriptor, base + offset, bytes.count - offset)
                         }
                     } catch {
                         return error
@@ -56,7 +61,7 @@ public enum AtomicFile {
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         while true {
-            let candidate = stem + String((0..<6).map { _ in alphabet.randomElement(using: &generator)! })
+            let candidate = stem + String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
             do {
                 let descriptor = try SystemCall.check("open", candidate) {
                     systemOpen(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

@@ -190,6 +190,14 @@ public struct ProcessReader: Sendable {
         return ThreadPlacement(tid: tid, comm: stat.comm, lastCPU: stat.processor, cpusAllowed: allowed ?? nil)
     }
 
+    /// The process's cgroup v2 cpuset file (`cpuset.cpus.effective`, ...) under
+    /// /sys/fs/cgroup; nil on cgroup v1 or when unreadable.
+    public func cpuset(_ process: ProcessSnapshot, _ file: String) -> IDSet? {
+        guard let entry = process.cgroups.first(where: { $0.hierarchy == 0 }) else { return nil }
+        let path = "sys/fs/cgroup" + (entry.path == "/" ? "" : entry.path) + "/" + file
+        return try? root.parse(path) { text throws(ParseError) in try IDListParser.parse(text) }
+    }
+
     /// True while /proc/PID still belongs to the process that started at `identity.startTime`.
     public func stillSame(_ identity: ProcessIdentity) -> Bool {
         guard let stat = try? root.parse("proc/\(identity.pid)/stat", TaskStatParser.parse) else { return false }

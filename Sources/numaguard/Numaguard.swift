@@ -14,7 +14,10 @@ struct Numaguard: ParsableCommand {
             71 host unreadable; 78 invalid policy.
             """,
         version: version,
-        subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self]
+        subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self,
+                      SnapshotCommand.self,
+                      DiffCommand.self,
+                      CaptureCommand.self]
     )
 }
 
