@@ -139,6 +139,12 @@ public struct SnapshotNode: Codable, Equatable, Sendable {
     public struct HugePages: Codable, Equatable, Sendable {
         public var sizeKiB: Int
         public var count: Int
+
+        public init(sizeKiB: Int, count: Int) {
+            self.sizeKiB = sizeKiB
+            self.count = count
+        }
+
         enum CodingKeys: String, CodingKey { case sizeKiB = "size_kib", count }
     }
 
@@ -164,6 +170,12 @@ public struct SnapshotDevice: Codable, Equatable, Sendable {
         public var mode: String
         /// /proc/irq/N/smp_affinity_list; nil when unreadable.
         public var affinity: IDSet?
+
+        public init(irq: Int, mode: String, affinity: IDSet?) {
+            self.irq = irq
+            self.mode = mode
+            self.affinity = affinity
+        }
     }
 
     public init(kind: String, name: String, address: String, numaNode: Int?, irqs: [IRQ]) {

@@ -13,7 +13,8 @@ public struct Guest {
     public let directory: URL
     public let exitCode: Int32
 
-    public static func boot(_ kernel: Kernel, _ topology: Topology, script: String,
+    /// `append`: extra kernel command line (e.g. `numa_balancing=disable`).
+    public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, script: String,
                             file: StaticString = #filePath, line: UInt = #line) throws -> Guest {
         let environment = ProcessInfo.processInfo.environment
         guard environment["NUMAGUARD_VM_TESTS"] == "1" else {
@@ -32,7 +33,7 @@ public struct Guest {
         let result = try Command.run("/bin/sh", [
             harness, "--kernel", kernel.rawValue, "--topology", topology.rawValue,
             "--script", scriptURL.path, "--out", out.path, "--binary", binary, "--timeout", "600",
-        ])
+        ] + (append.map { ["--append", $0] } ?? []))
         let guest = Guest(directory: out, exitCode: result.status)
         if result.status != 0 {
             XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) exited \(result.status): \(result.stderr)\n"
