@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "TestSupport"]),
         .testTarget(
             name: "NumaguardAuditTests",
-            dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"],
+            dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "TestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),

@@ -9,6 +9,11 @@ public struct CaptureManifest: Encodable, Sendable {
     public struct Skipped: Encodable, Equatable, Sendable {
         public var path: String
         public var error: String
+
+        public init(path: String, error: String) {
+            self.path = path
+            self.error = error
+        }
     }
 
     public var toolVersion: String
