@@ -9,7 +9,12 @@ public enum Drift {
     /// Snapshots `root` now and compares it with `baseline`.
     public static func findings(root: HostRoot, baseline: Snapshot, baselineFile: String) throws(Auditor.Failure) -> [Finding] {
         let now: Snapshot
-        do { now = try SnapshotReader.read(root, toolVersion: baseline.toolVersion, takenAt: "now") } catch { throw Auditor.Failure(host: error) }
+        do {
+            // Only the baseline's provenance reaches the findings; this side is the audit itself.
+            now = try SnapshotReader.read(root, toolVersion: baseline.toolVersion, takenAt: "at this audit")
+        } catch {
+            throw Auditor.Failure(host: error)
+        }
         return findings(SnapshotComparison.diff(old: baseline, oldFile: baselineFile, new: now, newFile: root.path))
     }
 

@@ -68,7 +68,9 @@ public enum Capture {
             nodes = numaEnabled ? Array(snapshot.topology.onlineNodes) : []
         } catch {
             // A host whose topology cannot be read is worth capturing all the more.
-            recorder.skip(error.path, "the snapshot reader stopped here: \(error.reason)")
+            let prefix = root.isLive ? "/" : root.path + "/"
+            let path = error.path.hasPrefix(prefix) ? String(error.path.dropFirst(prefix.count)) : error.path
+            recorder.skip(path, "the snapshot reader stopped here: \(error.reason)")
         }
         // certify's counters, and the user names workload rules match against.
         _ = try? CounterReading.read(observed, nodes: nodes)

@@ -76,6 +76,18 @@ final class CaptureTests: XCTestCase {
         XCTAssertTrue(manifest.contains("\"path\" : \"proc/139/numa_maps\""), manifest)
     }
 
+    func testABrokenTopologyIsStillCaptured() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("sys/devices/system/node/node1/distance"))
+        let (_, result, listing) = try roundTrip(copy.path)
+        XCTAssertEqual(result.manifest.skipped, [
+            .init(path: "sys/devices/system/node/node1/distance", error: "the snapshot reader stopped here: \(Errno.noEntry)"),
+        ])
+        XCTAssertTrue(listing.contains("sys/devices/system/node/node0/distance"))
+        XCTAssertTrue(listing.contains("proc/122/numa_maps"), "processes are captured all the same")
+    }
+
     func testTheCapturingProcessIsLeftOut() throws {
         let (_, result, listing) = try roundTrip(Fixtures.path("linux-6.1-2node"), excluding: 122)
         XCTAssertFalse(listing.contains { $0.hasPrefix("proc/122/") }, "\(listing.filter { $0.hasPrefix("proc/122") })")
