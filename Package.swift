@@ -38,7 +38,9 @@ let package = Package(
         // The policy language: values, the YAML loader with located errors, the JSON Schema.
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.
-        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy"]),
+        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot"]),
+        // Snapshots of the placement-relevant host, their diff, and captures of the raw files.
+        .target(name: "NumaguardSnapshot", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardReport"]),
         // The launcher: numactl-style placement, checked, applied to itself, exec. No Foundation
         // below it, so the front binary that runs it starts as fast as numactl.
         .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost"]),
@@ -53,18 +55,20 @@ let package = Package(
             name: "numaguard-tool",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
-                "NumaguardLaunch", "NumaguardLaunchPolicy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
         .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "TestSupport"]),
         .testTarget(
             name: "NumaguardAuditTests",
-            dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"],
+            dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "TestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
         .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "TestSupport"]),
+        .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -201,6 +201,20 @@ func fuzzOthers(_ text: String) {
     do { _ = try DistanceParser.parse(text) } catch { checkError(error, text) }
     do { _ = try BracketChoiceParser.parse(text) } catch { checkError(error, text) }
     do { _ = try Lex.number(text, what: "fuzz") } catch { checkError(error, text) }
+    fuzzBootArguments(text)
+}
+
+/// The command line splitter loses nothing but the separating whitespace and one `--`,
+/// and no word outside quotes holds whitespace.
+func fuzzBootArguments(_ text: String) {
+    let words = BootArguments.words(text)
+    for word in words where word.text.isEmpty { violation("empty word", text) }
+    let kept = words.map(\.text).joined().filter { !$0.isWhitespace }
+    let all = text.filter { !$0.isWhitespace }
+    if kept != all && kept.count + 2 != all.count { violation("words lost characters (\(kept.count) of \(all.count))", text) }
+    for word in words where !word.text.contains("\"") && word.text.contains(where: \.isWhitespace) {
+        violation("unquoted word with whitespace: \(word.text)", text)
+    }
 }
 
 // MARK: - entry point

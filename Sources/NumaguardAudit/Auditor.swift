@@ -95,7 +95,8 @@ public enum Auditor {
             }
         }
 
-        let bootID = trimmed(try? root.readText("proc/sys/kernel/random/boot_id"))
+        let names = HostNames.read(root)
+        let bootID = names.bootID
         unreadable += launchRecords?.problems ?? []
 
         // Every process by PID; match rules read only what they test.
@@ -182,19 +183,11 @@ public enum Auditor {
         findings += NodeChecks.headroom(policy.host.headroom, topology: topology, protectedResident: protectedResident)
 
         let identity = HostIdentity(
-            hostname: trimmed(try? root.readText("proc/sys/kernel/hostname")),
-            machineID: trimmed(try? root.readText("etc/machine-id")),
-            bootID: bootID,
+            hostname: names.hostname, machineID: names.machineID, bootID: names.bootID,
             kernelRelease: kernel.release, kernelCommandLine: kernel.commandLine)
         return AuditReport(
             policyFile: loaded.file, policyDigest: loaded.digest, host: identity,
             findings: Waivers.apply(policy.waivers, to: findings, today: today),
             gone: gone, unreadable: unreadable, failOn: failOn)
-    }
-
-    static func trimmed(_ text: String?) -> String? {
-        guard let text else { return nil }
-        let value = String(Lex.trimmed(text))
-        return value.isEmpty ? nil : value
     }
 }

@@ -28,7 +28,7 @@ enum HostChecks {
                 expected: wanted, actual: kernel.transparentHugepage ?? "absent (kernel without THP)",
                 remediation: "numaguard apply (/sys/kernel/mm/transparent_hugepage/enabled = \(wanted))"))
         }
-        let words = kernel.commandLine.split(separator: " ").map(String.init)
+        let words = BootArguments.kernelWords(kernel.commandLine)
         for word in policy.cmdlineRequire {
             findings.append(.judge(
                 words.contains(word), "host.kernel.cmdline.require.\(word)", .critical,

@@ -13,6 +13,11 @@ public enum AtomicFile {
     /// directory so the rename itself survives a crash. On failure the temporary file is
     /// removed and `path` is untouched.
     public static func write(_ contents: String, to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
+        try write(Array(contents.utf8), to: path, mode: mode)
+    }
+
+    /// The same for binary contents (a capture's tar).
+    public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
         let (directory, name) = split(path)
         guard !name.isEmpty, name != ".", name != ".." else {
             throw SystemCallError(call: "open", subject: path, errno: .invalid)
@@ -20,9 +25,8 @@ public enum AtomicFile {
         let (descriptor, temporaryPath) = try create(prefix(path) + ".\(name).")
         var needsClose = true
         do throws(SystemCallError) {
-            var text = contents
-            // withUTF8 rethrows untyped, so the error comes out as a value.
-            let failure = text.withUTF8 { bytes -> SystemCallError? in
+            // withUnsafeBufferPointer rethrows untyped, so the error comes out as a value.
+            let failure = contents.withUnsafeBufferPointer { bytes -> SystemCallError? in
                 guard let base = bytes.baseAddress else { return nil }
                 var offset = 0
                 while offset < bytes.count {

@@ -26,18 +26,49 @@ public enum HostError: Error, Sendable, CustomStringConvertible {
     public var isPermission: Bool { errno?.isPermission ?? false }
 }
 
+/// Told about every read made through a `HostRoot` that carries it. `numaguard capture`
+/// runs the ordinary readers with one, so a capture holds exactly the files numaguard reads
+/// (no list to keep in step with the readers). Paths are relative to the root.
+public protocol HostReadObserver: AnyObject, Sendable {
+    /// A whole file as read.
+    func file(_ relative: String, _ contents: [UInt8])
+    /// A directory was listed.
+    func listed(_ relative: String)
+    /// A symlink's target was read.
+    func link(_ relative: String, _ target: String)
+    /// `exists` answered yes.
+    func probed(_ relative: String)
+    /// A read failed for a reason other than the path not existing.
+    func failed(_ relative: String, _ error: HostError)
+}
+
 /// The one way numaguard reads the host: every /proc and /sys path is resolved under
 /// a root, `/` for the live host or a directory holding a recorded or captured host,
 /// so fixtures and captures exercise exactly the code that reads production hosts.
 public struct HostRoot: Sendable {
     public let path: String
+    /// nil except while capturing.
+    public let observer: (any HostReadObserver)?
 
     public static let live = HostRoot(path: "/")
 
-    public init(path: String) {
+    public init(path: String, observer: (any HostReadObserver)? = nil) {
         var trimmed = path
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.path = trimmed.isEmpty ? "/" : trimmed
+        self.observer = observer
+    }
+
+    /// The same root, reporting every read to `observer`.
+    public func observed(by observer: any HostReadObserver) -> HostRoot {
+        HostRoot(path: path, observer: observer)
+    }
+
+    /// Reports a failed read to the observer (not a missing file: absence is a fact the
+    /// readers handle) and passes the error on.
+    private func noted(_ relative: String, _ error: HostError) -> HostError {
+        if let observer, !error.isMissing { observer.failed(relative, error) }
+        return error
     }
 
     public var isLive: Bool { path == "/" }
@@ -64,24 +95,35 @@ public struct HostRoot: Sendable {
         _ relative: String, chunkSize: Int = 256 * 1024, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
         let full = absolute(relative)
-        let fd = try openForReading(full)
+        let fd: Int32
+        do { fd = try openForReading(full) } catch { throw noted(relative, error) }
         defer { close(fd) }
         let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
         defer { storage.deallocate() }
+        var observed: [UInt8] = []
+        var failure: E?
         while true {
             let count: Int
             do {
                 count = try SystemCall.check("read", full) { read(fd, storage, chunkSize) }
             } catch {
-                throw .unreadable(path: full, errno: error.errno)
+                throw noted(relative, .unreadable(path: full, errno: error.errno))
             }
-            if count == 0 { return .success(()) }
+            if count == 0 { break }
+            let chunk = UnsafeBufferPointer(start: storage, count: count)
+            if observer != nil { observed.append(contentsOf: chunk) }
+            if failure != nil { continue }
             do {
-                try body(UnsafeBufferPointer(start: storage, count: count))
+                try body(chunk)
             } catch {
-                return .failure(error)
+                failure = error
+                // An observer still wants the whole file; nobody else does.
+                if observer == nil { break }
             }
         }
+        observer?.file(relative, observed)
+        if let failure { return .failure(failure) }
+        return .success(())
     }
 
     /// Reads a small per-process file (/proc/PID/comm, cmdline, stat, status) with one read
@@ -91,7 +133,8 @@ public struct HostRoot: Sendable {
     /// thousand processes pays a thousand times. Longer contents fall back to reading to EOF.
     public func readSmallText(_ relative: String, capacity: Int = 4096) throws(HostError) -> String {
         let full = absolute(relative)
-        let fd = try openForReading(full)
+        let fd: Int32
+        do { fd = try openForReading(full) } catch { throw noted(relative, error) }
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         let count: Int
@@ -99,11 +142,13 @@ public struct HostRoot: Sendable {
             count = try SystemCall.check("read", full) { read(fd, buffer, capacity) }
         } catch {
             close(fd)
-            throw .unreadable(path: full, errno: error.errno)
+            throw noted(relative, .unreadable(path: full, errno: error.errno))
         }
         close(fd)
-        if count < capacity { return String(decoding: UnsafeBufferPointer(start: buffer, count: count), as: UTF8.self) }
-        return try readText(relative)
+        guard count < capacity else { return try readText(relative) }
+        let contents = UnsafeBufferPointer(start: buffer, count: count)
+        observer?.file(relative, Array(contents))
+        return String(decoding: contents, as: UTF8.self)
     }
 
     private func openForReading(_ full: String) throws(HostError) -> Int32 {
@@ -163,7 +208,9 @@ public struct HostRoot: Sendable {
     }
 
     public func exists(_ relative: String) -> Bool {
-        access(absolute(relative), F_OK) == 0
+        let present = access(absolute(relative), F_OK) == 0
+        if present { observer?.probed(relative) }
+        return present
     }
 
     /// Directory entries except `.` and `..`, unsorted.
@@ -173,7 +220,7 @@ public struct HostRoot: Sendable {
         do {
             directory = try SystemCall.checkPointer("opendir", full) { opendir(full) }
         } catch {
-            throw .unreadable(path: full, errno: error.errno)
+            throw noted(relative, .unreadable(path: full, errno: error.errno))
         }
         defer { closedir(directory) }
         var names: [String] = []
@@ -183,11 +230,18 @@ public struct HostRoot: Sendable {
             }
             if name != "." && name != ".." { names.append(name) }
         }
+        observer?.listed(relative)
         return names
     }
 
     public func readLink(_ relative: String) throws(HostError) -> String {
-        let full = absolute(relative)
+        let target: String
+        do { target = try linkTarget(absolute(relative)) } catch { throw noted(relative, error) }
+        observer?.link(relative, target)
+        return target
+    }
+
+    private func linkTarget(_ full: String) throws(HostError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count: Int
         do {
@@ -196,5 +250,57 @@ public struct HostRoot: Sendable {
             throw .unreadable(path: full, errno: error.errno)
         }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Where a path really is under the root.
+    public struct Resolved: Equatable, Sendable {
+        /// Relative to the root, no symlinks left in it.
+        public var path: String
+        /// Every symlink passed on the way (relative path, target as stored), in order.
+        public var links: [Link]
+        public var isDirectory: Bool
+
+        public struct Link: Equatable, Sendable {
+            public var path: String
+            public var target: String
+        }
+    }
+
+    /// Follows symlinks component by component inside the root, as the kernel would in a
+    /// chroot: an absolute target restarts at the root and `..` never climbs above it. sysfs
+    /// reaches devices through links (/sys/class/net/eth0 -> ../../devices/pci...), so this
+    /// names a device's bus address, and gives a capture the links to store so that the same
+    /// path resolves in the copy. Not reported to an observer: it reads no contents.
+    public func resolve(_ relative: String) throws(HostError) -> Resolved {
+        var resolved: [Substring] = []
+        var pending = Array(relative.split(separator: "/").reversed())
+        var links: [Resolved.Link] = []
+        var isDirectory = true
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                _ = resolved.popLast()
+                continue
+            }
+            let candidate = (resolved + [component]).joined(separator: "/")
+            let full = absolute(candidate)
+            var info = stat()
+            do {
+                try SystemCall.check("lstat", full) { lstat(full, &info) }
+            } catch {
+                throw .unreadable(path: full, errno: error.errno)
+            }
+            guard info.st_mode & S_IFMT == S_IFLNK else {
+                resolved.append(component)
+                isDirectory = info.st_mode & S_IFMT == S_IFDIR
+                continue
+            }
+            guard links.count < 40 else { throw .unreadable(path: full, errno: Errno(ELOOP)) }
+            let target = try linkTarget(full)
+            links.append(.init(path: candidate, target: target))
+            if target.hasPrefix("/") { resolved = [] }
+            pending.append(contentsOf: target.split(separator: "/").reversed())
+        }
+        return Resolved(path: resolved.joined(separator: "/"), links: links, isDirectory: isDirectory)
     }
 }

@@ -113,3 +113,21 @@ public struct HostFacts: Sendable {
         HostFacts(topology: try TopologyReader.read(root), kernel: try KernelReader.read(root))
     }
 }
+
+/// Who a host is (hostname, machine-id, boot id): provenance for reports, certificates and
+/// snapshots. Absent or unreadable names are nil: identity never stops a read of the host.
+public struct HostNames: Equatable, Sendable {
+    public var hostname: String?
+    public var machineID: String?
+    public var bootID: String?
+
+    public static func read(_ root: HostRoot) -> HostNames {
+        func value(_ relative: String) -> String? {
+            guard let text = try? root.readText(relative) else { return nil }
+            let trimmed = String(Lex.trimmed(text))
+            return trimmed.isEmpty ? nil : trimmed
+        }
+        return HostNames(hostname: value("proc/sys/kernel/hostname"), machineID: value("etc/machine-id"),
+                         bootID: value("proc/sys/kernel/random/boot_id"))
+    }
+}

@@ -457,8 +457,8 @@ public enum PolicySchema {
         "properties": {
           "check": {
             "type": "string",
-            "pattern": "^(host|workload|node)\\.",
-            "description": "A check ID, or a prefix ending in .* (workload.batch.*)."
+            "pattern": "^(host|workload|node|drift)\\.",
+            "description": "A check ID, or a prefix ending in .* (workload.batch.*, drift.topology.*)."
           },
           "reason": {
             "$ref": "#/$defs/text"

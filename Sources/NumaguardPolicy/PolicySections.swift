@@ -238,9 +238,9 @@ struct PolicySections {
               let check = fields["check"].flatMap({ reader.string($0.value, "\(path).check") }),
               let reason = fields["reason"].flatMap({ reader.string($0.value, "\(path).reason") }),
               let expires = fields["expires"].flatMap({ reader.quantity($0.value, "\(path).expires", Quantity.day) }) else { return nil }
-        let roots = ["host.", "workload.", "node."]
+        let roots = ["host.", "workload.", "node.", "drift."]
         guard roots.contains(where: { check.hasPrefix($0) }) else {
-            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload. or node.)")
+            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift.)")
             return nil
         }
         return Waiver(check: check, reason: reason, expires: expires)

@@ -21,9 +21,10 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Compare the live host with a policy and report every check.",
         discussion: """
-            Exit codes: 0 compliant; 1 violations (a failure at or above --fail-on); 3 incomplete \
-            (something could not be inspected: the report says what and which privilege would fix it); \
-            64 usage; 71 host unreadable; 78 invalid policy (nothing is inspected).
+            Exit codes: 0 compliant; 1 violations (a failure at or above --fail-on; with --baseline, also any \
+            drift); 3 incomplete (something could not be inspected: the report says what and which privilege \
+            would fix it); 64 usage or a --baseline that is not a snapshot; 66 --baseline unreadable; \
+            71 host unreadable; 78 invalid policy (nothing is inspected).
             """
     )
 
@@ -34,15 +35,24 @@ struct AuditCommand: ParsableCommand {
         "Also write the Prometheus metrics to this node_exporter textfile, atomically (temp file and rename).",
         valueName: "path"))
     var textfile: String?
+    @Option(help: ArgumentHelp(
+        "Also report every placement-relevant change since this snapshot (numaguard snapshot) as a drift.* finding.",
+        valueName: "snapshot"))
+    var baseline: String?
 
     func run() throws {
         let loaded = try PolicyFile.load(judgement.policy)
         let day = try Clock.day(judgement.today)
         let records = try judgement.records()
-        let report: AuditReport
+        let before = try baseline.map(SnapshotFile.load)
+        var report: AuditReport
         do {
             report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: judgement.failOn,
                                      launchRecords: records)
+            if let before, let baseline {
+                let drift = try Drift.findings(root: host.root, baseline: before, baselineFile: baseline)
+                report.findings += Waivers.apply(loaded.policy.waivers, to: drift, today: day)
+            }
         } catch {
             throw Terminal.fail(error.description, .hostUnreadable)
         }

@@ -15,7 +15,8 @@ struct Numaguard: ParsableCommand {
             failed before exec; 126 not executable; 127 not found.
             """,
         version: version,
-        subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self, RunHelp.self]
+        subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self,
+                      RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self]
     )
 }
 

@@ -292,7 +292,7 @@ final class PolicyErrorTests: XCTestCase {
 
     func testWaiverWithBadCheckID() {
         assertPolicyError("version: 1\nwaivers:\n  - {check: kernel.thp, reason: r, expires: 2026-12-31}\n",
-                          line: 3, column: 13, "waivers[0].check \"kernel.thp\" is not a check ID", "host., workload. or node.")
+                          line: 3, column: 13, "waivers[0].check \"kernel.thp\" is not a check ID", "host., workload., node. or drift.")
         assertPolicyError("version: 1\nwaivers:\n  - {check: host.x, expires: 2026-12-31}\n",
                           line: 3, column: 5, "waivers[0] needs \"reason\"")
         let policy = PolicyText.loads("version: 1\nwaivers:\n  - {check: workload.batch.*, reason: r, expires: 2026-12-31}\n")

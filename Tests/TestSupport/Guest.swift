@@ -13,8 +13,8 @@ public struct Guest {
     public let directory: URL
     public let exitCode: Int32
 
-    /// `append` adds to the guest kernel's command line (run-guest.sh --append), e.g. `isolcpus=2-3`.
-    public static func boot(_ kernel: Kernel, _ topology: Topology, script: String, append: String? = nil,
+    /// `append`: extra kernel command line (e.g. `numa_balancing=disable`).
+    public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, script: String,
                             file: StaticString = #filePath, line: UInt = #line) throws -> Guest {
         let environment = ProcessInfo.processInfo.environment
         guard environment["NUMAGUARD_VM_TESTS"] == "1" else {

@@ -597,7 +597,7 @@ final class RunGuestTests: XCTestCase {
     ]
 
     func testMemoryOnlyNodeAndIsolatedCPUs() throws {
-        let guest = try Guest.boot(.linux61, .cpuless, script: Self.library + Self.matrixScript(Self.cpulessMatrix) + #"""
+        let guest = try Guest.boot(.linux61, .cpuless, append: "isolcpus=2-3", script: Self.library + Self.matrixScript(Self.cpulessMatrix) + #"""
             cat /sys/devices/system/cpu/isolated >$OUT/isolated
             ng N2 numaguard run -N 2 -- touch /tmp/ran-N2
             ng N12 numaguard run -N 1,2 -- touch /tmp/ran-N12
@@ -611,7 +611,7 @@ final class RunGuestTests: XCTestCase {
             ng minfree2 numaguard run --min-free 10GiB -m 2 -- touch /tmp/ran-minfree2
             ls /tmp | grep '^ran-' >$OUT/ran
             true
-            """#, append: "isolcpus=2-3")
+            """#)
         XCTAssertEqual(try line(guest, "isolated"), "2-3")
         XCTAssertEqual(Status(try guest.text("shell-status"))["Cpus_allowed_list"], "0-1", "isolcpus narrows the inherited affinity")
         try assertMatrix(guest, Self.cpulessMatrix)

@@ -1,0 +1,52 @@
+import NumaguardCore
+import NumaguardHost
+import NumaguardSnapshot
+
+/// `audit --baseline`: every placement-relevant change since a snapshot becomes a finding
+/// next to the policy's, so one report (and one exit status) covers both "is the host as
+/// declared" and "is it as it was".
+public enum Drift {
+    /// Snapshots `root` now and compares it with `baseline`.
+    public static func findings(root: HostRoot, baseline: Snapshot, baselineFile: String) throws(Auditor.Failure) -> [Finding] {
+        let now: Snapshot
+        do {
+            // Only the baseline's provenance reaches the findings; this side is the audit itself.
+            now = try SnapshotReader.read(root, toolVersion: baseline.toolVersion, takenAt: "at this audit")
+        } catch {
+            throw Auditor.Failure(host: error)
+        }
+        return findings(SnapshotComparison.diff(old: baseline, oldFile: baselineFile, new: now, newFile: root.path))
+    }
+
+    /// One failure per counted change (`drift.<fact id>`, expected the baseline's value,
+    /// actual today's), one incomplete per fact that could not be compared, or a single
+    /// pass when nothing changed. Changes a diff shows but does not count are left to diff.
+    public static func findings(_ diff: SnapshotDiff) -> [Finding] {
+        var findings = diff.changes.map { change in
+            Finding(check: "drift.\(change.id)", severity: .warning, outcome: .fail, subject: change.group.title,
+                    expected: change.old ?? "absent", actual: change.new ?? "absent", remediation: remediation(change.group))
+        }
+        findings += diff.notCompared.map { item in
+            Finding(check: "drift.\(item.id)", severity: .warning, outcome: .incomplete, subject: "not compared",
+                    expected: "readable in both snapshots", actual: "unreadable in the \(item.side) snapshot: \(item.path): \(item.error)",
+                    remediation: "run numaguard as root (debugfs and other users' files need it)")
+        }
+        if findings.isEmpty {
+            findings.append(.pass("drift", .warning, expected: "no placement-relevant change since \(diff.old.file) (taken \(diff.old.takenAt))",
+                                  actual: "none"))
+        }
+        return findings
+    }
+
+    static func remediation(_ group: DriftGroup) -> String {
+        let rebaseline = "if intended, take a new baseline with numaguard snapshot"
+        switch group {
+        case .topology: return "hardware, firmware (BIOS NUMA/SNC) or the kernel changed the topology: re-plan placement; \(rebaseline)"
+        case .kernel: return "restore the old value (numaguard apply, sysctl or sysfs); \(rebaseline)"
+        case .boot: return "restore the boot argument and reboot; \(rebaseline)"
+        case .devices: return "the device moved node or its interrupts moved CPUs: check the slot, firmware and IRQ affinity; \(rebaseline)"
+        case .cpusets: return "restore the cgroup cpuset; \(rebaseline)"
+        case .actors: return "stop or restart the placement daemon as it was; \(rebaseline)"
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import NumaguardCore
+import NumaguardHost
+
+/// Reads a snapshot through one `HostRoot`, so the live host, a recorded fixture and an
+/// extracted capture give the same snapshot of the same host.
+public enum SnapshotReader {
+    /// vm sysctls that decide which node an allocation lands on or how it falls back:
+    /// zone reclaim and its thresholds, the zonelist order (older kernels), the watermark
+    /// gap that triggers fallback, and NUMA statistics (without which numastat and
+    /// numaguard's window checks read zeros). vm.min_free_kbytes is left out: the kernel
+    /// sizes it from memory, so it moves with every memory change already reported.
+    static let vmSysctls = ["min_slab_ratio", "min_unmapped_ratio", "numa_stat", "numa_zonelist_order", "watermark_scale_factor", "zone_reclaim_mode"]
+
+    /// The topology and kernel files are required (their absence is a broken host, as for
+    /// `numaguard topology`); everything else is optional: absent is a fact, unreadable is
+    /// recorded in `unreadable`.
+    public static func read(_ root: HostRoot, toolVersion: String, takenAt: String) throws(HostError) -> Snapshot {
+        let facts = try HostFacts.read(root)
+        var reads = OptionalReads(root: root)
+        let kernel = readKernel(facts.kernel, &reads)
+        let devices = DeviceReader.read(&reads)
+        let cpusets = CpusetReader.read(&reads)
+        let actors = readActors(&reads)
+        let names = HostNames.read(root)
+        return Snapshot(
+            toolVersion: toolVersion, takenAt: takenAt,
+            host: SnapshotHost(hostname: names.hostname, machineID: names.machineID, bootID: names.bootID),
+            kernel: kernel, topology: SnapshotTopology(facts.topology), devices: devices, cpusets: cpusets, actors: actors,
+            unreadable: reads.unreadable)
+    }
+
+    static func readKernel(_ state: KernelState, _ reads: inout OptionalReads) -> SnapshotKernel {
+        var sysctls: [String: String] = [:]
+        if let value = state.numaBalancing { sysctls["kernel.numa_balancing"] = "\(value)" }
+        if let value = state.zoneReclaimMode { sysctls["vm.zone_reclaim_mode"] = "\(value)" }
+        // Every kernel.numa_balancing_* sysctl this kernel has (promote_rate_limit_MBps on
+        // 6.1+, the scan periods before 5.13 moved them to debugfs).
+        for name in reads.list("proc/sys/kernel", id: "kernel") where name.hasPrefix("numa_balancing_") {
+            sysctls["kernel.\(name)"] = reads.text("proc/sys/kernel/\(name)", id: "kernel.\(name)")
+        }
+        for name in vmSysctls where sysctls["vm.\(name)"] == nil {
+            sysctls["vm.\(name)"] = reads.text("proc/sys/vm/\(name)", id: "vm.\(name)")
+        }
+        let debug = "sys/kernel/debug/sched/numa_balancing"
+        var numaBalancingDebug: [String: String] = [:]
+        for name in reads.list(debug, id: "debugfs.numa_balancing") {
+            numaBalancingDebug[name] = reads.text("\(debug)/\(name)", id: "debugfs.numa_balancing.\(name)")
+        }
+        let thp = "sys/kernel/mm/transparent_hugepage"
+        var transparentHugepage: [String: String] = [:]
+        transparentHugepage["enabled"] = state.transparentHugepage
+        transparentHugepage["defrag"] = state.transparentHugepageDefrag
+        transparentHugepage["shmem_enabled"] = reads.parsed("\(thp)/shmem_enabled", id: "thp.shmem_enabled", BracketChoiceParser.parse)
+        transparentHugepage["khugepaged/defrag"] = reads.text("\(thp)/khugepaged/defrag", id: "thp.khugepaged.defrag")
+        let weights = "sys/kernel/mm/mempolicy/weighted_interleave"
+        var weightedInterleave: [String: Int] = [:]
+        for name in reads.list(weights, id: "weighted_interleave") where name.hasPrefix("node") {
+            let node = String(name.dropFirst(4))
+            weightedInterleave[node] = reads.parsed("\(weights)/\(name)", id: "weighted_interleave.node.\(node)") { text throws(ParseError) in
+                try Lex.number(text, what: "weighted interleave weight")
+            }
+        }
+        return SnapshotKernel(
+            release: state.release, cmdline: state.commandLine, sysctls: sysctls, numaBalancingDebug: numaBalancingDebug,
+            transparentHugepage: transparentHugepage,
+            demotionEnabled: reads.text("sys/kernel/mm/numa/demotion_enabled", id: "mm.numa.demotion_enabled"),
+            weightedInterleave: weightedInterleave)
+    }
+
+    /// Which placement daemons have a process: by comm, as `forbid_processes` matches them.
+    static func readActors(_ reads: inout OptionalReads) -> SnapshotActors {
+        var running: Set<String> = []
+        let pids = (try? ProcessReader(root: reads.root).pids()) ?? []
+        for pid in pids {
+            // A process that exits while we look is simply not running.
+            guard let comm = try? reads.root.readSmallText("proc/\(pid)/comm") else { continue }
+            let name = String(Lex.trimmed(comm))
+            if SnapshotActors.watched.contains(name) { running.insert(name) }
+        }
+        // tuned writes the profile it applied here; it means nothing once tuned has stopped.
+        let profile = running.contains("tuned") ? reads.text("etc/tuned/active_profile", id: "actor.tuned.profile") : nil
+        return SnapshotActors(running: running.sorted(), tunedProfile: profile)
+    }
+}
+
+/// Reads whose absence is a fact (this kernel has no such knob, this host no such device)
+/// and whose failure is recorded under the fact id it would have filled, never fatal.
+struct OptionalReads {
+    let root: HostRoot
+    var unreadable: [SnapshotUnreadable] = []
+
+    mutating func record(_ id: String, _ error: HostError) {
+        if !error.isMissing { unreadable.append(SnapshotUnreadable(id: id, path: error.path, error: error.reason)) }
+    }
+
+    /// Trimmed contents; nil when absent or unreadable (and then recorded).
+    mutating func text(_ relative: String, id: String) -> String? {
+        do {
+            return String(Lex.trimmed(try root.readText(relative)))
+        } catch {
+            record(id, error)
+            return nil
+        }
+    }
+
+    mutating func parsed<T>(_ relative: String, id: String, _ parser: (String) throws(ParseError) -> T) -> T? {
+        do {
+            return try root.parse(relative, parser)
+        } catch {
+            record(id, error)
+            return nil
+        }
+    }
+
+    /// Sorted names; empty when the directory is absent or unreadable (and then recorded).
+    mutating func list(_ relative: String, id: String) -> [String] {
+        do {
+            return try root.list(relative).sorted()
+        } catch {
+            record(id, error)
+            return []
+        }
+    }
+}
+
+extension HostError {
+    /// The file, under its root.
+    var path: String {
+        switch self {
+        case let .unreadable(path, _), let .malformed(path, _): path
+        }
+    }
+
+    /// Why, without the path.
+    var reason: String {
+        switch self {
+        case let .unreadable(_, errno): errno.description
+        case let .malformed(_, error): error.description
+        }
+    }
+}

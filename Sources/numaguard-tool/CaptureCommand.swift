@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import NumaguardCore
+import NumaguardHost
+import NumaguardSnapshot
+
+struct CaptureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Write the /proc and /sys files numaguard reads to a tar, to audit, inspect or snapshot elsewhere.",
+        discussion: """
+            Unpack the tar anywhere (tar -xf FILE.tar -C DIR) and give DIR as --host-root. Holds only what \
+            numaguard's readers read; never process environments or memory contents. The archive is written \
+            mode 0600 (command lines can carry secrets). Files that could not be read are listed in \
+            numaguard-capture.json inside it. Exit codes: 0 complete; 3 some files could not be read; \
+            64 usage; 71 --out could not be written.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: ArgumentHelp("The tar file to write (atomically).", valueName: "file.tar")) var out: String
+
+    func run() throws {
+        let now = Clock.now()
+        let result: Capture.Result
+        do {
+            result = try Capture.run(root: host.root, toolVersion: Numaguard.version, takenAt: now.iso, epoch: now.epoch,
+                                     excludingPID: host.root.isLive ? Int(getpid()) : nil)
+        } catch {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+        do {
+            try AtomicFile.write(result.archive, to: out, mode: 0o600)
+        } catch {
+            throw Terminal.fail("cannot write \(out): \(error)", .hostUnreadable)
+        }
+        let manifest = result.manifest
+        let skipped = manifest.skipped
+        Terminal.printError("numaguard: captured \(manifest.files) files, \(manifest.symlinks) symlinks into \(out)"
+                            + (skipped.isEmpty ? "" : "; \(skipped.count) could not be read (listed in \(Capture.manifestName))"))
+        for item in skipped.prefix(20) { Terminal.printError("numaguard: not captured: \(item.path): \(item.error)") }
+        if skipped.count > 20 { Terminal.printError("numaguard: ... and \(skipped.count - 20) more") }
+        if !skipped.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
+    }
+}

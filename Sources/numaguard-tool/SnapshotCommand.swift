@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import NumaguardCore
+import NumaguardHost
+import NumaguardReport
+import NumaguardSnapshot
+
+struct SnapshotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Record everything on the host that matters to NUMA placement, as JSON, for a later diff.",
+        discussion: """
+            Exit codes: 0 complete; 3 something exists but could not be read (listed under "unreadable" \
+            in the snapshot and on stderr; debugfs needs root); 64 usage; 71 the host's topology could not \
+            be read, or --out could not be written.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: ArgumentHelp("Write the snapshot here (atomically) instead of to stdout.", valueName: "file")) var out: String?
+
+    func run() throws {
+        let snapshot: Snapshot
+        do {
+            snapshot = try SnapshotReader.read(host.root, toolVersion: Numaguard.version, takenAt: Clock.now().iso)
+        } catch {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+        let json = try JSONDocument.render(kind: "snapshot", snapshot)
+        if let out {
+            do {
+                try AtomicFile.write(json, to: out)
+            } catch {
+                throw Terminal.fail("cannot write \(out): \(error)", .hostUnreadable)
+            }
+        } else {
+            FileHandleWriter.write(1, json)
+        }
+        for item in snapshot.unreadable {
+            Terminal.printError("numaguard: \(item.path): \(item.error): \(item.id) is not in the snapshot")
+        }
+        if !snapshot.unreadable.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
+    }
+}
+
+extension Clock {
+    /// Seconds since the epoch and the same instant in ISO 8601 UTC, for provenance.
+    static func now() -> (epoch: Int, iso: String) {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let iso = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        return (Int(now), iso)
+    }
+}

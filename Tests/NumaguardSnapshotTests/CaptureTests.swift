@@ -1,0 +1,97 @@
+import Foundation
+import NumaguardHost
+import NumaguardReport
+import NumaguardSnapshot
+import TestSupport
+import XCTest
+
+/// A capture is a host root: unpacked, it must read exactly as the host it was taken from.
+final class CaptureTests: XCTestCase {
+    private var directories: [URL] = []
+
+    override func tearDown() {
+        for directory in directories { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Captures `root` and unpacks it with GNU tar.
+    private func roundTrip(_ root: String, excluding pid: Int? = nil) throws -> (unpacked: URL, result: Capture.Result, listing: [String]) {
+        let result = try Capture.run(root: HostRoot(path: root), toolVersion: "test", takenAt: "2026-11-21T00:00:00Z",
+                                     epoch: 1_790_000_000, excludingPID: pid)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-capture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directories.append(directory)
+        let file = directory.appendingPathComponent("capture.tar")
+        try Data(result.archive).write(to: file)
+        let unpacked = directory.appendingPathComponent("root")
+        try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+        XCTAssertEqual(try Command.run("/usr/bin/tar", ["-xf", file.path, "-C", unpacked.path]).status, 0)
+        let listing = try Command.run("/usr/bin/tar", ["-tf", file.path]).stdout.split(separator: "\n").map(String.init)
+        return (unpacked, result, listing)
+    }
+
+    func testCapturedFixtureSnapshotsTheSame() throws {
+        for name in Fixtures.names {
+            let (unpacked, result, _) = try roundTrip(Fixtures.path(name))
+            XCTAssertEqual(try SnapshotReaderTests.snapshot(unpacked.path), try SnapshotReaderTests.snapshot(Fixtures.path(name)), name)
+            XCTAssertEqual(result.manifest.skipped, [], name)
+        }
+    }
+
+    func testSymlinkedDevicesSurviveAndOnlyReadFilesAreTaken() throws {
+        let host = try SyntheticHost.make()
+        defer { host.remove() }
+        try host.write("proc/122/environ", "SECRET=hunter2\0")
+        try host.write("proc/122/mem", "memory contents")
+        try host.write("sys/devices/pci0000:00/0000:3b:00.0/config", "binary config space")
+        let (unpacked, result, listing) = try roundTrip(host.path)
+        XCTAssertEqual(try SnapshotReaderTests.snapshot(unpacked.path), try SnapshotReaderTests.snapshot(host.path))
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: unpacked.appendingPathComponent("sys/class/net/ens1f0").path),
+                       "../../devices/pci0000:00/0000:3b:00.0/net/ens1f0")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: unpacked.appendingPathComponent("proc/122/exe").path), "/bin/probe")
+        for path in listing {
+            XCTAssertFalse(path.hasSuffix("/environ") || path.hasSuffix("/mem") || path.hasSuffix("/config"), path)
+        }
+        XCTAssertFalse(listing.contains("sys/class/net/lo"), "lo is listed but never followed: not taken")
+        XCTAssertTrue(listing.contains("proc/irq/121/smp_affinity_list"))
+        XCTAssertTrue(listing.contains("sys/devices/pci0000:00/0000:3b:00.0/msi_irqs/121"))
+        XCTAssertTrue(listing.contains("etc/tuned/active_profile"))
+        XCTAssertTrue(listing.contains(Capture.manifestName))
+        XCTAssertEqual(result.manifest.symlinks, 14, "class link and device link of ens1f0, eth0 and nvme0; exe of the 8 recorded probes")
+        let manifest = try String(contentsOf: unpacked.appendingPathComponent(Capture.manifestName), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("\"kind\" : \"capture\""), manifest)
+        XCTAssertTrue(manifest.contains("\"tool_version\" : \"test\""), manifest)
+    }
+
+    func testUnreadableFilesAreListedAndTheCaptureGoesOn() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        // A directory where the kernel has a file: reading it fails with EISDIR.
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("proc/139/numa_maps"))
+        try FileManager.default.createDirectory(at: copy.appendingPathComponent("proc/139/numa_maps"), withIntermediateDirectories: false)
+        let (unpacked, result, listing) = try roundTrip(copy.path)
+        XCTAssertEqual(result.manifest.skipped, [.init(path: "proc/139/numa_maps", error: Errno(EISDIR).description)])
+        XCTAssertTrue(listing.contains("proc/139/status"), "the rest of the process is taken")
+        XCTAssertTrue(listing.contains("proc/168/numa_maps"), "and every other process")
+        let manifest = try String(contentsOf: unpacked.appendingPathComponent(Capture.manifestName), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("\"path\" : \"proc/139/numa_maps\""), manifest)
+    }
+
+    func testABrokenTopologyIsStillCaptured() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("sys/devices/system/node/node1/distance"))
+        let (_, result, listing) = try roundTrip(copy.path)
+        XCTAssertEqual(result.manifest.skipped, [
+            .init(path: "sys/devices/system/node/node1/distance", error: "the snapshot reader stopped here: \(Errno.noEntry)"),
+        ])
+        XCTAssertTrue(listing.contains("sys/devices/system/node/node0/distance"))
+        XCTAssertTrue(listing.contains("proc/122/numa_maps"), "processes are captured all the same")
+    }
+
+    func testTheCapturingProcessIsLeftOut() throws {
+        let (_, result, listing) = try roundTrip(Fixtures.path("linux-6.1-2node"), excluding: 122)
+        XCTAssertFalse(listing.contains { $0.hasPrefix("proc/122/") }, "\(listing.filter { $0.hasPrefix("proc/122") })")
+        XCTAssertTrue(listing.contains("proc/139/stat"))
+        XCTAssertEqual(result.manifest.excluded, ["proc/122: the numaguard process taking the capture"])
+    }
+}
