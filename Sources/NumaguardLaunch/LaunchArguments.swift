@@ -110,23 +110,27 @@ public enum LaunchArguments {
 
     /// The option an argument names, its inline value (`--x=v`, `-mv`) and the spelling used.
     private static func identify(_ argument: String) throws(LaunchError) -> (Option, String?, String) {
+        // Byte-wise: options are ASCII, and Character-wise slicing runs grapheme breaking.
+        let bytes = argument.utf8
         if argument.hasPrefix("--") {
-            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            let equals = bytes.firstIndex(of: 0x3D)
+            let name = equals.map { String(argument[..<$0]) } ?? argument
             if let reason = unsupported(name) { throw .usage("\(name) is not supported: \(reason)") }
             guard let option = Option.allCases.first(where: { $0.long.contains(name) }) else {
                 throw .usage("unknown option \(name)\(suggestion(for: name))")
             }
-            let inline = name.count < argument.count ? String(argument.dropFirst(name.count + 1)) : nil
-            return (option, inline, name)
+            return (option, equals.map { String(argument[bytes.index(after: $0)...]) }, name)
         }
-        let letter = argument.dropFirst().first ?? "-"
+        let second = bytes.index(after: bytes.startIndex)
+        let letter = Character(Unicode.Scalar(bytes[second]))
         let spelled = "-\(letter)"
         if let reason = unsupported(spelled) { throw .usage("\(spelled) is not supported: \(reason)") }
         guard let option = Option.allCases.first(where: { $0.short == letter }) else {
             throw .usage("unknown option \(spelled)")
         }
-        let rest = argument.dropFirst(2)
-        return (option, rest.isEmpty ? nil : String(rest.first == "=" ? rest.dropFirst() : rest), spelled)
+        var rest = bytes.index(after: second)
+        if rest < bytes.endIndex, bytes[rest] == 0x3D { rest = bytes.index(after: rest) }
+        return (option, rest < bytes.endIndex ? String(argument[rest...]) : nil, spelled)
     }
 
     private static func suggestion(for name: String) -> String {
