@@ -57,19 +57,30 @@ public struct LaunchRecord: Codable, Equatable, Sendable {
 
     /// JSON written by hand: the launch path carries no JSON encoder.
     public var json: String {
-        func string(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
+        let string = JSONText.optional
         let fields: [(CodingKeys, String)] = [
             (.formatVersion, "\(formatVersion)"), (.tool, string(tool)), (.pid, "\(pid)"), (.startTime, "\(startTime)"),
             (.bootID, string(bootID)), (.launchedAt, string(launchedAt)), (.program, string(program)),
-            (.arguments, "[" + arguments.map(JSONText.quoted).joined(separator: ", ") + "]"), (.user, string(user)),
+            (.arguments, JSONText.array(arguments)), (.user, string(user)),
             (.cpus, string(cpus?.listString)), (.memoryPolicy, string(memoryPolicy)), (.source, string(source)),
             (.policyPath, string(policyPath)), (.policyDigest, string(policyDigest)), (.workload, string(workload)),
         ]
-        return "{\n" + fields.map { "  \(JSONText.quoted($0.0.rawValue)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        return JSONText.object(fields.map { ($0.0.rawValue, $0.1) })
     }
 }
 
 public enum JSONText {
+    /// A JSON object from keys and already-encoded values, one member a line.
+    public static func object(_ members: [(String, String)]) -> String {
+        "{\n" + members.map { "  \(quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// A string literal, or null.
+    public static func optional(_ text: String?) -> String { text.map(quoted) ?? "null" }
+
+    /// An array of strings.
+    public static func array(_ strings: [String]) -> String { "[" + strings.map(quoted).joined(separator: ", ") + "]" }
+
     /// A JSON string literal (RFC 8259 escapes).
     public static func quoted(_ text: String) -> String {
         var out = "\""

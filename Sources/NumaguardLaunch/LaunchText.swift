@@ -11,17 +11,17 @@ public enum LaunchText {
             ? "kept (--keep-caps)"
             : "cleared (ambient, effective, permitted, inheritable); no_new_privs set, so no exec regains any"
         if format == .json {
-            func string(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
+            let string = JSONText.optional
             let fields: [(String, String)] = [
                 ("format_version", "1"), ("kind", string("run-plan")), ("source", string(plan.source)),
                 ("program", string(launch.program)),
-                ("arguments", "[" + launch.arguments.map(JSONText.quoted).joined(separator: ", ") + "]"),
+                ("arguments", JSONText.array(launch.arguments)),
                 ("cpus", string(plan.cpus?.listString)), ("cpu_nodes", string(plan.cpuNodes?.listString)),
                 ("memory_policy", string(plan.memory.kernelSpelling)), ("user", string(launch.credentials?.name)),
                 ("keep_capabilities", "\(launch.keepCapabilities)"), ("record_directory", string(launch.recordDirectory)),
-                ("warnings", "[" + plan.warnings.map(JSONText.quoted).joined(separator: ", ") + "]"),
+                ("warnings", JSONText.array(plan.warnings)),
             ]
-            return "{\n" + fields.map { "  \(JSONText.quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+            return JSONText.object(fields)
         }
         var lines = [
             "numaguard run --dry-run: nothing was changed or executed",
