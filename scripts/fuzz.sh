@@ -109,7 +109,7 @@ build_policy() {
     mkdir -p "$policy_build/obj" "$policy_build/modules"
     local obj="$policy_build/obj" modules="$policy_build/modules"
     local sanitize=-sanitize=fuzzer,address
-    local includes=(-I "$modules" -I "$yams/CYaml/include" -I Sources/CNuma -I Sources/CCap)
+    local includes=(-I "$modules" -I "$yams/CYaml/include" -I Sources/CLinux/include -I Sources/CCap)
     echo "fuzz.sh: building $out/policy"
     # libyaml: instrumented for coverage, not linked with libFuzzer's main until the end.
     local c
@@ -117,6 +117,9 @@ build_policy() {
         cached "cyaml-$(basename "$c" .c)" "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address \
             -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" "$c" -o "$obj/cyaml-$(basename "$c" .c).o" -- "$c"
     done
+    # numaguard's one C shim (raw memory-policy and affinity syscalls).
+    cached clinux "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CLinux/include \
+        Sources/CLinux/CLinux.c -o "$obj/clinux.o" -- Sources/CLinux/CLinux.c Sources/CLinux/include/CLinux.h
     # Yams changes only with Package.resolved: built optimised once (the slowest step, ~20 s).
     cached Yams "$swiftc" -parse-as-library -module-name Yams -wmo -O -g "$sanitize" \
         -DSWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" \
@@ -125,7 +128,7 @@ build_policy() {
     # numaguard's modules: -Onone keeps the rebuild after an edit to a few seconds; the run's
     # speed is dominated by Yams and libyaml anyway.
     # Each is keyed by its own sources and those of the modules it imports.
-    local module inputs=("$policy_build/Yams.stamp" Sources/CNuma/* Sources/CCap/*)
+    local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
     for module in NumaguardCore NumaguardHost NumaguardPolicy; do
         inputs+=(Sources/"$module"/*.swift)
         cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
@@ -134,7 +137,7 @@ build_policy() {
             -- "${inputs[@]}"
     done
     "$swiftc" -parse-as-library -module-name PolicyFuzz -Onone -g "$sanitize" -swift-version 6 "${includes[@]}" \
-        Fuzz/PolicyFuzz.swift "$obj"/*.o -lnuma -lcap -o "$out/policy" 2> "$policy_build/link.log" \
+        Fuzz/PolicyFuzz.swift "$obj"/*.o -lcap -o "$out/policy" 2> "$policy_build/link.log" \
         || { cat "$policy_build/link.log" >&2; exit 1; }
     quiet_log "$policy_build/link.log"
 }
