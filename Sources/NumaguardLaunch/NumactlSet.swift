@@ -50,29 +50,48 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
             .usage("\(option) \"\(text)\": \(reason)")
         }
         var set = NumactlSet(kind: kind, text: text, all: false, inverted: false, relative: false, ranges: [])
-        var body = Substring(text)
-        if body.first == "!" { set.inverted = true; body = body.dropFirst() }
-        if body.first == "+" { set.relative = true; body = body.dropFirst() }
-        if body == "all" {
+        // Byte-wise over [UInt8]: no Substring arrays or generic number parsing on the launch path.
+        let bytes = Array(text.utf8)
+        var start = 0
+        if start < bytes.count, bytes[start] == 0x21 { set.inverted = true; start += 1 }   // !
+        if start < bytes.count, bytes[start] == 0x2B { set.relative = true; start += 1 }   // +
+        if bytes[start...].elementsEqual("all".utf8) {
             guard !set.relative else { throw fail("\"+\" and \"all\" cannot be combined") }
             set.all = true
             return set
         }
-        guard !body.isEmpty else { throw fail("no \(kind.plural) given") }
-        for part in body.split(separator: ",", omittingEmptySubsequences: false) {
-            guard !part.isEmpty else { throw fail("empty element in the list") }
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard bounds.count <= 2, let low = Lex.decimal(bounds[0]),
-                  let high = bounds.count == 2 ? Lex.decimal(bounds[1]) : low else {
-                throw fail("expected \(kind.rawValue) numbers as N, N-M, lists of those, \"all\", \"!\" or \"+\"; found \"\(part)\"")
+        guard start < bytes.count else { throw fail("no \(kind.plural) given") }
+        var elementStart = start
+        while elementStart <= bytes.count {
+            let elementEnd = bytes[elementStart...].firstIndex(of: 0x2C) ?? bytes.count   // ,
+            let element = bytes[elementStart..<elementEnd]
+            guard !element.isEmpty else { throw fail("empty element in the list") }
+            let dash = element.firstIndex(of: 0x2D)   // -
+            guard let low = number(element[..<(dash ?? elementEnd)]),
+                  let high = dash.map({ number(element[($0 + 1)...]) }) ?? low else {
+                let found = String(decoding: element, as: UTF8.self)
+                throw fail("expected \(kind.rawValue) numbers as N, N-M, lists of those, \"all\", \"!\" or \"+\"; found \"\(found)\"")
             }
             guard low <= high else { throw fail("range \(low)-\(high) is descending") }
             guard high <= IDListParser.maximumMember else {
                 throw fail("\(high) exceeds the largest \(kind.rawValue) number numaguard accepts (\(IDListParser.maximumMember))")
             }
             set.ranges.append(low...high)
+            elementStart = elementEnd + 1
         }
         return set
+    }
+
+    /// A decimal number of up to 9 digits (anything longer is no CPU or node number); nil for
+    /// anything else, including an empty slice.
+    static func number(_ digits: ArraySlice<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 9 else { return nil }
+        var value = 0
+        for digit in digits {
+            guard digit >= 0x30, digit <= 0x39 else { return nil }
+            value = value * 10 + Int(digit - 0x30)
+        }
+        return value
     }
 
     /// What the argument names, resolved against the members the calling process may use
