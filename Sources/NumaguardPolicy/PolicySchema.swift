@@ -101,24 +101,7 @@ public enum PolicySchema {
                 "pattern": "^\\+?[0-9]+$"
               },
               "additionalProperties": {
-                "oneOf": [
-                  {
-                    "type": "integer",
-                    "minimum": 0,
-                    "maximum": 65536
-                  },
-                  {
-                    "type": "string",
-                    "pattern": "^\\s*[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*\\s*$"
-                  },
-                  {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                      "$ref": "#/$defs/nodeId"
-                    }
-                  }
-                ]
+                "$ref": "#/$defs/idList"
               }
             },
             "min_memory": {
