@@ -27,18 +27,12 @@ public enum AtomicFile {
         do throws(SystemCallError) {
             // withUnsafeBufferPointer rethrows untyped, so the error comes out as a value.
             let failure = contents.withUnsafeBufferPointer { bytes -> SystemCallError? in
-                guard let base = bytes.baseAddress else { return nil }
-                var offset = 0
-                while offset < bytes.count {
-                    do throws(SystemCallError) {
-                        offset += try SystemCall.check("write", temporaryPath) {
-                            systemWrite(descriptor, base + offset, bytes.count - offset)
-                        }
-                    } catch {
-                        return error
-                    }
+                do throws(SystemCallError) {
+                    try FileHandleWriter.writeAll(descriptor, bytes, subject: temporaryPath)
+                    return nil
+                } catch {
+                    return error
                 }
-                return nil
             }
             if let failure { throw failure }
             try SystemCall.check("fchmod", temporaryPath) { fchmod(descriptor, mode) }

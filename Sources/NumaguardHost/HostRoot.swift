@@ -207,6 +207,10 @@ public struct HostRoot: Sendable {
         }
     }
 
+    /// True when the root holds a host to read: the live one, or a directory with proc/ or
+    /// sys/ (a recorded fixture, an unpacked capture). What `--host-root` is checked against.
+    public var holdsHost: Bool { isLive || exists("proc") || exists("sys") }
+
     public func exists(_ relative: String) -> Bool {
         let present = access(absolute(relative), F_OK) == 0
         if present { observer?.probed(relative) }

@@ -46,7 +46,7 @@ public enum LaunchCommand {
             }
         }
         let root = HostRoot(path: request.hostRoot ?? "/")
-        guard root.isLive || root.exists("proc") || root.exists("sys") else {
+        guard root.holdsHost else {
             return fail(.usage("--host-root \(root.path): no proc/ or sys/ under it"))
         }
         let launch: PreparedLaunch

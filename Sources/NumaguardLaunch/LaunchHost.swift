@@ -38,9 +38,7 @@ public struct LaunchHost: Equatable, Sendable {
     public var allCPUs: IDSet { nodes.reduce(IDSet()) { $0.union($1.cpus) } }
 
     /// The nodes holding any of `cpus`.
-    public func nodes(ofCPUs cpus: IDSet) -> IDSet {
-        IDSet(nodes.filter { !$0.cpus.intersection(cpus).isEmpty }.map(\.id))
-    }
+    public func nodes(ofCPUs cpus: IDSet) -> IDSet { LaunchNode.holding(cpus, in: nodes) }
 }
 
 public struct LaunchNode: Equatable, Sendable {
@@ -54,6 +52,11 @@ public struct LaunchNode: Equatable, Sendable {
         self.id = id
         self.cpus = cpus
         self.memory = memory
+    }
+
+    /// The ids of the nodes holding any of `cpus` (numactl's cpubind/nodebind).
+    public static func holding(_ cpus: IDSet, in nodes: [LaunchNode]) -> IDSet {
+        IDSet(nodes.filter { !$0.cpus.intersection(cpus).isEmpty }.map(\.id))
     }
 }
 

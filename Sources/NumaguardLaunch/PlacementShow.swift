@@ -41,8 +41,7 @@ public enum PlacementShow {
         if policy.mode.isInterleave {
             lines += ["interleavemask: \(list(policy.nodes))", "interleavenode: \(next)"]
         }
-        let cpuNodes = IDSet(state.nodes.filter { !$0.cpus.intersection(state.affinity).isEmpty }.map(\.id))
-            .intersection(state.memsAllowed)
+        let cpuNodes = LaunchNode.holding(state.affinity, in: state.nodes).intersection(state.memsAllowed)
         lines += [
             "physcpubind: \(list(state.affinity))",
             "cpubind: \(list(cpuNodes))",

@@ -45,7 +45,7 @@ enum FastPath {
             index += 1
         }
         let root = HostRoot(path: hostRoot)
-        guard [!pids.isEmpty, pattern != nil, all].filter({ $0 }).count == 1, HostOptions.isHostRoot(root) else { return nil }
+        guard [!pids.isEmpty, pattern != nil, all].filter({ $0 }).count == 1, root.holdsHost else { return nil }
         let selection: InspectSelection = all ? .all : pattern.map { .pattern($0) } ?? .pids(pids)
         return InspectCommand.execute(root: root, format: format, selection: selection)
     }

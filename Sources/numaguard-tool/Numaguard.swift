@@ -30,12 +30,10 @@ struct HostOptions: ParsableArguments {
     var root: HostRoot { HostRoot(path: hostRoot) }
 
     func validate() throws {
-        guard Self.isHostRoot(root) else {
+        guard root.holdsHost else {
             throw ValidationError("--host-root \(hostRoot): no proc/ or sys/ under it")
         }
     }
-
-    static func isHostRoot(_ root: HostRoot) -> Bool { root.exists("proc") || root.exists("sys") }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
