@@ -8,34 +8,34 @@ public enum IDListParser {
     /// Mems_allowed_list, node `possible`/`online`). Blank input is the empty set, as the
     /// kernel prints an empty line for an empty mask (e.g. `isolated` with no isolcpus).
     public static func parse(_ text: some StringProtocol, what: String = "cpu/node list") throws(ParseError) -> IDSet {
-        let body = Lex.trimmed(text)
+        var body = String(Lex.trimmed(text))
         var set = IDSet()
-        if body.isEmpty { return set }
-        var column = 1
-        for part in body.split(separator: ",", omittingEmptySubsequences: false) {
-            defer { column += part.count + 1 }
-            guard !part.isEmpty else {
-                throw ParseError(what: what, input: body, column: column, reason: "empty element")
-            }
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard bounds.count <= 2, let low = Lex.decimal(bounds[0]) else {
-                throw ParseError(what: what, input: body, column: column, reason: "expected N or N-M, found \"\(part)\"")
-            }
-            var high = low
-            if bounds.count == 2 {
-                guard let parsed = Lex.decimal(bounds[1]) else {
-                    throw ParseError(what: what, input: body, column: column, reason: "expected N or N-M, found \"\(part)\"")
+        // Byte-wise with plain loops: no [Substring] from split and no generic number
+        // parsing, since the launcher parses several of these lists before every exec.
+        let failure: (column: Int, reason: String)? = body.withUTF8 { bytes in
+            var elementStart = 0
+            while elementStart <= bytes.count, !bytes.isEmpty {
+                var elementEnd = elementStart
+                while elementEnd < bytes.count, bytes[elementEnd] != 0x2C { elementEnd += 1 }   // ,
+                let column = elementStart + 1
+                guard elementEnd > elementStart else { return (column, "empty element") }
+                var dash: Int?
+                for index in elementStart..<elementEnd where bytes[index] == 0x2D { dash = index; break }   // -
+                func found() -> String { "expected N or N-M, found \"\(String(decoding: bytes[elementStart..<elementEnd], as: UTF8.self))\"" }
+                guard let low = Lex.decimal(bytes, elementStart, dash ?? elementEnd) else { return (column, found()) }
+                var high = low
+                if let dash {
+                    guard let parsed = Lex.decimal(bytes, dash + 1, elementEnd) else { return (column, found()) }
+                    high = parsed
                 }
-                high = parsed
+                guard low <= high else { return (column, "range \(low)-\(high) is descending") }
+                guard high <= maximumMember else { return (column, "\(high) exceeds the largest supported id \(maximumMember)") }
+                set.insert(range: low...high)
+                elementStart = elementEnd + 1
             }
-            guard low <= high else {
-                throw ParseError(what: what, input: body, column: column, reason: "range \(low)-\(high) is descending")
-            }
-            guard high <= maximumMember else {
-                throw ParseError(what: what, input: body, column: column, reason: "\(high) exceeds the largest supported id \(maximumMember)")
-            }
-            set.insert(range: low...high)
+            return nil
         }
+        if let failure { throw ParseError(what: what, input: Substring(body), column: failure.column, reason: failure.reason) }
         return set
     }
 

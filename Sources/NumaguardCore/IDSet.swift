@@ -10,8 +10,11 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
 
     public init() { words = [] }
 
+    /// Inlinable so each caller gets a specialized copy: unspecialized, it resolves the
+    /// sequence's associated types at run time, a measurable share of a launch.
+    @inlinable
     public init<S: Sequence>(_ members: S) where S.Element == Int {
-        words = []
+        self.init()
         for member in members { insert(member) }
     }
 

@@ -217,17 +217,6 @@ public struct NumaMapsScanner {
         return true
     }
 
-    private static func decimal(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
-        guard start < end, end - start <= 18 else { return nil }
-        var value = 0
-        for index in start..<end {
-            let byte = bytes[index]
-            guard Lex.isDigit(byte) else { return nil }
-            value = value * 10 + Int(byte - 0x30)
-        }
-        return value
-    }
-
     /// Consecutive lines almost always share a policy: compare bytes with the last one
     /// before hashing a new String.
     private mutating func policy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> MemoryPolicy {
@@ -313,7 +302,7 @@ public struct NumaMapsScanner {
                 continue
             }
             let isNode = bytes[tokenStart] == 0x4E  // "N<node>="
-            guard let value = Self.decimal(bytes, equalsAt + 1, cursor) else {
+            guard let value = Lex.decimal(bytes, equalsAt + 1, cursor) else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
                 if isNode || counter(bytes, tokenStart, equalsAt) != nil {
@@ -321,7 +310,7 @@ public struct NumaMapsScanner {
                 }
                 continue
             }
-            if isNode, let node = Self.decimal(bytes, tokenStart + 1, equalsAt) {
+            if isNode, let node = Lex.decimal(bytes, tokenStart + 1, equalsAt) {
                 current.nodePages.append(.init(node: node, pages: value))
                 continue
             }

@@ -32,17 +32,23 @@ public enum Lex {
 
     /// Decimal without sign; nil on empty, non-digit, or overflow.
     public static func decimal(_ text: some StringProtocol) -> Int? {
+        var text = String(text)
+        return text.withUTF8 { decimal($0, 0, $0.count) }
+    }
+
+    /// The same over `bytes[start..<end]`, for the byte-wise parsers (numa_maps, lists).
+    public static func decimal(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        guard start < end else { return nil }
         var value = 0
-        var any = false
-        for byte in text.utf8 {
+        for index in start..<end {
+            let byte = bytes[index]
             guard isDigit(byte) else { return nil }
             let (product, overflowA) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflowB) = product.addingReportingOverflow(Int(byte - 0x30))
             if overflowA || overflowB { return nil }
             value = sum
-            any = true
         }
-        return any ? value : nil
+        return value
     }
 
     /// A file holding one decimal number (sysctls, huge page counts).

@@ -102,22 +102,33 @@ public struct ProcStatus: Equatable, Sendable {
     /// One field's value without building the table: the launcher needs two fields of its
     /// own status and no dictionary on its path.
     public static func value(of key: String, in text: String) -> Substring? {
-        // Over UTF-8 bytes: Character-wise search would run grapheme breaking on every byte.
-        let bytes = text.utf8
-        let keyBytes = Array(key.utf8)
-        var lineStart = bytes.startIndex
-        while lineStart < bytes.endIndex {
-            let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.endIndex
-            let line = bytes[lineStart..<lineEnd]
-            if line.starts(with: keyBytes) {
-                let colon = bytes.index(lineStart, offsetBy: keyBytes.count)
-                if colon < lineEnd, bytes[colon] == 0x3A {
-                    return Lex.trimmed(text[bytes.index(after: colon)..<lineEnd])
+        // Over contiguous UTF-8 bytes with plain loops: Character-wise search runs grapheme
+        // breaking, and the generic Collection algorithms on UTF8View slices resolve
+        // associated types at run time, both measurable on the launch path.
+        var text = text
+        var key = key
+        let found: (start: Int, end: Int)? = text.withUTF8 { bytes in
+            key.withUTF8 { name in
+                var lineStart = 0
+                while lineStart < bytes.count {
+                    var lineEnd = lineStart
+                    while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+                    if lineEnd - lineStart > name.count, bytes[lineStart + name.count] == 0x3A {
+                        var matches = true
+                        for offset in 0..<name.count where bytes[lineStart + offset] != name[offset] {
+                            matches = false
+                            break
+                        }
+                        if matches { return (lineStart + name.count + 1, lineEnd) }
+                    }
+                    lineStart = lineEnd + 1
                 }
+                return nil
             }
-            lineStart = lineEnd < bytes.endIndex ? bytes.index(after: lineEnd) : bytes.endIndex
         }
-        return nil
+        guard let found else { return nil }
+        let utf8 = text.utf8
+        return Lex.trimmed(text[utf8.index(utf8.startIndex, offsetBy: found.start)..<utf8.index(utf8.startIndex, offsetBy: found.end)])
     }
 
     public func idSet(_ key: String) throws(ParseError) -> IDSet? {

@@ -17,10 +17,10 @@ public enum Affinity {
     /// Sets the affinity of `tid` (0: the calling thread). The kernel silently drops CPUs
     /// outside the cpuset, so callers that promise a placement read it back.
     public static func set(_ cpus: IDSet, tid: Int32 = 0) throws(SystemCallError) {
-        let mask = cpus.bitmap(wordCount: maskWords(for: cpus)).map { UInt($0) }
+        let mask = cpus.bitmap(wordCount: maskWords(for: cpus))
         try SystemCall.check("sched_setaffinity", tid == 0 ? "calling thread" : "thread \(tid)") {
             mask.withUnsafeBufferPointer { words in
-                clinux_sched_setaffinity(tid, words.count * MemoryLayout<UInt>.size, words.baseAddress)
+                clinux_sched_setaffinity(tid, words.count * MemoryLayout<UInt64>.size, words.baseAddress)
             }
         }
     }
@@ -28,11 +28,11 @@ public enum Affinity {
     public static func current(tid: Int32 = 0) throws(SystemCallError) -> IDSet {
         var words = 1024 / 64
         while true {
-            var mask = [UInt](repeating: 0, count: words)
+            var mask = [UInt64](repeating: 0, count: words)
             do throws(SystemCallError) {
                 try SystemCall.check("sched_getaffinity", tid == 0 ? "calling thread" : "thread \(tid)") {
                     mask.withUnsafeMutableBufferPointer { buffer in
-                        clinux_sched_getaffinity(tid, buffer.count * MemoryLayout<UInt>.size, buffer.baseAddress)
+                        clinux_sched_getaffinity(tid, buffer.count * MemoryLayout<UInt64>.size, buffer.baseAddress)
                     }
                 }
             } catch {
@@ -40,7 +40,7 @@ public enum Affinity {
                 if error.errno == .invalid, words < 1 << 14 { words *= 2; continue }
                 throw error
             }
-            return IDSet(bitmap: mask.map { UInt64($0) })
+            return IDSet(bitmap: mask)
         }
     }
 }

@@ -42,7 +42,7 @@ public enum MemoryPolicyCalls {
             try SystemCall.check("set_mempolicy", policy.kernelSpelling) { clinux_set_mempolicy(mode | flags, nil, 0) }
             return
         }
-        let mask = policy.nodes.bitmap(wordCount: maskBits / 64).map { UInt($0) }
+        let mask = policy.nodes.bitmap(wordCount: maskBits / 64)
         // The kernel drops the last bit of maxnode (a historical off-by-one libnuma also
         // works around), so ask for one more than the mask holds.
         try SystemCall.check("set_mempolicy", policy.kernelSpelling) {
@@ -61,7 +61,7 @@ public enum MemoryPolicyCalls {
     /// The calling thread's task policy, as the kernel holds it.
     public static func current() throws(Failure) -> MemoryPolicy {
         var mode: Int32 = 0
-        var mask = [UInt](repeating: 0, count: maskBits / 64)
+        var mask = [UInt64](repeating: 0, count: maskBits / 64)
         do {
             try SystemCall.check("get_mempolicy", "calling thread") {
                 mask.withUnsafeMutableBufferPointer { buffer in
@@ -76,7 +76,7 @@ public enum MemoryPolicyCalls {
         guard modes.indices.contains(number) else { throw .unknownMode(mode) }
         let kind = modes[number]
         return MemoryPolicy(
-            mode: kind, nodes: IDSet(bitmap: mask.map { UInt64($0) }),
+            mode: kind, nodes: IDSet(bitmap: mask),
             staticNodes: flags & staticNodesFlag != 0,
             relativeNodes: flags & relativeNodesFlag != 0,
             balancing: flags & numaBalancingFlag != 0

@@ -29,6 +29,9 @@ public struct LaunchHost: Equatable, Sendable {
     public var isolatedCPUs: IDSet
     /// Where the allowed sets came from, said in a dry run against a captured host.
     public var allowedSource: String
+    /// This process's blocked and ignored signals, from the same status read; every signal
+    /// when it has no status (a captured host, which is never exec'd from).
+    public var signals: SignalState = .unknown
 
     public func node(_ id: Int) -> LaunchNode? { nodes.first { $0.id == id } }
 
@@ -120,6 +123,7 @@ public enum LaunchHostReader {
             host.affinity = try field("Cpus_allowed_list") ?? allCPUs
             host.memsAllowed = try field("Mems_allowed_list") ?? host.onlineNodes
             host.allowedSource = "this process (/proc/self/status)"
+            host.signals = SignalState(status: status)
             // An affinity covering every CPU and every node allowed means no cpuset narrows
             // anything: skip the cgroup reads, which the common unrestricted launch never needs.
             if host.affinity != allCPUs || host.memsAllowed != host.onlineNodes,

@@ -17,7 +17,7 @@ public protocol SelfPlacing {
     func writeRecord(_ record: LaunchRecord, directory: String) throws(SystemCallError)
     func become(_ credentials: Credentials) throws(Credentials.Failure)
     func clearCapabilities() throws(SystemCallError)
-    func resetSignals() throws(SystemCallError)
+    func resetSignals(_ state: SignalState) throws(SystemCallError)
     /// Returns only when exec failed.
     func exec(_ path: String, _ arguments: [String]) -> Errno
 }
@@ -34,6 +34,8 @@ public struct PreparedLaunch: Sendable {
     public var policyPath: String?
     public var policyDigest: String?
     public var workload: String?
+    /// The signal state read with the host, reset just before exec.
+    public var signals: SignalState
 }
 
 public enum Launcher {
@@ -67,18 +69,21 @@ public enum Launcher {
         return PreparedLaunch(
             plan: plan, program: program, arguments: request.command, credentials: credentials,
             keepCapabilities: request.keepCapabilities, recordDirectory: request.recordDirectory,
-            policyPath: request.policyPath, policyDigest: policyDigest, workload: request.workload
+            policyPath: request.policyPath, policyDigest: policyDigest, workload: request.workload,
+            signals: host.signals
         )
     }
 
     static func source(of request: LaunchRequest) -> String {
         if let workload = request.workload, let path = request.policyPath { return "workload \"\(workload)\" of \(path)" }
-        var parts: [String] = []
-        if let nodes = request.cpuNodes { parts.append("--cpunodebind \(nodes)") }
-        if let cpus = request.physicalCPUs { parts.append("--physcpubind \(cpus)") }
-        if let memory = request.memory { parts.append(memory.nodes.map { "\(memory.source) \($0)" } ?? memory.source) }
-        if request.staticNodes { parts.append("--static-nodes") }
-        return parts.isEmpty ? "no placement options (memory policy reset to default)" : parts.joined(separator: " ")
+        // Concatenated rather than joined from an array: the launch path builds no [String].
+        var source = ""
+        func add(_ part: String) { source += source.isEmpty ? part : " " + part }
+        if let nodes = request.cpuNodes { add("--cpunodebind " + nodes.text) }
+        if let cpus = request.physicalCPUs { add("--physcpubind " + cpus.text) }
+        if let memory = request.memory { add(memory.nodes.map { memory.source + " " + $0.text } ?? memory.source) }
+        if request.staticNodes { add("--static-nodes") }
+        return source.isEmpty ? "no placement options (memory policy reset to default)" : source
     }
 
     /// Applies the plan to this process and execs the program. Returns only on failure,
@@ -111,7 +116,7 @@ public enum Launcher {
                 }
             }
             if !launch.keepCapabilities { try process.clearCapabilities() }
-            try process.resetSignals()
+            try process.resetSignals(launch.signals)
         } catch let error as LaunchError {
             return error
         } catch let error as SystemCallError {

@@ -34,7 +34,7 @@ public struct LiveProcess: SelfPlacing {
 
     public func clearCapabilities() throws(SystemCallError) { try Capabilities.clearForExec() }
 
-    public func resetSignals() throws(SystemCallError) { try Signals.resetForExec() }
+    public func resetSignals(_ state: SignalState) throws(SystemCallError) { try Signals.resetForExec(state) }
 
     public func exec(_ path: String, _ arguments: [String]) -> Errno {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }

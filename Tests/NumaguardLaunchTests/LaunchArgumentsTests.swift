@@ -20,7 +20,7 @@ final class LaunchArgumentsTests: XCTestCase {
             let request = try LaunchArguments.parse(arguments + ["--", "prog"])
             let memory = try XCTUnwrap(request.memory, "\(arguments)")
             XCTAssertEqual(memory.mode, .bind, "\(arguments)")
-            XCTAssertEqual(memory.nodes?.ranges, [0...0], "\(arguments)")
+            XCTAssertEqual(memory.nodes?.ids, IDSet([0]), "\(arguments)")
             XCTAssertEqual(memory.nodes?.kind, .node)
             XCTAssertEqual(memory.source, spelled, "messages name the option as the user spelled it")
             XCTAssertEqual(request.command, ["prog"])
@@ -53,7 +53,7 @@ final class LaunchArgumentsTests: XCTestCase {
             let request = try LaunchArguments.parse(arguments + ["prog"])
             let cpus = try XCTUnwrap(request.physicalCPUs, "\(arguments)")
             XCTAssertEqual(cpus.kind, .cpu)
-            XCTAssertEqual(cpus.ranges, [0...1, 3...3])
+            XCTAssertEqual(cpus.ids, IDSet(Array(0...1) + [3]))
         }
         let both = try parse("-N", "!0", "-C", "+1", "prog")
         XCTAssertEqual(both.cpuNodes?.inverted, true)

@@ -14,7 +14,7 @@ final class LaunchTextTests: XCTestCase {
             plan: LaunchPlan(cpus: cpus, memory: MemoryPolicy(mode: .bind, nodes: IDSet([1])), source: "--cpunodebind 1 -m 1",
                              warnings: warnings, cpuNodes: cpuNodes),
             program: program, arguments: arguments, credentials: user, keepCapabilities: keepCapabilities,
-            recordDirectory: record, policyPath: nil, policyDigest: nil, workload: nil
+            recordDirectory: record, policyPath: nil, policyDigest: nil, workload: nil, signals: .unknown
         )
     }
 

@@ -65,8 +65,8 @@ final class RecordingProcess: SelfPlacing {
         if let error = failure("cap_set_proc") { throw error }
     }
 
-    func resetSignals() throws(SystemCallError) {
-        events.append("reset signals")
+    func resetSignals(_ state: SignalState) throws(SystemCallError) {
+        events.append("reset signals blocked \(String(state.blocked, radix: 16)) ignored \(String(state.ignored, radix: 16))")
         if let error = failure("sigprocmask") { throw error }
     }
 
@@ -88,7 +88,7 @@ final class LauncherTests: XCTestCase {
                              cpuNodes: cpus.map { _ in IDSet([1]) }),
             program: "/opt/engine/bin/engine", arguments: ["engine", "--venue", "XLON"], credentials: user,
             keepCapabilities: keepCapabilities, recordDirectory: record, policyPath: "/etc/numaguard/p.yaml",
-            policyDigest: "abc123", workload: "trading-engine"
+            policyDigest: "abc123", workload: "trading-engine", signals: SignalState(blocked: 0x1000, ignored: 0x1001)
         )
     }
 
@@ -110,7 +110,7 @@ final class LauncherTests: XCTestCase {
             "record /var/lib/numaguard",
             "become trader",
             "clear capabilities",
-            "reset signals",
+            "reset signals blocked 1000 ignored 1001",
             "exec /opt/engine/bin/engine argv engine --venue XLON",
         ])
         XCTAssertEqual(error, .notFound("/opt/engine/bin/engine: \(Errno.noEntry)"), "exec returned: the wrapper reports it")
@@ -122,7 +122,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(process.events.last, "exec /opt/engine/bin/engine argv engine --venue XLON")
         XCTAssertEqual(process.events, [
             "set_mempolicy bind:1", "sched_setaffinity 2-3", "get_mempolicy", "sched_getaffinity",
-            "clear capabilities", "reset signals", "exec /opt/engine/bin/engine argv engine --venue XLON",
+            "clear capabilities", "reset signals blocked 1000 ignored 1001", "exec /opt/engine/bin/engine argv engine --venue XLON",
         ], "no record, no user: neither is touched")
     }
 
@@ -130,7 +130,7 @@ final class LauncherTests: XCTestCase {
         let process = RecordingProcess()
         _ = execute(launch(user: trader, keepCapabilities: true), on: process)
         XCTAssertFalse(process.events.contains("clear capabilities"))
-        XCTAssertEqual(Array(process.events.suffix(3)), ["become trader", "reset signals", "exec /opt/engine/bin/engine argv engine --venue XLON"])
+        XCTAssertEqual(Array(process.events.suffix(3)), ["become trader", "reset signals blocked 1000 ignored 1001", "exec /opt/engine/bin/engine argv engine --venue XLON"])
     }
 
     func testWithoutCPUsTheAffinityIsLeftAlone() {
@@ -186,7 +186,7 @@ final class LauncherTests: XCTestCase {
               "clear capabilities"]),
             ("sigprocmask", "sigprocmask(test): \(Errno.notPermitted)",
              ["set_mempolicy bind:1", "sched_setaffinity 2-3", "get_mempolicy", "sched_getaffinity", "record /records", "become trader",
-              "clear capabilities", "reset signals"]),
+              "clear capabilities", "reset signals blocked 1000 ignored 1001"]),
         ]
         for (call, message, events) in cases {
             let process = RecordingProcess()

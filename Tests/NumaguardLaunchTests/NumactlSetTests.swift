@@ -13,12 +13,12 @@ final class NumactlSetTests: XCTestCase {
 
     func testSingleRangeAndList() throws {
         let one = try parse("1")
-        XCTAssertEqual(one.ranges, [1...1])
+        XCTAssertEqual(one.ids, IDSet([1]))
         XCTAssertEqual([one.all, one.inverted, one.relative], [false, false, false])
         XCTAssertEqual(one.text, "1")
-        XCTAssertEqual(try parse("0-3").ranges, [0...3])
-        XCTAssertEqual(try parse("0,2-3,7").ranges, [0...0, 2...3, 7...7])
-        XCTAssertEqual(try parse("5-5").ranges, [5...5])
+        XCTAssertEqual(try parse("0-3").ids, IDSet(0...3))
+        XCTAssertEqual(try parse("0,2-3,7").ids, IDSet([0] + Array(2...3) + [7]))
+        XCTAssertEqual(try parse("5-5").ids, IDSet([5]))
         XCTAssertEqual(try parse("4-7", .cpu).kind, .cpu)
     }
 
@@ -26,7 +26,7 @@ final class NumactlSetTests: XCTestCase {
         let all = try parse("all")
         XCTAssertTrue(all.all)
         XCTAssertFalse(all.inverted)
-        XCTAssertEqual(all.ranges, [])
+        XCTAssertEqual(all.ids, IDSet())
 
         let notAll = try parse("!all")
         XCTAssertTrue(notAll.all)
@@ -34,15 +34,15 @@ final class NumactlSetTests: XCTestCase {
 
         let inverted = try parse("!1")
         XCTAssertEqual([inverted.inverted, inverted.relative], [true, false])
-        XCTAssertEqual(inverted.ranges, [1...1])
+        XCTAssertEqual(inverted.ids, IDSet([1]))
 
         let relative = try parse("+0-1")
         XCTAssertEqual([relative.inverted, relative.relative], [false, true])
-        XCTAssertEqual(relative.ranges, [0...1])
+        XCTAssertEqual(relative.ids, IDSet(0...1))
 
         let both = try parse("!+2")
         XCTAssertEqual([both.inverted, both.relative], [true, true])
-        XCTAssertEqual(both.ranges, [2...2])
+        XCTAssertEqual(both.ids, IDSet([2]))
         XCTAssertEqual(both.description, "!+2", "messages quote the argument as written")
     }
 
@@ -68,7 +68,7 @@ final class NumactlSetTests: XCTestCase {
     }
 
     func testNumbersBeyondTheLargestAcceptedAreRefused() throws {
-        XCTAssertEqual(try parse("\(IDListParser.maximumMember)").ranges, [IDListParser.maximumMember...IDListParser.maximumMember])
+        XCTAssertEqual(try parse("\(IDListParser.maximumMember)").ids, IDSet([IDListParser.maximumMember]))
         assertLaunchError(.usage, "\(IDListParser.maximumMember + 1) exceeds the largest node number numaguard accepts") {
             try parse("0-\(IDListParser.maximumMember + 1)")
         }

@@ -3,15 +3,18 @@
 // Raw calls rather than libnuma's wrappers: libnuma's constructor reads /proc and /sys and
 // probes set_mempolicy on every start, which the launcher (measured against numactl) pays
 // for nothing. Each returns -1 and sets errno on failure, for SystemCall.check.
+// Masks are the kernel's arrays of unsigned long, spelled uint64_t (CLinux.c asserts they are
+// the same width) so Swift hands over IDSet's own [UInt64] words without converting them.
 #ifndef CLINUX_H
 #define CLINUX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-long clinux_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode);
-long clinux_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr, unsigned long flags);
-long clinux_sched_setaffinity(pid_t pid, size_t size, const unsigned long *mask);
-long clinux_sched_getaffinity(pid_t pid, size_t size, unsigned long *mask);
+long clinux_set_mempolicy(int mode, const uint64_t *nodemask, unsigned long maxnode);
+long clinux_get_mempolicy(int *mode, uint64_t *nodemask, unsigned long maxnode, void *addr, unsigned long flags);
+long clinux_sched_setaffinity(pid_t pid, size_t size, const uint64_t *mask);
+long clinux_sched_getaffinity(pid_t pid, size_t size, uint64_t *mask);
 
 #endif
