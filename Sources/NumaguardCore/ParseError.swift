@@ -51,6 +51,27 @@ public enum Lex {
         return value
     }
 
+    /// Unsigned hexadecimal of up to 16 digits (the signal masks of /proc/PID/status); nil on
+    /// empty, non-hex, or longer input. Byte-wise: the generic `UInt64(_:radix:)` costs more
+    /// than the whole lookup on the launch path.
+    public static func hexadecimal(_ text: Substring) -> UInt64? {
+        var value: UInt64 = 0
+        var digits = 0
+        for byte in text.utf8 {
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            default: return nil
+            }
+            digits += 1
+            guard digits <= 16 else { return nil }
+            value = value << 4 | UInt64(digit)
+        }
+        return digits > 0 ? value : nil
+    }
+
     /// A file holding one decimal number (sysctls, huge page counts).
     public static func number(_ text: String, what: String) throws(ParseError) -> Int {
         guard let value = decimal(trimmed(text)) else {

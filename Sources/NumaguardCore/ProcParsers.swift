@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The fields of /proc/PID/stat (or task/TID/stat) that placement depends on.
 public struct TaskStat: Equatable, Sendable {
     public var pid: Int
@@ -107,12 +113,14 @@ public struct ProcStatus: Equatable, Sendable {
         // associated types at run time, both measurable on the launch path.
         var text = text
         var key = key
-        let found: (start: Int, end: Int)? = text.withUTF8 { bytes in
-            key.withUTF8 { name in
+        let found = text.withUTF8 { bytes in
+            key.withUTF8 { name -> (start: Int, end: Int)? in
+                guard let base = bytes.baseAddress else { return nil }
                 var lineStart = 0
                 while lineStart < bytes.count {
-                    var lineEnd = lineStart
-                    while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+                    // memchr, not a byte loop: status is ~1.4 KB and the launcher looks up four lines.
+                    let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart)
+                        .map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? bytes.count
                     if lineEnd - lineStart > name.count, bytes[lineStart + name.count] == 0x3A {
                         var matches = true
                         for offset in 0..<name.count where bytes[lineStart + offset] != name[offset] {

@@ -25,7 +25,7 @@ public struct SignalState: Equatable, Sendable {
     /// From a /proc/PID/status text; a missing or malformed line counts as every signal.
     public init(status: String) {
         func mask(_ key: String) -> UInt64 {
-            guard let value = ProcStatus.value(of: key, in: status), let bits = UInt64(value, radix: 16) else { return ~0 }
+            guard let value = ProcStatus.value(of: key, in: status), let bits = Lex.hexadecimal(value) else { return ~0 }
             return bits
         }
         self.init(blocked: mask("SigBlk"), ignored: mask("SigIgn"))

@@ -71,4 +71,17 @@ final class ProcParsersTests: XCTestCase {
         XCTAssertEqual(try Lex.number("1\n", what: "numa_balancing"), 1)
         XCTAssertThrowsError(try Lex.number("on\n", what: "numa_balancing"))
     }
+
+    /// The byte-wise number readers the launch path uses in place of the generic initialisers.
+    func testByteWiseNumbers() {
+        XCTAssertEqual(Lex.decimal("9223372036854775807"), Int.max)
+        XCTAssertNil(Lex.decimal("9223372036854775808"), "overflow is not a number")
+        XCTAssertNil(Lex.decimal(""))
+        XCTAssertNil(Lex.decimal("1a"))
+        XCTAssertEqual(Lex.hexadecimal("0000000000001001"), 0x1001)
+        XCTAssertEqual(Lex.hexadecimal("fFfFfFfFfFfFfFfF"), .max)
+        XCTAssertNil(Lex.hexadecimal("10000000000000000"), "17 digits do not fit a signal mask")
+        XCTAssertNil(Lex.hexadecimal(""))
+        XCTAssertNil(Lex.hexadecimal("0x10"))
+    }
 }
