@@ -489,11 +489,47 @@ public enum PolicySchema {
               },
               "additionalProperties": false
             },
+            "safe": {
+              "type": "object",
+              "description": "SAFE (conservative) is also entered when page migrations fail this often.",
+              "properties": {
+                "migration_failures_per_s": {
+                  "$ref": "#/$defs/rate"
+                }
+              },
+              "additionalProperties": false
+            },
             "dwell": {
+              "description": "Minimum time in a regime, and how long calm must last before it is left.",
               "$ref": "#/$defs/duration"
+            },
+            "exit": {
+              "description": "Hysteresis: a regime is left only below this share of the thresholds that entered it (default 50%); above 0%.",
+              "$ref": "#/$defs/percent",
+              "not": {
+                "pattern": "^ *0*(\\.0*)? *% *$"
+              }
             }
           },
           "additionalProperties": false
+        },
+        "numa_maps_period": {
+          "description": "Shortest time between two numa_maps reads of a protected process (default 60s).",
+          "$ref": "#/$defs/duration"
+        },
+        "listen": {
+          "description": "Serve /metrics here: PORT (loopback) or IPV4:PORT.",
+          "oneOf": [
+            {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 65535
+            },
+            {
+              "type": "string",
+              "pattern": "^ *((((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])|localhost):)?[0-9]{1,5} *$"
+            }
+          ]
         }
       },
       "additionalProperties": false

@@ -1,0 +1,6 @@
+@testable import NumaguardWatch
+import XCTest
+
+final class RegimeMachineTests: XCTestCase {
+    func testPlaceholder() {}
+}
