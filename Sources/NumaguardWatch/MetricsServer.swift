@@ -133,7 +133,8 @@ final class MetricsServer {
     static func requestHead(_ bytes: [UInt8]) -> String? {
         let text = String(decoding: bytes, as: UTF8.self)
         guard text.contains("\r\n\r\n") || text.contains("\n\n") else { return nil }
-        return text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).first.map(String.init) ?? ""
+        // "\r\n" is one Character in Swift: split on anything that ends a line.
+        return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
     }
 
     /// A whole HTTP response for a request line.

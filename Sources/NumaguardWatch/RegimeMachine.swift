@@ -103,32 +103,33 @@ public struct RegimeMachine: Sendable {
             return value >= threshold * scale(level)
         }
         func figure(_ value: Double) -> String { WatchEvent.number(value) }
-        func limit(_ threshold: Double, _ level: Regime) -> String {
-            scale(level) < 1 ? "\(figure(threshold * scale(level))) (\(level.name) exit)" : figure(threshold)
+        func limit(_ threshold: Double, _ level: Regime, _ unit: String) -> String {
+            let value = figure(threshold * scale(level)) + unit
+            return scale(level) < 1 ? "\(value) (\(level.name) exit)" : value
         }
 
         var safe: [String] = []
         if input.rates == nil { safe.append("counters unreadable: \(input.unreadable.joined(separator: "; "))") }
         safe += input.protectedChanges
         if let failures = input.rates?.migrationFailuresPerSecond, at(failures, t.migrationFailuresPerSecond, .safe) {
-            safe.append("migration failures \(figure(failures))/s >= \(limit(t.migrationFailuresPerSecond, .safe))/s")
+            safe.append("migration failures \(figure(failures))/s >= \(limit(t.migrationFailuresPerSecond, .safe, "/s"))")
         }
         if !safe.isEmpty { return (.safe, safe) }
         guard let rates = input.rates else { return (.stable, []) }
 
         var shock: [String] = []
         if let migrated = rates.pagesMigratedPerSecond, at(migrated, t.pagesMigratedPerSecond, .shock) {
-            shock.append("pages migrated \(figure(migrated))/s >= \(limit(t.pagesMigratedPerSecond, .shock))/s")
+            shock.append("pages migrated \(figure(migrated))/s >= \(limit(t.pagesMigratedPerSecond, .shock, "/s"))")
         }
         // The remote share means something only with enough faults behind it.
         if let ratio = rates.remoteFaultRatio, at(ratio, t.remoteFaultRatio, .shock),
            at(rates.hintFaultsPerSecond, t.hintFaultsPerSecond, .watch), let faults = rates.hintFaultsPerSecond {
-            shock.append("remote hint faults \(figure(ratio * 100))% >= \(limit(t.remoteFaultRatio * 100, .shock))% "
+            shock.append("remote hint faults \(figure(ratio * 100))% >= \(limit(t.remoteFaultRatio * 100, .shock, "%")) "
                          + "of \(figure(faults))/s")
         }
         if !shock.isEmpty { return (.shock, shock) }
         if let faults = rates.hintFaultsPerSecond, at(faults, t.hintFaultsPerSecond, .watch) {
-            return (.watch, ["hint faults \(figure(faults))/s >= \(limit(t.hintFaultsPerSecond, .watch))/s"])
+            return (.watch, ["hint faults \(figure(faults))/s >= \(limit(t.hintFaultsPerSecond, .watch, "/s"))"])
         }
         return (.stable, [Self.calmWords(rates, t)])
     }
