@@ -30,7 +30,7 @@ final class WatchCommandTests: XCTestCase {
         let invalid = try Command.numaguard(["watch", "--policy", bad, "--count", "1"])
         XCTAssertEqual(invalid.status, 78)
         XCTAssertEqual(invalid.stdout, "")
-        XCTAssertTrue(invalid.stderr.contains("\(bad):2:26: error: watch.regimes.exit must be above 0%"), invalid.stderr)
+        XCTAssertTrue(invalid.stderr.contains("\(bad):2:25: error: watch.regimes.exit must be above 0%"), invalid.stderr)
 
         let good = try write("good.yaml", "version: 1\n")
         let listen = try Command.numaguard(["watch", "--policy", good, "--listen", "example.com:80"])
@@ -122,7 +122,7 @@ final class WatchCommandTests: XCTestCase {
         let reloads = events.filter { $0["event"] as? String == "reload" }
         XCTAssertEqual(reloads.count, 2)
         XCTAssertEqual(reloads[0]["refused"] as? String, "true")
-        XCTAssertTrue((reloads[0]["message"] as? String ?? "").contains("\(policy):2:20:"), "\(reloads[0])")
+        XCTAssertTrue((reloads[0]["message"] as? String ?? "").contains("\(policy):2:19:"), "\(reloads[0])")
         XCTAssertNil(reloads[1]["refused"])
         XCTAssertEqual(events.last?["event"] as? String, "stop")
         XCTAssertEqual(events.last?["message"] as? String, "stopped by SIGTERM")
