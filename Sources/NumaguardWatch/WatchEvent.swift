@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import NumaguardCore
 
 /// One thing `watch` reports: a JSON object per line for machines (stdout or --events),
 /// a short line for people (stderr). Events are written as they happen and never kept,
@@ -86,38 +82,7 @@ public struct WatchEvent: Equatable, Sendable {
     }
 
     /// RFC 3339 UTC with milliseconds.
-    public static func timestamp(_ seconds: Double) -> String {
-        var whole = time_t(seconds.rounded(.down))
-        let millis = Int((seconds - seconds.rounded(.down)) * 1000)
-        var parts = tm()
-        gmtime_r(&whole, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
-    }
+    public static func timestamp(_ seconds: Double) -> String { UTCTime.text(seconds, milliseconds: true) }
 
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ text: String) -> String { JSONText.quoted(text) }
 }
