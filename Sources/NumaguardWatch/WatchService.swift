@@ -72,7 +72,9 @@ public final class WatchService {
         } catch {
             throw WatchFailure(description: "cannot read the topology: \(error)", status: .hostUnreadable)
         }
-        sampler = WatchSampler(root: options.root, nodes: topology.onlineNodes.members)
+        // A kernel without NUMA has no node directories: no per-node counters to read, and
+        // their absence is not unreadable sampling.
+        sampler = WatchSampler(root: options.root, nodes: topology.numaEnabled ? topology.onlineNodes.members : [])
         protected = ProtectedWatch(root: options.root, topology: topology)
         do {
             events = try EventSink(path: options.eventsPath)
