@@ -9,7 +9,7 @@ public enum PolicySchema {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://github.com/numaguard/numaguard/policies/numaguard-policy.schema.json",
   "title": "numaguard policy",
-  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, and duplicate keys are refused.",
+  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, a watch.listen port is within 1...65535, and duplicate keys are refused.",
   "type": "object",
   "properties": {
     "version": {
