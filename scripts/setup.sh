@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what numaguard needs on a fresh Debian/Ubuntu machine (run as root or with sudo).
 #   scripts/setup.sh          build and run: libnuma, libcap, numactl (numastat is the inspect oracle)
-#   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler) and promtool
+#   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler), promtool,
+#                             and what contrib/'s tests run: ansible-core, systemd-analyze
 set -euo pipefail
 packages=(pkg-config libnuma-dev libcap-dev numactl)
 if [ "${1:-}" = "--test" ]; then
-    # prometheus provides promtool, which checks the audit's textfile output.
-    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux prometheus)
+    # prometheus provides promtool, which checks the audit's and watch's metrics and tests
+    # contrib's alert rules; ansible-core runs contrib's certify playbook against localhost;
+    # systemd provides systemd-analyze, which verifies contrib's unit.
+    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux prometheus ansible-core systemd)
 fi
 missing=()
 for package in "${packages[@]}"; do

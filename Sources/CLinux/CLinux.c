@@ -1,4 +1,8 @@
 #define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "CLinux.h"
@@ -20,4 +24,29 @@ long clinux_sched_setaffinity(pid_t pid, size_t size, const uint64_t *mask) {
 // The raw call returns the mask size the kernel copied (glibc's wrapper returns 0).
 long clinux_sched_getaffinity(pid_t pid, size_t size, uint64_t *mask) {
     return syscall(SYS_sched_getaffinity, pid, size, mask);
+}
+
+int clinux_signalfd(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++)
+        sigaddset(&mask, signals[i]);
+    int error = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (error != 0) {
+        errno = error;
+        return -1;
+    }
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int clinux_signalfd_take(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t count = read(fd, &info, sizeof info);
+    if (count == (ssize_t)sizeof info)
+        return (int)info.ssi_signo;
+    if (count < 0 && errno == EAGAIN)
+        return 0;
+    if (count >= 0)
+        errno = EIO;
+    return -1;
 }

@@ -119,3 +119,24 @@ final class ProcessMatcher {
         return users
     }
 }
+
+/// Which workload claims each process, as audit decides it (the first workload whose match
+/// holds), for callers outside the audit: `watch` finds its protected processes with it.
+public struct WorkloadClaims {
+    private let reader: ProcessReader
+    private let matcher: ProcessMatcher
+
+    public init(root: HostRoot) {
+        reader = ProcessReader(root: root)
+        matcher = ProcessMatcher(root: root)
+    }
+
+    /// Every live process claimed by one of `workloads`, by PID ascending, with its workload.
+    public func claims(_ workloads: [Workload]) throws(HostError) -> [(pid: Int, workload: Workload)] {
+        guard !workloads.isEmpty else { return [] }
+        return try reader.pids().compactMap { pid in
+            let process = CandidateProcess(pid: pid, reader: reader)
+            return workloads.first { matcher.matches($0.match, process) }.map { (pid, $0) }
+        }
+    }
+}

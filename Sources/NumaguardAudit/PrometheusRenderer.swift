@@ -9,13 +9,9 @@
 public enum PrometheusRenderer {
     /// - Parameter timestamp: when the audit ran, in seconds since the Unix epoch.
     public static func render(_ report: AuditReport, timestamp: Double) -> String {
-        var out = ""
+        var text = PrometheusText()
         func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
-            out += "# HELP \(name) \(escapeHelp(help))\n"
-            out += "# TYPE \(name) gauge\n"
-            for sample in samples {
-                out += name + labels(sample.labels) + " " + sample.value + "\n"
-            }
+            text.family(name, .gauge, help, samples)
         }
 
         // Per check ID and severity: one series however many subjects the check judged.
@@ -58,7 +54,7 @@ public enum PrometheusRenderer {
         family("numaguard_audit_info",
                "The policy and kernel the last audit judged; always 1.",
                [([("kernel_release", report.host.kernelRelease), ("policy_digest", report.policyDigest)], "1")])
-        return out
+        return text.output
     }
 
     static func labels(_ pairs: [(String, String)]) -> String {
@@ -94,10 +90,29 @@ public enum PrometheusRenderer {
     }
 
     /// Whole seconds without a fraction; otherwise the shortest form that reads back exactly.
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
+    }
+}
+
+/// Prometheus text exposition (format 0.0.4) built family by family: HELP and TYPE lines,
+/// then the samples, label values and HELP text escaped as the format requires. Shared by
+/// the audit's textfile and `watch`'s /metrics.
+public struct PrometheusText: Sendable {
+    public enum Kind: String, Sendable { case gauge, counter }
+
+    public private(set) var output = ""
+
+    public init() {}
+
+    public mutating func family(_ name: String, _ kind: Kind, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
+        output += "# HELP \(name) \(PrometheusRenderer.escapeHelp(help))\n"
+        output += "# TYPE \(name) \(kind.rawValue)\n"
+        for sample in samples {
+            output += name + PrometheusRenderer.labels(sample.labels) + " " + sample.value + "\n"
+        }
     }
 }

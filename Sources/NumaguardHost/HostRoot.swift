@@ -199,7 +199,7 @@ public struct HostRoot: Sendable {
         return try parsed(text, relative, parser)
     }
 
-    private func parsed<T>(_ text: String, _ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T {
+    func parsed<T>(_ text: String, _ relative: String, _ parser: (String) throws(ParseError) -> T) throws(HostError) -> T {
         do {
             return try parser(text)
         } catch {

@@ -93,9 +93,7 @@ public struct ProcessReader: Sendable {
 
         var memory: MemoryTally?
         if readMemory && numaEnabled {
-            var tally = MemoryTally()
-            try scanNumaMaps(pid: pid, comm: stat.comm, identity: identity, keepsFilePaths: false) { tally.add($0) }
-            memory = tally
+            memory = try tally(of: identity, comm: stat.comm)
         }
         return ProcessSnapshot(
             identity: identity,
@@ -118,6 +116,14 @@ public struct ProcessReader: Sendable {
         var mappings: [Mapping] = []
         try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: true) { mappings.append($0) }
         return mappings
+    }
+
+    /// numa_maps summed per node and backing: one read, holding the target's mmap lock while
+    /// the kernel walks its page tables.
+    public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
+        var tally = MemoryTally()
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { tally.add($0) }
+        return tally
     }
 
     /// Streams numa_maps through `visit`. An exiting process (zombie, or mm already torn
@@ -155,7 +161,7 @@ public struct ProcessReader: Sendable {
     }
 
     /// A read that failed because the process is gone is "vanished", not an error.
-    func classify(_ error: HostError, pid: Int, comm: String, identity: ProcessIdentity, what: String) -> ProcessReadError {
+    public func classify(_ error: HostError, pid: Int, comm: String, identity: ProcessIdentity, what: String) -> ProcessReadError {
         if error.isMissing || !stillSame(identity) {
             return .vanished(pid: pid, comm: comm, during: what)
         }
@@ -168,7 +174,7 @@ public struct ProcessReader: Sendable {
 
     /// Threads come and go while we list them; one that exits between the listing and
     /// its stat read is simply not reported.
-    func readThreads(_ base: String) throws(HostError) -> [ThreadPlacement] {
+    public func readThreads(_ base: String) throws(HostError) -> [ThreadPlacement] {
         var threads: [ThreadPlacement] = []
         for name in try root.list("\(base)/task") {
             guard let tid = Lex.decimal(name) else { continue }

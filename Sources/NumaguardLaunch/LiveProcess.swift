@@ -48,15 +48,7 @@ public struct LiveProcess: SelfPlacing {
     public static func identity(_ root: HostRoot = .live) -> LaunchIdentity? {
         guard let stat = try? root.parse("proc/self/stat", TaskStatParser.parse),
               let bootID = try? root.readSmallText("proc/sys/kernel/random/boot_id") else { return nil }
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let stamp = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))"
-            + "T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+        let stamp = UTCTime.text(Double(time(nil)))
         return LaunchIdentity(pid: stat.pid, startTime: stat.startTime, bootID: String(Lex.trimmed(bootID)), time: stamp)
     }
 }

@@ -186,10 +186,21 @@ public struct Waiver: Equatable, Sendable {
     }
 }
 
+/// `watch:` as written; `numaguard watch` fills what is absent with its documented defaults.
 public struct WatchSettings: Equatable, Sendable {
     public var intervalSeconds: Double
     public var hintFaultsPerSecond: Double?
     public var pagesMigratedPerSecond: Double?
     public var remoteFaultRatio: Double?
     public var dwellSeconds: Double?
+    /// Hysteresis: a regime is left only once its figures fall below this share (0...1) of
+    /// the thresholds that entered it.
+    public var exitShare: Double? = nil
+    /// SAFE: page migrations failing at or above this rate.
+    public var migrationFailuresPerSecond: Double? = nil
+    /// The shortest time between two numa_maps reads of one protected process (each read
+    /// holds its mmap lock while the kernel walks its page tables).
+    public var numaMapsPeriodSeconds: Double? = nil
+    /// Where /metrics is served.
+    public var listen: ListenAddress? = nil
 }

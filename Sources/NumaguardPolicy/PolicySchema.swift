@@ -9,7 +9,7 @@ public enum PolicySchema {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://github.com/numaguard/numaguard/policies/numaguard-policy.schema.json",
   "title": "numaguard policy",
-  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, and duplicate keys are refused.",
+  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, a watch.listen port is within 1...65535, and duplicate keys are refused.",
   "type": "object",
   "properties": {
     "version": {
@@ -489,11 +489,47 @@ public enum PolicySchema {
               },
               "additionalProperties": false
             },
+            "safe": {
+              "type": "object",
+              "description": "SAFE (conservative) is also entered when page migrations fail this often.",
+              "properties": {
+                "migration_failures_per_s": {
+                  "$ref": "#/$defs/rate"
+                }
+              },
+              "additionalProperties": false
+            },
             "dwell": {
+              "description": "Minimum time in a regime, and how long calm must last before it is left.",
               "$ref": "#/$defs/duration"
+            },
+            "exit": {
+              "description": "Hysteresis: a regime is left only below this share of the thresholds that entered it (default 50%); above 0%.",
+              "$ref": "#/$defs/percent",
+              "not": {
+                "pattern": "^ *0*(\\.0*)? *% *$"
+              }
             }
           },
           "additionalProperties": false
+        },
+        "numa_maps_period": {
+          "description": "Shortest time between two numa_maps reads of a protected process (default 60s).",
+          "$ref": "#/$defs/duration"
+        },
+        "listen": {
+          "description": "Serve /metrics here: PORT (loopback) or IPV4:PORT.",
+          "oneOf": [
+            {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 65535
+            },
+            {
+              "type": "string",
+              "pattern": "^ *((((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])|localhost):)?[0-9]{1,5} *$"
+            }
+          ]
         }
       },
       "additionalProperties": false

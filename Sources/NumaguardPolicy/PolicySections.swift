@@ -247,13 +247,19 @@ struct PolicySections {
     }
 
     func watchSettings(_ node: Node) -> WatchSettings? {
-        guard let fields = reader.fields(node, "watch", allowed: ["interval", "regimes"]) else { return nil }
+        guard let fields = reader.fields(node, "watch", allowed: Keys.watchKeys) else { return nil }
         var settings = WatchSettings(intervalSeconds: 1)
         if let interval = fields["interval"], let seconds = reader.quantity(interval.value, "watch.interval", Quantity.seconds) {
             settings.intervalSeconds = seconds
         }
+        if let period = fields["numa_maps_period"] {
+            settings.numaMapsPeriodSeconds = reader.quantity(period.value, "watch.numa_maps_period", Quantity.seconds)
+        }
+        if let listen = fields["listen"] {
+            settings.listen = reader.quantity(listen.value, "watch.listen", ListenAddress.parse)
+        }
         guard let regimes = fields["regimes"],
-              let levels = reader.fields(regimes.value, "watch.regimes", allowed: ["watch", "shock", "dwell"]) else { return settings }
+              let levels = reader.fields(regimes.value, "watch.regimes", allowed: Keys.regimeKeys) else { return settings }
         func number(_ node: Node, _ path: String) -> Double? {
             guard let text = reader.string(node, path) else { return nil }
             guard let value = Double(text), value >= 0, value.isFinite else {
@@ -270,8 +276,21 @@ struct PolicySections {
             settings.pagesMigratedPerSecond = keys["pages_migrated_per_s"].flatMap { number($0.value, "watch.regimes.shock.pages_migrated_per_s") }
             settings.remoteFaultRatio = keys["remote_fault_ratio"].flatMap { number($0.value, "watch.regimes.shock.remote_fault_ratio") }
         }
+        if let safe = levels["safe"],
+           let keys = reader.fields(safe.value, "watch.regimes.safe", allowed: ["migration_failures_per_s"]) {
+            settings.migrationFailuresPerSecond = keys["migration_failures_per_s"].flatMap {
+                number($0.value, "watch.regimes.safe.migration_failures_per_s")
+            }
+        }
         if let dwell = levels["dwell"] {
             settings.dwellSeconds = reader.quantity(dwell.value, "watch.regimes.dwell", Quantity.seconds)
+        }
+        if let exit = levels["exit"], let share = reader.quantity(exit.value, "watch.regimes.exit", Quantity.percent) {
+            if share > 0 {
+                settings.exitShare = share / 100
+            } else {
+                reader.error(exit.value, "watch.regimes.exit must be above 0%: at 0% no regime could ever be left")
+            }
         }
         return settings
     }

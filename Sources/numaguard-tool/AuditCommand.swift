@@ -124,9 +124,6 @@ enum Clock {
             case let .failure(invalid): throw ValidationError("--today: \(invalid.message)")
             }
         }
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        return Day(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
+        return UTCTime.day(time(nil))
     }
 }

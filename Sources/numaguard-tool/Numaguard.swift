@@ -16,7 +16,7 @@ struct Numaguard: ParsableCommand {
             """,
         version: version,
         subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self,
-                      RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self]
+                      RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self, WatchCommand.self]
     )
 }
 

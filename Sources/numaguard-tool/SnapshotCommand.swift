@@ -50,12 +50,8 @@ struct SnapshotCommand: ParsableCommand {
 extension Clock {
     /// Seconds since the epoch and the same instant in ISO 8601 UTC, for provenance.
     static func now() -> (epoch: Int, iso: String) {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let iso = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        let now = time(nil)
+        let iso = UTCTime.text(Double(now))
         return (Int(now), iso)
     }
 }

@@ -146,6 +146,21 @@ final class PolicyErrorTests: XCTestCase {
                           line: 2, column: 46, "hint_faults_per_s must be a non-negative number")
     }
 
+    func testWatchSettingsAddedForTheMonitor() {
+        assertPolicyError("version: 1\nwatch: {numa_maps_period: 0s}\n", line: 2, column: 27, "watch.numa_maps_period: \"0s\" is not a duration")
+        assertPolicyError("version: 1\nwatch: {regimes: {exit: 0%}}\n", line: 2, column: 25, "watch.regimes.exit must be above 0%")
+        assertPolicyError("version: 1\nwatch: {regimes: {exit: 0.5}}\n", line: 2, column: 25, "watch.regimes.exit: \"0.5\" is not a percentage")
+        assertPolicyError("version: 1\nwatch: {regimes: {safe: {migration_failures_per_s: -2}}}\n",
+                          line: 2, column: 52, "migration_failures_per_s must be a non-negative number")
+        assertPolicyError("version: 1\nwatch: {listen: \"example.com:9464\"}\n", line: 2, column: 17,
+                          "watch.listen: \"example.com:9464\" is not a listen address: expected PORT or IPV4:PORT")
+        assertPolicyError("version: 1\nwatch: {listen: 70000}\n", line: 2, column: 17, "port 70000 is outside 1...65535")
+        assertPolicyError("version: 1\nwatch: {numa_map_period: 1m}\n", line: 2, column: 9, "unknown key \"numa_map_period\" in watch",
+                          suggestion: "numa_maps_period")
+        assertPolicyError("version: 1\nwatch: {regimes: {saf: {}}}\n", line: 2, column: 19, "unknown key \"saf\" in watch.regimes",
+                          suggestion: "safe")
+    }
+
     // MARK: CPU and node lists
 
     func testBadCPUAndNodeLists() {

@@ -120,6 +120,9 @@ final class PolicySchemaTests: XCTestCase {
         "version: 1\nworkloads:\n  - name: a\n    match: {exe: /bin/a}\n    memory: {policy: default}\n  - name: b\n    match: {cmdline: \"^b( |$)\"}\n    cpus: {nodes: 1}\n    memory: {policy: preferred, nodes: 1}\n",
         "version: 1\nworkloads:\n  - name: a\n    match: {comm: a}\nreserve:\n  - {node: 0, for: [a]}\nwaivers:\n  - {check: workload.a.*, reason: \"r\", expires: 2028-02-29}\n",
         "version: 1\nwatch: {interval: 500ms, regimes: {watch: {hint_faults_per_s: 0}, shock: {pages_migrated_per_s: 1e3, remote_fault_ratio: \"0.5\"}, dwell: 5m}}\n",
+        "version: 1\nwatch: {numa_maps_period: 30s, listen: 9464, regimes: {safe: {migration_failures_per_s: 5}, exit: 40%}}\n",
+        "version: 1\nwatch: {listen: \"127.0.0.1:9100\", regimes: {exit: 100%}}\n",
+        "version: 1\nwatch: {listen: \"localhost:80\", regimes: {exit: 0.5%}}\n",
     ]
 
     /// Documents both the loader and the schema refuse.
@@ -154,6 +157,12 @@ final class PolicySchemaTests: XCTestCase {
         "version: 1\nwaivers:\n  - {check: host.x, reason: r}\n",
         "version: 1\nwatch: {interval: 0s}\n",
         "version: 1\nwatch: {regimes: {shock: {remote_fault_ratio: -1}}}\n",
+        "version: 1\nwatch: {regimes: {exit: 0%}}\n",
+        "version: 1\nwatch: {regimes: {exit: 0.00 %}}\n",
+        "version: 1\nwatch: {regimes: {safe: {failures: 1}}}\n",
+        "version: 1\nwatch: {numa_maps_period: 0s}\n",
+        "version: 1\nwatch: {listen: \"example.com:80\"}\n",
+        "version: 1\nwatch: {listen: \"127.0.0.19464\"}\n",
     ]
 
     func testLoaderAndSchemaAgree() throws {

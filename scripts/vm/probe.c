@@ -1,7 +1,7 @@
 /*
  * probe: tiny workload for the numaguard QEMU harness.
  *
- *   probe [-P POLICY] [-H HUGE_MB] [-T THP_MB] MB [FILE]
+ *   probe [-S] [-P POLICY] [-H HUGE_MB] [-T THP_MB] MB [FILE]
  *
  *   MB        anonymous memory (MiB) mmap'd and touched page by page
  *   FILE      optional: mmap'd read-only (MAP_PRIVATE) and every page read,
@@ -11,6 +11,10 @@
  *   -T N      also mmap N MiB, madvise(MADV_HUGEPAGE) a 2 MiB-aligned region
  *             and touch it (THP; numa_maps shows kernelpagesize_kB=4 but
  *             AnonHugePages grows in smaps)
+ *   -S        after "ready", keep reading one byte of every anonymous page in a
+ *             loop instead of sleeping: NUMA balancing only samples tasks that
+ *             run, so this is the workload whose pages it migrates when its
+ *             CPUs move to another node
  *   -P POL    set_mempolicy(2) before allocating, for policies numactl 2.0.16
  *             cannot set: MODE[+FLAG...][:NODES], MODE one of default, preferred,
  *             bind, interleave, local, preferred-many, weighted-interleave (6.9+);
@@ -18,7 +22,7 @@
  *             -P weighted-interleave:0-1   -P bind+balancing:1
  *
  * Prints its pid on one line, then "ready" on the next (stdout flushed), and
- * then sleeps in pause() until killed (SIGTERM). Built with gcc -O2 -static.
+ * then sleeps in pause() (or, with -S, reads its memory) until killed (SIGTERM). Built with gcc -O2 -static.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,7 +52,7 @@ static void touch(volatile char *p, size_t len, size_t step)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: probe [-P POLICY] [-H HUGE_MB] [-T THP_MB] MB [FILE]\n");
+    fprintf(stderr, "usage: probe [-S] [-P POLICY] [-H HUGE_MB] [-T THP_MB] MB [FILE]\n");
     exit(2);
 }
 
@@ -92,9 +96,10 @@ static void set_policy(const char *spec)
 int main(int argc, char **argv)
 {
     long huge_mb = 0, thp_mb = 0;
-    int opt;
-    while ((opt = getopt(argc, argv, "P:H:T:")) != -1) {
+    int opt, spin = 0;
+    while ((opt = getopt(argc, argv, "SP:H:T:")) != -1) {
         switch (opt) {
+        case 'S': spin = 1; break;
         case 'P': set_policy(optarg); break;
         case 'H': huge_mb = atol(optarg); break;
         case 'T': thp_mb = atol(optarg); break;
@@ -107,6 +112,8 @@ int main(int argc, char **argv)
     const char *file = optind + 1 < argc ? argv[optind + 1] : NULL;
     long pg = sysconf(_SC_PAGESIZE);
 
+    volatile char *anon = NULL;
+    size_t anon_len = 0;
     if (mb > 0) {
         size_t len = (size_t)mb * MIB;
         char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -114,6 +121,8 @@ int main(int argc, char **argv)
         if (p == MAP_FAILED)
             die("mmap anon");
         touch(p, len, (size_t)pg);
+        anon = p;
+        anon_len = len;
     }
 
     if (file) {
@@ -163,6 +172,12 @@ int main(int argc, char **argv)
 
     printf("%ld\nready\n", (long)getpid());
     fflush(stdout);
+    if (spin && anon) {
+        unsigned long sum = 0;
+        for (;;)
+            for (size_t i = 0; i < anon_len; i += (size_t)pg)
+                sum += (unsigned char)anon[i];
+    }
     for (;;)
         pause();
 }

@@ -17,4 +17,12 @@ long clinux_get_mempolicy(int *mode, uint64_t *nodemask, unsigned long maxnode, 
 long clinux_sched_setaffinity(pid_t pid, size_t size, const uint64_t *mask);
 long clinux_sched_getaffinity(pid_t pid, size_t size, uint64_t *mask);
 
+// signalfd(2), which Swift's Glibc module does not export: blocks `count` signals for the
+// calling thread (and the threads it starts later) and returns a non-blocking, close-on-exec
+// descriptor that becomes readable when one arrives, so a poll() loop can take signals
+// without a handler. clinux_signalfd_take reads one and returns its number (0 when none
+// is pending).
+int clinux_signalfd(const int *signals, int count);
+int clinux_signalfd_take(int fd);
+
 #endif

@@ -1,0 +1,191 @@
+import NumaguardAudit
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+
+/// Something a protected process did, or that could not be read about it.
+public struct ProtectedNote: Equatable, Sendable {
+    public var kind: WatchEvent.Kind
+    public var message: String
+    public var workload: String
+    public var pid: Int
+
+    /// Placement changes and page moves are what SAFE is entered for; appearances,
+    /// exits and unreadable files are reported only.
+    public var isChange: Bool { kind == .placement || kind == .pagesMoved }
+}
+
+/// Keeps an eye on the protected workloads' processes without disturbing them.
+///
+/// Every interval, for each tracked process, the cheap files only: stat (still the same
+/// process?), status (allowed CPUs and memory nodes) and each thread's stat (the CPU it last
+/// ran on). numa_maps, which holds the target's mmap lock while the kernel walks its page
+/// tables, is read at most once per `numa_maps_period` per process, and never for a
+/// workload with `memory.scan: false`. Finding the processes means reading every process's
+/// comm or command line, so that too happens only once per period (and at start and on
+/// reload); a process that starts in between is found at the next one.
+public final class ProtectedWatch {
+    struct Tracked {
+        var identity: ProcessIdentity
+        var workload: String
+        var comm: String
+        var cpus: IDSet
+        var mems: IDSet
+        /// Nodes its threads have been seen running on.
+        var threadNodes: IDSet
+        /// Where its memory belongs: the workload's memory nodes, else its CPU nodes, else
+        /// the nodes holding its memory when first read.
+        var home: IDSet?
+        var scan: Bool
+        var lastMapsRead: Double?
+        var offHome: Int?
+    }
+
+    let root: HostRoot
+    let topology: Topology
+    let reader: ProcessReader
+    private var tracked: [Int: Tracked] = [:]
+    private var lastDiscovery: Double?
+
+    public init(root: HostRoot, topology: Topology) {
+        self.root = root
+        self.topology = topology
+        reader = ProcessReader(root: root)
+    }
+
+    public var count: Int { tracked.count }
+
+    /// Tracked processes per protected workload (for the metrics), including workloads with none.
+    public func counts(_ workloads: [Workload]) -> [(String, Int)] {
+        workloads.filter(\.protected).map { workload in (workload.name, tracked.values.filter { $0.workload == workload.name }.count) }
+    }
+
+    /// Forget the discovery time so the next `sample` looks for processes again (a reload).
+    public func rediscover() { lastDiscovery = nil }
+
+    /// One interval's look. `now` is monotonic seconds.
+    public func sample(_ workloads: [Workload], now: Double, period: Double) -> [ProtectedNote] {
+        let protected = workloads.filter(\.protected)
+        var notes: [ProtectedNote] = []
+        if protected.isEmpty {
+            tracked = [:]
+            return notes
+        }
+        if lastDiscovery.map({ now - $0 >= period }) ?? true {
+            lastDiscovery = now
+            notes += discover(workloads, now: now)
+        }
+        for pid in tracked.keys.sorted() {
+            guard var process = tracked[pid] else { continue }
+            let workload = protected.first { $0.name == process.workload }
+            notes += check(&process, workload, now: now, period: period)
+            if reader.stillSame(process.identity) {
+                tracked[pid] = process
+            } else {
+                tracked[pid] = nil
+                notes.append(ProtectedNote(kind: .process, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload) exited",
+                                           workload: process.workload, pid: pid))
+            }
+        }
+        return notes
+    }
+
+    func discover(_ workloads: [Workload], now: Double) -> [ProtectedNote] {
+        let claims: [(pid: Int, workload: Workload)]
+        do {
+            claims = try WorkloadClaims(root: root).claims(workloads)
+        } catch {
+            return [ProtectedNote(kind: .unreadable, message: "cannot list processes: \(error)", workload: "", pid: 0)]
+        }
+        var notes: [ProtectedNote] = []
+        let protectedNames = Set(workloads.filter(\.protected).map(\.name))
+        for (pid, workload) in claims where protectedNames.contains(workload.name) && tracked[pid] == nil {
+            guard let stat = try? root.parse("proc/\(pid)/stat", TaskStatParser.parse), stat.state != "Z" else { continue }
+            var process = Tracked(
+                identity: ProcessIdentity(pid: pid, startTime: stat.startTime), workload: workload.name, comm: stat.comm,
+                cpus: IDSet(), mems: IDSet(), threadNodes: IDSet(), home: Self.home(of: workload, topology),
+                scan: workload.memory?.scan ?? true, lastMapsRead: nil, offHome: nil)
+            // The first look sets the baseline; it reports only what it could not read.
+            notes += check(&process, workload, now: now, period: 0, baseline: true)
+            tracked[pid] = process
+            notes.append(ProtectedNote(
+                kind: .process,
+                message: "watching PID \(pid) (\(stat.comm)) of protected workload \(workload.name): CPUs \(process.cpus), "
+                    + "memory nodes \(process.mems), threads on node \(process.threadNodes)"
+                    + (process.offHome.map { ", \(Bytes.text($0)) anonymous memory off node \(process.home ?? IDSet())" } ?? ""),
+                workload: workload.name, pid: pid))
+        }
+        // Processes that no longer match (a changed policy) are no longer watched.
+        let claimed = Set(claims.filter { protectedNames.contains($0.workload.name) }.map(\.pid))
+        for pid in tracked.keys where !claimed.contains(pid) { tracked[pid] = nil }
+        return notes
+    }
+
+    static func home(of workload: Workload, _ topology: Topology) -> IDSet? {
+        if let nodes = workload.memory?.nodes, !nodes.isEmpty { return nodes }
+        switch workload.cpus {
+        case let .nodes(nodes)?: return nodes
+        case let .cpulist(cpus)?: return topology.nodes(ofCPUs: cpus)
+        case nil: return nil
+        }
+    }
+
+    /// Reads what is due and compares it with the last look.
+    func check(_ process: inout Tracked, _ workload: Workload?, now: Double, period: Double, baseline: Bool = false) -> [ProtectedNote] {
+        let pid = process.identity.pid
+        let who = "PID \(pid) (\(process.comm)) of protected workload \(process.workload)"
+        func note(_ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote {
+            ProtectedNote(kind: kind, message: "\(who): \(message)", workload: process.workload, pid: pid)
+        }
+        var notes: [ProtectedNote] = []
+        let base = "proc/\(pid)"
+        do {
+            let status = try root.parse("\(base)/status") { ProcStatus.parse($0) }
+            let cpus = (try? status.cpusAllowed ?? nil) ?? process.cpus
+            let mems = (try? status.memsAllowed ?? nil) ?? process.mems
+            if !baseline && cpus != process.cpus {
+                notes.append(note(.placement, "allowed CPUs changed from \(process.cpus) to \(cpus)"))
+            }
+            if !baseline && mems != process.mems {
+                notes.append(note(.placement, "allowed memory nodes changed from \(process.mems) to \(mems)"))
+            }
+            process.cpus = cpus
+            process.mems = mems
+            let threads = try reader.readThreads(base)
+            let nodes = IDSet(threads.compactMap { topology.node(ofCPU: $0.lastCPU) })
+            let fresh = nodes.subtracting(process.threadNodes)
+            if !baseline && !fresh.isEmpty {
+                let movers = threads.filter { topology.node(ofCPU: $0.lastCPU).map(fresh.contains) ?? false }
+                notes.append(note(.placement, "thread\(movers.count == 1 ? "" : "s") "
+                    + movers.prefix(8).map { "\($0.tid) on CPU \($0.lastCPU)" }.joined(separator: ", ")
+                    + " ran on node \(fresh) for the first time (seen before: node \(process.threadNodes))"))
+            }
+            process.threadNodes = process.threadNodes.union(nodes)
+        } catch {
+            if !error.isMissing { notes.append(note(.unreadable, "\(error)")) }
+            return notes
+        }
+        guard process.scan, topology.numaEnabled, process.lastMapsRead.map({ now - $0 >= period }) ?? true else { return notes }
+        process.lastMapsRead = now
+        do {
+            let tally = try reader.tally(of: process.identity, comm: process.comm)
+            if process.home == nil {
+                process.home = IDSet(tally.nodes.filter { tally.bytes(.anonymous, on: $0) > 0 })
+            }
+            let home = process.home ?? IDSet()
+            let off = tally.bytes(.anonymous, outside: home)
+            if !baseline, let before = process.offHome, off > before {
+                let spread = tally.nodes.filter { !home.contains($0) && tally.bytes(.anonymous, on: $0) > 0 }
+                    .map { "node \($0) \(Bytes.text(tally.bytes(.anonymous, on: $0)))" }.joined(separator: ", ")
+                notes.append(note(.pagesMoved, "anonymous memory off node \(home) grew from \(Bytes.text(before)) to \(Bytes.text(off)) (\(spread))"))
+            }
+            process.offHome = off
+        } catch {
+            switch error {
+            case .vanished, .noSuchProcess, .zombie: break
+            case .permissionDenied, .host: notes.append(note(.unreadable, error.description))
+            }
+        }
+        return notes
+    }
+}

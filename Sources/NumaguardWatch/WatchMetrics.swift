@@ -1,0 +1,95 @@
+import NumaguardAudit
+
+/// What /metrics and the textfile show: the latest figures and running totals. Fixed size
+/// whatever the run's length (counts by regime and event kind, the last rates only).
+public struct WatchStatus: Sendable {
+    public var regime: Regime = .stable
+    /// Wall-clock seconds when the current regime was entered.
+    public var regimeSince: Double = 0
+    public var transitions: [Regime: Int] = [:]
+    public var events: [WatchEvent.Kind: Int] = [:]
+    public var samples = 0
+    public var lastSample: Double = 0
+    public var rates: WatchRates?
+    /// numa_hint_faults, numa_hint_faults_local, numa_pages_migrated, pgmigrate_success,
+    /// pgmigrate_fail: whether this kernel has them.
+    public var available: [(String, Bool)] = []
+    /// kernel.numa_balancing; nil when the kernel has no such sysctl.
+    public var numaBalancing: Int?
+    public var protected: [(String, Int)] = []
+    public var thresholds = RegimeThresholds()
+    public var policyDigest = ""
+    public var kernelRelease = ""
+
+    public init() {}
+}
+
+/// The watch as Prometheus text exposition: `numaguard_watch_` prefix, base units (seconds,
+/// ratios 0..1), `_total` counters, labels bounded by the policy and the topology (regime,
+/// event kind, node, workload, counter name): never a PID.
+public enum WatchMetrics {
+    public static func render(_ status: WatchStatus) -> String {
+        var text = PrometheusText()
+        func value(_ number: Double) -> String { PrometheusRenderer.format(WatchEventNumber.rounded(number)) }
+        text.family("numaguard_watch_regime", .gauge, "1 for the regime the host is in (stable, watch, shock, safe), else 0.",
+                    Regime.allCases.map { ([("regime", $0.rawValue)], $0 == status.regime ? "1" : "0") })
+        text.family("numaguard_watch_regime_since_timestamp_seconds", .gauge, "When the current regime was entered, in seconds since the Unix epoch.",
+                    [([], value(status.regimeSince))])
+        text.family("numaguard_watch_regime_transitions_total", .counter, "Regime transitions since watch started, by the regime entered.",
+                    Regime.allCases.map { ([("to", $0.rawValue)], String(status.transitions[$0] ?? 0)) })
+        text.family("numaguard_watch_events_total", .counter, "Events reported since watch started, by kind.",
+                    WatchEvent.Kind.allCases.map { ([("event", $0.rawValue)], String(status.events[$0] ?? 0)) })
+        text.family("numaguard_watch_samples_total", .counter, "Samples taken since watch started.", [([], String(status.samples))])
+        text.family("numaguard_watch_last_sample_timestamp_seconds", .gauge, "When the last sample was taken, in seconds since the Unix epoch.",
+                    [([], value(status.lastSample))])
+        let rates = status.rates
+        func gauge(_ name: String, _ help: String, _ figure: Double?) {
+            guard let figure else { return }
+            text.family(name, .gauge, help + " Absent while unavailable.", [([], value(figure))])
+        }
+        gauge("numaguard_watch_hint_faults_per_second", "NUMA hint faults per second over the last interval (numa_hint_faults).",
+              rates?.hintFaultsPerSecond)
+        gauge("numaguard_watch_hint_faults_remote_ratio", "Share (0..1) of the last interval's hint faults that were remote (1 - numa_hint_faults_local/numa_hint_faults).",
+              rates?.remoteFaultRatio)
+        gauge("numaguard_watch_pages_migrated_per_second", "Pages migrated per second over the last interval (pgmigrate_success).",
+              rates?.pagesMigratedPerSecond)
+        gauge("numaguard_watch_balancing_pages_migrated_per_second", "Pages NUMA balancing migrated per second over the last interval (numa_pages_migrated).",
+              rates?.balancingMigratedPerSecond)
+        gauge("numaguard_watch_migration_failures_per_second", "Failed page migrations per second over the last interval (pgmigrate_fail).",
+              rates?.migrationFailuresPerSecond)
+        if let rates, !rates.missPerSecond.isEmpty {
+            text.family("numaguard_watch_numa_miss_per_second", .gauge, "numa_miss growth per second by node: allocations meant for another node that landed here.",
+                        rates.missPerSecond.sorted { $0.key < $1.key }.map { ([("node", String($0.key))], value($0.value)) })
+        }
+        if let rates, !rates.foreignPerSecond.isEmpty {
+            text.family("numaguard_watch_numa_foreign_per_second", .gauge, "numa_foreign growth per second by node: allocations meant for this node that landed elsewhere.",
+                        rates.foreignPerSecond.sorted { $0.key < $1.key }.map { ([("node", String($0.key))], value($0.value)) })
+        }
+        text.family("numaguard_watch_vmstat_available", .gauge, "1 if this kernel has the /proc/vmstat field, else 0 (PREEMPT_RT has no hint-fault fields).",
+                    status.available.map { ([("field", $0.0)], $0.1 ? "1" : "0") })
+        if let balancing = status.numaBalancing {
+            text.family("numaguard_watch_numa_balancing", .gauge, "kernel.numa_balancing as last read (a bitmask: 0 off, 1 normal, 2 tiering).",
+                        [([], String(balancing))])
+        }
+        if !status.protected.isEmpty {
+            text.family("numaguard_watch_protected_processes", .gauge, "Processes of each protected workload being watched.",
+                        status.protected.map { ([("workload", $0.0)], String($0.1)) })
+        }
+        let t = status.thresholds
+        text.family("numaguard_watch_threshold", .gauge, "The entry thresholds in force, by figure.", [
+            ([("figure", "hint_faults_per_s")], value(t.hintFaultsPerSecond)),
+            ([("figure", "migration_failures_per_s")], value(t.migrationFailuresPerSecond)),
+            ([("figure", "pages_migrated_per_s")], value(t.pagesMigratedPerSecond)),
+            ([("figure", "remote_fault_ratio")], value(t.remoteFaultRatio)),
+        ])
+        text.family("numaguard_watch_dwell_seconds", .gauge, "Minimum time in a regime before a lower one is entered.", [([], value(t.dwellSeconds))])
+        text.family("numaguard_watch_info", .gauge, "The policy and kernel being watched; always 1.",
+                    [([("kernel_release", status.kernelRelease), ("policy_digest", status.policyDigest)], "1")])
+        return text.output
+    }
+}
+
+enum WatchEventNumber {
+    /// Three decimals are plenty for rates, and keep the exposition short and stable.
+    static func rounded(_ value: Double) -> Double { value.isFinite ? (value * 1000).rounded() / 1000 : 0 }
+}

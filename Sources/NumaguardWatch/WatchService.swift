@@ -1,0 +1,329 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+
+public struct WatchOptions: Sendable {
+    public var policyPath: String
+    public var root: HostRoot
+    /// Serve /metrics here (the policy's `watch.listen` when nil).
+    public var listen: ListenAddress?
+    /// Also write the metrics to this node_exporter textfile after every sample.
+    public var textfile: String?
+    /// Append events here instead of stdout.
+    public var eventsPath: String?
+    /// Stop cleanly after this many samples.
+    public var count: Int?
+    /// Overrides the policy's `watch.interval`.
+    public var interval: Double?
+
+    public init(policyPath: String, root: HostRoot, listen: ListenAddress? = nil, textfile: String? = nil,
+                eventsPath: String? = nil, count: Int? = nil, interval: Double? = nil) {
+        self.policyPath = policyPath
+        self.root = root
+        self.listen = listen
+        self.textfile = textfile
+        self.eventsPath = eventsPath
+        self.count = count
+        self.interval = interval
+    }
+}
+
+/// Why watch could not start (it never stops for a failure once running).
+public struct WatchFailure: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public var status: ExitStatus
+}
+
+/// `numaguard watch`: samples the host every interval on one thread, in a poll() loop that
+/// also takes signals (signalfd: SIGTERM and SIGINT stop, SIGHUP reloads the policy) and
+/// serves /metrics. Nothing accumulates: events are written as they happen, and the state
+/// kept is the last reading, the regime machine and the protected processes being watched.
+public final class WatchService {
+    let options: WatchOptions
+    var loaded: LoadedPolicy
+    var thresholds: RegimeThresholds
+    var machine: RegimeMachine
+    var status = WatchStatus()
+    let sampler: WatchSampler
+    let protected: ProtectedWatch
+    let events: EventSink
+    var previous: (reading: CounterReading, time: Double)?
+    var knob: Int?
+    var knobKnown = false
+    /// Reported once each until they read again, so a file unreadable for a day is one event.
+    var unreadable: Set<String> = []
+    var outputProblem: String?
+
+    public init(options: WatchOptions, policy: LoadedPolicy) throws(WatchFailure) {
+        self.options = options
+        loaded = policy
+        thresholds = Self.thresholds(policy, options)
+        let now = Clock.monotonic()
+        machine = RegimeMachine(thresholds: thresholds, start: now)
+        let topology: Topology
+        do {
+            topology = try TopologyReader.read(options.root)
+        } catch {
+            throw WatchFailure(description: "cannot read the topology: \(error)", status: .hostUnreadable)
+        }
+        // A kernel without NUMA has no node directories: no per-node counters to read, and
+        // their absence is not unreadable sampling.
+        sampler = WatchSampler(root: options.root, nodes: topology.numaEnabled ? topology.onlineNodes.members : [])
+        protected = ProtectedWatch(root: options.root, topology: topology)
+        do {
+            events = try EventSink(path: options.eventsPath)
+        } catch {
+            throw WatchFailure(description: "cannot open --events \(options.eventsPath ?? "-"): \(error)", status: .hostUnreadable)
+        }
+        status.kernelRelease = (try? KernelReader.read(options.root).release) ?? ""
+    }
+
+    static func thresholds(_ loaded: LoadedPolicy, _ options: WatchOptions) -> RegimeThresholds {
+        var thresholds = RegimeThresholds(loaded.policy.watch)
+        if let interval = options.interval { thresholds.intervalSeconds = interval }
+        return thresholds
+    }
+
+    /// Runs until SIGTERM, SIGINT or `count` samples; returns the exit status (0).
+    public func run() throws(WatchFailure) -> ExitStatus {
+        // A reader of stdout that goes away must not kill the watch with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        let signals: Int32
+        do {
+            signals = try SystemCall.check("signalfd", "SIGTERM SIGINT SIGHUP") {
+                [SIGTERM, SIGINT, SIGHUP].withUnsafeBufferPointer { clinux_signalfd($0.baseAddress, Int32($0.count)) }
+            }
+        } catch {
+            throw WatchFailure(description: "\(error)", status: .hostUnreadable)
+        }
+        defer { close(signals) }
+        var server: MetricsServer?
+        if let address = options.listen ?? loaded.policy.watch?.listen {
+            do {
+                server = try MetricsServer(address)
+            } catch {
+                throw WatchFailure(description: "cannot serve /metrics on \(address): \(error)", status: .hostUnreadable)
+            }
+        }
+        status.policyDigest = loaded.digest
+        status.thresholds = thresholds
+        status.regimeSince = Clock.wall()
+        emit(startEvent(server?.address))
+
+        var next = Clock.monotonic()
+        while true {
+            let now = Clock.monotonic()
+            if now >= next {
+                sample(at: now)
+                if let count = options.count, status.samples >= count {
+                    stop("stopped after \(count) sample\(count == 1 ? "" : "s") (--count)")
+                    return .success
+                }
+                next += thresholds.intervalSeconds
+                if next <= now { next = now + thresholds.intervalSeconds }
+                continue
+            }
+            var wake = next
+            if let deadline = server?.nextDeadline { wake = min(wake, deadline) }
+            var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)] + (server?.pollDescriptors ?? [])
+            let timeout = Int32(max(0, min(60_000, ((wake - now) * 1000).rounded(.up))))
+            let ready = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+            if ready < 0 && errno != EINTR {
+                report(.unreadable, "poll failed: \(Errno(errno)); retrying")
+                continue
+            }
+            if descriptors[0].revents != 0 {
+                while true {
+                    let signal = clinux_signalfd_take(signals)
+                    if signal <= 0 { break }
+                    if signal == SIGHUP {
+                        reload()
+                    } else {
+                        stop("stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT")")
+                        return .success
+                    }
+                }
+            }
+            server?.serve(descriptors.dropFirst(), now: Clock.monotonic()) { WatchMetrics.render(status) }
+        }
+    }
+
+    func startEvent(_ address: ListenAddress?) -> WatchEvent {
+        let t = thresholds
+        var fields = [("policy", loaded.file), ("policy_digest", loaded.digest)]
+        if let address { fields.append(("metrics", "http://\(address)/metrics")) }
+        if let textfile = options.textfile { fields.append(("textfile", textfile)) }
+        return WatchEvent(
+            kind: .start, time: Clock.wall(), regime: machine.regime,
+            message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "
+                + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages migrated/s or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
+                + "SAFE at \(WatchEvent.number(t.migrationFailuresPerSecond)) migration failures/s; dwell \(WatchEvent.number(t.dwellSeconds))s, "
+                + "exit below \(WatchEvent.number(t.exitShare * 100))%",
+            fields: fields,
+            figures: [("interval_s", t.intervalSeconds), ("hint_faults_per_s", t.hintFaultsPerSecond),
+                      ("pages_migrated_per_s", t.pagesMigratedPerSecond), ("remote_fault_ratio", t.remoteFaultRatio),
+                      ("migration_failures_per_s", t.migrationFailuresPerSecond), ("dwell_s", t.dwellSeconds),
+                      ("exit_share", t.exitShare), ("numa_maps_period_s", t.numaMapsPeriodSeconds)])
+    }
+
+    /// One interval: counters, knob, protected processes, then the regime machine.
+    func sample(at now: Double) {
+        let sample = sampler.sample()
+        status.samples += 1
+        status.lastSample = Clock.wall()
+        var problems = sample.unreadable
+        checkKnob(sample.numaBalancing, readable: sample.unreadable.allSatisfy { !$0.contains("numa_balancing") })
+
+        let notes = protected.sample(loaded.policy.workloads, now: now, period: thresholds.numaMapsPeriodSeconds)
+        var changes: [String] = []
+        for note in notes {
+            if note.kind == .unreadable {
+                problems.append(note.message)
+                continue
+            }
+            report(note.kind, note.message, fields: [("workload", note.workload), ("pid", String(note.pid))])
+            if note.isChange { changes.append(note.message) }
+        }
+        status.protected = protected.counts(loaded.policy.workloads)
+        noteUnreadable(problems)
+
+        var input: RegimeInput?
+        if let reading = sample.counters {
+            status.available = WatchSampler.available(reading)
+            if let previous {
+                let rates = WatchRates.between(previous.reading, reading, seconds: now - previous.time)
+                status.rates = rates
+                for counter in rates.resets {
+                    report(.counterReset, "\(counter) went backwards: this interval's rate for it is unavailable")
+                }
+                input = RegimeInput(time: now, rates: rates, unreadable: sample.unreadable, protectedChanges: changes)
+            } else if !changes.isEmpty {
+                input = RegimeInput(time: now, rates: WatchRates(seconds: 0), protectedChanges: changes)
+            }
+            previous = (reading, now)
+        } else {
+            status.rates = nil
+            input = RegimeInput(time: now, rates: nil, unreadable: sample.unreadable, protectedChanges: changes)
+        }
+        if let input, let transition = machine.step(input) {
+            status.regime = transition.to
+            status.regimeSince = Clock.wall()
+            status.transitions[transition.to, default: 0] += 1
+            report(.regime, "\(transition.from.name) -> \(transition.to.name): \(transition.reasons.joined(separator: "; "))",
+                   fields: [("from", transition.from.rawValue), ("to", transition.to.rawValue)],
+                   figures: (input.rates ?? WatchRates(seconds: 0)).figures)
+        }
+        writeTextfile()
+    }
+
+    func checkKnob(_ value: Int?, readable: Bool) {
+        status.numaBalancing = value
+        guard readable else { return }
+        defer {
+            knob = value
+            knobKnown = true
+        }
+        guard knobKnown, value != knob else { return }
+        let describe = { (value: Int?) in value.map { KernelState.describeNumaBalancing($0) } ?? "absent" }
+        var message = "kernel.numa_balancing changed from \(describe(knob)) to \(describe(value)) (changed by another tool)"
+        if loaded.policy.host.kernel.numaBalancing == .off, let value, value != 0 {
+            message += "; the policy requires off"
+        }
+        report(.knob, message, fields: [("from", knob.map(String.init) ?? "absent"), ("to", value.map(String.init) ?? "absent")])
+    }
+
+    /// Reports each problem when it first appears; what reads again is forgotten, so it is
+    /// reported again if it fails again later.
+    func noteUnreadable(_ problems: [String]) {
+        for problem in problems where !unreadable.contains(problem) {
+            report(.unreadable, problem)
+        }
+        // Bounded by what one sample reads.
+        unreadable = Set(problems.prefix(256))
+    }
+
+    /// SIGHUP: the new policy replaces the old only if it loads; otherwise the old one
+    /// stays, and the event and stderr say why (file:line:col).
+    func reload() {
+        do {
+            let fresh = try PolicyLoader.load(path: options.policyPath)
+            loaded = fresh
+            thresholds = Self.thresholds(fresh, options)
+            machine.thresholds = thresholds
+            status.thresholds = thresholds
+            status.policyDigest = fresh.digest
+            protected.rediscover()
+            report(.reload, "policy \(fresh.file) reloaded (\(fresh.digest))", fields: [("policy_digest", fresh.digest)])
+        } catch {
+            // file:line:col: message, without the excerpt and caret lines.
+            let reasons = error.diagnostics.map { String($0.description.prefix { $0 != "\n" }) }
+            report(.reload, "policy \(options.policyPath) refused, keeping the previous one (\(loaded.digest)): "
+                   + reasons.joined(separator: "; "), fields: [("policy_digest", loaded.digest), ("refused", "true")])
+        }
+    }
+
+    func stop(_ why: String) {
+        writeTextfile()
+        report(.stop, why)
+    }
+
+    func writeTextfile() {
+        guard let textfile = options.textfile else { return }
+        do {
+            try AtomicFile.write(WatchMetrics.render(status), to: textfile)
+            outputProblem = nil
+        } catch {
+            let problem = "cannot write the textfile \(textfile): \(error)"
+            if problem != outputProblem { report(.output, problem) }
+            outputProblem = problem
+        }
+    }
+
+    func report(_ kind: WatchEvent.Kind, _ message: String, fields: [(String, String)] = [], figures: [(String, Double?)] = []) {
+        emit(WatchEvent(kind: kind, time: Clock.wall(), regime: machine.regime, message: message, fields: fields, figures: figures))
+    }
+
+    func emit(_ event: WatchEvent) {
+        status.events[event.kind, default: 0] += 1
+        events.write(event)
+    }
+}
+
+/// Events go to stdout or an append-only file as JSON lines, and to stderr as a line for people.
+final class EventSink {
+    let fd: Int32
+
+    init(path: String?) throws(SystemCallError) {
+        guard let path, path != "-" else {
+            fd = 1
+            return
+        }
+        fd = try SystemCall.check("open", path) { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
+    }
+
+    deinit {
+        if fd != 1 { close(fd) }
+    }
+
+    func write(_ event: WatchEvent) {
+        FileHandleWriter.write(fd, event.jsonLine)
+        FileHandleWriter.write(2, event.humanLine)
+    }
+}
+
+enum Clock {
+    static func monotonic() -> Double { read(CLOCK_MONOTONIC) }
+    static func wall() -> Double { read(CLOCK_REALTIME) }
+
+    private static func read(_ clock: clockid_t) -> Double {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import NumaguardCore
+import NumaguardHost
+import NumaguardWatch
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch for NUMA drift all day: regimes, events, Prometheus metrics.",
+        discussion: """
+            Samples /proc/vmstat and the nodes' numastat every interval (the policy's watch.interval), \
+            classifies the host STABLE, WATCH, SHOCK or SAFE, and watches the protected workloads' \
+            placement and the numa_balancing knob. Events go to stdout (or --events) as JSON lines \
+            and to stderr as text. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the policy (an \
+            invalid one is refused and the old one kept). Exit codes: 0 clean stop; 64 usage; \
+            71 the topology could not be read, or --events, --listen could not be opened; 78 invalid \
+            policy at start.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @Option(help: ArgumentHelp("The policy file (its watch: section sets thresholds; its protected workloads are watched).", valueName: "file"))
+    var policy: String
+    @Option(help: ArgumentHelp("Serve /metrics at PORT (loopback) or IPV4:PORT; overrides the policy's watch.listen.", valueName: "address"))
+    var listen: String?
+    @Option(help: ArgumentHelp("Also write the metrics to this node_exporter textfile after every sample, atomically.", valueName: "path"))
+    var textfile: String?
+    @Option(help: ArgumentHelp("Append events (JSON lines) to this file instead of stdout.", valueName: "path"))
+    var events: String?
+    @Option(help: ArgumentHelp("Sampling interval, overriding the policy's watch.interval (e.g. 500ms, 1s).", valueName: "duration"))
+    var interval: String?
+    @Option(help: ArgumentHelp("Stop cleanly after this many samples.", valueName: "n"))
+    var count: Int?
+
+    func validate() throws {
+        if let listen, case let .failure(invalid) = ListenAddress.parse(listen) { throw ValidationError("--listen: \(invalid.message)") }
+        if let interval, case let .failure(invalid) = Quantity.seconds(interval) { throw ValidationError("--interval: \(invalid.message)") }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+    }
+
+    func run() throws {
+        let loaded = try PolicyFile.load(policy)
+        var options = WatchOptions(policyPath: policy, root: host.root, textfile: textfile, eventsPath: events, count: count)
+        if let listen, case let .success(address) = ListenAddress.parse(listen) { options.listen = address }
+        if let interval, case let .success(seconds) = Quantity.seconds(interval) { options.interval = seconds }
+        do {
+            let service = try WatchService(options: options, policy: loaded)
+            let status = try service.run()
+            if status != .success { throw ExitCode(status.rawValue) }
+        } catch let failure as WatchFailure {
+            throw Terminal.fail("watch: \(failure.description)", failure.status)
+        }
+    }
+}

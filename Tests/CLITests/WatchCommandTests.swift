@@ -1,0 +1,177 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `numaguard watch` end to end: exit codes, events, the textfile, /metrics, signals.
+final class WatchCommandTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-watch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func write(_ name: String, _ text: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    private func lines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { try Command.json(String($0)) }
+    }
+
+    func testInvalidPolicyUsageAndUnopenableOutputs() throws {
+        let bad = try write("bad.yaml", "version: 1\nwatch: {regimes: {exit: 0%}}\n")
+        let invalid = try Command.numaguard(["watch", "--policy", bad, "--count", "1"])
+        XCTAssertEqual(invalid.status, 78)
+        XCTAssertEqual(invalid.stdout, "")
+        XCTAssertTrue(invalid.stderr.contains("\(bad):2:25: error: watch.regimes.exit must be above 0%"), invalid.stderr)
+
+        let good = try write("good.yaml", "version: 1\n")
+        let listen = try Command.numaguard(["watch", "--policy", good, "--listen", "example.com:80"])
+        XCTAssertEqual(listen.status, 64, listen.stderr)
+        XCTAssertTrue(listen.stderr.contains("--listen: \"example.com:80\" is not a listen address"), listen.stderr)
+        XCTAssertEqual(try Command.numaguard(["watch", "--policy", good, "--count", "0"]).status, 64)
+        XCTAssertEqual(try Command.numaguard(["watch", "--policy", good, "--interval", "fast"]).status, 64)
+
+        let events = try Command.numaguard(["watch", "--policy", good, "--events", "/nonexistent/dir/events", "--count", "1"])
+        XCTAssertEqual(events.status, 71)
+        XCTAssertTrue(events.stderr.contains("cannot open --events /nonexistent/dir/events"), events.stderr)
+    }
+
+    /// A recorded host never changes, so its rates are all 0 and it stays STABLE.
+    func testCountOverARecordedHostWithATextfile() throws {
+        let policy = try write("p.yaml", "version: 1\nwatch: {interval: 100ms}\n")
+        let textfile = directory.appendingPathComponent("numaguard.prom").path
+        let result = try Command.numaguard(["watch", "--policy", policy, "--count", "3", "--textfile", textfile,
+                                            "--host-root", Command.fixture("linux-6.1-2node")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let events = try lines(result.stdout)
+        XCTAssertEqual(events.map { $0["event"] as? String }, ["start", "stop"])
+        XCTAssertEqual(events.last?["message"] as? String, "stopped after 3 samples (--count)")
+        XCTAssertTrue(result.stderr.contains("numaguard watch: "), result.stderr)
+        XCTAssertTrue(result.stderr.contains(" stop: stopped after 3 samples (--count)"), result.stderr)
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        XCTAssertTrue(metrics.contains("numaguard_watch_samples_total 3\n"), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_watch_hint_faults_per_second 0\n"), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_watch_numa_balancing 1\n"), metrics)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["numaguard.prom", "p.yaml"],
+                       "no temporary file left beside the textfile")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let check = try Command.run("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(textfile)'"])
+            XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        }
+    }
+
+    /// A counter file that cannot be read is reported once, the host is SAFE, and the
+    /// watch goes on.
+    func testUnreadableCountersAreReportedNotFatal() throws {
+        let host = directory.appendingPathComponent("host")
+        try FileManager.default.copyItem(atPath: Command.fixture("linux-6.1-2node"), toPath: host.path)
+        try FileManager.default.removeItem(at: host.appendingPathComponent("sys/devices/system/node/node1/numastat"))
+        let policy = try write("p.yaml", "version: 1\nwatch: {interval: 50ms}\n")
+        let result = try Command.numaguard(["watch", "--policy", policy, "--count", "4", "--host-root", host.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let events = try lines(result.stdout)
+        XCTAssertEqual(events.map { $0["event"] as? String }, ["start", "unreadable", "regime", "stop"], result.stdout)
+        XCTAssertTrue((events[1]["message"] as? String ?? "").contains("node1/numastat"), "\(events[1])")
+        XCTAssertEqual(events[2]["to"] as? String, "safe")
+        XCTAssertTrue((events[2]["message"] as? String ?? "").hasPrefix("STABLE -> SAFE: counters unreadable: "), "\(events[2])")
+    }
+
+    func testSignalsMetricsAndReload() throws {
+        let policyText = "version: 1\nwatch: {interval: 100ms}\n"
+        let policy = try write("p.yaml", policyText)
+        let eventsPath = directory.appendingPathComponent("events.jsonl").path
+        let port = Int.random(in: 20000...60000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Command.numaguard)
+        process.arguments = ["watch", "--policy", policy, "--events", eventsPath, "--listen", "127.0.0.1:\(port)",
+                             "--host-root", Command.fixture("linux-6.1-2node")]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try waitFor(eventsPath, "\"event\":\"start\"")
+        Thread.sleep(forTimeInterval: 0.3)
+
+        let response = try HTTP.get(port: port, path: "/metrics")
+        XCTAssertTrue(response.hasPrefix("HTTP/1.1 200 OK\r\n"), response)
+        XCTAssertTrue(response.contains(#"numaguard_watch_regime{regime="stable"} 1"#), response)
+        XCTAssertTrue(try HTTP.get(port: port, path: "/nope").hasPrefix("HTTP/1.1 404"))
+
+        // A broken policy on SIGHUP is refused with its location; the old one stays.
+        _ = try write("p.yaml", "version: 1\nwatch: {interval: soon}\n")
+        kill(process.processIdentifier, SIGHUP)
+        try waitFor(eventsPath, "\"event\":\"reload\"")
+        _ = try write("p.yaml", "version: 1\nwatch: {interval: 100ms, regimes: {dwell: 7s}}\n")
+        kill(process.processIdentifier, SIGHUP)
+        try waitFor(eventsPath, "reloaded")
+        XCTAssertTrue(try HTTP.get(port: port, path: "/metrics").contains("numaguard_watch_dwell_seconds 7\n"), "the new policy is in force")
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 0)
+        let events = try lines(try String(contentsOfFile: eventsPath, encoding: .utf8))
+        let reloads = events.filter { $0["event"] as? String == "reload" }
+        XCTAssertEqual(reloads.count, 2)
+        XCTAssertEqual(reloads[0]["refused"] as? String, "true")
+        XCTAssertTrue((reloads[0]["message"] as? String ?? "").contains("\(policy):2:19:"), "\(reloads[0])")
+        XCTAssertNil(reloads[1]["refused"])
+        XCTAssertEqual(events.last?["event"] as? String, "stop")
+        XCTAssertEqual(events.last?["message"] as? String, "stopped by SIGTERM")
+        // SIGINT is a clean stop too.
+        let again = Process()
+        again.executableURL = URL(fileURLWithPath: Command.numaguard)
+        again.arguments = ["watch", "--policy", policy, "--events", eventsPath, "--host-root", Command.fixture("linux-6.1-2node")]
+        again.standardError = FileHandle.nullDevice
+        try again.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(again.processIdentifier, SIGINT)
+        again.waitUntilExit()
+        XCTAssertEqual(again.terminationStatus, 0)
+        XCTAssertTrue(try String(contentsOfFile: eventsPath, encoding: .utf8).hasSuffix("\"message\":\"stopped by SIGINT\"}\n"))
+    }
+
+    private func waitFor(_ path: String, _ text: String, seconds: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let contents = try? String(contentsOfFile: path, encoding: .utf8), contents.contains(text) { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTFail("\(text) never appeared in \(path): \((try? String(contentsOfFile: path, encoding: .utf8)) ?? "(none)")")
+    }
+}
+
+/// One HTTP/1.0 request over a plain socket to 127.0.0.1, the whole response as text.
+enum HTTP {
+    static func get(port: Int, path: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+}

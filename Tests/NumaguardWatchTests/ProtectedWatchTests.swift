@@ -1,0 +1,101 @@
+import Foundation
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+@testable import NumaguardWatch
+import TestSupport
+import XCTest
+
+/// The protected-workload watch over a copy of the recorded 6.1 guest, edited between
+/// samples the way the kernel would change its files: affinity and nodes in status, a
+/// thread's last CPU in its stat, pages in numa_maps, the process gone.
+final class ProtectedWatchTests: XCTestCase {
+    private var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-protected-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: Command.fixture("linux-6.1-2node"), toPath: root.path)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    private func edit(_ relative: String, _ change: (String) -> String) throws {
+        let url = root.appendingPathComponent(relative)
+        try change(try String(contentsOf: url, encoding: .utf8)).write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// PID 152 is `numactl --cpunodebind=1 --membind=1 probe 32 /bin/busybox`.
+    private let policy = """
+        version: 1
+        workloads:
+          - name: engine
+            match: {cmdline: "^probe 32 /bin/busybox$"}
+            protected: true
+            cpus: {nodes: [1]}
+            memory: {policy: bind, nodes: [1]}
+          - name: plain
+            match: {cmdline: "^probe 16$"}
+            memory: {policy: default}
+        """
+
+    func testBaselineThenPlacementChangesPageMovesAndExit() throws {
+        let workloads = try PolicyLoader.parse(policy, file: "p.yaml").workloads
+        let host = HostRoot(path: root.path)
+        let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
+
+        let first = watch.sample(workloads, now: 0, period: 60)
+        XCTAssertEqual(first.map(\.kind), [.process])
+        XCTAssertEqual(first.first?.message,
+                       "watching PID 152 (probe) of protected workload engine: CPUs 2-3, memory nodes 0-1, threads on node 1, 0 B anonymous memory off node 1")
+        XCTAssertEqual(watch.counts(workloads).map(\.0), ["engine"], "only protected workloads are watched")
+        XCTAssertEqual(watch.counts(workloads).map(\.1), [1])
+        XCTAssertEqual(watch.sample(workloads, now: 0.5, period: 60), [], "nothing changed")
+
+        try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t0-3") }
+        try edit("proc/152/task/152/stat") { Self.withProcessor(0, $0) }
+        // numa_maps changes too, but is not due before the period is over.
+        try edit("proc/152/numa_maps") { $0.replacingOccurrences(of: "N1=", with: "N0=") }
+        let changed = watch.sample(workloads, now: 1, period: 60)
+        XCTAssertEqual(changed.map(\.kind), [.placement, .placement])
+        XCTAssertEqual(changed.map(\.isChange), [true, true])
+        XCTAssertEqual(changed[0].message, "PID 152 (probe) of protected workload engine: allowed CPUs changed from 2-3 to 0-3")
+        XCTAssertEqual(changed[1].message,
+                       "PID 152 (probe) of protected workload engine: thread 152 on CPU 0 ran on node 0 for the first time (seen before: node 1)")
+        XCTAssertEqual(watch.sample(workloads, now: 2, period: 60), [], "a node seen once is not news again")
+
+        let moved = watch.sample(workloads, now: 61, period: 60)
+        XCTAssertEqual(moved.map(\.kind), [.pagesMoved])
+        XCTAssertTrue(moved[0].message.hasPrefix("PID 152 (probe) of protected workload engine: anonymous memory off node 1 grew from 0 B to "),
+                      moved[0].message)
+
+        try FileManager.default.removeItem(at: root.appendingPathComponent("proc/152"))
+        let gone = watch.sample(workloads, now: 62, period: 60)
+        XCTAssertEqual(gone.map(\.kind), [.process])
+        XCTAssertEqual(gone.first?.message, "PID 152 (probe) of protected workload engine exited")
+        XCTAssertEqual(watch.count, 0)
+    }
+
+    func testScanFalseNeverReadsNumaMaps() throws {
+        let text = policy.replacingOccurrences(of: "memory: {policy: bind, nodes: [1]}", with: "memory: {policy: bind, nodes: [1], scan: false}")
+        let workloads = try PolicyLoader.parse(text, file: "p.yaml").workloads
+        // An unreadable numa_maps would be reported if it were read.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("proc/152/numa_maps"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("proc/152/numa_maps"), withIntermediateDirectories: false)
+        let host = HostRoot(path: root.path)
+        let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
+        let notes = watch.sample(workloads, now: 0, period: 0)
+        XCTAssertEqual(notes.map(\.kind), [.process])
+        XCTAssertFalse(notes[0].message.contains("off node"), notes[0].message)
+        XCTAssertEqual(watch.sample(workloads, now: 100, period: 0), [])
+    }
+
+    /// A stat line with field 39 (the CPU last run on) replaced.
+    static func withProcessor(_ cpu: Int, _ stat: String) -> String {
+        guard let paren = stat.lastIndex(of: ")") else { return stat }
+        var fields = stat[stat.index(after: paren)...].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        fields[36] = String(cpu)
+        return String(stat[...paren]) + " " + fields.joined(separator: " ") + "\n"
+    }
+}

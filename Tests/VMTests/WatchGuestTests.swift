@@ -1,0 +1,230 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `numaguard watch` on a real 2-node 6.1 kernel with NUMA balancing: one boot runs the whole
+/// day in a minute (knob flipped back on, a workload whose CPUs move to the other node so
+/// balancing migrates its pages, a protected workload re-pinned and its pages moved, a broken
+/// policy on SIGHUP, a scrape, SIGTERM). The events, metrics and the counters recorded beside
+/// the watch come back and are judged here. A second boot runs it on PREEMPT_RT, which has
+/// no NUMA balancing at all.
+final class WatchGuestTests: XCTestCase {
+    static let script = #"""
+        mkdir -p /tmp/prom $OUT/series
+        ip link set lo up                              # /metrics listens on loopback
+        echo 0 >/proc/sys/kernel/numa_balancing
+        cat >/tmp/watch.yaml <<'EOF'
+        version: 1
+        host: {kernel: {numa_balancing: off}}
+        workloads:
+          - name: engine
+            match: {cmdline: "^probe 16$"}
+            protected: true
+            cpus: {nodes: [0]}
+            memory: {policy: bind, nodes: [0]}
+        watch:
+          interval: 500ms
+          numa_maps_period: 1s
+          listen: 127.0.0.1:9464
+          regimes: {watch: {hint_faults_per_s: 20}, shock: {pages_migrated_per_s: 500, remote_fault_ratio: 0.5}, dwell: 3s}
+        EOF
+        cp /tmp/watch.yaml /tmp/good.yaml
+        start engine numactl --cpunodebind=0 --membind=0 probe 16
+        # The counters, recorded beside the watch for the pure regime tests.
+        record_series() {
+            i=0
+            while [ $i -lt 400 ]; do
+                d=$OUT/series/$(printf %03d $i)
+                mkdir -p $d/proc $d/sys/devices/system/node/node0 $d/sys/devices/system/node/node1
+                read up _ </proc/uptime
+                grep -E '^(numa_|pgmigrate_)' /proc/vmstat >$d/proc/vmstat
+                cp /sys/devices/system/node/node0/numastat $d/sys/devices/system/node/node0/
+                cp /sys/devices/system/node/node1/numastat $d/sys/devices/system/node/node1/
+                echo $up >$d/uptime
+                i=$((i+1))
+                sleep 0.5
+            done
+        }
+        record_series &
+        recorder=$!
+        numaguard watch --policy /tmp/watch.yaml --events $OUT/events.jsonl --textfile /tmp/prom/numaguard.prom 2>$OUT/watch.err &
+        watcher=$!
+        # wait_for COUNT PATTERN SECONDS: until PATTERN is on COUNT lines of the events.
+        wait_for() {
+            i=0
+            while n=$(grep -c "$2" $OUT/events.jsonl 2>/dev/null); [ "${n:-0}" -lt $1 ]; do
+                i=$((i+1))
+                [ $i -gt $(($3*10)) ] && { echo "no $2 (x$1) within $3 s" | tee -a $OUT/timeouts; return 1; }
+                sleep 0.1
+            done
+        }
+        wait_for 1 '"event":"start"' 30
+        sleep 1
+        echo 1 >/proc/sys/kernel/numa_balancing        # another tool turns balancing back on
+        wait_for 1 '"event":"knob"' 10
+        # Memory on node 0 by first touch while on node 0's CPUs, then its CPUs move to node 1.
+        start mover taskset -c 0-1 probe -S 128
+        taskset -a -p -c 2-3 $(pid_of mover) >$OUT/taskset.out 2>&1
+        wait_for 1 '"to":"watch"\|"to":"shock"' 60
+        sleep 3
+        cat /proc/$(pid_of mover)/numa_maps >$OUT/numa_maps-mover
+        kill $(pid_of mover)
+        wait_for 1 '"to":"stable"' 60
+        # The protected engine re-pinned, then its pages moved off node 0.
+        taskset -p -c 2-3 $(pid_of engine) >>$OUT/taskset.out 2>&1
+        wait_for 1 '"to":"safe"' 20
+        migratepages $(pid_of engine) 0 1 >$OUT/migratepages.out 2>&1
+        wait_for 1 '"event":"pages_moved"' 20
+        wait_for 2 '"to":"stable"' 60
+        # SIGHUP with a broken policy keeps the old one.
+        printf 'version: 1\nwatch: {interval: fast}\n' >/tmp/watch.yaml
+        kill -HUP $watcher
+        wait_for 1 '"event":"reload"' 10
+        sleep 1
+        wget -q -O $OUT/metrics.txt http://127.0.0.1:9464/metrics; echo $? >$OUT/wget.status
+        wget -q -O $OUT/missing.txt http://127.0.0.1:9464/nothing; echo $? >$OUT/wget-missing.status
+        kill -TERM $watcher
+        wait $watcher; echo $? >$OUT/watch.status
+        cp /tmp/prom/numaguard.prom $OUT/textfile.prom
+        ls -a /tmp/prom >$OUT/prom-dir
+        kill $recorder
+        echo "$(pid_of engine) $(pid_of mover)" >$OUT/pids
+        """#
+
+    static let rtScript = #"""
+        printf 'version: 1\nwatch: {interval: 200ms}\n' >/tmp/p.yaml
+        numaguard watch --policy /tmp/p.yaml --count 5 --textfile $OUT/rt.prom >$OUT/rt-events.jsonl 2>$OUT/rt.err
+        echo $? >$OUT/rt.status
+        """#
+
+    private func events(_ guest: Guest) throws -> [[String: Any]] {
+        try guest.text("events.jsonl").split(separator: "\n").map { try Command.json(String($0)) }
+    }
+
+    func testWatchOnATwoNodeGuest() throws {
+        let guest = try Guest.boot(.linux61, .twoNode, script: Self.script)
+        XCTAssertNil(try? guest.text("timeouts"), (try? guest.text("timeouts")) ?? "")
+        let all = try events(guest)
+        let log = all.map { "\($0["event"] ?? "?"): \($0["message"] ?? "")" }.joined(separator: "\n")
+        for event in all {
+            XCTAssertEqual(event["format_version"] as? Int, 1)
+            XCTAssertEqual(event["kind"] as? String, "watch_event")
+            XCTAssertNotNil(event["time"] as? String)
+        }
+        XCTAssertEqual(all.first?["event"] as? String, "start", log)
+        XCTAssertEqual(all.last?["event"] as? String, "stop", log)
+        XCTAssertEqual(all.last?["message"] as? String, "stopped by SIGTERM")
+        XCTAssertEqual(try guest.text("watch.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", "SIGTERM is a clean stop")
+
+        let knob = try XCTUnwrap(all.first { $0["event"] as? String == "knob" }, log)
+        XCTAssertEqual(knob["from"] as? String, "0")
+        XCTAssertEqual(knob["to"] as? String, "1")
+        XCTAssertTrue((knob["message"] as? String ?? "").contains("the policy requires off"), "\(knob)")
+
+        // The mover: WATCH or SHOCK with the figures that caused it, then STABLE after the dwell.
+        let regimes = all.filter { $0["event"] as? String == "regime" }
+        let first = try XCTUnwrap(regimes.first, log)
+        XCTAssertEqual(first["from"] as? String, "stable")
+        XCTAssertTrue(["watch", "shock"].contains(first["to"] as? String ?? ""), log)
+        let figures = try XCTUnwrap(first["figures"] as? [String: Any])
+        let faults = try XCTUnwrap(figures["hint_faults_per_s"] as? Double, "\(figures)")
+        XCTAssertGreaterThanOrEqual(faults, 20, "\(first)")
+        let message = first["message"] as? String ?? ""
+        XCTAssertTrue(message.contains(">= 20/s") || message.contains(">= 500/s") || message.contains(">= 50%"), message)
+        let mover = try guest.text("numa_maps-mover")
+        XCTAssertTrue(mover.contains("N1="), "balancing moved the mover's pages to node 1:\n\(mover.prefix(2000))")
+        let back = try XCTUnwrap(regimes.dropFirst().first { $0["to"] as? String == "stable" }, log)
+        let stableIndex = try XCTUnwrap(regimes.firstIndex { ($0["to"] as? String) == "stable" })
+        XCTAssertTrue(regimes[..<stableIndex].allSatisfy { ["watch", "shock"].contains($0["to"] as? String ?? "") }, log)
+        XCTAssertTrue((back["message"] as? String ?? "").contains("dwell 3s"), "\(back)")
+        XCTAssertGreaterThanOrEqual(try seconds(back) - seconds(first), 3, "left no sooner than the dwell")
+
+        // The protected engine: its placement change is an event and SAFE, then its pages moved.
+        let pids = try guest.text("pids").split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let engine = try XCTUnwrap(pids.first)
+        let placement = try XCTUnwrap(all.first { $0["event"] as? String == "placement" }, log)
+        XCTAssertEqual(placement["pid"] as? String, String(engine))
+        XCTAssertEqual(placement["workload"] as? String, "engine")
+        XCTAssertTrue((placement["message"] as? String ?? "").contains("allowed CPUs changed from 0-1 to 2-3"), "\(placement)")
+        let safe = try XCTUnwrap(regimes.first { $0["to"] as? String == "safe" }, log)
+        XCTAssertTrue((safe["message"] as? String ?? "").contains("PID \(engine)"), "\(safe)")
+        let moved = try XCTUnwrap(all.first { $0["event"] as? String == "pages_moved" }, log)
+        XCTAssertTrue((moved["message"] as? String ?? "").contains("off node 0 grew"), "\(moved)")
+        let safeIndex = try XCTUnwrap(regimes.firstIndex { $0["to"] as? String == "safe" })
+        let leave = try XCTUnwrap(regimes.dropFirst(safeIndex + 1).first, log)
+        XCTAssertEqual(leave["from"] as? String, "safe")
+        XCTAssertEqual(leave["to"] as? String, "stable", "SAFE is left after the dwell: \(log)")
+        XCTAssertGreaterThanOrEqual(try seconds(leave) - seconds(safe), 3, "no sooner than the dwell")
+        XCTAssertTrue(all.contains { $0["event"] as? String == "process" && ($0["message"] as? String ?? "").hasPrefix("watching PID \(engine)") }, log)
+
+        // SIGHUP with a broken policy: refused with file:line:col, the old one kept.
+        let reload = try XCTUnwrap(all.first { $0["event"] as? String == "reload" }, log)
+        XCTAssertEqual(reload["refused"] as? String, "true")
+        XCTAssertTrue((reload["message"] as? String ?? "").contains("/tmp/watch.yaml:2:"), "\(reload)")
+        let startDigest = try XCTUnwrap(all.first?["policy_digest"] as? String)
+        XCTAssertEqual(reload["policy_digest"] as? String, startDigest)
+        XCTAssertTrue(try guest.text("watch.err").contains("reload: policy /tmp/watch.yaml refused, keeping the previous one"))
+
+        // The scrape (busybox wget inside the guest) and the textfile.
+        XCTAssertEqual(try guest.text("wget.status").trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        XCTAssertNotEqual(try guest.text("wget-missing.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", "404 for other paths")
+        let metrics = try guest.text("metrics.txt")
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_regime{regime="stable"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains("policy_digest=\"\(startDigest)\""), "the old policy stays in force")
+        XCTAssertTrue(metrics.contains("numaguard_watch_numa_balancing 1"), metrics)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_protected_processes{workload="engine"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_vmstat_available{field="numa_hint_faults"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_numa_miss_per_second{node="1"}"#), metrics)
+        let transitions = metrics.split(separator: "\n").first { $0.hasPrefix(#"numaguard_watch_regime_transitions_total{to="safe"}"#) }
+        XCTAssertEqual(transitions.map(String.init), #"numaguard_watch_regime_transitions_total{to="safe"} 1"#)
+        let textfile = try guest.text("textfile.prom")
+        XCTAssertTrue(textfile.contains(#"numaguard_watch_regime{regime="stable"} 1"#), textfile)
+        XCTAssertTrue(textfile.contains(#"numaguard_watch_regime_transitions_total{to="safe"} 1"#), textfile)
+        XCTAssertEqual(try guest.text("prom-dir").split(separator: "\n").sorted(), [".", "..", "numaguard.prom"], "no temporary file left")
+        try promtool(metrics)
+        try promtool(textfile)
+        try keepSeries(guest)
+    }
+
+    func testWatchOnTheRTKernelWithoutBalancing() throws {
+        let guest = try Guest.boot(.rt, .twoNode, script: Self.rtScript)
+        XCTAssertEqual(try guest.text("rt.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", (try? guest.text("rt.err")) ?? "")
+        let metrics = try guest.text("rt.prom")
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_vmstat_available{field="numa_hint_faults"} 0"#), metrics)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_vmstat_available{field="pgmigrate_success"} 1"#), metrics)
+        XCTAssertFalse(metrics.contains("numaguard_watch_hint_faults_per_second"), "unavailable, not 0")
+        XCTAssertFalse(metrics.contains("numaguard_watch_numa_balancing "), "no such sysctl on RT")
+        XCTAssertTrue(metrics.contains("numaguard_watch_pages_migrated_per_second"), metrics)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_regime{regime="stable"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_watch_samples_total 5"), metrics)
+        let events = try guest.text("rt-events.jsonl")
+        XCTAssertFalse(events.contains("\"event\":\"unreadable\""), "absence is not unreadable: \(events)")
+        try promtool(metrics)
+    }
+
+    private func seconds(_ event: [String: Any]) throws -> Double {
+        let text = try XCTUnwrap(event["time"] as? String)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return try XCTUnwrap(formatter.date(from: text)).timeIntervalSince1970
+    }
+
+    private func promtool(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else { return }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString).prom")
+        try text.write(to: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: path) }
+        let check = try Command.run("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(path.path)'"])
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr, file: file, line: line)
+    }
+
+    /// NUMAGUARD_RECORD_WATCH_SERIES=DIR copies the recorded counter series out (how
+    /// Tests/Fixtures/watch-series-6.1-2node was made).
+    private func keepSeries(_ guest: Guest) throws {
+        guard let destination = ProcessInfo.processInfo.environment["NUMAGUARD_RECORD_WATCH_SERIES"] else { return }
+        try? FileManager.default.removeItem(atPath: destination)
+        try FileManager.default.copyItem(at: guest.directory.appendingPathComponent("series"), to: URL(fileURLWithPath: destination))
+        try FileManager.default.copyItem(at: guest.directory.appendingPathComponent("events.jsonl"),
+                                         to: URL(fileURLWithPath: destination).appendingPathComponent("events.jsonl"))
+    }
+}
