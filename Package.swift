@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost"]),
         // `run --policy`: a workload's declared placement as a launch request.
         .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardLaunch", "NumaguardPolicy"]),
+        // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
+        .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit"]),
         // Summaries and renderers (text, json) over host values.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
@@ -55,7 +57,7 @@ let package = Package(
             name: "numaguard-tool",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
-                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot",
+                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardEnforce",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
         .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "TestSupport"]),
+        .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -19,3 +19,7 @@ long clinux_sched_setaffinity(pid_t pid, size_t size, const unsigned long *mask)
 long clinux_sched_getaffinity(pid_t pid, size_t size, unsigned long *mask) {
     return syscall(SYS_sched_getaffinity, pid, size, mask);
 }
+
+long clinux_migrate_pages(pid_t pid, unsigned long maxnode, const unsigned long *old_nodes, const unsigned long *new_nodes) {
+    return syscall(SYS_migrate_pages, pid, maxnode, old_nodes, new_nodes);
+}

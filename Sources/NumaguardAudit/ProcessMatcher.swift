@@ -119,3 +119,13 @@ final class ProcessMatcher {
         return users
     }
 }
+
+/// Which workloads of a policy claim one process, by the audit's own match rules: what
+/// `numaguard migrate --policy` asks before it touches a process that may be protected.
+public enum WorkloadClaim {
+    public static func workloads(claiming pid: Int, in policy: Policy, root: HostRoot) -> [Workload] {
+        let process = CandidateProcess(pid: pid, reader: ProcessReader(root: root))
+        let matcher = ProcessMatcher(root: root)
+        return policy.workloads.filter { matcher.matches($0.match, process) }
+    }
+}
