@@ -210,7 +210,7 @@ extension Planning {
                 kind: .setAffinity, checks: [finding.check], subject: target.label, process: target, cpus: cpus,
                 before: "threads allowed CPUs " + (masks.isEmpty ? snapshot.cpusAllowed.listString : masks.sorted().joined(separator: " / ")),
                 after: "every thread allowed CPUs \(cpus.listString)",
-                requires: [Requirement("CAP_SYS_NICE", why: "sched_setaffinity on another user's threads", exceptUID: target.uid ?? -1)])
+                requires: [Self.affinityRequirement])
             processes[pid] = entry
         case "threads.last_cpu":
             // The affinity fix covers it; a sleeping thread's last CPU changes only when it next runs.
@@ -264,6 +264,12 @@ extension Planning {
             requires: Migration.requirements(target))
         processes[target.pid] = entry
     }
+
+    /// Always CAP_SYS_NICE: the kernel lets an owner re-pin its own process without it only
+    /// when the target holds no capability numaguard lacks (cap_safe_nice), which a root
+    /// daemon always does once CAP_SYS_NICE is gone; numaguard does not guess which case it is.
+    static let affinityRequirement = Requirement(
+        "CAP_SYS_NICE", why: "sched_setaffinity on another process's threads (also needed for a process of the same owner that holds capabilities numaguard lacks)")
 
     static func perNode(_ tally: MemoryTally?) -> String {
         guard let tally else { return "unknown" }

@@ -41,7 +41,7 @@ public struct Privileges: Equatable, Sendable {
         requirements.filter { !holds($0) }
     }
 
-    /// `CAP_SYS_NICE: held`, `... not needed (same owner, uid 1000)`, `... not held (permitted but
+    /// `CAP_SYS_NICE: held`, `... not needed (numaguard runs as uid 0, the owner)`, `... not held (permitted but
     /// not effective: numaguard does not raise capabilities)`.
     public func describe(_ requirement: Requirement) -> String {
         let name = requirement.privilege == Requirement.root ? "root (euid 0)" : requirement.privilege

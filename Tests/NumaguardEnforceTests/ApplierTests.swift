@@ -85,7 +85,8 @@ final class ApplierTests: XCTestCase {
     }
 
     func testAMissingCapabilityBlocksExactlyTheActionsThatNeedIt() throws {
-        // Root without CAP_SYS_NICE: the knob and the same-owner affinity go ahead.
+        // Root without CAP_SYS_NICE: the knob goes ahead, the (same-owner) affinity did here
+        // because this action is declared without the requirement; planned ones carry it.
         let noNice = Privileges(uid: 0, effective: Self.all.subtracting(["CAP_SYS_NICE"]))
         let host = host()
         let report = try applier(host, noNice).apply(Array(Self.actions.prefix(3)))
@@ -103,7 +104,7 @@ final class ApplierTests: XCTestCase {
         XCTAssertEqual(second.results[0].missing.map(\.privilege), ["root", "CAP_SYS_ADMIN"])
         XCTAssertTrue(second.results[0].detail.contains("root (euid 0)"))
 
-        // Same owner without capabilities: affinity needs none, migration still CAP_SYS_NICE.
+        // Same owner without capabilities: an action allowing the owner passes, migration still needs CAP_SYS_NICE.
         var own = Self.actions
         let mine = ProcessTarget(pid: 100, startTime: 5000, comm: "probe", uid: 1000, workload: "batch", protected: false)
         own[1].process = mine
