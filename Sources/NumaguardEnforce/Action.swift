@@ -132,6 +132,9 @@ public struct Action: Codable, Equatable, Sendable {
     /// migrate_pages: from these nodes to those.
     public var fromNodes: IDSet?
     public var toNodes: IDSet?
+    /// migrate_pages: leave pages other processes also map where they are (a protected
+    /// process may share them).
+    public var onlyUnshared: Bool?
     /// set_knob: the value written; persist: the file's new contents.
     public var value: String?
     /// persist: the file written.
@@ -164,7 +167,7 @@ public struct Action: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, status, checks, subject, knob, process, cpus, fromNodes = "from_nodes", toNodes = "to_nodes"
+        case kind, status, checks, subject, knob, process, cpus, fromNodes = "from_nodes", toNodes = "to_nodes", onlyUnshared = "only_unshared"
         case value, file, before, after, requires, reason
     }
 }

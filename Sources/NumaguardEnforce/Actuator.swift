@@ -31,11 +31,12 @@ public protocol Actuator {
     func threads(of pid: Int) throws(ActuationError) -> [Int]
     func affinity(of tid: Int) throws(ActuationError) -> IDSet
     func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError)
-    /// Anonymous bytes per node, from numa_maps (mixed file mappings included, as the
-    /// reservation check counts them), for the process with this identity.
+    /// Anonymous bytes per node, from numa_maps, for the process with this identity. File
+    /// mappings holding both private copies and page cache are left out: their shared pages
+    /// may stay on purpose (they can be a protected process's too).
     func anonymousBytes(of process: ProcessIdentity) throws(ActuationError) -> [Int: Int]
     /// migrate_pages: the number of pages the kernel could not move.
-    func migratePages(of pid: Int, from: IDSet, to: IDSet) throws(ActuationError) -> Int
+    func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int
     /// A whole file outside /proc and /sys (the sysctl.d drop-in); nil when absent.
     func readFile(_ path: String) throws(ActuationError) -> String?
     /// Replaces a file atomically; nil contents removes it.
@@ -111,13 +112,17 @@ public struct LiveActuator: Actuator {
         guard snapshot.identity == process else { throw ActuationError("PID \(process.pid) was replaced") }
         var bytes: [Int: Int] = [:]
         if let tally = snapshot.memory {
-            for node in tally.nodes { bytes[node] = tally.bytes(.anonymous, on: node) + tally.bytes(.mixed, on: node) }
+            for node in tally.nodes { bytes[node] = tally.bytes(.anonymous, on: node) }
         }
         return bytes
     }
 
-    public func migratePages(of pid: Int, from: IDSet, to: IDSet) throws(ActuationError) -> Int {
-        do { return try PageMigration.migrate(pid: pid, from: from, to: to) } catch { throw ActuationError(error) }
+    public func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int {
+        do {
+            return try PageMigration.migrate(pid: pid, from: from, to: to, onlyUnshared: onlyUnshared)
+        } catch {
+            throw ActuationError(error)
+        }
     }
 
     public func readFile(_ path: String) throws(ActuationError) -> String? {

@@ -15,12 +15,16 @@ public enum Migration {
     }
 
     /// `protection`: why the target is protected (a policy workload, --protect), nil if it is not.
-    public static func action(_ target: ProcessTarget, from: IDSet, to: IDSet, before: String, protection: String?) -> Action {
+    /// `onlyUnshared`: a protected process runs (or is named), so pages the target shares
+    /// with other processes stay where they are.
+    public static func action(_ target: ProcessTarget, from: IDSet, to: IDSet, before: String, protection: String?,
+                              onlyUnshared: Bool) -> Action {
         var action = Action(
             kind: .migratePages, checks: [], subject: target.label, process: target, fromNodes: from, toNodes: to,
             before: "anonymous memory \(before)",
             after: "none on node\(from.count == 1 ? "" : "s") \(from.listString) (moved to node\(to.count == 1 ? "" : "s") \(to.listString))",
             requires: requirements(target))
+        action.onlyUnshared = onlyUnshared
         if let protection {
             action.status = .refused
             action.reason = "\(protection): its pages are never migrated live; restart it through numaguard run with the placement instead"

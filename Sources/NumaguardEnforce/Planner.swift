@@ -185,6 +185,12 @@ extension Planning {
         policy.workloads.filter { check.hasPrefix("workload.\($0.name).") }.max { $0.name.count < $1.name.count }
     }
 
+    /// A protected workload has a process on the host: migrations then leave shared pages
+    /// (page cache, libraries) in place, since they may be the protected process's too.
+    var protectedRunning: Bool {
+        report.observed.owner.values.contains { name in policy.workloads.contains { $0.name == name && $0.protected } }
+    }
+
     func target(_ pid: Int) -> ProcessTarget? {
         guard let snapshot = report.observed.processes[pid] else { return nil }
         let owner = report.observed.owner[pid]
@@ -262,6 +268,7 @@ extension Planning {
             before: "anonymous memory " + Self.perNode(snapshot?.memory),
             after: "none on node\(nodes.count == 1 ? "" : "s") \(nodes.listString) (moved to node\(to.count == 1 ? "" : "s") \(to.listString))",
             requires: Migration.requirements(target))
+        entry.migration?.onlyUnshared = protectedRunning
         processes[target.pid] = entry
     }
 

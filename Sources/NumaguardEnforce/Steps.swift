@@ -156,7 +156,7 @@ struct Step {
                 return finish(.unchanged, "no anonymous memory on node\(from.count == 1 ? "" : "s") \(from.listString)")
             }
             touched = true
-            let notMoved = try actuator.migratePages(of: target.pid, from: from, to: to)
+            let notMoved = try actuator.migratePages(of: target.pid, from: from, to: to, onlyUnshared: action.onlyUnshared ?? false)
             let now = try actuator.anonymousBytes(of: target.identity)
             after = Self.describe(now)
             let left = from.reduce(0) { $0 + (now[$1] ?? 0) }

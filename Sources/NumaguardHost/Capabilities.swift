@@ -61,3 +61,20 @@ extension Capabilities {
         try SystemCall.check("prctl", "PR_SET_NO_NEW_PRIVS") { cap_prctlw(Int(PR_SET_NO_NEW_PRIVS), 1, 0, 0, 0, 0) }
     }
 }
+
+extension Capabilities {
+    /// Runs `body` with `capability` out of this thread's effective set (kept permitted) and
+    /// puts it back after. The kernel decides some behaviours by what is effective at the
+    /// call: migrate_pages moves pages other processes also map only with CAP_SYS_NICE.
+    public static func withoutEffective<T>(_ capability: Capability, _ body: () throws(SystemCallError) -> T) throws(SystemCallError) -> T {
+        let saved = try SystemCall.checkPointer("cap_get_proc", "calling thread") { cap_get_proc() }
+        defer { cap_free(UnsafeMutableRawPointer(saved)) }
+        let lowered = try SystemCall.checkPointer("cap_dup", "calling thread") { cap_dup(saved) }
+        defer { cap_free(UnsafeMutableRawPointer(lowered)) }
+        var value = capability.value
+        try SystemCall.check("cap_set_flag", capability.name) { cap_set_flag(lowered, CAP_EFFECTIVE, 1, &value, CAP_CLEAR) }
+        try SystemCall.check("cap_set_proc", "without \(capability.name)") { cap_set_proc(lowered) }
+        defer { _ = cap_set_proc(saved) }
+        return try body()
+    }
+}

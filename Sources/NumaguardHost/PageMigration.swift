@@ -7,7 +7,16 @@ public enum PageMigration {
     /// could not move (it skips pages it cannot isolate, such as pinned or busy ones).
     /// Without CAP_SYS_NICE the kernel quietly moves only pages no other process maps, and
     /// refuses nodes outside the target's cpuset; callers decide before calling.
-    public static func migrate(pid: Int, from: IDSet, to: IDSet) throws(SystemCallError) -> Int {
+    /// `onlyUnshared`: move only pages the target alone maps. The kernel moves pages shared
+    /// with other processes (page cache, libraries, shared memory) only for a caller with
+    /// CAP_SYS_NICE effective (MPOL_MF_MOVE_ALL), so it is lowered for the call: where a
+    /// protected process runs, a page it shares with the target must not move under it.
+    public static func migrate(pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(SystemCallError) -> Int {
+        guard onlyUnshared else { return try migrate(pid: pid, from: from, to: to) }
+        return try Capabilities.withoutEffective(.sysNice) { () throws(SystemCallError) in try migrate(pid: pid, from: from, to: to) }
+    }
+
+    static func migrate(pid: Int, from: IDSet, to: IDSet) throws(SystemCallError) -> Int {
         let bits = MemoryPolicyCalls.maskBits
         let old = from.bitmap(wordCount: bits / 64).map { UInt($0) }
         let new = to.bitmap(wordCount: bits / 64).map { UInt($0) }

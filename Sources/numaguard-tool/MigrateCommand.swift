@@ -72,9 +72,11 @@ struct MigrateCommand: ParsableCommand {
                                    workload: claims.first?.name, protected: protection != nil)
         var before: [Int: Int] = [:]
         if let tally = snapshot.memory {
-            for node in tally.nodes { before[node] = tally.bytes(.anonymous, on: node) + tally.bytes(.mixed, on: node) }
+            for node in tally.nodes { before[node] = tally.bytes(.anonymous, on: node) }
         }
-        let action = Migration.action(target, from: from, to: to, before: Migration.describe(before), protection: protection)
+        // With a policy or --protect, shared pages stay put: they may be a protected process's.
+        let action = Migration.action(target, from: from, to: to, before: Migration.describe(before), protection: protection,
+                                      onlyUnshared: loaded?.policy.workloads.contains { $0.protected } == true || !protect.isEmpty)
         let journal = try change.openJournal()
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "migrate",
                               run: Journal.runID(time: Journal.now()))

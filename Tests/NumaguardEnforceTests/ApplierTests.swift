@@ -38,7 +38,7 @@ final class ApplierTests: XCTestCase {
                    requires: [Requirement("root", why: "sysctl"), Requirement("CAP_SYS_ADMIN", why: "numa_balancing")]),
             Action(kind: .setAffinity, checks: ["workload.batch.cpus"], subject: batch.label, process: batch, cpus: IDSet([2, 3]),
                    before: "0-1", after: "2-3", requires: [Requirement("CAP_SYS_NICE", why: "affinity", exceptUID: 0)]),
-            Migration.action(batch, from: IDSet([0]), to: IDSet([1]), before: "48 MiB on node 0", protection: nil),
+            Migration.action(batch, from: IDSet([0]), to: IDSet([1]), before: "48 MiB on node 0", protection: nil, onlyUnshared: false),
             Action(kind: .restart, status: .refused, checks: ["workload.feed.memory.remote"], subject: feed.label, process: feed,
                    before: "", after: "", reason: "protected workload feed"),
         ]
@@ -109,7 +109,7 @@ final class ApplierTests: XCTestCase {
         let mine = ProcessTarget(pid: 100, startTime: 5000, comm: "probe", uid: 1000, workload: "batch", protected: false)
         own[1].process = mine
         own[1].requires = [Requirement("CAP_SYS_NICE", why: "affinity", exceptUID: 1000)]
-        own[2] = Migration.action(mine, from: IDSet([0]), to: IDSet([1]), before: "", protection: nil)
+        own[2] = Migration.action(mine, from: IDSet([0]), to: IDSet([1]), before: "", protection: nil, onlyUnshared: false)
         let third = try applier(self.host(), Privileges(uid: 1000, effective: [])).apply(Array(own[1...2]))
         XCTAssertEqual(third.results.map(\.outcome), [.done, .blocked])
         XCTAssertEqual(third.results[1].missing.map(\.privilege), ["CAP_SYS_NICE"], "ptrace access to one's own process needs no capability")

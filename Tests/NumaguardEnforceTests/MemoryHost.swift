@@ -63,8 +63,8 @@ final class MemoryHost: Actuator {
         return found.pages
     }
 
-    func migratePages(of pid: Int, from: IDSet, to: IDSet) throws(ActuationError) -> Int {
-        calls.append("migrate \(pid) \(from.listString)->\(to.listString)")
+    func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int {
+        calls.append("migrate \(pid) \(from.listString)->\(to.listString)" + (onlyUnshared ? " unshared" : ""))
         guard var process = processes[pid], let destination = to.members.first else { throw ActuationError("no PID", errno: .noProcess) }
         var notMoved = 0
         for node in from {

@@ -70,6 +70,7 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(migration.toNodes, IDSet([0]), "the batch workload's declared CPUs are node 0's")
         XCTAssertEqual(migration.checks, ["node.1.reserve"])
         XCTAssertEqual(migration.requires.map(\.privilege), ["CAP_SYS_NICE", "CAP_SYS_PTRACE"])
+        XCTAssertEqual(migration.onlyUnshared, true, "a protected process runs: pages shared with it stay")
 
         let refusal = plan.actions[3]
         XCTAssertEqual(refusal.status, .refused)
