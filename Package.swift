@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardLaunch", "NumaguardPolicy"]),
         // `watch`: counters to rates, the regime machine, protected processes, /metrics, events.
         .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "CLinux"]),
+        // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
+        .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit"]),
         // Summaries and renderers (text, json) over host values.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
@@ -57,7 +59,7 @@ let package = Package(
             name: "numaguard-tool",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
-                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch",
+                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
+        .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

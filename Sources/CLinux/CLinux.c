@@ -50,3 +50,7 @@ int clinux_signalfd_take(int fd) {
         errno = EIO;
     return -1;
 }
+
+long clinux_migrate_pages(pid_t pid, unsigned long maxnode, const uint64_t *old_nodes, const uint64_t *new_nodes) {
+    return syscall(SYS_migrate_pages, pid, maxnode, old_nodes, new_nodes);
+}

@@ -25,6 +25,20 @@ public struct AuditReport: Sendable, Encodable {
     /// What could not be read, and the privilege that would fix it.
     public var unreadable: [String]
     public var failOn: Severity
+    /// What the checks were computed from: the enforcer plans from these values rather than
+    /// reading the host a second time. Not part of the report's JSON.
+    public var observed = Observed()
+
+    public struct Observed: Sendable {
+        public var kernel: KernelState?
+        public var topology: Topology?
+        /// Every process read in full (workload members with threads; with a reservation,
+        /// every other process without), keyed by PID.
+        public var processes: [Int: ProcessSnapshot] = [:]
+        /// The workload that claimed each PID.
+        public var owner: [Int: String] = [:]
+        public init() {}
+    }
 
     enum CodingKeys: String, CodingKey {
         case policyFile = "policy_file", policyDigest = "policy_digest", host, findings, gone, unreadable, failOn = "fail_on", summary
@@ -136,6 +150,10 @@ public enum Auditor {
 
         // Full reads (threads, and numa_maps once) only for what a check needs.
         var tallies: [Int: MemoryTally] = [:]
+        var observed = AuditReport.Observed()
+        observed.kernel = kernel
+        observed.topology = topology
+        observed.owner = owner
         var protectedResident: [Int: Int] = [:]
         for workload in policy.workloads {
             var members: [WorkloadProcess] = []
@@ -144,6 +162,7 @@ public enum Auditor {
                 do {
                     let full = try reader.read(pid: process.pid, memory: scan, numaEnabled: topology.numaEnabled)
                     if let tally = full.memory { tallies[full.pid] = tally }
+                    observed.processes[full.pid] = full
                     if workload.protected, let tally = full.memory {
                         for node in tally.nodes { protectedResident[node, default: 0] += tally.bytes(.anonymous, on: node) }
                     }
@@ -173,6 +192,7 @@ public enum Auditor {
                 do {
                     let full = try reader.read(pid: process.pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
                     if let tally = full.memory { tallies[full.pid] = tally }
+                    observed.processes[full.pid] = full
                 } catch {
                     note(error)
                 }
@@ -185,9 +205,11 @@ public enum Auditor {
         let identity = HostIdentity(
             hostname: names.hostname, machineID: names.machineID, bootID: names.bootID,
             kernelRelease: kernel.release, kernelCommandLine: kernel.commandLine)
-        return AuditReport(
+        var report = AuditReport(
             policyFile: loaded.file, policyDigest: loaded.digest, host: identity,
             findings: Waivers.apply(policy.waivers, to: findings, today: today),
             gone: gone, unreadable: unreadable, failOn: failOn)
+        report.observed = observed
+        return report
     }
 }

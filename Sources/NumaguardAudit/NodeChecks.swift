@@ -2,7 +2,7 @@ import NumaguardCore
 import NumaguardPolicy
 
 /// Checks per node: reservations (who else holds memory there) and headroom.
-enum NodeChecks {
+public enum NodeChecks {
     /// Anonymous memory of processes outside the reserving workloads, per reserved node,
     /// naming the largest holders. Page cache is not counted: it is shared and placed by
     /// whoever faulted it first, so it cannot be charged to one process.
@@ -10,14 +10,7 @@ enum NodeChecks {
                              tallies: [Int: MemoryTally]) -> [Finding] {
         reservations.map { reservation in
             let node = reservation.node
-            var foreign: [((pid: Int, comm: String), Int)] = []
-            for process in processes {
-                if let name = owner[process.pid], reservation.workloads.contains(name) { continue }
-                guard let tally = tallies[process.pid] else { continue }
-                let bytes = tally.bytes(.anonymous, on: node) + tally.bytes(.mixed, on: node)
-                if bytes > 0 { foreign.append((process, bytes)) }
-            }
-            foreign.sort { $0.1 > $1.1 }
+            let foreign = foreignHolders(reservation, processes: processes, owner: owner, tallies: tallies)
             let total = foreign.reduce(0) { $0 + $1.1 }
             let named = foreign.prefix(5).map { "PID \($0.0.pid) (\($0.0.comm)) \(Bytes.text($0.1))" }.joined(separator: ", ")
             return .judge(
@@ -26,6 +19,21 @@ enum NodeChecks {
                 actual: total == 0 ? "none" : "\(Bytes.text(total)) in \(foreign.count) process\(foreign.count == 1 ? "" : "es"): \(named)",
                 remediation: "numaguard apply (migrates the foreign processes' pages off node \(node)); launch them through numaguard run bound elsewhere")
         }
+    }
+
+    /// Processes outside the reserving workloads holding anonymous (or mixed) memory on the
+    /// reserved node, largest first: the reservation check names them, and the enforcer
+    /// moves them off in that order.
+    public static func foreignHolders(_ reservation: Reservation, processes: [(pid: Int, comm: String)], owner: [Int: String],
+                                      tallies: [Int: MemoryTally]) -> [((pid: Int, comm: String), Int)] {
+        var foreign: [((pid: Int, comm: String), Int)] = []
+        for process in processes {
+            if let name = owner[process.pid], reservation.workloads.contains(name) { continue }
+            guard let tally = tallies[process.pid] else { continue }
+            let bytes = tally.bytes(.anonymous, on: reservation.node) + tally.bytes(.mixed, on: reservation.node)
+            if bytes > 0 { foreign.append((process, bytes)) }
+        }
+        return foreign.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.pid < $1.0.pid }
     }
 
     static func headroom(_ rules: [Headroom], topology: Topology, protectedResident: [Int: Int]) -> [Finding] {

@@ -120,8 +120,9 @@ final class ProcessMatcher {
     }
 }
 
-/// Which workload claims each process, as audit decides it (the first workload whose match
-/// holds), for callers outside the audit: `watch` finds its protected processes with it.
+/// Which workloads claim which processes, by the audit's own match rules, for callers outside
+/// the audit: `watch` finds its protected processes with it, and `migrate --policy` asks it
+/// before it touches a process that may be protected.
 public struct WorkloadClaims {
     private let reader: ProcessReader
     private let matcher: ProcessMatcher
@@ -138,5 +139,12 @@ public struct WorkloadClaims {
             let process = CandidateProcess(pid: pid, reader: reader)
             return workloads.first { matcher.matches($0.match, process) }.map { (pid, $0) }
         }
+    }
+
+    /// Every one of `workloads` whose match holds for `pid` (audit counts the first; a caller
+    /// deciding whether a process is protected must see them all).
+    public func workloads(claiming pid: Int, among workloads: [Workload]) -> [Workload] {
+        let process = CandidateProcess(pid: pid, reader: reader)
+        return workloads.filter { matcher.matches($0.match, process) }
     }
 }

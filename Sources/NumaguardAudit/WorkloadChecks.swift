@@ -12,7 +12,7 @@ public struct WorkloadProcess: Sendable {
 
 /// Checks of one workload's processes against its declaration: ground truth only
 /// (status, every thread's affinity and last CPU, the policy of every mapping).
-enum WorkloadChecks {
+public enum WorkloadChecks {
     static func check(_ workload: Workload, _ processes: [WorkloadProcess], topology: Topology, policyFile: String) -> [Finding] {
         var findings: [Finding] = []
         let prefix = "workload.\(workload.name)"
@@ -29,12 +29,7 @@ enum WorkloadChecks {
                 remediation: processes.count < running.lowerBound ? "start it through numaguard run --workload \(workload.name)"
                     : "stop the extra processes"))
         }
-        let declaredCPUs: IDSet? = workload.cpus.map { placement in
-            switch placement {
-            case let .cpulist(cpus): cpus
-            case let .nodes(nodes): topology.nodes.filter { nodes.contains($0.id) }.reduce(IDSet()) { $0.union($1.cpus) }
-            }
-        }
+        let declaredCPUs = declaredCPUs(workload, topology: topology)
         for process in processes {
             let snapshot = process.snapshot
             let subject = "PID \(snapshot.pid) (\(snapshot.comm))"
@@ -75,6 +70,16 @@ enum WorkloadChecks {
             findings += memoryFindings(memory, tally, judge: judge, restart: restart, protected: workload.protected)
         }
         return findings
+    }
+
+    /// The CPUs a workload's `cpus` declares on this host (a node list becomes those nodes' CPUs).
+    public static func declaredCPUs(_ workload: Workload, topology: Topology) -> IDSet? {
+        workload.cpus.map { placement in
+            switch placement {
+            case let .cpulist(cpus): cpus
+            case let .nodes(nodes): topology.nodes.filter { nodes.contains($0.id) }.reduce(IDSet()) { $0.union($1.cpus) }
+            }
+        }
     }
 
     static func memoryFindings(

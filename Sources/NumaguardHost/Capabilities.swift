@@ -11,25 +11,35 @@ public struct Capabilities: Sendable {
         public static let sysNice = Capability(value: cap_value_t(CAP_SYS_NICE), name: "CAP_SYS_NICE")
         public static let sysAdmin = Capability(value: cap_value_t(CAP_SYS_ADMIN), name: "CAP_SYS_ADMIN")
         public static let dacReadSearch = Capability(value: cap_value_t(CAP_DAC_READ_SEARCH), name: "CAP_DAC_READ_SEARCH")
+        public static let dacOverride = Capability(value: cap_value_t(CAP_DAC_OVERRIDE), name: "CAP_DAC_OVERRIDE")
+
+        /// The capabilities numaguard's checks and actions name.
+        public static let known: [Capability] = [.sysPtrace, .sysNice, .sysAdmin, .dacReadSearch, .dacOverride]
 
         public var description: String { name }
     }
 
     public let effective: Set<Capability>
+    /// What the process could raise into its effective set (it never does so itself).
+    public let permitted: Set<Capability>
 
-    /// The current process's effective set; empty if libcap cannot read it (then every
-    /// "do we hold it" answer is no, which errs towards telling the user what to grant).
+    public init(effective: Set<Capability>, permitted: Set<Capability> = []) {
+        self.effective = effective
+        self.permitted = permitted
+    }
+
+    /// The current process's effective and permitted sets; empty if libcap cannot read them
+    /// (then every "do we hold it" answer is no, which errs towards telling the user what to grant).
     public static func current() -> Capabilities {
         guard let caps = cap_get_proc() else { return Capabilities(effective: []) }
         defer { cap_free(UnsafeMutableRawPointer(caps)) }
-        var held: Set<Capability> = []
-        for capability in [Capability.sysPtrace, .sysNice, .sysAdmin, .dacReadSearch] {
-            var flag = CAP_CLEAR
-            if cap_get_flag(caps, capability.value, CAP_EFFECTIVE, &flag) == 0 && flag == CAP_SET {
-                held.insert(capability)
-            }
+        func held(_ set: cap_flag_t) -> Set<Capability> {
+            Set(Capability.known.filter { capability in
+                var flag = CAP_CLEAR
+                return cap_get_flag(caps, capability.value, set, &flag) == 0 && flag == CAP_SET
+            })
         }
-        return Capabilities(effective: held)
+        return Capabilities(effective: held(CAP_EFFECTIVE), permitted: held(CAP_PERMITTED))
     }
 
     public func holds(_ capability: Capability) -> Bool { effective.contains(capability) }
@@ -49,5 +59,22 @@ extension Capabilities {
         defer { cap_free(UnsafeMutableRawPointer(empty)) }
         try SystemCall.check("cap_set_proc", "empty set") { cap_set_proc(empty) }
         try SystemCall.check("prctl", "PR_SET_NO_NEW_PRIVS") { cap_prctlw(Int(PR_SET_NO_NEW_PRIVS), 1, 0, 0, 0, 0) }
+    }
+}
+
+extension Capabilities {
+    /// Runs `body` with `capability` out of this thread's effective set (kept permitted) and
+    /// puts it back after. The kernel decides some behaviours by what is effective at the
+    /// call: migrate_pages moves pages other processes also map only with CAP_SYS_NICE.
+    public static func withoutEffective<T>(_ capability: Capability, _ body: () throws(SystemCallError) -> T) throws(SystemCallError) -> T {
+        let saved = try SystemCall.checkPointer("cap_get_proc", "calling thread") { cap_get_proc() }
+        defer { cap_free(UnsafeMutableRawPointer(saved)) }
+        let lowered = try SystemCall.checkPointer("cap_dup", "calling thread") { cap_dup(saved) }
+        defer { cap_free(UnsafeMutableRawPointer(lowered)) }
+        var value = capability.value
+        try SystemCall.check("cap_set_flag", capability.name) { cap_set_flag(lowered, CAP_EFFECTIVE, 1, &value, CAP_CLEAR) }
+        try SystemCall.check("cap_set_proc", "without \(capability.name)") { cap_set_proc(lowered) }
+        defer { _ = cap_set_proc(saved) }
+        return try body()
     }
 }

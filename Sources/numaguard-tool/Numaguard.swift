@@ -11,12 +11,14 @@ struct Numaguard: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 violations; 3 incomplete (something could not be read: \
             permission, a process that exited mid-read); 64 usage; 66 no such process or no match; \
-            71 host unreadable; 78 invalid policy. run: the program's own status; 125 numaguard \
+            71 host unreadable; 78 invalid policy. plan: 2 changes pending. apply/undo/migrate: 77 missing \
+            privilege. run: the program's own status; 125 numaguard \
             failed before exec; 126 not executable; 127 not found.
             """,
         version: version,
         subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self,
-                      RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self, WatchCommand.self]
+                      RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self, WatchCommand.self,
+                      PlanCommand.self, ApplyCommand.self, UndoCommand.self, MigrateCommand.self]
     )
 }
 

@@ -4,7 +4,8 @@
 #   build-initramfs.sh [--binary PATH]      prints the path of the cached cpio archive
 #
 # Contents: busybox-static (+ applet symlinks), numactl, numastat, memhog, migratepages
-# (+ their ldd libraries and the dynamic loader), /bin/probe (static, from probe.c),
+# (+ their ldd libraries and the dynamic loader), util-linux setpriv at /usr/bin/setpriv
+# (busybox's /bin/setpriv has no --bounding-set or --reuid, which the enforcer's tests need), /bin/probe (static, from probe.c),
 # /bin/capture-host.sh, /init, and with --binary the given binary at /bin/numaguard
 # plus everything ldd reports for it. The per-run guest script is NOT in here: run-guest.sh
 # appends a small second cpio archive holding /guest.sh (the kernel unpacks both).
@@ -36,6 +37,8 @@ for t in numactl numastat memhog migratepages; do
     [ -n "$p" ] || { echo "build-initramfs: '$t' not found (apt-get install numactl)" >&2; exit 1; }
     TOOLS="$TOOLS $p"
 done
+SETPRIV=/usr/bin/setpriv
+[ -x "$SETPRIV" ] || { echo "build-initramfs: $SETPRIV not found (apt-get install util-linux)" >&2; exit 1; }
 if [ -n "$BINARY" ]; then
     [ -f "$BINARY" ] || { echo "build-initramfs: --binary '$BINARY' does not exist" >&2; exit 1; }
     BINARY=$(readlink -f "$BINARY")
@@ -52,7 +55,7 @@ COMPANION=
 if [ -n "$BINARY" ] && [ -f "$(dirname "$BINARY")/numaguard-tool" ]; then
     COMPANION=$(dirname "$BINARY")/numaguard-tool
 fi
-LIBS=$(for f in $TOOLS $BINARY $COMPANION; do
+LIBS=$(for f in $TOOLS $SETPRIV $BINARY $COMPANION; do
     if ldd "$f" 2>&1 | grep -q 'not found'; then
         echo "build-initramfs: ldd $f reports missing libraries:" >&2
         ldd "$f" | grep 'not found' >&2
@@ -65,7 +68,7 @@ done | sort -u)
 HASH=$( {
     echo "v1"
     sha256sum "$HERE/build-initramfs.sh" "$HERE/init.sh" "$HERE/probe.c" "$HERE/capture-host.sh" "$BUSYBOX"
-    for f in $TOOLS $LIBS $BINARY $COMPANION; do printf '%s ' "$f"; sha256sum <"$f"; done
+    for f in $TOOLS $SETPRIV $LIBS $BINARY $COMPANION; do printf '%s ' "$f"; sha256sum <"$f"; done
     gcc --version | head -n1
 } | sha256sum | cut -c1-16)
 OUTDIR=$CACHE/initramfs
@@ -87,6 +90,7 @@ for a in $("$BUSYBOX" --list); do
     [ -e "bin/$a" ] || ln -s busybox "bin/$a"
 done
 for t in $TOOLS; do cp -L "$t" "bin/${t##*/}"; done
+cp -L "$SETPRIV" usr/bin/setpriv
 for l in $LIBS; do
     mkdir -p ".$(dirname "$l")" 2>/dev/null || true
     # /usr/lib is a symlink to /lib inside the image; keep both spellings resolvable.

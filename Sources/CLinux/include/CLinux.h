@@ -1,4 +1,4 @@
-// The one shim target DESIGN.md allows: Linux system calls glibc does not wrap, or hides
+// The one shim target DESIGN.md allows: Linux system calls glibc does not wrap (migrate_pages among them), or hides
 // behind _GNU_SOURCE, which Swift cannot call directly because syscall(2) is variadic.
 // Raw calls rather than libnuma's wrappers: libnuma's constructor reads /proc and /sys and
 // probes set_mempolicy on every start, which the launcher (measured against numactl) pays
@@ -16,6 +16,8 @@ long clinux_set_mempolicy(int mode, const uint64_t *nodemask, unsigned long maxn
 long clinux_get_mempolicy(int *mode, uint64_t *nodemask, unsigned long maxnode, void *addr, unsigned long flags);
 long clinux_sched_setaffinity(pid_t pid, size_t size, const uint64_t *mask);
 long clinux_sched_getaffinity(pid_t pid, size_t size, uint64_t *mask);
+// Returns the number of pages that could not be moved (0 when all moved).
+long clinux_migrate_pages(pid_t pid, unsigned long maxnode, const uint64_t *old_nodes, const uint64_t *new_nodes);
 
 // signalfd(2), which Swift's Glibc module does not export: blocks `count` signals for the
 // calling thread (and the threads it starts later) and returns a non-blocking, close-on-exec

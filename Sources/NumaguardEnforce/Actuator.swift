@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NumaguardCore
+import NumaguardHost
+
+/// Why a change could not be made or read back, in the words of the call that failed.
+public struct ActuationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public var errno: Errno?
+
+    public init(_ description: String, errno: Errno? = nil) {
+        self.description = description
+        self.errno = errno
+    }
+
+    init(_ error: SystemCallError) { self.init(error.description, errno: error.errno) }
+    init(_ error: HostError) { self.init(error.description, errno: error.errno) }
+}
+
+/// Every side effect apply and undo have, behind one small protocol: the live host in
+/// production and in the VM tests, an in-memory host in the unit tests of the apply loop.
+public protocol Actuator {
+    /// The knob's current value in its write spelling; nil when the kernel has no such file.
+    func read(_ knob: Knob) throws(ActuationError) -> String?
+    func write(_ knob: Knob, _ value: String) throws(ActuationError)
+    /// The process now at `pid`, nil when there is none (or only a zombie).
+    func identity(of pid: Int) -> ProcessIdentity?
+    func threads(of pid: Int) throws(ActuationError) -> [Int]
+    func affinity(of tid: Int) throws(ActuationError) -> IDSet
+    func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError)
+    /// Anonymous bytes per node, from numa_maps, for the process with this identity. File
+    /// mappings holding both private copies and page cache are left out: their shared pages
+    /// may stay on purpose (they can be a protected process's too).
+    func anonymousBytes(of process: ProcessIdentity) throws(ActuationError) -> [Int: Int]
+    /// migrate_pages: the number of pages the kernel could not move.
+    func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int
+    /// A whole file outside /proc and /sys (the sysctl.d drop-in); nil when absent.
+    func readFile(_ path: String) throws(ActuationError) -> String?
+    /// Replaces a file atomically; nil contents removes it.
+    func replaceFile(_ path: String, with contents: String?) throws(ActuationError)
+}
+
+/// The live host. Reads go through HostRoot.live and ProcessReader like every other read;
+/// writes and syscalls through the errno funnel.
+public struct LiveActuator: Actuator {
+    let root = HostRoot.live
+
+    public init() {}
+
+    public func read(_ knob: Knob) throws(ActuationError) -> String? {
+        do {
+            return try root.readTextIfPresent(knob.path).map(knob.value(of:))
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    /// One write of the whole value: /proc/sys and sysfs take a value per write(2).
+    public func write(_ knob: Knob, _ value: String) throws(ActuationError) {
+        let path = root.absolute(knob.path)
+        var line = value + "\n"
+        let outcome: Result<Int, SystemCallError> = line.withUTF8 { bytes in
+            do throws(SystemCallError) {
+                let fd = try SystemCall.check("open", path) { open(path, O_WRONLY | O_CLOEXEC) }
+                defer { close(fd) }
+                return .success(try SystemCall.check("write", path) { writeBytes(fd, bytes.baseAddress, bytes.count) })
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case let .failure(error): throw ActuationError(error)
+        case let .success(written) where written != line.utf8.count:
+            throw ActuationError("write(\(path)): \(written) of \(line.utf8.count) bytes taken")
+        case .success: return
+        }
+    }
+
+    public func identity(of pid: Int) -> ProcessIdentity? {
+        guard let stat = try? root.parse("proc/\(pid)/stat", TaskStatParser.parse), stat.state != "Z", stat.state != "X" else {
+            return nil
+        }
+        return ProcessIdentity(pid: pid, startTime: stat.startTime)
+    }
+
+    public func threads(of pid: Int) throws(ActuationError) -> [Int] {
+        do {
+            return try root.list("proc/\(pid)/task").compactMap { Lex.decimal($0) }.sorted()
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    public func affinity(of tid: Int) throws(ActuationError) -> IDSet {
+        do { return try Affinity.current(tid: Int32(tid)) } catch { throw ActuationError(error) }
+    }
+
+    public func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError) {
+        do { try Affinity.set(cpus, tid: Int32(tid)) } catch { throw ActuationError(error) }
+    }
+
+    public func anonymousBytes(of process: ProcessIdentity) throws(ActuationError) -> [Int: Int] {
+        let snapshot: ProcessSnapshot
+        do {
+            snapshot = try ProcessReader(root: root).read(pid: process.pid, memory: true, threads: false)
+        } catch {
+            throw ActuationError(error.description)
+        }
+        guard snapshot.identity == process else { throw ActuationError("PID \(process.pid) was replaced") }
+        var bytes: [Int: Int] = [:]
+        if let tally = snapshot.memory {
+            for node in tally.nodes { bytes[node] = tally.bytes(.anonymous, on: node) }
+        }
+        return bytes
+    }
+
+    public func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int {
+        do {
+            return try PageMigration.migrate(pid: pid, from: from, to: to, onlyUnshared: onlyUnshared)
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    public func readFile(_ path: String) throws(ActuationError) -> String? {
+        do {
+            return String(decoding: try HostRoot.readFile(atPath: path), as: UTF8.self)
+        } catch {
+            if error.errno == .noEntry { return nil }
+            throw ActuationError(error)
+        }
+    }
+
+    public func replaceFile(_ path: String, with contents: String?) throws(ActuationError) {
+        do {
+            if let contents {
+                try AtomicFile.write(contents, to: path)
+            } else {
+                try SystemCall.check("unlink", path) { unlink(path) }
+            }
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+}
+
+/// libc's write(2), which LiveActuator's own `write` shadows.
+private func writeBytes(_ fd: Int32, _ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int {
+    write(fd, bytes, count)
+}

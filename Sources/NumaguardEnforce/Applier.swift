@@ -1,0 +1,146 @@
+import NumaguardCore
+
+/// What happened to one action.
+public struct ActionResult: Codable, Equatable, Sendable {
+    public enum Outcome: String, Codable, Sendable {
+        /// Changed and read back as planned.
+        case done
+        /// Already as wanted when apply came to it: nothing written.
+        case unchanged
+        /// It would have touched a protected process live.
+        case refused
+        /// Not something apply does.
+        case manual
+        /// A privilege it needs is missing; nothing was attempted.
+        case blocked
+        /// The process exited or was replaced before the change: never touched.
+        case skipped
+        /// The kernel refused or did not take the value.
+        case failed
+        /// Done in part: pages that did not move, huge pages the kernel could not allocate.
+        case partial
+    }
+
+    public var action: Action
+    public var outcome: Outcome
+    public var detail: String
+    /// Privileges it was blocked by.
+    public var missing: [Requirement]
+
+    public init(action: Action, outcome: Outcome, detail: String, missing: [Requirement] = []) {
+        self.action = action
+        self.outcome = outcome
+        self.detail = detail
+        self.missing = missing
+    }
+}
+
+/// The outcome of an apply, undo or migrate run.
+public struct ApplyReport: Encodable, Equatable, Sendable {
+    public var run: String
+    public var command: String
+    public var results: [ActionResult]
+    /// The journal stopped accepting lines: no change was made after that.
+    public var journalFailure: String?
+
+    public init(run: String, command: String, results: [ActionResult], journalFailure: String? = nil) {
+        self.run = run
+        self.command = command
+        self.results = results
+        self.journalFailure = journalFailure
+    }
+
+    /// What stands between the host and compliance after the run.
+    public var remaining: [ActionResult] {
+        results.filter { ![.done, .unchanged].contains($0.outcome) }
+    }
+
+    /// 0 nothing remains; 77 what remains was all blocked by a missing privilege (a
+    /// privileged rerun finishes the job); 1 anything else remains (refused, left to the
+    /// operator, failed, partial, skipped).
+    public var status: ExitStatus {
+        let remaining = remaining
+        if remaining.isEmpty && journalFailure == nil { return .success }
+        if journalFailure == nil && remaining.allSatisfy({ $0.outcome == .blocked }) { return .noPermission }
+        return .violations
+    }
+
+    enum CodingKeys: String, CodingKey { case run, command, results, journalFailure = "journal_failure", status }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(run, forKey: .run)
+        try container.encode(command, forKey: .command)
+        try container.encode(results, forKey: .results)
+        try container.encodeIfPresent(journalFailure, forKey: .journalFailure)
+        try container.encode(status.rawValue, forKey: .status)
+    }
+}
+
+/// The apply loop: each action in plan order, checked for privilege, its target's identity
+/// re-read right before it acts, the change read back, every change journaled. A failure
+/// is recorded and the loop goes on with the rest.
+public struct Applier {
+    public var actuator: any Actuator
+    public var privileges: Privileges
+    public var journal: Journal?
+    public var command: String
+    public var run: String
+    public var clock: () -> String
+
+    public init(actuator: any Actuator, privileges: Privileges, journal: Journal?, command: String,
+                run: String, clock: @escaping () -> String = Journal.now) {
+        self.actuator = actuator
+        self.privileges = privileges
+        self.journal = journal
+        self.command = command
+        self.run = run
+        self.clock = clock
+    }
+
+    public func apply(_ actions: [Action]) -> ApplyReport {
+        var results: [ActionResult] = []
+        var journalFailure: JournalError?
+        for action in actions {
+            if let journalFailure {
+                results.append(ActionResult(action: action, outcome: .skipped, detail: "not attempted: \(journalFailure)"))
+                continue
+            }
+            let (result, entry) = perform(action)
+            if let entry {
+                do { try journal?.append(entry) } catch { journalFailure = error }
+            }
+            results.append(result)
+        }
+        return ApplyReport(run: run, command: command, results: results, journalFailure: journalFailure?.description)
+    }
+
+    /// One action, and the journal line for it when something on the host was changed or
+    /// attempted, or was due and skipped (refused, blocked and unchanged actions change nothing: not journaled).
+    func perform(_ action: Action, expecting expected: String? = nil, undoes: String? = nil) -> (ActionResult, JournalEntry?) {
+        switch action.status {
+        case .refused: return (ActionResult(action: action, outcome: .refused, detail: action.reason ?? "refused"), nil)
+        case .manual: return (ActionResult(action: action, outcome: .manual, detail: action.reason ?? "not done by apply"), nil)
+        case .pending: break
+        }
+        let missing = privileges.missing(action.requires)
+        if !missing.isEmpty {
+            return (ActionResult(action: action, outcome: .blocked, detail: privileges.blockedReason(missing), missing: missing), nil)
+        }
+        var step = Step(action: action)
+        switch action.kind {
+        case .setKnob: step.knob(actuator, expecting: expected)
+        case .persist: step.persist(actuator, expecting: expected)
+        case .setAffinity: step.affinity(actuator)
+        case .migratePages: step.migrate(actuator)
+        case .restart, .manual: step.finish(.manual, action.reason ?? "not done by apply")
+        }
+        let result = ActionResult(action: action, outcome: step.outcome, detail: step.detail)
+        guard step.touched else { return (result, nil) }
+        let entry = JournalEntry(
+            time: clock(), run: run, command: command, action: action.kind, subject: action.subject, knob: action.knob,
+            process: action.process, file: action.file, before: step.before, after: step.after, result: step.outcome,
+            detail: step.detail, undoes: undoes)
+        return (result, entry)
+    }
+}

@@ -1,0 +1,347 @@
+import NumaguardAudit
+import NumaguardCore
+import NumaguardPolicy
+
+/// Findings in, actions out. Pure: it reads nothing, so every decision (what is done live,
+/// what is refused because a protected process would be touched, what is left to the
+/// operator) is testable over recorded hosts. Only failed findings count: a waived one is
+/// accepted, an incomplete one is not known to be wrong.
+public enum Planner {
+    public struct Options: Sendable {
+        /// numaguard itself: never a target (its own pages are not the host's).
+        public var selfPID: Int
+        /// `--persist`: the drop-in to write and what it holds now.
+        public var persist: DropIn?
+
+        public struct DropIn: Sendable {
+            public var path: String
+            /// nil: absent.
+            public var current: String?
+            public init(path: String, current: String?) {
+                self.path = path
+                self.current = current
+            }
+        }
+
+        public init(selfPID: Int, persist: DropIn? = nil) {
+            self.selfPID = selfPID
+            self.persist = persist
+        }
+    }
+
+    public static func plan(_ report: AuditReport, policy: Policy, options: Options) -> Plan {
+        var planner = Planning(report: report, policy: policy, options: options)
+        for finding in report.findings where finding.outcome == .fail {
+            planner.add(finding)
+        }
+        if let persist = options.persist { planner.addPersist(path: persist.path, current: persist.current) }
+        return Plan(policyFile: report.policyFile, policyDigest: report.policyDigest, bootID: report.host.bootID,
+                    actions: planner.actions(), unreadable: report.unreadable)
+    }
+
+    /// The sysctl.d drop-in for the sysctls the policy declares (those the kernel has).
+    /// THP and huge page pools are not sysctls; the README says how to keep them.
+    public static func dropIn(_ policy: Policy, kernel: KernelState?, digest: String) -> String? {
+        var lines: [String] = []
+        if let wanted = policy.host.kernel.numaBalancing, kernel?.numaBalancing != nil {
+            lines.append("kernel.numa_balancing = \(wanted.value)")
+        }
+        if let wanted = policy.host.kernel.zoneReclaimMode, kernel?.zoneReclaimMode != nil {
+            lines.append("vm.zone_reclaim_mode = \(wanted)")
+        }
+        guard !lines.isEmpty else { return nil }
+        return "# Written by numaguard apply --persist (policy \(digest)); numaguard rewrites this file.\n"
+            + lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// One planning pass: actions gathered per knob and per process, then ordered.
+struct Planning {
+    let report: AuditReport
+    let policy: Policy
+    let options: Planner.Options
+    private var knobs: [Action] = []
+    private var persist: Action?
+    private var processes: [Int: ProcessActions] = [:]
+    private var manual: [Action] = []
+
+    /// Everything planned for one process, merged across the findings that name it.
+    struct ProcessActions {
+        var target: ProcessTarget
+        var affinity: Action?
+        var migration: Action?
+        /// A protected process: one refusal listing every check it fails.
+        var refusal: Action?
+        /// A non-protected process only a restart fixes (its memory policy).
+        var restart: Action?
+    }
+
+    init(report: AuditReport, policy: Policy, options: Planner.Options) {
+        self.report = report
+        self.policy = policy
+        self.options = options
+    }
+
+    func actions() -> [Action] {
+        let ordered = processes.keys.sorted().compactMap { processes[$0] }
+        return knobs + (persist.map { [$0] } ?? [])
+            + ordered.flatMap { [$0.affinity, $0.migration].compactMap { $0 } }
+            + ordered.compactMap(\.refusal) + ordered.compactMap(\.restart) + manual
+    }
+
+    // MARK: findings
+
+    mutating func add(_ finding: Finding) {
+        let check = finding.check
+        let kernel = report.observed.kernel
+        switch check {
+        case "host.kernel.numa_balancing":
+            guard let wanted = policy.host.kernel.numaBalancing, let now = kernel?.numaBalancing else {
+                return leave(finding, "this kernel has no kernel.numa_balancing sysctl")
+            }
+            addKnob(.sysctl("kernel.numa_balancing"), check: check, before: "\(now)", after: "\(wanted.value)")
+        case "host.kernel.zone_reclaim_mode":
+            guard let wanted = policy.host.kernel.zoneReclaimMode, let now = kernel?.zoneReclaimMode else {
+                return leave(finding, "this kernel has no vm.zone_reclaim_mode sysctl")
+            }
+            addKnob(.sysctl("vm.zone_reclaim_mode"), check: check, before: "\(now)", after: "\(wanted)")
+        case "host.kernel.transparent_hugepage":
+            guard let wanted = policy.host.kernel.transparentHugepage, let now = kernel?.transparentHugepage else {
+                return leave(finding, "this kernel has no transparent huge pages")
+            }
+            addKnob(.transparentHugepage, check: check, before: now, after: wanted)
+        default:
+            if check.hasPrefix("host.hugepages.node.") {
+                addHugePages(finding)
+            } else if check.hasPrefix("workload.") {
+                addWorkload(finding)
+            } else if check.hasPrefix("node."), check.hasSuffix(".reserve") {
+                addReservation(finding)
+            } else {
+                // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
+                leave(finding, finding.remediation)
+            }
+        }
+    }
+
+    mutating func addKnob(_ knob: Knob, check: String, before: String, after: String) {
+        let requires = Self.requirements(for: knob)
+        knobs.append(Action(kind: .setKnob, checks: [check], subject: knob.name, knob: knob, value: after,
+                            before: before, after: after, requires: requires))
+    }
+
+    /// Sysctl files check the effective uid (proc_sys_permission), not DAC_OVERRIDE; sysfs
+    /// files are root's 0644 like any file.
+    static func requirements(for knob: Knob) -> [Requirement] {
+        switch knob.kind {
+        case .sysctl:
+            var requires = [Requirement(Requirement.root, why: "sysctl files take writes from euid 0 only")]
+            if knob.name == "kernel.numa_balancing" {
+                requires.append(Requirement("CAP_SYS_ADMIN", why: "the kernel refuses writes to kernel.numa_balancing without it"))
+            }
+            return requires
+        case .choice, .number:
+            return [Requirement("CAP_DAC_OVERRIDE", why: "/\(knob.path) is root's, mode 0644", exceptUID: 0)]
+        }
+    }
+
+    mutating func addHugePages(_ finding: Finding) {
+        let requirement = policy.host.hugePages.first {
+            finding.check == "host.hugepages.node.\($0.node).\($0.sizeKiB)kB"
+        }
+        guard let requirement else { return leave(finding, finding.remediation) }
+        let pool = report.observed.topology?.node(requirement.node)?.hugePages.first { $0.sizeKiB == requirement.sizeKiB }
+        guard let pool else {
+            return leave(finding, "node \(requirement.node) has no \(requirement.sizeKiB) kB huge page pool: "
+                         + "boot with hugepagesz=\(requirement.sizeKiB)K (and numa=on), then apply")
+        }
+        addKnob(.hugePages(node: requirement.node, sizeKiB: requirement.sizeKiB), check: finding.check,
+                before: "\(pool.total)", after: "\(requirement.count)")
+    }
+
+    mutating func addPersist(path: String, current: String?) {
+        guard let contents = Planner.dropIn(policy, kernel: report.observed.kernel, digest: report.policyDigest),
+              contents != current else { return }
+        persist = Action(kind: .persist, checks: [], subject: path, value: contents, file: path,
+                         before: current.map(Self.oneLine) ?? "absent", after: Self.oneLine(contents),
+                         requires: [Requirement("CAP_DAC_OVERRIDE", why: "the directory is root's", exceptUID: 0)])
+    }
+
+    static func oneLine(_ contents: String) -> String {
+        contents.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "; ")
+    }
+
+    /// Something apply does not do: listed with what to do instead.
+    mutating func leave(_ finding: Finding, _ reason: String) {
+        manual.append(Action(kind: .manual, status: .manual, checks: [finding.check], subject: finding.subject ?? "host",
+                             before: finding.actual, after: finding.expected, reason: reason))
+    }
+}
+
+// MARK: processes
+
+extension Planning {
+    func workload(of check: String) -> Workload? {
+        policy.workloads.filter { check.hasPrefix("workload.\($0.name).") }.max { $0.name.count < $1.name.count }
+    }
+
+    /// A protected workload has a process on the host: migrations then leave shared pages
+    /// (page cache, libraries) in place, since they may be the protected process's too.
+    var protectedRunning: Bool {
+        report.observed.owner.values.contains { name in policy.workloads.contains { $0.name == name && $0.protected } }
+    }
+
+    func target(_ pid: Int) -> ProcessTarget? {
+        guard let snapshot = report.observed.processes[pid] else { return nil }
+        let owner = report.observed.owner[pid]
+        let protected = owner.flatMap { name in policy.workloads.first { $0.name == name } }?.protected ?? false
+        return ProcessTarget(pid: pid, startTime: snapshot.identity.startTime, comm: snapshot.comm, uid: snapshot.uid,
+                             workload: owner, protected: protected)
+    }
+
+    mutating func addWorkload(_ finding: Finding) {
+        guard let workload = workload(of: finding.check), let pid = finding.pid, pid != options.selfPID,
+              let target = target(pid) else {
+            return leave(finding, finding.remediation)
+        }
+        let rest = finding.check.dropFirst("workload.\(workload.name).".count)
+        if target.protected { return refuse(target, check: finding.check) }
+        switch rest {
+        case "cpus":
+            guard let cpus = report.observed.topology.flatMap({ WorkloadChecks.declaredCPUs(workload, topology: $0) }),
+                  let snapshot = report.observed.processes[pid] else { return leave(finding, finding.remediation) }
+            let masks = Set(snapshot.threads.map { ($0.cpusAllowed ?? snapshot.cpusAllowed).listString })
+            var entry = processes[pid] ?? ProcessActions(target: target)
+            entry.affinity = Action(
+                kind: .setAffinity, checks: [finding.check], subject: target.label, process: target, cpus: cpus,
+                before: "threads allowed CPUs " + (masks.isEmpty ? snapshot.cpusAllowed.listString : masks.sorted().joined(separator: " / ")),
+                after: "every thread allowed CPUs \(cpus.listString)",
+                requires: [Self.affinityRequirement])
+            processes[pid] = entry
+        case "threads.last_cpu":
+            // The affinity fix covers it; a sleeping thread's last CPU changes only when it next runs.
+            return
+        case "memory.remote":
+            guard let memory = workload.memory, let tally = report.observed.processes[pid]?.memory else {
+                return leave(finding, finding.remediation)
+            }
+            let from = IDSet(tally.nodes.filter { !memory.nodes.contains($0) && tally.bytes(.anonymous, on: $0) > 0 })
+            guard !from.isEmpty else { return leave(finding, finding.remediation) }
+            addMigration(target, from: from, to: memory.nodes, check: finding.check)
+        case "cgroup.cpuset.cpus", "cgroup.cpuset.mems", "memory.mems_allowed":
+            addCgroup(finding, target)
+        case "memory.policy", "memory.interleave", "launcher":
+            var entry = processes[pid] ?? ProcessActions(target: target)
+            if entry.restart == nil {
+                entry.restart = Action(
+                    kind: .restart, status: .manual, checks: [], subject: target.label, process: target,
+                    before: finding.actual, after: finding.expected,
+                    reason: "the kernel cannot change another process's memory policy: restart through numaguard run --policy \(report.policyFile) --workload \(workload.name)")
+            }
+            entry.restart?.checks.append(finding.check)
+            processes[pid] = entry
+        default:
+            leave(finding, finding.remediation)
+        }
+    }
+
+    mutating func refuse(_ target: ProcessTarget, check: String) {
+        var entry = processes[target.pid] ?? ProcessActions(target: target)
+        if entry.refusal == nil {
+            entry.refusal = Action(
+                kind: .restart, status: .refused, checks: [], subject: target.label, process: target,
+                before: "running with the placement the audit reports", after: "the placement of workload \(target.workload ?? "?")",
+                reason: "protected workload \(target.workload ?? "?"): its pages are never migrated, its affinity and its cgroup's cpuset "
+                    + "never changed live; restart through numaguard run --policy \(report.policyFile) --workload \(target.workload ?? "?")")
+        }
+        if entry.refusal?.checks.contains(check) == false { entry.refusal?.checks.append(check) }
+        processes[target.pid] = entry
+    }
+
+    mutating func addMigration(_ target: ProcessTarget, from: IDSet, to: IDSet, check: String) {
+        let snapshot = report.observed.processes[target.pid]
+        var entry = processes[target.pid] ?? ProcessActions(target: target)
+        let nodes = (entry.migration?.fromNodes ?? IDSet()).union(from)
+        let checks = (entry.migration?.checks ?? []) + [check]
+        entry.migration = Action(
+            kind: .migratePages, checks: checks, subject: target.label, process: target, fromNodes: nodes, toNodes: to,
+            before: "anonymous memory " + Self.perNode(snapshot?.memory),
+            after: "none on node\(nodes.count == 1 ? "" : "s") \(nodes.listString) (moved to node\(to.count == 1 ? "" : "s") \(to.listString))",
+            requires: Migration.requirements(target))
+        entry.migration?.onlyUnshared = protectedRunning
+        processes[target.pid] = entry
+    }
+
+    /// Always CAP_SYS_NICE: the kernel lets an owner re-pin its own process without it only
+    /// when the target holds no capability numaguard lacks (cap_safe_nice), which a root
+    /// daemon always does once CAP_SYS_NICE is gone; numaguard does not guess which case it is.
+    static let affinityRequirement = Requirement(
+        "CAP_SYS_NICE", why: "sched_setaffinity on another process's threads (also needed for a process of the same owner that holds capabilities numaguard lacks)")
+
+    static func perNode(_ tally: MemoryTally?) -> String {
+        guard let tally else { return "unknown" }
+        let nodes = tally.nodes.filter { tally.bytes(.anonymous, on: $0) > 0 }
+        if nodes.isEmpty { return "none" }
+        return nodes.map { "\(Bytes.text(tally.bytes(.anonymous, on: $0))) on node \($0)" }.joined(separator: ", ")
+    }
+
+    /// cgroup v2 moves a cgroup's pages when its cpuset.mems changes (memory_migrate is always
+    /// on), and a cpuset.cpus write re-pins every task in it: never with a protected process inside.
+    mutating func addCgroup(_ finding: Finding, _ target: ProcessTarget) {
+        let path = report.observed.processes[target.pid]?.cgroups.first { $0.hierarchy == 0 }?.path
+        let protectedInside = report.observed.processes.values
+            .filter { $0.cgroups.first { $0.hierarchy == 0 }?.path == path }
+            .compactMap { self.target($0.pid) }.filter(\.protected).sorted { $0.pid < $1.pid }
+        if let guardian = protectedInside.first, let path {
+            manual.append(Action(
+                kind: .manual, status: .refused, checks: [finding.check], subject: "cgroup \(path)", process: target,
+                before: finding.actual, after: finding.expected,
+                reason: "cgroup \(path) holds protected \(guardian.label): writing its cpuset would migrate or re-pin it live "
+                    + "(cgroup v2 moves a cgroup's memory when cpuset.mems changes); change it with the protected workload stopped"))
+        } else {
+            leave(finding, finding.remediation + " (numaguard does not write cgroups: their service manager owns them)")
+        }
+    }
+
+    mutating func addReservation(_ finding: Finding) {
+        guard let reservation = policy.reservations.first(where: { finding.check == "node.\($0.node).reserve" }),
+              let topology = report.observed.topology else { return leave(finding, finding.remediation) }
+        let observed = report.observed.processes.values.sorted { $0.pid < $1.pid }
+        let holders = NodeChecks.foreignHolders(
+            reservation, processes: observed.map { ($0.pid, $0.comm) }, owner: report.observed.owner,
+            tallies: observed.reduce(into: [:]) { tallies, snapshot in tallies[snapshot.pid] = snapshot.memory })
+        let reserved = IDSet(policy.reservations.map(\.node))
+        // Protected holders cannot move (they are refused); the others move largest first
+        // until what the movable ones leave fits the allowance, so small bystanders stay put.
+        var remaining = holders.filter { self.target($0.0.pid)?.protected != true }.reduce(0) { $0 + $1.1 }
+        for (process, bytes) in holders where process.pid != options.selfPID {
+            guard let target = target(process.pid) else { continue }
+            if target.protected {
+                refuse(target, check: finding.check)
+                continue
+            }
+            if remaining <= reservation.maxForeignMemory { continue }
+            let declared = target.workload.flatMap { name in policy.workloads.first { $0.name == name } }
+            let to = Self.destination(declared, avoiding: reservation.node, reserved: reserved, topology: topology)
+            guard !to.isEmpty else {
+                return leave(finding, "no unreserved node with memory to move \(target.label) to")
+            }
+            addMigration(target, from: IDSet([reservation.node]), to: to, check: finding.check)
+            remaining -= bytes
+        }
+    }
+
+    /// Where a foreign holder's pages go: its workload's memory nodes, else the nodes of its
+    /// declared CPUs that have memory (local allocation follows the CPUs), else every
+    /// unreserved node with memory.
+    static func destination(_ workload: Workload?, avoiding node: Int, reserved: IDSet, topology: Topology) -> IDSet {
+        if let memory = workload?.memory, !memory.nodes.isEmpty, !memory.nodes.contains(node), !memory.mode.isInterleave {
+            return memory.nodes
+        }
+        if let workload, let cpus = WorkloadChecks.declaredCPUs(workload, topology: topology) {
+            let nodes = topology.nodes(ofCPUs: cpus).intersection(topology.nodesWithMemory)
+            if !nodes.isEmpty, !nodes.contains(node) { return nodes }
+        }
+        return topology.nodesWithMemory.subtracting(reserved)
+    }
+}

@@ -1,0 +1,178 @@
+import NumaguardCore
+
+/// Carrying out one action against an Actuator: the identity re-read, the change, the
+/// read-back, and what to say and journal about it.
+struct Step {
+    let action: Action
+    var outcome: ActionResult.Outcome = .failed
+    var detail = ""
+    /// Journaled values: a knob's or file's value in its write spelling, or a description.
+    var before: String?
+    var after: String?
+    /// Something on the host was changed or attempted.
+    var touched = false
+
+    init(action: Action) { self.action = action }
+
+    mutating func finish(_ outcome: ActionResult.Outcome, _ detail: String) {
+        self.outcome = outcome
+        self.detail = detail
+    }
+
+    /// `expected`: undo's guard, the value the run being taken back left. A knob that has
+    /// changed since is someone else's decision and is left alone.
+    mutating func knob(_ actuator: any Actuator, expecting expected: String?) {
+        guard let knob = action.knob, let value = action.value else { return finish(.failed, "no knob in the action") }
+        do throws(ActuationError) {
+            guard let current = try actuator.read(knob) else {
+                return finish(.failed, "/\(knob.path) does not exist on this kernel")
+            }
+            before = current
+            if current == value {
+                after = current
+                return finish(.unchanged, "already \(value)")
+            }
+            if let expected, current != expected {
+                after = current
+                touched = true
+                return finish(.skipped, "changed since that run: it is \(current), the run left \(expected); left alone")
+            }
+            touched = true
+            try actuator.write(knob, value)
+            let readBack = try actuator.read(knob)
+            after = readBack
+            if readBack == value { return finish(.done, "\(current) -> \(value)") }
+            if knob.kind == .number, let got = readBack.flatMap({ Int($0) }), let want = Int(value), let was = Int(current),
+               (was < want && got > was) || (was > want && got < was) {
+                return finish(.partial, "\(current) -> \(got): asked for \(want), the kernel took \(got)")
+            }
+            finish(.failed, "wrote \(value), the kernel reports \(readBack ?? "nothing")")
+        } catch {
+            finish(.failed, error.description)
+        }
+    }
+
+    mutating func persist(_ actuator: any Actuator, expecting expected: String?) {
+        guard let path = action.file else { return finish(.failed, "no file in the action") }
+        do throws(ActuationError) {
+            let current = try actuator.readFile(path)
+            before = current
+            if current == action.value {
+                after = current
+                return finish(.unchanged, "\(path) already holds it")
+            }
+            if let expected, current != expected {
+                after = current
+                touched = true
+                return finish(.skipped, "\(path) changed since that run; left alone")
+            }
+            touched = true
+            try actuator.replaceFile(path, with: action.value)
+            after = try actuator.readFile(path)
+            if after == action.value {
+                return finish(.done, action.value == nil ? "removed \(path)" : "wrote \(path)")
+            }
+            finish(.failed, "\(path) does not read back as written")
+        } catch {
+            finish(.failed, error.description)
+        }
+    }
+
+    /// The start time is re-read right before acting: a process that exited or whose PID
+    /// now belongs to another process is skipped.
+    mutating func sameProcess(_ actuator: any Actuator) -> Bool {
+        guard let target = action.process else {
+            finish(.failed, "no process in the action")
+            return false
+        }
+        // Journaled: the change was due, and the record says why it was not made.
+        touched = true
+        guard let now = actuator.identity(of: target.pid) else {
+            finish(.skipped, "\(target.label) has exited; nothing done")
+            return false
+        }
+        guard now.startTime == target.startTime else {
+            finish(.skipped, "PID \(target.pid) was replaced: it started at tick \(now.startTime), the planned \(target.comm) at \(target.startTime); nothing done")
+            return false
+        }
+        touched = false
+        return true
+    }
+
+    /// Every thread, including threads started while it runs (the list is read again until
+    /// no new thread appears), each set and read back.
+    mutating func affinity(_ actuator: any Actuator) {
+        guard let cpus = action.cpus else { return finish(.failed, "no CPUs in the action") }
+        guard sameProcess(actuator), let target = action.process else { return }
+        var seen: Set<Int> = []
+        var changed: [Int] = []
+        var previous: Set<String> = []
+        var problems: [String] = []
+        do throws(ActuationError) {
+            for _ in 0..<5 {
+                let fresh = try actuator.threads(of: target.pid).filter { !seen.contains($0) }
+                if fresh.isEmpty { break }
+                for tid in fresh {
+                    seen.insert(tid)
+                    do throws(ActuationError) {
+                        let now = try actuator.affinity(of: tid)
+                        if now == cpus { continue }
+                        previous.insert(now.listString)
+                        touched = true
+                        try actuator.setAffinity(of: tid, to: cpus)
+                        let readBack = try actuator.affinity(of: tid)
+                        if readBack == cpus {
+                            changed.append(tid)
+                        } else {
+                            problems.append("thread \(tid): the kernel holds CPUs \(readBack.listString)")
+                        }
+                    } catch where error.errno == .noProcess {
+                        continue // the thread exited: nothing left to place
+                    }
+                }
+            }
+        } catch {
+            touched = touched || !changed.isEmpty
+            before = previous.sorted().joined(separator: " / ")
+            return finish(changed.isEmpty ? .failed : .partial, error.description)
+        }
+        before = previous.isEmpty ? cpus.listString : previous.sorted().joined(separator: " / ")
+        after = cpus.listString
+        if !problems.isEmpty {
+            return finish(changed.isEmpty ? .failed : .partial, problems.joined(separator: "; "))
+        }
+        if changed.isEmpty { return finish(.unchanged, "every thread already allowed CPUs \(cpus.listString)") }
+        finish(.done, "\(changed.count) of \(seen.count) threads: CPUs \(before ?? "") -> \(cpus.listString)")
+    }
+
+    mutating func migrate(_ actuator: any Actuator) {
+        guard let from = action.fromNodes, let to = action.toNodes else { return finish(.failed, "no nodes in the action") }
+        guard sameProcess(actuator), let target = action.process else { return }
+        do throws(ActuationError) {
+            let was = try actuator.anonymousBytes(of: target.identity)
+            before = Self.describe(was)
+            if from.allSatisfy({ (was[$0] ?? 0) == 0 }) {
+                after = before
+                return finish(.unchanged, "no anonymous memory on node\(from.count == 1 ? "" : "s") \(from.listString)")
+            }
+            touched = true
+            let notMoved = try actuator.migratePages(of: target.pid, from: from, to: to, onlyUnshared: action.onlyUnshared ?? false)
+            let now = try actuator.anonymousBytes(of: target.identity)
+            after = Self.describe(now)
+            let left = from.reduce(0) { $0 + (now[$1] ?? 0) }
+            let moved = "\(before ?? "") -> \(after ?? "")"
+            if notMoved == 0 && left == 0 { return finish(.done, moved) }
+            finish(.partial, "\(moved); the kernel could not move \(notMoved) page\(notMoved == 1 ? "" : "s"), "
+                   + "\(Bytes.text(left)) still on node\(from.count == 1 ? "" : "s") \(from.listString)")
+        } catch {
+            finish(.failed, error.description)
+        }
+    }
+
+    /// `64.0 MiB on node 0, 1.2 MiB on node 1`, nodes ascending.
+    static func describe(_ bytes: [Int: Int]) -> String {
+        let nodes = bytes.keys.sorted().filter { (bytes[$0] ?? 0) > 0 }
+        if nodes.isEmpty { return "none" }
+        return nodes.map { "\(Bytes.text(bytes[$0] ?? 0)) on node \($0)" }.joined(separator: ", ")
+    }
+}

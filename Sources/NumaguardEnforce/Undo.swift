@@ -1,0 +1,93 @@
+/// Taking back the knobs (and the sysctl.d drop-in) one apply run changed, newest run first.
+///
+/// Decisions: undo takes back one run at a time, the newest apply run with a change not yet
+/// restored, so repeated undos walk back through the runs; `--run ID` picks another. Only
+/// kernel knobs and the drop-in are restored: affinity and pages follow from the policy and
+/// are not "restored" to a wrong placement. A knob someone changed since the run is left
+/// alone and reported. Undo's own lines say which run they undo, so undo never undoes itself.
+public enum Undo {
+    public struct Selection: Equatable, Sendable {
+        public var run: String
+        /// The run's changes still to take back, newest first (reverse of the order made).
+        public var entries: [JournalEntry]
+    }
+
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case unknownRun(String)
+        public var description: String {
+            switch self {
+            case let .unknownRun(run): "the journal has no apply run \(run) that changed a kernel knob or the drop-in"
+            }
+        }
+    }
+
+    static func restorable(_ entry: JournalEntry) -> Bool {
+        entry.command == "apply" && [.setKnob, .persist].contains(entry.action) && [.done, .partial].contains(entry.result)
+    }
+
+    /// nil when there is nothing left to undo.
+    public static func select(_ entries: [JournalEntry], run requested: String? = nil) throws(Problem) -> Selection? {
+        var runs: [String] = []
+        for entry in entries where restorable(entry) && !runs.contains(entry.run) { runs.append(entry.run) }
+        if let requested, !runs.contains(requested) { throw .unknownRun(requested) }
+        for run in requested.map({ [$0] }) ?? runs.reversed() {
+            let restored = Set(entries.filter { $0.command == "undo" && $0.undoes == run && [.done, .unchanged].contains($0.result) }
+                .map(\.subject))
+            // The last change per subject is the one to take back; earlier ones in the same run are not possible.
+            var pending: [JournalEntry] = []
+            for entry in entries.reversed() where entry.run == run && restorable(entry) && !restored.contains(entry.subject) {
+                if !pending.contains(where: { $0.subject == entry.subject }) { pending.append(entry) }
+            }
+            if !pending.isEmpty { return Selection(run: run, entries: pending) }
+            if requested != nil { return nil }
+        }
+        return nil
+    }
+
+    /// The action that puts an entry's `before` back; `after` is what the run left, which
+    /// undo expects to find.
+    public static func action(restoring entry: JournalEntry) -> Action {
+        switch entry.action {
+        case .persist:
+            return Action(kind: .persist, checks: [], subject: entry.subject, value: entry.before, file: entry.file,
+                          before: entry.after.map(Planning.oneLine) ?? "absent", after: entry.before.map(Planning.oneLine) ?? "absent",
+                          requires: [Requirement("CAP_DAC_OVERRIDE", why: "the directory is root's", exceptUID: 0)])
+        default:
+            var action = Action(kind: .setKnob, checks: [], subject: entry.subject, knob: entry.knob, value: entry.before,
+                                before: entry.after ?? "", after: entry.before ?? "")
+            if let knob = entry.knob {
+                action.requires = Planning.requirements(for: knob)
+            }
+            return action
+        }
+    }
+}
+
+extension Applier {
+    /// Restores a selection; every attempt, and a knob found already restored, is journaled
+    /// as this run's undo of the selected run.
+    public func undo(_ selection: Undo.Selection) -> ApplyReport {
+        var results: [ActionResult] = []
+        var failure: String?
+        for entry in selection.entries {
+            let action = Undo.action(restoring: entry)
+            if let failure {
+                results.append(ActionResult(action: action, outcome: .skipped, detail: "not attempted: \(failure)"))
+                continue
+            }
+            // A file the run created is restored by removing it: expect the contents it wrote.
+            let (result, line) = perform(action, expecting: entry.after, undoes: selection.run)
+            var journaled = line
+            if journaled == nil, result.outcome == .unchanged {
+                journaled = JournalEntry(time: clock(), run: run, command: command, action: action.kind, subject: action.subject,
+                                         knob: action.knob, process: nil, file: action.file, before: entry.after, after: entry.before,
+                                         result: .unchanged, detail: result.detail, undoes: selection.run)
+            }
+            if let journaled {
+                do { try journal?.append(journaled) } catch { failure = error.description }
+            }
+            results.append(result)
+        }
+        return ApplyReport(run: run, command: command, results: results, journalFailure: failure)
+    }
+}

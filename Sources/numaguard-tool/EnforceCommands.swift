@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import NumaguardAudit
+import NumaguardCore
+import NumaguardEnforce
+import NumaguardHost
+import NumaguardReport
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show the changes apply would make to bring the host to the policy; change nothing.",
+        discussion: """
+            Each action with before and after, the privilege it needs and whether numaguard holds it; \
+            what is refused (protected processes) and what only a restart or the operator can fix. \
+            Exit codes: 0 nothing to do; 2 actions listed; 3 nothing listed but something could not be read; \
+            64 usage; 71 host unreadable; 78 invalid policy.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var enforce: EnforceOptions
+    @Option(help: "Output format: text or json (apply --plan reads the json back).") var format: OutputFormat = .text
+
+    func run() throws {
+        let plan = try enforce.plan(root: host.root)
+        switch format {
+        case .text: FileHandleWriter.write(1, EnforceText.render(plan, privileges: .current()))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "plan", plan))
+        }
+        if plan.status != .success { throw ExitCode(plan.status.rawValue) }
+    }
+}
+
+/// What plan and apply share: the policy, the day waivers are judged on, `--persist`.
+struct EnforceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String?
+    @Option(help: ArgumentHelp("Judge waiver expiry as of this day (YYYY-MM-DD) instead of today (UTC).", valueName: "date"))
+    var today: String?
+    @Flag(help: "Also keep the policy's sysctls across reboots in /etc/sysctl.d/90-numaguard.conf.") var persist = false
+
+    static let dropIn = "/etc/sysctl.d/90-numaguard.conf"
+
+    func plan(root: HostRoot) throws -> Plan {
+        guard let policy else { throw ValidationError("--policy FILE is required") }
+        let loaded = try PolicyFile.load(policy)
+        let day = try Clock.day(today)
+        let report: AuditReport
+        do {
+            report = try Auditor.run(root: root, policy: loaded, today: day)
+        } catch {
+            throw Terminal.fail(error.description, .hostUnreadable)
+        }
+        let current = persist ? (try? root.readTextIfPresent(String(Self.dropIn.dropFirst()))) ?? nil : nil
+        let options = Planner.Options(selfPID: Int(getpid()),
+                                      persist: persist ? .init(path: Self.dropIn, current: current) : nil)
+        return Planner.plan(report, policy: loaded.policy, options: options)
+    }
+}
+
+/// Options of the commands that change the host.
+struct ChangeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The append-only journal of every change.", valueName: "path")) var journal: String = Journal.defaultPath
+    @Flag(help: "Do not ask; required when standard input is not a terminal.") var yes = false
+    @Option(help: "Output format for the results: text or json.") var format: OutputFormat = .text
+
+    func openJournal() throws -> Journal {
+        do {
+            return try Journal(path: journal)
+        } catch {
+            throw Terminal.fail("\(error); nothing was changed", .hostUnreadable)
+        }
+    }
+
+    /// On a terminal, asks; elsewhere --yes is the answer. A no changes nothing (exit 2:
+    /// the changes are still pending).
+    func confirm(_ question: String) throws {
+        if yes { return }
+        guard isatty(0) == 1 else {
+            throw Terminal.fail("standard input is not a terminal: pass --yes to make these changes; nothing was changed", .usage)
+        }
+        FileHandleWriter.write(2, "\(question) [y/N] ")
+        let answer = readLine(strippingNewline: true)?.lowercased() ?? ""
+        guard answer == "y" || answer == "yes" else {
+            throw Terminal.fail("nothing was changed", .pending)
+        }
+    }
+
+    func finish(_ report: ApplyReport) throws {
+        switch format {
+        case .text: FileHandleWriter.write(1, EnforceText.render(report))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: report.command, report))
+        }
+        if let failure = report.journalFailure { Terminal.printError("numaguard: \(failure)") }
+        if report.status != .success { throw ExitCode(report.status.rawValue) }
+    }
+
+    /// The live host only: a --host-root is a captured host, which nothing may change.
+    static func requireLive(_ host: HostOptions, _ command: String) throws {
+        guard host.root.isLive else {
+            throw Terminal.fail("\(command) changes the live host only; --host-root \(host.hostRoot) is a captured host "
+                                + "(numaguard plan --host-root reads it); nothing was changed", .usage)
+        }
+    }
+}
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the changes plan shows: kernel knobs, affinity and pages of processes that are not protected.",
+        discussion: """
+            Protected processes are never migrated, re-pinned or re-cgrouped live. Each process is identified by \
+            PID and start time, re-read right before each change; one that exited or was replaced is skipped. \
+            Every change is appended to the journal (numaguard undo restores the knobs). Exit codes: 0 the host \
+            is as planned after; 1 something remains (refused, left to a restart or the operator, failed, \
+            partial, skipped); 2 declined at the prompt; 3 nothing to do but something could not be read; \
+            77 what remains was all blocked by a missing privilege; 64 usage (no --yes off a terminal, \
+            --host-root, a plan file from another boot); 71 host or journal unwritable/unreadable; 78 invalid policy.
+            """
+    )
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var enforce: EnforceOptions
+    @OptionGroup var change: ChangeOptions
+    @Option(help: ArgumentHelp("Apply this saved plan (numaguard plan --format json) instead of planning now.", valueName: "file"))
+    var plan: String?
+
+    func validate() throws {
+        if (plan == nil) == (enforce.policy == nil) { throw ValidationError("give --policy FILE or --plan FILE (one of them)") }
+        if plan != nil && enforce.persist { throw ValidationError("--persist is planned: give it to numaguard plan, not with --plan") }
+    }
+
+    func run() throws {
+        try ChangeOptions.requireLive(host, "apply")
+        let planned = try plan.map(Self.load) ?? enforce.plan(root: host.root)
+        if planned.actions.isEmpty {
+            FileHandleWriter.write(1, EnforceText.render(planned, privileges: .current()))
+            if planned.status != .success { throw ExitCode(planned.status.rawValue) }
+            return
+        }
+        let journal = try change.openJournal()
+        let pending = planned.actions.filter { $0.status == .pending }.count
+        if pending > 0 {
+            if !change.yes { FileHandleWriter.write(2, EnforceText.render(planned, privileges: .current())) }
+            try change.confirm("Make these \(pending) change\(pending == 1 ? "" : "s")?")
+        }
+        let time = Journal.now()
+        let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "apply",
+                              run: Journal.runID(time: time))
+        try change.finish(applier.apply(planned.actions))
+    }
+
+    /// A saved plan, refused when it was made on another boot: its PIDs and start times
+    /// mean nothing after a reboot.
+    static func load(_ path: String) throws -> Plan {
+        let bytes: [UInt8]
+        do {
+            bytes = try HostRoot.readFile(atPath: path)
+        } catch {
+            throw Terminal.fail("cannot read the plan \(path): \(error.errno?.description ?? error.description)", .noInput)
+        }
+        let plan: Plan
+        do {
+            plan = try JSONDocument.decode(Plan.self, kind: "plan", from: bytes)
+        } catch {
+            throw Terminal.fail("\(path) is not a plan numaguard can read: \(error)", .usage)
+        }
+        let boot = HostNames.read(.live).bootID
+        if let made = plan.bootID, made != boot {
+            throw Terminal.fail("\(path) was planned on boot \(made), this is boot \(boot ?? "unknown"): plan again; nothing was changed", .usage)
+        }
+        return plan
+    }
+}
+
+struct UndoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "undo",
+        abstract: "Restore the kernel knobs (and the sysctl.d drop-in) the newest apply run changed, from the journal.",
+        discussion: """
+            Takes back one run: the newest apply run with a change not yet restored (--run ID picks another); \
+            repeated undos walk back through the runs. A knob changed since that run is left alone and reported. \
+            Exit codes: 0 restored, or nothing to undo; 1 something was not restored; 77 blocked by a missing \
+            privilege; 64 usage, a damaged journal line (named by line), an unknown --run; 66 no journal; \
+            71 the journal cannot be written.
+            """
+    )
+
+    @OptionGroup var change: ChangeOptions
+    @Option(name: .customLong("run"), help: ArgumentHelp("Undo this run (its ID is printed by apply and in every journal line).", valueName: "id"))
+    var runID: String?
+
+    func run() throws {
+        let entries: [JournalEntry]
+        do {
+            entries = try Journal.read(change.journal)
+        } catch {
+            throw Terminal.fail(error.description, error.missing ? .noInput : .usage)
+        }
+        let selection: Undo.Selection?
+        do {
+            selection = try Undo.select(entries, run: runID)
+        } catch {
+            throw Terminal.fail(error.description, .usage)
+        }
+        guard let selection else {
+            FileHandleWriter.write(1, "Nothing to undo: every apply run in \(change.journal) is restored.\n")
+            return
+        }
+        let journal = try change.openJournal()
+        try change.confirm("Restore \(selection.entries.count) setting\(selection.entries.count == 1 ? "" : "s") of run \(selection.run)?")
+        let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
+                              run: Journal.runID(time: Journal.now()))
+        try change.finish(applier.undo(selection))
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// plan, apply, undo and migrate end to end: exit codes and messages for everything that
+/// must not change the host (the changes themselves are proven in the QEMU guest).
+final class EnforceCommandTests: XCTestCase {
+    private var files: [URL] = []
+
+    override func tearDown() {
+        for file in files { try? FileManager.default.removeItem(at: file) }
+        files = []
+    }
+
+    private func write(_ contents: String, _ suffix: String = ".yaml") throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("enforce-\(UUID().uuidString)\(suffix)")
+        try contents.write(to: file, atomically: true, encoding: .utf8)
+        files.append(file)
+        return file.path
+    }
+
+    private var fixture: String { Fixtures.path("linux-6.1-2node") }
+
+    func testPlanListsPendingChangesAndExits2() throws {
+        let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
+        let result = try Command.numaguard(["plan", "--policy", policy, "--host-root", fixture])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stdout.contains("1. set kernel.numa_balancing\n   before: 1\n   after:  0"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("needs:  CAP_SYS_ADMIN: "), result.stdout)
+
+        let json = try Command.numaguard(["plan", "--policy", policy, "--host-root", fixture, "--format", "json"])
+        XCTAssertEqual(json.status, 2)
+        let document = try Command.json(json.stdout)
+        XCTAssertEqual(document["kind"] as? String, "plan")
+        XCTAssertEqual(document["format_version"] as? Int, 1)
+        let actions = try XCTUnwrap(document["actions"] as? [[String: Any]])
+        XCTAssertEqual(actions.first?["kind"] as? String, "set_knob")
+        XCTAssertEqual(actions.first?["before"] as? String, "1")
+    }
+
+    func testPlanWithNothingToDoExits0() throws {
+        let policy = try write("version: 1\nhost: {kernel: {numa_balancing: normal}}\n")
+        let result = try Command.numaguard(["plan", "--policy", policy, "--host-root", fixture])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("Nothing to do"), result.stdout)
+    }
+
+    func testPlanWithAnInvalidPolicyExits78() throws {
+        let policy = try write("version: 1\nhost: {kernel: {numa_balance: off}}\n")
+        let result = try Command.numaguard(["plan", "--policy", policy, "--host-root", fixture])
+        XCTAssertEqual(result.status, 78)
+        XCTAssertTrue(result.stderr.contains("\(policy):2:"), result.stderr)
+        XCTAssertEqual(result.stdout, "")
+    }
+
+    func testApplyRefusesACapturedHostAndNeedsYesOffATerminal() throws {
+        let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let captured = try Command.numaguard(["apply", "--policy", policy, "--host-root", fixture, "--yes", "--journal", journal])
+        XCTAssertEqual(captured.status, 64)
+        XCTAssertTrue(captured.stderr.contains("apply changes the live host only; --host-root \(fixture) is a captured host"), captured.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal), "nothing written, not even the journal")
+
+        let both = try Command.numaguard(["apply", "--policy", policy, "--plan", policy, "--journal", journal])
+        XCTAssertEqual(both.status, 64)
+        XCTAssertTrue(both.stderr.contains("give --policy FILE or --plan FILE"), both.stderr)
+    }
+
+    func testApplyRefusesAPlanFromAnotherBootOrNotAPlan() throws {
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let plan = try write("""
+            {"format_version": 1, "kind": "plan", "policy_file": "p.yaml", "policy_digest": "sha256:0",
+             "boot_id": "00000000-0000-0000-0000-000000000000", "unreadable": [],
+             "actions": [{"kind": "set_knob", "status": "pending", "checks": [], "subject": "kernel.numa_balancing",
+                          "knob": {"name": "kernel.numa_balancing", "path": "proc/sys/kernel/numa_balancing", "kind": "sysctl"},
+                          "value": "0", "before": "1", "after": "0", "requires": []}]}
+            """, ".json")
+        let result = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.contains("was planned on boot 00000000-0000-0000-0000-000000000000"), result.stderr)
+        let audit = try write("{\"format_version\": 1, \"kind\": \"audit\"}", ".json")
+        let wrong = try Command.numaguard(["apply", "--plan", audit, "--yes", "--journal", journal])
+        XCTAssertEqual(wrong.status, 64)
+        XCTAssertTrue(wrong.stderr.contains("is not a plan numaguard can read"), wrong.stderr)
+    }
+
+    func testUndoExitCodes() throws {
+        let absent = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).jsonl").path
+        let missing = try Command.numaguard(["undo", "--journal", absent, "--yes"])
+        XCTAssertEqual(missing.status, 66)
+        XCTAssertTrue(missing.stderr.contains("cannot read the journal \(absent)"), missing.stderr)
+
+        let damaged = try write("{}\n", ".jsonl")
+        let bad = try Command.numaguard(["undo", "--journal", damaged, "--yes"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("\(damaged):1: not a numaguard journal line"), bad.stderr)
+
+        let empty = try write("", ".jsonl")
+        let nothing = try Command.numaguard(["undo", "--journal", empty, "--yes"])
+        XCTAssertEqual(nothing.status, 0)
+        XCTAssertTrue(nothing.stdout.hasPrefix("Nothing to undo"), nothing.stdout)
+        let unknown = try Command.numaguard(["undo", "--journal", empty, "--run", "20260101T000000Z-1", "--yes"])
+        XCTAssertEqual(unknown.status, 64)
+    }
+
+    func testMigrateUsageErrors() throws {
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let noProcess = try Command.numaguard(["migrate", "999999999", "--from", "0", "--to", "0", "--journal", journal])
+        XCTAssertEqual(noProcess.status, 66, noProcess.stderr)
+        XCTAssertTrue(noProcess.stderr.contains("no process with PID 999999999"), noProcess.stderr)
+        let badNodes = try Command.numaguard(["migrate", "1", "--from", "x", "--to", "0", "--journal", journal])
+        XCTAssertEqual(badNodes.status, 64, badNodes.stderr)
+        XCTAssertTrue(badNodes.stderr.contains("--from x"), badNodes.stderr)
+        let offline = try Command.numaguard(["migrate", "1", "--from", "0", "--to", "63", "--journal", journal])
+        XCTAssertEqual(offline.status, 64, offline.stderr)
+        XCTAssertTrue(offline.stderr.contains("node 63 is not online"), offline.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal))
+    }
+}

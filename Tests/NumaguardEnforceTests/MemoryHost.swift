@@ -1,0 +1,87 @@
+import NumaguardCore
+import NumaguardEnforce
+
+/// A host held in memory for the apply loop's unit tests: knobs, processes with start
+/// times, threads with affinities, pages per node. It behaves as the kernel does for what
+/// the loop relies on (an affinity reads back as set, migrated pages leave their node,
+/// pinned pages stay); the VM tests prove the same loop against the real kernel.
+final class MemoryHost: Actuator {
+    struct Process {
+        var startTime: UInt64
+        var threads: [Int: IDSet]
+        var pages: [Int: Int]
+        /// Bytes migrate_pages cannot move (pinned), per node.
+        var pinned: [Int: Int] = [:]
+    }
+
+    var knobs: [String: String] = [:]
+    /// What the kernel keeps when a number knob is written (huge pages it could allocate).
+    var ceilings: [String: Int] = [:]
+    var processes: [Int: Process] = [:]
+    var files: [String: String] = [:]
+    var calls: [String] = []
+
+    func read(_ knob: Knob) throws(ActuationError) -> String? { knobs[knob.path] }
+
+    func write(_ knob: Knob, _ value: String) throws(ActuationError) {
+        calls.append("write \(knob.name)=\(value)")
+        guard knobs[knob.path] != nil else { throw ActuationError("open(/\(knob.path)): No such file or directory", errno: .noEntry) }
+        if let ceiling = ceilings[knob.path], let number = Int(value), number > ceiling {
+            knobs[knob.path] = "\(ceiling)"
+        } else {
+            knobs[knob.path] = value
+        }
+    }
+
+    func identity(of pid: Int) -> ProcessIdentity? {
+        processes[pid].map { ProcessIdentity(pid: pid, startTime: $0.startTime) }
+    }
+
+    func threads(of pid: Int) throws(ActuationError) -> [Int] {
+        guard let process = processes[pid] else { throw ActuationError("no PID \(pid)", errno: .noEntry) }
+        return process.threads.keys.sorted()
+    }
+
+    func affinity(of tid: Int) throws(ActuationError) -> IDSet {
+        for process in processes.values { if let cpus = process.threads[tid] { return cpus } }
+        throw ActuationError("sched_getaffinity(thread \(tid)): No such process", errno: .noProcess)
+    }
+
+    func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError) {
+        calls.append("affinity \(tid)=\(cpus.listString)")
+        for (pid, process) in processes where process.threads[tid] != nil {
+            processes[pid]?.threads[tid] = cpus
+            return
+        }
+        throw ActuationError("sched_setaffinity(thread \(tid)): No such process", errno: .noProcess)
+    }
+
+    func anonymousBytes(of process: ProcessIdentity) throws(ActuationError) -> [Int: Int] {
+        guard let found = processes[process.pid], found.startTime == process.startTime else {
+            throw ActuationError("PID \(process.pid) was replaced")
+        }
+        return found.pages
+    }
+
+    func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int {
+        calls.append("migrate \(pid) \(from.listString)->\(to.listString)" + (onlyUnshared ? " unshared" : ""))
+        guard var process = processes[pid], let destination = to.members.first else { throw ActuationError("no PID", errno: .noProcess) }
+        var notMoved = 0
+        for node in from {
+            let pinned = process.pinned[node] ?? 0
+            let movable = (process.pages[node] ?? 0) - pinned
+            process.pages[node] = pinned
+            process.pages[destination, default: 0] += movable
+            notMoved += pinned / 4096
+        }
+        processes[pid] = process
+        return notMoved
+    }
+
+    func readFile(_ path: String) throws(ActuationError) -> String? { files[path] }
+
+    func replaceFile(_ path: String, with contents: String?) throws(ActuationError) {
+        calls.append("file \(path)")
+        files[path] = contents
+    }
+}

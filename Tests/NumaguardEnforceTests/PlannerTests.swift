@@ -1,0 +1,182 @@
+import Foundation
+import NumaguardAudit
+import NumaguardCore
+import NumaguardEnforce
+import NumaguardHost
+import NumaguardPolicy
+import TestSupport
+import XCTest
+
+/// The planner over hosts recorded from a real 2-node 6.1 guest (Tests/Fixtures/linux-6.1-2node:
+/// PID 122 `numactl --membind=1 probe 64`, 152 `numactl --cpunodebind=1 --membind=1 probe 32
+/// /bin/busybox`, 168 `probe 16`; numa_balancing 1, THP always, 8 huge pages on node 0).
+final class PlannerTests: XCTestCase {
+    private var copies: [URL] = []
+
+    override func tearDown() {
+        for copy in copies { try? FileManager.default.removeItem(at: copy) }
+        copies = []
+    }
+
+    static let policy = """
+        version: 1
+        host: {kernel: {numa_balancing: off}}
+        workloads:
+          - name: engine
+            match: {cmdline: "^probe 64$"}
+            protected: true
+            cpus: {nodes: [0]}
+            memory: {policy: bind, nodes: [0]}
+          - name: batch
+            match: {cmdline: "^probe 32 "}
+            cpus: {nodes: [0]}
+        reserve:
+          - {node: 1, for: [engine], max_foreign_memory: 16MiB}
+        """
+
+    func plan(_ yaml: String, keeping pids: [Int] = [122, 152, 168], root: URL? = nil, selfPID: Int = 1,
+              persist: Planner.Options.DropIn? = nil) throws -> Plan {
+        let host = try root ?? Fixtures.copy("linux-6.1-2node", keeping: pids)
+        if root == nil { copies.append(host) }
+        let policy = try PolicyLoader.parse(yaml, file: "test.yaml")
+        let report = try Auditor.run(root: HostRoot(path: host.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "sha256:0"),
+                                     today: Day(year: 2026, month: 11, day: 21))
+        return Planner.plan(report, policy: policy, options: .init(selfPID: selfPID, persist: persist))
+    }
+
+    func testKnobsAffinityMigrationAndAProtectedRefusal() throws {
+        let plan = try plan(Self.policy)
+        XCTAssertEqual(plan.status, .pending)
+        XCTAssertEqual(plan.actions.map(\.kind), [.setKnob, .setAffinity, .migratePages, .restart])
+
+        let knob = plan.actions[0]
+        XCTAssertEqual(knob.knob, .sysctl("kernel.numa_balancing"))
+        XCTAssertEqual(knob.knob?.path, "proc/sys/kernel/numa_balancing")
+        XCTAssertEqual([knob.before, knob.after, knob.value], ["1", "0", "0"])
+        XCTAssertEqual(knob.requires.map(\.privilege), ["root", "CAP_SYS_ADMIN"])
+
+        let affinity = plan.actions[1]
+        XCTAssertEqual(affinity.process?.pid, 152)
+        XCTAssertEqual(affinity.cpus, IDSet([0, 1]))
+        XCTAssertEqual(affinity.before, "threads allowed CPUs 2-3")
+        XCTAssertEqual(affinity.checks, ["workload.batch.cpus"])
+        XCTAssertEqual(affinity.requires.map(\.privilege), ["CAP_SYS_NICE"])
+        XCTAssertNil(affinity.requires.first?.exceptUID, "the kernel wants it even for the same owner when the target holds more capabilities")
+
+        let migration = plan.actions[2]
+        XCTAssertEqual(migration.process?.pid, 152)
+        XCTAssertEqual(migration.process?.startTime, try startTime(152))
+        XCTAssertEqual(migration.fromNodes, IDSet([1]))
+        XCTAssertEqual(migration.toNodes, IDSet([0]), "the batch workload's declared CPUs are node 0's")
+        XCTAssertEqual(migration.checks, ["node.1.reserve"])
+        XCTAssertEqual(migration.requires.map(\.privilege), ["CAP_SYS_NICE", "CAP_SYS_PTRACE"])
+        XCTAssertEqual(migration.onlyUnshared, true, "a protected process runs: pages shared with it stay")
+
+        let refusal = plan.actions[3]
+        XCTAssertEqual(refusal.status, .refused)
+        XCTAssertEqual(refusal.process?.pid, 122)
+        XCTAssertEqual(refusal.process?.protected, true)
+        XCTAssertEqual(refusal.checks, ["workload.engine.cpus", "workload.engine.memory.policy", "workload.engine.memory.remote"])
+        XCTAssertTrue(refusal.reason?.contains("restart through numaguard run --policy test.yaml --workload engine") ?? false, refusal.reason ?? "")
+        XCTAssertFalse(plan.actions.contains { $0.process?.pid == 122 && $0.status == .pending }, "never a live change to the protected process")
+    }
+
+    func startTime(_ pid: Int) throws -> UInt64 {
+        let stat = try String(contentsOfFile: Fixtures.path("linux-6.1-2node") + "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
+        return try XCTUnwrap(UInt64(fields[19]))
+    }
+
+    func testAProtectedProcessOnAReservedNodeIsRefusedNotMigrated() throws {
+        let yaml = Self.policy.replacingOccurrences(of: "name: batch\n    match: {cmdline: \"^probe 32 \"}",
+                                                    with: "name: batch\n    protected: true\n    match: {cmdline: \"^probe 32 \"}")
+        let plan = try plan(yaml)
+        XCTAssertFalse(plan.actions.contains { $0.kind == .migratePages || $0.kind == .setAffinity }, "\(plan.actions.map(\.subject))")
+        let refusal = try XCTUnwrap(plan.actions.first { $0.process?.pid == 152 })
+        XCTAssertEqual(refusal.status, .refused)
+        XCTAssertEqual(refusal.checks, ["workload.batch.cpus", "workload.batch.threads.last_cpu", "node.1.reserve"], "every check it fails")
+    }
+
+    func testNonProtectedMemoryPolicyIsARestartAndWaivedFindingsPlanNothing() throws {
+        let plan = try plan("""
+            version: 1
+            host: {kernel: {numa_balancing: off}}
+            workloads:
+              - name: batch
+                match: {cmdline: "^probe 64$"}
+                memory: {policy: bind, nodes: [0]}
+            waivers:
+              - {check: host.kernel.numa_balancing, reason: "change window", expires: 2026-12-31}
+            """, keeping: [122])
+        XCTAssertFalse(plan.actions.contains { $0.kind == .setKnob }, "a waived finding is accepted")
+        let migration = try XCTUnwrap(plan.actions.first { $0.kind == .migratePages })
+        XCTAssertEqual(migration.fromNodes, IDSet([1]))
+        XCTAssertEqual(migration.toNodes, IDSet([0]))
+        XCTAssertEqual(migration.checks, ["workload.batch.memory.remote"])
+        let restart = try XCTUnwrap(plan.actions.first { $0.kind == .restart })
+        XCTAssertEqual(restart.status, .manual)
+        XCTAssertEqual(restart.checks, ["workload.batch.memory.policy"])
+        XCTAssertTrue(restart.reason?.contains("cannot change another process's memory policy") ?? false)
+    }
+
+    func testACompliantHostPlansNothingAndExitsZero() throws {
+        let plan = try plan("""
+            version: 1
+            host: {kernel: {numa_balancing: normal}}
+            workloads:
+              - name: engine
+                match: {cmdline: "^probe 64$"}
+                protected: true
+                memory: {policy: bind, nodes: [1]}
+            """, keeping: [122])
+        XCTAssertEqual(plan.actions, [])
+        XCTAssertEqual(plan.status, .success)
+        var incomplete = plan
+        incomplete.unreadable = ["permission denied reading /proc/9/numa_maps"]
+        XCTAssertEqual(incomplete.status, .incomplete, "nothing listed but something unread is never 'nothing to do'")
+    }
+
+    func testKnobsHugePagesBootArgumentsAndPersist() throws {
+        let plan = try plan("""
+            version: 1
+            host:
+              kernel: {numa_balancing: off, zone_reclaim_mode: 1, transparent_hugepage: never, cmdline: {forbid: [quiet]}}
+              hugepages: [{node: 1, size: 2MiB, count: 16}, {node: 1, size: 1GiB, count: 1}]
+            """, keeping: [], persist: .init(path: "/etc/sysctl.d/90-numaguard.conf", current: nil))
+        let knobs = plan.actions.filter { $0.kind == .setKnob }
+        XCTAssertEqual(knobs.map(\.subject), ["kernel.numa_balancing", "vm.zone_reclaim_mode", "transparent_hugepage.enabled",
+                                             "node1.hugepages-2048kB.nr_hugepages", "node1.hugepages-1048576kB.nr_hugepages"])
+        XCTAssertEqual(knobs.map(\.before), ["1", "0", "always", "0", "0"])
+        XCTAssertEqual(knobs.map(\.after), ["0", "1", "never", "16", "1"])
+        XCTAssertEqual(knobs[3].knob?.path, "sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages")
+        XCTAssertEqual(knobs[2].requires, [Requirement("CAP_DAC_OVERRIDE", why: "/sys/kernel/mm/transparent_hugepage/enabled is root's, mode 0644", exceptUID: 0)])
+        let persist = try XCTUnwrap(plan.actions.first { $0.kind == .persist })
+        XCTAssertEqual(persist.value?.split(separator: "\n").dropFirst(), ["kernel.numa_balancing = 0", "vm.zone_reclaim_mode = 1"])
+        XCTAssertEqual(persist.before, "absent")
+        let manual = plan.actions.filter { $0.status == .manual }.flatMap(\.checks)
+        XCTAssertEqual(manual, ["host.kernel.cmdline.forbid.quiet"])
+
+        let again = try self.plan("version: 1\nhost: {kernel: {numa_balancing: normal, zone_reclaim_mode: 0}}\n", keeping: [],
+                                  persist: .init(path: "/etc/sysctl.d/90-numaguard.conf", current: persist.value))
+        XCTAssertNotNil(again.actions.first { $0.kind == .persist }, "another policy, other contents")
+        let same = Planner.dropIn(try PolicyLoader.parse("version: 1\nhost: {kernel: {numa_balancing: off, zone_reclaim_mode: 1}}\n", file: "p"),
+                                  kernel: KernelState(release: "", commandLine: "", numaBalancing: 1, zoneReclaimMode: 0,
+                                                      transparentHugepage: nil, transparentHugepageDefrag: nil), digest: "sha256:0")
+        XCTAssertEqual(same, persist.value, "the drop-in depends on the policy's values, not on where it was planned")
+        XCTAssertNil(Planner.dropIn(try PolicyLoader.parse("version: 1\nhost: {kernel: {numa_balancing: off}}\n", file: "p"),
+                                    kernel: KernelState(release: "", commandLine: "", numaBalancing: nil, zoneReclaimMode: 0,
+                                                        transparentHugepage: nil, transparentHugepageDefrag: nil), digest: "d"),
+                     "a sysctl the kernel lacks (RT) is never persisted")
+    }
+
+    func testNumaguardItselfIsNeverATarget() throws {
+        let plan = try plan(Self.policy, selfPID: 152)
+        XCTAssertFalse(plan.actions.contains { $0.process?.pid == 152 }, "\(plan.actions.map(\.subject))")
+    }
+
+    func testAPlanSurvivesItsJSON() throws {
+        let plan = try plan(Self.policy)
+        let data = try JSONEncoder().encode(plan)
+        XCTAssertEqual(try JSONDecoder().decode(Plan.self, from: data), plan)
+    }
+}
