@@ -27,15 +27,15 @@ public enum PrometheusRenderer {
             let key = Key(check: finding.check, severity: finding.severity)
             failures[key, default: 0] += finding.outcome == .fail ? 1 : 0
         }
-        let keys = failures.keys.sorted()
+        let entries = failures.sorted { $0.key < $1.key }
         let checkLabels = { (key: Key) in [("check", key.check), ("severity", key.severity.rawValue)] }
 
         family("numaguard_audit_check_failed",
                "1 if any subject of this check failed (waived failures excluded), else 0.",
-               keys.map { (checkLabels($0), failures[$0]! > 0 ? "1" : "0") })
+               entries.map { (checkLabels($0.key), $0.value > 0 ? "1" : "0") })
         family("numaguard_audit_check_failures",
                "Number of subjects (processes, nodes, the host) failing this check in the last audit.",
-               keys.map { (checkLabels($0), String(failures[$0]!)) })
+               entries.map { (checkLabels($0.key), String($0.value)) })
 
         let summary = report.summary
         family("numaguard_audit_checks",
