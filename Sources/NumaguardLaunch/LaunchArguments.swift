@@ -159,9 +159,15 @@ public enum LaunchArguments {
         case .weightedInterleave: try memory(.weightedInterleave)
         case .localalloc: try memory(.local, nodes: false)
         case .cpunodebind:
-            try once(request.cpuNodes) { () throws(LaunchError) in request.cpuNodes = try NumactlSet.parse(value, kind: .node, option: spelled) }
+            try once(request.cpuNodes) { () throws(LaunchError) in
+                request.cpuNodes = try NumactlSet.parse(value, kind: .node, option: spelled)
+                request.cpuNodesOption = spelled
+            }
         case .physcpubind:
-            try once(request.physicalCPUs) { () throws(LaunchError) in request.physicalCPUs = try NumactlSet.parse(value, kind: .cpu, option: spelled) }
+            try once(request.physicalCPUs) { () throws(LaunchError) in
+                request.physicalCPUs = try NumactlSet.parse(value, kind: .cpu, option: spelled)
+                request.physicalCPUsOption = spelled
+            }
         case .staticNodes: request.staticNodes = true
         case .allowInterleave: request.allowInterleave = true
         case .requireBalancingOff: request.requireBalancingOff = true

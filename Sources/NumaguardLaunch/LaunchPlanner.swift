@@ -48,23 +48,23 @@ public enum LaunchPlanner {
         if let spec = request.cpuNodes {
             let nodesWithAllowedCPUs = host.nodes(ofCPUs: host.cpusAllowed)
             let resolution = try spec.resolve(allowed: nodesWithAllowedCPUs)
-            try requireOnline(resolution.named, spec: spec, option: "--cpunodebind", host: host)
+            try requireOnline(resolution.named, spec: spec, option: request.cpuNodesOption, host: host)
             let cpuless = resolution.named.subtracting(host.nodesWithCPU)
             guard cpuless.isEmpty else {
-                throw .refused("--cpunodebind \(spec): \(named("node", cpuless)) \(cpuless.count == 1 ? "has" : "have") no CPUs (a memory-only node); "
+                throw .refused("\(request.cpuNodesOption) \(spec): \(named("node", cpuless)) \(cpuless.count == 1 ? "has" : "have") no CPUs (a memory-only node); "
                                + "nodes with CPUs: \(host.nodesWithCPU)")
             }
             let nodes = resolution.members
-            guard !nodes.isEmpty else { throw .refused("--cpunodebind \(spec) names no node") }
+            guard !nodes.isEmpty else { throw .refused("\(request.cpuNodesOption) \(spec) names no node") }
             let cpus = nodes.reduce(IDSet()) { $0.union(host.cpus(ofNode: $1)) }
             let usable = cpus.intersection(host.cpusAllowed)
             guard !usable.isEmpty else {
-                throw .refused("--cpunodebind \(spec): none of the CPUs of \(named("node", nodes)) (\(cpus)) is allowed: \(cpusetExplanation(host, cpus: true))")
+                throw .refused("\(request.cpuNodesOption) \(spec): none of the CPUs of \(named("node", nodes)) (\(cpus)) is allowed: \(cpusetExplanation(host, cpus: true))")
             }
             if usable != cpus {
                 let outside = cpus.subtracting(usable)
                 let verb = outside.count == 1 ? "is" : "are"
-                warnings.append("--cpunodebind \(spec): \(named("CPU", outside)) of \(named("node", nodes)) \(verb) outside the allowed CPUs "
+                warnings.append("\(request.cpuNodesOption) \(spec): \(named("CPU", outside)) of \(named("node", nodes)) \(verb) outside the allowed CPUs "
                                 + "and \(verb) left out: \(cpusetExplanation(host, cpus: true))")
             }
             fromNodes = usable
@@ -74,16 +74,16 @@ public enum LaunchPlanner {
         let online = host.allCPUs
         let absent = resolution.named.subtracting(online)
         guard absent.isEmpty else {
-            throw .refused("--physcpubind \(spec): \(named("CPU", absent)) \(absent.count == 1 ? "does" : "do") not exist or \(absent.count == 1 ? "is" : "are") offline (online CPUs: \(online))")
+            throw .refused("\(request.physicalCPUsOption) \(spec): \(named("CPU", absent)) \(absent.count == 1 ? "does" : "do") not exist or \(absent.count == 1 ? "is" : "are") offline (online CPUs: \(online))")
         }
         let outside = resolution.named.subtracting(host.cpusAllowed)
         guard outside.isEmpty else {
-            throw .refused("--physcpubind \(spec): \(named("CPU", outside)) \(outside.count == 1 ? "is" : "are") not allowed: \(cpusetExplanation(host, cpus: true))")
+            throw .refused("\(request.physicalCPUsOption) \(spec): \(named("CPU", outside)) \(outside.count == 1 ? "is" : "are") not allowed: \(cpusetExplanation(host, cpus: true))")
         }
         let cpus = resolution.members
-        guard !cpus.isEmpty else { throw .refused("--physcpubind \(spec) names no CPU") }
+        guard !cpus.isEmpty else { throw .refused("\(request.physicalCPUsOption) \(spec) names no CPU") }
         if let fromNodes, !cpus.isSubset(of: fromNodes) {
-            throw .refused("--physcpubind \(spec): \(named("CPU", cpus.subtracting(fromNodes))) \(cpus.subtracting(fromNodes).count == 1 ? "is" : "are") not on the --cpunodebind nodes "
+            throw .refused("\(request.physicalCPUsOption) \(spec): \(named("CPU", cpus.subtracting(fromNodes))) \(cpus.subtracting(fromNodes).count == 1 ? "is" : "are") not on the \(request.cpuNodesOption) nodes "
                            + "(their allowed CPUs: \(fromNodes))")
         }
         return cpus

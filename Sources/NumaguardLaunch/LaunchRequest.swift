@@ -54,6 +54,9 @@ public struct LaunchRequest: Equatable, Sendable {
 
     public var cpuNodes: NumactlSet?
     public var physicalCPUs: NumactlSet?
+    /// How the CPU options were spelled (`-N`, `--cpubind`, ...), so refusals name what was typed.
+    public var cpuNodesOption = "--cpunodebind"
+    public var physicalCPUsOption = "--physcpubind"
     public var memory: MemoryRequest?
     public var staticNodes = false
     public var allowInterleave = false

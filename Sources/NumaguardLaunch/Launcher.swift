@@ -79,8 +79,8 @@ public enum Launcher {
         // Concatenated rather than joined from an array: the launch path builds no [String].
         var source = ""
         func add(_ part: String) { source += source.isEmpty ? part : " " + part }
-        if let nodes = request.cpuNodes { add("--cpunodebind " + nodes.text) }
-        if let cpus = request.physicalCPUs { add("--physcpubind " + cpus.text) }
+        if let nodes = request.cpuNodes { add(request.cpuNodesOption + " " + nodes.text) }
+        if let cpus = request.physicalCPUs { add(request.physicalCPUsOption + " " + cpus.text) }
         if let memory = request.memory { add(memory.nodes.map { memory.source + " " + $0.text } ?? memory.source) }
         if request.staticNodes { add("--static-nodes") }
         return source.isEmpty ? "no placement options (memory policy reset to default)" : source

@@ -113,8 +113,8 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "a refused launch runs nothing")
 
-        assertRefused(try run("-N", "99", "--", "touch", marker), "--cpunodebind 99: node 99 does not exist")
-        assertRefused(try run("-C", "65000", "--", "touch", marker), "--physcpubind 65000: CPU 65000 does not exist or is offline")
+        assertRefused(try run("-N", "99", "--", "touch", marker), "-N 99: node 99 does not exist")
+        assertRefused(try run("--physcpubind", "65000", "--", "touch", marker), "--physcpubind 65000: CPU 65000 does not exist or is offline")
         assertRefused(try run("-i", "all", "--", "touch", marker), "--allow-interleave")
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
@@ -314,7 +314,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr, "")
         XCTAssertEqual(result.stdout, """
             numaguard run --dry-run: nothing was changed or executed
-              placement from: --cpunodebind 1 -m 1
+              placement from: -N 1 -m 1
               program:        x --flag
               cpus:           2-3 (node 1)
               memory policy:  bind:1 (set explicitly: nothing inherited survives exec)
@@ -341,7 +341,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(plan["memory_policy"] as? String, "bind:2-3")
         XCTAssertEqual(plan["keep_capabilities"] as? Bool, true)
         XCTAssertEqual(plan["record_directory"] as? String, "/var/lib/numaguard")
-        XCTAssertEqual(plan["source"] as? String, "--cpunodebind +2 -m 2-3")
+        XCTAssertEqual(plan["source"] as? String, "-N +2 -m 2-3")
         XCTAssertEqual((plan["warnings"] as? [String])?.count, 1, "numa_balancing is 1 in the guest")
 
         let rt = try Command.json(try run("--dry-run", "--format", "json", "--host-root", Fixtures.path("linux-rt-2node"), "-l").stdout)
@@ -355,7 +355,7 @@ final class RunCommandTests: XCTestCase {
         assertRefused(try run("--dry-run", "--host-root", Fixtures.path("linux-6.1-2node"), "-m", "5", "--", "x"),
                       "-m 5: node 5 does not exist or is offline (online nodes: 0-1)")
         assertRefused(try run("--dry-run", "--host-root", Fixtures.path("linux-6.1-cpuless"), "-N", "2", "--", "x"),
-                      "--cpunodebind 2: node 2 has no CPUs (a memory-only node); nodes with CPUs: 0-1")
+                      "-N 2: node 2 has no CPUs (a memory-only node); nodes with CPUs: 0-1")
         assertRefused(try run("--dry-run", "--host-root", Fixtures.path("linux-6.1-2node"), "-w", "0-1", "--allow-interleave", "--", "x"),
                       "weighted-interleave needs Linux 6.9 or later; this kernel is 6.1.0-56-amd64")
         assertRefused(try run("--dry-run", "--host-root", Fixtures.path("linux-6.1-2node"), "-m", "1", "--min-free", "1GiB", "--", "x"),

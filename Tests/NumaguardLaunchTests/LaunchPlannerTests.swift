@@ -52,7 +52,7 @@ final class LaunchPlannerTests: XCTestCase {
         XCTAssertEqual(one.cpus, IDSet([2, 3]), "node 1's CPUs in the recorded guest")
         XCTAssertEqual(one.cpuNodes, IDSet([1]))
         XCTAssertEqual(one.warnings, [])
-        XCTAssertEqual(one.source, "--cpunodebind 1 -m 1")
+        XCTAssertEqual(one.source, "-N 1 -m 1")
 
         let four = try plan("--membind=!0", "--cpunodebind=+3", on: LaunchFixtures.host("linux-6.1-4node-asym"))
         XCTAssertEqual(four.memory.kernelSpelling, "bind:1-3")
@@ -87,22 +87,22 @@ final class LaunchPlannerTests: XCTestCase {
         assertLaunchError(.refused, "--membind 1-3: nodes 2-3 do not exist or are offline (online nodes: 0-1)") {
             try plan("--membind", "1-3", on: host)
         }
-        assertLaunchError(.refused, "--cpunodebind 7: node 7 does not exist or is offline (online nodes: 0-1)") {
+        assertLaunchError(.refused, "-N 7: node 7 does not exist or is offline (online nodes: 0-1)") {
             try plan("-N", "7", on: host)
         }
-        assertLaunchError(.refused, "--physcpubind 4-5: CPUs 4-5 do not exist or are offline (online CPUs: 0-3)") {
+        assertLaunchError(.refused, "-C 4-5: CPUs 4-5 do not exist or are offline (online CPUs: 0-3)") {
             try plan("-C", "4-5", on: host)
         }
         assertLaunchError(.refused, "-m !all names no node") { try plan("-m", "!all", on: host) }
-        assertLaunchError(.refused, "--physcpubind !0-3 names no CPU") { try plan("-C", "!0-3", on: host) }
+        assertLaunchError(.refused, "-C !0-3 names no CPU") { try plan("-C", "!0-3", on: host) }
     }
 
     func testMemoryOnlyNode() throws {
         let host = try LaunchFixtures.host("linux-6.1-cpuless")
-        assertLaunchError(.refused, "--cpunodebind 2: node 2 has no CPUs (a memory-only node); nodes with CPUs: 0-1") {
+        assertLaunchError(.refused, "-N 2: node 2 has no CPUs (a memory-only node); nodes with CPUs: 0-1") {
             try plan("-N", "2", on: host)
         }
-        assertLaunchError(.refused, "--cpunodebind 1-2: node 2 has no CPUs") { try plan("-N", "1-2", on: host) }
+        assertLaunchError(.refused, "-N 1-2: node 2 has no CPUs") { try plan("-N", "1-2", on: host) }
         let memoryOnly = try plan("-m", "2", "-N", "0", on: host)
         XCTAssertEqual(memoryOnly.memory.kernelSpelling, "bind:2", "memory on the CPU-less node is what it is for")
         XCTAssertEqual(memoryOnly.cpus, IDSet([0, 1]))
@@ -224,10 +224,10 @@ final class LaunchPlannerTests: XCTestCase {
 
     func testPhysicalCPUsOutsideTheNodesAreRefused() throws {
         let host = try LaunchFixtures.host("linux-rt-2node")
-        assertLaunchError(.refused, "--physcpubind 0: CPU 0 is not on the --cpunodebind nodes (their allowed CPUs: 2-3)") {
+        assertLaunchError(.refused, "-C 0: CPU 0 is not on the -N nodes (their allowed CPUs: 2-3)") {
             try plan("-N", "1", "-C", "0", on: host)
         }
-        assertLaunchError(.refused, "--physcpubind 1-2: CPU 1 is not on the --cpunodebind nodes") { try plan("-N", "1", "-C", "1-2", on: host) }
+        assertLaunchError(.refused, "-C 1-2: CPU 1 is not on the -N nodes") { try plan("-N", "1", "-C", "1-2", on: host) }
         let inside = try plan("-N", "1", "-C", "3", on: host)
         XCTAssertEqual(inside.cpus, IDSet([3]))
         XCTAssertEqual(inside.cpuNodes, IDSet([1]))
@@ -253,7 +253,7 @@ final class LaunchPlannerTests: XCTestCase {
         let fix = "run numaguard in a cgroup whose cpuset includes them"
         XCTAssertEqual(
             assertLaunchError(.refused) { try plan("-N", "1", on: host) },
-            "--cpunodebind 1: none of the CPUs of node 1 (2-3) is allowed: this process's cgroup /trading.slice/engine.service "
+            "-N 1: none of the CPUs of node 1 (2-3) is allowed: this process's cgroup /trading.slice/engine.service "
                 + "allows CPUs 0-1 (cpuset.cpus.effective); \(fix)"
         )
         XCTAssertEqual(
@@ -262,7 +262,7 @@ final class LaunchPlannerTests: XCTestCase {
         )
         XCTAssertEqual(
             assertLaunchError(.refused) { try plan("-C", "2-3", on: host) },
-            "--physcpubind 2-3: CPUs 2-3 are not allowed: this process's cgroup /trading.slice/engine.service "
+            "-C 2-3: CPUs 2-3 are not allowed: this process's cgroup /trading.slice/engine.service "
                 + "allows CPUs 0-1 (cpuset.cpus.effective); \(fix)"
         )
         assertLaunchError(.refused, "+1: the cpuset allows only 1 node (0), so relative index 1 does not exist") {
@@ -291,7 +291,7 @@ final class LaunchPlannerTests: XCTestCase {
         let narrowed = try plan("-N", "1", on: partly)
         XCTAssertEqual(narrowed.cpus, IDSet([2]), "only the allowed CPUs of the node are set")
         XCTAssertEqual(narrowed.warnings, [
-            "--cpunodebind 1: CPU 3 of node 1 is outside the allowed CPUs and is left out: this process's cgroup "
+            "-N 1: CPU 3 of node 1 is outside the allowed CPUs and is left out: this process's cgroup "
                 + "/trading.slice/engine.service allows CPUs 0-2 (cpuset.cpus.effective); run numaguard in a cgroup whose cpuset includes them",
         ])
 
@@ -300,10 +300,10 @@ final class LaunchPlannerTests: XCTestCase {
         let two = try plan("-N", "1", on: wide)
         XCTAssertEqual(two.cpus, IDSet([4, 5]))
         XCTAssertEqual(two.warnings.count, 1)
-        XCTAssertTrue(two.warnings[0].hasPrefix("--cpunodebind 1: CPUs 6-7 of node 1 are outside the allowed CPUs and are left out: "), two.warnings[0])
+        XCTAssertTrue(two.warnings[0].hasPrefix("-N 1: CPUs 6-7 of node 1 are outside the allowed CPUs and are left out: "), two.warnings[0])
 
         let wholly = try confined(cpus: IDSet([0]), mems: IDSet([0, 1]))
-        assertLaunchError(.refused, "--cpunodebind 1: none of the CPUs of node 1 (2-3) is allowed", "allows CPUs 0 (cpuset.cpus.effective)") {
+        assertLaunchError(.refused, "-N 1: none of the CPUs of node 1 (2-3) is allowed", "allows CPUs 0 (cpuset.cpus.effective)") {
             try plan("-N", "1", on: wholly)
         }
     }

@@ -254,7 +254,7 @@ final class LauncherTests: XCTestCase {
         let prepared = try Launcher.prepare(request, root: root, policyDigest: nil, path: "/usr/bin:/bin")
         XCTAssertEqual(prepared.plan.cpus, IDSet([2, 3]))
         XCTAssertEqual(prepared.plan.memory.kernelSpelling, "bind:1")
-        XCTAssertEqual(prepared.plan.source, "--cpunodebind 1 -m 1")
+        XCTAssertEqual(prepared.plan.source, "-N 1 -m 1")
         XCTAssertEqual(prepared.arguments, ["sh", "-c", "true"])
         XCTAssertEqual(prepared.credentials?.uid, 0)
 

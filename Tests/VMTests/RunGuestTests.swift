@@ -166,7 +166,7 @@ final class RunGuestTests: XCTestCase {
         # Refusals: exit 125, the reason on stderr, the program (touch) never runs.
         ng nonode numaguard run -m 5 -- touch /tmp/ran-nonode
         ng nonode-N numaguard run -N 5 -- touch /tmp/ran-nonode-N
-        ng nocpu numaguard run -C 9 -- touch /tmp/ran-nocpu
+        ng nocpu numaguard run --physcpubind 9 -- touch /tmp/ran-nocpu
         ng interleave numaguard run -i all -- touch /tmp/ran-interleave
         ng preferred2 numaguard run -p 0,1 -- touch /tmp/ran-preferred2
         ng weighted numaguard run --weighted-interleave 0,1 --allow-interleave -- touch /tmp/ran-weighted
@@ -177,7 +177,7 @@ final class RunGuestTests: XCTestCase {
         for n in 0 1; do cat /sys/devices/system/node/node$n/meminfo >$OUT/node$n-meminfo-minfree; done
         ng cg-m1 sh /tmp/in-cgroup.sh pinned numaguard run -m 1 -- touch /tmp/ran-cg-m1
         ng cg-C2 sh /tmp/in-cgroup.sh pinned numaguard run -C 2 -- touch /tmp/ran-cg-C2
-        ng cg-N1 sh /tmp/in-cgroup.sh pinned numaguard run -N 1 -- touch /tmp/ran-cg-N1
+        ng cg-N1 sh /tmp/in-cgroup.sh pinned numaguard run --cpunodebind 1 -- touch /tmp/ran-cg-N1
         ng cg-ok sh /tmp/in-cgroup.sh pinned numaguard run -m 0 -C 1 -- sh -c "$probe_cmd"
         ng cg-self sh /tmp/in-cgroup.sh pinned cat /proc/self/cgroup
 
@@ -433,7 +433,7 @@ final class RunGuestTests: XCTestCase {
 
     func assertRefusals(_ guest: Guest) throws {
         try assertRefused(guest, "nonode", "-m 5: node 5 does not exist or is offline (online nodes: 0-1)")
-        try assertRefused(guest, "nonode-N", "--cpunodebind 5: node 5 does not exist or is offline (online nodes: 0-1)")
+        try assertRefused(guest, "nonode-N", "-N 5: node 5 does not exist or is offline (online nodes: 0-1)")
         try assertRefused(guest, "nocpu", "--physcpubind 9: CPU 9 does not exist or is offline (online CPUs: 0-3)")
         try assertRefused(guest, "interleave", "-i all: interleave spreads every page over several nodes and is inherited by every "
                           + "child process; pass --allow-interleave (or allow_interleave in the policy) if that is intended")
@@ -449,7 +449,7 @@ final class RunGuestTests: XCTestCase {
 
         let advice = "run numaguard in a cgroup whose cpuset includes them"
         try assertRefused(guest, "cg-m1", "-m 1: node 1 is not allowed: this process's cgroup /pinned allows nodes 0 (cpuset.mems.effective); \(advice)")
-        try assertRefused(guest, "cg-C2", "--physcpubind 2: CPU 2 is not allowed: this process's cgroup /pinned allows CPUs 0-1 (cpuset.cpus.effective); \(advice)")
+        try assertRefused(guest, "cg-C2", "-C 2: CPU 2 is not allowed: this process's cgroup /pinned allows CPUs 0-1 (cpuset.cpus.effective); \(advice)")
         try assertRefused(guest, "cg-N1", "--cpunodebind 1: none of the CPUs of node 1 (2-3) is allowed: this process's cgroup /pinned "
                           + "allows CPUs 0-1 (cpuset.cpus.effective); \(advice)")
         XCTAssertEqual(try line(guest, "cg-ok.rc"), "0", guest.peek("cg-ok.err"))
