@@ -26,6 +26,14 @@ long clinux_sched_getaffinity(pid_t pid, size_t size, uint64_t *mask) {
     return syscall(SYS_sched_getaffinity, pid, size, mask);
 }
 
+long clinux_default_signal(int signal) {
+    // SIG_DFL is 0, so an all-zero kernel sigaction (handler, flags, restorer, mask) is the
+    // default action on every architecture's layout; 8 is the kernel's sigset size.
+    unsigned long action[4] = {0, 0, 0, 0};
+    _Static_assert(SIG_DFL == 0, "SIG_DFL is the zero handler");
+    return syscall(SYS_rt_sigaction, signal, action, NULL, 8);
+}
+
 int clinux_signalfd(const int *signals, int count) {
     sigset_t mask;
     sigemptyset(&mask);

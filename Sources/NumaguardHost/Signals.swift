@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 import NumaguardCore
 
 /// What of this process's signal state survives exec: the blocked mask and the ignored
@@ -41,13 +42,7 @@ public enum Signals {
             try SystemCall.check("sigprocmask", "SIG_SETMASK empty") { sigprocmask(SIG_SETMASK, &empty, nil) }
         }
         for signal in 1..<Int32(65) where signal != SIGKILL && signal != SIGSTOP && state.ignored & (1 << UInt64(signal - 1)) != 0 {
-            var action = sigaction()
-            sigemptyset(&action.sa_mask)
-            // glibc keeps 32 and 33 for its threads and refuses them with EINVAL; an ignore
-            // inherited on those two survives (sigaction is the only way Swift can reach).
-            if sigaction(signal, &action, nil) == -1, !(32...33).contains(signal) {
-                throw SystemCallError(call: "sigaction", subject: "signal \(signal)", errno: Errno(errno))
-            }
+            try SystemCall.check("rt_sigaction", "signal \(signal) to SIG_DFL") { clinux_default_signal(signal) }
         }
     }
 }

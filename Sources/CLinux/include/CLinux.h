@@ -16,6 +16,10 @@ long clinux_set_mempolicy(int mode, const uint64_t *nodemask, unsigned long maxn
 long clinux_get_mempolicy(int *mode, uint64_t *nodemask, unsigned long maxnode, void *addr, unsigned long flags);
 long clinux_sched_setaffinity(pid_t pid, size_t size, const uint64_t *mask);
 long clinux_sched_getaffinity(pid_t pid, size_t size, uint64_t *mask);
+// Restores the default action of one signal with the raw rt_sigaction: glibc's sigaction
+// refuses 32 and 33 (kept for its threads), so an ignore inherited on them would otherwise
+// survive into the program a launcher execs.
+long clinux_default_signal(int signal);
 // Returns the number of pages that could not be moved (0 when all moved).
 long clinux_migrate_pages(pid_t pid, unsigned long maxnode, const uint64_t *old_nodes, const uint64_t *new_nodes);
 
