@@ -135,7 +135,10 @@ public enum LaunchArguments {
 
     private static func suggestion(for name: String) -> String {
         let known = Option.allCases.flatMap(\.long)
-        guard let near = known.first(where: { $0.hasPrefix(name) || name.hasPrefix($0) }) else { return "" }
+        // An abbreviation or an option with extra text first, then a typo (`--memebind`).
+        guard let near = known.first(where: { $0.hasPrefix(name) || name.hasPrefix($0) }) ?? Suggestion.nearest(to: name, in: known) else {
+            return ""
+        }
         return " (did you mean \(near)?)"
     }
 

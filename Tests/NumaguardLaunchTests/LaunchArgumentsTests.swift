@@ -141,6 +141,8 @@ final class LaunchArgumentsTests: XCTestCase {
         assertLaunchError(.usage, "unknown option --membin (did you mean --membind?)") { try parse("--membin", "0", "prog") }
         assertLaunchError(.usage, "unknown option --dry (did you mean --dry-run?)") { try parse("--dry") }
         assertLaunchError(.usage, "unknown option --interleave-all (did you mean --interleave?)") { try parse("--interleave-all", "prog") }
+        assertLaunchError(.usage, "unknown option --memebind (did you mean --membind?)") { try parse("--memebind", "0", "prog") }
+        assertLaunchError(.usage, "unknown option --phycpubind (did you mean --physcpubind?)") { try parse("--phycpubind", "0", "prog") }
         let message = assertLaunchError(.usage, "unknown option --frobnicate") { try parse("--frobnicate", "prog") }
         XCTAssertEqual(message, "unknown option --frobnicate", "no suggestion when nothing is near")
         assertLaunchError(.usage, "unknown option -x") { try parse("-x", "prog") }
