@@ -53,7 +53,7 @@ public enum Launcher {
         } catch {
             throw .failed("cannot read the host: \(error)")
         }
-        let plan = try LaunchPlanner.plan(request, host: host, source: source(of: request))
+        var plan = try LaunchPlanner.plan(request, host: host, source: source(of: request))
         // A captured host's programs are not on this one: a dry run against it names the program as given.
         let program = try request.command.first.map { name throws(LaunchError) in
             root.isLive ? try ProgramLookup.resolve(name, path: path) : name
@@ -66,12 +66,25 @@ public enum Launcher {
                 throw .refused("--user \(user): \(error)")
             }
         }
+        if request.keepCapabilities, let credentials,
+           let warning = keepCapabilitiesWarning(user: credentials, wrapperUIDs: [getuid(), geteuid()]) {
+            plan.warnings.append(warning)
+        }
         return PreparedLaunch(
             plan: plan, program: program, arguments: request.command, credentials: credentials,
             keepCapabilities: request.keepCapabilities, recordDirectory: request.recordDirectory,
             policyPath: request.policyPath, policyDigest: policyDigest, workload: request.workload,
             signals: host.signals
         )
+    }
+
+    /// `--keep-caps` cannot keep anything across a switch from root to another user: the
+    /// kernel clears the permitted, effective and ambient sets when no uid is left at 0 (and
+    /// numaguard does not set SECBIT_KEEP_CAPS). Said rather than letting the dry run promise it.
+    static func keepCapabilitiesWarning(user: Credentials, wrapperUIDs: [uid_t]) -> String? {
+        guard user.uid != 0, wrapperUIDs.contains(0) else { return nil }
+        return "--keep-caps with --user \(user.name): switching from root to uid \(user.uid) clears every capability "
+            + "(the kernel does when no uid is left at 0), so the program starts with none"
     }
 
     static func source(of request: LaunchRequest) -> String {

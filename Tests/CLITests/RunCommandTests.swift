@@ -283,6 +283,13 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(try ignored(reset.stdout), 0, reset.stdout)
     }
 
+    func testKeepCapsWithAUserSwitchWarnsThatNothingIsKept() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root: the warning is about a switch from root") }
+        let result = try run("--dry-run", "--keep-caps", "--user", "nobody", "--", "true")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("  warning: --keep-caps with --user nobody: switching from root to uid "), result.stdout)
+    }
+
     func testCapabilitiesAreClearedUnlessKept() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root: a non-root launch has no capability to clear") }
         XCTAssertNotEqual(try ownStatus("CapEff"), "0000000000000000", "the test runs with capabilities")

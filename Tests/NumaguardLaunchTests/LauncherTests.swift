@@ -281,4 +281,15 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(captured.program, "engine")
         XCTAssertEqual(captured.arguments, ["engine", "-v"])
     }
+
+    func testKeepCapsAcrossASwitchFromRootIsSaidToKeepNothing() {
+        let warning = Launcher.keepCapabilitiesWarning(user: trader, wrapperUIDs: [0, 0])
+        XCTAssertEqual(warning, "--keep-caps with --user trader: switching from root to uid 1001 clears every capability "
+                       + "(the kernel does when no uid is left at 0), so the program starts with none")
+        XCTAssertNotNil(Launcher.keepCapabilitiesWarning(user: trader, wrapperUIDs: [1000, 0]), "a setuid-root wrapper too")
+        XCTAssertNil(Launcher.keepCapabilitiesWarning(user: trader, wrapperUIDs: [1000, 1000]),
+                     "no uid at 0: the kernel keeps a non-root wrapper's capabilities across setuid")
+        let root = Credentials(name: "root", uid: 0, gid: 0, groups: [0])
+        XCTAssertNil(Launcher.keepCapabilitiesWarning(user: root, wrapperUIDs: [0, 0]))
+    }
 }
