@@ -21,6 +21,17 @@ final class EnforceCommandTests: XCTestCase {
 
     private var fixture: String { Fixtures.path("linux-6.1-2node") }
 
+    /// A saved plan (digest sha256:0) setting kernel.numa_balancing to 0.
+    private func savedPlan(policy: String, boot: String) throws -> String {
+        try write("""
+            {"format_version": 1, "kind": "plan", "policy_file": "\(policy)", "policy_digest": "sha256:0",
+             "boot_id": "\(boot)", "unreadable": [],
+             "actions": [{"kind": "set_knob", "status": "pending", "checks": [], "subject": "kernel.numa_balancing",
+                          "knob": {"name": "kernel.numa_balancing", "path": "proc/sys/kernel/numa_balancing", "kind": "sysctl"},
+                          "value": "0", "before": "1", "after": "0", "requires": []}]}
+            """, ".json")
+    }
+
     func testPlanListsPendingChangesAndExits2() throws {
         let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
         let result = try Command.numaguard(["plan", "--policy", policy, "--host-root", fixture])
@@ -86,13 +97,7 @@ final class EnforceCommandTests: XCTestCase {
         let boot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
-        let plan = try write("""
-            {"format_version": 1, "kind": "plan", "policy_file": "\(policy)", "policy_digest": "sha256:0",
-             "boot_id": "\(boot)", "unreadable": [],
-             "actions": [{"kind": "set_knob", "status": "pending", "checks": [], "subject": "kernel.numa_balancing",
-                          "knob": {"name": "kernel.numa_balancing", "path": "proc/sys/kernel/numa_balancing", "kind": "sysctl"},
-                          "value": "0", "before": "1", "after": "0", "requires": []}]}
-            """, ".json")
+        let plan = try savedPlan(policy: policy, boot: boot)
         let result = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
         XCTAssertEqual(result.status, 64, result.stdout + result.stderr)
         XCTAssertTrue(result.stderr.contains("\(policy) has changed since \(plan) was planned (sha256:0, now "), result.stderr)
@@ -101,13 +106,7 @@ final class EnforceCommandTests: XCTestCase {
 
     func testApplyRefusesAPlanFromAnotherBootOrNotAPlan() throws {
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
-        let plan = try write("""
-            {"format_version": 1, "kind": "plan", "policy_file": "p.yaml", "policy_digest": "sha256:0",
-             "boot_id": "00000000-0000-0000-0000-000000000000", "unreadable": [],
-             "actions": [{"kind": "set_knob", "status": "pending", "checks": [], "subject": "kernel.numa_balancing",
-                          "knob": {"name": "kernel.numa_balancing", "path": "proc/sys/kernel/numa_balancing", "kind": "sysctl"},
-                          "value": "0", "before": "1", "after": "0", "requires": []}]}
-            """, ".json")
+        let plan = try savedPlan(policy: "p.yaml", boot: "00000000-0000-0000-0000-000000000000")
         let result = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
         XCTAssertEqual(result.status, 64)
         XCTAssertTrue(result.stderr.contains("was planned on boot 00000000-0000-0000-0000-000000000000"), result.stderr)
