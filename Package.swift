@@ -70,7 +70,7 @@ let package = Package(
             dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "TestSupport"],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma"]),
+        .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma", "CCap"]),
         .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),

@@ -35,8 +35,11 @@ public struct AuditReport: Sendable, Encodable {
         /// Every process read in full (workload members with threads; with a reservation,
         /// every other process without), keyed by PID.
         public var processes: [Int: ProcessSnapshot] = [:]
-        /// The workload that claimed each PID.
+        /// The workload that claimed each PID (the first whose match holds: its checks apply).
         public var owner: [Int: String] = [:]
+        /// Every workload whose match holds for each PID, in policy order. A process any
+        /// protected workload matches is protected, whichever workload is listed first.
+        public var claimants: [Int: [String]] = [:]
         public init() {}
     }
 
@@ -134,10 +137,12 @@ public enum Auditor {
         let matcher = ProcessMatcher(root: root)
         var claimed: [String: [CandidateProcess]] = [:]
         var owner: [Int: String] = [:]
+        var claimants: [Int: [String]] = [:]
         for process in processes {
             let claims = policy.workloads.filter { matcher.matches($0.match, process) }
             guard let first = claims.first else { continue }
             owner[process.pid] = first.name
+            claimants[process.pid] = claims.map(\.name)
             claimed[first.name, default: []].append(process)
             if claims.count > 1 {
                 findings.append(Finding(
@@ -154,6 +159,7 @@ public enum Auditor {
         observed.kernel = kernel
         observed.topology = topology
         observed.owner = owner
+        observed.claimants = claimants
         var protectedResident: [Int: Int] = [:]
         for workload in policy.workloads {
             var members: [WorkloadProcess] = []

@@ -26,8 +26,9 @@ public protocol Actuator {
     /// The knob's current value in its write spelling; nil when the kernel has no such file.
     func read(_ knob: Knob) throws(ActuationError) -> String?
     func write(_ knob: Knob, _ value: String) throws(ActuationError)
-    /// The process now at `pid`, nil when there is none (or only a zombie).
-    func identity(of pid: Int) -> ProcessIdentity?
+    /// The process now at `pid`, nil when there is none (or only a zombie). Only "no such
+    /// file/process" means gone: any other read error is thrown, never taken for an exit.
+    func identity(of pid: Int) throws(ActuationError) -> ProcessIdentity?
     func threads(of pid: Int) throws(ActuationError) -> [Int]
     func affinity(of tid: Int) throws(ActuationError) -> IDSet
     func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError)
@@ -62,28 +63,28 @@ public struct LiveActuator: Actuator {
     public func write(_ knob: Knob, _ value: String) throws(ActuationError) {
         let path = root.absolute(knob.path)
         var line = value + "\n"
-        let outcome: Result<Int, SystemCallError> = line.withUTF8 { bytes in
+        let failure: SystemCallError? = line.withUTF8 { bytes in
             do throws(SystemCallError) {
                 let fd = try SystemCall.check("open", path) { open(path, O_WRONLY | O_CLOEXEC) }
                 defer { close(fd) }
-                return .success(try SystemCall.check("write", path) { writeBytes(fd, bytes.baseAddress, bytes.count) })
+                try FileHandleWriter.writeAll(fd, bytes, subject: path)
+                return nil
             } catch {
-                return .failure(error)
+                return error
             }
         }
-        switch outcome {
-        case let .failure(error): throw ActuationError(error)
-        case let .success(written) where written != line.utf8.count:
-            throw ActuationError("write(\(path)): \(written) of \(line.utf8.count) bytes taken")
-        case .success: return
-        }
+        if let failure { throw ActuationError(failure) }
     }
 
-    public func identity(of pid: Int) -> ProcessIdentity? {
-        guard let stat = try? root.parse("proc/\(pid)/stat", TaskStatParser.parse), stat.state != "Z", stat.state != "X" else {
-            return nil
+    public func identity(of pid: Int) throws(ActuationError) -> ProcessIdentity? {
+        let stat: TaskStat
+        do {
+            stat = try root.parse("proc/\(pid)/stat", TaskStatParser.parse)
+        } catch {
+            if error.isMissing { return nil }
+            throw ActuationError(error)
         }
-        return ProcessIdentity(pid: pid, startTime: stat.startTime)
+        return stat.state == "Z" || stat.state == "X" ? nil : ProcessIdentity(pid: pid, startTime: stat.startTime)
     }
 
     public func threads(of pid: Int) throws(ActuationError) -> [Int] {
@@ -110,11 +111,7 @@ public struct LiveActuator: Actuator {
             throw ActuationError(error.description)
         }
         guard snapshot.identity == process else { throw ActuationError("PID \(process.pid) was replaced") }
-        var bytes: [Int: Int] = [:]
-        if let tally = snapshot.memory {
-            for node in tally.nodes { bytes[node] = tally.bytes(.anonymous, on: node) }
-        }
-        return bytes
+        return snapshot.memory?.anonymousByNode ?? [:]
     }
 
     public func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int {
@@ -145,9 +142,4 @@ public struct LiveActuator: Actuator {
             throw ActuationError(error)
         }
     }
-}
-
-/// libc's write(2), which LiveActuator's own `write` shadows.
-private func writeBytes(_ fd: Int32, _ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }

@@ -86,15 +86,20 @@ public struct Applier {
     public var journal: Journal?
     public var command: String
     public var run: String
+    /// Asked right before each process is touched: why it is protected now, nil if it is not.
+    /// Protection decided at plan time is not trusted alone (a saved plan is a file anyone
+    /// can edit, and a protected process may have started since).
+    public var protection: Protection
     public var clock: () -> String
 
     public init(actuator: any Actuator, privileges: Privileges, journal: Journal?, command: String,
-                run: String, clock: @escaping () -> String = Journal.now) {
+                run: String, protection: Protection, clock: @escaping () -> String = Journal.now) {
         self.actuator = actuator
         self.privileges = privileges
         self.journal = journal
         self.command = command
         self.run = run
+        self.protection = protection
         self.clock = clock
     }
 
@@ -123,6 +128,10 @@ public struct Applier {
         case .manual: return (ActionResult(action: action, outcome: .manual, detail: action.reason ?? "not done by apply"), nil)
         case .pending: break
         }
+        if let process = action.process, process.protected {
+            return (ActionResult(action: action, outcome: .refused,
+                                 detail: "\(process.label) is protected (workload \(process.workload ?? "?")): never changed live, whatever its recorded status"), nil)
+        }
         let missing = privileges.missing(action.requires)
         if !missing.isEmpty {
             return (ActionResult(action: action, outcome: .blocked, detail: privileges.blockedReason(missing), missing: missing), nil)
@@ -131,8 +140,8 @@ public struct Applier {
         switch action.kind {
         case .setKnob: step.knob(actuator, expecting: expected)
         case .persist: step.persist(actuator, expecting: expected)
-        case .setAffinity: step.affinity(actuator)
-        case .migratePages: step.migrate(actuator)
+        case .setAffinity: step.affinity(actuator, protection)
+        case .migratePages: step.migrate(actuator, protection)
         case .restart, .manual: step.finish(.manual, action.reason ?? "not done by apply")
         }
         let result = ActionResult(action: action, outcome: step.outcome, detail: step.detail)

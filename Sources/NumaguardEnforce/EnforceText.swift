@@ -59,8 +59,14 @@ public enum EnforceText {
     static func item(_ action: Action) -> [String] {
         var lines = ["  - \(action.subject)" + (action.process?.workload.map { " [workload \($0)\(action.process?.protected == true ? ", protected" : "")]" } ?? "")
                      + (action.checks.isEmpty ? "" : ": \(action.checks.joined(separator: ", "))")]
+        lines += beforeAfter(action, indent: "    ")
         if let reason = action.reason { lines.append("    \(reason)") }
         return lines
+    }
+
+    /// What the audit saw and what the policy wants, for what apply does not change itself.
+    static func beforeAfter(_ action: Action, indent: String) -> [String] {
+        (action.before.isEmpty ? [] : ["\(indent)before: \(action.before)"]) + (action.after.isEmpty ? [] : ["\(indent)after:  \(action.after)"])
     }
 
     public static func render(_ report: ApplyReport) -> String {
@@ -69,8 +75,9 @@ public enum EnforceText {
         for result in report.results {
             let subject = result.action.kind == .manual ? result.action.subject : headline(result.action)
             lines.append("\(result.outcome.rawValue): \(subject)")
-            if !result.action.checks.isEmpty, [.refused, .manual].contains(result.outcome) {
-                lines.append("    checks: \(result.action.checks.joined(separator: ", "))")
+            if [.refused, .manual].contains(result.outcome) {
+                if !result.action.checks.isEmpty { lines.append("    checks: \(result.action.checks.joined(separator: ", "))") }
+                lines += beforeAfter(result.action, indent: "    ")
             }
             lines.append("    \(result.detail)")
         }

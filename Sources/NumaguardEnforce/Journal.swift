@@ -43,6 +43,10 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     public var description: String
     /// The file is not there (undo: nothing was ever applied with this journal).
     public var missing = false
+    /// The file is there but may not be read (EACCES, EPERM).
+    public var denied = false
+    /// A line is not a journal entry.
+    public var damaged = false
 }
 
 /// The append-only journal: JSON lines, opened with O_APPEND so concurrent runs never
@@ -60,11 +64,11 @@ public final class Journal {
     public init(path: String) throws(JournalError) {
         self.path = path
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if !directory.isEmpty { Self.makeDirectories(directory) }
         do {
+            if !directory.isEmpty { try Self.makeDirectories(directory) }
             descriptor = try SystemCall.check("open", path) { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) }
         } catch {
-            throw JournalError(description: "cannot open the journal \(path): \(error.errno)")
+            throw JournalError(description: "cannot open the journal \(path): \(error)")
         }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -72,11 +76,17 @@ public final class Journal {
 
     deinit { close(descriptor) }
 
-    static func makeDirectories(_ directory: String) {
+    /// Each missing directory on the way; one that exists already is fine, any other
+    /// failure (a file in the way, no permission) is the journal's failure.
+    static func makeDirectories(_ directory: String) throws(SystemCallError) {
         var prefix = directory.hasPrefix("/") ? "" : "."
         for component in directory.split(separator: "/") {
             prefix += "/" + component
-            _ = mkdir(prefix, 0o755)
+            do {
+                try SystemCall.check("mkdir", prefix) { mkdir(prefix, 0o755) }
+            } catch where error.errno == Errno(EEXIST) {
+                continue
+            }
         }
     }
 
@@ -86,22 +96,17 @@ public final class Journal {
         var line = Array(data)
         line.append(0x0A)
         let fd = descriptor
-        let outcome: Result<Int, SystemCallError> = line.withUnsafeBufferPointer { bytes in
+        let failure: SystemCallError? = line.withUnsafeBufferPointer { bytes in
             do throws(SystemCallError) {
-                // O_APPEND: one write places the whole line at the end, even with another writer.
-                let written = try SystemCall.check("write", path) { writeLine(fd, bytes.baseAddress, bytes.count) }
+                // O_APPEND: a write places the line at the end, even with another writer.
+                try FileHandleWriter.writeAll(fd, bytes, subject: path)
                 try SystemCall.check("fsync", path) { fsync(fd) }
-                return .success(written)
+                return nil
             } catch {
-                return .failure(error)
+                return error
             }
         }
-        switch outcome {
-        case let .failure(error): throw JournalError(description: "cannot write the journal: \(error)")
-        case let .success(written) where written != line.count:
-            throw JournalError(description: "cannot write the journal \(path): \(written) of \(line.count) bytes written")
-        case .success: return
-        }
+        if let failure { throw JournalError(description: "cannot write the journal: \(failure)") }
     }
 
     /// Every line, in order. A line that is not a journal entry stops the read with its
@@ -111,7 +116,8 @@ public final class Journal {
         do {
             bytes = try HostRoot.readFile(atPath: path)
         } catch {
-            throw JournalError(description: "cannot read the journal \(path): \(error)", missing: error.errno == .noEntry)
+            throw JournalError(description: "cannot read the journal \(path): \(error)", missing: error.errno == .noEntry,
+                               denied: error.errno?.isPermission ?? false)
         }
         let decoder = JSONDecoder()
         var entries: [JournalEntry] = []
@@ -119,7 +125,7 @@ public final class Journal {
             do {
                 entries.append(try decoder.decode(JournalEntry.self, from: Data(line)))
             } catch {
-                throw JournalError(description: "\(path):\(index + 1): not a numaguard journal line (\(error))")
+                throw JournalError(description: "\(path):\(index + 1): not a numaguard journal line (\(error))", damaged: true)
             }
         }
         return entries
@@ -130,16 +136,5 @@ public final class Journal {
         time.filter { $0 != "-" && $0 != ":" } + "-\(pid)"
     }
 
-    public static func now() -> String {
-        var seconds = time(nil)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
-}
-
-private func writeLine(_ fd: Int32, _ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int {
-    write(fd, bytes, count)
+    public static func now() -> String { UTCTime.text(Double(time(nil))) }
 }

@@ -34,10 +34,16 @@ public enum Planner {
         for finding in report.findings where finding.outcome == .fail {
             planner.add(finding)
         }
+        planner.settleLastCPU()
         if let persist = options.persist { planner.addPersist(path: persist.path, current: persist.current) }
         return Plan(policyFile: report.policyFile, policyDigest: report.policyDigest, bootID: report.host.bootID,
                     actions: planner.actions(), unreadable: report.unreadable)
     }
+
+    /// Migrations leave pages shared with other processes (page cache, libraries) in place
+    /// whenever the policy has a protected workload, running or not when apply comes to it:
+    /// they may be the protected process's too.
+    public static func sharesStay(_ policy: Policy) -> Bool { policy.workloads.contains { $0.protected } }
 
     /// The sysctl.d drop-in for the sysctls the policy declares (those the kernel has).
     /// THP and huge page pools are not sysctls; the README says how to keep them.
@@ -64,6 +70,8 @@ struct Planning {
     private var persist: Action?
     private var processes: [Int: ProcessActions] = [:]
     private var manual: [Action] = []
+    /// threads.last_cpu findings: covered by the process's affinity action, if it gets one.
+    private var lastCPU: [Finding] = []
 
     /// Everything planned for one process, merged across the findings that name it.
     struct ProcessActions {
@@ -185,18 +193,15 @@ extension Planning {
         policy.workloads.filter { check.hasPrefix("workload.\($0.name).") }.max { $0.name.count < $1.name.count }
     }
 
-    /// A protected workload has a process on the host: migrations then leave shared pages
-    /// (page cache, libraries) in place, since they may be the protected process's too.
-    var protectedRunning: Bool {
-        report.observed.owner.values.contains { name in policy.workloads.contains { $0.name == name && $0.protected } }
-    }
-
+    /// Protected if ANY workload whose match holds is protected, not only the one listed first
+    /// (which owns its checks): the order of workloads in a policy never unprotects a process.
     func target(_ pid: Int) -> ProcessTarget? {
         guard let snapshot = report.observed.processes[pid] else { return nil }
         let owner = report.observed.owner[pid]
-        let protected = owner.flatMap { name in policy.workloads.first { $0.name == name } }?.protected ?? false
+        let names = report.observed.claimants[pid] ?? owner.map { [$0] } ?? []
+        let guardian = policy.workloads.first { $0.protected && names.contains($0.name) }
         return ProcessTarget(pid: pid, startTime: snapshot.identity.startTime, comm: snapshot.comm, uid: snapshot.uid,
-                             workload: owner, protected: protected)
+                             workload: guardian?.name ?? owner, protected: guardian != nil)
     }
 
     mutating func addWorkload(_ finding: Finding) {
@@ -205,7 +210,7 @@ extension Planning {
             return leave(finding, finding.remediation)
         }
         let rest = finding.check.dropFirst("workload.\(workload.name).".count)
-        if target.protected { return refuse(target, check: finding.check) }
+        if target.protected { return refuse(target, finding) }
         switch rest {
         case "cpus":
             guard let cpus = report.observed.topology.flatMap({ WorkloadChecks.declaredCPUs(workload, topology: $0) }),
@@ -219,8 +224,8 @@ extension Planning {
                 requires: [Self.affinityRequirement])
             processes[pid] = entry
         case "threads.last_cpu":
-            // The affinity fix covers it; a sleeping thread's last CPU changes only when it next runs.
-            return
+            // The affinity fix covers it (settleLastCPU); a sleeping thread's last CPU changes only when it next runs.
+            lastCPU.append(finding)
         case "memory.remote":
             guard let memory = workload.memory, let tally = report.observed.processes[pid]?.memory else {
                 return leave(finding, finding.remediation)
@@ -235,27 +240,38 @@ extension Planning {
             if entry.restart == nil {
                 entry.restart = Action(
                     kind: .restart, status: .manual, checks: [], subject: target.label, process: target,
-                    before: finding.actual, after: finding.expected,
+                    before: "", after: "",
                     reason: "the kernel cannot change another process's memory policy: restart through numaguard run --policy \(report.policyFile) --workload \(workload.name)")
             }
-            entry.restart?.checks.append(finding.check)
+            entry.restart?.answer(finding)
             processes[pid] = entry
         default:
             leave(finding, finding.remediation)
         }
     }
 
-    mutating func refuse(_ target: ProcessTarget, check: String) {
+    mutating func refuse(_ target: ProcessTarget, _ finding: Finding) {
         var entry = processes[target.pid] ?? ProcessActions(target: target)
         if entry.refusal == nil {
             entry.refusal = Action(
-                kind: .restart, status: .refused, checks: [], subject: target.label, process: target,
-                before: "running with the placement the audit reports", after: "the placement of workload \(target.workload ?? "?")",
+                kind: .restart, status: .refused, checks: [], subject: target.label, process: target, before: "", after: "",
                 reason: "protected workload \(target.workload ?? "?"): its pages are never migrated, its affinity and its cgroup's cpuset "
                     + "never changed live; restart through numaguard run --policy \(report.policyFile) --workload \(target.workload ?? "?")")
         }
-        if entry.refusal?.checks.contains(check) == false { entry.refusal?.checks.append(check) }
+        entry.refusal?.answer(finding)
         processes[target.pid] = entry
+    }
+
+    /// A last-CPU finding for a process that gets no affinity action (its allowed CPUs are
+    /// already right, or it is not numaguard's to change) is not silently dropped.
+    mutating func settleLastCPU() {
+        for finding in lastCPU {
+            guard let pid = finding.pid, processes[pid]?.affinity == nil,
+                  processes[pid]?.refusal?.checks.contains(finding.check) != true else { continue }
+            leave(finding, "apply sets no affinity for \(finding.subject ?? "PID \(pid)"): its threads are already allowed only "
+                  + "the declared CPUs and last ran elsewhere before that; a sleeping thread's last CPU changes when it next runs, "
+                  + "so audit again later (or restart it through numaguard run)")
+        }
     }
 
     mutating func addMigration(_ target: ProcessTarget, from: IDSet, to: IDSet, check: String) {
@@ -265,10 +281,10 @@ extension Planning {
         let checks = (entry.migration?.checks ?? []) + [check]
         entry.migration = Action(
             kind: .migratePages, checks: checks, subject: target.label, process: target, fromNodes: nodes, toNodes: to,
-            before: "anonymous memory " + Self.perNode(snapshot?.memory),
+            before: "anonymous memory " + (snapshot?.memory.map { Step.describe($0.anonymousByNode) } ?? "unknown"),
             after: "none on node\(nodes.count == 1 ? "" : "s") \(nodes.listString) (moved to node\(to.count == 1 ? "" : "s") \(to.listString))",
             requires: Migration.requirements(target))
-        entry.migration?.onlyUnshared = protectedRunning
+        entry.migration?.onlyUnshared = Planner.sharesStay(policy)
         processes[target.pid] = entry
     }
 
@@ -277,13 +293,6 @@ extension Planning {
     /// daemon always does once CAP_SYS_NICE is gone; numaguard does not guess which case it is.
     static let affinityRequirement = Requirement(
         "CAP_SYS_NICE", why: "sched_setaffinity on another process's threads (also needed for a process of the same owner that holds capabilities numaguard lacks)")
-
-    static func perNode(_ tally: MemoryTally?) -> String {
-        guard let tally else { return "unknown" }
-        let nodes = tally.nodes.filter { tally.bytes(.anonymous, on: $0) > 0 }
-        if nodes.isEmpty { return "none" }
-        return nodes.map { "\(Bytes.text(tally.bytes(.anonymous, on: $0))) on node \($0)" }.joined(separator: ", ")
-    }
 
     /// cgroup v2 moves a cgroup's pages when its cpuset.mems changes (memory_migrate is always
     /// on), and a cpuset.cpus write re-pins every task in it: never with a protected process inside.
@@ -317,14 +326,16 @@ extension Planning {
         for (process, bytes) in holders where process.pid != options.selfPID {
             guard let target = target(process.pid) else { continue }
             if target.protected {
-                refuse(target, check: finding.check)
+                refuse(target, finding)
                 continue
             }
             if remaining <= reservation.maxForeignMemory { continue }
             let declared = target.workload.flatMap { name in policy.workloads.first { $0.name == name } }
             let to = Self.destination(declared, avoiding: reservation.node, reserved: reserved, topology: topology)
             guard !to.isEmpty else {
-                return leave(finding, "no unreserved node with memory to move \(target.label) to")
+                // The other holders are still planned (a protected one still refused).
+                leave(finding, "no unreserved node with memory to move \(target.label) to")
+                continue
             }
             addMigration(target, from: IDSet([reservation.node]), to: to, check: finding.check)
             remaining -= bytes
@@ -343,5 +354,24 @@ extension Planning {
             if !nodes.isEmpty, !nodes.contains(node) { return nodes }
         }
         return topology.nodesWithMemory.subtracting(reserved)
+    }
+}
+
+extension Action {
+    /// Adds a finding this action answers, with what the audit saw and what the policy wants.
+    mutating func answer(_ finding: Finding) {
+        guard !checks.contains(finding.check) else { return }
+        checks.append(finding.check)
+        let (was, wanted) = checks.count == 1 ? ("", "") : (before + "; ", after + "; ")
+        before = was + "\(finding.check): \(finding.actual)"
+        after = wanted + "\(finding.check): \(finding.expected)"
+    }
+}
+
+extension MemoryTally {
+    /// Anonymous bytes per node: what a migration is judged on (file pages that may be a
+    /// protected process's too can stay on purpose).
+    public var anonymousByNode: [Int: Int] {
+        nodes.reduce(into: [:]) { bytes, node in bytes[node] = self.bytes(.anonymous, on: node) }
     }
 }

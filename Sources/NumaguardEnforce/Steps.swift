@@ -78,16 +78,29 @@ struct Step {
         }
     }
 
-    /// The start time is re-read right before acting: a process that exited or whose PID
-    /// now belongs to another process is skipped.
-    mutating func sameProcess(_ actuator: any Actuator) -> Bool {
+    /// Right before acting: the policy's protected workloads are asked again (a process one
+    /// of them claims now is refused), then the start time is re-read (a process that exited
+    /// or whose PID now belongs to another process is skipped), so the protection answer was
+    /// about this very process.
+    mutating func sameProcess(_ actuator: any Actuator, _ protection: Protection) -> Bool {
         guard let target = action.process else {
             finish(.failed, "no process in the action")
             return false
         }
         // Journaled: the change was due, and the record says why it was not made.
         touched = true
-        guard let now = actuator.identity(of: target.pid) else {
+        if let reason = protection.reason(target) {
+            finish(.refused, "\(reason): never changed live; nothing done")
+            return false
+        }
+        let now: ProcessIdentity?
+        do throws(ActuationError) {
+            now = try actuator.identity(of: target.pid)
+        } catch {
+            finish(.failed, "cannot re-read \(target.label) before changing it: \(error); nothing done")
+            return false
+        }
+        guard let now else {
             finish(.skipped, "\(target.label) has exited; nothing done")
             return false
         }
@@ -101,9 +114,9 @@ struct Step {
 
     /// Every thread, including threads started while it runs (the list is read again until
     /// no new thread appears), each set and read back.
-    mutating func affinity(_ actuator: any Actuator) {
+    mutating func affinity(_ actuator: any Actuator, _ protection: Protection) {
         guard let cpus = action.cpus else { return finish(.failed, "no CPUs in the action") }
-        guard sameProcess(actuator), let target = action.process else { return }
+        guard sameProcess(actuator, protection), let target = action.process else { return }
         var seen: Set<Int> = []
         var changed: [Int] = []
         var previous: Set<String> = []
@@ -145,9 +158,9 @@ struct Step {
         finish(.done, "\(changed.count) of \(seen.count) threads: CPUs \(before ?? "") -> \(cpus.listString)")
     }
 
-    mutating func migrate(_ actuator: any Actuator) {
+    mutating func migrate(_ actuator: any Actuator, _ protection: Protection) {
         guard let from = action.fromNodes, let to = action.toNodes else { return finish(.failed, "no nodes in the action") }
-        guard sameProcess(actuator), let target = action.process else { return }
+        guard sameProcess(actuator, protection), let target = action.process else { return }
         do throws(ActuationError) {
             let was = try actuator.anonymousBytes(of: target.identity)
             before = Self.describe(was)

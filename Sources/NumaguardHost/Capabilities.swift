@@ -66,15 +66,21 @@ extension Capabilities {
     /// Runs `body` with `capability` out of this thread's effective set (kept permitted) and
     /// puts it back after. The kernel decides some behaviours by what is effective at the
     /// call: migrate_pages moves pages other processes also map only with CAP_SYS_NICE.
-    public static func withoutEffective<T>(_ capability: Capability, _ body: () throws(SystemCallError) -> T) throws(SystemCallError) -> T {
+    /// The restore is checked like any call: if the capability cannot be put back, the
+    /// caller's step fails with that error (even when `body` succeeded), so nothing after it
+    /// runs believing it still holds the capability. `setProc` is cap_set_proc (a seam for the tests).
+    public static func withoutEffective<T>(_ capability: Capability, setProc: (cap_t) -> Int32 = { cap_set_proc($0) },
+                                           _ body: () throws(SystemCallError) -> T) throws(SystemCallError) -> T {
         let saved = try SystemCall.checkPointer("cap_get_proc", "calling thread") { cap_get_proc() }
         defer { cap_free(UnsafeMutableRawPointer(saved)) }
         let lowered = try SystemCall.checkPointer("cap_dup", "calling thread") { cap_dup(saved) }
         defer { cap_free(UnsafeMutableRawPointer(lowered)) }
         var value = capability.value
         try SystemCall.check("cap_set_flag", capability.name) { cap_set_flag(lowered, CAP_EFFECTIVE, 1, &value, CAP_CLEAR) }
-        try SystemCall.check("cap_set_proc", "without \(capability.name)") { cap_set_proc(lowered) }
-        defer { _ = cap_set_proc(saved) }
-        return try body()
+        try SystemCall.check("cap_set_proc", "without \(capability.name)") { setProc(lowered) }
+        let outcome: Result<T, SystemCallError>
+        do throws(SystemCallError) { outcome = .success(try body()) } catch { outcome = .failure(error) }
+        try SystemCall.check("cap_set_proc", "restoring \(capability.name) to the effective set") { setProc(saved) }
+        return try outcome.get()
     }
 }

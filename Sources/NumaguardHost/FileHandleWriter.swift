@@ -15,7 +15,7 @@ public enum FileHandleWriter {
 
     /// The one short-write loop (EINTR retried by the errno funnel), for the terminal and for
     /// AtomicFile.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>, subject: @autoclosure () -> String) throws(SystemCallError) {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>, subject: @autoclosure () -> String) throws(SystemCallError) {
         guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {

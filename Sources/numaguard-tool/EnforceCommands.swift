@@ -8,6 +8,7 @@ import NumaguardAudit
 import NumaguardCore
 import NumaguardEnforce
 import NumaguardHost
+import NumaguardPolicy
 import NumaguardReport
 
 struct PlanCommand: ParsableCommand {
@@ -27,7 +28,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Output format: text or json (apply --plan reads the json back).") var format: OutputFormat = .text
 
     func run() throws {
-        let plan = try enforce.plan(root: host.root)
+        let plan = try enforce.plan(root: host.root).plan
         switch format {
         case .text: FileHandleWriter.write(1, EnforceText.render(plan, privileges: .current()))
         case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "plan", plan))
@@ -45,7 +46,7 @@ struct EnforceOptions: ParsableArguments {
 
     static let dropIn = "/etc/sysctl.d/90-numaguard.conf"
 
-    func plan(root: HostRoot) throws -> Plan {
+    func plan(root: HostRoot) throws -> (plan: Plan, policy: LoadedPolicy) {
         guard let policy else { throw ValidationError("--policy FILE is required") }
         let loaded = try PolicyFile.load(policy)
         let day = try Clock.day(today)
@@ -58,7 +59,7 @@ struct EnforceOptions: ParsableArguments {
         let current = persist ? (try? root.readTextIfPresent(String(Self.dropIn.dropFirst()))) ?? nil : nil
         let options = Planner.Options(selfPID: Int(getpid()),
                                       persist: persist ? .init(path: Self.dropIn, current: current) : nil)
-        return Planner.plan(report, policy: loaded.policy, options: options)
+        return (Planner.plan(report, policy: loaded.policy, options: options), loaded)
     }
 }
 
@@ -77,7 +78,8 @@ struct ChangeOptions: ParsableArguments {
     }
 
     /// On a terminal, asks; elsewhere --yes is the answer. A no changes nothing (exit 2:
-    /// the changes are still pending).
+    /// the changes are still pending). Asked before the journal is opened (or created), so
+    /// a refusal or a no leaves the host exactly as it was.
     func confirm(_ question: String) throws {
         if yes { return }
         guard isatty(0) == 1 else {
@@ -117,46 +119,61 @@ struct ApplyCommand: ParsableCommand {
             PID and start time, re-read right before each change; one that exited or was replaced is skipped. \
             Every change is appended to the journal (numaguard undo restores the knobs). Exit codes: 0 the host \
             is as planned after; 1 something remains (refused, left to a restart or the operator, failed, \
-            partial, skipped); 2 declined at the prompt; 3 nothing to do but something could not be read; \
-            77 what remains was all blocked by a missing privilege; 64 usage (no --yes off a terminal, \
-            --host-root, a plan file from another boot); 71 host or journal unwritable/unreadable; 78 invalid policy.
+            partial, skipped, or the journal failed partway: nothing is changed after that); 2 declined at the \
+            prompt; 3 nothing to do but something could not be read; 77 what remains was all blocked by a missing \
+            privilege; 64 usage (no --yes off a terminal, --host-root, a plan file from another boot or not a plan, \
+            a policy changed since the plan); 66 the --plan file cannot be read; 71 host unreadable, or the journal \
+            cannot be opened (nothing changed); 78 invalid policy. \
+            --plan FILE re-loads the policy the plan names (its policy_file, or --policy FILE) and refuses a plan \
+            whose policy has changed since; the policy's protected workloads are matched again right before each \
+            process is touched.
             """
     )
 
     @OptionGroup var host: HostOptions
     @OptionGroup var enforce: EnforceOptions
     @OptionGroup var change: ChangeOptions
-    @Option(help: ArgumentHelp("Apply this saved plan (numaguard plan --format json) instead of planning now.", valueName: "file"))
+    @Option(help: ArgumentHelp("Apply this saved plan (numaguard plan --format json) instead of planning now; its policy "
+                               + "(the plan's policy_file, or --policy FILE) is loaded again and must be unchanged.", valueName: "file"))
     var plan: String?
 
     func validate() throws {
-        if (plan == nil) == (enforce.policy == nil) { throw ValidationError("give --policy FILE or --plan FILE (one of them)") }
+        if plan == nil && enforce.policy == nil { throw ValidationError("give --policy FILE or --plan FILE") }
         if plan != nil && enforce.persist { throw ValidationError("--persist is planned: give it to numaguard plan, not with --plan") }
     }
 
     func run() throws {
         try ChangeOptions.requireLive(host, "apply")
-        let planned = try plan.map(Self.load) ?? enforce.plan(root: host.root)
+        var (planned, loaded) = try plan.map { try Self.load($0, policy: enforce.policy) } ?? enforce.plan(root: host.root)
         if planned.actions.isEmpty {
             FileHandleWriter.write(1, EnforceText.render(planned, privileges: .current()))
             if planned.status != .success { throw ExitCode(planned.status.rawValue) }
             return
         }
-        let journal = try change.openJournal()
+        // Whatever the plan recorded: shared pages stay whenever the policy protects anything.
+        if Planner.sharesStay(loaded.policy) {
+            for index in planned.actions.indices where planned.actions[index].kind == .migratePages {
+                planned.actions[index].onlyUnshared = true
+            }
+        }
         let pending = planned.actions.filter { $0.status == .pending }.count
+        var journal: Journal?
         if pending > 0 {
             if !change.yes { FileHandleWriter.write(2, EnforceText.render(planned, privileges: .current())) }
             try change.confirm("Make these \(pending) change\(pending == 1 ? "" : "s")?")
+            journal = try change.openJournal()
         }
-        let time = Journal.now()
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "apply",
-                              run: Journal.runID(time: time))
+                              run: Journal.runID(time: Journal.now()),
+                              protection: .policy(loaded.policy, file: loaded.file))
         try change.finish(applier.apply(planned.actions))
     }
 
-    /// A saved plan, refused when it was made on another boot: its PIDs and start times
-    /// mean nothing after a reboot.
-    static func load(_ path: String) throws -> Plan {
+    /// A saved plan, refused when it was made on another boot (its PIDs and start times
+    /// mean nothing after a reboot), with its policy loaded again: the protected workloads
+    /// apply asks about right before each process action are the policy's as it is now, and
+    /// a policy changed since the plan was made means plan again.
+    static func load(_ path: String, policy override: String?) throws -> (plan: Plan, policy: LoadedPolicy) {
         let bytes: [UInt8]
         do {
             bytes = try HostRoot.readFile(atPath: path)
@@ -173,7 +190,12 @@ struct ApplyCommand: ParsableCommand {
         if let made = plan.bootID, made != boot {
             throw Terminal.fail("\(path) was planned on boot \(made), this is boot \(boot ?? "unknown"): plan again; nothing was changed", .usage)
         }
-        return plan
+        let loaded = try PolicyFile.load(override ?? plan.policyFile)
+        guard loaded.digest == plan.policyDigest else {
+            throw Terminal.fail("\(loaded.file) has changed since \(path) was planned (\(plan.policyDigest), now \(loaded.digest)): "
+                                + "plan again; nothing was changed", .usage)
+        }
+        return (plan, loaded)
     }
 }
 
@@ -184,9 +206,11 @@ struct UndoCommand: ParsableCommand {
         discussion: """
             Takes back one run: the newest apply run with a change not yet restored (--run ID picks another); \
             repeated undos walk back through the runs. A knob changed since that run is left alone and reported. \
-            Exit codes: 0 restored, or nothing to undo; 1 something was not restored; 77 blocked by a missing \
-            privilege; 64 usage, a damaged journal line (named by line), an unknown --run; 66 no journal; \
-            71 the journal cannot be written.
+            Exit codes: 0 restored, or nothing to undo; 1 something was not restored (or the journal failed \
+            partway: nothing is changed after that); 2 declined at the prompt; 77 blocked by a missing \
+            privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal), a damaged \
+            journal line (named by line), an unknown --run; 66 no journal; 71 the journal cannot be read or opened \
+            for writing.
             """
     )
 
@@ -199,7 +223,8 @@ struct UndoCommand: ParsableCommand {
         do {
             entries = try Journal.read(change.journal)
         } catch {
-            throw Terminal.fail(error.description, error.missing ? .noInput : .usage)
+            throw Terminal.fail(error.description, error.missing ? .noInput : error.denied ? .noPermission
+                                : error.damaged ? .usage : .hostUnreadable)
         }
         let selection: Undo.Selection?
         do {
@@ -211,10 +236,10 @@ struct UndoCommand: ParsableCommand {
             FileHandleWriter.write(1, "Nothing to undo: every apply run in \(change.journal) is restored.\n")
             return
         }
-        let journal = try change.openJournal()
         try change.confirm("Restore \(selection.entries.count) setting\(selection.entries.count == 1 ? "" : "s") of run \(selection.run)?")
+        let journal = try change.openJournal()
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
-                              run: Journal.runID(time: Journal.now()))
+                              run: Journal.runID(time: Journal.now()), protection: .none)
         try change.finish(applier.undo(selection))
     }
 }

@@ -21,6 +21,17 @@ final class EnforceCommandTests: XCTestCase {
 
     private var fixture: String { Fixtures.path("linux-6.1-2node") }
 
+    /// A saved plan (digest sha256:0) setting kernel.numa_balancing to 0.
+    private func savedPlan(policy: String, boot: String) throws -> String {
+        try write("""
+            {"format_version": 1, "kind": "plan", "policy_file": "\(policy)", "policy_digest": "sha256:0",
+             "boot_id": "\(boot)", "unreadable": [],
+             "actions": [{"kind": "set_knob", "status": "pending", "checks": [], "subject": "kernel.numa_balancing",
+                          "knob": {"name": "kernel.numa_balancing", "path": "proc/sys/kernel/numa_balancing", "kind": "sysctl"},
+                          "value": "0", "before": "1", "after": "0", "requires": []}]}
+            """, ".json")
+    }
+
     func testPlanListsPendingChangesAndExits2() throws {
         let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
         let result = try Command.numaguard(["plan", "--policy", policy, "--host-root", fixture])
@@ -61,20 +72,41 @@ final class EnforceCommandTests: XCTestCase {
         XCTAssertTrue(captured.stderr.contains("apply changes the live host only; --host-root \(fixture) is a captured host"), captured.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: journal), "nothing written, not even the journal")
 
-        let both = try Command.numaguard(["apply", "--policy", policy, "--plan", policy, "--journal", journal])
-        XCTAssertEqual(both.status, 64)
-        XCTAssertTrue(both.stderr.contains("give --policy FILE or --plan FILE"), both.stderr)
+        let neither = try Command.numaguard(["apply", "--journal", journal])
+        XCTAssertEqual(neither.status, 64)
+        XCTAssertTrue(neither.stderr.contains("give --policy FILE or --plan FILE"), neither.stderr)
+    }
+
+    /// The live host of the test machine: without --yes and off a terminal apply must refuse
+    /// before anything, the journal and its directory included.
+    func testApplyWithoutYesCreatesNoJournal() throws {
+        let current = try String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8)
+        let selected = current.split(separator: "[").last?.split(separator: "]").first.map(String.init) ?? ""
+        let other = ["always", "madvise", "never"].first { $0 != selected } ?? "never"
+        let policy = try write("version: 1\nhost: {kernel: {transparent_hugepage: \(other)}}\n")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jdir-\(UUID().uuidString)").path
+        let result = try Command.numaguard(["apply", "--policy", policy, "--journal", directory + "/j.jsonl"])
+        XCTAssertEqual(result.status, 64, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("pass --yes"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("set transparent_hugepage.enabled"), "the plan is shown: \(result.stderr)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory), "no journal, no journal directory")
+        XCTAssertEqual(try String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8), current)
+    }
+
+    func testApplyPlanRefusesAPolicyChangedSinceThePlan() throws {
+        let boot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let plan = try savedPlan(policy: policy, boot: boot)
+        let result = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
+        XCTAssertEqual(result.status, 64, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(policy) has changed since \(plan) was planned (sha256:0, now "), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal))
     }
 
     func testApplyRefusesAPlanFromAnotherBootOrNotAPlan() throws {
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
-        let plan = try write("""
-            {"format_version": 1, "kind": "plan", "policy_file": "p.yaml", "policy_digest": "sha256:0",
-             "boot_id": "00000000-0000-0000-0000-000000000000", "unreadable": [],
-             "actions": [{"kind": "set_knob", "status": "pending", "checks": [], "subject": "kernel.numa_balancing",
-                          "knob": {"name": "kernel.numa_balancing", "path": "proc/sys/kernel/numa_balancing", "kind": "sysctl"},
-                          "value": "0", "before": "1", "after": "0", "requires": []}]}
-            """, ".json")
+        let plan = try savedPlan(policy: "p.yaml", boot: "00000000-0000-0000-0000-000000000000")
         let result = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
         XCTAssertEqual(result.status, 64)
         XCTAssertTrue(result.stderr.contains("was planned on boot 00000000-0000-0000-0000-000000000000"), result.stderr)
@@ -101,6 +133,52 @@ final class EnforceCommandTests: XCTestCase {
         XCTAssertTrue(nothing.stdout.hasPrefix("Nothing to undo"), nothing.stdout)
         let unknown = try Command.numaguard(["undo", "--journal", empty, "--run", "20260101T000000Z-1", "--yes"])
         XCTAssertEqual(unknown.status, 64)
+
+        // A journal that cannot be read (a directory: EISDIR) is a host error, not usage.
+        let directory = FileManager.default.temporaryDirectory.path
+        let unreadable = try Command.numaguard(["undo", "--journal", directory, "--yes"])
+        XCTAssertEqual(unreadable.status, 71, unreadable.stderr)
+        XCTAssertTrue(unreadable.stderr.contains("cannot read the journal \(directory)"), unreadable.stderr)
+    }
+
+    func testMigrateRefusesAThreadID() throws {
+        // A thread of the test process itself: /proc/TID exists, its Tgid is not TID.
+        let started = DispatchSemaphore(value: 0), finish = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            started.signal()
+            finish.wait()
+        }
+        thread.start()
+        started.wait()
+        defer { finish.signal() }
+        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        let tids = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap(Int.init)
+        let tid = try XCTUnwrap(tids.first { $0 != pid })
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let result = try Command.numaguard(["migrate", "\(tid)", "--from", "0", "--to", "0", "--yes", "--journal", journal])
+        XCTAssertEqual(result.status, 64, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(tid) is a thread of process \(pid), not a process"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal))
+    }
+
+    func testMigrateProtectNamesAndAll() throws {
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let long = try Command.numaguard(["migrate", "1", "--from", "0", "--to", "0", "--protect", "trading-engine-a", "--yes", "--journal", journal])
+        XCTAssertEqual(long.status, 64, long.stderr)
+        XCTAssertTrue(long.stderr.contains("--protect trading-engine-a: a comm is at most 15 characters"), long.stderr)
+        let all = try Command.numaguard(["migrate", "1", "--from", "0", "--to", "0", "--all", "--protect", "engine", "--yes", "--journal", journal])
+        XCTAssertEqual(all.status, 64, all.stderr)
+        XCTAssertTrue(all.stderr.contains("--all moves pages a protected process may share"), all.stderr)
+        let policy = try write("version: 1\nworkloads:\n  - name: engine\n    match: {comm: never-runs}\n    protected: true\n")
+        let allPolicy = try Command.numaguard(["migrate", "1", "--from", "0", "--to", "0", "--all", "--policy", policy, "--yes", "--journal", journal])
+        XCTAssertEqual(allPolicy.status, 64, allPolicy.stderr)
+        XCTAssertTrue(allPolicy.stderr.contains("\(policy) protects a workload"), allPolicy.stderr)
+        // Off a terminal without --yes: refused before the journal exists.
+        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        let noYes = try Command.numaguard(["migrate", "\(pid)", "--from", "0", "--to", "0", "--journal", journal])
+        XCTAssertEqual(noYes.status, 64, noYes.stderr)
+        XCTAssertTrue(noYes.stderr.contains("pass --yes"), noYes.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal))
     }
 
     func testMigrateUsageErrors() throws {

@@ -44,9 +44,50 @@ final class ApplierTests: XCTestCase {
         ]
     }
 
-    func applier(_ host: MemoryHost, _ privileges: Privileges = Privileges(uid: 0, effective: all), run: String = "run-1") throws -> Applier {
+    func applier(_ host: MemoryHost, _ privileges: Privileges = Privileges(uid: 0, effective: all), run: String = "run-1",
+                 protection: Protection = .none) throws -> Applier {
         Applier(actuator: host, privileges: privileges, journal: try Journal(path: journalPath), command: "apply", run: run,
-                clock: { "2026-11-21T10:00:00Z" })
+                protection: protection, clock: { "2026-11-21T10:00:00Z" })
+    }
+
+    func testAProcessProtectedNowIsRefusedWhateverThePlanSaid() throws {
+        // The plan (a saved file, or a protected workload started since) says pending; the
+        // policy's protected workloads claim PID 100 when apply comes to it.
+        let host = host()
+        let protection = Protection { $0.pid == 100 ? "\($0.label) belongs to protected workload feed of p.yaml" : nil }
+        let report = try applier(host, protection: protection).apply(Array(Self.actions[1...2]))
+        XCTAssertEqual(report.results.map(\.outcome), [.refused, .refused])
+        XCTAssertEqual(report.results[0].detail, "PID 100 (probe) belongs to protected workload feed of p.yaml: never changed live; nothing done")
+        XCTAssertEqual(host.calls, [], "nothing touched")
+        XCTAssertEqual(host.processes[100]?.pages[0], 48 * Self.mib)
+        XCTAssertEqual(try Journal.read(journalPath).map(\.result), [.refused, .refused], "the due change not made is journaled")
+
+        // A pending action whose recorded target is protected is never performed, whatever its status says.
+        var edited = Self.actions[2]
+        edited.process?.protected = true
+        let second = try applier(host).apply([edited])
+        XCTAssertEqual(second.results.map(\.outcome), [.refused])
+        XCTAssertTrue(second.results[0].detail.contains("is protected (workload batch)"), second.results[0].detail)
+        XCTAssertEqual(host.calls, [])
+    }
+
+    func testAnIdentityReadErrorIsAFailureNotAnExit() throws {
+        let host = host()
+        host.identityErrors[100] = ActuationError("open(/proc/100/stat): Permission denied", errno: .accessDenied)
+        let report = try applier(host).apply([Self.actions[2]])
+        XCTAssertEqual(report.results.map(\.outcome), [.failed])
+        XCTAssertTrue(report.results[0].detail.contains("cannot re-read PID 100 (probe) before changing it: open(/proc/100/stat): Permission denied"),
+                      report.results[0].detail)
+        XCTAssertEqual(host.calls, [])
+    }
+
+    func testAJournalWhoseDirectoryCannotBeMadeFailsToOpen() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("plain-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: file, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        XCTAssertThrowsError(try Journal(path: file + "/sub/j.jsonl")) { error in
+            XCTAssertTrue("\(error)".contains("mkdir(\(file)/sub): Not a directory") || "\(error)".contains("mkdir(\(file)): "), "\(error)")
+        }
     }
 
     func testAppliesEachChangeReadsItBackAndNeverTouchesTheProtected() throws {

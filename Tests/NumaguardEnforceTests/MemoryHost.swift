@@ -20,6 +20,8 @@ final class MemoryHost: Actuator {
     var processes: [Int: Process] = [:]
     var files: [String: String] = [:]
     var calls: [String] = []
+    /// identity(of:) fails with these (a read error that is not an exit).
+    var identityErrors: [Int: ActuationError] = [:]
 
     func read(_ knob: Knob) throws(ActuationError) -> String? { knobs[knob.path] }
 
@@ -33,8 +35,9 @@ final class MemoryHost: Actuator {
         }
     }
 
-    func identity(of pid: Int) -> ProcessIdentity? {
-        processes[pid].map { ProcessIdentity(pid: pid, startTime: $0.startTime) }
+    func identity(of pid: Int) throws(ActuationError) -> ProcessIdentity? {
+        if let error = identityErrors[pid] { throw error }
+        return processes[pid].map { ProcessIdentity(pid: pid, startTime: $0.startTime) }
     }
 
     func threads(of pid: Int) throws(ActuationError) -> [Int] {

@@ -174,6 +174,100 @@ final class PlannerTests: XCTestCase {
         XCTAssertFalse(plan.actions.contains { $0.process?.pid == 152 }, "\(plan.actions.map(\.subject))")
     }
 
+    func testAProcessAnyProtectedWorkloadMatchesIsProtectedWhateverTheOrder() throws {
+        // batch is listed first and owns PID 122's checks; engine, protected, matches it too.
+        let plan = try plan("""
+            version: 1
+            workloads:
+              - name: batch
+                match: {cmdline: "^probe 64$"}
+                cpus: {nodes: [0]}
+                memory: {policy: bind, nodes: [0]}
+              - name: engine
+                match: {comm: probe}
+                protected: true
+            """, keeping: [122])
+        XCTAssertFalse(plan.actions.contains { $0.process?.pid == 122 && $0.status == .pending }, "\(plan.actions)")
+        let refusal = try XCTUnwrap(plan.actions.first { $0.process?.pid == 122 && $0.status == .refused })
+        XCTAssertEqual(refusal.process?.protected, true)
+        XCTAssertEqual(refusal.process?.workload, "engine", "named by the protected workload that matches")
+        XCTAssertTrue(refusal.checks.contains("workload.batch.cpus"), "\(refusal.checks)")
+        XCTAssertTrue(refusal.checks.contains("workload.batch.memory.remote"), "\(refusal.checks)")
+    }
+
+    func testRefusalsCarryWhatTheAuditSawAndWhatThePolicyWants() throws {
+        let plan = try plan(Self.policy)
+        let refusal = try XCTUnwrap(plan.actions.first { $0.status == .refused })
+        XCTAssertTrue(refusal.before.hasPrefix("workload.engine.cpus: Cpus_allowed_list "), refusal.before)
+        XCTAssertTrue(refusal.after.hasPrefix("workload.engine.cpus: every thread allowed only CPUs 0-1"), refusal.after)
+        XCTAssertTrue(refusal.before.contains("; workload.engine.memory.policy: "), refusal.before)
+        let text = EnforceText.render(plan, privileges: Privileges(uid: 0, effective: []))
+        XCTAssertTrue(text.contains("    before: workload.engine.cpus: Cpus_allowed_list"), text)
+        XCTAssertTrue(text.contains("    after:  workload.engine.cpus: every thread allowed only CPUs 0-1"), text)
+        let results = ApplyReport(run: "r", command: "apply", results: [ActionResult(action: refusal, outcome: .refused, detail: "x")])
+        XCTAssertTrue(EnforceText.render(results).contains("    before: workload.engine.cpus: "), EnforceText.render(results))
+    }
+
+    func testALastCPUFindingWithoutAnAffinityActionIsLeftToTheOperator() throws {
+        // PID 152 is allowed CPUs 2-3 (node 1), as declared, but last ran on CPU 0.
+        let host = try Fixtures.copy("linux-6.1-2node", keeping: [152])
+        copies.append(host)
+        let stat = host.appendingPathComponent("proc/152/task/152/stat")
+        let text = try String(contentsOf: stat, encoding: .utf8)
+        XCTAssertTrue(text.contains(" 17 3 0 0 0 "))
+        try text.replacingOccurrences(of: " 17 3 0 0 0 ", with: " 17 0 0 0 0 ").write(to: stat, atomically: true, encoding: .utf8)
+        let plan = try plan("""
+            version: 1
+            workloads:
+              - name: batch
+                match: {cmdline: "^probe 32 "}
+                cpus: {nodes: [1]}
+            """, root: host)
+        XCTAssertNotEqual(plan.status, .success, "the audit fails: plan must not say nothing to do")
+        let manual = try XCTUnwrap(plan.actions.first { $0.checks == ["workload.batch.threads.last_cpu"] }, "\(plan.actions)")
+        XCTAssertEqual(manual.status, .manual)
+        XCTAssertEqual(manual.before, "thread 152 on CPU 0")
+        XCTAssertFalse(plan.actions.contains { $0.kind == .setAffinity })
+    }
+
+    func testEveryReservationHolderIsPlannedEvenWhenOneCannotMove() throws {
+        // Both nodes reserved: no node to move the unclaimed 64 MiB holder (PID 122) to; the
+        // protected feed (PID 152) behind it is still refused.
+        let plan = try plan("""
+            version: 1
+            workloads:
+              - name: engine
+                match: {cmdline: "^never$"}
+                protected: true
+              - name: feed
+                match: {cmdline: "^probe 32 "}
+                protected: true
+            reserve:
+              - {node: 0, for: [engine], max_foreign_memory: 1GiB}
+              - {node: 1, for: [engine], max_foreign_memory: 0}
+            """, keeping: [122, 152])
+        let left = try XCTUnwrap(plan.actions.first { $0.status == .manual && $0.checks == ["node.1.reserve"] }, "\(plan.actions)")
+        XCTAssertTrue(left.reason?.contains("no unreserved node with memory to move PID 122") ?? false, left.reason ?? "")
+        let refusal = try XCTUnwrap(plan.actions.first { $0.process?.pid == 152 }, "\(plan.actions.map(\.subject))")
+        XCTAssertEqual(refusal.status, .refused)
+        XCTAssertEqual(refusal.checks, ["node.1.reserve"])
+    }
+
+    func testSharedPagesStayWheneverThePolicyProtectsAWorkload() throws {
+        let yaml = """
+            version: 1
+            workloads:
+              - name: batch
+                match: {cmdline: "^probe 64$"}
+                memory: {policy: bind, nodes: [0]}
+            """
+        let unprotected = try XCTUnwrap(try plan(yaml, keeping: [122]).actions.first { $0.kind == .migratePages })
+        XCTAssertEqual(unprotected.onlyUnshared, false)
+        let guarded = yaml + "\n  - name: engine\n    match: {cmdline: \"^not running$\"}\n    protected: true\n"
+        let migration = try XCTUnwrap(try plan(guarded, keeping: [122]).actions.first { $0.kind == .migratePages })
+        XCTAssertEqual(migration.onlyUnshared, true, "a protected workload may start before apply runs")
+    }
+
     func testAPlanSurvivesItsJSON() throws {
         let plan = try plan(Self.policy)
         let data = try JSONEncoder().encode(plan)

@@ -20,7 +20,7 @@ final class UndoTests: XCTestCase {
 
     func applier(_ host: MemoryHost, _ command: String, _ run: String) throws -> Applier {
         Applier(actuator: host, privileges: Privileges(uid: 0, effective: ["CAP_SYS_ADMIN"]), journal: try Journal(path: path),
-                command: command, run: run, clock: { "2026-11-21T10:00:00Z" })
+                command: command, run: run, protection: .none, clock: { "2026-11-21T10:00:00Z" })
     }
 
     func testUndoWalksBackRunByRunInReverseOrder() throws {

@@ -7,7 +7,9 @@ import XCTest
 /// it is refused and left exactly as it was; numa_balancing goes 1 -> 0 and back through
 /// the journal; a second apply changes nothing; without CAP_SYS_NICE the migration is
 /// blocked by name; an unprivileged user with only CAP_SYS_NICE and CAP_SYS_PTRACE migrates;
-/// a PID reused between plan and apply is skipped.
+/// a PID reused between plan and apply is skipped; a knobs-only apply with --persist (THP
+/// and the drop-in) exits 0, a second one changes nothing, and undo takes both back.
+/// The migrate runs pass --yes: migrate asks like apply.
 final class EnforceGuestTests: XCTestCase {
     static let script = #"""
         J=/tmp/journal.jsonl
@@ -59,6 +61,23 @@ final class EnforceGuestTests: XCTestCase {
         cat /proc/sys/kernel/numa_balancing >$OUT/balancing-undone
         run undo2 numaguard undo --journal $J --yes
         cp $J $OUT/journal-3
+
+        # Knobs only, with --persist: THP written and read back, the drop-in written, exit 0.
+        cat >/tmp/knobs.yaml <<'EOF'
+        version: 1
+        host: {kernel: {numa_balancing: off, transparent_hugepage: never}}
+        EOF
+        mkdir -p /etc/sysctl.d
+        cat /sys/kernel/mm/transparent_hugepage/enabled >$OUT/thp-before
+        run knobs numaguard apply --policy /tmp/knobs.yaml --persist --journal $J --yes
+        cat /sys/kernel/mm/transparent_hugepage/enabled >$OUT/thp-after
+        cat /etc/sysctl.d/90-numaguard.conf >$OUT/dropin 2>&1
+        cat /proc/sys/kernel/numa_balancing >$OUT/knobs-balancing
+        run knobs2 numaguard apply --policy /tmp/knobs.yaml --persist --journal $J --yes
+        run knobsundo numaguard undo --journal $J --yes
+        cat /sys/kernel/mm/transparent_hugepage/enabled >$OUT/thp-undone
+        cat /proc/sys/kernel/numa_balancing >$OUT/knobs-balancing-undone
+        ls /etc/sysctl.d/90-numaguard.conf >$OUT/dropin-undone 2>&1
         kill $(pid_of feed); wait $(pid_of feed) 2>/dev/null
 
         # Without CAP_SYS_NICE (root, with it gone from the bounding set): the knob is still
@@ -86,9 +105,9 @@ final class EnforceGuestTests: XCTestCase {
 
         # An unprivileged user holding only CAP_SYS_NICE and CAP_SYS_PTRACE migrates it.
         run nobody /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+sys_nice,+sys_ptrace \
-            --ambient-caps=+sys_nice,+sys_ptrace numaguard migrate $(pid_of nonice) --from 0 --to 1 --journal /tmp/nobody.jsonl
+            --ambient-caps=+sys_nice,+sys_ptrace numaguard migrate $(pid_of nonice) --from 0 --to 1 --yes --journal /tmp/nobody.jsonl
         anon $(pid_of nonice) >$OUT/nobody-after
-        run protect numaguard migrate $(pid_of nonice) --from 1 --to 0 --protect probe --journal $J
+        run protect numaguard migrate $(pid_of nonice) --from 1 --to 0 --protect probe --yes --journal $J
         anon $(pid_of nonice) >$OUT/protect-after
         kill $(pid_of nonice); wait $(pid_of nonice) 2>/dev/null
 
@@ -205,6 +224,21 @@ final class EnforceGuestTests: XCTestCase {
         XCTAssertEqual(try text(guest, "undo2.status"), "0")
         XCTAssertTrue(try guest.text("undo2.out").contains("Nothing to undo"), show(guest, "undo2.out"))
         XCTAssertTrue(try journal(guest, "journal-3").contains { $0["command"] as? String == "undo" && $0["before"] as? String == "0" && $0["after"] as? String == "1" })
+
+        // Knobs only with --persist: exit 0, THP and the drop-in read back; again: nothing; undo: both back.
+        XCTAssertEqual(try text(guest, "knobs.status"), "0", show(guest, "knobs.out") + show(guest, "knobs.err"))
+        XCTAssertTrue(try guest.text("thp-before").contains("[always]"), show(guest, "thp-before"))
+        XCTAssertTrue(try guest.text("thp-after").contains("[never]"), show(guest, "thp-after"))
+        XCTAssertEqual(try text(guest, "knobs-balancing"), "0")
+        let dropIn = try guest.text("dropin")
+        XCTAssertTrue(dropIn.hasPrefix("# Written by numaguard apply --persist (policy "), dropIn)
+        XCTAssertTrue(dropIn.hasSuffix("\nkernel.numa_balancing = 0\n"), dropIn)
+        XCTAssertEqual(try text(guest, "knobs2.status"), "0", show(guest, "knobs2.out"))
+        XCTAssertTrue(try guest.text("knobs2.out").hasPrefix("Nothing to do"), show(guest, "knobs2.out"))
+        XCTAssertEqual(try text(guest, "knobsundo.status"), "0", show(guest, "knobsundo.out") + show(guest, "knobsundo.err"))
+        XCTAssertTrue(try guest.text("thp-undone").contains("[always]"), show(guest, "thp-undone"))
+        XCTAssertEqual(try text(guest, "knobs-balancing-undone"), "1")
+        XCTAssertTrue(try guest.text("dropin-undone").contains("No such file"), show(guest, "dropin-undone"))
 
         // Without CAP_SYS_NICE: blocked by name, everything else done, exit 77.
         let capEff = try text(guest, "nonice-capeff").split(separator: "\t").last.flatMap { UInt64($0, radix: 16) } ?? 0

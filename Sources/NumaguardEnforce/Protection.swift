@@ -1,0 +1,33 @@
+import NumaguardAudit
+import NumaguardHost
+import NumaguardPolicy
+
+/// Whether a process is protected at the moment apply or migrate is about to touch it.
+/// Every action on a process asks, whatever the plan recorded: the policy's protected
+/// workloads are matched against the process as it is now (any of them, whatever their
+/// order), and migrate adds the processes named by --protect.
+public struct Protection {
+    private let check: (ProcessTarget) -> String?
+
+    public init(_ check: @escaping (ProcessTarget) -> String?) { self.check = check }
+
+    /// Why `target` is protected now; nil when it is not.
+    public func reason(_ target: ProcessTarget) -> String? { check(target) }
+
+    /// Nothing is protected: undo (it restores kernel knobs, never a process), and tests.
+    public static var none: Protection { Protection { _ in nil } }
+
+    /// The protected workloads of the policy in `file`, matched by the audit's own rules on
+    /// the live host, then `also` (migrate's --protect).
+    public static func policy(_ policy: Policy?, file: String, root: HostRoot = .live,
+                              also: @escaping (ProcessTarget) -> String? = { _ in nil }) -> Protection {
+        let guarded = policy?.workloads.filter(\.protected) ?? []
+        let claims = WorkloadClaims(root: root)
+        return Protection { target in
+            if let workload = claims.workloads(claiming: target.pid, among: guarded).first {
+                return "\(target.label) belongs to protected workload \(workload.name) of \(file)"
+            }
+            return also(target)
+        }
+    }
+}
