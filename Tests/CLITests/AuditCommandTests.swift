@@ -121,14 +121,21 @@ final class AuditCommandTests: XCTestCase {
 
     /// init -> audit on the same live host passes: the child sleeps under this host's placement.
     func testPolicyInitRoundTripOnThisHost() throws {
-        let child = try Child("/bin/sleep", ["302"])
+        // A copy of sleep under a name no other process on the host has: other sleepers (a
+        // bench's) may come and go between init and audit and change the running count.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let comm = "ngi\(getpid())"
+        let sleeper = directory.appendingPathComponent(comm).path
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: sleeper)
+        let child = try Child(sleeper, ["302"])
         _ = child
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString).yaml")
-        defer { try? FileManager.default.removeItem(at: file) }
-        let initResult = try Command.numaguard(["policy", "init", "--workload", "sleeper=sleep", "--out", file.path])
+        let file = directory.appendingPathComponent("init.yaml")
+        let initResult = try Command.numaguard(["policy", "init", "--workload", "sleeper=\(comm)", "--out", file.path])
         XCTAssertEqual(initResult.status, 0, initResult.stderr)
         let text = try String(contentsOf: file, encoding: .utf8)
-        XCTAssertTrue(text.contains("match: {comm: \"sleep\"}"), text)
+        XCTAssertTrue(text.contains("match: {comm: \"\(comm)\"}"), text)
         let audit = try Command.numaguard(["audit", "--policy", file.path])
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
         XCTAssertEqual(try Command.numaguard(["policy", "init", "--workload", "x=no-such-comm"]).status, 66)
