@@ -13,6 +13,18 @@ public enum FileHandleWriter {
         copy.withUTF8 { buffer in _ = try? writeAll(fd, buffer, subject: "fd \(fd)") }
     }
 
+    /// For output whose failure must be reported (watch's --events): every byte or the error.
+    public static func writeAll(_ fd: Int32, _ string: String, subject: @autoclosure () -> String) throws(SystemCallError) {
+        var copy = string
+        let name = subject()
+        // withUTF8 rethrows untyped: carry the typed error out by hand.
+        var failure: SystemCallError?
+        copy.withUTF8 { buffer in
+            do throws(SystemCallError) { try writeAll(fd, buffer, subject: name) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     /// The one short-write loop (EINTR retried by the errno funnel), for the terminal and for
     /// AtomicFile.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>, subject: @autoclosure () -> String) throws(SystemCallError) {
