@@ -205,7 +205,7 @@ public final class WatchService {
         return WatchEvent(
             kind: .start, time: Clock.wall(), regime: machine.regime,
             message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "
-                + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages migrated/s or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
+                + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages/s migrated by NUMA balancing or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
                 + "SAFE at \(WatchEvent.number(t.migrationFailuresPerSecond)) migration failures/s; dwell \(WatchEvent.number(t.dwellSeconds))s, "
                 + "exit below \(WatchEvent.number(t.exitShare * 100))%",
             fields: fields,
@@ -237,6 +237,7 @@ public final class WatchService {
         noteUnreadable(problems)
 
         var input: RegimeInput?
+        status.counters = sample.counters
         if let reading = sample.counters {
             status.available = WatchSampler.available(reading)
             if let previous {
