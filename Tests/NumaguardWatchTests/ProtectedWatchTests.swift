@@ -27,7 +27,7 @@ final class ProtectedWatchTests: XCTestCase {
     }
 
     /// PID 152 is `numactl --cpunodebind=1 --membind=1 probe 32 /bin/busybox`.
-    private let policy = """
+    static let policy = """
         version: 1
         workloads:
           - name: engine
@@ -41,7 +41,7 @@ final class ProtectedWatchTests: XCTestCase {
         """
 
     func testBaselineThenPlacementChangesPageMovesAndExit() throws {
-        let workloads = try PolicyLoader.parse(policy, file: "p.yaml").workloads
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         let host = HostRoot(path: root.path)
         let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
 
@@ -78,7 +78,7 @@ final class ProtectedWatchTests: XCTestCase {
     }
 
     func testScanFalseNeverReadsNumaMaps() throws {
-        let text = policy.replacingOccurrences(of: "memory: {policy: bind, nodes: [1]}", with: "memory: {policy: bind, nodes: [1], scan: false}")
+        let text = Self.policy.replacingOccurrences(of: "memory: {policy: bind, nodes: [1]}", with: "memory: {policy: bind, nodes: [1], scan: false}")
         let workloads = try PolicyLoader.parse(text, file: "p.yaml").workloads
         // An unreadable numa_maps would be reported if it were read.
         try FileManager.default.removeItem(at: root.appendingPathComponent("proc/152/numa_maps"))
@@ -98,18 +98,8 @@ final class ProtectedWatchTests: XCTestCase {
 
     /// A non-protected workload listed first that also matches must not hide the protected one.
     func testAProtectedMatchWinsWhateverTheWorkloadOrder() throws {
-        let text = """
-            version: 1
-            workloads:
-              - name: everything-probe
-                match: {comm: "^probe$"}
-                memory: {policy: default}
-              - name: engine
-                match: {cmdline: "^probe 32 /bin/busybox$"}
-                protected: true
-                cpus: {nodes: [1]}
-                memory: {policy: bind, nodes: [1]}
-            """
+        // "probe" is the comm of PID 152, so this earlier workload matches it too.
+        let text = Self.policy.replacingOccurrences(of: "workloads:\n", with: "workloads:\n  - name: everything-probe\n    match: {comm: \"^probe$\"}\n    memory: {policy: default}\n")
         let workloads = try PolicyLoader.parse(text, file: "p.yaml").workloads
         let watch = try watch()
         let first = watch.sample(workloads, now: 0, period: 60)
@@ -125,7 +115,7 @@ final class ProtectedWatchTests: XCTestCase {
     /// The PID now belongs to another process (another start time): its files must not be
     /// read as the protected process's placement change.
     func testAReusedPIDIsAnExitNotAPlacementChange() throws {
-        let workloads = try PolicyLoader.parse(policy, file: "p.yaml").workloads
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         let watch = try watch()
         XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
         try edit("proc/152/stat") { Self.withField(19, "999999", $0) }
@@ -139,7 +129,7 @@ final class ProtectedWatchTests: XCTestCase {
 
     /// One thread re-pinned within its node: the process's mask and its nodes are unchanged.
     func testOneThreadRepinnedWithinItsNodeIsAPlacementChange() throws {
-        let workloads = try PolicyLoader.parse(policy, file: "p.yaml").workloads
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         try FileManager.default.copyItem(at: root.appendingPathComponent("proc/152/task/152"),
                                          to: root.appendingPathComponent("proc/152/task/153"))
         let watch = try watch()
@@ -162,7 +152,7 @@ final class ProtectedWatchTests: XCTestCase {
 
     /// A status whose Cpus_allowed_list cannot be parsed is unreadable, not "unchanged".
     func testAnUnparsableStatusIsUnreadable() throws {
-        let workloads = try PolicyLoader.parse(policy, file: "p.yaml").workloads
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         let watch = try watch()
         XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
         try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t2-x") }

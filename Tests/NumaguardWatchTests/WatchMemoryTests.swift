@@ -27,16 +27,7 @@ final class WatchMemoryTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let policy = directory.appendingPathComponent("p.yaml")
-        try """
-            version: 1
-            workloads:
-              - name: engine
-                match: {cmdline: "^probe 32 /bin/busybox$"}
-                protected: true
-                cpus: {nodes: [1]}
-                memory: {policy: bind, nodes: [1]}
-            watch: {interval: 1s, numa_maps_period: 10s}
-            """.write(to: policy, atomically: true, encoding: .utf8)
+        try (ProtectedWatchTests.policy + "\nwatch: {interval: 1s, numa_maps_period: 10s}\n").write(to: policy, atomically: true, encoding: .utf8)
         var options = WatchOptions(policyPath: policy.path, root: HostRoot(path: Command.fixture("linux-6.1-2node")),
                                    textfile: directory.appendingPathComponent("watch.prom").path,
                                    eventsPath: directory.appendingPathComponent("events.jsonl").path)
