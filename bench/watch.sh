@@ -5,7 +5,8 @@
 # period, numa_maps are read), /metrics served on loopback and scraped every 15 s as Prometheus
 # would, and the textfile written every sample. Its CPU is read from /proc/PID/stat (utime +
 # stime, all threads) before and after the window, after a warm-up; its resident memory
-# (VmRSS) too, which must not grow.
+# (VmRSS) at the start, every second (the peak) and at the end of the window: growth over the
+# window must stay under 1 MiB (WATCH_SECONDS=300 for the long run; default 60).
 #
 # Needs: $NUMAGUARD (release binary), $BENCH_WORK.
 
@@ -41,11 +42,11 @@ POLICY
         bench_log "watch: did not start or found no protected process: $(cat "$BENCH_WORK/watch.err")"
         kill $pids "$watcher" 2>/dev/null; return 1
     fi
-    local ticks clk before after rss_before rss_after scrapes=0 start end
+    local ticks clk before after rss_before rss_after rss_peak rss_now scrapes=0 start end
     clk=$(getconf CLK_TCK)
     ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$watcher/stat"; }
     rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$watcher/status"; }
-    before=$(ticks); rss_before=$(rss); start=$EPOCHREALTIME
+    before=$(ticks); rss_before=$(rss); rss_peak=$rss_before; start=$EPOCHREALTIME
     local elapsed=0
     while [ "$elapsed" -lt "$seconds" ]; do
         if [ $((elapsed % 15)) -eq 0 ]; then
@@ -57,6 +58,8 @@ POLICY
         fi
         sleep 1
         elapsed=$((elapsed + 1))
+        rss_now=$(rss)
+        [ "$rss_now" -gt "$rss_peak" ] && rss_peak=$rss_now
     done
     after=$(ticks); rss_after=$(rss); end=$EPOCHREALTIME
     kill -TERM "$watcher"; wait "$watcher" 2>/dev/null || true
@@ -66,7 +69,8 @@ POLICY
     share=$(awk -v t=$((after - before)) -v c="$clk" -v w="$wall" 'BEGIN { printf "%.3f", 100 * t / c / w }')
     local samples
     samples=$(awk '/^numaguard_watch_samples_total/ { print $2 }' "$BENCH_WORK/watch.prom")
-    bench_log "watch: $((after - before)) ticks over ${wall}s = ${share}% of one core; RSS ${rss_before} -> ${rss_after} kB; $scrapes scrapes"
+    local growth=$((rss_after - rss_before))
+    bench_log "watch: $((after - before)) ticks over ${wall}s = ${share}% of one core; RSS ${rss_before} -> ${rss_after} kB (peak ${rss_peak}); $scrapes scrapes"
     {
         echo "## watch: 1 s interval, $count processes"
         echo
@@ -76,12 +80,16 @@ POLICY
         echo "|---|---|"
         echo "| CPU ticks in the window | $((after - before)) |"
         echo "| share of one core | ${share}% |"
-        echo "| VmRSS at start / end of the window | ${rss_before} kB / ${rss_after} kB |"
+        echo "| VmRSS at start / end of the window (peak) | ${rss_before} kB / ${rss_after} kB (${rss_peak} kB) |"
+        echo "| VmRSS growth over the window | ${growth} kB |"
         echo
         echo "| target | ratio | target | verdict |"
         echo "|---|---|---|---|"
     } >> "$BENCH_MD"
     # At most 1% of one core: share / 1% at most 1.
     target "watch CPU share / 1% of one core" "$share" 1 1
+    # Memory flat: growth over the window (after the warm-up) under 1 MiB. A negative growth
+    # (pages given back) counts as 0.
+    target "watch RSS growth / 1 MiB" "$((growth > 0 ? growth : 0))" 1024 1 1
     echo >> "$BENCH_MD"
 }

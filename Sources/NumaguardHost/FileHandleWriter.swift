@@ -9,8 +9,19 @@ import Musl
 public enum FileHandleWriter {
     /// Best effort: a closed stdout or stderr has nobody left to tell.
     public static func write(_ fd: Int32, _ string: String) {
+        try? writeAll(fd, string, subject: "fd \(fd)")
+    }
+
+    /// For output whose failure must be reported (watch's --events): every byte or the error.
+    public static func writeAll(_ fd: Int32, _ string: String, subject: @autoclosure () -> String) throws(SystemCallError) {
         var copy = string
-        copy.withUTF8 { buffer in _ = try? writeAll(fd, buffer, subject: "fd \(fd)") }
+        let name = subject()
+        // withUTF8 rethrows untyped: carry the typed error out by hand.
+        var failure: SystemCallError?
+        copy.withUTF8 { buffer in
+            do throws(SystemCallError) { try writeAll(fd, buffer, subject: name) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     /// The one short-write loop (EINTR retried by the errno funnel), for the terminal and for

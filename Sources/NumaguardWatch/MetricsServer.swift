@@ -22,10 +22,18 @@ final class MetricsServer {
     static let maxClients = 16
     static let maxRequest = 8192
     static let timeoutSeconds = 5.0
+    /// How long the listener is left alone after accept fails for a reason other than "no
+    /// one waiting" (EMFILE, ENFILE, ENOBUFS): the pending connection keeps the listener
+    /// readable, so polling it again at once would spin.
+    static let backoffSeconds = 1.0
 
     let address: ListenAddress
     private let listener: Int32
     private var clients: [Client] = []
+    /// Until when the listener is not polled, after an accept failure.
+    private var pausedUntil: Double?
+    /// The accept failure already reported; cleared by the next successful accept.
+    private var acceptProblem: String?
 
     init(_ address: ListenAddress) throws(SystemCallError) {
         self.address = address
@@ -61,21 +69,26 @@ final class MetricsServer {
         close(listener)
     }
 
-    /// The descriptors to poll, listener first.
-    var pollDescriptors: [pollfd] {
-        [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] + clients.map {
+    /// The descriptors to poll: the listener first unless backing off, then the clients.
+    func pollDescriptors(now: Double) -> [pollfd] {
+        let listening = pausedUntil.map { now >= $0 } ?? true
+        return (listening ? [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] : []) + clients.map {
             pollfd(fd: $0.fd, events: Int16($0.response.isEmpty ? POLLIN : POLLOUT), revents: 0)
         }
     }
 
-    /// The earliest client deadline, for the poll timeout.
-    var nextDeadline: Double? { clients.map(\.deadline).min() }
+    /// The earliest client deadline or end of a back-off, for the poll timeout.
+    var nextDeadline: Double? { (clients.map(\.deadline) + (pausedUntil.map { [$0] } ?? [])).min() }
 
     /// Serves whatever `ready` (the result of polling `pollDescriptors`) says is ready.
-    func serve(_ ready: ArraySlice<pollfd>, now: Double, metrics: () -> String) {
+    /// Returns an accept failure the first time it happens (the watch reports it once);
+    /// the listener then rests for `backoffSeconds` at a time until accept works again.
+    func serve(_ ready: ArraySlice<pollfd>, now: Double, metrics: () -> String) -> String? {
         var readable: Set<Int32> = []
         for descriptor in ready where descriptor.revents != 0 { readable.insert(descriptor.fd) }
-        if readable.contains(listener) { accept(now: now) }
+        if let until = pausedUntil, now >= until { pausedUntil = nil }
+        var problem: String?
+        if readable.contains(listener) && pausedUntil == nil { problem = accept(now: now) }
         var index = 0
         while index < clients.count {
             var client = clients[index]
@@ -91,15 +104,33 @@ final class MetricsServer {
                 index += 1
             }
         }
+        return problem
     }
 
-    private func accept(now: Double) {
+    /// Takes every waiting connection. Returns a failure not reported before.
+    private func accept(now: Double) -> String? {
         while true {
-            let fd = systemAccept(listener)
-            guard fd >= 0 else { return }
-            // accept(2) does not pass the listener's flags on (accept4 needs _GNU_SOURCE).
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            let fd: Int32
+            do {
+                fd = try SystemCall.check("accept", address.description) { systemAccept(listener) }
+            } catch {
+                if Self.isRetryLater(error.errno) { return nil }
+                pausedUntil = now + Self.backoffSeconds
+                let problem = "/metrics on \(address): \(error); not accepting for \(WatchEvent.number(Self.backoffSeconds))s at a time until it works again"
+                defer { acceptProblem = problem }
+                return problem == acceptProblem ? nil : problem
+            }
+            acceptProblem = nil
+            do {
+                // accept(2) does not pass the listener's flags on (accept4 needs _GNU_SOURCE).
+                try SystemCall.check("fcntl", "F_SETFD \(address)") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
+                let flags = try SystemCall.check("fcntl", "F_GETFL \(address)") { fcntl(fd, F_GETFL) }
+                try SystemCall.check("fcntl", "F_SETFL \(address)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+            } catch {
+                // A client socket that cannot be made non-blocking would stall the loop.
+                close(fd)
+                continue
+            }
             if clients.count >= Self.maxClients {
                 close(fd)
                 continue
@@ -108,11 +139,25 @@ final class MetricsServer {
         }
     }
 
+    /// "Nothing there now": the end of a non-blocking accept, read or send. ECONNABORTED:
+    /// a client that gave up while queued, not the server's failure.
+    static func isRetryLater(_ errno: Errno) -> Bool {
+        errno.rawValue == EAGAIN || errno.rawValue == EWOULDBLOCK || errno.rawValue == ECONNABORTED
+    }
+
     /// Reads what is there; answers once the request head is complete. True when finished.
     private func read(_ client: inout Client, metrics: () -> String) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 2048)
-        let count = buffer.withUnsafeMutableBytes { systemRead(client.fd, $0.baseAddress, $0.count) }
-        if count < 0 { return errno != EAGAIN && errno != EINTR }
+        let fd = client.fd
+        let result = buffer.withUnsafeMutableBytes { bytes in
+            Result { () throws(SystemCallError) in try SystemCall.check("read", "/metrics client") { systemRead(fd, bytes.baseAddress, bytes.count) } }
+        }
+        let count: Int
+        switch result {
+        case let .success(value): count = value
+        // A client's own failure (reset, ...) ends that client only.
+        case let .failure(error): return !Self.isRetryLater(error.errno)
+        }
         if count == 0 { return true }
         client.request += buffer[0..<count]
         guard let head = Self.requestHead(client.request) else {
@@ -123,8 +168,15 @@ final class MetricsServer {
     }
 
     private func write(_ client: inout Client) -> Bool {
-        let count = client.response[client.sent...].withUnsafeBytes { systemSend(client.fd, $0.baseAddress, $0.count) }
-        if count < 0 { return errno != EAGAIN && errno != EINTR }
+        let fd = client.fd
+        let result = client.response[client.sent...].withUnsafeBytes { bytes in
+            Result { () throws(SystemCallError) in try SystemCall.check("send", "/metrics client") { systemSend(fd, bytes.baseAddress, bytes.count) } }
+        }
+        let count: Int
+        switch result {
+        case let .success(value): count = value
+        case let .failure(error): return !Self.isRetryLater(error.errno)
+        }
         client.sent += count
         return client.sent >= client.response.count
     }

@@ -33,6 +33,10 @@ public final class ProtectedWatch {
         var mems: IDSet
         /// Nodes its threads have been seen running on.
         var threadNodes: IDSet
+        /// Each live thread's allowed CPUs at the last look, so re-pinning one thread (even
+        /// within a node) is seen. Rebuilt from the live threads every look: bounded by the
+        /// process's thread count, never by the run's length.
+        var threadCpus: [Int: IDSet] = [:]
         /// Where its memory belongs: the workload's memory nodes, else its CPU nodes, else
         /// the nodes holding its memory when first read.
         var home: IDSet?
@@ -54,6 +58,9 @@ public final class ProtectedWatch {
     }
 
     public var count: Int { tracked.count }
+
+    /// Per-thread masks kept, over every tracked process (the tests check it stays bounded).
+    var threadMasksKept: Int { tracked.values.reduce(0) { $0 + $1.threadCpus.count } }
 
     /// Tracked processes per protected workload (for the metrics), including workloads with none.
     public func counts(_ workloads: [Workload]) -> [(String, Int)] {
@@ -77,29 +84,43 @@ public final class ProtectedWatch {
         }
         for pid in tracked.keys.sorted() {
             guard var process = tracked[pid] else { continue }
+            // Identity before the reads: a PID reused by another process must not be read
+            // as this one's placement change; and after them, for a reuse in between.
+            guard reader.stillSame(process.identity) else {
+                notes.append(exited(process))
+                continue
+            }
             let workload = protected.first { $0.name == process.workload }
-            notes += check(&process, workload, now: now, period: period)
+            let found = check(&process, workload, now: now, period: period)
             if reader.stillSame(process.identity) {
                 tracked[pid] = process
+                notes += found
             } else {
-                tracked[pid] = nil
-                notes.append(ProtectedNote(kind: .process, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload) exited",
-                                           workload: process.workload, pid: pid))
+                notes.append(exited(process))
             }
         }
         return notes
     }
 
+    /// Forgets `process` and says it exited (its PID is gone or belongs to another process now).
+    private func exited(_ process: Tracked) -> ProtectedNote {
+        let pid = process.identity.pid
+        tracked[pid] = nil
+        return ProtectedNote(kind: .process, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload) exited",
+                             workload: process.workload, pid: pid)
+    }
+
     func discover(_ workloads: [Workload], now: Double) -> [ProtectedNote] {
+        // Only the protected workloads are asked: claims gives a process to the first
+        // workload that matches, and a non-protected one listed earlier must not hide it.
         let claims: [(pid: Int, workload: Workload)]
         do {
-            claims = try WorkloadClaims(root: root).claims(workloads)
+            claims = try WorkloadClaims(root: root).claims(workloads.filter(\.protected))
         } catch {
             return [ProtectedNote(kind: .unreadable, message: "cannot list processes: \(error)", workload: "", pid: 0)]
         }
         var notes: [ProtectedNote] = []
-        let protectedNames = Set(workloads.filter(\.protected).map(\.name))
-        for (pid, workload) in claims where protectedNames.contains(workload.name) && tracked[pid] == nil {
+        for (pid, workload) in claims where tracked[pid] == nil {
             guard let stat = try? root.parse("proc/\(pid)/stat", TaskStatParser.parse), stat.state != "Z" else { continue }
             var process = Tracked(
                 identity: ProcessIdentity(pid: pid, startTime: stat.startTime), workload: workload.name, comm: stat.comm,
@@ -116,9 +137,30 @@ public final class ProtectedWatch {
                 workload: workload.name, pid: pid))
         }
         // Processes that no longer match (a changed policy) are no longer watched.
-        let claimed = Set(claims.filter { protectedNames.contains($0.workload.name) }.map(\.pid))
+        let claimed = Set(claims.map(\.pid))
         for pid in tracked.keys where !claimed.contains(pid) { tracked[pid] = nil }
         return notes
+    }
+
+    /// Threads whose own allowed CPUs changed since the last look (sched_setaffinity on one
+    /// thread, even within a node). The main thread's mask is the process's, reported above.
+    /// Threads that are new, or whose status is absent, set a baseline and say nothing.
+    private func repinned(_ threads: [ThreadPlacement], _ process: inout Tracked, baseline: Bool,
+                          _ note: (WatchEvent.Kind, String) -> ProtectedNote) -> [ProtectedNote] {
+        var now: [Int: IDSet] = [:]
+        now.reserveCapacity(threads.count)
+        var changed: [String] = []
+        for thread in threads {
+            guard let allowed = thread.cpusAllowed else { continue }
+            now[thread.tid] = allowed
+            if !baseline, thread.tid != process.identity.pid, let before = process.threadCpus[thread.tid], before != allowed {
+                changed.append("thread \(thread.tid) allowed CPUs changed from \(before) to \(allowed)")
+            }
+        }
+        process.threadCpus = now
+        guard !changed.isEmpty else { return [] }
+        let shown = changed.prefix(8).joined(separator: ", ")
+        return [note(.placement, changed.count > 8 ? "\(shown) and \(changed.count - 8) more" : shown)]
     }
 
     static func home(of workload: Workload, _ topology: Topology) -> IDSet? {
@@ -133,16 +175,28 @@ public final class ProtectedWatch {
     /// Reads what is due and compares it with the last look.
     func check(_ process: inout Tracked, _ workload: Workload?, now: Double, period: Double, baseline: Bool = false) -> [ProtectedNote] {
         let pid = process.identity.pid
-        let who = "PID \(pid) (\(process.comm)) of protected workload \(process.workload)"
+        let name = process.workload
+        let who = "PID \(pid) (\(process.comm)) of protected workload \(name)"
         func note(_ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote {
-            ProtectedNote(kind: kind, message: "\(who): \(message)", workload: process.workload, pid: pid)
+            ProtectedNote(kind: kind, message: "\(who): \(message)", workload: name, pid: pid)
         }
         var notes: [ProtectedNote] = []
         let base = "proc/\(pid)"
         do {
             let status = try root.parse("\(base)/status") { ProcStatus.parse($0) }
-            let cpus = (try? status.cpusAllowed ?? nil) ?? process.cpus
-            let mems = (try? status.memsAllowed ?? nil) ?? process.mems
+            // A status that cannot be parsed is unreadable, not "unchanged".
+            let cpus: IDSet, mems: IDSet
+            do throws(ParseError) {
+                guard let allowed = try status.cpusAllowed, let nodes = try status.memsAllowed else {
+                    notes.append(note(.unreadable, "\(root.absolute("\(base)/status")) has no Cpus_allowed_list or Mems_allowed_list"))
+                    return notes
+                }
+                cpus = allowed
+                mems = nodes
+            } catch {
+                notes.append(note(.unreadable, "\(root.absolute("\(base)/status")): \(error)"))
+                return notes
+            }
             if !baseline && cpus != process.cpus {
                 notes.append(note(.placement, "allowed CPUs changed from \(process.cpus) to \(cpus)"))
             }
@@ -161,6 +215,7 @@ public final class ProtectedWatch {
                     + " ran on node \(fresh) for the first time (seen before: node \(process.threadNodes))"))
             }
             process.threadNodes = process.threadNodes.union(nodes)
+            notes += repinned(threads, &process, baseline: baseline, note)
         } catch {
             if !error.isMissing { notes.append(note(.unreadable, "\(error)")) }
             return notes

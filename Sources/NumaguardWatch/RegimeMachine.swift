@@ -7,7 +7,7 @@ public enum Regime: String, Sendable, CaseIterable, Comparable {
     case stable
     /// Hint faults at or above the watch threshold: balancing is scanning hard.
     case watch
-    /// Pages moving at or above the shock threshold, or most hint faults remote.
+    /// NUMA balancing moving pages at or above the shock threshold, or most hint faults remote.
     case shock
     /// Conservative: the sampling itself is unreliable, migrations are failing, or a
     /// protected workload's placement changed. Nothing should be changed on this host.
@@ -118,8 +118,11 @@ public struct RegimeMachine: Sendable {
         guard let rates = input.rates else { return (.stable, []) }
 
         var shock: [String] = []
-        if let migrated = rates.pagesMigratedPerSecond, at(migrated, t.pagesMigratedPerSecond, .shock) {
-            shock.append("pages migrated \(figure(migrated))/s >= \(limit(t.pagesMigratedPerSecond, .shock, "/s"))")
+        // numa_pages_migrated, not pgmigrate_success: the latter also counts compaction (THP),
+        // memory tiering and CMA, which move pages within or off a node for reasons of their
+        // own; SHOCK is about balancing churning pages between nodes.
+        if let migrated = rates.balancingMigratedPerSecond, at(migrated, t.pagesMigratedPerSecond, .shock) {
+            shock.append("NUMA balancing migrated \(figure(migrated)) pages/s >= \(limit(t.pagesMigratedPerSecond, .shock, "/s"))")
         }
         // The remote share means something only with enough faults behind it.
         if let ratio = rates.remoteFaultRatio, at(ratio, t.remoteFaultRatio, .shock),
@@ -136,7 +139,7 @@ public struct RegimeMachine: Sendable {
 
     static func calmWords(_ rates: WatchRates, _ t: RegimeThresholds) -> String {
         let faults = rates.hintFaultsPerSecond.map { "hint faults \(WatchEvent.number($0))/s" } ?? "hint faults unavailable"
-        let migrated = rates.pagesMigratedPerSecond.map { "pages migrated \(WatchEvent.number($0))/s" } ?? "migrations unavailable"
+        let migrated = rates.balancingMigratedPerSecond.map { "balancing migrated \(WatchEvent.number($0)) pages/s" } ?? "balancing migrations unavailable"
         return "\(faults), \(migrated)"
     }
 

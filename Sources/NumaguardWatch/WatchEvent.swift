@@ -23,7 +23,8 @@ public struct WatchEvent: Equatable, Sendable {
         case counterReset = "counter_reset"
         /// SIGHUP: the policy was reloaded, or refused and the old one kept.
         case reload
-        /// A textfile could not be written.
+        /// An output failed: the textfile could not be written, /metrics could not accept, or
+        /// (counted and on stderr only) the events could not be written.
         case output
         /// SIGTERM, SIGINT or --count: a clean stop.
         case stop

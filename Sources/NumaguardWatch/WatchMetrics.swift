@@ -1,4 +1,5 @@
 import NumaguardAudit
+import NumaguardHost
 
 /// What /metrics and the textfile show: the latest figures and running totals. Fixed size
 /// whatever the run's length (counts by regime and event kind, the last rates only).
@@ -11,6 +12,9 @@ public struct WatchStatus: Sendable {
     public var samples = 0
     public var lastSample: Double = 0
     public var rates: WatchRates?
+    /// The kernel's cumulative counters as last read (exported as `_total` counters, so a
+    /// burst between two scrapes is not lost in a per-interval gauge).
+    public var counters: CounterReading?
     /// numa_hint_faults, numa_hint_faults_local, numa_pages_migrated, pgmigrate_success,
     /// pgmigrate_fail: whether this kernel has them.
     public var available: [(String, Bool)] = []
@@ -51,9 +55,11 @@ public enum WatchMetrics {
               rates?.hintFaultsPerSecond)
         gauge("numaguard_watch_hint_faults_remote_ratio", "Share (0..1) of the last interval's hint faults that were remote (1 - numa_hint_faults_local/numa_hint_faults).",
               rates?.remoteFaultRatio)
-        gauge("numaguard_watch_pages_migrated_per_second", "Pages migrated per second over the last interval (pgmigrate_success).",
+        gauge("numaguard_watch_pages_migrated_per_second",
+              "Pages migrated per second over the last interval (pgmigrate_success: NUMA balancing, migrate_pages, cpusets, but also compaction, tiering and CMA).",
               rates?.pagesMigratedPerSecond)
-        gauge("numaguard_watch_balancing_pages_migrated_per_second", "Pages NUMA balancing migrated per second over the last interval (numa_pages_migrated).",
+        gauge("numaguard_watch_balancing_pages_migrated_per_second",
+              "Pages NUMA balancing migrated per second over the last interval (numa_pages_migrated; what SHOCK is judged on).",
               rates?.balancingMigratedPerSecond)
         gauge("numaguard_watch_migration_failures_per_second", "Failed page migrations per second over the last interval (pgmigrate_fail).",
               rates?.migrationFailuresPerSecond)
@@ -65,6 +71,7 @@ public enum WatchMetrics {
             text.family("numaguard_watch_numa_foreign_per_second", .gauge, "numa_foreign growth per second by node: allocations meant for this node that landed elsewhere.",
                         rates.foreignPerSecond.sorted { $0.key < $1.key }.map { ([("node", String($0.key))], value($0.value)) })
         }
+        renderCounters(status.counters, into: &text)
         text.family("numaguard_watch_vmstat_available", .gauge, "1 if this kernel has the /proc/vmstat field, else 0 (PREEMPT_RT has no hint-fault fields).",
                     status.available.map { ([("field", $0.0)], $0.1 ? "1" : "0") })
         if let balancing = status.numaBalancing {
@@ -86,6 +93,34 @@ public enum WatchMetrics {
         text.family("numaguard_watch_info", .gauge, "The policy and kernel being watched; always 1.",
                     [([("kernel_release", status.kernelRelease), ("policy_digest", status.policyDigest)], "1")])
         return text.output
+    }
+}
+
+extension WatchMetrics {
+    /// The kernel's own cumulative counters (since boot, as /proc/vmstat and numastat hold
+    /// them), absent when this kernel has no such counter or they could not be read.
+    static func renderCounters(_ reading: CounterReading?, into text: inout PrometheusText) {
+        guard let reading else { return }
+        func counter(_ name: String, _ help: String, _ value: UInt64?) {
+            guard let value else { return }
+            text.family(name, .counter, help + " Since boot, as the kernel counts.", [([], String(value))])
+        }
+        counter("numaguard_watch_hint_faults_total", "NUMA hint faults (numa_hint_faults).", reading.hintFaults)
+        counter("numaguard_watch_hint_faults_local_total", "NUMA hint faults on the faulting CPU's node (numa_hint_faults_local).", reading.hintFaultsLocal)
+        counter("numaguard_watch_balancing_pages_migrated_total", "Pages NUMA balancing migrated (numa_pages_migrated).", reading.balancingMigrated)
+        counter("numaguard_watch_pages_migrated_total",
+                "Pages migrated for any reason (pgmigrate_success, else numa_pages_migrated; includes compaction, tiering and CMA).", reading.migrated)
+        counter("numaguard_watch_migration_failures_total", "Failed page migrations (pgmigrate_fail).", reading.migrationFailures)
+        if !reading.miss.isEmpty {
+            text.family("numaguard_watch_numa_miss_total", .counter,
+                        "numa_miss by node: allocations meant for another node that landed here. Since boot, as the kernel counts.",
+                        reading.miss.sorted { $0.key < $1.key }.map { ([("node", String($0.key))], String($0.value)) })
+        }
+        if !reading.foreign.isEmpty {
+            text.family("numaguard_watch_numa_foreign_total", .counter,
+                        "numa_foreign by node: allocations meant for this node that landed elsewhere. Since boot, as the kernel counts.",
+                        reading.foreign.sorted { $0.key < $1.key }.map { ([("node", String($0.key))], String($0.value)) })
+        }
     }
 }
 

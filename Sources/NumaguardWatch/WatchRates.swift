@@ -12,9 +12,11 @@ public struct WatchRates: Equatable, Sendable {
     public var hintFaultsPerSecond: Double?
     /// 1 - Δnuma_hint_faults_local / Δnuma_hint_faults over the window.
     public var remoteFaultRatio: Double?
-    /// Every successful page migration per second (pgmigrate_success, else numa_pages_migrated).
+    /// Every successful page migration per second (pgmigrate_success, else numa_pages_migrated):
+    /// NUMA balancing, migrate_pages/move_pages/mbind, cpuset moves, but also compaction (THP),
+    /// memory tiering demotion and CMA. Reported, not judged: SHOCK uses the balancing figure.
     public var pagesMigratedPerSecond: Double?
-    /// numa_pages_migrated per second: the part NUMA balancing did.
+    /// numa_pages_migrated per second: the part NUMA balancing did; what SHOCK is judged on.
     public var balancingMigratedPerSecond: Double?
     /// pgmigrate_fail per second.
     public var migrationFailuresPerSecond: Double?

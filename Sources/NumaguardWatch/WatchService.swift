@@ -59,6 +59,16 @@ public final class WatchService {
     /// Reported once each until they read again, so a file unreadable for a day is one event.
     var unreadable: Set<String> = []
     var outputProblem: String?
+    /// The --events (or stdout) write failure already reported on stderr.
+    var eventsProblem: String?
+    /// The loop's own failures (poll, the signalfd, accept), each reported once until it
+    /// works again.
+    var loopProblems: Set<String> = []
+    /// Until when the signalfd is left alone after a read of it failed.
+    var signalsPausedUntil: Double?
+    /// How long a failing poll() or signalfd read is left alone: a failure that repeats at
+    /// once must not spin the loop.
+    static let backoffSeconds = 1.0
 
     public init(options: WatchOptions, policy: LoadedPolicy) throws(WatchFailure) {
         self.options = options
@@ -131,16 +141,35 @@ public final class WatchService {
             }
             var wake = next
             if let deadline = server?.nextDeadline { wake = min(wake, deadline) }
-            var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)] + (server?.pollDescriptors ?? [])
+            if let paused = signalsPausedUntil {
+                if now >= paused { signalsPausedUntil = nil } else { wake = min(wake, paused) }
+            }
+            let watchSignals = signalsPausedUntil == nil
+            var descriptors = [pollfd(fd: watchSignals ? signals : -1, events: Int16(POLLIN), revents: 0)]
+                + (server?.pollDescriptors(now: now) ?? [])
             let timeout = Int32(max(0, min(60_000, ((wake - now) * 1000).rounded(.up))))
-            let ready = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
-            if ready < 0 && errno != EINTR {
-                report(.unreadable, "poll failed: \(Errno(errno)); retrying")
+            do {
+                try SystemCall.check("poll", "signals and /metrics") {
+                    descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+                }
+                loopProblems.remove("poll")
+            } catch {
+                loopFailure("poll", "\(error); retrying every \(WatchEvent.number(Self.backoffSeconds))s")
+                Self.pause(Self.backoffSeconds)
                 continue
             }
             if descriptors[0].revents != 0 {
                 while true {
-                    let signal = clinux_signalfd_take(signals)
+                    let signal: Int32
+                    do {
+                        signal = try SystemCall.check("read", "signalfd") { clinux_signalfd_take(signals) }
+                        loopProblems.remove("signalfd")
+                    } catch {
+                        // Signals stay blocked and queued: they are taken once it reads again.
+                        loopFailure("signalfd", "signals cannot be taken: \(error); trying again in \(WatchEvent.number(Self.backoffSeconds))s")
+                        signalsPausedUntil = Clock.monotonic() + Self.backoffSeconds
+                        break
+                    }
                     if signal <= 0 { break }
                     if signal == SIGHUP {
                         reload()
@@ -150,8 +179,22 @@ public final class WatchService {
                     }
                 }
             }
-            server?.serve(descriptors.dropFirst(), now: Clock.monotonic()) { WatchMetrics.render(status) }
+            if let problem = server?.serve(descriptors.dropFirst(), now: Clock.monotonic(), metrics: { WatchMetrics.render(status) }) {
+                report(.output, problem)
+            }
         }
+    }
+
+    /// Reports a failure of the loop's own machinery once, until it works again.
+    func loopFailure(_ key: String, _ message: String) {
+        guard loopProblems.insert(key).inserted else { return }
+        report(.unreadable, "\(key) failed: \(message)")
+    }
+
+    static func pause(_ seconds: Double) {
+        var interval = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        // Nothing to report if the pause itself fails: the loop goes on either way.
+        _ = try? SystemCall.check("nanosleep", "back-off") { nanosleep(&interval, nil) }
     }
 
     func startEvent(_ address: ListenAddress?) -> WatchEvent {
@@ -162,7 +205,7 @@ public final class WatchService {
         return WatchEvent(
             kind: .start, time: Clock.wall(), regime: machine.regime,
             message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "
-                + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages migrated/s or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
+                + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages/s migrated by NUMA balancing or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
                 + "SAFE at \(WatchEvent.number(t.migrationFailuresPerSecond)) migration failures/s; dwell \(WatchEvent.number(t.dwellSeconds))s, "
                 + "exit below \(WatchEvent.number(t.exitShare * 100))%",
             fields: fields,
@@ -194,6 +237,7 @@ public final class WatchService {
         noteUnreadable(problems)
 
         var input: RegimeInput?
+        status.counters = sample.counters
         if let reading = sample.counters {
             status.available = WatchSampler.available(reading)
             if let previous {
@@ -291,7 +335,18 @@ public final class WatchService {
 
     func emit(_ event: WatchEvent) {
         status.events[event.kind, default: 0] += 1
-        events.write(event)
+        do {
+            try events.write(event)
+            eventsProblem = nil
+        } catch {
+            // Not fatal, and not an event of its own (it could not be written either):
+            // stderr and the output event count, once until writing works again.
+            let problem = "cannot write events to \(options.eventsPath ?? "stdout"): \(error); events go to stderr only until it works again"
+            guard problem != eventsProblem else { return }
+            eventsProblem = problem
+            status.events[.output, default: 0] += 1
+            FileHandleWriter.write(2, WatchEvent(kind: .output, time: Clock.wall(), regime: machine.regime, message: problem).humanLine)
+        }
     }
 }
 
@@ -311,9 +366,10 @@ final class EventSink {
         if fd != 1 { close(fd) }
     }
 
-    func write(_ event: WatchEvent) {
-        FileHandleWriter.write(fd, event.jsonLine)
+    /// stderr is best effort; a failure to write the JSON line is thrown for the watch to report.
+    func write(_ event: WatchEvent) throws(SystemCallError) {
         FileHandleWriter.write(2, event.humanLine)
+        try FileHandleWriter.writeAll(fd, event.jsonLine, subject: fd == 1 ? "stdout" : "--events")
     }
 }
 

@@ -17,7 +17,7 @@ final class ContribTests: XCTestCase {
     }
 
     func testAlertRules() throws {
-        let promtool = try tool("promtool", package: "prometheus")
+        let promtool = try Promtool.path()
         let directory = contrib.appendingPathComponent("prometheus").path
         let check = try Command.run(promtool, ["check", "rules", "\(directory)/numaguard-watch.rules.yml"])
         XCTAssertEqual(check.status, 0, check.stdout + check.stderr)

@@ -62,10 +62,23 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(metrics.contains("numaguard_watch_numa_balancing 1\n"), metrics)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["numaguard.prom", "p.yaml"],
                        "no temporary file left beside the textfile")
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
-            let check = try Command.run("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(textfile)'"])
-            XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
-        }
+        try Promtool.checkMetrics(metrics)
+    }
+
+    /// Events that cannot be written (a full disk: /dev/full) are not fatal: stderr says so
+    /// once, the output event count says so, and the watch goes on to its last sample.
+    func testUnwritableEventsAreReportedOnceNotFatal() throws {
+        let policy = try write("p.yaml", "version: 1\nwatch: {interval: 20ms}\n")
+        let textfile = directory.appendingPathComponent("numaguard.prom").path
+        let result = try Command.numaguard(["watch", "--policy", policy, "--count", "5", "--events", "/dev/full", "--textfile", textfile,
+                                            "--host-root", Command.fixture("linux-6.1-2node")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let reports = result.stderr.split(separator: "\n").filter { $0.contains(" output: cannot write events to /dev/full: ") }
+        XCTAssertEqual(reports.count, 1, result.stderr)
+        XCTAssertTrue(reports.first?.contains("write(--events): No space left on device") ?? false, result.stderr)
+        XCTAssertTrue(result.stderr.contains(" stop: stopped after 5 samples (--count)"), "events still reach stderr: \(result.stderr)")
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_events_total{event="output"} 1"#), metrics)
     }
 
     /// A counter file that cannot be read is reported once, the host is SAFE, and the

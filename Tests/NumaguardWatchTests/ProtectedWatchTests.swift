@@ -27,7 +27,7 @@ final class ProtectedWatchTests: XCTestCase {
     }
 
     /// PID 152 is `numactl --cpunodebind=1 --membind=1 probe 32 /bin/busybox`.
-    private let policy = """
+    static let policy = """
         version: 1
         workloads:
           - name: engine
@@ -41,7 +41,7 @@ final class ProtectedWatchTests: XCTestCase {
         """
 
     func testBaselineThenPlacementChangesPageMovesAndExit() throws {
-        let workloads = try PolicyLoader.parse(policy, file: "p.yaml").workloads
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         let host = HostRoot(path: root.path)
         let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
 
@@ -78,7 +78,7 @@ final class ProtectedWatchTests: XCTestCase {
     }
 
     func testScanFalseNeverReadsNumaMaps() throws {
-        let text = policy.replacingOccurrences(of: "memory: {policy: bind, nodes: [1]}", with: "memory: {policy: bind, nodes: [1], scan: false}")
+        let text = Self.policy.replacingOccurrences(of: "memory: {policy: bind, nodes: [1]}", with: "memory: {policy: bind, nodes: [1], scan: false}")
         let workloads = try PolicyLoader.parse(text, file: "p.yaml").workloads
         // An unreadable numa_maps would be reported if it were read.
         try FileManager.default.removeItem(at: root.appendingPathComponent("proc/152/numa_maps"))
@@ -91,11 +91,90 @@ final class ProtectedWatchTests: XCTestCase {
         XCTAssertEqual(watch.sample(workloads, now: 100, period: 0), [])
     }
 
-    /// A stat line with field 39 (the CPU last run on) replaced.
-    static func withProcessor(_ cpu: Int, _ stat: String) -> String {
+    private func watch() throws -> ProtectedWatch {
+        let host = HostRoot(path: root.path)
+        return ProtectedWatch(root: host, topology: try TopologyReader.read(host))
+    }
+
+    /// A non-protected workload listed first that also matches must not hide the protected one.
+    func testAProtectedMatchWinsWhateverTheWorkloadOrder() throws {
+        // "probe" is the comm of PID 152, so this earlier workload matches it too.
+        let text = Self.policy.replacingOccurrences(of: "workloads:\n", with: "workloads:\n  - name: everything-probe\n    match: {comm: \"^probe$\"}\n    memory: {policy: default}\n")
+        let workloads = try PolicyLoader.parse(text, file: "p.yaml").workloads
+        let watch = try watch()
+        let first = watch.sample(workloads, now: 0, period: 60)
+        XCTAssertEqual(first.map(\.kind), [.process])
+        XCTAssertEqual(first.first?.pid, 152)
+        XCTAssertEqual(first.first?.workload, "engine")
+        XCTAssertEqual(watch.counts(workloads).map(\.1), [1])
+        // And it stays watched at the next discovery.
+        XCTAssertEqual(watch.sample(workloads, now: 61, period: 60), [])
+        XCTAssertEqual(watch.count, 1)
+    }
+
+    /// The PID now belongs to another process (another start time): its files must not be
+    /// read as the protected process's placement change.
+    func testAReusedPIDIsAnExitNotAPlacementChange() throws {
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
+        let watch = try watch()
+        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
+        try edit("proc/152/stat") { Self.withField(19, "999999", $0) }
+        try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t0-1") }
+        try edit("proc/152/task/152/stat") { Self.withProcessor(0, $0) }
+        let notes = watch.sample(workloads, now: 1, period: 60)
+        XCTAssertEqual(notes.map(\.kind), [.process], "\(notes)")
+        XCTAssertEqual(notes.first?.message, "PID 152 (probe) of protected workload engine exited")
+        XCTAssertEqual(watch.count, 0)
+    }
+
+    /// One thread re-pinned within its node: the process's mask and its nodes are unchanged.
+    func testOneThreadRepinnedWithinItsNodeIsAPlacementChange() throws {
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
+        try FileManager.default.copyItem(at: root.appendingPathComponent("proc/152/task/152"),
+                                         to: root.appendingPathComponent("proc/152/task/153"))
+        let watch = try watch()
+        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
+        XCTAssertEqual(watch.threadMasksKept, 2)
+        XCTAssertEqual(watch.sample(workloads, now: 0.5, period: 60), [])
+
+        try edit("proc/152/task/153/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t3") }
+        let notes = watch.sample(workloads, now: 1, period: 60)
+        XCTAssertEqual(notes.map(\.kind), [.placement])
+        XCTAssertEqual(notes.map(\.isChange), [true])
+        XCTAssertEqual(notes.first?.message, "PID 152 (probe) of protected workload engine: thread 153 allowed CPUs changed from 2-3 to 3")
+        XCTAssertEqual(watch.sample(workloads, now: 2, period: 60), [], "reported once")
+
+        // A thread that exits is forgotten: the masks kept follow the live threads.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("proc/152/task/153"))
+        XCTAssertEqual(watch.sample(workloads, now: 3, period: 60), [])
+        XCTAssertEqual(watch.threadMasksKept, 1)
+    }
+
+    /// A status whose Cpus_allowed_list cannot be parsed is unreadable, not "unchanged".
+    func testAnUnparsableStatusIsUnreadable() throws {
+        let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
+        let watch = try watch()
+        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
+        try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t2-x") }
+        let notes = watch.sample(workloads, now: 1, period: 60)
+        XCTAssertEqual(notes.map(\.kind), [.unreadable], "\(notes)")
+        XCTAssertTrue(notes[0].message.hasPrefix("PID 152 (probe) of protected workload engine: "), notes[0].message)
+        XCTAssertTrue(notes[0].message.contains("proc/152/status"), notes[0].message)
+        XCTAssertTrue(notes[0].message.contains("Cpus_allowed_list"), notes[0].message)
+        try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-x", with: "Cpus_allowed_list:\t2-3") }
+        XCTAssertEqual(watch.sample(workloads, now: 2, period: 60), [], "readable again and unchanged")
+    }
+
+    /// A stat line with field `index` after the command (0 the state, 19 the start time) replaced.
+    static func withField(_ index: Int, _ value: String, _ stat: String) -> String {
         guard let paren = stat.lastIndex(of: ")") else { return stat }
         var fields = stat[stat.index(after: paren)...].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        fields[36] = String(cpu)
+        fields[index] = value
         return String(stat[...paren]) + " " + fields.joined(separator: " ") + "\n"
+    }
+
+    /// A stat line with field 39 (the CPU last run on) replaced.
+    static func withProcessor(_ cpu: Int, _ stat: String) -> String {
+        withField(36, String(cpu), stat)
     }
 }

@@ -17,9 +17,24 @@ final class RegimeMachineTests: XCTestCase {
         return t
     }
 
-    private func rates(faults: Double? = 0, remote: Double? = nil, migrated: Double? = 0, failures: Double? = 0) -> WatchRates {
-        WatchRates(seconds: 1, hintFaultsPerSecond: faults, remoteFaultRatio: remote, pagesMigratedPerSecond: migrated,
-                   migrationFailuresPerSecond: failures)
+    /// `migrated`: pages NUMA balancing migrated per second (what SHOCK judges); `all`: every
+    /// migration (pgmigrate_success), the same unless given.
+    private func rates(faults: Double? = 0, remote: Double? = nil, migrated: Double? = 0, all: Double? = nil, failures: Double? = 0) -> WatchRates {
+        WatchRates(seconds: 1, hintFaultsPerSecond: faults, remoteFaultRatio: remote, pagesMigratedPerSecond: all ?? migrated,
+                   balancingMigratedPerSecond: migrated, migrationFailuresPerSecond: failures)
+    }
+
+    /// THP compaction (or tiering, or CMA) moving pages shows in pgmigrate_success only: not SHOCK.
+    func testCompactionAloneIsNotShock() {
+        var machine = RegimeMachine(thresholds: thresholds, start: 0)
+        let compaction = rates(faults: 0, migrated: 0, all: 50_000)
+        XCTAssertEqual(run(Array(repeating: compaction, count: 10), &machine), [])
+        XCTAssertEqual(machine.regime, .stable)
+        XCTAssertEqual(machine.called(for: RegimeInput(time: 11, rates: compaction)).1, ["hint faults 0/s, balancing migrated 0 pages/s"])
+        // Balancing's own migrations at the threshold are.
+        let balancing = RegimeInput(time: 12, rates: rates(faults: 0, migrated: 1000, all: 1000))
+        XCTAssertEqual(machine.called(for: balancing).0, .shock)
+        XCTAssertEqual(machine.called(for: balancing).1, ["NUMA balancing migrated 1000 pages/s >= 1000/s"])
     }
 
     /// Feeds one sample per second starting at t=1 and returns "t:FROM->TO" for each transition.
@@ -116,7 +131,7 @@ final class RegimeMachineTests: XCTestCase {
         XCTAssertEqual(entry.reasons, ["hint faults 1520.25/s >= 100/s"])
         for time in 2...6 { XCTAssertNil(machine.step(RegimeInput(time: Double(time), rates: rates(faults: 3, migrated: 7)))) }
         let exit = try XCTUnwrap(machine.step(RegimeInput(time: 7, rates: rates(faults: 3, migrated: 7))))
-        XCTAssertEqual(exit.reasons, ["below WATCH for 5s (dwell 5s)", "hint faults 3/s, pages migrated 7/s"])
+        XCTAssertEqual(exit.reasons, ["below WATCH for 5s (dwell 5s)", "hint faults 3/s, balancing migrated 7 pages/s"])
     }
 
     func testUnavailableHintFaultsNeverEnterWatch() {

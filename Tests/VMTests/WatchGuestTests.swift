@@ -181,8 +181,8 @@ final class WatchGuestTests: XCTestCase {
         XCTAssertTrue(textfile.contains(#"numaguard_watch_regime{regime="stable"} 1"#), textfile)
         XCTAssertTrue(textfile.contains(#"numaguard_watch_regime_transitions_total{to="safe"} 1"#), textfile)
         XCTAssertEqual(try guest.text("prom-dir").split(separator: "\n").sorted(), [".", "..", "numaguard.prom"], "no temporary file left")
-        try promtool(metrics)
-        try promtool(textfile)
+        try Promtool.checkMetrics(metrics)
+        try Promtool.checkMetrics(textfile)
         try keepSeries(guest)
     }
 
@@ -199,7 +199,7 @@ final class WatchGuestTests: XCTestCase {
         XCTAssertTrue(metrics.contains("numaguard_watch_samples_total 5"), metrics)
         let events = try guest.text("rt-events.jsonl")
         XCTAssertFalse(events.contains("\"event\":\"unreadable\""), "absence is not unreadable: \(events)")
-        try promtool(metrics)
+        try Promtool.checkMetrics(metrics)
     }
 
     private func seconds(_ event: [String: Any]) throws -> Double {
@@ -207,15 +207,6 @@ final class WatchGuestTests: XCTestCase {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return try XCTUnwrap(formatter.date(from: text)).timeIntervalSince1970
-    }
-
-    private func promtool(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else { return }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString).prom")
-        try text.write(to: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: path) }
-        let check = try Command.run("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(path.path)'"])
-        XCTAssertEqual(check.status, 0, check.stdout + check.stderr, file: file, line: line)
     }
 
     /// NUMAGUARD_RECORD_WATCH_SERIES=DIR copies the recorded counter series out (how
