@@ -102,6 +102,7 @@ public struct HostRoot: Sendable {
         defer { storage.deallocate() }
         var observed: [UInt8] = []
         var failure: E?
+        var total = 0
         while true {
             let count: Int
             do {
@@ -111,6 +112,14 @@ public struct HostRoot: Sendable {
             }
             if count == 0 { break }
             let chunk = UnsafeBufferPointer(start: storage, count: count)
+            total += count
+            // A file that goes on past 64 KiB (a large numa_maps): read the rest one chunk
+            // ahead on a second thread while this one works (capture keeps the plain loop).
+            if total >= ReadAhead.minimumChunk, chunkSize >= ReadAhead.minimumChunk, observer == nil, failure == nil,
+               let ahead = ReadAhead.start(fd: fd, chunkSize: chunkSize) {
+                defer { ahead.finish() }
+                return try consume(first: chunk, then: ahead, path: full, relative: relative, body)
+            }
             if observer != nil { observed.append(contentsOf: chunk) }
             if failure != nil { continue }
             do {
@@ -124,6 +133,22 @@ public struct HostRoot: Sendable {
         observer?.file(relative, observed)
         if let failure { return .failure(failure) }
         return .success(())
+    }
+
+    private func consume<E: Error>(
+        first: UnsafeBufferPointer<UInt8>, then ahead: ReadAhead, path full: String, relative: String,
+        _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
+    ) throws(HostError) -> Result<Void, E> {
+        do { try body(first) } catch { return .failure(error) }
+        while true {
+            let chunk: UnsafeBufferPointer<UInt8>
+            switch ahead.nextChunk() {
+            case let .success(next): chunk = next
+            case let .failure(errno): throw noted(relative, .unreadable(path: full, errno: errno))
+            }
+            if chunk.isEmpty { return .success(()) }
+            do { try body(chunk) } catch { return .failure(error) }
+        }
     }
 
     /// Reads a small per-process file (/proc/PID/comm, cmdline, stat, status) with one read
