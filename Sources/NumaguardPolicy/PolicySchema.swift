@@ -266,32 +266,10 @@ public enum PolicySchema {
             "description": "How many matching processes must run (min <= max).",
             "properties": {
               "min": {
-                "oneOf": [
-                  {
-                    "type": "integer",
-                    "minimum": 0,
-                    "maximum": 1000000
-                  },
-                  {
-                    "type": "string",
-                    "pattern": "^\\+?[0-9]+$",
-                    "description": "the same number quoted; the loader checks 0...1000000"
-                  }
-                ]
+                "$ref": "#/$defs/processCount"
               },
               "max": {
-                "oneOf": [
-                  {
-                    "type": "integer",
-                    "minimum": 0,
-                    "maximum": 1000000
-                  },
-                  {
-                    "type": "string",
-                    "pattern": "^\\+?[0-9]+$",
-                    "description": "the same number quoted; the loader checks 0...1000000"
-                  }
-                ]
+                "$ref": "#/$defs/processCount"
               }
             },
             "additionalProperties": false,
@@ -631,6 +609,21 @@ public enum PolicySchema {
         {
           "type": "string",
           "pattern": "^ *(?=[0-9.]*[1-9])[0-9]+(\\.[0-9]+)?x +protected *$"
+        }
+      ]
+    },
+    "processCount": {
+      "description": "A number of processes.",
+      "oneOf": [
+        {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1000000
+        },
+        {
+          "type": "string",
+          "pattern": "^\\+?[0-9]+$",
+          "description": "the same number quoted; the loader checks 0...1000000"
         }
       ]
     },
