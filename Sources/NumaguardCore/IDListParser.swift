@@ -8,7 +8,7 @@ public enum IDListParser {
     /// Mems_allowed_list, node `possible`/`online`). Blank input is the empty set, as the
     /// kernel prints an empty line for an empty mask (e.g. `isolated` with no isolcpus).
     public static func parse(_ text: some StringProtocol, what: String = "cpu/node list") throws(ParseError) -> IDSet {
-        var body = String(Lex.trimmed(text))
+        var body = Lex.trimmed(text)
         var set = IDSet()
         // Byte-wise with plain loops: no [Substring] from split and no generic number
         // parsing, since the launcher parses several of these lists before every exec.
@@ -35,7 +35,7 @@ public enum IDListParser {
             }
             return nil
         }
-        if let failure { throw ParseError(what: what, input: Substring(body), column: failure.column, reason: failure.reason) }
+        if let failure { throw ParseError(what: what, input: body, column: failure.column, reason: failure.reason) }
         return set
     }
 

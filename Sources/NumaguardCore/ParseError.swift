@@ -32,7 +32,8 @@ public enum Lex {
 
     /// Decimal without sign; nil on empty, non-digit, or overflow.
     public static func decimal(_ text: some StringProtocol) -> Int? {
-        var text = String(text)
+        // A Substring view, not a String copy: withUTF8 then reads the storage in place.
+        var text = Substring(text)
         return text.withUTF8 { decimal($0, 0, $0.count) }
     }
 
