@@ -17,6 +17,10 @@ public struct TaskStat: Equatable, Sendable {
     /// PF_* flags (field 9).
     public var flags: UInt64
 
+    /// Zombie (Z) or dead (X): the process has exited, only its entry is left, and nothing
+    /// read from it (memory, placement) describes a running process.
+    public var hasExited: Bool { state == "Z" || state == "X" }
+
     public init(pid: Int, comm: String, state: Character, ppid: Int, startTime: UInt64, processor: Int, flags: UInt64 = 0) {
         self.pid = pid
         self.comm = comm

@@ -84,7 +84,7 @@ public struct LiveActuator: Actuator {
             if error.isMissing { return nil }
             throw ActuationError(error)
         }
-        return stat.state == "Z" || stat.state == "X" ? nil : ProcessIdentity(pid: pid, startTime: stat.startTime)
+        return stat.hasExited ? nil : ProcessIdentity(pid: pid, startTime: stat.startTime)
     }
 
     public func threads(of pid: Int) throws(ActuationError) -> [Int] {

@@ -66,7 +66,7 @@ public struct ProcessReader: Sendable {
             throw .host(error)
         }
         let identity = ProcessIdentity(pid: pid, startTime: stat.startTime)
-        if stat.state == "Z" || stat.state == "X" { throw .zombie(pid: pid, comm: stat.comm, parent: stat.ppid) }
+        if stat.hasExited { throw .zombie(pid: pid, comm: stat.comm, parent: stat.ppid) }
 
         func guarded<T>(_ what: String, _ body: () throws(HostError) -> T) throws(ProcessReadError) -> T {
             do {
@@ -204,7 +204,7 @@ public struct ProcessReader: Sendable {
 
     func isZombie(_ base: String) -> Bool {
         guard let stat = try? root.parse("\(base)/stat", TaskStatParser.parse) else { return true }
-        return stat.state == "Z" || stat.state == "X"
+        return stat.hasExited
     }
 
     /// numa_maps is guarded by PTRACE_MODE_READ: the reader must own the target (and the
