@@ -9,8 +9,9 @@ if [ "${1:-}" = "--test" ]; then
     # prometheus provides promtool, which checks the audit's and watch's metrics and tests
     # contrib's alert rules; ansible-core runs contrib's certify playbook against localhost;
     # systemd provides systemd-analyze, which verifies contrib's unit; python3 (ctypes) lets a
-    # run test ignore signals 32 and 33 the way only a raw system call can.
-    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux prometheus ansible-core systemd python3)
+    # run test ignore signals 32 and 33 the way only a raw system call can; libxml2-utils
+    # provides xmllint, which validates the JUnit output against the Jenkins schema's rules.
+    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux prometheus ansible-core systemd python3 libxml2-utils)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -26,10 +26,11 @@ public enum AuditText {
             out.append("\(paint("WAIVED", "36")) \(title(finding)): \(finding.actual)")
             if let waiver = finding.waiver { out.append("     until \(waiver.expires): \(waiver.reason)") }
         }
+        // Every unreadable process or record is one of these (Auditor), so each shows once
+        // and the summary's incomplete count is the number of these lines.
         for finding in report.findings where finding.outcome == .incomplete {
             out.append("\(paint("UNKNOWN", "35")) \(title(finding)): \(finding.actual)")
         }
-        for line in report.unreadable { out.append("\(paint("UNREADABLE", "35")) \(line)") }
         for line in report.gone { out.append("gone: \(line)") }
         let passes = report.findings.filter { $0.outcome == .pass }
         if !passes.isEmpty {

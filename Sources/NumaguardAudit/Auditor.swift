@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NumaguardCore
 import NumaguardHost
 import NumaguardPolicy
@@ -105,21 +110,41 @@ public enum Auditor {
         let reader = ProcessReader(root: root)
         var gone: [String] = []
         var unreadable: [String] = []
-        func note(_ error: ProcessReadError) {
+        // Every unreadable item is also exactly one incomplete finding, so the text summary,
+        // JSON, JUnit `errors` and the Prometheus `outcome="incomplete"` count the same thing.
+        var unread: [Finding] = []
+        func note(_ error: ProcessReadError, check: String, process: CandidateProcess) {
             switch error {
             case .noSuchProcess, .vanished, .zombie: gone.append(error.description)
-            case .permissionDenied, .host: unreadable.append(error.description)
+            case .permissionDenied, .host:
+                unreadable.append(error.description)
+                let privileged: Bool
+                if case .permissionDenied = error { privileged = true } else { privileged = false }
+                unread.append(Finding(
+                    check: check, severity: .critical, outcome: .incomplete,
+                    subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
+                    expected: "readable", actual: error.description,
+                    remediation: privileged ? "run numaguard as root or with CAP_SYS_PTRACE" : "see the error; the read may succeed on a retry"))
             }
         }
 
         let names = HostNames.read(root)
         let bootID = names.bootID
-        unreadable += launchRecords?.problems ?? []
+        for problem in launchRecords?.problems ?? [] {
+            unreadable.append(problem)
+            unread.append(Finding(check: "launch_records.read", severity: .critical, outcome: .incomplete, subject: problem,
+                                  expected: "every launch record readable", actual: problem,
+                                  remediation: "fix or remove the record; numaguard run --record writes them"))
+        }
 
         // Every process by PID; match rules read only what they test.
         let pids: [Int]
         do { pids = try reader.pids() } catch { throw Failure(host: error) }
-        let processes = pids.map { CandidateProcess(pid: $0, reader: reader) }
+        // On the live host the auditing process is not part of what is audited: its own
+        // numa_maps and buffers would count as foreign memory on a reserved node (the front
+        // execs the tool in place, so one PID covers both). capture leaves it out the same way.
+        let own = root.isLive ? Int(getpid()) : nil
+        let processes = pids.filter { $0 != own }.map { CandidateProcess(pid: $0, reader: reader) }
         let matches = policy.workloads.map(\.match)
         if !policy.host.forbidProcesses.isEmpty || matches.contains(where: { $0.comm != nil }) {
             Prefetch.seed(processes, "comm", root: root)
@@ -175,13 +200,7 @@ public enum Auditor {
                     let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups)
                     members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset?.cpus, cpusetMems: cpuset?.mems))
                 } catch {
-                    note(error)
-                    if case .permissionDenied = error {
-                        findings.append(Finding(
-                            check: "workload.\(workload.name).read", severity: .critical, outcome: .incomplete,
-                            subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
-                            expected: "readable", actual: error.description, remediation: "run numaguard as root or with CAP_SYS_PTRACE"))
-                    }
+                    note(error, check: "workload.\(workload.name).read", process: process)
                 }
             }
             findings += WorkloadChecks.check(workload, members, topology: topology, policyFile: loaded.file)
@@ -200,13 +219,14 @@ public enum Auditor {
                     if let tally = full.memory { tallies[full.pid] = tally }
                     observed.processes[full.pid] = full
                 } catch {
-                    note(error)
+                    note(error, check: "reservations.read", process: process)
                 }
             }
             findings += NodeChecks.reservations(policy.reservations, processes: processes.map { ($0.pid, $0.comm) },
                                                 owner: owner, tallies: tallies)
         }
         findings += NodeChecks.headroom(policy.host.headroom, topology: topology, protectedResident: protectedResident)
+        findings += unread
 
         let identity = HostIdentity(
             hostname: names.hostname, machineID: names.machineID, bootID: names.bootID,

@@ -2,18 +2,24 @@
 /// `artifacts:reports:junit`) already know how to show and gate on.
 ///
 /// One `<testsuite>` inside `<testsuites>`; one `<testcase>` per finding, in the report's
-/// order. `classname` is the check ID, `name` is the check ID plus its subject and is unique
-/// in the file (a repeated check/subject pair gets ` #2`, ` #3`, ...). Outcomes map to:
+/// order. `classname` is the host, a dot, and the check ID, so the reports of a fleet merged
+/// in one CI job do not collide; `name` is the check ID plus its subject and is unique in the
+/// file (a repeated check/subject pair gets ` #2`, ` #3`, ...). Outcomes map to:
 /// fail → `<failure type="<severity>">`, waived → `<skipped>`, incomplete → `<error>`,
-/// pass → a plain testcase whose `<system-out>` records what was seen. The output depends
-/// only on the report: no timestamps, no durations, so it can be golden-tested and digested.
+/// pass → a plain testcase whose `<system-out>` records what was seen. Attributes are those
+/// the Jenkins xunit plugin's junit-10 schema allows (`skipped` only on `<testsuite>`), and
+/// GitLab reads the same file. The output depends only on the report and the timestamp
+/// given, so it can be golden-tested and digested.
 public enum JUnitRenderer {
-    public static func render(_ report: AuditReport) -> String {
+    /// `timestamp`: when the audit ran (RFC 3339 UTC), written as the suite's `timestamp`.
+    public static func render(_ report: AuditReport, timestamp: String? = nil) -> String {
         let summary = report.summary
-        let counts = "tests=\"\(summary.checks)\" failures=\"\(summary.failed)\" errors=\"\(summary.incomplete)\" skipped=\"\(summary.waived)\""
+        let counts = "tests=\"\(summary.checks)\" failures=\"\(summary.failed)\" errors=\"\(summary.incomplete)\""
+        let host = hostLabel(report.host)
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"numaguard\" \(counts) time=\"0\">\n"
-        var suite = "  <testsuite name=\"numaguard audit\" \(counts) time=\"0\""
+        var suite = "  <testsuite name=\"numaguard audit of \(XML.escape(host))\" \(counts) skipped=\"\(summary.waived)\" time=\"0\""
+        if let timestamp { suite += " timestamp=\"\(XML.escape(timestamp))\"" }
         if let hostname = report.host.hostname { suite += " hostname=\"\(XML.escape(hostname))\"" }
         out += suite + ">\n"
 
@@ -24,7 +30,7 @@ public enum JUnitRenderer {
         out += "    </properties>\n"
 
         for (finding, name) in zip(report.findings, testNames(report.findings)) {
-            out += testcase(finding, name: name)
+            out += testcase(finding, name: name, host: host)
         }
 
         if !report.gone.isEmpty {
@@ -80,8 +86,13 @@ public enum JUnitRenderer {
         return result
     }
 
-    static func testcase(_ finding: Finding, name: String) -> String {
-        let open = "    <testcase classname=\"\(XML.escape(finding.check))\" name=\"\(XML.escape(name))\" time=\"0\""
+    /// The host a report is about, as CI shows it: its hostname, else its machine ID.
+    static func hostLabel(_ host: HostIdentity) -> String {
+        host.hostname ?? host.machineID.map { "machine-" + $0 } ?? "unnamed-host"
+    }
+
+    static func testcase(_ finding: Finding, name: String, host: String) -> String {
+        let open = "    <testcase classname=\"\(XML.escape(host + "." + finding.check))\" name=\"\(XML.escape(name))\" time=\"0\""
         let details = detail(finding)
         switch finding.outcome {
         case .pass:

@@ -48,6 +48,8 @@ public enum PrometheusRenderer {
         family("numaguard_audit_compliant",
                "1 if the last audit exited 0 (no failure at or above fail-on, nothing incomplete), else 0.",
                [([], report.status == .success ? "1" : "0")])
+        family("numaguard_audit_error", errorHelp,
+               AuditFailure.Reason.allCases.map { ([("reason", $0.rawValue)], "0") })
         family("numaguard_audit_last_run_timestamp_seconds",
                "When the last audit ran, in seconds since the Unix epoch.",
                [([], format(timestamp))])
@@ -56,6 +58,8 @@ public enum PrometheusRenderer {
                [([("kernel_release", report.host.kernelRelease), ("policy_digest", report.policyDigest)], "1")])
         return text.output
     }
+
+    static let errorHelp = "1 if the last audit could not run at all, by reason (invalid_policy, input_unreadable, host_unreadable), else 0."
 
     static func labels(_ pairs: [(String, String)]) -> String {
         guard !pairs.isEmpty else { return "" }

@@ -83,11 +83,16 @@ public enum TaskStatParser {
             }
             return value
         }
+        // A PID or CPU number beyond Int is no kernel's: an error, never a trap (the fuzzer found one).
+        func int(_ index: Int) throws(ParseError) -> Int {
+            guard let value = Int(exactly: try number(index)) else { throw fail("field \(index) is out of range") }
+            return value
+        }
         guard let stateRange = wanted[3], stateRange.count == 1 else { throw fail("field 3 (state) is not one letter") }
         let state = Character(Unicode.Scalar(bytes[stateRange.lowerBound]))
         return TaskStat(
-            pid: pid, comm: comm, state: state, ppid: Int(try number(4)),
-            startTime: try number(22), processor: Int(try number(39)), flags: try number(9)
+            pid: pid, comm: comm, state: state, ppid: try int(4),
+            startTime: try number(22), processor: try int(39), flags: try number(9)
         )
     }
 }

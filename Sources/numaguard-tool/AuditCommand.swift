@@ -41,10 +41,28 @@ struct AuditCommand: ParsableCommand {
     var baseline: String?
 
     func run() throws {
-        let loaded = try PolicyFile.load(judgement.policy)
+        let now = Double(time(nil))
+        /// Before failing, every output asked for says the audit did not run and why.
+        func fail(_ message: String, _ status: ExitStatus) -> ExitCode {
+            let reason: AuditFailure.Reason = switch status {
+            case .invalidPolicy: .invalidPolicy
+            case .hostUnreadable: .hostUnreadable
+            default: .inputUnreadable
+            }
+            let failure = AuditFailure(reason: reason, message: message, policyFile: judgement.policy, exitStatus: status)
+            switch format {
+            case .text: break
+            case .json: FileHandleWriter.write(1, (try? JSONDocument.render(kind: "audit", failure)) ?? "")
+            case .junit: FileHandleWriter.write(1, failure.junit(timestamp: UTCTime.text(now)))
+            case .prometheus: FileHandleWriter.write(1, failure.prometheus(timestamp: now))
+            }
+            if let textfile { try? AtomicFile.write(failure.prometheus(timestamp: now), to: textfile) }
+            return Terminal.fail(message, status)
+        }
+        let loaded = try PolicyFile.load(judgement.policy, fail: fail)
         let day = try Clock.day(judgement.today)
-        let records = try judgement.records()
-        let before = try baseline.map(SnapshotFile.load)
+        let records = try judgement.records(fail: fail)
+        let before = try baseline.map { try SnapshotFile.load($0, fail: fail) }
         var report: AuditReport
         do {
             report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: judgement.failOn,
@@ -54,13 +72,12 @@ struct AuditCommand: ParsableCommand {
                 report.findings += Waivers.apply(loaded.policy.waivers, to: drift, today: day)
             }
         } catch {
-            throw Terminal.fail(error.description, .hostUnreadable)
+            throw fail(error.description, .hostUnreadable)
         }
-        let now = Double(time(nil))
         switch format {
         case .text: FileHandleWriter.write(1, AuditText.render(report, color: isatty(1) == 1))
         case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "audit", report))
-        case .junit: FileHandleWriter.write(1, JUnitRenderer.render(report))
+        case .junit: FileHandleWriter.write(1, JUnitRenderer.render(report, timestamp: UTCTime.text(now)))
         case .prometheus: FileHandleWriter.write(1, PrometheusRenderer.render(report, timestamp: now))
         }
         if let textfile {
@@ -87,12 +104,12 @@ struct JudgementOptions: ParsableArguments {
     var launchRecords: String?
 
     /// The launch records, read once; an unreadable directory ends the command (exit 66).
-    func records() throws -> LaunchRecords? {
+    func records(fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> LaunchRecords? {
         guard let launchRecords else { return nil }
         do {
             return try LaunchRecords.read(directory: launchRecords)
         } catch {
-            throw Terminal.fail("--launch-records: \(error)", .noInput)
+            throw fail("--launch-records: \(error)", .noInput)
         }
     }
 
@@ -104,13 +121,14 @@ struct JudgementOptions: ParsableArguments {
 /// Loading a policy the same way in every command: any mistake is printed with its
 /// location and the command exits 78 before touching the host.
 enum PolicyFile {
-    static func load(_ path: String) throws -> LoadedPolicy {
+    /// `fail` prints the last line and picks the status; audit's also writes its documents.
+    static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> LoadedPolicy {
         do {
             return try PolicyLoader.load(path: path)
         } catch {
             Terminal.printError(error.description)
             let count = error.diagnostics.count
-            throw Terminal.fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", .invalidPolicy)
+            throw fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", .invalidPolicy)
         }
     }
 }

@@ -34,17 +34,17 @@ struct DiffCommand: ParsableCommand {
 /// Reading a snapshot file the same way in diff and audit --baseline: the message names
 /// the file and what is wrong with it.
 enum SnapshotFile {
-    static func load(_ path: String) throws -> Snapshot {
+    static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> Snapshot {
         let bytes: [UInt8]
         do {
             bytes = try HostRoot.readFile(atPath: path)
         } catch {
-            throw Terminal.fail("cannot read the snapshot \(path): \(error.errno?.description ?? error.description)", .noInput)
+            throw fail("cannot read the snapshot \(path): \(error.errno?.description ?? error.description)", .noInput)
         }
         do {
             return try JSONDocument.decode(Snapshot.self, kind: "snapshot", from: bytes)
         } catch {
-            throw Terminal.fail("\(path) is not a snapshot numaguard can read: \(error)", .usage)
+            throw fail("\(path) is not a snapshot numaguard can read: \(error)", .usage)
         }
     }
 }

@@ -61,7 +61,7 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         guard pid > 0 else { throw ValidationError("PID must be a positive integer") }
         let (from, to) = (try nodes(self.from, "from"), try nodes(self.to, "to"))
-        let loaded = try policy.map(PolicyFile.load)
+        let loaded = try policy.map { try PolicyFile.load($0) }
         if all, let loaded, Planner.sharesStay(loaded.policy) {
             throw Terminal.fail("--all moves pages a protected process may share: \(loaded.file) protects a workload; nothing was changed", .usage)
         }

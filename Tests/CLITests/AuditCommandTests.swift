@@ -46,6 +46,45 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("/nonexistent/policy.yaml:1:1: error: cannot read the policy"), missing.stderr)
     }
 
+    /// A policy that does not load still says so in every output asked for: the textfile of an
+    /// earlier compliant run is replaced, JSON and JUnit are error documents, nothing is empty.
+    func testAFailedLoadSaysSoInEveryFormat() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("failed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = directory.appendingPathComponent("good.yaml").path
+        try "version: 1\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let bad = directory.appendingPathComponent("bad.yaml").path
+        try "version: 1\nhost: {kernel: {numa_balance: off}}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let textfile = directory.appendingPathComponent("audit.prom").path
+        XCTAssertEqual(try Command.numaguard(["audit", "--policy", good, "--textfile", textfile]).status, 0)
+        XCTAssertTrue(try String(contentsOfFile: textfile, encoding: .utf8).contains("numaguard_audit_compliant 1\n"))
+
+        let failed = try Command.numaguard(["audit", "--policy", bad, "--textfile", textfile, "--format", "prometheus"])
+        XCTAssertEqual(failed.status, 78, failed.stderr)
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        XCTAssertTrue(metrics.contains("numaguard_audit_compliant 0\n"), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_audit_error{reason=\"invalid_policy\"} 1\n"), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_audit_error{reason=\"host_unreadable\"} 0\n"), metrics)
+        XCTAssertEqual(failed.stdout, metrics, "--format prometheus prints the same exposition")
+        try Promtool.checkMetrics(metrics)
+
+        let json = try Command.numaguard(["audit", "--policy", bad, "--format", "json"])
+        XCTAssertEqual(json.status, 78)
+        let document = try Command.json(json.stdout)
+        XCTAssertEqual(document["format_version"] as? Int, 1)
+        XCTAssertEqual(document["kind"] as? String, "audit")
+        let error = try XCTUnwrap(document["error"] as? [String: Any], json.stdout)
+        XCTAssertEqual(error["reason"] as? String, "invalid_policy")
+        XCTAssertEqual(error["exit_status"] as? Int, 78)
+        XCTAssertTrue((error["message"] as? String ?? "").contains("bad.yaml: 1 error"), "\(error)")
+
+        let junit = try Command.numaguard(["audit", "--policy", bad, "--format", "junit"])
+        XCTAssertEqual(junit.status, 78)
+        XCTAssertTrue(junit.stdout.contains("<error message=") && junit.stdout.contains("type=\"invalid_policy\""), junit.stdout)
+        try XMLSchema.validate(junit.stdout, against: "junit/junit-10-rules.xsd")
+    }
+
     func testShippedPoliciesAreValid() throws {
         for name in ["latency-baseline", "trading-host", "batch-isolation"] {
             let result = try Command.numaguard(["policy", "check", Command.repositoryRoot.appendingPathComponent("policies/\(name).yaml").path])
@@ -187,5 +226,50 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("UNKNOWN workload.sleeper.read [PID \(child.pid) (sleep)]"), result.stdout)
         XCTAssertTrue(result.stdout.contains("CAP_SYS_PTRACE"), result.stdout)
         XCTAssertTrue(result.stdout.contains("INCOMPLETE"), result.stdout)
+    }
+
+    /// Processes a reservation's scan cannot read are counted once, as incomplete, the same in
+    /// every format (the text summary once said 0 incomplete beside an UNREADABLE line). Each
+    /// document is judged against itself, and JSON against the textfile of the same run: the
+    /// machine's other processes come and go between runs.
+    func testIncompleteIsOneCountInEveryFormat() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to run the audit as an unprivileged user") }
+        let child = try Child("/bin/sleep", ["304"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("count-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("policy.yaml")
+        try "version: 1\nreserve:\n  - {node: 0, for: [latency], max_foreign_memory: 64TiB}\nworkloads:\n  - {name: latency, match: {comm: \"^no-such-comm$\"}}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        func audit(_ arguments: [String]) throws -> CommandResult {
+            let result = try Command.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                                                              Command.numaguard, "audit", "--policy", file.path] + arguments)
+            XCTAssertEqual(result.status, 3, arguments.description + ": " + result.stdout + result.stderr)
+            return result
+        }
+        func count(_ text: String, _ word: String) -> Int { text.components(separatedBy: word).count - 1 }
+
+        let text = try audit([]).stdout
+        XCTAssertTrue(text.contains("UNKNOWN reservations.read [PID \(child.pid) (sleep)]"), text)
+        let summary = try XCTUnwrap(text.split(separator: "\n").last { $0.hasPrefix("INCOMPLETE: ") }, text)
+        let words = summary.split(separator: " ")
+        let textCount = try XCTUnwrap(words.firstIndex(of: "incomplete").flatMap { Int(words[$0 - 1]) }, String(summary))
+        XCTAssertGreaterThan(textCount, 0, text)
+        XCTAssertEqual(textCount, count(text, "\nUNKNOWN "), "each unreadable process is one incomplete check: \(text)")
+
+        let textfile = directory.appendingPathComponent("audit.prom").path
+        let json = try Command.json(try audit(["--format", "json", "--textfile", textfile]).stdout)
+        let jsonCount = try XCTUnwrap((json["summary"] as? [String: Any])?["incomplete"] as? Int)
+        let findings = try XCTUnwrap(json["findings"] as? [[String: Any]])
+        XCTAssertEqual(jsonCount, findings.filter { $0["outcome"] as? String == "incomplete" }.count)
+        XCTAssertEqual(jsonCount, (json["unreadable"] as? [String])?.count)
+        let prometheus = try String(contentsOfFile: textfile, encoding: .utf8)
+        XCTAssertTrue(prometheus.contains("numaguard_audit_checks{outcome=\"incomplete\"} \(jsonCount)\n"), prometheus)
+
+        let junit = try audit(["--format", "junit"]).stdout
+        XCTAssertTrue(junit.contains(" errors=\"\(count(junit, "<error "))\""), junit)
+        XCTAssertGreaterThan(count(junit, "<error "), 0, junit)
     }
 }

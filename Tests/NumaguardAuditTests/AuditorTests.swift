@@ -157,4 +157,22 @@ final class AuditorTests: XCTestCase {
         XCTAssertTrue(report.unreadable.isEmpty)
         XCTAssertEqual(try finding(report, "workload.engine.running").outcome, .fail, "a gone process does not count as running")
     }
+
+    /// On the live host, the auditing process is left out of the reservation scan: its own
+    /// memory is not foreign to anything. A child it started is scanned, so the scan ran.
+    func testTheAuditingProcessIsNotForeignMemory() throws {
+        let child = try Child("/bin/sleep", ["305"])
+        let policy = try PolicyLoader.parse("""
+            version: 1
+            reserve:
+              - {node: 0, for: [latency], max_foreign_memory: 1GiB}
+            workloads:
+              - {name: latency, match: {comm: "^no-such-comm$"}}
+            """, file: "test.yaml")
+        let report = try Auditor.run(root: .live, policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "0"),
+                                     today: Day(year: 2026, month: 12, day: 2))
+        XCTAssertNotNil(report.observed.processes[Int(child.pid)], "the reservation scan read the other processes")
+        XCTAssertNil(report.observed.processes[Int(getpid())], "the auditing process itself is not audited")
+        XCTAssertFalse(try finding(report, "node.0.reserve").actual.contains("PID \(getpid()) "))
+    }
 }

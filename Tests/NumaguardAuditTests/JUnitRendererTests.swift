@@ -119,7 +119,7 @@ final class JUnitRendererTests: XCTestCase {
         let suites = document.all("testsuite")
         XCTAssertEqual(suites.count, 1)
         let suite = try XCTUnwrap(suites.first)
-        XCTAssertEqual(suite.attributes["name"], "numaguard audit")
+        XCTAssertEqual(suite.attributes["name"], "numaguard audit of db-01")
         XCTAssertEqual(suite.attributes["tests"], "8")
         XCTAssertEqual(suite.attributes["failures"], "3")
         XCTAssertEqual(suite.attributes["skipped"], "1")
@@ -141,7 +141,8 @@ final class JUnitRendererTests: XCTestCase {
         XCTAssertEqual(names[2], "workload.engine.memory.policy [PID 42 (engine)]")
         XCTAssertEqual(names[3], "workload.engine.memory.policy [PID 43 (engine)]")
         XCTAssertEqual(names[4], "workload.engine.memory.policy [PID 43 (engine)] #2")
-        XCTAssertEqual(cases.map { $0.attributes["classname"] }, SampleReport.report.findings.map(\.check))
+        XCTAssertEqual(cases.map { $0.attributes["classname"] }, SampleReport.report.findings.map { "db-01." + $0.check },
+                       "qualified by host, so a fleet's reports merged in one job do not collide")
     }
 
     func testNamesStayUniqueWhenASuffixIsAlreadyTaken() {
@@ -188,7 +189,7 @@ final class JUnitRendererTests: XCTestCase {
         let xml = JUnitRenderer.render(report)
         let document = try JUnitDocument.parse(xml)
         let testcase = try XCTUnwrap(document.all("testcase").first)
-        XCTAssertEqual(testcase.attributes["classname"], "host.\"odd\"&<check>'")
+        XCTAssertEqual(testcase.attributes["classname"], "h\"&<>.host.\"odd\"&<check>'")
         XCTAssertEqual(testcase.attributes["name"], "host.\"odd\"&<check>' []]> \\u{0}\\u{8}\\u{B}\\u{C}\\u{1F}\\u{FFFE}\\u{FFFF} é 日本]")
         XCTAssertEqual(document.all("testsuite").first?.attributes["hostname"], "h\"&<>")
         XCTAssertTrue(try XCTUnwrap(document.all("failure").first).text.contains("actual: <x y='1'>"))
@@ -205,6 +206,22 @@ final class JUnitRendererTests: XCTestCase {
         XCTAssertEqual(document.all("testsuite").first?.attributes["tests"], "0")
         XCTAssertEqual(document.all("testcase").count, 0)
         XCTAssertNil(document.all("testsuite").first?.attributes["hostname"])
+    }
+
+    /// Jenkins' xunit plugin validates against its junit-10 schema, where `skipped` is allowed
+    /// on `<testsuite>` but not on `<testsuites>`, and `tests`, `failures`, `errors` are required
+    /// on every suite. Tests/Fixtures/junit/junit-10-rules.xsd states those rules; xmllint judges.
+    func testValidatesAgainstTheJenkinsJUnitSchema() throws {
+        var withoutHost = SampleReport.report
+        withoutHost.host.hostname = nil
+        for (report, timestamp) in [(SampleReport.report, "2026-12-02T06:00:00Z"), (withoutHost, nil)] {
+            try XMLSchema.validate(JUnitRenderer.render(report, timestamp: timestamp), against: "junit/junit-10-rules.xsd")
+        }
+        let document = try JUnitDocument.parse(JUnitRenderer.render(SampleReport.report, timestamp: "2026-12-02T06:00:00Z"))
+        XCTAssertEqual(document.all("testsuite").first?.attributes["timestamp"], "2026-12-02T06:00:00Z")
+        XCTAssertNil(document.all("testsuites").first?.attributes["skipped"])
+        XCTAssertEqual(try JUnitDocument.parse(JUnitRenderer.render(withoutHost)).all("testcase").first?.attributes["classname"],
+                       "machine-0123456789abcdef.host.kernel.numa_balancing")
     }
 
     func testOutputIsDeterministic() {

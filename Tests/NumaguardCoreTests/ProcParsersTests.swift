@@ -25,6 +25,18 @@ final class ProcParsersTests: XCTestCase {
         XCTAssertThrowsError(try TaskStatParser.parse("garbage"))
     }
 
+    /// The fuzzer's find: a parent PID beyond Int trapped in the conversion; now a parse error.
+    func testStatRejectsNumbersBeyondInt() throws {
+        var fields = Array(repeating: "0", count: 40)
+        fields[4 - 4] = "12440737887152811458"  // ppid: fits UInt64, not Int
+        XCTAssertThrowsError(try TaskStatParser.parse("232 (probe) S " + fields.joined(separator: " "))) { error in
+            XCTAssertTrue("\(error)".contains("field 4 is out of range"), "\(error)")
+        }
+        fields[4 - 4] = "1"
+        fields[39 - 4] = "18446744073709551000"  // processor
+        XCTAssertThrowsError(try TaskStatParser.parse("232 (probe) S " + fields.joined(separator: " ")))
+    }
+
     func testStatusFields() throws {
         let status = ProcStatus.parse("""
             Name:\tprobe

@@ -12,6 +12,15 @@ public struct Guest {
 
     public let directory: URL
     public let exitCode: Int32
+    /// The Debian package scripts/vm/fetch-kernels.sh fetched for this flavour, and its release.
+    public let package: KernelPackage
+
+    /// What `uname -r` said inside the guest. Tests compare with this, never with a recorded
+    /// release: Debian replaces its kernel packages (6.1.0-56 became 6.1.0-57) and the guest
+    /// boots whatever apt serves that day.
+    public var kernelRelease: String {
+        get throws { try text("uname-r").trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
 
     /// `append`: extra kernel command line (e.g. `numa_balancing=disable`).
     public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, script: String,
@@ -29,14 +38,17 @@ public struct Guest {
         let scriptURL = work.appendingPathComponent("guest.sh")
         try (Guest.library + "\n" + script).write(to: scriptURL, atomically: true, encoding: .utf8)
         let out = work.appendingPathComponent("out")
+        let booted = KernelPackage(kernel)
+        // Named before the boot, so a failure (or a hang) in the log says which package it was.
+        FileHandle.standardError.write(Data("guest \(kernel.rawValue)/\(topology.rawValue): booting \(booted.description)\n".utf8))
         let harness = Command.repositoryRoot.appendingPathComponent("scripts/vm/run-guest.sh").path
         let result = try Command.run("/bin/sh", [
             harness, "--kernel", kernel.rawValue, "--topology", topology.rawValue,
             "--script", scriptURL.path, "--out", out.path, "--binary", binary, "--timeout", "600",
         ] + (append.map { ["--append", $0] } ?? []))
-        let guest = Guest(directory: out, exitCode: result.status)
+        let guest = Guest(directory: out, exitCode: result.status, package: booted)
         if result.status != 0 {
-            XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) exited \(result.status): \(result.stderr)\n"
+            XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) (\(booted.description)) exited \(result.status): \(result.stderr)\n"
                     + "guest log:\n\((try? guest.text("guest.log")) ?? "(none)")", file: file, line: line)
         }
         return guest
@@ -53,6 +65,7 @@ public struct Guest {
     /// Shell functions every guest script can use.
     static let library = #"""
         set -u
+        uname -r >$OUT/uname-r
         # start NAME [numactl args...] -- probe args: start the probe under numactl, wait for "ready",
         # and record its pid in /tmp/NAME.pid.
         start() {
@@ -83,4 +96,28 @@ public struct Guest {
             cat /proc/sys/kernel/numa_balancing >$OUT/numa_balancing 2>/dev/null || echo absent >$OUT/numa_balancing
         }
         """#
+}
+
+/// Which kernel package a flavour boots, as scripts/vm/fetch-kernels.sh left it in the cache
+/// (`package` and `release` beside the vmlinux).
+public struct KernelPackage: Sendable, CustomStringConvertible {
+    public let package: String?
+    public let release: String?
+
+    init(_ kernel: Guest.Kernel) {
+        let environment = ProcessInfo.processInfo.environment
+        let cache = environment["NUMAGUARD_VM_CACHE"].map { URL(fileURLWithPath: $0) }
+            ?? Command.repositoryRoot.appendingPathComponent(".vm")
+        let directory = cache.appendingPathComponent("kernels").appendingPathComponent(kernel.rawValue)
+        func read(_ name: String) -> String? {
+            (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        package = read("package")
+        release = read("release")
+    }
+
+    public var description: String {
+        "\(package ?? "kernel package unknown (not yet fetched)") (release \(release ?? "unknown"))"
+    }
 }
