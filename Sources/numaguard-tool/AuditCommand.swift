@@ -14,7 +14,10 @@ enum AuditFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, junit, prometheus
 }
 
-extension Severity: ExpressibleByArgument {}
+/// `--fail-on` takes warning or critical: `info` findings never fail, so it is not offered.
+extension Severity: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [Severity.warning.rawValue, Severity.critical.rawValue] }
+}
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,7 +78,7 @@ struct AuditCommand: ParsableCommand {
             throw fail(error.description, .hostUnreadable)
         }
         switch format {
-        case .text: FileHandleWriter.write(1, AuditText.render(report, color: isatty(1) == 1))
+        case .text: FileHandleWriter.write(1, AuditText.render(report, color: Terminal.wantsColor(1)))
         case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "audit", report))
         case .junit: FileHandleWriter.write(1, JUnitRenderer.render(report, timestamp: UTCTime.text(now)))
         case .prometheus: FileHandleWriter.write(1, PrometheusRenderer.render(report, timestamp: now))

@@ -78,7 +78,7 @@ struct CertifyCommand: ParsableCommand {
             try AtomicFile.write(header + AuditText.render(certificate.audit), to: "\(out)/certificate.txt")
             try AtomicFile.write(JUnitRenderer.render(certificate.audit, timestamp: UTCTime.text(Double(time(nil)))),
                                  to: "\(out)/certificate.junit.xml")
-            FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: isatty(1) == 1))
+            FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: Terminal.wantsColor(1)))
         } catch let error as SystemCallError {
             throw Terminal.fail("cannot write the report to \(out): \(error)", .hostUnreadable)
         }

@@ -10,6 +10,9 @@ let arguments = CommandLine.arguments
 if arguments.count > 1, arguments[1] == "run" {
     exit(RunCommand.main(Array(arguments.dropFirst(2))))
 }
+if let status = CommandRouting.preflight(arguments) {
+    exit(status)
+}
 if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) {
     exit(status)
 }

@@ -1,3 +1,6 @@
+// XCTest exists only in the toolchain's test configuration: a packager's
+// `swift build -c release --static-swift-stdlib` builds this target without it.
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -121,3 +124,4 @@ public struct KernelPackage: Sendable, CustomStringConvertible {
         "\(package ?? "kernel package unknown (not yet fetched)") (release \(release ?? "unknown"))"
     }
 }
+#endif

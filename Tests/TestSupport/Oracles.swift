@@ -1,3 +1,6 @@
+// XCTest exists only in the toolchain's test configuration: a packager's
+// `swift build -c release --static-swift-stdlib` builds this target without it.
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -99,3 +102,4 @@ extension Oracle {
         categories[label.lowercased()]?[column == "Total" ? "total" : column]
     }
 }
+#endif

@@ -1,3 +1,6 @@
+// XCTest exists only in the toolchain's test configuration: a packager's
+// `swift build -c release --static-swift-stdlib` builds this target without it.
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -32,3 +35,4 @@ public enum Promtool {
         XCTAssertEqual(check.stdout + check.stderr, "", "promtool lint findings", file: file, line: line)
     }
 }
+#endif
