@@ -56,6 +56,12 @@ public struct RootedPath: Sendable {
     /// The path from the root, without links, `.` or `..` in it.
     public var path: String { resolved.joined(separator: "/") }
 
+    /// Where the walk is headed: `path`, the component being looked up and what is left,
+    /// for an error that says what a link named inside the root.
+    public var destination: String {
+        (resolved + (lastChild.map { [$0] } ?? []) + pending.reversed().map(String.init)).joined(separator: "/")
+    }
+
     public mutating func next() -> Step? {
         while let component = pending.popLast() {
             if component == ".." {

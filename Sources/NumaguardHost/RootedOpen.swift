@@ -24,12 +24,7 @@ enum RootedOpen {
     /// A descriptor for `relative` under `root` opened with `flags` (O_RDONLY, O_DIRECTORY,
     /// clinux_o_path...; O_CLOEXEC is added). `display` names the file in errors.
     static func openFile(root: String, _ relative: String, flags: Int32, display: String) throws(HostError) -> Int32 {
-        let rootFD: Int32
-        do {
-            rootFD = try SystemCall.check("open", root) { open(root, clinux_o_path | O_DIRECTORY | O_CLOEXEC) }
-        } catch {
-            throw .unreadable(path: display, errno: error.errno)
-        }
+        let rootFD = try openRoot(root, display: display)
         defer { close(rootFD) }
         if !openat2Missing.load(ordering: .relaxed) {
             var attempt = 0
@@ -53,6 +48,15 @@ enum RootedOpen {
         return try byComponents(rootFD: rootFD, relative, flags: flags, display: display)
     }
 
+    /// The root directory itself, which the walk starts from (the root path is trusted: it is the user's).
+    static func openRoot(_ root: String, display: String) throws(HostError) -> Int32 {
+        do {
+            return try SystemCall.check("open", root) { open(root, clinux_o_path | O_DIRECTORY | O_CLOEXEC) }
+        } catch {
+            throw .unreadable(path: display, errno: error.errno)
+        }
+    }
+
     /// The walk without openat2: one clinux_o_path|O_NOFOLLOW open per component, symlinks read
     /// with readlinkat and resolved by `RootedPath`, the final open with O_NOFOLLOW so a name
     /// swapped for a link after it was looked at is refused rather than followed.
@@ -64,8 +68,9 @@ enum RootedOpen {
         var followed: [String] = []
         func fail(_ errno: Errno) -> HostError {
             guard walk.leftRoot, let link = followed.last else { return .unreadable(path: display, errno: errno) }
-            return .refused(path: display, reason: "\(link) leads outside the host root; resolved inside it (as a chroot would), "
-                            + "it names \(walk.path.isEmpty ? "the root" : walk.path), which cannot be opened: \(errno)")
+            let inside = walk.destination
+            return .refused(path: display, reason: "\(link) leads outside the host root; resolved inside it (as in a chroot) "
+                            + "it is \(inside.isEmpty ? "the root itself" : inside), which cannot be opened: \(errno)")
         }
         while let step = walk.next() {
             guard case let .child(name, last) = step else {
