@@ -181,6 +181,90 @@ func fuzzNumaMaps(_ data: UnsafeBufferPointer<UInt8>, _ text: String, validUTF8:
         }
         _ = mapping.kind
     }
+    fuzzTally(mappings, text)
+}
+
+/// The byte arithmetic on what was parsed (issue 12: a parsed count once trapped in
+/// Mapping.bytes): every accepted mapping's bytes fit exactly, and tallies of any number of
+/// mappings, their totals and their renderings never trap. Each mapping is added several
+/// times so sums that pass Int.max (saturation) are reached from small inputs too.
+func fuzzTally(_ mappings: [Mapping], _ text: String) {
+    var tally = MemoryTally()
+    for mapping in mappings {
+        var lineBytes = 0
+        for entry in mapping.nodePages {
+            if entry.node < 0 || entry.node > KernelArithmetic.maximumNode { violation("node \(entry.node) accepted", text) }
+            let size = mapping.pageSizeKiB ?? 0
+            let (pageBytes, sizeOverflow) = size.multipliedReportingOverflow(by: 1024)
+            let (bytes, overflow) = entry.pages.multipliedReportingOverflow(by: pageBytes)
+            if sizeOverflow || overflow { violation("N\(entry.node)=\(entry.pages) x \(size) kB accepted but overflows", text) }
+            let (sum, sumOverflow) = lineBytes.addingReportingOverflow(bytes)
+            if sumOverflow { violation("a mapping's bytes overflow", text) }
+            lineBytes = sum
+            if mapping.bytes(on: entry.node) < 0 { violation("negative bytes", text) }
+        }
+        _ = mapping.totalPages
+        for _ in 0..<4 { tally.add(mapping) }
+    }
+    let everywhere = IDSet(0...3)
+    for backing in MemoryTally.Backing.allCases {
+        let total = tally.total(backing)
+        if total < 0 { violation("negative total", text) }
+        if tally.bytes(backing, outside: everywhere) > total { violation("a part above its total", text) }
+        _ = Bytes.text(total)
+    }
+    for node in tally.nodes {
+        for category in MemoryTally.Category.allCases {
+            let bytes = tally.bytes(category, on: node)
+            if bytes < 0 { violation("negative bytes on node \(node)", text) }
+            _ = Bytes.text(bytes)
+        }
+    }
+    _ = tally.remoteAnonymousShare(off: IDSet([0]))
+    _ = tally.policies.map(\.bytes.saturatingSum)
+}
+
+// MARK: - path resolution inside a host root
+
+/// RootedPath over a tree described by the input: the first line is the path to resolve,
+/// each later `name=target` line makes `name` (a path from the root) a symlink. Whatever
+/// the links, the walk ends (links bounded), and where it is never holds `.`, `..` or an
+/// empty name, so nothing it opens is above the root. Resolving the result again, with no
+/// links in it, lands on the same place without leaving the root.
+func fuzzRootedPath(_ text: String) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(64).makeIterator()
+    guard let path = lines.next() else { return }
+    var links: [String: Substring] = [:]
+    while let line = lines.next() {
+        guard let equals = line.firstIndex(of: "=") else { continue }
+        links[String(line[..<equals])] = line[line.index(after: equals)...]
+    }
+    var walk = RootedPath(path)
+    var steps = 0
+    // Each step consumes a component; links add at most maximumTargetBytes / 2 + 1 each.
+    let bound = path.utf8.count + RootedPath.maximumLinks * (RootedPath.maximumTargetBytes / 2 + 2) + 2
+    while let step = walk.next() {
+        steps += 1
+        if steps > bound { violation("walk did not end after \(bound) steps", text) }
+        guard case let .child(name, _) = step else { continue }
+        if name.isEmpty || name == "." || name == ".." || name.contains("/") { violation("walked into \"\(name)\"", text) }
+        let here = (walk.resolved + [name]).joined(separator: "/")
+        if let target = links[here] {
+            if case .failure = walk.follow(target) { return }
+        } else {
+            walk.descended()
+        }
+    }
+    if walk.links > RootedPath.maximumLinks { violation("followed \(walk.links) links", text) }
+    for name in walk.resolved where name.isEmpty || name == "." || name == ".." || name.contains("/") {
+        violation("resolved path holds \"\(name)\"", text)
+    }
+    var again = RootedPath(walk.path)
+    while let step = again.next() {
+        guard case .child = step else { violation("a resolved path climbs", text) }
+        again.descended()
+    }
+    if again.path != walk.path || again.leftRoot { violation("resolving \"\(walk.path)\" again moved it", text) }
 }
 
 // MARK: - the other /proc and /sys parsers (crash-freedom only)
@@ -193,9 +277,14 @@ func fuzzOthers(_ text: String) {
     let status = ProcStatus.parse(text)
     _ = status.name
     _ = status.uids
-    _ = status.kilobytes("VmRSS")
     do { _ = try status.cpusAllowed; _ = try status.memsAllowed } catch { checkError(error, text) }
-    do { _ = try MeminfoParser.parse(text) } catch { checkError(error, text) }
+    do {
+        // Node totals are summed across nodes: many large real values saturate, never trap.
+        let values = try MeminfoParser.parse(text)
+        _ = Array(values.values).saturatingSum
+        _ = (Array(values.values) + Array(values.values)).saturatingSum
+    } catch { checkError(error, text) }
+    do { _ = try status.kilobytes("VmRSS") } catch { checkError(error, text) }
     do { _ = try CounterFileParser.parse(text) } catch { checkError(error, text) }
     do { _ = try CgroupEntry.parse(text) } catch { checkError(error, text) }
     do { _ = try DistanceParser.parse(text) } catch { checkError(error, text) }
@@ -240,5 +329,6 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for word in line.split(separator: " ").dropFirst().prefix(1) { fuzzPolicy(word) }
     }
     fuzzOthers(text)
+    fuzzRootedPath(text)
     return 0
 }

@@ -1,11 +1,25 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "CLinux.h"
+
+// The static build's libc may predate openat2: its number is 437 on every architecture
+// (the generic syscall table), and the argument is the kernel's struct open_how.
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+struct clinux_open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+#define CLINUX_RESOLVE_NO_MAGICLINKS 0x02
+#define CLINUX_RESOLVE_IN_ROOT 0x10
 
 _Static_assert(sizeof(unsigned long) == sizeof(uint64_t), "the kernel's masks are arrays of unsigned long");
 
@@ -62,3 +76,14 @@ int clinux_signalfd_take(int fd) {
 long clinux_migrate_pages(pid_t pid, unsigned long maxnode, const uint64_t *old_nodes, const uint64_t *new_nodes) {
     return syscall(SYS_migrate_pages, pid, maxnode, old_nodes, new_nodes);
 }
+
+int clinux_openat2_in_root(int dirfd, const char *path, int flags) {
+    struct clinux_open_how how = {
+        .flags = (uint64_t)(unsigned int)flags,
+        .mode = 0,
+        .resolve = CLINUX_RESOLVE_IN_ROOT | CLINUX_RESOLVE_NO_MAGICLINKS,
+    };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+const int clinux_o_path = O_PATH;

@@ -195,7 +195,7 @@ public enum Auditor {
                     if let tally = full.memory { tallies[full.pid] = tally }
                     observed.processes[full.pid] = full
                     if workload.protected, let tally = full.memory {
-                        for node in tally.nodes { protectedResident[node, default: 0] += tally.bytes(.anonymous, on: node) }
+                        for node in tally.nodes { protectedResident[node] = KernelArithmetic.sum(protectedResident[node] ?? 0, tally.bytes(.anonymous, on: node)) }
                     }
                     let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups)
                     members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset?.cpus, cpusetMems: cpuset?.mems))

@@ -11,7 +11,7 @@ public enum NodeChecks {
         reservations.map { reservation in
             let node = reservation.node
             let foreign = foreignHolders(reservation, processes: processes, owner: owner, tallies: tallies)
-            let total = foreign.reduce(0) { $0 + $1.1 }
+            let total = foreign.lazy.map(\.1).saturatingSum
             let named = foreign.prefix(5).map { "PID \($0.0.pid) (\($0.0.comm)) \(Bytes.text($0.1))" }.joined(separator: ", ")
             return .judge(
                 total <= reservation.maxForeignMemory, "node.\(node).reserve", .critical, subject: "node \(node)",
@@ -30,7 +30,7 @@ public enum NodeChecks {
         for process in processes {
             if let name = owner[process.pid], reservation.workloads.contains(name) { continue }
             guard let tally = tallies[process.pid] else { continue }
-            let bytes = tally.bytes(.anonymous, on: reservation.node) + tally.bytes(.mixed, on: reservation.node)
+            let bytes = KernelArithmetic.sum(tally.bytes(.anonymous, on: reservation.node), tally.bytes(.mixed, on: reservation.node))
             if bytes > 0 { foreign.append((process, bytes)) }
         }
         return foreign.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.pid < $1.0.pid }
@@ -47,11 +47,11 @@ public enum NodeChecks {
                 needed = bytes
                 expected = "at least \(Bytes.text(bytes)) free"
             case let .percent(percent):
-                needed = Int(Double(node?.memTotal ?? 0) * percent / 100)
+                needed = KernelArithmetic.clamped(Double(node?.memTotal ?? 0) * percent / 100)
                 expected = "at least \(percent)% of the node free (\(Bytes.text(needed)))"
             case let .protectedMultiple(factor):
                 let resident = protectedResident[rule.node] ?? 0
-                needed = Int(Double(resident) * factor)
+                needed = KernelArithmetic.clamped(Double(resident) * factor)
                 expected = "at least \(factor)× the protected workloads' \(Bytes.text(resident)) resident here (\(Bytes.text(needed))) free"
             }
             return .judge(

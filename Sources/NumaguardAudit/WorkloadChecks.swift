@@ -90,7 +90,7 @@ public enum WorkloadChecks {
         let wrong = tally.policies.filter { $0.policy.mode != expected.mode || $0.policy.nodes != expected.nodes }
         findings.append(judge(wrong.isEmpty, "memory.policy", .critical, expected: expected.kernelSpelling + " on every mapping",
               actual: wrong.isEmpty ? "\(tally.mappings) mappings \(expected.kernelSpelling)"
-                  : wrong.map { "\($0.policy.kernelSpelling) on \($0.mappings) mapping\($0.mappings == 1 ? "" : "s") (\(Bytes.text($0.bytes.reduce(0, +))))" }
+                  : wrong.map { "\($0.policy.kernelSpelling) on \($0.mappings) mapping\($0.mappings == 1 ? "" : "s") (\(Bytes.text($0.bytes.saturatingSum)))" }
                   .joined(separator: "; "),
               remediation: restart))
         if !memory.allowInterleave {

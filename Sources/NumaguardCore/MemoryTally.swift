@@ -49,11 +49,13 @@ public struct MemoryTally: Equatable, Sendable {
         let policyIndex = usageIndex(for: mapping.policy)
         policies[policyIndex].mappings += 1
         guard !mapping.nodePages.isEmpty else { return }
-        let pageBytes = (mapping.pageSizeKiB ?? 0) * 1024
+        // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
+        // real-looking lines can still add up past Int.max (see KernelArithmetic).
+        let pageBytes = KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024)
         let category = Self.category(of: mapping).rawValue
         let backing = Self.backing(of: mapping).rawValue
-        for entry in mapping.nodePages {
-            let bytes = entry.pages * pageBytes
+        for entry in mapping.nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
+            let bytes = KernelArithmetic.product(entry.pages, pageBytes)
             Self.add(bytes, at: entry.node, to: &byCategory[category])
             Self.add(bytes, at: entry.node, to: &byBacking[backing])
             Self.add(bytes, at: entry.node, to: &policies[policyIndex].bytes)
@@ -69,10 +71,11 @@ public struct MemoryTally: Equatable, Sendable {
     public func bytes(_ category: Category, on node: Int) -> Int { Self.value(byCategory[category.rawValue], node) }
     public func bytes(_ backing: Backing, on node: Int) -> Int { Self.value(byBacking[backing.rawValue], node) }
 
-    public func total(_ backing: Backing) -> Int { byBacking[backing.rawValue].reduce(0, +) }
+    public func total(_ backing: Backing) -> Int { byBacking[backing.rawValue].saturatingSum }
 
     public func bytes(_ backing: Backing, outside nodes: IDSet) -> Int {
-        byBacking[backing.rawValue].indices.filter { !nodes.contains($0) }.reduce(0) { $0 + byBacking[backing.rawValue][$1] }
+        let values = byBacking[backing.rawValue]
+        return values.indices.lazy.filter { !nodes.contains($0) }.map { values[$0] }.saturatingSum
     }
 
     /// The share of anonymous memory held off `nodes`, 0 when there is none: what a
@@ -82,11 +85,11 @@ public struct MemoryTally: Equatable, Sendable {
         return anonymous > 0 ? Double(bytes(.anonymous, outside: nodes)) / Double(anonymous) : 0
     }
 
-    static func value(_ values: [Int], _ node: Int) -> Int { node < values.count ? values[node] : 0 }
+    static func value(_ values: [Int], _ node: Int) -> Int { node >= 0 && node < values.count ? values[node] : 0 }
 
     private static func add(_ bytes: Int, at node: Int, to values: inout [Int]) {
         if node >= values.count { values.append(contentsOf: repeatElement(0, count: node - values.count + 1)) }
-        values[node] += bytes
+        values[node] = KernelArithmetic.sum(values[node], bytes)
     }
 
     /// Few distinct policies per process; the last one used is almost always the next.

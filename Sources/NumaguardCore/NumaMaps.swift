@@ -58,7 +58,8 @@ public struct Mapping: Equatable, Sendable, Codable {
         return .anon
     }
 
-    public var totalPages: Int { nodePages.reduce(0) { $0 + $1.pages } }
+    /// Saturating: the parser refuses lines whose counts overflow, but a Mapping can also be built by hand.
+    public var totalPages: Int { nodePages.lazy.map(\.pages).saturatingSum }
 
     public func pages(on node: Int) -> Int {
         nodePages.first { $0.node == node }?.pages ?? 0
@@ -66,7 +67,10 @@ public struct Mapping: Equatable, Sendable, Codable {
 
     /// Bytes resident on each node; THP pages are counted by the kernel in base pages,
     /// hugetlb pages in huge pages, so `kernelpagesize_kB` is the right multiplier for both.
-    public func bytes(on node: Int) -> Int { pages(on: node) * (pageSizeKiB ?? 0) * 1024 }
+    /// The parser guarantees the product fits (see `KernelArithmetic`); a hand-built value saturates.
+    public func bytes(on node: Int) -> Int {
+        KernelArithmetic.product(pages(on: node), KernelArithmetic.product(pageSizeKiB ?? 0, 1024))
+    }
 
     /// Resets to an empty line, keeping the node array's storage for the next one.
     mutating func reset(address: UInt64, policy: MemoryPolicy) {
@@ -136,6 +140,9 @@ public struct NumaMapsScanner {
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     private var lastPolicy = MemoryPolicy.default
     private var policies: [String: MemoryPolicy] = [:]
+    /// Where each `N<node>=` token of the current line starts, parallel to `current.nodePages`,
+    /// so an overflowing count is reported at its column.
+    private var nodeTokenStarts: [Int] = []
 
     public init(keepsFilePaths: Bool) {
         self.keepsFilePaths = keepsFilePaths
@@ -189,6 +196,7 @@ public struct NumaMapsScanner {
         } catch {
             var located = error
             located.what = "numa_maps line \(lineNumber)"
+            located.line = lineNumber
             throw located
         }
         return true
@@ -275,6 +283,8 @@ public struct NumaMapsScanner {
             throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
         }
         current.reset(address: address, policy: parsedPolicy)
+        nodeTokenStarts.removeAll(keepingCapacity: true)
+        var pageSizeStart = end
         // Remaining tokens: `key=value` or bare words, separated by single spaces.
         while cursor < end {
             while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
@@ -311,7 +321,11 @@ public struct NumaMapsScanner {
                 continue
             }
             if isNode, let node = Lex.decimal(bytes, tokenStart + 1, equalsAt) {
+                guard node <= KernelArithmetic.maximumNode else {
+                    throw fail(tokenStart + 1, "node \(node) is beyond the largest node id Linux has (\(KernelArithmetic.maximumNode))")
+                }
                 current.nodePages.append(.init(node: node, pages: value))
+                nodeTokenStarts.append(tokenStart)
                 continue
             }
             if let key = counter(bytes, tokenStart, equalsAt) {
@@ -323,12 +337,37 @@ public struct NumaMapsScanner {
                 case .swapcache: current.swapcache = value
                 case .active: current.active = value
                 case .writeback: current.writeback = value
-                case .pageSize: current.pageSizeKiB = value
+                case .pageSize:
+                    current.pageSizeKiB = value
+                    pageSizeStart = tokenStart
                 }
             }
         }
-        if !current.nodePages.isEmpty && current.pageSizeKiB == nil {
-            throw fail(end, "page counts without kernelpagesize_kB")
+        try checkSizes(pageSizeStart: pageSizeStart, fail)
+    }
+
+    /// Every count must make real bytes: each node's pages times the page size, and their
+    /// sum, below 2^63 (`KernelArithmetic`), so no tally of what was parsed can trap.
+    private func checkSizes(pageSizeStart: Int, _ fail: (Int, String) -> ParseError) throws(ParseError) {
+        if let size = current.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
+            throw fail(pageSizeStart, "kernelpagesize_kB=\(size) overflows")
+        }
+        guard !current.nodePages.isEmpty else { return }
+        guard let size = current.pageSizeKiB else { throw fail(pageSizeStart, "page counts without kernelpagesize_kB") }
+        var totalBytes = 0
+        var totalPages = 0
+        for (index, entry) in current.nodePages.enumerated() {
+            let column = nodeTokenStarts[index]
+            guard let bytes = KernelArithmetic.bytes(pages: entry.pages, pageKiB: size) else {
+                throw fail(column, "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
+            }
+            let (bytesSum, bytesOverflow) = totalBytes.addingReportingOverflow(bytes)
+            let (pagesSum, pagesOverflow) = totalPages.addingReportingOverflow(entry.pages)
+            guard !bytesOverflow, !pagesOverflow else {
+                throw fail(column, "N\(entry.node)=\(entry.pages) pages of \(size) kB take the mapping beyond 2^63 bytes")
+            }
+            totalBytes = bytesSum
+            totalPages = pagesSum
         }
     }
 

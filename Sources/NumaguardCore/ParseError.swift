@@ -11,12 +11,16 @@ public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// 1-based column in `input` where parsing failed, when known.
     public var column: Int?
     public var reason: String
+    /// 1-based line in the file when the parser reads a multi-line file line by line
+    /// (numa_maps): `HostError` then names the place as `path:line`.
+    public var line: Int?
 
-    public init(what: String, input: some StringProtocol, column: Int? = nil, reason: String) {
+    public init(what: String, input: some StringProtocol, column: Int? = nil, reason: String, line: Int? = nil) {
         self.what = what
         self.input = input.count > 120 ? String(input.prefix(117)) + "..." : String(input)
         self.column = column
         self.reason = reason
+        self.line = line
     }
 
     public var description: String {

@@ -159,10 +159,14 @@ public struct ProcStatus: Equatable, Sendable {
     /// Real, effective, saved and filesystem uid.
     public var uids: [Int] { (fields["Uid"] ?? "").split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { Lex.decimal($0) } }
 
-    /// A `kB` field in bytes (VmRSS, RssAnon, ...).
-    public func kilobytes(_ key: String) -> Int? {
+    /// A `kB` field in bytes (VmRSS, RssAnon, ...); nil when absent or not a number. A count
+    /// whose bytes pass 2^63 cannot be real and is refused, naming the field.
+    public func kilobytes(_ key: String) throws(ParseError) -> Int? {
         guard let value = fields[key], let number = Lex.decimal(value.split(separator: " ").first ?? "") else { return nil }
-        return number * 1024
+        guard let bytes = KernelArithmetic.bytes(kibibytes: number) else {
+            throw ParseError(what: "status field \(key)", input: value, reason: "\(number) kB overflows")
+        }
+        return bytes
     }
 }
 
@@ -186,7 +190,14 @@ public enum MeminfoParser {
             guard let first = words.first, let number = Lex.decimal(first) else {
                 throw ParseError(what: "meminfo line", input: line, reason: "value is not a number")
             }
-            values[key] = words.count > 1 && words[1] == "kB" ? number * 1024 : number
+            if words.count > 1 && words[1] == "kB" {
+                guard let bytes = KernelArithmetic.bytes(kibibytes: number) else {
+                    throw ParseError(what: "meminfo line", input: line, reason: "\(key): \(number) kB overflows")
+                }
+                values[key] = bytes
+            } else {
+                values[key] = number
+            }
         }
         return values
     }

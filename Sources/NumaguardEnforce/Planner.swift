@@ -322,7 +322,7 @@ extension Planning {
         let reserved = IDSet(policy.reservations.map(\.node))
         // Protected holders cannot move (they are refused); the others move largest first
         // until what the movable ones leave fits the allowance, so small bystanders stay put.
-        var remaining = holders.filter { self.target($0.0.pid)?.protected != true }.reduce(0) { $0 + $1.1 }
+        var remaining = holders.filter { self.target($0.0.pid)?.protected != true }.lazy.map(\.1).saturatingSum
         for (process, bytes) in holders where process.pid != options.selfPID {
             guard let target = target(process.pid) else { continue }
             if target.protected {

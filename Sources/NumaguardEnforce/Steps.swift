@@ -172,7 +172,7 @@ struct Step {
             let notMoved = try actuator.migratePages(of: target.pid, from: from, to: to, onlyUnshared: action.onlyUnshared ?? false)
             let now = try actuator.anonymousBytes(of: target.identity)
             after = Self.describe(now)
-            let left = from.reduce(0) { $0 + (now[$1] ?? 0) }
+            let left = from.lazy.map { now[$0] ?? 0 }.saturatingSum
             let moved = "\(before ?? "") -> \(after ?? "")"
             if notMoved == 0 && left == 0 { return finish(.done, moved) }
             finish(.partial, "\(moved); the kernel could not move \(notMoved) page\(notMoved == 1 ? "" : "s"), "

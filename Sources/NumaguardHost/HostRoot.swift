@@ -3,17 +3,23 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 import NumaguardCore
 
 /// A failure to read the host, naming the file (under its root) and the cause.
 public enum HostError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, errno: Errno)
     case malformed(path: String, ParseError)
+    /// Not read on purpose: not a regular file, larger than numaguard reads, or a symlink
+    /// out of a host root leading nowhere inside it. `reason` says which.
+    case refused(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unreadable(path, errno): "cannot read \(path): \(errno)"
-        case let .malformed(path, error): "\(path): \(error)"
+        case let .refused(path, reason): "cannot read \(path): \(reason)"
+        // `path:line:` when the parser knows the line, as compilers do, so an editor can jump there.
+        case let .malformed(path, error): error.line.map { "\(path):\($0): \(error)" } ?? "\(path): \(error)"
         }
     }
 
@@ -45,10 +51,37 @@ public protocol HostReadObserver: AnyObject, Sendable {
 /// The one way numaguard reads the host: every /proc and /sys path is resolved under
 /// a root, `/` for the live host or a directory holding a recorded or captured host,
 /// so fixtures and captures exercise exactly the code that reads production hosts.
+///
+/// A root other than `/` is untrusted (a capture, a fixture, a tree someone sent): every
+/// path under it is resolved inside it (`RootedOpen`: symlinks and `..` never leave it),
+/// only regular files are read from it, opened non-blocking so a FIFO cannot stall a read.
+/// The live root keeps plain open(2) calls, the hot path of inspect and run, with nothing
+/// added but O_NONBLOCK. Everywhere, one file is read up to a cap (`maximumFileBytes`,
+/// `maximumStreamedBytes`), never without end (/dev/zero, a file still growing).
 public struct HostRoot: Sendable {
     public let path: String
     /// nil except while capturing.
     public let observer: (any HostReadObserver)?
+    let openMode: OpenMode
+
+    /// How paths are opened: see the type's documentation.
+    enum OpenMode: Sendable {
+        /// `/`: plain open(2), O_NONBLOCK added (free: no extra syscall).
+        case live
+        /// Any other root: resolved inside it, regular files only.
+        case confined
+        /// `readFile(atPath:)`: a file the user named (a policy, maybe `<(command)`, a pipe).
+        case userFile
+    }
+
+    /// The most `readBytes` and the other whole-file reads take from one file. The largest
+    /// file read whole is /proc/PID/cmdline, which the kernel bounds at 6 MiB (3/4 of the
+    /// 8 MiB stack limit's cap on arguments); policies, snapshots and journals are smaller.
+    public static let maximumFileBytes = 16 << 20
+    /// The most `streamContents` takes from one file by default: numa_maps of a process at
+    /// the default vm.max_map_count (65530) is under 8 MiB, so 64 MiB allows about 600k
+    /// mappings. Streamed files are parsed as read, so the cap bounds time, not memory.
+    public static let maximumStreamedBytes = 64 << 20
 
     public static let live = HostRoot(path: "/")
 
@@ -57,6 +90,13 @@ public struct HostRoot: Sendable {
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.path = trimmed.isEmpty ? "/" : trimmed
         self.observer = observer
+        openMode = self.path == "/" ? .live : .confined
+    }
+
+    private init(userFileRoot path: String) {
+        self.path = path
+        observer = nil
+        openMode = .userFile
     }
 
     /// The same root, reporting every read to `observer`.
@@ -66,7 +106,7 @@ public struct HostRoot: Sendable {
 
     /// Reports a failed read to the observer (not a missing file: absence is a fact the
     /// readers handle) and passes the error on.
-    private func noted(_ relative: String, _ error: HostError) -> HostError {
+    func noted(_ relative: String, _ error: HostError) -> HostError {
         if let observer, !error.isMissing { observer.failed(relative, error) }
         return error
     }
@@ -82,7 +122,9 @@ public struct HostRoot: Sendable {
     /// report size 0, so this reads until EOF rather than trusting stat.
     public func readBytes(_ relative: String) throws(HostError) -> [UInt8] {
         var contents: [UInt8] = []
-        try streamContents(relative, chunkSize: 16 * 1024) { (chunk) throws(Never) in contents.append(contentsOf: chunk) }.get()
+        try streamContents(relative, chunkSize: 16 * 1024, limit: Self.maximumFileBytes) { (chunk) throws(Never) in
+            contents.append(contentsOf: chunk)
+        }.get()
         return contents
     }
 
@@ -90,13 +132,15 @@ public struct HostRoot: Sendable {
     /// arrives, so a multi-megabyte numa_maps is parsed while it is read and never held whole.
     /// seq_file fills as much of each read as it can, taking the target's mmap lock once per
     /// read: a large chunk means fewer lock round trips (cat uses 128 KiB).
-    /// Stops at the first error `body` throws and returns it.
+    /// Stops at the first error `body` throws and returns it. A file going on past `limit`
+    /// bytes is refused (after `body` saw the first `limit`).
     public func streamContents<E: Error>(
-        _ relative: String, chunkSize: Int = 256 * 1024, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
+        _ relative: String, chunkSize: Int = 256 * 1024, limit: Int = HostRoot.maximumStreamedBytes,
+        _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
         let full = absolute(relative)
         let fd: Int32
-        do { fd = try openForReading(full) } catch { throw noted(relative, error) }
+        do { fd = try openForReading(relative) } catch { throw noted(relative, error) }
         defer { close(fd) }
         let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
         defer { storage.deallocate() }
@@ -113,12 +157,13 @@ public struct HostRoot: Sendable {
             if count == 0 { break }
             let chunk = UnsafeBufferPointer(start: storage, count: count)
             total += count
+            if total > limit { throw noted(relative, tooLarge(full, limit)) }
             // A file that goes on past 64 KiB (a large numa_maps): read the rest one chunk
             // ahead on a second thread while this one works (capture keeps the plain loop).
             if total >= ReadAhead.minimumChunk, chunkSize >= ReadAhead.minimumChunk, observer == nil, failure == nil,
                let ahead = ReadAhead.start(fd: fd, chunkSize: chunkSize) {
                 defer { ahead.finish() }
-                return try consume(first: chunk, then: ahead, path: full, relative: relative, body)
+                return try consume(first: chunk, total: total, limit: limit, then: ahead, path: full, relative: relative, body)
             }
             if observer != nil { observed.append(contentsOf: chunk) }
             if failure != nil { continue }
@@ -136,10 +181,11 @@ public struct HostRoot: Sendable {
     }
 
     private func consume<E: Error>(
-        first: UnsafeBufferPointer<UInt8>, then ahead: ReadAhead, path full: String, relative: String,
+        first: UnsafeBufferPointer<UInt8>, total: Int, limit: Int, then ahead: ReadAhead, path full: String, relative: String,
         _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
         do { try body(first) } catch { return .failure(error) }
+        var total = total
         while true {
             let chunk: UnsafeBufferPointer<UInt8>
             switch ahead.nextChunk() {
@@ -147,6 +193,8 @@ public struct HostRoot: Sendable {
             case let .failure(errno): throw noted(relative, .unreadable(path: full, errno: errno))
             }
             if chunk.isEmpty { return .success(()) }
+            total += chunk.count
+            if total > limit { throw noted(relative, tooLarge(full, limit)) }
             do { try body(chunk) } catch { return .failure(error) }
         }
     }
@@ -159,7 +207,7 @@ public struct HostRoot: Sendable {
     public func readSmallText(_ relative: String, capacity: Int = 4096) throws(HostError) -> String {
         let full = absolute(relative)
         let fd: Int32
-        do { fd = try openForReading(full) } catch { throw noted(relative, error) }
+        do { fd = try openForReading(relative) } catch { throw noted(relative, error) }
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         let count: Int
@@ -176,17 +224,57 @@ public struct HostRoot: Sendable {
         return String(decoding: contents, as: UTF8.self)
     }
 
-    private func openForReading(_ full: String) throws(HostError) -> Int32 {
+    /// The one open of a file to read, by `openMode`. Confined: resolved inside the root and
+    /// then fstat'ed, so a FIFO, a device or a directory is refused before any read (the
+    /// open itself is non-blocking, so a FIFO without a writer does not stall it).
+    private func openForReading(_ relative: String) throws(HostError) -> Int32 {
+        let full = absolute(relative)
+        let flags: Int32
+        switch openMode {
+        case .live: flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
+        case .userFile: flags = O_RDONLY | O_CLOEXEC
+        case .confined:
+            let fd = try RootedOpen.openFile(root: path, relative, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY, display: full)
+            var info = stat()
+            guard fstat(fd, &info) == 0 else {
+                let failure = Errno(errno)
+                close(fd)
+                throw .unreadable(path: full, errno: failure)
+            }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                close(fd)
+                throw .refused(path: full, reason: "it is \(Self.fileType(info.st_mode)), not a regular file")
+            }
+            return fd
+        }
         do {
-            return try SystemCall.check("open", full) { open(full, O_RDONLY | O_CLOEXEC) }
+            return try SystemCall.check("open", full) { open(full, flags) }
         } catch {
             throw .unreadable(path: full, errno: error.errno)
         }
     }
 
-    /// A file outside any host root (a policy, a snapshot), read through the same funnel.
+    /// In words, for the refusal of anything but a regular file.
+    static func fileType(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO (named pipe)"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFDIR: "a directory"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        default: "a special file"
+        }
+    }
+
+    private func tooLarge(_ full: String, _ limit: Int) -> HostError {
+        .refused(path: full, reason: "it holds more than \(Bytes.text(limit)), the most numaguard reads from one file")
+    }
+
+    /// A file outside any host root (a policy, a snapshot), read through the same funnel:
+    /// not confined (it is the user's own path) and blocking (`--policy <(command)` is a pipe).
     public static func readFile(atPath path: String) throws(HostError) -> [UInt8] {
-        let root = HostRoot(path: path.hasPrefix("/") ? "/" : ".")
+        let root = HostRoot(userFileRoot: path.hasPrefix("/") ? "/" : ".")
         let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
         return try root.readBytes(relative)
     }
@@ -237,20 +325,41 @@ public struct HostRoot: Sendable {
     public var holdsHost: Bool { isLive || exists("proc") || exists("sys") }
 
     public func exists(_ relative: String) -> Bool {
-        let present = access(absolute(relative), F_OK) == 0
+        let present: Bool
+        if case .confined = openMode {
+            let fd = try? RootedOpen.openFile(root: path, relative, flags: clinux_o_path, display: absolute(relative))
+            if let fd { close(fd) }
+            present = fd != nil
+        } else {
+            present = access(absolute(relative), F_OK) == 0
+        }
         if present { observer?.probed(relative) }
         return present
     }
 
+    /// A listing of the directory: inside the root when confined.
+    private func openDirectory(_ relative: String) throws(HostError) -> OpaquePointer {
+        let full = absolute(relative)
+        guard case .confined = openMode else {
+            do {
+                return try SystemCall.checkPointer("opendir", full) { opendir(full) }
+            } catch {
+                throw .unreadable(path: full, errno: error.errno)
+            }
+        }
+        let fd = try RootedOpen.openFile(root: path, relative, flags: O_RDONLY | O_DIRECTORY, display: full)
+        do {
+            return try SystemCall.checkPointer("fdopendir", full) { fdopendir(fd) }
+        } catch {
+            close(fd)
+            throw .unreadable(path: full, errno: error.errno)
+        }
+    }
+
     /// Directory entries except `.` and `..`, unsorted.
     public func list(_ relative: String) throws(HostError) -> [String] {
-        let full = absolute(relative)
         let directory: OpaquePointer
-        do {
-            directory = try SystemCall.checkPointer("opendir", full) { opendir(full) }
-        } catch {
-            throw noted(relative, .unreadable(path: full, errno: error.errno))
-        }
+        do { directory = try openDirectory(relative) } catch { throw noted(relative, error) }
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
@@ -261,75 +370,5 @@ public struct HostRoot: Sendable {
         }
         observer?.listed(relative)
         return names
-    }
-
-    public func readLink(_ relative: String) throws(HostError) -> String {
-        let target: String
-        do { target = try linkTarget(absolute(relative)) } catch { throw noted(relative, error) }
-        observer?.link(relative, target)
-        return target
-    }
-
-    private func linkTarget(_ full: String) throws(HostError) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count: Int
-        do {
-            count = try SystemCall.check("readlink", full) { readlink(full, &buffer, buffer.count - 1) }
-        } catch {
-            throw .unreadable(path: full, errno: error.errno)
-        }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Where a path really is under the root.
-    public struct Resolved: Equatable, Sendable {
-        /// Relative to the root, no symlinks left in it.
-        public var path: String
-        /// Every symlink passed on the way (relative path, target as stored), in order.
-        public var links: [Link]
-        public var isDirectory: Bool
-
-        public struct Link: Equatable, Sendable {
-            public var path: String
-            public var target: String
-        }
-    }
-
-    /// Follows symlinks component by component inside the root, as the kernel would in a
-    /// chroot: an absolute target restarts at the root and `..` never climbs above it. sysfs
-    /// reaches devices through links (/sys/class/net/eth0 -> ../../devices/pci...), so this
-    /// names a device's bus address, and gives a capture the links to store so that the same
-    /// path resolves in the copy. Not reported to an observer: it reads no contents.
-    public func resolve(_ relative: String) throws(HostError) -> Resolved {
-        var resolved: [Substring] = []
-        var pending = Array(relative.split(separator: "/").reversed())
-        var links: [Resolved.Link] = []
-        var isDirectory = true
-        while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
-                _ = resolved.popLast()
-                continue
-            }
-            let candidate = (resolved + [component]).joined(separator: "/")
-            let full = absolute(candidate)
-            var info = stat()
-            do {
-                try SystemCall.check("lstat", full) { lstat(full, &info) }
-            } catch {
-                throw .unreadable(path: full, errno: error.errno)
-            }
-            guard info.st_mode & S_IFMT == S_IFLNK else {
-                resolved.append(component)
-                isDirectory = info.st_mode & S_IFMT == S_IFDIR
-                continue
-            }
-            guard links.count < 40 else { throw .unreadable(path: full, errno: Errno(ELOOP)) }
-            let target = try linkTarget(full)
-            links.append(.init(path: candidate, target: target))
-            if target.hasPrefix("/") { resolved = [] }
-            pending.append(contentsOf: target.split(separator: "/").reversed())
-        }
-        return Resolved(path: resolved.joined(separator: "/"), links: links, isDirectory: isDirectory)
     }
 }

@@ -77,10 +77,11 @@ public struct ProcessReader: Sendable {
         }
 
         let status = try guarded("status") { () throws(HostError) in try root.parse("\(base)/status") { ProcStatus.parse($0) } }
-        let (cpus, mems): (IDSet?, IDSet?)
+        let (cpus, mems, resident): (IDSet?, IDSet?, Int?)
         do {
             cpus = try status.cpusAllowed
             mems = try status.memsAllowed
+            resident = try status.kilobytes("VmRSS")
         } catch {
             throw .host(.malformed(path: root.absolute("\(base)/status"), error))
         }
@@ -106,7 +107,7 @@ public struct ProcessReader: Sendable {
             memsAllowed: mems ?? IDSet(),
             threads: threads,
             memory: memory,
-            residentBytes: status.kilobytes("VmRSS"),
+            residentBytes: resident,
             isKernelThread: stat.isKernelThread
         )
     }

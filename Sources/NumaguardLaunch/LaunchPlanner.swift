@@ -165,7 +165,7 @@ public enum LaunchPlanner {
             guard let memory = host.node(node)?.memory else { continue }
             let required = switch minimum {
             case let .bytes(bytes): bytes
-            case let .percent(percent): Int(Double(memory.total) * percent / 100)
+            case let .percent(percent): KernelArithmetic.clamped(Double(memory.total) * percent / 100)
             }
             if memory.free < required {
                 var free = Bytes.text(memory.free)

@@ -106,7 +106,7 @@ public struct InspectReport: Equatable, Sendable, Encodable {
             heap: perNode { tally.bytes(.heap, on: $0) },
             stack: perNode { tally.bytes(.stack, on: $0) },
             private: perNode { tally.bytes(.private, on: $0) },
-            total: perNode { node in MemoryTally.Category.allCases.reduce(0) { $0 + tally.bytes($1, on: node) } }
+            total: perNode { node in MemoryTally.Category.allCases.lazy.map { tally.bytes($0, on: node) }.saturatingSum }
         )
         let backing = Backing(
             anonymous: perNode { tally.bytes(.anonymous, on: $0) },

@@ -18,7 +18,8 @@ public struct PerNode: Equatable, Sendable, Encodable {
         return values[index]
     }
 
-    public var total: Int { values.reduce(0, +) }
+    /// Saturating: many real byte counts can add up past Int.max (see KernelArithmetic).
+    public var total: Int { values.saturatingSum }
 
     public var columns: [Int] { nodes }
 
@@ -40,7 +41,8 @@ public struct PerNode: Equatable, Sendable, Encodable {
 /// put the two outputs side by side.
 public enum Size {
     public static func mebibytes(_ bytes: Int) -> String {
-        let hundredths = (bytes * 100 + 524_288) / 1_048_576
+        // Whole MiB and the remainder apart, so a byte count near Int.max does not overflow.
+        let hundredths = bytes / 1_048_576 * 100 + (bytes % 1_048_576 * 100 + 524_288) / 1_048_576
         return "\(hundredths / 100).\(pad2(hundredths % 100))"
     }
 

@@ -127,7 +127,7 @@ extension HostError {
     /// The file, under its root.
     var path: String {
         switch self {
-        case let .unreadable(path, _), let .malformed(path, _): path
+        case let .unreadable(path, _), let .malformed(path, _), let .refused(path, _): path
         }
     }
 
@@ -136,6 +136,7 @@ extension HostError {
         switch self {
         case let .unreadable(_, errno): errno.description
         case let .malformed(_, error): error.description
+        case let .refused(_, reason): reason
         }
     }
 }

@@ -50,7 +50,7 @@ final class ProcParsersTests: XCTestCase {
             """)
         XCTAssertEqual(status.name, "probe")
         XCTAssertEqual(status.uids, [1000, 1000, 1000, 1000])
-        XCTAssertEqual(status.kilobytes("VmRSS"), 65792 * 1024)
+        XCTAssertEqual(try status.kilobytes("VmRSS"), 65792 * 1024)
         XCTAssertEqual(try status.cpusAllowed?.listString, "0-1")
         XCTAssertEqual(try status.memsAllowed?.listString, "1")
         XCTAssertNil(try status.idSet("Missing_list"))

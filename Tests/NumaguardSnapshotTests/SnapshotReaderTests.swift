@@ -61,13 +61,13 @@ final class SnapshotReaderTests: XCTestCase {
     func testUnreadableIsRecordedNotFatal() throws {
         let host = try SyntheticHost.make()
         defer { host.remove() }
-        // A directory where the kernel has a file: the read fails with EISDIR, not ENOENT.
+        // A directory where the kernel has a file: refused (a captured root reads regular files only), not absent.
         try FileManager.default.removeItem(at: host.root.appendingPathComponent("proc/sys/vm/zone_reclaim_mode"))
         try host.write("proc/sys/vm/min_unmapped_ratio/x", "")
         let snapshot = try Self.snapshot(host.path)
         XCTAssertEqual(snapshot.unreadable.map(\.id), ["vm.min_unmapped_ratio"])
         XCTAssertTrue(snapshot.unreadable[0].path.hasSuffix("proc/sys/vm/min_unmapped_ratio"), snapshot.unreadable[0].path)
-        XCTAssertEqual(snapshot.unreadable[0].error, Errno(EISDIR).description)
+        XCTAssertEqual(snapshot.unreadable[0].error, "it is a directory, not a regular file")
         XCTAssertNil(snapshot.kernel.sysctls["vm.zone_reclaim_mode"], "absent is a fact, not a failure")
     }
 

@@ -31,4 +31,11 @@ long clinux_migrate_pages(pid_t pid, unsigned long maxnode, const uint64_t *old_
 int clinux_signalfd(const int *signals, int count);
 int clinux_signalfd_take(int fd);
 
+// openat2(2) (Linux 5.6+) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: opens `path` below
+// the directory `dirfd` as if `dirfd` were the root, so absolute symlinks and `..` never
+// leave it (HostRoot's confinement of --host-root). -1 with errno ENOSYS on older kernels.
+int clinux_openat2_in_root(int dirfd, const char *path, int flags);
+// O_PATH, which glibc defines only under _GNU_SOURCE (so Swift does not see it).
+extern const int clinux_o_path;
+
 #endif
