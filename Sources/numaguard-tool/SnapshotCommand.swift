@@ -30,7 +30,7 @@ struct SnapshotCommand: ParsableCommand {
         } catch {
             throw Terminal.fail(error.description, .hostUnreadable)
         }
-        let json = try JSONDocument.render(kind: "snapshot", snapshot)
+        let json = try SnapshotDocument.render(snapshot)
         if let out {
             do {
                 try OutputFile.write(json, to: out)
