@@ -74,9 +74,10 @@ public final class Journal {
 
     /// A journal whose last line has no newline was cut short mid-write (a full disk, a
     /// crash). Appending after it would glue the next line to the fragment, a damaged line in
-    /// the middle that undo refuses; so the fragment is cut off first (nothing was changed
-    /// after it: intents are synced before their change) and the repair is reported.
-    /// Scans back at most the whole file, 4 KiB at a time.
+    /// the middle that undo refuses; so the fragment is cut off first and the repair is
+    /// reported. That loses nothing undo needs (JournalParser.parse says why). Another run
+    /// appending at the very same moment is not locked out: concurrent runs on one journal
+    /// are not a supported use. Scans back at most the whole file, 4 KiB at a time.
     static func repairTail(_ fd: Int32, path: String) throws(SystemCallError) -> String? {
         var info = stat()
         try SystemCall.check("fstat", path) { fstat(fd, &info) }

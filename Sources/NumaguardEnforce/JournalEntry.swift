@@ -90,9 +90,10 @@ public enum JournalParser {
     /// Every line, in order. A line that is not a journal entry stops the read with
     /// `file:line`: undo must not guess what a damaged journal meant. The one exception is a
     /// last line without its newline: every line is written with its newline in one write(2),
-    /// so that is a write cut short (a full disk, a crash) and the change it would describe was
-    /// never made after it (an intent is synced before its change); it is passed over with a
-    /// warning.
+    /// so that is a write cut short (a full disk, a crash). Passing over it is safe: a torn
+    /// intent's change was never made (the intent is synced before the change), and a torn
+    /// outcome leaves its intent without an outcome, which undo treats as possibly made. It
+    /// is passed over with a warning.
     public static func parse(_ bytes: [UInt8], file: String) throws(JournalError) -> JournalContents {
         let decoder = JSONDecoder()
         var entries: [JournalEntry] = []
