@@ -1,8 +1,9 @@
 // libFuzzer entry point for the policy loader (Sources/NumaguardPolicy).
 //
 // Built by scripts/fuzz.sh (target "policy"), which compiles Yams' CYaml C sources and its
-// Swift sources from the package checkout, then NumaguardCore, NumaguardHost and
-// NumaguardPolicy as separate modules, all with -sanitize=fuzzer,address, and links this
+// Swift sources from the package checkout, then NumaguardCore, NumaguardHost,
+// NumaguardPolicy, NumaguardReport, NumaguardSnapshot, NumaguardAudit and NumaguardEnforce
+// as separate modules (the last four for the journal and snapshot readers, ReadersFuzz.swift), all with -sanitize=fuzzer,address, and links this
 // file against them. Nothing in Package.swift changes.
 //
 // Contract (issue 3: "a fuzz target for the policy loader"): any bytes, read as UTF-8 text,
@@ -79,7 +80,11 @@ func check(_ text: String) {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPolicy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let text = String(decoding: bytes, as: UTF8.self)
     check(text)
+    // The journal and snapshot readers (Fuzz/ReadersFuzz.swift) take the same input.
+    checkJournal(bytes, text)
+    checkSnapshot(bytes, text)
     return 0
 }

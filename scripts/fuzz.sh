@@ -7,13 +7,16 @@
 #   parsers  Sources/NumaguardCore/*.swift + Fuzz/ParsersFuzz.swift built as one module with
 #            -sanitize=fuzzer,address into .build/fuzz/parsers; seeds from Fuzz/corpus and
 #            Tests/Fixtures.
-#   policy   PolicyLoader.parse over arbitrary text (Fuzz/PolicyFuzz.swift). Yams (its CYaml C
-#            sources and its Swift sources, from the package checkout), NumaguardCore,
-#            NumaguardHost and NumaguardPolicy are compiled with the fuzzer and address
-#            sanitizers into .build/fuzz/policy-build and linked into .build/fuzz/policy.
+#   policy   PolicyLoader.parse over arbitrary text (Fuzz/PolicyFuzz.swift), and the same input
+#            through the journal reader and the snapshot reader (Fuzz/ReadersFuzz.swift), so
+#            the run time stays one target's. Yams (its CYaml C sources and its Swift
+#            sources, from the package checkout), NumaguardCore, NumaguardHost,
+#            NumaguardPolicy, NumaguardReport, NumaguardSnapshot, NumaguardAudit and
+#            NumaguardEnforce are compiled with the fuzzer and address sanitizers into
+#            .build/fuzz/policy-build and linked into .build/fuzz/policy.
 #            Yams is built once per checkout revision (-O); the numaguard modules are rebuilt
-#            (-Onone, a few seconds) only when their sources change. Seeds from policies/*.yaml
-#            and Fuzz/policy-corpus.
+#            (-Onone, a few seconds) only when their sources change. Seeds from policies/*.yaml,
+#            Fuzz/policy-corpus and Fuzz/readers-corpus (journal lines, a snapshot).
 # No Package.swift change is needed. Exits non-zero on any crash, property violation, leak,
 # timeout or OOM in either target, printing the offending input. Non-interactive: safe under
 # CI=true with no TTY.
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
         --target=*) target="${1#*=}"; shift ;;
         --no-build) build=0; shift ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "fuzz.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
@@ -129,7 +132,8 @@ build_policy() {
     # speed is dominated by Yams and libyaml anyway.
     # Each is keyed by its own sources and those of the modules it imports.
     local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
-    for module in NumaguardCore NumaguardHost NumaguardPolicy; do
+    # Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
+    for module in NumaguardCore NumaguardHost NumaguardPolicy NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
         inputs+=(Sources/"$module"/*.swift)
         cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
             -swift-version 6 "${includes[@]}" \
@@ -137,14 +141,14 @@ build_policy() {
             -- "${inputs[@]}"
     done
     "$swiftc" -parse-as-library -module-name PolicyFuzz -Onone -g "$sanitize" -swift-version 6 "${includes[@]}" \
-        Fuzz/PolicyFuzz.swift "$obj"/*.o -lcap -o "$out/policy" 2> "$policy_build/link.log" \
+        Fuzz/PolicyFuzz.swift Fuzz/ReadersFuzz.swift "$obj"/*.o -lcap -o "$out/policy" 2> "$policy_build/link.log" \
         || { cat "$policy_build/link.log" >&2; exit 1; }
     quiet_log "$policy_build/link.log"
 }
 
 seed_policy() {
     local seeds="$1" file
-    for file in policies/*.yaml Fuzz/policy-corpus/*; do
+    for file in policies/*.yaml Fuzz/policy-corpus/* Fuzz/readers-corpus/*; do
         [ -f "$file" ] || continue
         case "$file" in *.dict) continue ;; esac
         cp "$file" "$seeds/$(basename "$(dirname "$file")")-$(basename "$file")"

@@ -16,6 +16,10 @@ public enum ExitStatus: Int32, Sendable {
     case noInput = 66
     /// The host itself could not be read (EX_OSFILE-like: /proc or /sys missing or malformed).
     case hostUnreadable = 71
+    /// An output (--out, --textfile, --events, --journal, certify's directory) could not be
+    /// created or written, or was refused (a link or special file another user could have
+    /// planted) (EX_CANTCREAT). Nothing else was written.
+    case cannotCreate = 73
     /// Missing privilege for an action (EX_NOPERM).
     case noPermission = 77
     /// Invalid policy (EX_CONFIG).

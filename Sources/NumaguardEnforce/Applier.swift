@@ -111,8 +111,9 @@ public struct Applier {
                 results.append(ActionResult(action: action, outcome: .skipped, detail: "not attempted: \(journalFailure)"))
                 continue
             }
-            let (result, entry) = perform(action)
-            if let entry {
+            let (result, entry, intentFailure) = perform(action)
+            journalFailure = intentFailure
+            if let entry, journalFailure == nil {
                 do { try journal?.append(entry) } catch { journalFailure = error }
             }
             results.append(result)
@@ -120,36 +121,48 @@ public struct Applier {
         return ApplyReport(run: run, command: command, results: results, journalFailure: journalFailure?.description)
     }
 
-    /// One action, and the journal line for it when something on the host was changed or
-    /// attempted, or was due and skipped (refused, blocked and unchanged actions change nothing: not journaled).
-    func perform(_ action: Action, expecting expected: String? = nil, undoes: String? = nil) -> (ActionResult, JournalEntry?) {
+    /// One action: its intent journaled right before the host is changed (write-ahead), and the
+    /// outcome line to journal when something on the host was changed or attempted, or was due
+    /// and skipped (refused, blocked and unchanged actions change nothing: not journaled). The
+    /// third value is the journal's failure to take the intent: the change was not made.
+    func perform(_ action: Action, expecting expected: String? = nil, undoes: String? = nil)
+        -> (ActionResult, JournalEntry?, JournalError?) {
         switch action.status {
-        case .refused: return (ActionResult(action: action, outcome: .refused, detail: action.reason ?? "refused"), nil)
-        case .manual: return (ActionResult(action: action, outcome: .manual, detail: action.reason ?? "not done by apply"), nil)
+        case .refused: return (ActionResult(action: action, outcome: .refused, detail: action.reason ?? "refused"), nil, nil)
+        case .manual: return (ActionResult(action: action, outcome: .manual, detail: action.reason ?? "not done by apply"), nil, nil)
         case .pending: break
         }
         if let process = action.process, process.protected {
             return (ActionResult(action: action, outcome: .refused,
-                                 detail: "\(process.label) is protected (workload \(process.workload ?? "?")): never changed live, whatever its recorded status"), nil)
+                                 detail: "\(process.label) is protected (workload \(process.workload ?? "?")): never changed live, whatever its recorded status"), nil, nil)
         }
         let missing = privileges.missing(action.requires)
         if !missing.isEmpty {
-            return (ActionResult(action: action, outcome: .blocked, detail: privileges.blockedReason(missing), missing: missing), nil)
+            return (ActionResult(action: action, outcome: .blocked, detail: privileges.blockedReason(missing), missing: missing), nil, nil)
         }
         var step = Step(action: action)
+        var intent = Intent(journal: journal, line: line(action, phase: .intent, undoes: undoes))
         switch action.kind {
-        case .setKnob: step.knob(actuator, expecting: expected)
-        case .persist: step.persist(actuator, expecting: expected)
-        case .setAffinity: step.affinity(actuator, protection)
-        case .migratePages: step.migrate(actuator, protection)
+        case .setKnob: step.knob(actuator, expecting: expected, intent: &intent)
+        case .persist: step.persist(actuator, expecting: expected, intent: &intent)
+        case .setAffinity: step.affinity(actuator, protection, intent: &intent)
+        case .migratePages: step.migrate(actuator, protection, intent: &intent)
         case .restart, .manual: step.finish(.manual, action.reason ?? "not done by apply")
         }
         let result = ActionResult(action: action, outcome: step.outcome, detail: step.detail)
-        guard step.touched else { return (result, nil) }
-        let entry = JournalEntry(
-            time: clock(), run: run, command: command, action: action.kind, subject: action.subject, knob: action.knob,
-            process: action.process, file: action.file, before: step.before, after: step.after, result: step.outcome,
-            detail: step.detail, undoes: undoes)
-        return (result, entry)
+        guard step.touched else { return (result, nil, intent.failure) }
+        var entry = line(action, undoes: undoes)
+        entry.before = step.before
+        entry.after = step.after
+        entry.result = step.outcome
+        entry.detail = step.detail
+        return (result, entry, intent.failure)
+    }
+
+    /// A journal line about `action` of this run, before and after still to be filled in.
+    func line(_ action: Action, phase: JournalEntry.Phase? = nil, undoes: String?) -> JournalEntry {
+        JournalEntry(time: clock(), run: run, command: command, phase: phase, action: action.kind, subject: action.subject,
+                     knob: action.knob, process: action.process, file: action.file, before: nil, after: nil, result: nil,
+                     detail: phase == .intent ? "about to change it: the outcome follows on its own line" : "", undoes: undoes)
     }
 }

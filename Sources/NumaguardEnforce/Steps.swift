@@ -1,5 +1,34 @@
 import NumaguardCore
 
+/// The journal's write-ahead line for one action: written and synced right before the host
+/// is changed, with the value found and the value about to be written, so a crash between
+/// the change and its outcome line leaves a record undo can act on.
+struct Intent {
+    let journal: Journal?
+    /// The action's line, phase intent; `before` and `after` are filled in when recorded.
+    var line: JournalEntry
+    /// The journal refused the line: the change was not made, and nothing after it is.
+    private(set) var failure: JournalError?
+
+    init(journal: Journal?, line: JournalEntry) {
+        self.journal = journal
+        self.line = line
+    }
+
+    /// False when the line could not be written: the caller must not change the host.
+    mutating func record(before: String?, after: String?) -> Bool {
+        line.before = before
+        line.after = after
+        do {
+            try journal?.append(line)
+            return true
+        } catch {
+            failure = error
+            return false
+        }
+    }
+}
+
 /// Carrying out one action against an Actuator: the identity re-read, the change, the
 /// read-back, and what to say and journal about it.
 struct Step {
@@ -19,9 +48,17 @@ struct Step {
         self.detail = detail
     }
 
+    /// Journals the intent; when that fails, nothing is changed and no outcome is journaled.
+    mutating func announce(_ intent: inout Intent, before: String?, after: String?) -> Bool {
+        if intent.record(before: before, after: after) { return true }
+        touched = false
+        finish(.skipped, "not attempted: the journal could not record the change beforehand")
+        return false
+    }
+
     /// `expected`: undo's guard, the value the run being taken back left. A knob that has
     /// changed since is someone else's decision and is left alone.
-    mutating func knob(_ actuator: any Actuator, expecting expected: String?) {
+    mutating func knob(_ actuator: any Actuator, expecting expected: String?, intent: inout Intent) {
         guard let knob = action.knob, let value = action.value else { return finish(.failed, "no knob in the action") }
         do throws(ActuationError) {
             guard let current = try actuator.read(knob) else {
@@ -37,6 +74,7 @@ struct Step {
                 touched = true
                 return finish(.skipped, "changed since that run: it is \(current), the run left \(expected); left alone")
             }
+            guard announce(&intent, before: current, after: value) else { return }
             touched = true
             try actuator.write(knob, value)
             let readBack = try actuator.read(knob)
@@ -52,7 +90,7 @@ struct Step {
         }
     }
 
-    mutating func persist(_ actuator: any Actuator, expecting expected: String?) {
+    mutating func persist(_ actuator: any Actuator, expecting expected: String?, intent: inout Intent) {
         guard let path = action.file else { return finish(.failed, "no file in the action") }
         do throws(ActuationError) {
             let current = try actuator.readFile(path)
@@ -66,6 +104,7 @@ struct Step {
                 touched = true
                 return finish(.skipped, "\(path) changed since that run; left alone")
             }
+            guard announce(&intent, before: current, after: action.value) else { return }
             touched = true
             try actuator.replaceFile(path, with: action.value)
             after = try actuator.readFile(path)
@@ -114,7 +153,7 @@ struct Step {
 
     /// Every thread, including threads started while it runs (the list is read again until
     /// no new thread appears), each set and read back.
-    mutating func affinity(_ actuator: any Actuator, _ protection: Protection) {
+    mutating func affinity(_ actuator: any Actuator, _ protection: Protection, intent: inout Intent) {
         guard let cpus = action.cpus else { return finish(.failed, "no CPUs in the action") }
         guard sameProcess(actuator, protection), let target = action.process else { return }
         var seen: Set<Int> = []
@@ -130,6 +169,7 @@ struct Step {
                     do throws(ActuationError) {
                         let now = try actuator.affinity(of: tid)
                         if now == cpus { continue }
+                        if previous.isEmpty, !announce(&intent, before: now.listString, after: cpus.listString) { return }
                         previous.insert(now.listString)
                         touched = true
                         try actuator.setAffinity(of: tid, to: cpus)
@@ -158,7 +198,7 @@ struct Step {
         finish(.done, "\(changed.count) of \(seen.count) threads: CPUs \(before ?? "") -> \(cpus.listString)")
     }
 
-    mutating func migrate(_ actuator: any Actuator, _ protection: Protection) {
+    mutating func migrate(_ actuator: any Actuator, _ protection: Protection, intent: inout Intent) {
         guard let from = action.fromNodes, let to = action.toNodes else { return finish(.failed, "no nodes in the action") }
         guard sameProcess(actuator, protection), let target = action.process else { return }
         do throws(ActuationError) {
@@ -168,6 +208,8 @@ struct Step {
                 after = before
                 return finish(.unchanged, "no anonymous memory on node\(from.count == 1 ? "" : "s") \(from.listString)")
             }
+            guard announce(&intent, before: before, after: "pages on node\(from.count == 1 ? "" : "s") \(from.listString) "
+                           + "moved to node\(to.count == 1 ? "" : "s") \(to.listString)") else { return }
             touched = true
             let notMoved = try actuator.migratePages(of: target.pid, from: from, to: to, onlyUnshared: action.onlyUnshared ?? false)
             let now = try actuator.anonymousBytes(of: target.identity)

@@ -5,6 +5,12 @@
 /// kernel knobs and the drop-in are restored: affinity and pages follow from the policy and
 /// are not "restored" to a wrong placement. A knob someone changed since the run is left
 /// alone and reported. Undo's own lines say which run they undo, so undo never undoes itself.
+///
+/// An intent without its outcome (the run was killed, crashed or lost its disk between the
+/// two lines) is taken as possibly made: its knob or file is restored to the recorded old
+/// value, expecting the value the run was about to write; if the change never happened the
+/// knob already holds the old value and undo finds it unchanged (restoring is idempotent).
+/// A process action left that way is reported (`unfinished`), never reversed.
 public enum Undo {
     public struct Selection: Equatable, Sendable {
         public var run: String
@@ -22,11 +28,37 @@ public enum Undo {
     }
 
     static func restorable(_ entry: JournalEntry) -> Bool {
-        entry.command == "apply" && [.setKnob, .persist].contains(entry.action) && [.done, .partial].contains(entry.result)
+        guard entry.command == "apply" && [.setKnob, .persist].contains(entry.action) else { return false }
+        if entry.isIntent { return true } // settled() keeps only intents without an outcome
+        return entry.result.map { [.done, .partial].contains($0) } ?? false
+    }
+
+    /// The outcomes, and in their place each intent no outcome line followed (same run,
+    /// command and subject; paired first in, first out). Every line is visited once.
+    public static func settled(_ entries: [JournalEntry]) -> [JournalEntry] {
+        var open: [String: [Int]] = [:]
+        var closed = Set<Int>()
+        for (index, entry) in entries.enumerated() {
+            let key = "\(entry.run)\u{0}\(entry.command)\u{0}\(entry.subject)"
+            if entry.isIntent {
+                open[key, default: []].append(index)
+            } else if let first = open[key]?.first {
+                open[key]?.removeFirst()
+                closed.insert(first)
+            }
+        }
+        return entries.indices.filter { !closed.contains($0) }.map { entries[$0] }
+    }
+
+    /// Process actions (affinity, pages) whose intent has no outcome, of one run or of all:
+    /// they may have been made; undo does not reverse placement, it says so.
+    public static func unfinished(_ entries: [JournalEntry], run: String? = nil) -> [JournalEntry] {
+        settled(entries).filter { $0.isIntent && $0.process != nil && (run == nil || $0.run == run) }
     }
 
     /// nil when there is nothing left to undo.
-    public static func select(_ entries: [JournalEntry], run requested: String? = nil) throws(Problem) -> Selection? {
+    public static func select(_ lines: [JournalEntry], run requested: String? = nil) throws(Problem) -> Selection? {
+        let entries = settled(lines)
         var runs: [String] = []
         for entry in entries where restorable(entry) && !runs.contains(entry.run) { runs.append(entry.run) }
         if let requested, !runs.contains(requested) { throw .unknownRun(requested) }
@@ -76,12 +108,20 @@ extension Applier {
                 continue
             }
             // A file the run created is restored by removing it: expect the contents it wrote.
-            let (result, line) = perform(action, expecting: entry.after, undoes: selection.run)
+            let (result, line, intentFailure) = perform(action, expecting: entry.after, undoes: selection.run)
+            if let intentFailure {
+                failure = intentFailure.description
+                results.append(result)
+                continue
+            }
             var journaled = line
             if journaled == nil, result.outcome == .unchanged {
-                journaled = JournalEntry(time: clock(), run: run, command: command, action: action.kind, subject: action.subject,
-                                         knob: action.knob, process: nil, file: action.file, before: entry.after, after: entry.before,
-                                         result: .unchanged, detail: result.detail, undoes: selection.run)
+                var unchanged = self.line(action, undoes: selection.run)
+                unchanged.before = entry.after
+                unchanged.after = entry.before
+                unchanged.result = .unchanged
+                unchanged.detail = result.detail
+                journaled = unchanged
             }
             if let journaled {
                 do { try journal?.append(journaled) } catch { failure = error.description }

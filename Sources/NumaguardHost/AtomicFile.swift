@@ -82,7 +82,7 @@ public enum AtomicFile {
 
     /// fsync on the directory makes the new entry durable. Filesystems that cannot sync a
     /// directory say EINVAL; the rename has happened, so that is not a failure.
-    static func syncDirectory(_ directory: String) throws(SystemCallError) {
+    public static func syncDirectory(_ directory: String) throws(SystemCallError) {
         let descriptor = try SystemCall.check("open", directory) { systemOpen(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { _ = close(descriptor) }
         do {

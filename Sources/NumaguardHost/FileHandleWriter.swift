@@ -33,4 +33,34 @@ public enum FileHandleWriter {
             offset += try SystemCall.check("write", subject()) { systemWrite(fd, base + offset, bytes.count - offset) }
         }
     }
+
+    /// One whole line to an O_APPEND descriptor (the journal, watch's --events), so it never
+    /// lands torn: the line goes to one write(2); a short write is continued where it stopped;
+    /// and when the rest cannot be written (a full disk), a regular file is cut back to where
+    /// the line began, unless another writer has appended since, so the next line is not glued
+    /// to a fragment.
+    public static func appendLine(_ fd: Int32, _ line: UnsafeBufferPointer<UInt8>, subject: @autoclosure () -> String) throws(SystemCallError) {
+        guard let base = line.baseAddress else { return }
+        var written = 0
+        do throws(SystemCallError) {
+            while written < line.count {
+                let count = try SystemCall.check("write", subject()) { systemWrite(fd, base + written, line.count - written) }
+                // write(2) of a non-zero count returns 0 only on a device that takes nothing: do not spin.
+                if count == 0 { throw SystemCallError(call: "write", subject: subject(), errno: Errno(EIO)) }
+                written += count
+            }
+        } catch {
+            if written > 0 { cutBack(fd, written) }
+            throw error
+        }
+    }
+
+    /// Removes the `written` bytes just appended to a regular file, if they are still its end.
+    static func cutBack(_ fd: Int32, _ written: Int) {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        let end = lseek(fd, 0, SEEK_CUR)
+        guard end >= off_t(written), end == info.st_size else { return }
+        _ = ftruncate(fd, end - off_t(written))
+    }
 }

@@ -14,7 +14,7 @@ public protocol SelfPlacing {
     func setAffinity(_ cpus: IDSet) throws(SystemCallError)
     func memoryPolicy() throws(LaunchError) -> MemoryPolicy
     func affinity() throws(SystemCallError) -> IDSet
-    func writeRecord(_ record: LaunchRecord, directory: String) throws(SystemCallError)
+    func writeRecord(_ record: LaunchRecord, directory: String) throws(OutputError)
     func become(_ credentials: Credentials) throws(Credentials.Failure)
     func clearCapabilities() throws(SystemCallError)
     func resetSignals(_ state: SignalState) throws(SystemCallError)
@@ -118,7 +118,7 @@ public enum Launcher {
                 do {
                     try process.writeRecord(record, directory: directory)
                 } catch {
-                    return .failed("--record \(directory): \(error)")
+                    return .failed("--record \(directory): \(error.reason)")
                 }
             }
             if let credentials = launch.credentials {

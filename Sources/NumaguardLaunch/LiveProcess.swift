@@ -25,9 +25,10 @@ public struct LiveProcess: SelfPlacing {
     public func affinity() throws(SystemCallError) -> IDSet { try Affinity.current() }
 
     /// Written with the wrapper's privileges (before any --user switch), readable by all:
-    /// the audit that reads it may run as another user.
-    public func writeRecord(_ record: LaunchRecord, directory: String) throws(SystemCallError) {
-        try AtomicFile.write(record.json, to: directory + "/" + record.fileName)
+    /// the audit that reads it may run as another user. Through OutputFile, like every
+    /// output: a link another user planted in a shared record directory is not followed.
+    public func writeRecord(_ record: LaunchRecord, directory: String) throws(OutputError) {
+        try OutputFile.write(record.json, to: directory + "/" + record.fileName)
     }
 
     public func become(_ credentials: Credentials) throws(Credentials.Failure) { try credentials.enter() }

@@ -89,7 +89,7 @@ public final class WatchService {
         do {
             events = try EventSink(path: options.eventsPath)
         } catch {
-            throw WatchFailure(description: "cannot open --events \(options.eventsPath ?? "-"): \(error)", status: .hostUnreadable)
+            throw WatchFailure(description: "cannot open --events \(options.eventsPath ?? "-"): \(error.reason)", status: .cannotCreate)
         }
         status.kernelRelease = (try? KernelReader.read(options.root).release) ?? ""
     }
@@ -320,7 +320,7 @@ public final class WatchService {
     func writeTextfile() {
         guard let textfile = options.textfile else { return }
         do {
-            try AtomicFile.write(WatchMetrics.render(status), to: textfile)
+            try OutputFile.write(WatchMetrics.render(status), to: textfile)
             outputProblem = nil
         } catch {
             let problem = "cannot write the textfile \(textfile): \(error)"
@@ -351,15 +351,17 @@ public final class WatchService {
 }
 
 /// Events go to stdout or an append-only file as JSON lines, and to stderr as a line for people.
+/// The file is opened by OutputFile.openAppend (O_NOFOLLOW: a symbolic link is refused), and
+/// each line goes out in one write(2), never torn (FileHandleWriter.appendLine).
 final class EventSink {
     let fd: Int32
 
-    init(path: String?) throws(SystemCallError) {
+    init(path: String?) throws(OutputError) {
         guard let path, path != "-" else {
             fd = 1
             return
         }
-        fd = try SystemCall.check("open", path) { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
+        fd = try OutputFile.openAppend(path, mode: 0o644).fd
     }
 
     deinit {
@@ -369,7 +371,18 @@ final class EventSink {
     /// stderr is best effort; a failure to write the JSON line is thrown for the watch to report.
     func write(_ event: WatchEvent) throws(SystemCallError) {
         FileHandleWriter.write(2, event.humanLine)
-        try FileHandleWriter.writeAll(fd, event.jsonLine, subject: fd == 1 ? "stdout" : "--events")
+        var line = event.jsonLine
+        let subject = fd == 1 ? "stdout" : "--events"
+        // withUTF8 rethrows untyped: carry the typed error out by hand.
+        let failure: SystemCallError? = line.withUTF8 { bytes in
+            do throws(SystemCallError) {
+                try FileHandleWriter.appendLine(fd, bytes, subject: subject)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
     }
 }
 

@@ -27,7 +27,7 @@ struct AuditCommand: ParsableCommand {
             Exit codes: 0 compliant; 1 violations (a failure at or above --fail-on; with --baseline, also any \
             drift); 3 incomplete (something could not be inspected: the report says what and which privilege \
             would fix it); 64 usage or a --baseline that is not a snapshot; 66 --baseline unreadable; \
-            71 host unreadable; 78 invalid policy (nothing is inspected).
+            71 host unreadable; 73 --textfile could not be written; 78 invalid policy (nothing is inspected).
             """
     )
 
@@ -59,7 +59,7 @@ struct AuditCommand: ParsableCommand {
             case .junit: FileHandleWriter.write(1, failure.junit(timestamp: UTCTime.text(now)))
             case .prometheus: FileHandleWriter.write(1, failure.prometheus(timestamp: now))
             }
-            if let textfile { try? AtomicFile.write(failure.prometheus(timestamp: now), to: textfile) }
+            if let textfile { try? OutputFile.write(failure.prometheus(timestamp: now), to: textfile) }
             return Terminal.fail(message, status)
         }
         let loaded = try PolicyFile.load(judgement.policy, fail: fail)
@@ -85,9 +85,9 @@ struct AuditCommand: ParsableCommand {
         }
         if let textfile {
             do {
-                try AtomicFile.write(PrometheusRenderer.render(report, timestamp: now), to: textfile)
+                try OutputFile.write(PrometheusRenderer.render(report, timestamp: now), to: textfile)
             } catch {
-                throw Terminal.fail("cannot write --textfile: \(error)", .hostUnreadable)
+                throw Terminal.fail("--textfile: \(error)", .cannotCreate)
             }
         }
         if report.status != .success { throw ExitCode(report.status.rawValue) }

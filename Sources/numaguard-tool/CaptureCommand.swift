@@ -17,12 +17,13 @@ struct CaptureCommand: ParsableCommand {
             numaguard's readers read; never process environments or memory contents. The archive is written \
             mode 0600 (command lines can carry secrets). Files that could not be read are listed in \
             numaguard-capture.json inside it. Exit codes: 0 complete; 3 some files could not be read; \
-            64 usage; 71 --out could not be written.
+            64 usage; 71 the host could not be read; 73 --out could not be written. --out - writes the tar to \
+            stdout; a FIFO or device (/dev/null) is written through, never replaced.
             """
     )
 
     @OptionGroup var host: HostOptions
-    @Option(help: ArgumentHelp("The tar file to write (atomically).", valueName: "file.tar")) var out: String
+    @Option(help: ArgumentHelp("The tar file to write (atomically; - for stdout).", valueName: "file.tar")) var out: String
 
     func run() throws {
         let now = Clock.now()
@@ -34,9 +35,9 @@ struct CaptureCommand: ParsableCommand {
             throw Terminal.fail(error.description, .hostUnreadable)
         }
         do {
-            try AtomicFile.write(result.archive, to: out, mode: 0o600)
+            try OutputFile.write(result.archive, to: out, mode: 0o600)
         } catch {
-            throw Terminal.fail("cannot write \(out): \(error)", .hostUnreadable)
+            throw Terminal.fail(error.description, .cannotCreate)
         }
         let manifest = result.manifest
         let skipped = manifest.skipped

@@ -19,7 +19,7 @@ struct CertifyCommand: ParsableCommand {
             missed a protected node and page migrations during the window are findings too. Writes \
             certificate.txt, certificate.json, certificate.junit.xml and certificate.sha256 (the JSON's \
             digest) into --out. Exit codes are the gate: 0 certified, 1 violations, 3 incomplete, \
-            64 usage, 71 host unreadable or --out unwritable, 78 invalid policy.
+            64 usage, 71 host unreadable, 73 --out or a report file could not be written, 78 invalid policy.
             """
     )
 
@@ -63,24 +63,20 @@ struct CertifyCommand: ParsableCommand {
 
     func write(_ certificate: Certificate) throws {
         do {
-            do {
-                try SystemCall.check("mkdir", out) { mkdir(out, 0o755) }
-            } catch {
-                if error.errno != Errno(EEXIST) { throw error }
-            }
+            try OutputFile.makeDirectory(out)
             let json = try JSONDocument.render(kind: "certificate", certificate)
             let digest = SHA256.hex(json)
             let status = certificate.audit.status == .success ? "CERTIFIED" : "NOT CERTIFIED"
             let header = "numaguard \(certificate.toolVersion) certify: \(status) (exit \(certificate.audit.status.rawValue))\n"
                 + "window \(certificate.windowSeconds)s; report sha256:\(digest) (certificate.json)\n"
-            try AtomicFile.write(json, to: "\(out)/certificate.json")
-            try AtomicFile.write("\(digest)  certificate.json\n", to: "\(out)/certificate.sha256")
-            try AtomicFile.write(header + AuditText.render(certificate.audit), to: "\(out)/certificate.txt")
-            try AtomicFile.write(JUnitRenderer.render(certificate.audit, timestamp: UTCTime.text(Double(time(nil)))),
+            try OutputFile.write(json, to: "\(out)/certificate.json")
+            try OutputFile.write("\(digest)  certificate.json\n", to: "\(out)/certificate.sha256")
+            try OutputFile.write(header + AuditText.render(certificate.audit), to: "\(out)/certificate.txt")
+            try OutputFile.write(JUnitRenderer.render(certificate.audit, timestamp: UTCTime.text(Double(time(nil)))),
                                  to: "\(out)/certificate.junit.xml")
             FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: Terminal.wantsColor(1)))
-        } catch let error as SystemCallError {
-            throw Terminal.fail("cannot write the report to \(out): \(error)", .hostUnreadable)
+        } catch let error as OutputError {
+            throw Terminal.fail("cannot write the report to \(out): \(error)", .cannotCreate)
         }
     }
 }

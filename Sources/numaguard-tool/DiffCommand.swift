@@ -42,7 +42,7 @@ enum SnapshotFile {
             throw fail("cannot read the snapshot \(path): \(error.errno?.description ?? error.description)", .noInput)
         }
         do {
-            return try JSONDocument.decode(Snapshot.self, kind: "snapshot", from: bytes)
+            return try SnapshotDocument.parse(bytes)
         } catch {
             throw fail("\(path) is not a snapshot numaguard can read: \(error)", .usage)
         }

@@ -69,12 +69,17 @@ struct ChangeOptions: ParsableArguments {
     @Flag(help: "Do not ask; required when standard input is not a terminal.") var yes = false
     @Option(help: "Output format for the results: text or json.") var format: OutputFormat = .text
 
+    /// Exit 73 when it cannot be created or opened (a symbolic link is refused); a torn last
+    /// line it cut off is reported on stderr.
     func openJournal() throws -> Journal {
+        let opened: Journal
         do {
-            return try Journal(path: journal)
+            opened = try Journal(path: journal)
         } catch {
-            throw Terminal.fail("\(error); nothing was changed", .hostUnreadable)
+            throw Terminal.fail("\(error); nothing was changed", .cannotCreate)
         }
+        if let repaired = opened.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+        return opened
     }
 
     /// On a terminal, asks; elsewhere --yes is the answer. A no changes nothing (exit 2:
@@ -117,13 +122,13 @@ struct ApplyCommand: ParsableCommand {
         discussion: """
             Protected processes are never migrated, re-pinned or re-cgrouped live. Each process is identified by \
             PID and start time, re-read right before each change; one that exited or was replaced is skipped. \
-            Every change is appended to the journal (numaguard undo restores the knobs). Exit codes: 0 the host \
+            Every change is journaled before it is made and again after (numaguard undo restores the knobs). Exit codes: 0 the host \
             is as planned after; 1 something remains (refused, left to a restart or the operator, failed, \
             partial, skipped, or the journal failed partway: nothing is changed after that); 2 declined at the \
             prompt; 3 nothing to do but something could not be read; 77 what remains was all blocked by a missing \
             privilege; 64 usage (no --yes off a terminal, --host-root, a plan file from another boot or not a plan, \
-            a policy changed since the plan); 66 the --plan file cannot be read; 71 host unreadable, or the journal \
-            cannot be opened (nothing changed); 78 invalid policy. \
+            a policy changed since the plan); 66 the --plan file cannot be read; 71 host unreadable; 73 the journal \
+            cannot be created or opened, or is a symbolic link (nothing changed); 78 invalid policy. \
             --plan FILE re-loads the policy the plan names (its policy_file, or --policy FILE) and refuses a plan \
             whose policy has changed since; the policy's protected workloads are matched again right before each \
             process is touched.
@@ -209,8 +214,9 @@ struct UndoCommand: ParsableCommand {
             Exit codes: 0 restored, or nothing to undo; 1 something was not restored (or the journal failed \
             partway: nothing is changed after that); 2 declined at the prompt; 77 blocked by a missing \
             privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal), a damaged \
-            journal line (named by line), an unknown --run; 66 no journal; 71 the journal cannot be read or opened \
-            for writing.
+            journal line (named by file:line; a torn last line is ignored with a warning), an unknown --run; 66 no \
+            journal; 71 the journal cannot be read; 73 it cannot be opened for writing (or is a symbolic link). \
+            A change journaled as intended with no outcome (an interrupted run) is restored too: it may have been made.
             """
     )
 
@@ -221,7 +227,9 @@ struct UndoCommand: ParsableCommand {
     func run() throws {
         let entries: [JournalEntry]
         do {
-            entries = try Journal.read(change.journal)
+            let contents = try Journal.load(change.journal)
+            for warning in contents.warnings { Terminal.printError("numaguard: warning: \(warning)") }
+            entries = contents.entries
         } catch {
             throw Terminal.fail(error.description, error.missing ? .noInput : error.denied ? .noPermission
                                 : error.damaged ? .usage : .hostUnreadable)
@@ -231,6 +239,11 @@ struct UndoCommand: ParsableCommand {
             selection = try Undo.select(entries, run: runID)
         } catch {
             throw Terminal.fail(error.description, .usage)
+        }
+        for entry in Undo.unfinished(entries, run: selection?.run) {
+            Terminal.printError("numaguard: warning: \(entry.command) run \(entry.run) journaled that it was about to change "
+                                + "\(entry.subject) (\(entry.before ?? "?") -> \(entry.after ?? "?")) and no outcome: it may have been made; "
+                                + "undo does not reverse process placement (numaguard plan shows it now)")
         }
         guard let selection else {
             FileHandleWriter.write(1, "Nothing to undo: every apply run in \(change.journal) is restored.\n")

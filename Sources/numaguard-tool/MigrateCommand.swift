@@ -23,7 +23,7 @@ struct MigrateCommand: ParsableCommand {
             1 refused (protected) or pages left behind; 2 declined at the prompt; 77 missing privilege, or the \
             process's files are not readable (EACCES); 64 usage (node lists, nodes without memory, a thread ID, a \
             --protect name over 15 characters, --all with protection, no --yes off a terminal); 66 no such \
-            process; 71 host unreadable, journal unwritable; 78 invalid policy.
+            process; 71 host unreadable; 73 the journal cannot be created or opened; 78 invalid policy.
             """
     )
 

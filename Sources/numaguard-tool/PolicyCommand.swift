@@ -47,9 +47,9 @@ struct PolicyCommand: ParsableCommand {
             }
             guard let out else { return FileHandleWriter.write(1, text) }
             do {
-                try AtomicFile.write(text, to: out)
+                try OutputFile.write(text, to: out)
             } catch {
-                throw Terminal.fail("cannot write \(out): \(error)", .hostUnreadable)
+                throw Terminal.fail(error.description, .cannotCreate)
             }
         }
     }

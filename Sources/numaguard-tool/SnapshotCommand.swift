@@ -16,7 +16,7 @@ struct SnapshotCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 complete; 3 something exists but could not be read (listed under "unreadable" \
             in the snapshot and on stderr; debugfs needs root); 64 usage; 71 the host's topology could not \
-            be read, or --out could not be written.
+            be read; 73 --out could not be written.
             """
     )
 
@@ -30,12 +30,12 @@ struct SnapshotCommand: ParsableCommand {
         } catch {
             throw Terminal.fail(error.description, .hostUnreadable)
         }
-        let json = try JSONDocument.render(kind: "snapshot", snapshot)
+        let json = try SnapshotDocument.render(snapshot)
         if let out {
             do {
-                try AtomicFile.write(json, to: out)
+                try OutputFile.write(json, to: out)
             } catch {
-                throw Terminal.fail("cannot write \(out): \(error)", .hostUnreadable)
+                throw Terminal.fail(error.description, .cannotCreate)
             }
         } else {
             FileHandleWriter.write(1, json)

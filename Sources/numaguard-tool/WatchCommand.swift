@@ -13,8 +13,8 @@ struct WatchCommand: ParsableCommand {
             placement and the numa_balancing knob. Events go to stdout (or --events) as JSON lines \
             and to stderr as text. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the policy (an \
             invalid one is refused and the old one kept). Exit codes: 0 clean stop; 64 usage; \
-            71 the topology could not be read, or --events, --listen could not be opened; 78 invalid \
-            policy at start.
+            71 the topology could not be read, or --listen could not be opened; 73 --events could not be \
+            opened (a symbolic link is refused); 78 invalid policy at start.
             """
     )
 

@@ -130,7 +130,7 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(metrics.contains("numaguard_audit_compliant 0"), metrics)
         try Promtool.checkMetrics(metrics)
         let missing = try Command.numaguard(["audit", "--policy", baseline, "--host-root", root, "--textfile", "/nonexistent/dir/x.prom"])
-        XCTAssertEqual(missing.status, 71)
+        XCTAssertEqual(missing.status, 73)
         XCTAssertTrue(missing.stderr.contains("--textfile"), missing.stderr)
 
         let schema = try Command.numaguard(["policy", "schema"])
@@ -207,7 +207,7 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(try Command.numaguard(["certify", "--policy", baseline, "--out", out.path, "--window", "forever"]).status, 64)
         let unwritable = try Command.numaguard(["certify", "--policy", baseline, "--host-root", Fixtures.path("linux-rt-2node"),
                                                 "--out", "/proc/no-such/dir", "--window", "100ms"])
-        XCTAssertEqual(unwritable.status, 71)
+        XCTAssertEqual(unwritable.status, 73)
         XCTAssertTrue(unwritable.stderr.contains("cannot write the report to /proc/no-such/dir"), unwritable.stderr)
     }
 

@@ -180,7 +180,7 @@ final class SnapshotCommandTests: XCTestCase {
             XCTAssertFalse(original.stdout.isEmpty, "\(command)")
         }
         let unwritable = try Command.numaguard(["capture", "--host-root", source, "--out", "/proc/no-such/x.tar"])
-        XCTAssertEqual(unwritable.status, 71)
+        XCTAssertEqual(unwritable.status, 73)
         XCTAssertTrue(unwritable.stderr.contains("cannot write /proc/no-such/x.tar"), unwritable.stderr)
         XCTAssertEqual(try Command.numaguard(["capture"]).status, 64, "--out is required")
     }

@@ -40,7 +40,7 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertEqual(try Command.numaguard(["watch", "--policy", good, "--interval", "fast"]).status, 64)
 
         let events = try Command.numaguard(["watch", "--policy", good, "--events", "/nonexistent/dir/events", "--count", "1"])
-        XCTAssertEqual(events.status, 71)
+        XCTAssertEqual(events.status, 73)
         XCTAssertTrue(events.stderr.contains("cannot open --events /nonexistent/dir/events"), events.stderr)
     }
 

@@ -44,6 +44,11 @@ final class ApplierTests: XCTestCase {
         ]
     }
 
+    /// The journal's outcome lines (each change also has its intent line before it).
+    func outcomes(_ path: String) throws -> [JournalEntry] {
+        try Journal.read(path).filter { !$0.isIntent }
+    }
+
     func applier(_ host: MemoryHost, _ privileges: Privileges = Privileges(uid: 0, effective: all), run: String = "run-1",
                  protection: Protection = .none) throws -> Applier {
         Applier(actuator: host, privileges: privileges, journal: try Journal(path: journalPath), command: "apply", run: run,
@@ -60,7 +65,7 @@ final class ApplierTests: XCTestCase {
         XCTAssertEqual(report.results[0].detail, "PID 100 (probe) belongs to protected workload feed of p.yaml: never changed live; nothing done")
         XCTAssertEqual(host.calls, [], "nothing touched")
         XCTAssertEqual(host.processes[100]?.pages[0], 48 * Self.mib)
-        XCTAssertEqual(try Journal.read(journalPath).map(\.result), [.refused, .refused], "the due change not made is journaled")
+        XCTAssertEqual(try outcomes(journalPath).map(\.result), [.refused, .refused], "the due change not made is journaled")
 
         // A pending action whose recorded target is protected is never performed, whatever its status says.
         var edited = Self.actions[2]
@@ -102,7 +107,12 @@ final class ApplierTests: XCTestCase {
         XCTAssertEqual(host.processes[200]?.pages, [0: 32 * Self.mib])
         XCTAssertEqual(report.results[2].detail, "48 MiB on node 0, 1 MiB on node 1 -> 49 MiB on node 1")
 
-        let entries = try Journal.read(journalPath)
+        let lines = try Journal.read(journalPath)
+        XCTAssertEqual(lines.map(\.isIntent), [true, false, true, false, true, false], "each change: its intent, then its outcome")
+        XCTAssertEqual(lines[0].before, "1", "the intent records the value found")
+        XCTAssertEqual(lines[0].after, "0", "and the value about to be written")
+        XCTAssertNil(lines[0].result)
+        let entries = try outcomes(journalPath)
         XCTAssertEqual(entries.map(\.action), [.setKnob, .setAffinity, .migratePages])
         XCTAssertEqual(entries[0].before, "1")
         XCTAssertEqual(entries[0].after, "0")
@@ -177,7 +187,7 @@ final class ApplierTests: XCTestCase {
         XCTAssertTrue(report.results[0].detail.contains("PID 100 was replaced: it started at tick 5001, the planned probe at 5000"),
                       report.results[0].detail)
         XCTAssertEqual(host.calls, [])
-        XCTAssertEqual(try Journal.read(journalPath).map(\.result), [.skipped, .skipped])
+        XCTAssertEqual(try outcomes(journalPath).map(\.result), [.skipped, .skipped])
 
         host.processes[100] = nil
         let gone = try applier(host).apply([Self.actions[2]])
@@ -205,6 +215,6 @@ final class ApplierTests: XCTestCase {
         XCTAssertEqual(report.results[1].detail, "0 -> 10: asked for 16, the kernel took 10")
         XCTAssertTrue(report.results[2].detail.hasSuffix("the kernel could not move 2 pages, 8 KiB still on node 0"), report.results[2].detail)
         XCTAssertEqual(report.status, .violations)
-        XCTAssertEqual(try Journal.read(journalPath).map(\.result), [.partial, .partial, .done])
+        XCTAssertEqual(try outcomes(journalPath).map(\.result), [.partial, .partial, .done])
     }
 }

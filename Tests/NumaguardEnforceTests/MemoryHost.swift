@@ -22,10 +22,14 @@ final class MemoryHost: Actuator {
     var calls: [String] = []
     /// identity(of:) fails with these (a read error that is not an exit).
     var identityErrors: [Int: ActuationError] = [:]
+    /// Called with the call's description right before each change is made (a knob or file
+    /// written, an affinity set, pages migrated): tests look at the journal from in here.
+    var beforeChange: ((String) -> Void)?
 
     func read(_ knob: Knob) throws(ActuationError) -> String? { knobs[knob.path] }
 
     func write(_ knob: Knob, _ value: String) throws(ActuationError) {
+        beforeChange?("write \(knob.name)=\(value)")
         calls.append("write \(knob.name)=\(value)")
         guard knobs[knob.path] != nil else { throw ActuationError("open(/\(knob.path)): No such file or directory", errno: .noEntry) }
         if let ceiling = ceilings[knob.path], let number = Int(value), number > ceiling {
@@ -51,6 +55,7 @@ final class MemoryHost: Actuator {
     }
 
     func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError) {
+        beforeChange?("affinity \(tid)=\(cpus.listString)")
         calls.append("affinity \(tid)=\(cpus.listString)")
         for (pid, process) in processes where process.threads[tid] != nil {
             processes[pid]?.threads[tid] = cpus
@@ -67,6 +72,7 @@ final class MemoryHost: Actuator {
     }
 
     func migratePages(of pid: Int, from: IDSet, to: IDSet, onlyUnshared: Bool) throws(ActuationError) -> Int {
+        beforeChange?("migrate \(pid)")
         calls.append("migrate \(pid) \(from.listString)->\(to.listString)" + (onlyUnshared ? " unshared" : ""))
         guard var process = processes[pid], let destination = to.members.first else { throw ActuationError("no PID", errno: .noProcess) }
         var notMoved = 0
@@ -84,6 +90,7 @@ final class MemoryHost: Actuator {
     func readFile(_ path: String) throws(ActuationError) -> String? { files[path] }
 
     func replaceFile(_ path: String, with contents: String?) throws(ActuationError) {
+        beforeChange?("file \(path)")
         calls.append("file \(path)")
         files[path] = contents
     }

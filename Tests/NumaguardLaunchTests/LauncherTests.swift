@@ -49,9 +49,9 @@ final class RecordingProcess: SelfPlacing {
         return cpus
     }
 
-    func writeRecord(_ record: LaunchRecord, directory: String) throws(SystemCallError) {
+    func writeRecord(_ record: LaunchRecord, directory: String) throws(OutputError) {
         events.append("record \(directory)")
-        if let error = failure("record") { throw error }
+        if let error = failure("record") { throw OutputError(directory, error.description, errno: error.errno) }
         records.append((record, directory))
     }
 

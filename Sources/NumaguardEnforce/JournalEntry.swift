@@ -1,0 +1,117 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One line of the journal: a change apply, undo or migrate is about to make (an intent), or
+/// what came of it (an outcome).
+///
+/// Write-ahead: the intent line (what will change, the value found, the value to write) is on
+/// disk, synced, before the host is changed; the outcome line follows the change. A crash in
+/// between leaves an intent without an outcome, which undo treats as possibly made. Lines
+/// written before intents existed have no `phase` and are outcomes.
+public struct JournalEntry: Codable, Equatable, Sendable {
+    public enum Phase: String, Codable, Sendable {
+        case intent
+    }
+
+    /// UTC, ISO 8601, to the second.
+    public var time: String
+    /// Every line of one command run shares it, so undo can take back one run.
+    public var run: String
+    /// apply, undo or migrate.
+    public var command: String
+    /// `intent` for the line written before the change; absent on outcomes.
+    public var phase: Phase?
+    public var action: Action.Kind
+    public var subject: String
+    public var knob: Knob?
+    public var process: ProcessTarget?
+    public var file: String?
+    /// The value before and after in their write spelling (a knob's value, a file's
+    /// contents, nil for an absent file); for processes, a description. On an intent, the
+    /// value found and the value about to be written.
+    public var before: String?
+    public var after: String?
+    /// The outcome; nil on an intent.
+    public var result: ActionResult.Outcome?
+    public var detail: String
+    /// undo: the run it takes back.
+    public var undoes: String?
+
+    public init(time: String, run: String, command: String, phase: Phase? = nil, action: Action.Kind, subject: String,
+                knob: Knob?, process: ProcessTarget?, file: String?, before: String?, after: String?,
+                result: ActionResult.Outcome?, detail: String, undoes: String?) {
+        self.time = time
+        self.run = run
+        self.command = command
+        self.phase = phase
+        self.action = action
+        self.subject = subject
+        self.knob = knob
+        self.process = process
+        self.file = file
+        self.before = before
+        self.after = after
+        self.result = result
+        self.detail = detail
+        self.undoes = undoes
+    }
+
+    public var isIntent: Bool { phase == .intent }
+
+    enum CodingKeys: String, CodingKey {
+        case time, run, command, phase, action, subject, knob, process, file, before, after, result, detail, undoes
+    }
+}
+
+/// A journal as read: its lines, and what the reader passed over (a torn last line).
+public struct JournalContents: Equatable, Sendable {
+    public var entries: [JournalEntry]
+    public var warnings: [String]
+}
+
+/// Where a journal could not be read or written, naming the file (and line).
+public struct JournalError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    /// The file is not there (undo: nothing was ever applied with this journal).
+    public var missing = false
+    /// The file is there but may not be read (EACCES, EPERM).
+    public var denied = false
+    /// A line is not a journal entry.
+    public var damaged = false
+    /// The journal could not be created or opened for appending (or was refused: a link).
+    public var cannotCreate = false
+}
+
+/// The pure half of reading a journal: bytes in, lines out (the fuzzer's target too).
+public enum JournalParser {
+    /// Every line, in order. A line that is not a journal entry stops the read with
+    /// `file:line`: undo must not guess what a damaged journal meant. The one exception is a
+    /// last line without its newline: every line is written with its newline in one write(2),
+    /// so that is a write cut short (a full disk, a crash). Passing over it is safe: a torn
+    /// intent's change was never made (the intent is synced before the change), and a torn
+    /// outcome leaves its intent without an outcome, which undo treats as possibly made. It
+    /// is passed over with a warning.
+    public static func parse(_ bytes: [UInt8], file: String) throws(JournalError) -> JournalContents {
+        let decoder = JSONDecoder()
+        var entries: [JournalEntry] = []
+        var warnings: [String] = []
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let torn = bytes.last.map { $0 != 0x0A } ?? false
+        for (index, line) in lines.enumerated() where !line.isEmpty {
+            if torn && index == lines.count - 1 {
+                warnings.append("\(file):\(index + 1): ignoring a torn last line (\(line.count) bytes without a newline: "
+                                + "a write cut short by a crash or a full disk)")
+                break
+            }
+            do {
+                entries.append(try decoder.decode(JournalEntry.self, from: Data(line)))
+            } catch {
+                throw JournalError(description: "\(file):\(index + 1): not a numaguard journal line (\(error))", damaged: true)
+            }
+        }
+        return JournalContents(entries: entries, warnings: warnings)
+    }
+}
