@@ -16,6 +16,9 @@ public enum ExitStatus: Int32, Sendable {
     case noInput = 66
     /// The host itself could not be read (EX_OSFILE-like: /proc or /sys missing or malformed).
     case hostUnreadable = 71
+    /// An output file cannot be created or written where it was asked for: `watch --textfile`
+    /// naming a directory or a place that cannot be written, found at start (EX_CANTCREAT).
+    case cannotCreate = 73
     /// Missing privilege for an action (EX_NOPERM).
     case noPermission = 77
     /// Invalid policy (EX_CONFIG).
