@@ -13,8 +13,9 @@ import NumaguardHost
 /// is non-blocking and every connection has a deadline for each phase (`Limits`): its request
 /// head, then taking its answer, then closing. A connection past its deadline is dropped.
 /// At most `Limits.clients` connections are served at once; beyond that a newcomer takes the
-/// place of the oldest one still sending its head if that one has had `evictAfterSeconds`
-/// (it is answered 408), else it is answered 503 with Retry-After at once, up to
+/// place of one already answered (closed now rather than at its linger deadline), else of the
+/// oldest one still sending its head if that one has had `evictAfterSeconds` (it is answered
+/// 408), else it is answered 503 with Retry-After at once, up to
 /// `Limits.refusals` such answers in flight. Past both, connections wait in the kernel's
 /// accept queue (listen(2) with SOMAXCONN) for a place. Nobody is closed without an answer
 /// but a client that does not send a whole head or does not read.
@@ -180,6 +181,11 @@ final class MetricsServer {
                 // A client socket that cannot be made non-blocking would stall the loop.
                 close(fd)
                 continue
+            }
+            if serving >= limits.clients, let answered = clients.firstIndex(where: { !$0.refused && $0.phase == .lingering }) {
+                // It has its whole answer and our FIN: closing it now costs it nothing it asked for.
+                close(clients[answered].fd)
+                clients.remove(at: answered)
             }
             if serving >= limits.clients {
                 // hasRoom: there is room among the refusals, for the evicted one or the newcomer.

@@ -87,6 +87,22 @@ final class MetricsServerLimitsTests: XCTestCase {
         XCTAssertTrue(TestClient.readAll(idle[0]).hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
     }
 
+    /// A client that has its answer but keeps its connection open (lingering) gives its
+    /// place to a newcomer at once rather than at its linger deadline.
+    func testAnAnsweredClientThatStaysConnectedGivesWay() throws {
+        var limits = MetricsServer.Limits.standard
+        limits.clients = 1
+        limits.lingerSeconds = 600
+        limits.evictAfterSeconds = 600
+        let loop = try ServerLoop(limits: limits)
+        defer { loop.stop() }
+        let first = try TestClient.connect(loop.port)
+        defer { close(first) }
+        TestClient.send(first, "GET /metrics HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(TestClient.readAll(first).hasPrefix("HTTP/1.1 200 OK\r\n"), "answered, then our FIN; it does not close")
+        XCTAssertTrue(try TestClient.get(loop.port).hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
     func testAnOversizedHeadIsAnswered431() throws {
         let loop = try ServerLoop()
         defer { loop.stop() }
