@@ -133,7 +133,7 @@ final class MetricsServer {
     var nextDeadline: Double? { (clients.map(\.deadline) + (pausedUntil.map { [$0] } ?? [])).min() }
 
     /// Serves whatever `ready` (the result of polling `pollDescriptors`) says is ready, and
-    /// drops the clients past their deadline. Returns an accept failure the first time it
+    /// then drops the clients past their deadline. Returns an accept failure the first time it
     /// happens (the watch reports it once); the listener then rests for `backoffSeconds` at
     /// a time until accept works again.
     func serve(_ ready: ArraySlice<pollfd>, now: Double, metrics: () -> String) -> String? {
@@ -144,8 +144,10 @@ final class MetricsServer {
         var index = 0
         while index < clients.count {
             var client = clients[index]
-            var done = now >= client.deadline
-            if !done && readable.contains(client.fd) { done = step(&client, now: now, metrics: metrics) }
+            // What arrived is taken before the deadline is looked at: a sample that held the
+            // loop past a deadline must not cost a client whose request came in meanwhile.
+            var done = readable.contains(client.fd) && step(&client, now: now, metrics: metrics)
+            if !done && now >= client.deadline { done = true }
             if done {
                 close(client.fd)
                 clients.remove(at: index)

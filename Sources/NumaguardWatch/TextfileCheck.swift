@@ -51,7 +51,8 @@ enum TextfileCheck {
             do {
                 let fd = try SystemCall.check("open", candidate) { open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
                 close(fd)
-                unlink(candidate)
+                // Only a stray empty file is at stake if this fails; the watch can still write.
+                _ = try? SystemCall.check("unlink", candidate) { unlink(candidate) }
                 return
             } catch where error.errno == Errno(EEXIST) && attempt < 10 {
                 attempt += 1

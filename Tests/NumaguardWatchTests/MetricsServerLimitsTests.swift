@@ -149,6 +149,18 @@ final class MetricsServerLimitsTests: XCTestCase {
         XCTAssertEqual(TestClient.readAll(client), "", "closed without an answer: it never asked")
     }
 
+    /// A request that came in while the loop was held (a slow sample) past the client's
+    /// deadline is answered, not dropped.
+    func testARequestThatArrivedDuringALongSampleIsAnswered() throws {
+        let server = try MetricsServer(ListenAddress(octets: [127, 0, 0, 1], port: 0))
+        let client = try TestClient.connect(server.address.port)
+        defer { close(client) }
+        turn(server, at: 0)
+        TestClient.send(client, "GET /metrics HTTP/1.1\r\n\r\n")
+        turn(server, at: 100, metrics: { "a 1\n" })
+        XCTAssertTrue(TestClient.readAll(client).hasSuffix("\r\n\r\na 1\n"))
+    }
+
     /// A client that asks and does not read holds nothing up past its write deadline.
     func testAClientThatDoesNotReadIsDroppedAtItsDeadline() throws {
         var limits = MetricsServer.Limits.standard
