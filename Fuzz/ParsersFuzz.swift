@@ -306,6 +306,34 @@ func fuzzBootArguments(_ text: String) {
     }
 }
 
+// MARK: - HTTP request heads
+
+/// The /metrics request head parser: a complete head is stable under truncation to its own
+/// length and under what follows it, its parts rebuild into a head that parses the same, a
+/// refusal is final whatever follows, and nothing is waited for past the bound.
+func fuzzHTTPHead(_ bytes: [UInt8], _ text: String) {
+    let outcome = HTTPRequestHead.parse(bytes)
+    switch outcome {
+    case .incomplete:
+        if bytes.count > HTTPRequestHead.maximumBytes { violation("incomplete past maximumBytes (\(bytes.count))", text) }
+    case let .refused(refusal):
+        if ![400, 431, 505].contains(refusal.status) { violation("refused with status \(refusal.status)", text) }
+        if HTTPRequestHead.parse(bytes + [0x0A, 0x0A]) != outcome { violation("a refusal changed with bytes after it", text) }
+    case let .complete(head):
+        let length = head.length
+        if length < 1 || length > min(bytes.count, HTTPRequestHead.maximumBytes) { violation("head length \(length) out of range", text) }
+        if bytes[length - 1] != 0x0A { violation("head does not end in LF", text) }
+        if HTTPRequestHead.parse(Array(bytes[..<length])) != outcome { violation("the head alone parses differently", text) }
+        if HTTPRequestHead.parse(Array(bytes[..<(length - 1)])) != .incomplete { violation("the head less its last byte is not incomplete", text) }
+        for part in [head.method, head.target, head.version] where part.isEmpty || part.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+            violation("a request line part with a space, a control or non-ASCII byte: \(String(reflecting: part))", text)
+        }
+        let rebuilt = Array("\(head.method) \(head.target) \(head.version)\r\n\r\n".utf8)
+        let expected = HTTPRequestHead(method: head.method, target: head.target, version: head.version, length: rebuilt.count)
+        if HTTPRequestHead.parse(rebuilt) != .complete(expected) { violation("the rebuilt request line does not parse the same", text) }
+    }
+}
+
 // MARK: - entry point
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -330,5 +358,6 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     fuzzOthers(text)
     fuzzRootedPath(text)
+    fuzzHTTPHead(Array(data), text)
     return 0
 }

@@ -86,6 +86,13 @@ public final class WatchService {
         // their absence is not unreadable sampling.
         sampler = WatchSampler(root: options.root, nodes: topology.numaEnabled ? topology.onlineNodes.members : [])
         protected = ProtectedWatch(root: options.root, topology: topology)
+        if let textfile = options.textfile {
+            do {
+                try TextfileCheck.check(textfile)
+            } catch {
+                throw WatchFailure(description: "cannot create output \(textfile): \(error)", status: .cannotCreate)
+            }
+        }
         do {
             events = try EventSink(path: options.eventsPath)
         } catch {
@@ -97,6 +104,9 @@ public final class WatchService {
     static func thresholds(_ loaded: LoadedPolicy, _ options: WatchOptions) -> RegimeThresholds {
         var thresholds = RegimeThresholds(loaded.policy.watch)
         if let interval = options.interval { thresholds.intervalSeconds = interval }
+        // The command line and the policy loader refuse a shorter interval; this holds for
+        // any other way in (a library caller), since sampling is the loop's whole time then.
+        thresholds.intervalSeconds = max(thresholds.intervalSeconds, WatchInterval.minimumSeconds)
         return thresholds
     }
 
@@ -128,16 +138,21 @@ public final class WatchService {
 
         var next = Clock.monotonic()
         while true {
-            let now = Clock.monotonic()
+            var now = Clock.monotonic()
             if now >= next {
                 sample(at: now)
                 if let count = options.count, status.samples >= count {
                     stop("stopped after \(count) sample\(count == 1 ? "" : "s") (--count)")
                     return .success
                 }
+                now = Clock.monotonic()
                 next += thresholds.intervalSeconds
+                // A sample that overran its interval (a slow host) is followed by a whole
+                // interval, not by the next sample at once: the watch must not add load to a
+                // host already slow to answer it.
                 if next <= now { next = now + thresholds.intervalSeconds }
-                continue
+                // No `continue`: signals and /metrics are polled between every two samples,
+                // however long the samples take.
             }
             var wake = next
             if let deadline = server?.nextDeadline { wake = min(wake, deadline) }
@@ -312,9 +327,14 @@ public final class WatchService {
         }
     }
 
+    /// The stop event is counted before the last textfile is written, so the textfile (all
+    /// that remains once the watch has stopped) counts every event; it is written after,
+    /// so it is still the last event.
     func stop(_ why: String) {
+        let event = WatchEvent(kind: .stop, time: Clock.wall(), regime: machine.regime, message: why)
+        count(event)
         writeTextfile()
-        report(.stop, why)
+        deliver(event)
     }
 
     func writeTextfile() {
@@ -334,7 +354,16 @@ public final class WatchService {
     }
 
     func emit(_ event: WatchEvent) {
+        count(event)
+        deliver(event)
+    }
+
+    func count(_ event: WatchEvent) {
         status.events[event.kind, default: 0] += 1
+    }
+
+    /// Writes an event already counted.
+    func deliver(_ event: WatchEvent) {
         do {
             try events.write(event)
             eventsProblem = nil

@@ -39,9 +39,75 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertEqual(try Command.numaguard(["watch", "--policy", good, "--count", "0"]).status, 64)
         XCTAssertEqual(try Command.numaguard(["watch", "--policy", good, "--interval", "fast"]).status, 64)
 
+        let fast = try Command.numaguard(["watch", "--policy", good, "--interval", "1ms", "--count", "1"])
+        XCTAssertEqual(fast.status, 64, fast.stderr)
+        XCTAssertTrue(fast.stderr.contains("--interval: \"1ms\" is below the shortest interval watch samples at, 10ms"), fast.stderr)
+        XCTAssertEqual(fast.stdout, "", "nothing sampled")
+
         let events = try Command.numaguard(["watch", "--policy", good, "--events", "/nonexistent/dir/events", "--count", "1"])
         XCTAssertEqual(events.status, 73)
         XCTAssertTrue(events.stderr.contains("cannot open --events /nonexistent/dir/events"), events.stderr)
+    }
+
+    /// A textfile that can never be written stops the watch at start, before any event or
+    /// sample, naming the path and why; nothing is left behind.
+    func testATextfileThatCannotBeCreatedFailsAtStart() throws {
+        let policy = try write("p.yaml", "version: 1\n")
+        let host = Command.fixture("linux-6.1-2node")
+        let directory = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", self.directory.path, "--host-root", host])
+        XCTAssertEqual(directory.status, 73, directory.stderr)
+        XCTAssertEqual(directory.stdout, "", "no start event")
+        XCTAssertTrue(directory.stderr.contains("cannot create output \(self.directory.path): it is a directory"), directory.stderr)
+
+        let missing = self.directory.appendingPathComponent("missing/numaguard.prom").path
+        let absent = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", missing, "--host-root", host])
+        XCTAssertEqual(absent.status, 73, absent.stderr)
+        XCTAssertTrue(absent.stderr.contains("cannot create output \(missing): cannot create a file in \(self.directory.path)/missing: "
+                                             + "No such file or directory"), absent.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: self.directory.path), ["p.yaml"])
+
+        // A writable place still works, and the check leaves only the textfile.
+        let textfile = self.directory.appendingPathComponent("numaguard.prom").path
+        let good = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", textfile, "--host-root", host])
+        XCTAssertEqual(good.status, 0, good.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: self.directory.path).sorted(), ["numaguard.prom", "p.yaml"])
+    }
+
+    /// A host so slow that every sample overruns the (shortest) interval: the loop still
+    /// polls between samples, so a scrape is answered and SIGTERM stops it. The timeouts
+    /// only catch the hang (before, it sampled back to back and never polled).
+    func testASlowHostAtTheFloorIntervalStillAnswersAndStops() throws {
+        let host = directory.appendingPathComponent("host")
+        try FileManager.default.copyItem(atPath: Command.fixture("linux-6.1-2node"), toPath: host.path)
+        let vmstat = host.appendingPathComponent("proc/vmstat")
+        var text = try String(contentsOf: vmstat, encoding: .utf8)
+        text += (0..<100_000).map { "filler_\($0) \($0)\n" }.joined()
+        try text.write(to: vmstat, atomically: true, encoding: .utf8)
+        let policy = try write("p.yaml", "version: 1\n")
+        let eventsPath = directory.appendingPathComponent("events.jsonl").path
+        let port = try HTTP.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Command.numaguard)
+        process.arguments = ["watch", "--policy", policy, "--interval", "10ms", "--events", eventsPath,
+                             "--listen", "127.0.0.1:\(port)", "--host-root", host.path]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        try waitFor(eventsPath, "\"event\":\"start\"", seconds: 60)
+
+        let response = try HTTP.get(port: port, path: "/metrics")
+        XCTAssertTrue(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "no answer while sampling: \(response)")
+        XCTAssertTrue(response.contains("numaguard_watch_samples_total "), response)
+
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertFalse(process.isRunning, "SIGTERM did not stop a watch busy sampling")
+        guard !process.isRunning else { return }
+        XCTAssertEqual(process.terminationStatus, 0)
+        let events = try lines(try String(contentsOfFile: eventsPath, encoding: .utf8))
+        XCTAssertEqual(events.last?["message"] as? String, "stopped by SIGTERM")
     }
 
     /// A recorded host never changes, so its rates are all 0 and it stays STABLE.
@@ -60,6 +126,9 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(metrics.contains("numaguard_watch_samples_total 3\n"), metrics)
         XCTAssertTrue(metrics.contains("numaguard_watch_hint_faults_per_second 0\n"), metrics)
         XCTAssertTrue(metrics.contains("numaguard_watch_numa_balancing 1\n"), metrics)
+        // Every event written is counted in the last textfile, the stop event too.
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_events_total{event="start"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_events_total{event="stop"} 1"#), metrics)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["numaguard.prom", "p.yaml"],
                        "no temporary file left beside the textfile")
         try Promtool.checkMetrics(metrics)
@@ -176,6 +245,9 @@ enum HTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        // Only turns a hang into a failure.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var response: [UInt8] = []
@@ -186,5 +258,21 @@ enum HTTP {
             response += buffer[0..<count]
         }
         return String(decoding: response, as: UTF8.self)
+    }
+
+    /// A port nobody listens on now: bound to port 0, read back, released.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,3 +1,6 @@
+import Foundation
+import NumaguardCore
+import NumaguardHost
 @testable import NumaguardWatch
 import NumaguardPolicy
 import XCTest
@@ -160,5 +163,21 @@ final class RegimeMachineTests: XCTestCase {
         XCTAssertEqual(t.numaMapsPeriodSeconds, 120)
         XCTAssertEqual(policy.watch?.listen?.description, "127.0.0.1:9100")
         XCTAssertEqual(RegimeThresholds(nil), RegimeThresholds())
+    }
+
+    /// An interval below the floor that reaches the service some other way than the command
+    /// line or the loader is raised to the floor: sampling must never be the loop's whole time.
+    func testTheServiceRaisesAnIntervalBelowTheFloor() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-floor-\(UUID().uuidString).yaml").path
+        try "version: 1\nwatch: {interval: 250ms}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let loaded = try PolicyLoader.load(path: path)
+        func interval(_ override: Double?) -> Double {
+            WatchService.thresholds(loaded, WatchOptions(policyPath: path, root: HostRoot(path: "/"), interval: override)).intervalSeconds
+        }
+        XCTAssertEqual(interval(nil), 0.25)
+        XCTAssertEqual(interval(1e-19), WatchInterval.minimumSeconds)
+        XCTAssertEqual(interval(0.001), 0.01)
+        XCTAssertEqual(interval(0.02), 0.02)
     }
 }

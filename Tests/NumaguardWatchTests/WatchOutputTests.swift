@@ -1,4 +1,5 @@
 import Foundation
+import NumaguardCore
 import NumaguardHost
 @testable import NumaguardWatch
 import TestSupport
@@ -103,13 +104,23 @@ final class WatchOutputTests: XCTestCase {
 
     func testHTTPResponses() {
         func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
-        let ok = text(MetricsServer.respond(to: "GET /metrics HTTP/1.1") { "a 1\n" })
+        func answer(_ requestLine: String, _ metrics: String = "") -> String {
+            guard case let .complete(head) = HTTPRequestHead.parse(Array((requestLine + "\r\n\r\n").utf8)) else {
+                XCTFail("\(requestLine) does not parse")
+                return ""
+            }
+            return text(MetricsResponse.to(head) { metrics })
+        }
+        let ok = answer("GET /metrics HTTP/1.1", "a 1\n")
         XCTAssertEqual(ok, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: 4\r\nConnection: close\r\n\r\na 1\n")
-        XCTAssertTrue(text(MetricsServer.respond(to: "GET /metrics?x=1 HTTP/1.0") { "" }).hasPrefix("HTTP/1.1 200 OK"))
-        XCTAssertTrue(text(MetricsServer.respond(to: "HEAD /metrics HTTP/1.1") { "a 1\n" }).hasSuffix("Content-Length: 4\r\nConnection: close\r\n\r\n"))
-        XCTAssertTrue(text(MetricsServer.respond(to: "GET /other HTTP/1.1") { "" }).hasPrefix("HTTP/1.1 404 Not Found"))
-        XCTAssertTrue(text(MetricsServer.respond(to: "POST /metrics HTTP/1.1") { "" }).hasPrefix("HTTP/1.1 405"))
-        XCTAssertNil(MetricsServer.requestHead(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8)), "head not complete")
-        XCTAssertEqual(MetricsServer.requestHead(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)), "GET /metrics HTTP/1.1")
+        XCTAssertTrue(answer("GET /metrics?x=1 HTTP/1.0").hasPrefix("HTTP/1.1 200 OK"))
+        XCTAssertTrue(answer("HEAD /metrics HTTP/1.1", "a 1\n").hasSuffix("Content-Length: 4\r\nConnection: close\r\n\r\n"))
+        XCTAssertTrue(answer("GET /other HTTP/1.1").hasPrefix("HTTP/1.1 404 Not Found"))
+        XCTAssertTrue(answer("POST /metrics HTTP/1.1").hasPrefix("HTTP/1.1 405"))
+        XCTAssertEqual(text(MetricsResponse.busy),
+                       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 54\r\n"
+                       + "Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections to /metrics at once; retry later\n")
+        XCTAssertTrue(text(MetricsResponse.refusing(HTTPRequestRefusal(status: 431, reason: "long"))).hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        XCTAssertTrue(text(MetricsResponse.refusing(HTTPRequestRefusal(status: 400, reason: "bad"))).hasSuffix("Connection: close\r\n\r\nbad\n"))
     }
 }
