@@ -44,6 +44,18 @@ final class DiagnosticSink {
                                             sourceLine: source, suggestion: suggestion))
     }
 
+    /// The column of `value`'s `offset`th scalar when the scalar starting at `line`:`column` spells
+    /// `value` literally (plain, or quoted without escapes); `column` itself when it does not.
+    func column(of value: String, offset: Int, line: Int, column: Int) -> Int {
+        guard line >= 1, line <= lines.count, column >= 1 else { return column }
+        let text = Array(lines[line - 1].unicodeScalars)
+        let spelled = Array(value.unicodeScalars)
+        for start in [column - 1, column] where start + spelled.count <= text.count {
+            if Array(text[start..<start + spelled.count]) == spelled, offset <= spelled.count { return start + offset + 1 }
+        }
+        return column
+    }
+
     /// Where the second spelling of a duplicated mapping key is, given the first one's mark
     /// (1-based, columns in code points as libyaml counts them). A block key is looked for at
     /// the same column on a later line (nested mappings sit further right, so their keys of the

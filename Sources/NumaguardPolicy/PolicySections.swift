@@ -173,8 +173,9 @@ struct PolicySections {
             return nil
         }
         if let pattern = match.cmdline {
-            do { _ = try Regex(pattern) } catch {
-                reader.error(fields["cmdline"]?.value, "\(path).cmdline is not a valid regular expression: \(error)")
+            do { _ = try LinearRegex(pattern) } catch {
+                reader.error(fields["cmdline"]?.value, inScalarAt: error.offset,
+                             "\(path).cmdline is not a valid regular expression: \(error.message)")
                 return nil
             }
         }

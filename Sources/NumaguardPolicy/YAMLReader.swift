@@ -15,6 +15,14 @@ final class YAMLReader {
         sink.error(line: mark?.line ?? 1, column: mark?.column ?? 1, message, suggestion: suggestion)
     }
 
+    /// An error at the `offset`th character of a scalar's value (a regex's bad construct), when
+    /// the value is spelled on its line as it reads; otherwise at the scalar's start.
+    func error(_ node: Node?, inScalarAt offset: Int, _ message: String) {
+        guard let node, let mark = node.mark, let value = node.scalar?.string else { return error(node, message) }
+        let column = sink.column(of: value, offset: offset, line: mark.line, column: mark.column)
+        sink.error(line: mark.line, column: column, message)
+    }
+
     /// A mapping's entries by key. Unknown keys are errors with the nearest valid key;
     /// missing required keys are errors at the mapping.
     func fields(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: Node, value: Node)]? {
