@@ -169,7 +169,8 @@ struct PolicySections {
         let match = ProcessMatch(comm: text("comm"), exe: text("exe"), cmdline: text("cmdline"), cgroup: text("cgroup"),
                                  systemdUnit: text("systemd_unit"), user: text("user"))
         if match.isEmpty {
-            reader.error(node, "\(path) is empty: it would match every process")
+            // Keys whose values were refused were reported already; only a bare {} is "empty".
+            if fields.isEmpty { reader.error(node, "\(path) is empty: it would match every process") }
             return nil
         }
         var valid = true
