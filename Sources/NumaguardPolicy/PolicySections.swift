@@ -359,19 +359,25 @@ struct PolicySections {
                 let node = index < reserveNodes.count ? reserveNodes[index]["node"] : nil
                 check(IDSet([reservation.node]), "reserve[\(index)].node", node)
             }
-            // The item of a host list that names `id`, found by its spelling.
-            func hostItem(_ key: String, _ id: Int) -> (index: Int, node: Node)? {
+            // The first item of a host list naming each node, by its spelling: one pass per list
+            // (a scan per rule would be quadratic in the list's length).
+            func hostItems(_ key: String) -> [String: (index: Int, node: Node)] {
                 let items = top["host"]?.value[key]?.sequence.map(Array.init) ?? []
-                return items.enumerated().lazy.compactMap { index, item in
-                    item["node"].flatMap { $0.scalar?.string == "\(id)" ? (index, $0) : nil }
-                }.first
+                var first: [String: (index: Int, node: Node)] = [:]
+                for (index, item) in items.enumerated() {
+                    guard let node = item["node"], let spelling = node.scalar?.string, first[spelling] == nil else { continue }
+                    first[spelling] = (index, node)
+                }
+                return first
             }
+            let pageItems = hostItems("hugepages")
             for pages in policy.host.hugePages {
-                let item = hostItem("hugepages", pages.node)
+                let item = pageItems["\(pages.node)"]
                 check(IDSet([pages.node]), "host.hugepages[\(item?.index ?? 0)].node", item?.node)
             }
+            let headroomItems = hostItems("headroom")
             for rule in policy.host.headroom {
-                let item = hostItem("headroom", rule.node)
+                let item = headroomItems["\(rule.node)"]
                 check(IDSet([rule.node]), "host.headroom[\(item?.index ?? 0)].node", item?.node)
             }
         }
