@@ -232,7 +232,9 @@ struct RegexParser {
     /// the name only has to be well formed).
     private mutating func groupName(_ start: Int) throws(RegexError) {
         if peek == "P" { position += 1 }
-        let close: Unicode.Scalar = take() == "'" ? "'" : ">"
+        let open = take()
+        guard open == "<" || open == "'" else { throw RegexError(offset: start, "\"(?P\" must be followed by <name>") }
+        let close: Unicode.Scalar = open == "'" ? "'" : ">"
         var length = 0
         while let scalar = take(), scalar != close {
             guard scalar.properties.isAlphabetic || scalar == "_" || (length > 0 && scalar.properties.numericType != nil) else {

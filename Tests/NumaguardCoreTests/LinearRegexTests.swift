@@ -72,7 +72,7 @@ final class LinearRegexTests: XCTestCase {
                                             ("*a", 0, "nothing to repeat"), ("a|+", 2, "nothing to repeat"), ("[z-a]", 2, "out of order"),
                                             (#"\q"#, 0, "unknown escape"), ("a{5,2}", 1, "maximum below its minimum"),
                                             (#"ab\"#, 2, "trailing"), ("[[:nope:]]", 1, "unknown POSIX class"),
-                                            ("[a[b]]", 2, "nested classes"), (#"\p{L}"#, 0, "Unicode property")] {
+                                            ("[a[b]]", 2, "nested classes"), (#"\p{L}"#, 0, "Unicode property"), ("(?Px>a)", 0, "must be followed by <name>")] {
             XCTAssertThrowsError(try LinearRegex(pattern), pattern) { error in
                 guard let error = error as? RegexError else { return XCTFail("\(error)") }
                 XCTAssertTrue(error.message.contains(fragment), "\(pattern): \(error)")
