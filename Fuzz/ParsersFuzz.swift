@@ -334,6 +334,36 @@ func fuzzHTTPHead(_ bytes: [UInt8], _ text: String) {
     }
 }
 
+// MARK: - the linear-time regex
+
+/// Any pattern either compiles within the size limit or is refused with an offset inside it;
+/// any text is then searched within the linear step bound (so a hostile pattern/text pair can
+/// neither crash nor stall the matcher). The input is the pattern, a NUL (or the first
+/// newline), then the text.
+func fuzzRegex(_ data: UnsafeBufferPointer<UInt8>) {
+    let separator = data.firstIndex(of: 0) ?? data.firstIndex(of: 0x0A) ?? data.count
+    let pattern = String(decoding: UnsafeBufferPointer(rebasing: data[..<separator]), as: UTF8.self)
+    let text = separator < data.count ? String(decoding: UnsafeBufferPointer(rebasing: data[(separator + 1)...]), as: UTF8.self) : ""
+    let regex: LinearRegex
+    do {
+        regex = try LinearRegex(pattern)
+    } catch {
+        if error.offset < 0 || error.offset > pattern.unicodeScalars.count { violation("RegexError offset \(error.offset) outside the pattern", pattern) }
+        return
+    }
+    if regex.programSize > LinearRegex.maximumProgramSize { violation("program of \(regex.programSize) instructions accepted", pattern) }
+    let scalars = Array(text.unicodeScalars)
+    let result = regex.search(scalars)
+    if result.steps > regex.stepBound(length: scalars.count) {
+        violation("\(result.steps) steps over \(scalars.count) scalars with \(regex.programSize) instructions", pattern)
+    }
+    // An unanchored search finds what a search of a longer text containing it finds.
+    if result.matched, !regex.search(Array("\u{1}".unicodeScalars) + scalars + Array("\u{1}".unicodeScalars)).matched,
+       !pattern.contains("^"), !pattern.contains("$"), !pattern.contains("\\") {
+        violation("matched the text but not the text with a prefix and suffix", pattern)
+    }
+}
+
 // MARK: - entry point
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -359,5 +389,6 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     fuzzOthers(text)
     fuzzRootedPath(text)
     fuzzHTTPHead(Array(data), text)
+    fuzzRegex(data)
     return 0
 }

@@ -12,6 +12,7 @@
 // the text, a message, and a rendering that names it. A policy that loads must satisfy what
 // the loader promises (version 1, unique workload names, reservations naming workloads).
 
+import NumaguardCore
 import NumaguardPolicy
 
 #if canImport(Glibc)
@@ -33,6 +34,7 @@ func check(_ text: String) {
         policy = try PolicyLoader.parse(text, file: "fuzz.yaml")
     } catch {
         if error.diagnostics.isEmpty { violation("PolicyErrors without a diagnostic", text) }
+        if error.diagnostics.count > PolicyLimits.maximumDiagnostics + 1 { violation("\(error.diagnostics.count) diagnostics kept", text) }
         // libyaml counts lines by \n, \r, \r\n and Unicode breaks; allow for all of them.
         let lineLimit = text.unicodeScalars.count + 2
         for diagnostic in error.diagnostics {
@@ -73,9 +75,20 @@ func check(_ text: String) {
         case let .protectedMultiple(factor): if !(factor > 0 && factor.isFinite) { violation("headroom multiple \(factor)", text) }
         }
     }
-    if let watch = policy.watch, !(watch.intervalSeconds > 0 && watch.intervalSeconds.isFinite) {
-        violation("watch interval \(watch.intervalSeconds)", text)
+    if let watch = policy.watch {
+        let bounds = DurationLimits.watchInterval
+        if !(watch.intervalSeconds >= bounds.minimum && watch.intervalSeconds <= bounds.maximum) {
+            violation("watch interval \(watch.intervalSeconds)", text)
+        }
+        if let period = watch.numaMapsPeriodSeconds, period < DurationLimits.numaMapsPeriod.minimum { violation("numa_maps_period \(period)", text) }
+        if let dwell = watch.dwellSeconds, dwell < DurationLimits.dwell.minimum { violation("dwell \(dwell)", text) }
     }
+    if policy.workloads.count > PolicyLimits.maximumListItems { violation("\(policy.workloads.count) workloads loaded", text) }
+    for workload in policy.workloads {
+        if let pattern = workload.match.cmdline, (try? LinearRegex(pattern)) == nil { violation("cmdline pattern loaded that does not compile", text) }
+    }
+    // Two spellings of one node cannot both have been kept: the mapping has one entry per node.
+    if let topology = policy.host.topology, topology.cpus.keys.contains(where: { $0 < 0 }) { violation("negative node key", text) }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -12,6 +12,7 @@ final class CandidateProcess {
     private let reader: ProcessReader
     private var cachedComm: String?
     private var cachedCmdline: String?
+    private var cachedCmdlineScalars: [Unicode.Scalar]?
     private var cachedExe: String??
     private var cachedUID: Int??
     private var cachedCgroup: String?
@@ -38,6 +39,14 @@ final class CandidateProcess {
         if let cachedCmdline { return cachedCmdline }
         let value = Self.read("cmdline", pid: pid, root: reader.root)
         cachedCmdline = value
+        return value
+    }
+
+    /// The command line as the regex engine reads it, converted once for all the workloads.
+    var cmdlineScalars: [Unicode.Scalar] {
+        if let cachedCmdlineScalars { return cachedCmdlineScalars }
+        let value = Array(cmdline.unicodeScalars)
+        cachedCmdlineScalars = value
         return value
     }
 
@@ -76,9 +85,10 @@ final class CandidateProcess {
 }
 
 /// Decides which processes a workload's `match` claims. Every given field must hold.
+/// `cmdline` patterns run on `LinearRegex`, so no command line can make matching slow.
 final class ProcessMatcher {
     private let root: HostRoot
-    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
+    private var regexes: [String: LinearRegex] = [:]
     private lazy var users: [String: Int] = Self.readUsers(root)
 
     init(root: HostRoot) { self.root = root }
@@ -95,15 +105,15 @@ final class ProcessMatcher {
             guard let uid = process.uid, uid == (Int(user) ?? users[user] ?? -1) else { return false }
         }
         if let pattern = match.cmdline {
-            guard let regex = regex(pattern), process.cmdline.contains(regex) else { return false }
+            guard let regex = regex(pattern), regex.search(process.cmdlineScalars).matched else { return false }
         }
         return true
     }
 
     /// Patterns were validated when the policy loaded; one that fails here matches nothing.
-    private func regex(_ pattern: String) -> Regex<AnyRegexOutput>? {
+    private func regex(_ pattern: String) -> LinearRegex? {
         if let known = regexes[pattern] { return known }
-        guard let compiled = try? Regex(pattern) else { return nil }
+        guard let compiled = try? LinearRegex(pattern) else { return nil }
         regexes[pattern] = compiled
         return compiled
     }

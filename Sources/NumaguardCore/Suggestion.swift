@@ -2,10 +2,18 @@
 /// relative to the word, so "numa_balance" suggests "numa_balancing" but "foo" suggests nothing.
 /// Shared by the policy loader (keys, choices, workload names) and `run`'s options.
 public enum Suggestion {
+    /// Words longer than this get no suggestion: the distance costs the product of the lengths,
+    /// and a hostile file can make both long.
+    static let longestWord = 64
+
     public static func nearest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        let length = word.unicodeScalars.count
+        guard length <= longestWord else { return nil }
         let limit = max(2, word.count / 3)
+        // A length difference beyond the limit already puts a candidate out of reach.
+        let scored = candidates.filter { abs($0.unicodeScalars.count - length) <= limit }
+            .map { ($0, distance(word.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         return best.1 <= limit ? best.0 : nil
     }
 

@@ -97,7 +97,7 @@ public struct Headroom: Equatable, Sendable {
 }
 
 /// How a workload's processes are recognised. Every given field must match.
-public struct ProcessMatch: Equatable, Sendable {
+public struct ProcessMatch: Hashable, Sendable {
     public var comm: String?
     public var exe: String?
     /// A regular expression searched in the command line joined by spaces.
@@ -165,6 +165,9 @@ public struct Workload: Equatable, Sendable {
         self.cpus = cpus
         self.memory = memory
     }
+
+    /// The same CPU and memory placement as `other` (two such workloads may share a match).
+    public func hasPlacement(of other: Workload) -> Bool { cpus == other.cpus && memory == other.memory }
 }
 
 /// A node kept for named workloads: anyone else may hold at most `maxForeignMemory` there.

@@ -32,16 +32,51 @@ final class DiagnosticSink {
     let file: String
     private let lines: [Substring]
     private(set) var diagnostics: [PolicyDiagnostic] = []
+    /// Diagnostics beyond `PolicyLimits.maximumDiagnostics`, counted but not kept.
+    private(set) var dropped = 0
+    /// Units of cross-checking work (comparisons, lookups): what tests hold against the
+    /// number of workloads to prove loading stays near-linear.
+    var work = 0
+    /// Where duplicate keys were renamed so the rest of the document could be read; the
+    /// reader skips them (they were reported already).
+    var maskedKeys: Set<[Int]> = []
 
     init(file: String, text: String) {
         self.file = file
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     }
 
+    /// Whether another diagnostic would still be kept (callers skip costly suggestions when not).
+    var isFull: Bool { diagnostics.count >= PolicyLimits.maximumDiagnostics }
+
     func error(line: Int, column: Int, _ message: String, suggestion: String? = nil) {
+        guard !isFull else {
+            dropped += 1
+            return
+        }
         let source = line >= 1 && line <= lines.count ? String(lines[line - 1]) : nil
         diagnostics.append(PolicyDiagnostic(file: file, line: line, column: column, message: message,
                                             sourceLine: source, suggestion: suggestion))
+    }
+
+    /// The diagnostics to report: the kept ones, then one saying how many more there were.
+    var reported: [PolicyDiagnostic] {
+        guard dropped > 0, let last = diagnostics.last else { return diagnostics }
+        return diagnostics + [PolicyDiagnostic(
+            file: file, line: last.line, column: last.column,
+            message: "\(dropped) more error\(dropped == 1 ? "" : "s") not shown (at most \(PolicyLimits.maximumDiagnostics) are reported)")]
+    }
+
+    /// The column of `value`'s `offset`th scalar when the scalar starting at `line`:`column` spells
+    /// `value` literally (plain, or quoted without escapes); `column` itself when it does not.
+    func column(of value: String, offset: Int, line: Int, column: Int) -> Int {
+        guard line >= 1, line <= lines.count, column >= 1 else { return column }
+        let text = Array(lines[line - 1].unicodeScalars)
+        let spelled = Array(value.unicodeScalars)
+        for start in [column - 1, column] where start + spelled.count <= text.count {
+            if Array(text[start..<start + spelled.count]) == spelled, offset <= spelled.count { return start + offset + 1 }
+        }
+        return column
     }
 
     /// Where the second spelling of a duplicated mapping key is, given the first one's mark

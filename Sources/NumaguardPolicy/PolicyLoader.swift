@@ -31,9 +31,15 @@ public enum PolicyLoader {
     static let memoryModes = ["bind", "preferred", "preferred-many", "interleave", "weighted-interleave", "local", "default"]
 
     public static func load(path: String) throws(PolicyErrors) -> LoadedPolicy {
-        let bytes: [UInt8]
+        // Read at most one byte past the limit: enough to know the file is too large.
+        var bytes: [UInt8] = []
         do {
-            bytes = try HostRoot.readFile(atPath: path)
+            let root = HostRoot(path: path.hasPrefix("/") ? "/" : ".")
+            let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
+            _ = try root.streamContents(relative, chunkSize: 64 * 1024) { (chunk) throws(PolicyErrors) in
+                bytes.append(contentsOf: chunk.prefix(PolicyLimits.maximumFileBytes + 1 - bytes.count))
+                if bytes.count > PolicyLimits.maximumFileBytes { throw PolicyErrors(diagnostics: []) }
+            }
         } catch {
             throw PolicyErrors(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "cannot read the policy: \(error)")])
         }
@@ -42,30 +48,68 @@ public enum PolicyLoader {
     }
 
     public static func parse(_ text: String, file: String) throws(PolicyErrors) -> Policy {
-        let sink = DiagnosticSink(file: file, text: text)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            report(error, sink)
-            throw PolicyErrors(diagnostics: sink.diagnostics)
-        } catch {
-            sink.error(line: 1, column: 1, "cannot parse YAML: \(error)")
-            throw PolicyErrors(diagnostics: sink.diagnostics)
+        try parse(text, file: file, sink: DiagnosticSink(file: file, text: text))
+    }
+
+    /// The same, with the sink given so tests can read its work counter.
+    static func parse(_ text: String, file: String, sink: DiagnosticSink) throws(PolicyErrors) -> Policy {
+        if text.utf8.count > PolicyLimits.maximumFileBytes {
+            // Located where the limit is crossed, so the user sees how far the file runs over.
+            let head = text.utf8.prefix(PolicyLimits.maximumFileBytes)
+            let line = head.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            let lastLine = head.split(separator: 0x0A, omittingEmptySubsequences: false).last ?? []
+            sink.error(line: line, column: String(decoding: lastLine, as: UTF8.self).unicodeScalars.count + 1,
+                       "the policy is larger than \(PolicyLimits.maximumFileBytes) bytes (1 MiB), the most numaguard loads")
+            throw PolicyErrors(diagnostics: sink.reported)
         }
-        guard let root else {
-            sink.error(line: 1, column: 1, "the policy is empty: it needs at least \"version: 1\"")
-            throw PolicyErrors(diagnostics: sink.diagnostics)
-        }
+        guard let root = compose(text, sink) else { throw PolicyErrors(diagnostics: sink.reported) }
         let reader = YAMLReader(sink: sink)
         let policy = PolicySections(reader: reader).policy(root)
-        guard sink.diagnostics.isEmpty, let policy else { throw PolicyErrors(diagnostics: sink.diagnostics) }
+        guard sink.diagnostics.isEmpty, let policy else { throw PolicyErrors(diagnostics: sink.reported) }
         return policy
     }
 
+    /// The YAML tree, or nil when it cannot be read (reported). A duplicate key does not end the
+    /// check: it is reported, renamed in a copy of the text, and the copy composed again, so the
+    /// rest of the document is still checked. Re-reading is bounded to 8 MiB of text in all.
+    static func compose(_ original: String, _ sink: DiagnosticSink) -> Node? {
+        var text = original
+        let retries = min(PolicyLimits.maximumDiagnostics, (8 << 20) / max(1, original.utf8.count))
+        for attempt in 0... {
+            do {
+                guard let root = try Yams.compose(yaml: text) else {
+                    sink.error(line: 1, column: 1, "the policy is empty: it needs at least \"version: 1\"")
+                    return nil
+                }
+                return root
+            } catch let error as YamlError {
+                let second = report(error, sink)
+                guard case .duplicatedKeysInMapping = error, attempt < retries, let second,
+                      let masked = mask(text, line: second.line, column: second.column, attempt) else { return nil }
+                sink.maskedKeys.insert([second.line, second.column])
+                text = masked
+            } catch {
+                sink.error(line: 1, column: 1, "cannot parse YAML: \(error)")
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// `text` with the scalar at `line`:`column` (1-based, in code points) replaced by a
+    /// private-use one numbered by `attempt`: a key no other can equal, and every column kept.
+    static func mask(_ text: String, line: Int, column: Int, _ attempt: Int) -> String? {
+        guard let replacement = Unicode.Scalar(0xE000 + UInt32(attempt % 0x1000)) else { return nil }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+        guard line >= 1, line <= lines.count, column >= 1, column <= lines[line - 1].count else { return nil }
+        lines[line - 1][column - 1] = replacement
+        return lines.map { String(String.UnicodeScalarView($0)) }.joined(separator: "\n")
+    }
+
     /// libyaml's errors carry a mark; duplicate keys carry the first occurrence, so the
-    /// second one is looked up to point at the line that has to go.
-    static func report(_ error: YamlError, _ sink: DiagnosticSink) {
+    /// second one is looked up to point at the line that has to go (and returned, when found).
+    @discardableResult
+    static func report(_ error: YamlError, _ sink: DiagnosticSink) -> (line: Int, column: Int)? {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             sink.error(line: mark.line, column: mark.column, "invalid YAML: \(problem)")
@@ -75,11 +119,13 @@ public enum PolicyLoader {
             if let second = sink.secondOccurrence(of: key, line: first.line, column: first.column) {
                 sink.error(line: second.line, column: second.column,
                            "duplicate key \"\(key)\" (first at line \(first.line), column \(first.column))")
+                return second
             } else {
                 sink.error(line: first.line, column: first.column, "duplicate key \"\(key)\"")
             }
         default:
             sink.error(line: 1, column: 1, "invalid YAML: \(error)")
         }
+        return nil
     }
 }

@@ -9,7 +9,7 @@ public enum PolicySchema {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://github.com/numaguard/numaguard/policies/numaguard-policy.schema.json",
   "title": "numaguard policy",
-  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, a watch.listen port is within 1...65535, and duplicate keys are refused.",
+  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile in numaguard's linear-time syntax, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, a watch.listen port is within 1...65535, durations are within their bounds (interval 10ms...1h, numa_maps_period 1s...24h, dwell 10ms...24h), no by-node mapping names a node twice (0 and 00), no YAML tag other than the core ones is used, the file is at most 1 MiB, lists at most 4096 items, values at most 4096 bytes, and duplicate keys are refused.",
   "type": "object",
   "properties": {
     "version": {
@@ -239,7 +239,7 @@ public enum PolicySchema {
                 "type": "string",
                 "minLength": 1,
                 "format": "regex",
-                "description": "A regular expression (Swift Regex syntax) searched in the command line joined by spaces."
+                "description": "A regular expression searched in the command line joined by spaces, matched in linear time: RE2 syntax (classes, \\d \\w \\s, anchors, groups, alternation, * + ? {n,m} up to 1000, flags i s m); backreferences, lookaround, atomic groups and possessive quantifiers are refused."
               },
               "cgroup": {
                 "$ref": "#/$defs/text",

@@ -49,10 +49,12 @@ struct PolicySections {
         if let pages = fields["hugepages"], let items = reader.list(pages.value, "host.hugepages") {
             host.hugePages = items.enumerated().compactMap { index, item in
                 let path = "host.hugepages[\(index)]"
-                guard let entry = reader.fields(item, path, allowed: ["node", "size", "count"], required: ["node", "size", "count"]),
-                      let node = entry["node"].flatMap({ reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }),
-                      let size = entry["size"].flatMap({ reader.quantity($0.value, "\(path).size", Quantity.size) }),
-                      let count = entry["count"].flatMap({ reader.int($0.value, "\(path).count", 0...Int(Int32.max)) }) else { return nil }
+                guard let entry = reader.fields(item, path, allowed: ["node", "size", "count"], required: ["node", "size", "count"]) else { return nil }
+                // Each field is read (and reported) before any is required.
+                let node = entry["node"].flatMap { reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }
+                let size = entry["size"].flatMap { reader.quantity($0.value, "\(path).size", Quantity.size) }
+                let count = entry["count"].flatMap { reader.int($0.value, "\(path).count", 0...Int(Int32.max)) }
+                guard let node, let size, let count else { return nil }
                 guard size >= 1024, size % 1024 == 0 else {
                     reader.error(entry["size"]?.value, "\(path).size must be a whole number of KiB (e.g. 2MiB or 1GiB)")
                     return nil
@@ -63,10 +65,10 @@ struct PolicySections {
         if let headroom = fields["headroom"], let items = reader.list(headroom.value, "host.headroom") {
             host.headroom = items.enumerated().compactMap { index, item in
                 let path = "host.headroom[\(index)]"
-                guard let entry = reader.fields(item, path, allowed: ["node", "min_free"], required: ["node", "min_free"]),
-                      let node = entry["node"].flatMap({ reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }),
-                      let rule = entry["min_free"].flatMap({ reader.quantity($0.value, "\(path).min_free", Self.freeMemoryRule) })
-                else { return nil }
+                guard let entry = reader.fields(item, path, allowed: ["node", "min_free"], required: ["node", "min_free"]) else { return nil }
+                let node = entry["node"].flatMap { reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }
+                let rule = entry["min_free"].flatMap { reader.quantity($0.value, "\(path).min_free", Self.freeMemoryRule) }
+                guard let node, let rule else { return nil }
                 return Headroom(node: node, minFree: rule)
             }
         }
@@ -131,16 +133,18 @@ struct PolicySections {
         return topology
     }
 
+    /// A workload whose name or match is wrong is still read to its end, so every mistake in it
+    /// is reported; it is returned only when all of it is right.
     func workload(_ node: Node, _ path: String) -> Workload? {
-        guard let fields = reader.fields(node, path, allowed: Keys.workloadKeys, required: ["name", "match"]),
-              let name = fields["name"].flatMap({ reader.string($0.value, "\(path).name") }) else { return nil }
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            reader.error(fields["name"]?.value, "\(path).name \"\(name)\" may hold only letters, digits, - and _ (it becomes part of check IDs)")
-            return nil
+        guard let fields = reader.fields(node, path, allowed: Keys.workloadKeys, required: ["name", "match"]) else { return nil }
+        var name = fields["name"].flatMap { reader.string($0.value, "\(path).name") }
+        if let given = name, !given.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            reader.error(fields["name"]?.value, "\(path).name \"\(given)\" may hold only letters, digits, - and _ (it becomes part of check IDs)")
+            name = nil
         }
-        let workloadPath = "workload \(name)"
-        guard let matchNode = fields["match"], let match = processMatch(matchNode.value, "\(workloadPath).match") else { return nil }
-        var workload = Workload(name: name, match: match)
+        let workloadPath = name.map { "workload \($0)" } ?? path
+        let match = fields["match"].flatMap { processMatch($0.value, "\(workloadPath).match") }
+        var workload = Workload(name: name ?? "", match: match ?? ProcessMatch())
         if let protected = fields["protected"] { workload.protected = reader.bool(protected.value, "\(workloadPath).protected") ?? false }
         if let running = fields["running"],
            let counts = reader.fields(running.value, "\(workloadPath).running", allowed: ["min", "max"]) {
@@ -156,7 +160,7 @@ struct PolicySections {
         }
         if let cpus = fields["cpus"] { workload.cpus = cpuPlacement(cpus.value, "\(workloadPath).cpus") }
         if let memory = fields["memory"] { workload.memory = memoryPlacement(memory.value, "\(workloadPath).memory") }
-        return workload
+        return name != nil && match != nil ? workload : nil
     }
 
     func processMatch(_ node: Node, _ path: String) -> ProcessMatch? {
@@ -165,20 +169,23 @@ struct PolicySections {
         let match = ProcessMatch(comm: text("comm"), exe: text("exe"), cmdline: text("cmdline"), cgroup: text("cgroup"),
                                  systemdUnit: text("systemd_unit"), user: text("user"))
         if match.isEmpty {
-            reader.error(node, "\(path) is empty: it would match every process")
+            // Keys whose values were refused were reported already; only a bare {} is "empty".
+            if fields.isEmpty { reader.error(node, "\(path) is empty: it would match every process") }
             return nil
         }
+        var valid = true
         if let comm = match.comm, comm.utf8.count > 15 {
             reader.error(fields["comm"]?.value, "\(path).comm \"\(comm)\" is longer than the kernel's 15-byte comm: it could never match")
-            return nil
+            valid = false
         }
         if let pattern = match.cmdline {
-            do { _ = try Regex(pattern) } catch {
-                reader.error(fields["cmdline"]?.value, "\(path).cmdline is not a valid regular expression: \(error)")
-                return nil
+            do { _ = try LinearRegex(pattern) } catch {
+                reader.error(fields["cmdline"]?.value, inScalarAt: error.offset,
+                             "\(path).cmdline is not a valid regular expression: \(error.message)")
+                valid = false
             }
         }
-        return match
+        return valid ? match : nil
     }
 
     func cpuPlacement(_ node: Node, _ path: String) -> CPUPlacement? {
@@ -194,11 +201,16 @@ struct PolicySections {
         return nil
     }
 
+    /// Every field is read and every mistake reported before the placement is given up.
     func memoryPlacement(_ node: Node, _ path: String) -> MemoryPlacement? {
-        guard let fields = reader.fields(node, path, allowed: Keys.memoryKeys, required: ["policy"]),
-              let modeText = fields["policy"].flatMap({ reader.choice($0.value, "\(path).policy", Keys.memoryModes) }),
-              let mode = MemoryPolicy.Mode(rawValue: modeText) else { return nil }
+        guard let fields = reader.fields(node, path, allowed: Keys.memoryKeys, required: ["policy"]) else { return nil }
+        let modeText = fields["policy"].flatMap { reader.choice($0.value, "\(path).policy", Keys.memoryModes) }
+        let mode = modeText.flatMap { MemoryPolicy.Mode(rawValue: $0) }
         let allowInterleave = fields["allow_interleave"].flatMap { reader.bool($0.value, "\(path).allow_interleave") } ?? false
+        let nodes = fields["nodes"].flatMap { reader.idSet($0.value, "\(path).nodes", what: "node list") }
+        let maxRemote = fields["max_remote"].flatMap { reader.quantity($0.value, "\(path).max_remote", Quantity.percent) }
+        let scan = fields["scan"].flatMap { reader.bool($0.value, "\(path).scan") } ?? true
+        guard let mode, let modeText else { return nil }
         if mode.isInterleave && !allowInterleave {
             reader.error(fields["policy"]?.value, "\(path).policy \(modeText) needs allow_interleave: true (interleave is forbidden unless allowed)")
             return nil
@@ -208,52 +220,52 @@ struct PolicySections {
             reader.error(value.value, "\(path): policy \(modeText) takes no nodes")
             return nil
         }
-        var nodes = IDSet()
-        if let value = fields["nodes"] {
-            guard let parsed = reader.idSet(value.value, "\(path).nodes", what: "node list") else { return nil }
-            nodes = parsed
-        } else if needsNodes {
+        if needsNodes && fields["nodes"] == nil {
             reader.error(node, "\(path) with policy \(modeText) needs nodes")
             return nil
         }
-        if mode == .preferred && nodes.count > 1 {
+        if fields["nodes"] != nil && nodes == nil { return nil }
+        if mode == .preferred, let nodes, nodes.count > 1 {
             reader.error(fields["nodes"]?.value, "\(path): policy preferred takes one node; use preferred-many for several")
             return nil
         }
-        let maxRemote = fields["max_remote"].flatMap { reader.quantity($0.value, "\(path).max_remote", Quantity.percent) }
-        let scan = fields["scan"].flatMap { reader.bool($0.value, "\(path).scan") } ?? true
-        return MemoryPlacement(mode: mode, nodes: nodes, maxRemote: maxRemote.map { $0 / 100 }, allowInterleave: allowInterleave, scan: scan)
+        return MemoryPlacement(mode: mode, nodes: nodes ?? IDSet(), maxRemote: maxRemote.map { $0 / 100 }, allowInterleave: allowInterleave, scan: scan)
     }
 
     func reservation(_ node: Node, _ path: String) -> Reservation? {
-        guard let fields = reader.fields(node, path, allowed: ["node", "for", "max_foreign_memory"], required: ["node", "for"]),
-              let id = fields["node"].flatMap({ reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }),
-              let names = fields["for"].flatMap({ reader.strings($0.value, "\(path).for") }) else { return nil }
+        guard let fields = reader.fields(node, path, allowed: ["node", "for", "max_foreign_memory"], required: ["node", "for"]) else { return nil }
+        let id = fields["node"].flatMap { reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }
+        let names = fields["for"].flatMap { reader.strings($0.value, "\(path).for") }
         let allowance = fields["max_foreign_memory"].flatMap { reader.quantity($0.value, "\(path).max_foreign_memory", Quantity.size) } ?? 0
+        guard let id, let names else { return nil }
         return Reservation(node: id, workloads: names, maxForeignMemory: allowance)
     }
 
     func waiver(_ node: Node, _ path: String) -> Waiver? {
-        guard let fields = reader.fields(node, path, allowed: ["check", "reason", "expires"], required: ["check", "reason", "expires"]),
-              let check = fields["check"].flatMap({ reader.string($0.value, "\(path).check") }),
-              let reason = fields["reason"].flatMap({ reader.string($0.value, "\(path).reason") }),
-              let expires = fields["expires"].flatMap({ reader.quantity($0.value, "\(path).expires", Quantity.day) }) else { return nil }
+        guard let fields = reader.fields(node, path, allowed: ["check", "reason", "expires"], required: ["check", "reason", "expires"]) else { return nil }
+        let check = fields["check"].flatMap { reader.string($0.value, "\(path).check") }
+        let reason = fields["reason"].flatMap { reader.string($0.value, "\(path).reason") }
+        let expires = fields["expires"].flatMap { reader.quantity($0.value, "\(path).expires", Quantity.day) }
         let roots = ["host.", "workload.", "node.", "drift."]
-        guard roots.contains(where: { check.hasPrefix($0) }) else {
+        if let check, !roots.contains(where: { check.hasPrefix($0) }) {
             reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift.)")
             return nil
         }
+        guard let check, let reason, let expires else { return nil }
         return Waiver(check: check, reason: reason, expires: expires)
     }
 
     func watchSettings(_ node: Node) -> WatchSettings? {
         guard let fields = reader.fields(node, "watch", allowed: Keys.watchKeys) else { return nil }
         var settings = WatchSettings(intervalSeconds: 1)
-        if let interval = fields["interval"], let seconds = reader.quantity(interval.value, "watch.interval", Quantity.seconds) {
+        if let interval = fields["interval"],
+           let seconds = reader.quantity(interval.value, "watch.interval", { Quantity.seconds($0, within: DurationLimits.watchInterval) }) {
             settings.intervalSeconds = seconds
         }
         if let period = fields["numa_maps_period"] {
-            settings.numaMapsPeriodSeconds = reader.quantity(period.value, "watch.numa_maps_period", Quantity.seconds)
+            settings.numaMapsPeriodSeconds = reader.quantity(period.value, "watch.numa_maps_period") {
+                Quantity.seconds($0, within: DurationLimits.numaMapsPeriod)
+            }
         }
         if let listen = fields["listen"] {
             settings.listen = reader.quantity(listen.value, "watch.listen", ListenAddress.parse)
@@ -283,7 +295,7 @@ struct PolicySections {
             }
         }
         if let dwell = levels["dwell"] {
-            settings.dwellSeconds = reader.quantity(dwell.value, "watch.regimes.dwell", Quantity.seconds)
+            settings.dwellSeconds = reader.quantity(dwell.value, "watch.regimes.dwell") { Quantity.seconds($0, within: DurationLimits.dwell) }
         }
         if let exit = levels["exit"], let share = reader.quantity(exit.value, "watch.regimes.exit", Quantity.percent) {
             if share > 0 {
@@ -298,23 +310,36 @@ struct PolicySections {
     /// Checks that need the whole policy: unique workload names, reservations naming real
     /// workloads, and two workloads that would claim the same processes with different placements.
     func crossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)], workloadNodes: [Node], reserveNodes: [Node]) {
-        var seen: [String: Int] = [:]
+        var seen: Set<String> = []
+        // Per match: the first workload with it, and the first whose placement differs from
+        // that one's. The earliest earlier workload with a placement other than W's is always one
+        // of the two, so each workload costs two comparisons, not one per earlier workload.
+        var byMatch: [ProcessMatch: (first: Workload, other: Workload?)] = [:]
+        let sink = reader.sink
         for (index, workload) in policy.workloads.enumerated() {
             let node = index < workloadNodes.count ? workloadNodes[index] : nil
-            if seen[workload.name] != nil {
+            if !seen.insert(workload.name).inserted {
                 reader.error(node, "workload name \"\(workload.name)\" is used twice")
             }
-            seen[workload.name] = index
-            for other in policy.workloads[..<index] where other.match == workload.match
-                && (other.cpus != workload.cpus || other.memory != workload.memory) {
+            guard let known = byMatch[workload.match] else {
+                byMatch[workload.match] = (workload, nil)
+                continue
+            }
+            sink.work += 2
+            if !known.first.hasPlacement(of: workload) {
+                reader.error(node, "workloads \"\(known.first.name)\" and \"\(workload.name)\" match the same processes with different placements")
+                if known.other == nil { byMatch[workload.match] = (known.first, workload) }
+            } else if let other = known.other {
                 reader.error(node, "workloads \"\(other.name)\" and \"\(workload.name)\" match the same processes with different placements")
             }
         }
         for (index, reservation) in policy.reservations.enumerated() {
-            for name in reservation.workloads where policy.workload(named: name) == nil {
+            for name in reservation.workloads {
+                sink.work += 1
+                guard !seen.contains(name) else { continue }
                 reader.error(index < reserveNodes.count ? reserveNodes[index] : nil,
                              "reserve[\(index)] names workload \"\(name)\", which the policy does not declare",
-                             suggestion: Suggestion.nearest(to: name, in: policy.workloads.map(\.name)))
+                             suggestion: sink.isFull ? nil : Suggestion.nearest(to: name, in: policy.workloads.map(\.name)))
             }
         }
         // Every node a placement, reservation, huge page or headroom rule names must exist.
@@ -334,19 +359,25 @@ struct PolicySections {
                 let node = index < reserveNodes.count ? reserveNodes[index]["node"] : nil
                 check(IDSet([reservation.node]), "reserve[\(index)].node", node)
             }
-            // The item of a host list that names `id`, found by its spelling.
-            func hostItem(_ key: String, _ id: Int) -> (index: Int, node: Node)? {
+            // The first item of a host list naming each node, by its spelling: one pass per list
+            // (a scan per rule would be quadratic in the list's length).
+            func hostItems(_ key: String) -> [String: (index: Int, node: Node)] {
                 let items = top["host"]?.value[key]?.sequence.map(Array.init) ?? []
-                return items.enumerated().lazy.compactMap { index, item in
-                    item["node"].flatMap { $0.scalar?.string == "\(id)" ? (index, $0) : nil }
-                }.first
+                var first: [String: (index: Int, node: Node)] = [:]
+                for (index, item) in items.enumerated() {
+                    guard let node = item["node"], let spelling = node.scalar?.string, first[spelling] == nil else { continue }
+                    first[spelling] = (index, node)
+                }
+                return first
             }
+            let pageItems = hostItems("hugepages")
             for pages in policy.host.hugePages {
-                let item = hostItem("hugepages", pages.node)
+                let item = pageItems["\(pages.node)"]
                 check(IDSet([pages.node]), "host.hugepages[\(item?.index ?? 0)].node", item?.node)
             }
+            let headroomItems = hostItems("headroom")
             for rule in policy.host.headroom {
-                let item = hostItem("headroom", rule.node)
+                let item = headroomItems["\(rule.node)"]
                 check(IDSet([rule.node]), "host.headroom[\(item?.index ?? 0)].node", item?.node)
             }
         }

@@ -7,29 +7,63 @@ import Yams
 /// means the word off and `0755` is not an octal surprise.
 final class YAMLReader {
     let sink: DiagnosticSink
+    /// Values read so far (aliases count each time they are used): `PolicyLimits.maximumValues`.
+    private var values = 0
 
     init(sink: DiagnosticSink) { self.sink = sink }
+
+    /// The tags a policy may spell: none, `!`, and YAML's own core types. Anything else
+    /// (`!!python/object`, `!foo`) asks a loader to build something a policy never holds.
+    static let coreTags = Set(["", "!"] + ["str", "int", "bool", "float", "null", "seq", "map", "timestamp"].map { "tag:yaml.org,2002:" + $0 })
+
+    /// Counts one value read and checks its tag; false (reported) when it may not be used.
+    private func admit(_ node: Node) -> Bool {
+        values += 1
+        if values == PolicyLimits.maximumValues + 1 {
+            error(node, "the policy holds more than \(PolicyLimits.maximumValues) values once its aliases are expanded")
+        }
+        guard values <= PolicyLimits.maximumValues else { return false }
+        let tag = node.tag.description
+        guard Self.coreTags.contains(tag) else {
+            let spelled = tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst("tag:yaml.org,2002:".count) : tag
+            error(node, "unknown YAML tag \"\(spelled)\": a policy holds plain values, lists and mappings")
+            return false
+        }
+        return true
+    }
 
     func error(_ node: Node?, _ message: String, suggestion: String? = nil) {
         let mark = node?.mark
         sink.error(line: mark?.line ?? 1, column: mark?.column ?? 1, message, suggestion: suggestion)
     }
 
+    /// An error at the `offset`th character of a scalar's value (a regex's bad construct), when
+    /// the value is spelled on its line as it reads; otherwise at the scalar's start.
+    func error(_ node: Node?, inScalarAt offset: Int, _ message: String) {
+        guard let node, let mark = node.mark, let value = node.scalar?.string else { return error(node, message) }
+        let column = sink.column(of: value, offset: offset, line: mark.line, column: mark.column)
+        sink.error(line: mark.line, column: column, message)
+    }
+
     /// A mapping's entries by key. Unknown keys are errors with the nearest valid key;
     /// missing required keys are errors at the mapping.
     func fields(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: Node, value: Node)]? {
+        guard admit(node) else { return nil }
         guard let mapping = node.mapping else {
             error(node, "\(path) must be a mapping with keys \(allowed.joined(separator: ", "))")
             return nil
         }
         var result: [String: (key: Node, value: Node)] = [:]
         for (key, value) in mapping {
+            // A duplicate key renamed so the rest could be read: reported already.
+            if let mark = key.mark, sink.maskedKeys.contains([mark.line, mark.column]) { continue }
+            guard admit(key) else { continue }
             guard let name = key.scalar?.string else {
                 error(key, "\(path) has a key that is not a plain word")
                 continue
             }
             guard allowed.contains(name) else {
-                error(key, "unknown key \"\(name)\" in \(path)", suggestion: Suggestion.nearest(to: name, in: allowed))
+                error(key, "unknown key \"\(name.prefix(64))\" in \(path)", suggestion: sink.isFull ? nil : Suggestion.nearest(to: name, in: allowed))
                 continue
             }
             result[name] = (key, value)
@@ -41,12 +75,17 @@ final class YAMLReader {
     }
 
     func string(_ node: Node, _ path: String) -> String? {
+        guard admit(node) else { return nil }
         guard let text = node.scalar?.string else {
             error(node, "\(path) must be a single value")
             return nil
         }
         guard !text.isEmpty else {
             error(node, "\(path) is empty")
+            return nil
+        }
+        guard text.utf8.count <= PolicyLimits.maximumValueBytes else {
+            error(node, "\(path) is \(text.utf8.count) bytes long, more than the \(PolicyLimits.maximumValueBytes) a value may hold")
             return nil
         }
         return text
@@ -84,17 +123,11 @@ final class YAMLReader {
 
     /// A node set: `0`, `"0-1,3"`, or `[0, 1]`.
     func idSet(_ node: Node, _ path: String, what: String) -> IDSet? {
-        if let sequence = node.sequence {
-            guard !sequence.isEmpty else {
-                error(node, "\(path) is an empty list: it would assert nothing")
-                return nil
-            }
-            var set = IDSet()
-            for item in sequence {
-                guard let id = int(item, "\(path) item", 0...IDListParser.maximumMember) else { return nil }
-                set.insert(id)
-            }
-            return set
+        if node.sequence != nil {
+            guard let items = list(node, path, emptyMessage: "\(path) is an empty list: it would assert nothing") else { return nil }
+            // Every item is checked (and each bad one reported) before giving up on the set.
+            let ids = items.compactMap { int($0, "\(path) item", 0...IDListParser.maximumMember) }
+            return ids.count == items.count ? IDSet(ids) : nil
         }
         guard let text = string(node, path) else { return nil }
         do {
@@ -108,13 +141,21 @@ final class YAMLReader {
     }
 
     /// A non-empty list; an empty one asserts nothing and is refused.
-    func list(_ node: Node, _ path: String) -> [Node]? {
+    func list(_ node: Node, _ path: String, emptyMessage: String? = nil) -> [Node]? {
+        guard admit(node) else { return nil }
         guard let sequence = node.sequence else {
             error(node, "\(path) must be a list")
             return nil
         }
         guard !sequence.isEmpty else {
-            error(node, "\(path) is an empty list: it would assert nothing (remove the key instead)")
+            error(node, emptyMessage ?? "\(path) is an empty list: it would assert nothing (remove the key instead)")
+            return nil
+        }
+        guard sequence.count <= PolicyLimits.maximumListItems else {
+            // At the first item beyond the limit: that is the line to cut from.
+            let items = Array(sequence)
+            error(items[PolicyLimits.maximumListItems],
+                  "\(path) has \(items.count) items, more than the \(PolicyLimits.maximumListItems) a list may hold")
             return nil
         }
         return Array(sequence)
@@ -138,7 +179,10 @@ final class YAMLReader {
     }
 
     /// A mapping keyed by node number, e.g. `cpus: {0: "0-15", 1: "16-31"}`.
+    /// Two spellings of one node (`0` and `00`) are refused at the second: YAML sees two keys,
+    /// and the later one would silently win.
     func byNode<T>(_ node: Node, _ path: String, _ value: (Node, String) -> T?) -> [Int: T]? {
+        guard admit(node) else { return nil }
         guard let mapping = node.mapping else {
             error(node, "\(path) must map node numbers to values")
             return nil
@@ -147,9 +191,22 @@ final class YAMLReader {
             error(node, "\(path) is empty: it would assert nothing")
             return nil
         }
+        guard mapping.count <= PolicyLimits.maximumListItems else {
+            error(Array(mapping.keys)[PolicyLimits.maximumListItems],
+                  "\(path) has \(mapping.count) entries, more than the \(PolicyLimits.maximumListItems) a mapping may hold")
+            return nil
+        }
         var result: [Int: T] = [:]
+        var keys: [Int: Node] = [:]
         for (key, item) in mapping {
+            if let mark = key.mark, sink.maskedKeys.contains([mark.line, mark.column]) { continue }
             guard let id = int(key, "\(path) key (a node number)", 0...IDListParser.maximumMember) else { continue }
+            if let first = keys[id] {
+                let at = first.mark.map { " (first at line \($0.line), column \($0.column))" } ?? ""
+                error(key, "\(path) names node \(id) twice: \"\(first.scalar?.string ?? "")\" and \"\(key.scalar?.string ?? "")\"\(at)")
+                continue
+            }
+            keys[id] = key
             if let parsed = value(item, "\(path).\(id)") { result[id] = parsed }
         }
         return result

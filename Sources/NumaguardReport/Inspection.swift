@@ -91,9 +91,9 @@ public enum Inspection {
 
     /// User-space processes whose comm or command line matches `pattern` (all when nil).
     static func matching(_ pattern: String?, reader: ProcessReader) throws(Failure) -> [Int] {
-        var regex: Regex<AnyRegexOutput>?
+        var regex: LinearRegex?
         if let pattern {
-            do { regex = try Regex(pattern) } catch { throw .badPattern(pattern, reason: "\(error)") }
+            do { regex = try LinearRegex(pattern) } catch { throw .badPattern(pattern, reason: "\(error)") }
         }
         let ownPID = reader.root.isLive ? Int(getpid()) : -1
         let all: [Int]
@@ -105,7 +105,7 @@ public enum Inspection {
             guard let regex else { return true }
             let cmdline = (try? reader.root.readText("proc/\(pid)/cmdline")) ?? ""
             let joined = cmdline.split(separator: "\0").joined(separator: " ")
-            return stat.comm.contains(regex) || joined.contains(regex)
+            return regex.matches(stat.comm) || regex.matches(joined)
         }
     }
 }

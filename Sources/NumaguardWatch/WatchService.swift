@@ -106,7 +106,7 @@ public final class WatchService {
         if let interval = options.interval { thresholds.intervalSeconds = interval }
         // The command line and the policy loader refuse a shorter interval; this holds for
         // any other way in (a library caller), since sampling is the loop's whole time then.
-        thresholds.intervalSeconds = max(thresholds.intervalSeconds, WatchInterval.minimumSeconds)
+        thresholds.intervalSeconds = max(thresholds.intervalSeconds, DurationLimits.watchInterval.minimum)
         return thresholds
     }
 

@@ -12,7 +12,7 @@ struct WatchCommand: ParsableCommand {
             classifies the host STABLE, WATCH, SHOCK or SAFE, and watches the protected workloads' \
             placement and the numa_balancing knob. Events go to stdout (or --events) as JSON lines \
             and to stderr as text. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the policy (an \
-            invalid one is refused and the old one kept). The interval is at least \(WatchInterval.minimumSpelling). \
+            invalid one is refused and the old one kept). The interval is at least \(DurationLimits.watchInterval.minimumSpelling). \
             Exit codes: 0 clean stop; 64 usage; 71 the topology could not be read, or --listen could not be \
             opened; 73 --events or --textfile cannot be created (a directory, a missing or read-only directory, \
             a symbolic link); 78 invalid policy at start.
@@ -28,7 +28,7 @@ struct WatchCommand: ParsableCommand {
     var textfile: String?
     @Option(help: ArgumentHelp("Append events (JSON lines) to this file instead of stdout.", valueName: "path"))
     var events: String?
-    @Option(help: ArgumentHelp("Sampling interval, overriding the policy's watch.interval (e.g. 500ms, 1s; at least \(WatchInterval.minimumSpelling)).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Sampling interval, overriding the policy's watch.interval (e.g. 500ms, 1s; at least \(DurationLimits.watchInterval.minimumSpelling)).", valueName: "duration"))
     var interval: String?
     @Option(help: ArgumentHelp("Stop cleanly after this many samples.", valueName: "n"))
     var count: Int?
@@ -36,10 +36,8 @@ struct WatchCommand: ParsableCommand {
     func validate() throws {
         if let listen, case let .failure(invalid) = ListenAddress.parse(listen) { throw ValidationError("--listen: \(invalid.message)") }
         if let interval {
-            switch Quantity.seconds(interval) {
-            case let .failure(invalid): throw ValidationError("--interval: \(invalid.message)")
-            case let .success(seconds):
-                if let refusal = WatchInterval.refusal(seconds, spelled: interval) { throw ValidationError("--interval: \(refusal.message)") }
+            if case let .failure(invalid) = Quantity.seconds(interval, within: DurationLimits.watchInterval) {
+                throw ValidationError("--interval: \(invalid.message)")
             }
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }

@@ -41,7 +41,9 @@ final class WatchCommandTests: XCTestCase {
 
         let fast = try Command.numaguard(["watch", "--policy", good, "--interval", "1ms", "--count", "1"])
         XCTAssertEqual(fast.status, 64, fast.stderr)
-        XCTAssertTrue(fast.stderr.contains("--interval: \"1ms\" is below the shortest interval watch samples at, 10ms"), fast.stderr)
+        XCTAssertTrue(fast.stderr.contains("--interval: \"1ms\" is below the minimum of 10ms"), fast.stderr)
+        let tiny = try Command.numaguard(["watch", "--policy", good, "--interval", "1e-16ms", "--count", "1"])
+        XCTAssertEqual(tiny.status, 64, "a positive decimal far below the floor: \(tiny.stderr)")
         XCTAssertEqual(fast.stdout, "", "nothing sampled")
 
         let events = try Command.numaguard(["watch", "--policy", good, "--events", "/nonexistent/dir/events", "--count", "1"])

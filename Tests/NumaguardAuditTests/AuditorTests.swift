@@ -112,6 +112,29 @@ final class AuditorTests: XCTestCase {
         XCTAssertFalse(reserve.actual.contains("PID 168"), "the reserving workload is not foreign: \(reserve.actual)")
     }
 
+    /// Issue 12: an unprivileged process chooses its own command line, so a backtracking matcher
+    /// let it stall the audit for minutes with `^(a+)+$`; the linear-time engine answers at once.
+    func testHostileCommandLinesCannotStallTheMatcher() throws {
+        let root = try Fixtures.copy("linux-6.1-2node", keeping: [122, 168])
+        copies.append(root)
+        let hostile = String(repeating: "a", count: 26) + "!"
+        try Data(hostile.utf8).write(to: root.appendingPathComponent("proc/168/cmdline"))
+        let words = (0..<700).map { "w\($0)" }.joined(separator: "\0")
+        try Data(words.utf8).write(to: root.appendingPathComponent("proc/122/cmdline"))
+        let policy = try PolicyLoader.parse(#"""
+            version: 1
+            workloads:
+              - {name: nested, match: {cmdline: '^(a+)+$'}, running: {min: 1}}
+              - {name: words, match: {cmdline: '^(\S+\s?)+engine$'}, running: {min: 1}}
+              - {name: plain, match: {cmdline: 'a{26}!$'}, running: {min: 1}}
+            """#, file: "test.yaml")
+        let report = try Auditor.run(root: HostRoot(path: root.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "0"),
+                                     today: Day(year: 2026, month: 11, day: 21))
+        XCTAssertEqual(try finding(report, "workload.nested.running").outcome, .fail)
+        XCTAssertEqual(try finding(report, "workload.words.running").outcome, .fail)
+        XCTAssertEqual(try finding(report, "workload.plain.running").outcome, .pass)
+    }
+
     func testWaiverSilencesUntilItExpires() throws {
         let yaml = """
             version: 1

@@ -328,7 +328,7 @@ final class PolicyErrorTests: XCTestCase {
 
     func testInvalidCmdlineRegex() {
         assertPolicyError("version: 1\nworkloads:\n  - name: a\n    match: {cmdline: \"foo([\"}\n",
-                          line: 4, column: 22, "workload a.match.cmdline is not a valid regular expression")
+                          line: 4, column: 27, "workload a.match.cmdline is not a valid regular expression: unclosed class")
     }
 
     // MARK: topology

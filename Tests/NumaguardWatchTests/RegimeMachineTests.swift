@@ -176,7 +176,7 @@ final class RegimeMachineTests: XCTestCase {
             WatchService.thresholds(loaded, WatchOptions(policyPath: path, root: HostRoot(path: "/"), interval: override)).intervalSeconds
         }
         XCTAssertEqual(interval(nil), 0.25)
-        XCTAssertEqual(interval(1e-19), WatchInterval.minimumSeconds)
+        XCTAssertEqual(interval(1e-19), DurationLimits.watchInterval.minimum)
         XCTAssertEqual(interval(0.001), 0.01)
         XCTAssertEqual(interval(0.02), 0.02)
     }
