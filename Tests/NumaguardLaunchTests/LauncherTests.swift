@@ -70,8 +70,8 @@ final class RecordingProcess: SelfPlacing {
         if let error = failure("sigprocmask") { throw error }
     }
 
-    func exec(_ path: String, _ arguments: [String]) -> Errno {
-        events.append("exec \(path) argv \(arguments.joined(separator: " "))")
+    func exec(_ path: RawArgument, _ arguments: [RawArgument]) -> Errno {
+        events.append("exec \(path) argv \(arguments.map(\.text).joined(separator: " "))")
         return execErrno
     }
 }
