@@ -114,6 +114,11 @@ public enum AccountFiles {
         /// A `+`/`-` line came before the match (or anywhere, without one): under nss_compat
         /// those pull in NIS entries at their place, which only the system's NSS can expand.
         public var compatBefore: Bool
+
+        public init(entry: PasswdEntry?, compatBefore: Bool) {
+            self.entry = entry
+            self.compatBefore = compatBefore
+        }
     }
 
     /// The first entry of passwd-format text matching `key`: /etc/passwd, or `getent passwd`.

@@ -126,7 +126,7 @@ public struct Getent: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("LC_ALL=C"), nil]
+        let environment: [UnsafeMutablePointer<CChar>?] = [strdup("LC_ALL=C"), nil]
         defer { for pointer in argv + environment { free(pointer) } }
         var pid: pid_t = 0
         do {

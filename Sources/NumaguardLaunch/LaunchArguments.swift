@@ -108,7 +108,7 @@ public enum LaunchArguments {
             } else if inline != nil {
                 throw .usage("\(spelled) takes no value")
             }
-            if inline != nil { _ = try text(of: arguments[index], spelled: spelled) }
+            if let inline, arguments[index].utf8Text == nil { throw notUTF8(spelled, inline) }
             try apply(option, value ?? "", spelled: spelled, to: &request)
             index += 1
         }
@@ -117,10 +117,12 @@ public enum LaunchArguments {
     }
 
     private static func text(of argument: RawArgument, spelled: String) throws(LaunchError) -> String {
-        guard let text = argument.utf8Text else {
-            throw .usage("\(spelled) \"\(argument.text)\": the value is not valid UTF-8 (only the program and its arguments are passed on as bytes)")
-        }
+        guard let text = argument.utf8Text else { throw notUTF8(spelled, argument.text) }
         return text
+    }
+
+    private static func notUTF8(_ spelled: String, _ shown: String) -> LaunchError {
+        .usage("\(spelled) \"\(shown)\": the value is not valid UTF-8 (only the program and its arguments are passed on as bytes)")
     }
 
     /// The option an argument names, its inline value (`--x=v`, `-mv`) and the spelling used.

@@ -258,7 +258,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(prepared.arguments, ["sh", "-c", "true"])
         XCTAssertEqual(prepared.credentials?.uid, 0)
 
-        assertLaunchError(.refused, "--user no-such-user-ng: no such user \"no-such-user-ng\" (getpwnam found no passwd entry)") {
+        assertLaunchError(.refused, "--user no-such-user-ng: no such user \"no-such-user-ng\": not in /etc/passwd") {
             try Launcher.prepare(LaunchArguments.parse(["--dry-run", "--user", "no-such-user-ng", "--", "sh"]), root: .live,
                                  policyDigest: nil, path: "/usr/bin:/bin")
         }
