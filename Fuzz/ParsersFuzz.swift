@@ -240,5 +240,8 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for word in line.split(separator: " ").dropFirst().prefix(1) { fuzzPolicy(word) }
     }
     fuzzOthers(text)
+    fuzzAccounts(data, text)
+    fuzzNSSwitch(text)
+    fuzzLaunchArguments(data, text)
     return 0
 }
