@@ -37,8 +37,8 @@ public struct Credentials: Equatable, Sendable {
         public var description: String {
             switch self {
             case let .invalidName(user):
-                "\"\(user)\" is neither a uid nor a user name (empty, longer than \(AccountFiles.maximumNameLength) bytes, "
-                    + "a leading \"-\", or a \":\", newline or NUL)"
+                "\"\(user)\" is neither a uid (at most 4294967294) nor a user name (not empty, at most "
+                    + "\(AccountFiles.maximumNameLength) bytes, no leading \"-\", no \":\", newline or NUL)"
             case let .unknownUser(.name(name), consulted): "no such user \"\(name)\": " + consulted.joined(separator: "; ")
             case let .unknownUser(.uid(uid), consulted): "no passwd entry for uid \(uid): " + consulted.joined(separator: "; ")
             case let .unresolvable(reason): reason

@@ -42,6 +42,7 @@ final class RunUserTests: XCTestCase {
         return (0..<count).contains { integer(table + $0 * size, UInt32.self) == 3 }   // PT_INTERP
     }
 
+    /// `numaguard` must be built from this source: a stale release build fails here (139).
     private func assertUserSwitch(_ numaguard: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let switched = try Command.run(numaguard, ["run", "--user", "nobody", "--", "id"])
         XCTAssertEqual(switched.status, 0, "\(numaguard): \(switched.stderr)", file: file, line: line)
@@ -54,7 +55,7 @@ final class RunUserTests: XCTestCase {
 
         let marker = scratch.appendingPathComponent("touched").path
         let unknown = try Command.run(numaguard, ["run", "--user", "no-such-user-ng", "--", "touch", marker])
-        XCTAssertEqual(unknown.status, 125, "\(numaguard): \(unknown.stderr)", file: file, line: line)
+        XCTAssertEqual(unknown.status, 125, "\(numaguard) (a stale build? scripts/build-release): \(unknown.stderr)", file: file, line: line)
         XCTAssertEqual(unknown.stderr, "numaguard run: refused: --user no-such-user-ng: no such user \"no-such-user-ng\": not in /etc/passwd; "
                        + "getent passwd no-such-user-ng (nsswitch \(try passwdLine())) found none\n", file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "nothing executed", file: file, line: line)
