@@ -82,7 +82,7 @@ final class CredentialsTests: XCTestCase {
     func testNamesNoFileCanHoldAreRefusedBeforeAnyLookup() throws {
         try accounts(nsswitch: "passwd: files systemd\ngroup: files systemd\n")
         try getent("")
-        for user in ["", "-x", "a:b", "a\nb"] { assertFailure(user, "is neither a uid nor a user name") }
+        for user in ["", "-x", "a:b", "a\nb", "4294967295"] { assertFailure(user, "is neither a uid (at most 4294967294) nor a user name") }
         XCTAssertEqual(calls(), [])
     }
 
