@@ -390,5 +390,8 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     fuzzRootedPath(text)
     fuzzHTTPHead(Array(data), text)
     fuzzRegex(data)
+    fuzzAccounts(data, text)
+    fuzzNSSwitch(text)
+    fuzzLaunchArguments(data, text)
     return 0
 }

@@ -75,20 +75,27 @@ public enum LaunchArguments {
         }
     }
 
+    /// The command line as text (tests, `numaguard-tool help run`): valid UTF-8 by construction.
     public static func parse(_ arguments: [String]) throws(LaunchError) -> LaunchRequest {
+        try parse(arguments.map { RawArgument($0) })
+    }
+
+    /// The program and its arguments are kept as bytes, as execve takes them; options and
+    /// their values are text, and a value that is not UTF-8 is refused rather than repaired.
+    public static func parse(_ arguments: [RawArgument]) throws(LaunchError) -> LaunchRequest {
         var request = LaunchRequest()
         var index = 0
         while index < arguments.count {
-            let argument = arguments[index]
-            if argument == "--" {
+            let bytes = arguments[index].bytes
+            if bytes == [0x2D, 0x2D] {   // --
                 request.command = Array(arguments[(index + 1)...])
                 break
             }
-            guard argument.hasPrefix("-"), argument.count > 1 else {
+            guard bytes.count > 1, bytes[0] == 0x2D else {
                 request.command = Array(arguments[index...])
                 break
             }
-            let (option, inline, spelled) = try identify(argument)
+            let (option, inline, spelled) = try identify(arguments[index].text)
             var value: String?
             if option.takesValue {
                 if let inline {
@@ -96,16 +103,26 @@ public enum LaunchArguments {
                 } else {
                     index += 1
                     guard index < arguments.count else { throw .usage("\(spelled) needs a value") }
-                    value = arguments[index]
+                    value = try text(of: arguments[index], spelled: spelled)
                 }
             } else if inline != nil {
                 throw .usage("\(spelled) takes no value")
             }
+            if let inline, arguments[index].utf8Text == nil { throw notUTF8(spelled, inline) }
             try apply(option, value ?? "", spelled: spelled, to: &request)
             index += 1
         }
         try validate(request)
         return request
+    }
+
+    private static func text(of argument: RawArgument, spelled: String) throws(LaunchError) -> String {
+        guard let text = argument.utf8Text else { throw notUTF8(spelled, argument.text) }
+        return text
+    }
+
+    private static func notUTF8(_ spelled: String, _ shown: String) -> LaunchError {
+        .usage("\(spelled) \"\(shown)\": the value is not valid UTF-8 (only the program and its arguments are passed on as bytes)")
     }
 
     /// The option an argument names, its inline value (`--x=v`, `-mv`) and the spelling used.

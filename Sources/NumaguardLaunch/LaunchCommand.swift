@@ -16,7 +16,9 @@ public enum LaunchCommand {
 
     /// The exit status on failure (success execs and never returns), or nil when the
     /// request needs a policy and no resolver was given: the caller hands it on.
-    public static func main(_ arguments: [String], policy resolver: PolicyResolver?) -> Int32? {
+    /// `arguments` as the kernel passed them (RawArgument.commandLine): the program and its
+    /// arguments reach execve byte for byte.
+    public static func main(_ arguments: [RawArgument], policy resolver: PolicyResolver?) -> Int32? {
         let request: LaunchRequest
         do {
             request = try LaunchArguments.parse(arguments)
@@ -51,7 +53,7 @@ public enum LaunchCommand {
         }
         let launch: PreparedLaunch
         do {
-            launch = try Launcher.prepare(resolved, root: root, policyDigest: digest, path: getenv("PATH").map { String(cString: $0) })
+            launch = try Launcher.prepare(resolved, root: root, policyDigest: digest, path: getenv("PATH").map { RawArgument(cString: $0) })
         } catch {
             return fail(error)
         }

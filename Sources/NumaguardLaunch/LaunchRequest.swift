@@ -76,7 +76,8 @@ public struct LaunchRequest: Equatable, Sendable {
     public var dryRun = false
     public var format = Format.text
     public var help = false
-    public var command: [String] = []
+    /// The program and its arguments, byte for byte as given.
+    public var command: [RawArgument] = []
 
     public init() {}
 

@@ -14,8 +14,8 @@ public enum LaunchText {
             let string = JSONText.optional
             let fields: [(String, String)] = [
                 ("format_version", "1"), ("kind", string("run-plan")), ("source", string(plan.source)),
-                ("program", string(launch.program)),
-                ("arguments", JSONText.array(launch.arguments)),
+                ("program", string(launch.program?.text)),
+                ("arguments", JSONText.array(launch.arguments.map(\.text))),
                 ("cpus", string(plan.cpus?.listString)), ("cpu_nodes", string(plan.cpuNodes?.listString)),
                 ("memory_policy", string(plan.memory.kernelSpelling)), ("user", string(launch.credentials?.name)),
                 ("keep_capabilities", "\(launch.keepCapabilities)"), ("record_directory", string(launch.recordDirectory)),
@@ -26,7 +26,7 @@ public enum LaunchText {
         var lines = [
             "numaguard run --dry-run: nothing was changed or executed",
             "  placement from: \(plan.source)",
-            "  program:        \(launch.program.map { ([$0] + launch.arguments.dropFirst()).joined(separator: " ") } ?? "(none given)")",
+            "  program:        \(launch.program.map { ([$0] + launch.arguments.dropFirst()).map(\.text).joined(separator: " ") } ?? "(none given)")",
             "  cpus:           \(cpus)",
             "  memory policy:  \(plan.memory.kernelSpelling) (set explicitly: nothing inherited survives exec)",
             "  user:           \(user ?? "unchanged")",

@@ -19,15 +19,15 @@ public protocol SelfPlacing {
     func clearCapabilities() throws(SystemCallError)
     func resetSignals(_ state: SignalState) throws(SystemCallError)
     /// Returns only when exec failed.
-    func exec(_ path: String, _ arguments: [String]) -> Errno
+    func exec(_ path: RawArgument, _ arguments: [RawArgument]) -> Errno
 }
 
 /// A launch that passed every check: what `--dry-run` prints and what `execute` applies.
 public struct PreparedLaunch: Sendable {
     public var plan: LaunchPlan
-    /// The resolved program; nil for a dry run without one.
-    public var program: String?
-    public var arguments: [String]
+    /// The resolved program; nil for a dry run without one. Bytes, as execve takes them.
+    public var program: RawArgument?
+    public var arguments: [RawArgument]
     public var credentials: Credentials?
     public var keepCapabilities: Bool
     public var recordDirectory: String?
@@ -42,7 +42,7 @@ public enum Launcher {
     /// Everything that can fail before the process is touched: the host is read, the plan
     /// checked, the program found and the user resolved. Nothing is changed here.
     public static func prepare(_ request: LaunchRequest, root: HostRoot, policyDigest: String?,
-                               path: String?) throws(LaunchError) -> PreparedLaunch {
+                               path: RawArgument?) throws(LaunchError) -> PreparedLaunch {
         let host: LaunchHost
         do {
             let newerModes: [MemoryPolicy.Mode] = [.preferredMany, .weightedInterleave, .local]
@@ -55,7 +55,7 @@ public enum Launcher {
         }
         var plan = try LaunchPlanner.plan(request, host: host, source: source(of: request))
         // A captured host's programs are not on this one: a dry run against it names the program as given.
-        let program = try request.command.first.map { name throws(LaunchError) in
+        let program = try request.command.first.map { name throws(LaunchError) -> RawArgument in
             root.isLive ? try ProgramLookup.resolve(name, path: path) : name
         }
         var credentials: Credentials?
@@ -110,7 +110,7 @@ public enum Launcher {
                 guard let identity = identity() else { return .failed("--record: cannot read this process's pid and start time") }
                 let record = LaunchRecord(
                     tool: tool, pid: identity.pid, startTime: identity.startTime, bootID: identity.bootID,
-                    launchedAt: identity.time, program: program, arguments: launch.arguments,
+                    launchedAt: identity.time, program: program.text, arguments: launch.arguments.map(\.text),
                     user: launch.credentials?.name, cpus: launch.plan.cpus, memoryPolicy: launch.plan.memory.kernelSpelling,
                     source: launch.plan.source, policyPath: launch.policyPath, policyDigest: launch.policyDigest,
                     workload: launch.workload

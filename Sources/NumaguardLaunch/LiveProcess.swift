@@ -37,10 +37,12 @@ public struct LiveProcess: SelfPlacing {
 
     public func resetSignals(_ state: SignalState) throws(SystemCallError) { try Signals.resetForExec(state) }
 
-    public func exec(_ path: String, _ arguments: [String]) -> Errno {
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+    /// Byte for byte: the path and arguments are handed to execve as the wrapper got them.
+    public func exec(_ path: RawArgument, _ arguments: [RawArgument]) -> Errno {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { $0.duplicated() }
         argv.append(nil)
-        execve(path, argv, environ)
+        defer { for pointer in argv { pointer?.deallocate() } }
+        path.withCString { _ = execve($0, argv, environ) }
         return Errno(errno)
     }
 

@@ -67,6 +67,12 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
                     let found = String(decoding: bytes[elementStart..<elementEnd], as: UTF8.self)
                     return "expected \(kind.rawValue) numbers as N, N-M, lists of those, \"all\", \"!\" or \"+\"; found \"\(found)\""
                 }
+                // libnuma reads "010" as octal 8 (strtoul with base 0); numaguard refuses to guess.
+                func padded(_ start: Int, _ end: Int) -> Bool { end - start > 1 && bytes[start] == 0x30 }
+                if padded(elementStart, dash ?? elementEnd) || dash.map({ padded($0 + 1, elementEnd) }) == true {
+                    let found = String(decoding: bytes[elementStart..<elementEnd], as: UTF8.self)
+                    return "\"\(found)\" has a leading zero: numbers are decimal only (numactl reads 010 as octal 8); write it without"
+                }
                 guard low <= high else { return "range \(low)-\(high) is descending" }
                 guard high <= IDListParser.maximumMember else {
                     return "\(high) exceeds the largest \(kind.rawValue) number numaguard accepts (\(IDListParser.maximumMember))"

@@ -16,14 +16,14 @@ struct RunHelp: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        throw ExitCode(RunCommand.main(arguments))
+        throw ExitCode(RunCommand.main(arguments.map { RawArgument($0) }))
     }
 }
 
 /// The tool's `run`: the library's launch command with the policy form enabled (the front
 /// binary, which has no YAML parser, hands `run --policy` to this one).
 enum RunCommand {
-    static func main(_ arguments: [String]) -> Int32 {
+    static func main(_ arguments: [RawArgument]) -> Int32 {
         LaunchCommand.main(arguments, policy: PolicyPlacement.resolve) ?? ExitStatus.launchFailed.rawValue
     }
 }

@@ -3,12 +3,14 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import NumaguardCore
 
 // numaguard-tool: every command, with ArgumentParser, Yams and Foundation. Usually reached
 // through the `numaguard` front (which execs it with the same arguments), and usable directly.
+// `run` reads argv as bytes, so a program path or argument that is not UTF-8 reaches execve unchanged.
 let arguments = CommandLine.arguments
 if arguments.count > 1, arguments[1] == "run" {
-    exit(RunCommand.main(Array(arguments.dropFirst(2))))
+    exit(RunCommand.main(RawArgument.commandLine(from: 2)))
 }
 if let status = CommandRouting.preflight(arguments) {
     exit(status)

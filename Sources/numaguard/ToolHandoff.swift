@@ -7,11 +7,12 @@ import NumaguardCore
 import NumaguardHost
 
 /// Finds numaguard-tool in the directory of this executable (as installed, or as built in
-/// .build/<config>/) and execs it with the same arguments.
+/// .build/<config>/) and execs it with the same arguments, this process's own argv strings
+/// (not CommandLine.arguments, which repairs bytes that are not UTF-8).
 enum ToolHandoff {
     static let toolName = "numaguard-tool"
 
-    static func exec(_ arguments: [String]) -> Int32 {
+    static func exec() -> Int32 {
         let tool: String
         do {
             let me = try HostRoot.live.readLink("proc/self/exe")
@@ -21,7 +22,8 @@ enum ToolHandoff {
             FileHandleWriter.write(2, "numaguard: cannot locate \(toolName): \(error)\n")
             return ExitStatus.hostUnreadable.rawValue
         }
-        var argv: [UnsafeMutablePointer<CChar>?] = ([tool] + arguments.dropFirst()).map { strdup($0) }
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(tool)]
+        for index in 1..<max(1, Int(CommandLine.argc)) { argv.append(CommandLine.unsafeArgv[index]) }
         argv.append(nil)
         execv(tool, argv)
         let failure = Errno(errno)

@@ -131,6 +131,9 @@ final class RunCommandTests: XCTestCase {
         assertUsage(try run("--dry-run", "--host-root", "/nonexistent/capture", "--", "true"),
                     "--host-root /nonexistent/capture: no proc/ or sys/ under it")
         assertUsage(try run("--workload", "w", "--", "true"), "--policy and --workload go together")
+        // libnuma reads 010 as octal 8; numaguard refuses rather than read it as 10.
+        assertUsage(try run("-m", "010", "--", "true"), "-m \"010\": \"010\" has a leading zero: numbers are decimal only")
+        assertUsage(try run("--physcpubind=0,07", "--", "true"), "--physcpubind \"0,07\": \"07\" has a leading zero")
     }
 
     func testHelp() throws {

@@ -91,6 +91,29 @@ final class LaunchArgumentsTests: XCTestCase {
         XCTAssertEqual(try parse("-l", "prog").memory?.mode, .local, "-l takes no value: prog is the program")
     }
 
+    /// The program and its arguments are bytes, as execve takes them: a path or argument
+    /// that is not UTF-8 comes out unchanged (a String would have turned it into U+FFFD).
+    func testTheProgramAndArgumentsAreKeptByteForByte() throws {
+        let program = RawArgument(bytes: [0x2F, 0x74, 0xFF, 0x2F, 0x70])   // "/t\xff/p"
+        let latin1 = RawArgument(bytes: [0x63, 0x61, 0x66, 0xE9])          // "caf\xe9"
+        let truncated = RawArgument(bytes: [0xE2, 0x82])                   // half of "€"
+        for arguments in [["-m", "0", program, latin1, truncated], ["--", program, latin1, truncated], [program, latin1, truncated]] as [[RawArgument]] {
+            XCTAssertEqual(try LaunchArguments.parse(arguments).command.map(\.bytes), [program.bytes, latin1.bytes, truncated.bytes])
+        }
+        XCTAssertEqual(program.text, "/t\u{FFFD}/p", "the text form is for messages only")
+    }
+
+    /// Option values are text: one that is not UTF-8 is refused, not silently repaired.
+    func testOptionValuesThatAreNotUTF8AreRefused() {
+        let bad = RawArgument(bytes: [0x75, 0xFF])
+        for arguments in [["--user", bad, "prog"], ["--record", bad, "prog"], ["-m", bad, "prog"]] as [[RawArgument]] {
+            assertLaunchError(.usage, "\(arguments[0]) \"u\u{FFFD}\": the value is not valid UTF-8") { try LaunchArguments.parse(arguments) }
+        }
+        assertLaunchError(.usage, "--user \"u\u{FFFD}\": the value is not valid UTF-8") {
+            try LaunchArguments.parse([RawArgument(bytes: Array("--user=".utf8) + [0x75, 0xFF]), "prog"])
+        }
+    }
+
     func testNoProgramIsAUsageErrorUnlessDryRun() throws {
         assertLaunchError(.usage, "no program given: numaguard run [options] -- PROGRAM [ARGS...]") { try parse("-m", "0") }
         assertLaunchError(.usage, "no program given") { try parse() }

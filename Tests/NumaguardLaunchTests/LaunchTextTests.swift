@@ -13,7 +13,7 @@ final class LaunchTextTests: XCTestCase {
         PreparedLaunch(
             plan: LaunchPlan(cpus: cpus, memory: MemoryPolicy(mode: .bind, nodes: IDSet([1])), source: "--cpunodebind 1 -m 1",
                              warnings: warnings, cpuNodes: cpuNodes),
-            program: program, arguments: arguments, credentials: user, keepCapabilities: keepCapabilities,
+            program: program.map { RawArgument($0) }, arguments: arguments.map { RawArgument($0) }, credentials: user, keepCapabilities: keepCapabilities,
             recordDirectory: record, policyPath: nil, policyDigest: nil, workload: nil, signals: .unknown
         )
     }

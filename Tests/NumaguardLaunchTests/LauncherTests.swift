@@ -70,8 +70,8 @@ final class RecordingProcess: SelfPlacing {
         if let error = failure("sigprocmask") { throw error }
     }
 
-    func exec(_ path: String, _ arguments: [String]) -> Errno {
-        events.append("exec \(path) argv \(arguments.joined(separator: " "))")
+    func exec(_ path: RawArgument, _ arguments: [RawArgument]) -> Errno {
+        events.append("exec \(path) argv \(arguments.map(\.text).joined(separator: " "))")
         return execErrno
     }
 }
@@ -258,7 +258,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(prepared.arguments, ["sh", "-c", "true"])
         XCTAssertEqual(prepared.credentials?.uid, 0)
 
-        assertLaunchError(.refused, "--user no-such-user-ng: no such user \"no-such-user-ng\" (getpwnam found no passwd entry)") {
+        assertLaunchError(.refused, "--user no-such-user-ng: no such user \"no-such-user-ng\": not in /etc/passwd") {
             try Launcher.prepare(LaunchArguments.parse(["--dry-run", "--user", "no-such-user-ng", "--", "sh"]), root: .live,
                                  policyDigest: nil, path: "/usr/bin:/bin")
         }

@@ -75,6 +75,18 @@ final class NumactlSetTests: XCTestCase {
         assertLaunchError(.usage, "found \"99999999999999999999999\"") { try parse("99999999999999999999999") }
     }
 
+    /// The README: numbers are decimal, and libnuma's octal (`010` is 8) is refused rather
+    /// than read as 10. A lone 0 is a number, not a leading zero.
+    func testLeadingZerosAreRefusedNamingTheOptionAndTheValue() throws {
+        for (text, element) in [("010", "010"), ("00", "00"), ("0-010", "0-010"), ("1,07", "07"), ("!08", "08"), ("+01", "01"), ("1-02", "1-02")] {
+            assertLaunchError(.usage, "-m \"\(text)\": \"\(element)\" has a leading zero", "numactl reads 010 as octal 8") { try parse(text) }
+        }
+        assertLaunchError(.usage, "-C \"000-3\": \"000-3\" has a leading zero") { try NumactlSet.parse("000-3", kind: .cpu, option: "-C") }
+        XCTAssertEqual(try parse("0").ids, IDSet([0]))
+        XCTAssertEqual(try parse("0-10,100").ids, IDSet(Array(0...10) + [100]))
+        XCTAssertEqual(try parse("+0").ids, IDSet([0]))
+    }
+
     // MARK: Resolution
 
     func testAbsoluteNamesAreKeptEvenOutsideTheAllowedSet() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import NumaguardCore
 @testable import NumaguardLaunch
 import XCTest
 
@@ -35,66 +36,71 @@ final class ProgramLookupTests: XCTestCase {
 
     private func path(_ parts: String...) -> String { parts.map { directory.appendingPathComponent($0).path }.joined(separator: ":") }
 
+    /// The lookup works on bytes (a path need not be UTF-8); these tests speak text.
+    private func resolve(_ name: String, path: String?) throws(LaunchError) -> String {
+        try ProgramLookup.resolve(RawArgument(name), path: path.map { RawArgument($0) }).text
+    }
+
     func testFoundInPATH() throws {
         let tool = try file("bin/tool", mode: 0o755)
-        XCTAssertEqual(try ProgramLookup.resolve("tool", path: path("empty", "bin")), tool)
+        XCTAssertEqual(try resolve("tool", path: path("empty", "bin")), tool)
     }
 
     func testNotFoundIs127NamingThePATH() throws {
         let searched = path("a", "b")
         let message = assertLaunchError(.notFound, "no-such-tool: not found in PATH (\(searched))") {
-            try ProgramLookup.resolve("no-such-tool", path: searched)
+            try resolve("no-such-tool", path: searched)
         }
         XCTAssertNotNil(message)
         XCTAssertEqual(LaunchError.notFound("x").exitStatus.rawValue, 127)
-        assertLaunchError(.notFound, "\"\": no such file or directory") { try ProgramLookup.resolve("", path: searched) }
+        assertLaunchError(.notFound, "\"\": no such file or directory") { try resolve("", path: searched) }
     }
 
     func testDirectoryIsNotExecutable126() throws {
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("bin/tool"), withIntermediateDirectories: true)
         let candidate = directory.appendingPathComponent("bin/tool").path
-        assertLaunchError(.notExecutable, "\(candidate): permission denied") { try ProgramLookup.resolve("tool", path: path("bin")) }
-        assertLaunchError(.notExecutable, "\(candidate): is a directory") { try ProgramLookup.resolve(candidate, path: nil) }
+        assertLaunchError(.notExecutable, "\(candidate): permission denied") { try resolve("tool", path: path("bin")) }
+        assertLaunchError(.notExecutable, "\(candidate): is a directory") { try resolve(candidate, path: nil) }
         XCTAssertEqual(LaunchError.notExecutable("x").exitStatus.rawValue, 126)
     }
 
     func testNonExecutableFileIs126() throws {
         let plain = try file("bin/tool", mode: 0o644)
-        assertLaunchError(.notExecutable, "\(plain): permission denied") { try ProgramLookup.resolve("tool", path: path("bin")) }
-        assertLaunchError(.notExecutable, "\(plain): permission denied (not executable)") { try ProgramLookup.resolve(plain, path: nil) }
+        assertLaunchError(.notExecutable, "\(plain): permission denied") { try resolve("tool", path: path("bin")) }
+        assertLaunchError(.notExecutable, "\(plain): permission denied (not executable)") { try resolve(plain, path: nil) }
     }
 
     func testLaterExecutableWinsOverAnEarlierNonExecutable() throws {
         try file("first/tool", mode: 0o644)
         let second = try file("second/tool", mode: 0o755)
-        XCTAssertEqual(try ProgramLookup.resolve("tool", path: path("first", "second")), second)
+        XCTAssertEqual(try resolve("tool", path: path("first", "second")), second)
         // The first non-executable one is what 126 names when none is executable.
         let first = directory.appendingPathComponent("first/tool").path
         try file("third/tool", mode: 0o600)
-        assertLaunchError(.notExecutable, "\(first): permission denied") { try ProgramLookup.resolve("tool", path: path("first", "third")) }
+        assertLaunchError(.notExecutable, "\(first): permission denied") { try resolve("tool", path: path("first", "third")) }
     }
 
     func testAbsoluteAndRelativePathsAreUsedAsIs() throws {
         let tool = try file("bin/tool", mode: 0o755)
-        XCTAssertEqual(try ProgramLookup.resolve(tool, path: path("nowhere")), tool, "a path with a slash is not searched for")
+        XCTAssertEqual(try resolve(tool, path: path("nowhere")), tool, "a path with a slash is not searched for")
         assertLaunchError(.notFound, "\(directory.path)/bin/missing: no such file or directory") {
-            try ProgramLookup.resolve(directory.path + "/bin/missing", path: path("bin"))
+            try resolve(directory.path + "/bin/missing", path: path("bin"))
         }
         // ENOTDIR (a file used as a directory) is "not found", as the shell says.
         assertLaunchError(.notFound, "\(tool)/sub: no such file or directory") {
-            try ProgramLookup.resolve(tool + "/sub", path: nil)
+            try resolve(tool + "/sub", path: nil)
         }
-        try inDirectory { XCTAssertEqual(try ProgramLookup.resolve("bin/tool", path: "/nonexistent"), "bin/tool") }
+        try inDirectory { XCTAssertEqual(try resolve("bin/tool", path: "/nonexistent"), "bin/tool") }
     }
 
     func testEmptyPATHEntryIsTheCurrentDirectory() throws {
         try file("tool", mode: 0o755)
-        try inDirectory { XCTAssertEqual(try ProgramLookup.resolve("tool", path: "/nonexistent:"), "./tool") }
+        try inDirectory { XCTAssertEqual(try resolve("tool", path: "/nonexistent:"), "./tool") }
     }
 
     func testDefaultPATHWhenUnset() throws {
-        let expected = try XCTUnwrap(ProgramLookup.defaultPath.split(separator: ":").map { "\($0)/sh" }
+        let expected = try XCTUnwrap(ProgramLookup.defaultPath.text.split(separator: ":").map { "\($0)/sh" }
             .first { FileManager.default.isExecutableFile(atPath: $0) })
-        XCTAssertEqual(try ProgramLookup.resolve("sh", path: nil), expected, "the first of execvp's default directories that has it")
+        XCTAssertEqual(try resolve("sh", path: nil), expected, "the first of execvp's default directories that has it")
     }
 }
