@@ -32,6 +32,7 @@ public enum AuditText {
             out.append("\(paint("UNKNOWN", "35")) \(title(finding)): \(finding.actual)")
         }
         for line in report.gone { out.append("gone: \(line)") }
+        for line in report.notes { out.append("note: \(line)") }
         let passes = report.findings.filter { $0.outcome == .pass }
         if !passes.isEmpty {
             if !failures.isEmpty { out.append("") }

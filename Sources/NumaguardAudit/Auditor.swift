@@ -29,6 +29,9 @@ public struct AuditReport: Sendable, Encodable {
     public var gone: [String]
     /// What could not be read, and the privilege that would fix it.
     public var unreadable: [String]
+    /// What was deliberately not considered (another user's file in a shared launch-record
+    /// directory): said, never counted.
+    public var notes: [String] = []
     public var failOn: Severity
     /// What the checks were computed from: the enforcer plans from these values rather than
     /// reading the host a second time. Not part of the report's JSON.
@@ -49,7 +52,7 @@ public struct AuditReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case policyFile = "policy_file", policyDigest = "policy_digest", host, findings, gone, unreadable, failOn = "fail_on", summary
+        case policyFile = "policy_file", policyDigest = "policy_digest", host, findings, gone, unreadable, notes, failOn = "fail_on", summary
     }
 
     public struct Summary: Equatable, Sendable, Encodable {
@@ -92,6 +95,7 @@ public struct AuditReport: Sendable, Encodable {
         try container.encode(findings, forKey: .findings)
         try container.encode(gone, forKey: .gone)
         try container.encode(unreadable, forKey: .unreadable)
+        if !notes.isEmpty { try container.encode(notes, forKey: .notes) }
     }
 }
 
@@ -110,6 +114,7 @@ public enum Auditor {
         let reader = ProcessReader(root: root)
         var gone: [String] = []
         var unreadable: [String] = []
+        var notes: [String] = []
         // Every unreadable item is also exactly one incomplete finding, so the text summary,
         // JSON, JUnit `errors` and the Prometheus `outcome="incomplete"` count the same thing.
         var unread: [Finding] = []
@@ -130,6 +135,7 @@ public enum Auditor {
 
         let names = HostNames.read(root)
         let bootID = names.bootID
+        notes += launchRecords?.ignored ?? []
         for problem in launchRecords?.problems ?? [] {
             unreadable.append(problem)
             unread.append(Finding(check: "launch_records.read", severity: .critical, outcome: .incomplete, subject: problem,
@@ -235,6 +241,7 @@ public enum Auditor {
             policyFile: loaded.file, policyDigest: loaded.digest, host: identity,
             findings: Waivers.apply(policy.waivers, to: findings, today: today),
             gone: gone, unreadable: unreadable, failOn: failOn)
+        report.notes = notes
         report.observed = observed
         return report
     }

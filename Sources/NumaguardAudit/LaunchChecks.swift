@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Foundation
 import NumaguardCore
 import NumaguardHost
@@ -5,32 +10,73 @@ import NumaguardPolicy
 
 /// The records `numaguard run --record DIR` leaves, read back so an audit can tell a workload
 /// process launched by numaguard with a known placement from one that merely matches.
+///
+/// A record directory may be shared (run as several users writes into one), so a record is
+/// believed only from someone entitled to say how the process was launched: root, the user
+/// auditing, or the owner of the process it describes (numaguard run writes it with the
+/// wrapper's privileges, before any `--user` switch). Anything else in the directory (another
+/// user's file, a link, a FIFO) is ignored and said so, never counted as incomplete: junk that
+/// any local user can drop there must not fail a pre-market certification.
 public struct LaunchRecords: Sendable {
+    public struct Entry: Sendable {
+        public var record: LaunchRecord
+        /// The file's owner, judged against the process the record describes.
+        public var owner: Int
+    }
+
     public var directory: String
-    public var records: [LaunchRecord]
-    /// Files in the directory that are not readable records, named with the reason.
+    public var entries: [Entry]
+    /// Files from trusted owners that are not readable records, named with the reason.
     public var problems: [String]
+    /// Files that were not considered at all, named with the reason.
+    public var ignored: [String]
+
+    public var records: [LaunchRecord] { entries.map(\.record) }
 
     public static func read(directory: String) throws(HostError) -> LaunchRecords {
         let root = HostRoot(path: directory)
-        var records: [LaunchRecord] = []
+        let auditor = Int(geteuid())
+        var entries: [Entry] = []
         var problems: [String] = []
+        var ignored: [String] = []
         let decoder = JSONDecoder()
         for name in try root.list("").sorted() where name.hasSuffix(".json") {
+            let path = "\(directory)/\(name)"
+            var info = stat()
+            do {
+                try SystemCall.check("lstat", path) { lstat(path, &info) }
+            } catch {
+                problems.append("\(path): \(error.errno)")
+                continue
+            }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                ignored.append("\(path): not a regular file; ignored")
+                continue
+            }
+            let owner = Int(info.st_uid)
             do {
                 let record = try decoder.decode(LaunchRecord.self, from: Data(try root.readBytes(name)))
-                records.append(record)
+                entries.append(Entry(record: record, owner: owner))
             } catch {
-                problems.append("\(directory)/\(name): \(error)")
+                if owner == 0 || owner == auditor {
+                    problems.append("\(path): \(error)")
+                } else {
+                    ignored.append("\(path): owned by uid \(owner), not a launch record; ignored")
+                }
             }
         }
-        return LaunchRecords(directory: directory, records: records, problems: problems)
+        return LaunchRecords(directory: directory, entries: entries, problems: problems, ignored: ignored)
     }
 
     /// The record of this very process: same pid, start time and boot (pids and start
-    /// times repeat across reboots).
-    func record(for identity: ProcessIdentity, bootID: String?) -> LaunchRecord? {
-        records.first { $0.pid == identity.pid && $0.startTime == identity.startTime && (bootID == nil || $0.bootID == bootID) }
+    /// times repeat across reboots), written by root, the auditor or the process's owner.
+    func record(for identity: ProcessIdentity, owner: Int?, bootID: String?) -> LaunchRecord? {
+        let auditor = Int(geteuid())
+        return entries.first { entry in
+            let record = entry.record
+            return record.pid == identity.pid && record.startTime == identity.startTime && (bootID == nil || record.bootID == bootID)
+                && (entry.owner == 0 || entry.owner == auditor || entry.owner == owner)
+        }?.record
     }
 }
 
@@ -44,7 +90,7 @@ enum LaunchChecks {
         return processes.map { process in
             let subject = "PID \(process.snapshot.pid) (\(process.snapshot.comm))"
             let expected = "launched by numaguard run for workload \(workload.name) under policy digest \(policy.digest.prefix(12))"
-            guard let record = records.record(for: process.snapshot.identity, bootID: bootID) else {
+            guard let record = records.record(for: process.snapshot.identity, owner: process.snapshot.uid, bootID: bootID) else {
                 return Finding(check: check, severity: .warning, outcome: .fail, subject: subject, pid: process.snapshot.pid,
                                expected: expected, actual: "no launch record in \(records.directory)", remediation: restart)
             }

@@ -90,6 +90,37 @@ final class LaunchChecksTests: XCTestCase {
         XCTAssertTrue(report.unreadable.contains { $0.contains("1-2.json") }, report.unreadable.description)
     }
 
+    /// A shared record directory: another user's junk is ignored and said, never incomplete, and
+    /// a record another user forged for a process that is not theirs is not believed.
+    func testAnotherUsersFilesAreIgnoredNotIncompleteNorBelieved() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root to give files to another user") }
+        let forged = record(pid: 122, startTime: 305, workload: "engine", digest: "d1")
+        let root = try Fixtures.copy("linux-6.1-2node", keeping: [122])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-records-\(UUID().uuidString)")
+        cleanup += [root, directory]
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let junk = directory.appendingPathComponent("zz.json")
+        try "junk".write(to: junk, atomically: true, encoding: .utf8)
+        let forgery = directory.appendingPathComponent(forged.fileName)
+        try forged.json.write(to: forgery, atomically: true, encoding: .utf8)
+        for file in [junk, forgery] { XCTAssertEqual(chown(file.path, 65534, 65534), 0) }
+        let policy = try PolicyLoader.parse(yaml, file: "test.yaml")
+        let report = try Auditor.run(root: HostRoot(path: root.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "d1"),
+                                     today: Day(year: 2026, month: 11, day: 21),
+                                     launchRecords: try LaunchRecords.read(directory: directory.path))
+        XCTAssertNotEqual(report.status, .incomplete, report.unreadable.description)
+        XCTAssertTrue(report.notes.contains { $0.contains("zz.json") && $0.contains("owned by uid 65534") }, report.notes.description)
+        let untrusted = try launcher(report, pid: 122)
+        XCTAssertEqual(untrusted.outcome, .fail, "uid 65534 may not say how root's PID 122 was launched")
+        XCTAssertTrue(untrusted.actual.hasPrefix("no launch record"), untrusted.actual)
+        // The same record written by root is believed.
+        XCTAssertEqual(chown(forgery.path, 0, 0), 0)
+        let trusted = try Auditor.run(root: HostRoot(path: root.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "d1"),
+                                      today: Day(year: 2026, month: 11, day: 21),
+                                      launchRecords: try LaunchRecords.read(directory: directory.path))
+        XCTAssertEqual(try launcher(trusted, pid: 122).outcome, .pass)
+    }
+
     func testNoLauncherFindingsWithoutRecords() throws {
         let root = try Fixtures.copy("linux-6.1-2node", keeping: [122])
         cleanup.append(root)
