@@ -84,8 +84,8 @@ public enum MountInfoParser {
             }
             let type = fields[dash + 1]
             guard type == "cgroup" || type == "cgroup2" else { continue }
-            let root = try unescape(fields[3], line: line, number: index + 1)
-            let point = try unescape(fields[4], line: line, number: index + 1)
+            let root = try unescape(fields[3], number: index + 1)
+            let point = try unescape(fields[4], number: index + 1)
             guard root.hasPrefix("/"), point.hasPrefix("/") else {
                 throw ParseError(what: "mountinfo line", input: line, reason: "root and mount point must be absolute", line: index + 1)
             }
@@ -104,7 +104,7 @@ public enum MountInfoParser {
     }
 
     /// Decodes the kernel's `\ooo` escapes (space, tab, newline, backslash) in a path field.
-    static func unescape(_ field: Substring, line: Substring, number: Int) throws(ParseError) -> String {
+    static func unescape(_ field: Substring, number: Int) throws(ParseError) -> String {
         guard field.utf8.contains(0x5C) else { return String(field) }
         var bytes: [UInt8] = []
         let utf8 = Array(field.utf8)

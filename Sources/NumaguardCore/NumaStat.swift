@@ -43,7 +43,8 @@ public enum NumaStatParser {
     /// v2 prints some 30 counters; a file with more names is not the kernel's.
     public static let maximumCounters = 256
 
-    /// Parses either version (told apart by the first line: v1's name carries `=total`).
+    /// Parses either version, told apart by each line's first word (v1 `name=pages`, v2
+    /// `name`); a file mixing them is refused.
     /// `pageKiB` converts v1 pages to bytes; a product beyond 2^63 - 1 is refused.
     public static func parse(_ text: String, pageKiB: Int) throws(ParseError) -> NumaStat {
         var version: CgroupMount.Version?
