@@ -51,4 +51,31 @@ final class SnapshotCgroupV1Tests: XCTestCase {
             SnapshotCpuset(cgroup: "/trading", version: 2, settings: ["cpus": "2-3", "mems": "1", "cpus.partition": "member"]),
         ])
     }
+
+    /// A capture of a v1 host holds what the snapshot and the audit read there: the cpuset
+    /// hierarchy (found through init's mountinfo) and each process's cpuset files.
+    func testACaptureOfAV1HostReadsTheSame() throws {
+        for layout in [CgroupLayout.v1NoPrefix, .hybrid] {
+            let root = try Fixtures.copy("linux-6.1-2node", keeping: [122])
+            roots.append(root)
+            try layout.write(into: root, cgroup: "/trading", cpus: "2-3", mems: "1", pids: [122])
+            let result = try Capture.run(root: HostRoot(path: root.path), toolVersion: "test", takenAt: "2026-11-21T00:00:00Z",
+                                         epoch: 1_790_000_000, excludingPID: nil)
+            let unpacked = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-capture-\(UUID().uuidString)")
+            roots.append(unpacked)
+            try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+            let file = unpacked.appendingPathComponent("capture.tar")
+            try Data(result.archive).write(to: file)
+            XCTAssertEqual(try Command.run("/usr/bin/tar", ["-xf", file.path, "-C", unpacked.path]).status, 0)
+            func read(_ path: String) throws -> Snapshot {
+                try SnapshotReader.read(HostRoot(path: path), toolVersion: "test", takenAt: "2026-11-21T00:00:00Z")
+            }
+            XCTAssertEqual(try read(unpacked.path).cpusets, try read(root.path).cpusets, "\(layout)")
+            XCTAssertEqual(try read(unpacked.path).cpusets.count, 2, "\(layout)")
+            let cgroups = try CgroupEntry.parse(layout.procCgroup("/trading"))
+            let captured = CgroupCpuset.read(HostRoot(path: unpacked.path), cgroups: cgroups)
+            XCTAssertEqual(captured?.cpus, IDSet([2, 3]), "\(layout)")
+            XCTAssertEqual(captured, CgroupCpuset.read(HostRoot(path: root.path), cgroups: cgroups), "\(layout)")
+        }
+    }
 }
