@@ -306,6 +306,48 @@ func fuzzBootArguments(_ text: String) {
     }
 }
 
+// MARK: - cgroup files
+
+/// mountinfo, memory.numa_stat and cgroup.procs: a value or a ParseError, never a trap
+/// (page products are checked), and what is accepted keeps the invariants the readers rely
+/// on: absolute mount paths, a cgroup directory never climbing out of its mount, nodes
+/// ascending and at most MAX_NUMNODES, v1 page counts exact multiples of the page size.
+func fuzzCgroupFiles(_ text: String) {
+    do {
+        let mounts = try MountInfoParser.cgroupMounts(text)
+        for mount in mounts {
+            if !mount.mountPoint.hasPrefix("/") || !mount.root.hasPrefix("/") { violation("a relative mount path accepted", text) }
+            for line in text.split(separator: "\n").prefix(4) {
+                for word in line.split(separator: " ").prefix(8) where word.hasPrefix("/") {
+                    guard let directory = mount.directory(of: String(word)) else { continue }
+                    if !directory.hasPrefix(mount.mountPoint) { violation("directory \(directory) outside \(mount.mountPoint)", text) }
+                    if directory.split(separator: "/").contains("..") { violation("directory \(directory) climbs", text) }
+                }
+            }
+        }
+    } catch { checkError(error, text) }
+    for pageKiB in [4, 64] {
+        do {
+            let stat = try NumaStatParser.parse(text, pageKiB: pageKiB)
+            if stat.counters.isEmpty || stat.counters.count > NumaStatParser.maximumCounters { violation("\(stat.counters.count) counters", text) }
+            for counter in stat.counters.values {
+                var previous = -1
+                for (node, value) in counter.nodes {
+                    if node <= previous || node > KernelArithmetic.maximumNode { violation("node \(node) after \(previous)", text) }
+                    if value < 0 { violation("negative value", text) }
+                    if stat.version == .v1 && value % (pageKiB * 1024) != 0 { violation("v1 bytes not whole pages", text) }
+                    previous = node
+                }
+                _ = counter.nodes.map(\.value).saturatingSum
+            }
+        } catch { checkError(error, text) }
+    }
+    do {
+        let ids = try CgroupProcsParser.parse(text)
+        if ids.contains(where: { $0 <= 0 }) { violation("a non-positive process id accepted", text) }
+    } catch { checkError(error, text) }
+}
+
 // MARK: - HTTP request heads
 
 /// The /metrics request head parser: a complete head is stable under truncation to its own
@@ -387,6 +429,7 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for word in line.split(separator: " ").dropFirst().prefix(1) { fuzzPolicy(word) }
     }
     fuzzOthers(text)
+    fuzzCgroupFiles(text)
     fuzzRootedPath(text)
     fuzzHTTPHead(Array(data), text)
     fuzzRegex(data)

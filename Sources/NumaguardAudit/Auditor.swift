@@ -192,6 +192,8 @@ public enum Auditor {
         observed.owner = owner
         observed.claimants = claimants
         var protectedResident: [Int: Int] = [:]
+        // Read (one mountinfo) only when a process's cpuset is not where convention puts it.
+        var cgroupHierarchy: CgroupHierarchy?
         for workload in policy.workloads {
             var members: [WorkloadProcess] = []
             let scan = workload.memory?.scan ?? false
@@ -203,8 +205,8 @@ public enum Auditor {
                     if workload.protected, let tally = full.memory {
                         for node in tally.nodes { protectedResident[node] = KernelArithmetic.sum(protectedResident[node] ?? 0, tally.bytes(.anonymous, on: node)) }
                     }
-                    let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups)
-                    members.append(WorkloadProcess(snapshot: full, cpusetCPUs: cpuset?.cpus, cpusetMems: cpuset?.mems))
+                    let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups, hierarchy: &cgroupHierarchy)
+                    members.append(WorkloadProcess(snapshot: full, cpuset: cpuset))
                 } catch {
                     note(error, check: "workload.\(workload.name).read", process: process)
                 }

@@ -1,13 +1,16 @@
 import NumaguardCore
+import NumaguardHost
 import NumaguardPolicy
 
 /// One process claimed by a workload, read in full: threads, and memory unless the
 /// workload opted out of numa_maps reads.
 public struct WorkloadProcess: Sendable {
     public var snapshot: ProcessSnapshot
-    /// cgroup v2 cpuset.cpus.effective / cpuset.mems.effective of its cgroup, when readable.
-    public var cpusetCPUs: IDSet?
-    public var cpusetMems: IDSet?
+    /// The cpuset of its cgroup (v1 or v2), when one is mounted.
+    public var cpuset: CgroupCpuset?
+    /// The effective CPUs and nodes of its cpuset, when readable.
+    public var cpusetCPUs: IDSet? { cpuset?.cpus }
+    public var cpusetMems: IDSet? { cpuset?.mems }
 }
 
 /// Checks of one workload's processes against its declaration: ground truth only
@@ -48,10 +51,10 @@ public enum WorkloadChecks {
                       actual: elsewhere.isEmpty ? "all \(snapshot.threads.count) threads" :
                           elsewhere.prefix(8).map { "thread \($0.tid) on CPU \($0.lastCPU)" }.joined(separator: ", "),
                       remediation: workload.protected ? restart : "numaguard apply (sets every thread's affinity)"))
-                if let effective = process.cpusetCPUs {
+                if let cpuset = process.cpuset, let effective = cpuset.cpus {
                     findings.append(judge(cpus.isSubset(of: effective), "cgroup.cpuset.cpus", .critical,
-                          expected: "cgroup cpuset.cpus.effective includes \(cpus.listString)", actual: effective.listString.orNone,
-                          remediation: "widen the cgroup's cpuset (\(snapshot.cgroups.first?.path ?? "?")) to include CPUs \(cpus.listString)"))
+                          expected: "cgroup \(cpuset.cpusFile) includes \(cpus.listString)", actual: effective.listString.orNone,
+                          remediation: "widen the cgroup's cpuset (\(cpuset.path)) to include CPUs \(cpus.listString)"))
                 }
             }
             guard let memory = workload.memory else { continue }
@@ -59,10 +62,10 @@ public enum WorkloadChecks {
                 findings.append(judge(memory.nodes.isSubset(of: snapshot.memsAllowed), "memory.mems_allowed", .critical,
                       expected: "Mems_allowed includes nodes \(memory.nodes.listString)", actual: snapshot.memsAllowed.listString,
                       remediation: "widen the cgroup's cpuset.mems to include nodes \(memory.nodes.listString)"))
-                if let effective = process.cpusetMems {
+                if let cpuset = process.cpuset, let effective = cpuset.mems {
                     findings.append(judge(memory.nodes.isSubset(of: effective), "cgroup.cpuset.mems", .critical,
-                          expected: "cgroup cpuset.mems.effective includes \(memory.nodes.listString)", actual: effective.listString.orNone,
-                          remediation: "widen the cgroup's cpuset (\(snapshot.cgroups.first?.path ?? "?")) to include nodes \(memory.nodes.listString)"))
+                          expected: "cgroup \(cpuset.memsFile) includes \(memory.nodes.listString)", actual: effective.listString.orNone,
+                          remediation: "widen the cgroup's cpuset (\(cpuset.path)) to include nodes \(memory.nodes.listString)"))
                 }
             }
             guard memory.scan else { continue }

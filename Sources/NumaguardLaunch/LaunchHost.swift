@@ -21,7 +21,7 @@ public struct LaunchHost: Equatable, Sendable {
     public var affinity: IDSet
     /// Mems_allowed_list: the cpuset's nodes, which no memory policy can leave.
     public var memsAllowed: IDSet
-    /// The cgroup v2 cpuset, read only when the process is restricted at all.
+    /// The cgroup cpuset (v1 or v2), read only when the process is restricted at all.
     public var cpuset: CgroupCpuset?
     public var kernelRelease: String
     /// kernel.numa_balancing; nil where the sysctl does not exist (PREEMPT_RT, !NUMA).

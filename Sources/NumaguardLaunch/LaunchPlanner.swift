@@ -200,7 +200,7 @@ public enum LaunchPlanner {
         let allowed = cpus ? host.cpusAllowed : host.memsAllowed
         let what = cpus ? "CPUs" : "nodes"
         if let cpuset = host.cpuset {
-            let file = cpus ? "cpuset.cpus.effective" : "cpuset.mems.effective"
+            let file = cpus ? cpuset.cpusFile : cpuset.memsFile
             let effective = (cpus ? cpuset.cpus : cpuset.mems).map(\.listString) ?? "unreadable"
             return "this process's cgroup \(cpuset.path) allows \(what) \(effective) (\(file)); "
                 + "run numaguard in a cgroup whose cpuset includes them"

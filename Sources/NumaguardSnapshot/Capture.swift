@@ -76,11 +76,13 @@ public enum Capture {
         _ = try? CounterReading.read(observed, nodes: nodes)
         _ = try? observed.readText("etc/passwd")
         let reader = ProcessReader(root: observed)
+        // Read once, and only where a cpuset is not where convention puts it (a hybrid host).
+        var cgroupHierarchy: CgroupHierarchy?
         for pid in (try? reader.pids()) ?? [] where pid != excludingPID {
             _ = try? observed.readSmallText("proc/\(pid)/comm")
             // What cannot be read was reported to the recorder; a process that exits is just gone.
             guard let process = try? reader.read(pid: pid, memory: true, numaEnabled: numaEnabled) else { continue }
-            _ = CgroupCpuset.read(observed, cgroups: process.cgroups)
+            _ = CgroupCpuset.read(observed, cgroups: process.cgroups, hierarchy: &cgroupHierarchy, mountinfo: ["proc/1/mountinfo"])
         }
         if let excludingPID { manifest.excluded.append("proc/\(excludingPID): the numaguard process taking the capture") }
         return try recorder.finish(manifest)

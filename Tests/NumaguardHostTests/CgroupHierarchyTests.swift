@@ -1,0 +1,191 @@
+import Foundation
+import NumaguardCore
+@testable import NumaguardHost
+import Synchronization
+import TestSupport
+import XCTest
+
+/// Records the files a reader opens, in order: how the tests hold the launch path to the
+/// reads it had before v1 support (no mountinfo on a v2 host).
+final class ReadLog: HostReadObserver {
+    let reads = Mutex<[String]>([])
+    var files: [String] { reads.withLock { $0 } }
+    func file(_ relative: String, _ contents: [UInt8]) { reads.withLock { $0.append(relative) } }
+    func listed(_ relative: String) { reads.withLock { $0.append("list " + relative) } }
+    func link(_ relative: String, _ target: String) {}
+    func probed(_ relative: String) {}
+    func failed(_ relative: String, _ error: HostError) { reads.withLock { $0.append("failed " + relative) } }
+}
+
+/// The cgroup reader over v1, v2 and hybrid trees laid out as the kernel lays them out
+/// (TestSupport's CgroupLayout), the recorded hybrid tree of this machine, and this
+/// machine's live v1 cpuset hierarchy.
+final class CgroupHierarchyTests: XCTestCase {
+    private var roots: [URL] = []
+
+    override func tearDown() {
+        for root in roots { try? FileManager.default.removeItem(at: root) }
+        roots = []
+    }
+
+    private func tree(_ layout: CgroupLayout, cpus: String = "2-3", mems: String = "1", pids: [Int] = [500]) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-cgroup-\(UUID().uuidString)")
+        roots.append(root)
+        try layout.write(into: root, cpus: cpus, mems: mems, pids: pids)
+        return root
+    }
+
+    func testEveryLayoutGivesTheSameCpusetNumaStatAndMembership() throws {
+        for layout in CgroupLayout.allCases {
+            let host = HostRoot(path: try tree(layout, pids: [500, 501]).path)
+            let hierarchy = CgroupHierarchy.read(host)
+            XCTAssertEqual(hierarchy.source, "proc/1/mountinfo", "\(layout)")
+            let cgroups = try hierarchy.cgroups(of: 500)
+            let cpuset = try XCTUnwrap(hierarchy.cpuset(for: cgroups, settings: true), "\(layout)")
+            XCTAssertEqual(cpuset.path, "/trading", "\(layout)")
+            XCTAssertEqual(cpuset.cpus, IDSet([2, 3]), "\(layout)")
+            XCTAssertEqual(cpuset.mems, IDSet([1]), "\(layout)")
+            XCTAssertEqual(cpuset.version, layout == .v2 ? .v2 : .v1, "\(layout)")
+            XCTAssertEqual(cpuset.cpusFile, layout.effectiveCPUsFile, "\(layout)")
+            XCTAssertEqual(cpuset.memsFile, layout.effectiveMemsFile, "\(layout)")
+            XCTAssertEqual(cpuset.settings?.cpus, IDSet([2, 3]), "\(layout)")
+            XCTAssertEqual(cpuset.settings?.mems, IDSet([1]), "\(layout)")
+            if layout == .v2 {
+                XCTAssertEqual(cpuset.settings, CpusetSettings(cpus: IDSet([2, 3]), mems: IDSet([1]), partition: "member"))
+            } else {
+                XCTAssertEqual(cpuset.settings, CpusetSettings(cpus: IDSet([2, 3]), mems: IDSet([1]), cpuExclusive: true, schedLoadBalance: false),
+                               "\(layout)")
+            }
+
+            let stat = try XCTUnwrap(try hierarchy.numaStat(for: cgroups, pageKiB: 4), "\(layout)")
+            XCTAssertEqual(stat.anon?.nodes.map(\.value), [10 * 4096, 20 * 4096], "\(layout): anon bytes per node")
+            XCTAssertEqual(stat.file?.nodes.map(\.value), [4096, 2 * 4096], "\(layout): file bytes per node")
+
+            let membership = try XCTUnwrap(try hierarchy.membership(for: cgroups), "\(layout)")
+            XCTAssertEqual(membership.pids, [500, 501])
+            XCTAssertEqual(membership.children, [])
+            XCTAssertTrue(membership.isDedicated(to: [500, 501], exactly: true), "\(layout)")
+            XCTAssertTrue(membership.isDedicated(to: [500, 501, 502]), "only the workload's, not all of it")
+            XCTAssertFalse(membership.isDedicated(to: [500, 501, 502], exactly: true))
+            XCTAssertFalse(membership.isDedicated(to: [500]), "\(layout): 501 is foreign")
+            XCTAssertEqual(membership.foreign(to: [500]), [501])
+        }
+    }
+
+    func testAChildCgroupMakesItNotDedicated() throws {
+        for layout in [CgroupLayout.v2, .v1] {
+            let root = try tree(layout)
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(layout.memoryDirectory("/trading") + "/helper"),
+                                                    withIntermediateDirectories: true)
+            try "".write(to: root.appendingPathComponent(layout.memoryDirectory("/trading") + "/helper/cgroup.procs"), atomically: false, encoding: .utf8)
+            let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
+            let membership = try XCTUnwrap(try hierarchy.membership(for: hierarchy.cgroups(of: 500)))
+            XCTAssertEqual(membership.children, ["helper"])
+            XCTAssertFalse(membership.isDedicated(to: [500]), "\(layout): numa_stat includes the child's memory")
+        }
+    }
+
+    func testV1TasksStandForTheirProcesses() throws {
+        let root = try tree(.v1)
+        let memory = root.appendingPathComponent(CgroupLayout.v1.memoryDirectory("/trading"))
+        try FileManager.default.removeItem(at: memory.appendingPathComponent("cgroup.procs"))
+        try "500\n507\n".write(to: memory.appendingPathComponent("tasks"), atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("proc/507"), withIntermediateDirectories: true)
+        try "Name:\tworker\nTgid:\t500\nPid:\t507\n".write(to: root.appendingPathComponent("proc/507/status"), atomically: false, encoding: .utf8)
+        let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
+        let membership = try XCTUnwrap(try hierarchy.membership(for: hierarchy.cgroups(of: 500)))
+        XCTAssertEqual(membership.pids, [500], "thread 507 belongs to process 500")
+    }
+
+    func testWithoutMountinfoTheConventionalLayoutIsProbed() throws {
+        for layout in CgroupLayout.allCases {
+            let root = try tree(layout)
+            try FileManager.default.removeItem(at: root.appendingPathComponent("proc/1/mountinfo"))
+            let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
+            XCTAssertEqual(hierarchy.source, "the conventional /sys/fs/cgroup layout")
+            let cgroups = try hierarchy.cgroups(of: 500)
+            let cpuset = try XCTUnwrap(hierarchy.cpuset(for: cgroups), "\(layout)")
+            XCTAssertEqual(cpuset.cpus, IDSet([2, 3]), "\(layout): noprefix is probed when unknown")
+            XCTAssertEqual(cpuset.cpusFile, layout.effectiveCPUsFile, "\(layout)")
+            XCTAssertEqual(try hierarchy.numaStat(for: cgroups, pageKiB: 4)?.anon?.value(on: 1), 20 * 4096, "\(layout)")
+        }
+    }
+
+    func testASubtreeMountFindsTheCgroupUnderItsRoot() throws {
+        // A container sees the host's /kubepods/pod1 hierarchy directory as its cpuset mount.
+        let root = try tree(.v1)
+        try """
+            34 31 0:31 /kubepods/pod1 /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset
+
+            """.write(to: root.appendingPathComponent("proc/1/mountinfo"), atomically: false, encoding: .utf8)
+        try "2:cpuset:/kubepods/pod1/trading\n".write(to: root.appendingPathComponent("proc/500/cgroup"), atomically: false, encoding: .utf8)
+        let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
+        XCTAssertEqual(hierarchy.cpuset(for: try hierarchy.cgroups(of: 500))?.cpus, IDSet([2, 3]))
+        XCTAssertEqual(hierarchy.cpuset(for: [CgroupEntry(hierarchy: 2, controllers: ["cpuset"], path: "/elsewhere")]), nil,
+                       "a cgroup outside the mounted subtree has no directory here")
+    }
+
+    func testRecordedHybridMachine() throws {
+        let hierarchy = CgroupHierarchy.read(HostRoot(path: Fixtures.path("cgroup-v1-hybrid")))
+        let cgroups = try hierarchy.cgroups(of: 1)
+        let cpuset = try XCTUnwrap(hierarchy.cpuset(for: cgroups, settings: true))
+        XCTAssertEqual(cpuset, CgroupCpuset(path: "/", cpus: IDSet([0, 1]), mems: IDSet([0]), version: .v1,
+                                            cpusFile: "cpuset.effective_cpus", memsFile: "cpuset.effective_mems",
+                                            settings: CpusetSettings(cpus: IDSet([0, 1]), mems: IDSet([0]), cpuExclusive: true, schedLoadBalance: true)))
+        let stat = try XCTUnwrap(try hierarchy.numaStat(for: cgroups, pageKiB: 4))
+        XCTAssertEqual(stat.anon?.value(on: 0), 493 * 4096)
+        XCTAssertEqual(hierarchy.location(of: "memory", in: cgroups)?.directory, "sys/fs/cgroup/memory/recorded")
+        XCTAssertEqual(hierarchy.location(of: "pids", in: cgroups)?.mount.version, .v1)
+        XCTAssertEqual(hierarchy.location(of: "io", in: cgroups)?.directory, "sys/fs/cgroup/unified",
+                       "a controller no v1 hierarchy holds is the unified hierarchy's")
+    }
+
+    // MARK: The launch path's reads
+
+    /// The fast path from /proc/self/cgroup: a v2 host reads the two effective files and
+    /// nothing else (as before v1 support); a v1 host its two; a hybrid host whose cpuset
+    /// is on v2 reads mountinfo once.
+    func testFastPathReadsNoMountinfoWhereConventionSuffices() throws {
+        for layout in CgroupLayout.allCases {
+            let root = try tree(layout)
+            let log = ReadLog()
+            let host = HostRoot(path: root.path).observed(by: log)
+            let cgroups = try CgroupEntry.parse(layout.procCgroup("/trading"))
+            let cpuset = try XCTUnwrap(CgroupCpuset.read(host, cgroups: cgroups), "\(layout)")
+            XCTAssertEqual(cpuset.cpus, IDSet([2, 3]), "\(layout)")
+            XCTAssertEqual(cpuset.mems, IDSet([1]), "\(layout)")
+            let directory = layout.cpusetDirectory("/trading")
+            switch layout {
+            case .v2, .v1, .hybrid:
+                XCTAssertEqual(log.files, ["\(directory)/\(layout.effectiveCPUsFile)", "\(directory)/\(layout.effectiveMemsFile)"], "\(layout)")
+            case .v1NoPrefix:
+                XCTAssertEqual(log.files, ["\(directory)/effective_cpus", "\(directory)/effective_mems"], "\(layout): two misses, two reads")
+            }
+        }
+        // Hybrid with the cpuset controller on v2 (not bound to v1): mountinfo says where.
+        let root = try tree(.v2)
+        try (CgroupLayout.v1Mounts + "41 31 0:38 / /srv/cgroup2 rw - cgroup2 cgroup2 rw\n")
+            .write(to: root.appendingPathComponent("proc/1/mountinfo"), atomically: false, encoding: .utf8)
+        try FileManager.default.moveItem(at: root.appendingPathComponent("sys/fs/cgroup/trading"),
+                                         to: root.appendingPathComponent("srv-trading"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("srv/cgroup2"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: root.appendingPathComponent("srv-trading"), to: root.appendingPathComponent("srv/cgroup2/trading"))
+        let log = ReadLog()
+        let cgroups = try CgroupEntry.parse("3:memory:/trading\n0::/trading\n")
+        var hierarchy: CgroupHierarchy?
+        let cpuset = CgroupCpuset.read(HostRoot(path: root.path).observed(by: log), cgroups: cgroups, hierarchy: &hierarchy)
+        XCTAssertEqual(cpuset?.cpus, IDSet([2, 3]))
+        XCTAssertEqual(log.files, ["proc/1/mountinfo", "srv/cgroup2/trading/cpuset.cpus.effective", "srv/cgroup2/trading/cpuset.mems.effective"])
+        XCTAssertNotNil(hierarchy, "kept for the next process")
+    }
+
+    func testAV1CpusetOutsideTheConventionalPlaceFallsBackToMountinfo() throws {
+        let root = try tree(.v1)
+        try FileManager.default.moveItem(at: root.appendingPathComponent("sys/fs/cgroup/cpuset"), to: root.appendingPathComponent("cpusets"))
+        try CgroupLayout.v1Mounts.replacingOccurrences(of: "/sys/fs/cgroup/cpuset", with: "/cpusets")
+            .write(to: root.appendingPathComponent("proc/1/mountinfo"), atomically: false, encoding: .utf8)
+        let cpuset = CgroupCpuset.read(HostRoot(path: root.path), cgroups: try CgroupEntry.parse(CgroupLayout.v1.procCgroup("/trading")))
+        XCTAssertEqual(cpuset?.cpus, IDSet([2, 3]))
+        XCTAssertEqual(cpuset?.cpusFile, "cpuset.effective_cpus")
+    }
+}
