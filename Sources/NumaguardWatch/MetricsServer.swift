@@ -12,20 +12,32 @@ import NumaguardHost
 /// Any local user can connect, so no client may hold the loop or the scrapes up: every socket
 /// is non-blocking and every connection has a deadline for each phase (`Limits`): its request
 /// head, then taking its answer, then closing. A connection past its deadline is dropped.
-/// At most `Limits.clients` connections are served at once; beyond that a newcomer takes the
-/// place of one already answered (closed now rather than at its linger deadline), else of the
-/// oldest one still sending its head if that one has had `evictAfterSeconds` (it is answered
-/// 408), else it is answered 503 with Retry-After at once, up to
-/// `Limits.refusals` such answers in flight. Past both, connections wait in the kernel's
-/// accept queue (listen(2) with SOMAXCONN) for a place. Nobody is closed without an answer
-/// but a client that does not send a whole head or does not read.
+///
+/// A newcomer is read as soon as it is accepted: a scraper sends its request right after
+/// connecting, so it is usually there, and a complete head is answered at once whatever the
+/// other connections are doing (the answer costs what a 503 would). Only a newcomer still
+/// sending its head needs one of the `Limits.readers` places. When they are all taken, the
+/// oldest reader that has sent nothing gives way (closed: it never asked), after a last read
+/// in case its request has just come; else the oldest still sending its head after
+/// `evictAfterSeconds` (answered 408); else the newcomer is answered 503 with Retry-After.
+/// At most `Limits.connections` are held in all; past that, one already answered and closing
+/// gives way, else one that has sent nothing. So a flood of idle connections costs the server
+/// an accept, a read and a close each, and cannot keep a scraper out: it keeps no place
+/// longer than it takes `readers` newer connections to arrive. Connections wait in the
+/// kernel's accept queue (listen(2) with SOMAXCONN) only while nothing can give way.
+/// Nobody is closed without an answer but a client that does not send a whole head (or
+/// sends nothing while its place is needed) or does not read.
 final class MetricsServer {
     /// The bounds that keep one client, or many, from holding the watch or the scrapes up.
     struct Limits {
-        /// Connections being served at once: reading a head, writing its answer, or closing.
-        var clients = 64
-        /// Connections beyond `clients` being answered 503 at once.
-        var refusals = 192
+        /// Connections still sending their request head at once (each needs a read per byte
+        /// burst and a parse per line; the others only take their answer or close).
+        var readers = 64
+        /// Connections held in all: reading, writing an answer (200, 4xx, 503) or closing.
+        var connections = 256
+        /// Connections accepted per turn of the loop at most, so that a flood, however fast,
+        /// leaves the watch its samples and signals between turns.
+        var acceptsPerTurn = 128
         /// From accept to the blank line that ends the request head.
         var headSeconds = 3.0
         /// To take the whole answer: a client that does not read is dropped then.
@@ -37,8 +49,9 @@ final class MetricsServer {
         var lingerSeconds = 2.0
         /// Bytes discarded while lingering before giving up on a client that keeps sending.
         var lingerBytes = 65536
-        /// When all `clients` places are taken, one still sending its head after this long
-        /// gives its place to a newcomer: idle connections cannot keep a scraper out.
+        /// When all `readers` places are taken and every one of them has sent something, the
+        /// oldest still sending its head after this long gives its place to a newcomer:
+        /// slow heads cannot keep a scraper out either.
         var evictAfterSeconds = 1.0
 
         static let standard = Limits()
@@ -49,14 +62,15 @@ final class MetricsServer {
     private struct Client {
         var fd: Int32
         var phase: Phase
-        /// Answered 503 or 408: counts against `Limits.refusals`, not `Limits.clients`.
-        var refused: Bool
         var accepted: Double
         var deadline: Double
         var request: [UInt8] = []
         var response: [UInt8] = []
         var sent = 0
         var discarded = 0
+
+        /// Still waiting for its first byte: the first to give way to a newcomer.
+        var isIdle: Bool { phase == .reading && request.isEmpty }
     }
 
     /// How long the listener is left alone after accept fails for a reason other than "no
@@ -95,7 +109,10 @@ final class MetricsServer {
                     pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
             }
-            // A burst of scrapes (or of anything) waits here rather than being refused by the kernel.
+            // A burst of scrapes (or of anything) waits here rather than being refused by the
+            // kernel: a dropped SYN costs a client a second or more, while a place in the queue
+            // costs it microseconds, since each connection ahead that sends nothing takes the
+            // server an accept, a read and a close (see `admit`).
             try SystemCall.check("listen", subject) { listen(fd, SOMAXCONN) }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             try SystemCall.check("getsockname", subject) {
@@ -117,9 +134,11 @@ final class MetricsServer {
         close(listener)
     }
 
-    private var serving: Int { clients.count { !$0.refused } }
-    private var refusing: Int { clients.count { $0.refused } }
-    private var hasRoom: Bool { serving < limits.clients || refusing < limits.refusals }
+    private var readers: Int { clients.count { $0.phase == .reading } }
+    /// A newcomer can be taken: a connection is free, or one can give way (`makeRoom`).
+    private var hasRoom: Bool {
+        clients.count < limits.connections || clients.contains { $0.phase == .lingering || $0.isIdle }
+    }
 
     /// The descriptors to poll: the listener first unless backing off or full, then the clients.
     func pollDescriptors(now: Double) -> [pollfd] {
@@ -160,9 +179,11 @@ final class MetricsServer {
         return accept(now: now, metrics: metrics)
     }
 
-    /// Takes waiting connections while there is room for them. Returns a failure not reported before.
+    /// Takes waiting connections, up to `acceptsPerTurn`, while there is room for them.
+    /// Returns a failure not reported before.
     private func accept(now: Double, metrics: () -> String) -> String? {
-        while hasRoom {
+        for _ in 0..<limits.acceptsPerTurn {
+            guard hasRoom else { return nil }
             let fd: Int32
             do {
                 fd = try SystemCall.check("accept", address.description) { systemAccept(listener) }
@@ -184,46 +205,83 @@ final class MetricsServer {
                 close(fd)
                 continue
             }
-            if serving >= limits.clients, let answered = clients.firstIndex(where: { !$0.refused && $0.phase == .lingering }) {
-                // It has its whole answer and our FIN: closing it now costs it nothing it asked for.
-                close(clients[answered].fd)
-                clients.remove(at: answered)
-            }
-            if serving >= limits.clients {
-                // hasRoom: there is room among the refusals, for the evicted one or the newcomer.
-                guard let oldest = evictable(now: now) else {
-                    admit(Client(fd: fd, phase: .writing, refused: true, accepted: now, deadline: now + limits.writeSeconds,
-                                 response: MetricsResponse.busy), now: now, metrics: metrics)
-                    continue
-                }
-                clients[oldest].refused = true
-                clients[oldest].phase = .writing
-                clients[oldest].response = MetricsResponse.timedOut
-                clients[oldest].deadline = now + limits.writeSeconds
-            }
-            admit(Client(fd: fd, phase: .reading, refused: false, accepted: now, deadline: now + limits.headSeconds),
-                  now: now, metrics: metrics)
+            admit(Client(fd: fd, phase: .reading, accepted: now, deadline: now + limits.headSeconds), now: now, metrics: metrics)
         }
         return nil
     }
 
+    /// Reads a newcomer at once, before looking for its place: a scraper's request is
+    /// usually there already, and a complete head is answered (a 200 costs what a 503
+    /// would) however many idle connections hold the places for heads.
+    private func admit(_ newcomer: Client, now: Double, metrics: () -> String) {
+        var client = newcomer
+        if step(&client, now: now, metrics: metrics) {
+            close(client.fd)
+            return
+        }
+        let room = makeRoom(forReader: false, now: now, metrics: metrics)
+        if client.phase == .reading && !(room && makeRoom(forReader: true, now: now, metrics: metrics)) {
+            // Every place for heads is held by one that has sent part of its own, not for long.
+            client.phase = .writing
+            client.response = MetricsResponse.busy
+            client.deadline = now + limits.writeSeconds
+            if transmit(&client, now: now) {
+                close(client.fd)
+                return
+            }
+        }
+        if room {
+            clients.append(client)
+        } else {
+            // Nothing could give way after all (the last reads gave the idle ones their first
+            // bytes): the newcomer is the one closed, with its answer (and our FIN) if it fit.
+            close(client.fd)
+        }
+    }
+
+    /// Frees a place for one more reader (`forReader`) or one more connection, in the least
+    /// costly way: a connection already answered and closing (for a connection only: it has
+    /// its answer and our FIN, so closing it now loses it nothing it asked for), else the
+    /// oldest that has sent nothing (closed without an answer: it never asked), else (for a
+    /// reader) the oldest still sending its head after `evictAfterSeconds` (answered 408).
+    /// Each gets a last read first, in case its request has just come. False when none can
+    /// give way.
+    private func makeRoom(forReader: Bool, now: Double, metrics: () -> String) -> Bool {
+        // Each round frees the room or moves one client on for good (closed, past its first
+        // byte, or answered), so there are at most two rounds per client.
+        for _ in 0...(2 * clients.count) {
+            guard forReader ? readers >= limits.readers : clients.count >= limits.connections else { return true }
+            if !forReader, let answered = clients.firstIndex(where: { $0.phase == .lingering }) {
+                close(clients[answered].fd)
+                clients.remove(at: answered)
+                continue
+            }
+            guard let candidate = clients.firstIndex(where: \.isIdle) ?? (forReader ? evictable(now: now) : nil) else {
+                return false
+            }
+            var client = clients[candidate]
+            let idle = client.isIdle
+            if step(&client, now: now, metrics: metrics) || (idle && client.isIdle) {
+                close(client.fd)
+                clients.remove(at: candidate)
+                continue
+            }
+            if !idle && client.phase == .reading {
+                client.phase = .writing
+                client.response = MetricsResponse.timedOut
+                client.deadline = now + limits.writeSeconds
+            }
+            clients[candidate] = client
+        }
+        return false
+    }
+
     /// The oldest client still sending its head, if it has had `evictAfterSeconds`.
     private func evictable(now: Double) -> Int? {
-        let waiting = clients.indices.filter { !clients[$0].refused && clients[$0].phase == .reading }
+        let waiting = clients.indices.filter { clients[$0].phase == .reading }
         guard let oldest = waiting.min(by: { clients[$0].accepted < clients[$1].accepted }),
               now - clients[oldest].accepted >= limits.evictAfterSeconds else { return nil }
         return oldest
-    }
-
-    /// Adds a new client after trying it once: a scraper's request (or the socket's room for
-    /// an answer) is usually there already, which saves a turn of the loop.
-    private func admit(_ client: Client, now: Double, metrics: () -> String) {
-        var client = client
-        if step(&client, now: now, metrics: metrics) {
-            close(client.fd)
-        } else {
-            clients.append(client)
-        }
     }
 
     /// Advances a ready client by what its socket allows. True when it is finished.

@@ -43,55 +43,35 @@ final class MetricsServerLimitsTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(ok, 1)
     }
 
-    /// Past the limit a newcomer is answered 503 at once, with Connection: close and
-    /// Retry-After, while the connection holding the place has not had `evictAfterSeconds`.
-    func testBeyondTheLimitANewcomerIsAnswered503() throws {
+    /// Idle connections holding every place for heads give way to newcomers, the oldest
+    /// first (closed without an answer: it never asked), however young; a scrape does not
+    /// even need a place: its request is read on arrival and answered.
+    func testIdleConnectionsHoldingEveryPlaceGiveWayAtOnce() throws {
         var limits = MetricsServer.Limits.standard
-        limits.clients = 1
+        limits.readers = 4
         limits.headSeconds = 600
         limits.evictAfterSeconds = 600
         let loop = try ServerLoop(limits: limits)
         defer { loop.stop() }
-        let holder = try TestClient.connect(loop.port)
-        defer { close(holder) }
-        // Until the server has taken the holder, a scrape may still be served: wait for the 503.
-        var answer = ""
-        for _ in 0..<600 {
-            answer = try TestClient.get(loop.port)
-            if !answer.hasPrefix("HTTP/1.1 200") { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        XCTAssertEqual(answer, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 54\r\n"
-                       + "Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections to /metrics at once; retry later\n")
-    }
-
-    /// Idle connections filling every place give way to a scraper (the oldest is answered
-    /// 408) once they have had `evictAfterSeconds`, even though their own deadline is far.
-    func testIdleConnectionsHoldingEveryPlaceGiveWayToAScrape() throws {
-        var limits = MetricsServer.Limits.standard
-        limits.clients = 4
-        limits.headSeconds = 600
-        limits.evictAfterSeconds = 0.2
-        let loop = try ServerLoop(limits: limits)
-        defer { loop.stop() }
         let idle = try (0..<4).map { _ in try TestClient.connect(loop.port) }
         defer { idle.forEach { close($0) } }
-        var answer = ""
-        for _ in 0..<600 {
-            answer = try TestClient.get(loop.port)
-            if answer.hasPrefix("HTTP/1.1 200") { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), answer)
-        // The oldest idle connection was told why it lost its place.
-        XCTAssertTrue(TestClient.readAll(idle[0]).hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        // Taken after the four (the accept queue is first in, first out), and answered.
+        XCTAssertTrue(try TestClient.get(loop.port).hasPrefix("HTTP/1.1 200 OK\r\n"))
+        let newcomer = try TestClient.connect(loop.port)
+        defer { close(newcomer) }
+        XCTAssertEqual(TestClient.readAll(idle[0]), "", "closed without an answer when the newcomer needed its place")
+        TestClient.send(newcomer, "GET /metrics HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(TestClient.readAll(newcomer).hasPrefix("HTTP/1.1 200 OK\r\n"), "the newcomer has the place")
+        TestClient.send(idle[1], "GET /metrics HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(TestClient.readAll(idle[1]).hasPrefix("HTTP/1.1 200 OK\r\n"), "the others kept theirs")
     }
 
     /// A client that has its answer but keeps its connection open (lingering) gives its
     /// place to a newcomer at once rather than at its linger deadline.
     func testAnAnsweredClientThatStaysConnectedGivesWay() throws {
         var limits = MetricsServer.Limits.standard
-        limits.clients = 1
+        limits.readers = 1
+        limits.connections = 1
         limits.lingerSeconds = 600
         limits.evictAfterSeconds = 600
         let loop = try ServerLoop(limits: limits)
@@ -176,5 +156,95 @@ final class MetricsServerLimitsTests: XCTestCase {
         _ = server.serve([], now: 10) { "" }
         XCTAssertEqual(server.pollDescriptors(now: 10).count, 1, "dropped")
         XCTAssertLessThan(TestClient.readAll(client).utf8.count, large.utf8.count)
+    }
+
+    // MARK: - when every place is taken, with the server driven by hand
+
+    /// A connection sending `text`, taken and read by the server at `now`.
+    private func reader(_ server: MetricsServer, sending text: String, at now: Double) throws -> Int32 {
+        let fd = try TestClient.connect(server.address.port)
+        if !text.isEmpty { TestClient.send(fd, text) }
+        turn(server, at: now)
+        return fd
+    }
+
+    /// Every place for heads held by a client that has sent part of its own, not long ago:
+    /// a newcomer with a whole request is answered (it was answered 503, unread), one that
+    /// has sent nothing is answered 503 with Retry-After.
+    func testWhenEveryPlaceIsHeldARequestIsAnsweredAndSilenceIs503() throws {
+        var limits = MetricsServer.Limits.standard
+        limits.readers = 1
+        limits.evictAfterSeconds = 600
+        let server = try MetricsServer(ListenAddress(octets: [127, 0, 0, 1], port: 0), limits: limits)
+        let holder = try reader(server, sending: "GET /met", at: 0)
+        defer { close(holder) }
+        let scraper = try reader(server, sending: "GET /metrics HTTP/1.1\r\n\r\n", at: 0.1)
+        defer { close(scraper) }
+        XCTAssertEqual(TestClient.readAll(scraper), "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                       + "Content-Length: 0\r\nConnection: close\r\n\r\n")
+        let silent = try reader(server, sending: "", at: 0.2)
+        defer { close(silent) }
+        XCTAssertEqual(TestClient.readAll(silent), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                       + "Content-Length: 54\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections to /metrics at once; retry later\n")
+    }
+
+    /// A client still sending its head after `evictAfterSeconds` gives its place to a
+    /// newcomer when nobody idle can, and is told why (408).
+    func testASlowHeadPastEvictAfterGivesWayWith408() throws {
+        var limits = MetricsServer.Limits.standard
+        limits.readers = 1
+        limits.headSeconds = 600
+        limits.evictAfterSeconds = 0.5
+        let server = try MetricsServer(ListenAddress(octets: [127, 0, 0, 1], port: 0), limits: limits)
+        let slow = try reader(server, sending: "GET /met", at: 0)
+        defer { close(slow) }
+        let newcomer = try reader(server, sending: "", at: 1)
+        defer { close(newcomer) }
+        turn(server, at: 1.1)
+        XCTAssertTrue(TestClient.readAll(slow).hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        TestClient.send(newcomer, "GET /metrics HTTP/1.1\r\n\r\n")
+        turn(server, at: 1.2)
+        XCTAssertTrue(TestClient.readAll(newcomer).hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
+    /// An idle client about to give way gets a last read: a request that came since the
+    /// server last looked is answered, not thrown away, and the newcomer has the place.
+    func testARequestThatJustCameIsAnsweredRatherThanEvicted() throws {
+        var limits = MetricsServer.Limits.standard
+        limits.readers = 1
+        let server = try MetricsServer(ListenAddress(octets: [127, 0, 0, 1], port: 0), limits: limits)
+        let late = try reader(server, sending: "", at: 0)
+        defer { close(late) }
+        TestClient.send(late, "GET /metrics HTTP/1.1\r\n\r\n")
+        let newcomer = try TestClient.connect(server.address.port)
+        defer { close(newcomer) }
+        // Only the listener reported ready: the late request is found by the last read.
+        var descriptors = server.pollDescriptors(now: 0.1)
+        descriptors[0].revents = Int16(POLLIN)
+        XCTAssertNil(server.serve(descriptors[...], now: 0.1) { "a 1\n" })
+        XCTAssertTrue(TestClient.readAll(late).hasSuffix("\r\n\r\na 1\n"))
+        TestClient.send(newcomer, "GET /metrics HTTP/1.1\r\n\r\n")
+        turn(server, at: 0.2)
+        XCTAssertTrue(TestClient.readAll(newcomer).hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
+    /// With every connection held, one already answered and closing gives way, so the
+    /// listener stays open to newcomers.
+    func testWhenEveryConnectionIsHeldAnAnsweredOneGivesWay() throws {
+        var limits = MetricsServer.Limits.standard
+        limits.readers = 1
+        limits.connections = 2
+        limits.evictAfterSeconds = 600
+        let server = try MetricsServer(ListenAddress(octets: [127, 0, 0, 1], port: 0), limits: limits)
+        let holder = try reader(server, sending: "GET /met", at: 0)
+        defer { close(holder) }
+        let first = try reader(server, sending: "", at: 0.1)
+        defer { close(first) }
+        XCTAssertTrue(TestClient.readAll(first).hasPrefix("HTTP/1.1 503 "), "answered, then our FIN; it does not close")
+        XCTAssertEqual(server.pollDescriptors(now: 0.2).count, 3, "the listener, the holder and the one answered")
+        let second = try reader(server, sending: "", at: 0.2)
+        defer { close(second) }
+        XCTAssertTrue(TestClient.readAll(second).hasPrefix("HTTP/1.1 503 "))
+        XCTAssertEqual(server.pollDescriptors(now: 0.3).count, 3, "the first gave its connection to the second")
     }
 }
