@@ -1,5 +1,6 @@
 /// numaguard's documented exit codes (README "Exit codes"; DESIGN.md). One table so every
-/// command agrees, and so tests can name codes rather than repeat numbers.
+/// command agrees, and so tests can name codes rather than repeat numbers. Which error gives
+/// which code is decided in one place too: Sources/numaguard-tool/ErrorStatus.swift.
 public enum ExitStatus: Int32, Sendable {
     /// Done, nothing wrong.
     case success = 0
@@ -12,13 +13,22 @@ public enum ExitStatus: Int32, Sendable {
     case incomplete = 3
     /// Bad command line (EX_USAGE).
     case usage = 64
-    /// What was asked for does not exist: a PID, a pattern that matched nothing (EX_NOINPUT).
+    /// A file was read but is not what it should be: a snapshot or plan that is not one of
+    /// this format, a damaged journal line (EX_DATAERR).
+    case dataError = 65
+    /// What was asked for does not exist: a PID, a pattern that matched nothing, an input file
+    /// (policy, snapshot, plan, journal, launch records) that is missing or cannot be read (EX_NOINPUT).
     case noInput = 66
-    /// The host itself could not be read (EX_OSFILE-like: /proc or /sys missing or malformed).
+    /// A part of numaguard is missing: `numaguard-tool` is not installed beside `numaguard`
+    /// (EX_UNAVAILABLE). Reinstalling fixes it; nothing about the host or the input does.
+    case unavailable = 69
+    /// The host itself could not be read (/proc or /sys missing or malformed), or the system
+    /// refused what numaguard needs to read it (signalfd). Never used for outputs (73) or
+    /// for files the user names (66).
     case hostUnreadable = 71
-    /// An output (--out, --textfile, --events, --journal, certify's directory) could not be
-    /// created or written, or was refused (a link or special file another user could have
-    /// planted) (EX_CANTCREAT). Nothing else was written.
+    /// An output (--out, --textfile, --events, --journal, certify's directory, watch's
+    /// --listen socket) could not be created, written or bound, or was refused (a link or
+    /// special file another user could have planted) (EX_CANTCREAT). Nothing else was written.
     case cannotCreate = 73
     /// Missing privilege for an action (EX_NOPERM).
     case noPermission = 77

@@ -14,6 +14,9 @@ public enum PolicyPlacement {
         do {
             loaded = try PolicyLoader.load(path: path)
         } catch {
+            // run's own contract: whatever stops it before exec is 125 (as env(1)); the
+            // message is the one every other command gives.
+            if let unreadable = error.unreadable { throw .refused("\(unreadable); nothing was executed") }
             FileHandleWriter.write(2, error.description + "\n")
             throw .refused("\(path) is not a valid policy; nothing was executed")
         }

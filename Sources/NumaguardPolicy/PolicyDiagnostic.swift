@@ -23,8 +23,39 @@ public struct PolicyDiagnostic: Error, Equatable, Sendable, CustomStringConverti
 /// user fixes them in one pass.
 public struct PolicyErrors: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [PolicyDiagnostic]
+    /// Set when the file itself could not be read (missing, not permitted, a directory):
+    /// nothing in it was checked, so there is no line or column to point at, and the fix is
+    /// the path, not the policy (exit 66, not 78).
+    public var unreadable: PolicyUnreadable?
 
-    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    public init(diagnostics: [PolicyDiagnostic], unreadable: PolicyUnreadable? = nil) {
+        self.diagnostics = diagnostics
+        self.unreadable = unreadable
+    }
+
+    public var description: String {
+        ([unreadable?.description].compactMap { $0 } + diagnostics.map(\.description)).joined(separator: "\n")
+    }
+
+    /// One line per mistake (file:line:col: message, without the excerpt and caret), or the
+    /// read failure: for a log line or an event.
+    public var summary: [String] {
+        if let unreadable { return [unreadable.description] }
+        return diagnostics.map { String($0.description.prefix { $0 != "\n" }) }
+    }
+}
+
+/// A policy file that could not be read: the path as given and the reason (strerror's words).
+public struct PolicyUnreadable: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var reason: String
+
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+
+    public var description: String { "cannot read the policy \(file): \(reason)" }
 }
 
 /// Collects diagnostics against one source text.

@@ -41,7 +41,13 @@ public enum PolicyLoader {
                 if bytes.count > PolicyLimits.maximumFileBytes { throw PolicyErrors(diagnostics: []) }
             }
         } catch {
-            throw PolicyErrors(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "cannot read the policy: \(error)")])
+            // No line or column: nothing was read. The errno's words, or why it was refused.
+            let reason: String = switch error {
+            case let .unreadable(_, errno): errno.description
+            case let .refused(_, reason): reason
+            case .malformed: error.description
+            }
+            throw PolicyErrors(diagnostics: [], unreadable: PolicyUnreadable(file: path, reason: reason))
         }
         let text = String(decoding: bytes, as: UTF8.self)
         return LoadedPolicy(policy: try parse(text, file: path), file: path, digest: SHA256.hex(bytes))

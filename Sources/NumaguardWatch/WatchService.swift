@@ -34,10 +34,25 @@ public struct WatchOptions: Sendable {
     }
 }
 
-/// Why watch could not start (it never stops for a failure once running).
+/// Why watch could not start (it never stops for a failure once running). The stage says
+/// what failed; the command line turns it into an exit status (numaguard-tool's ErrorStatus).
 public struct WatchFailure: Error, Sendable, CustomStringConvertible {
+    public enum Stage: Sendable {
+        /// The topology could not be read.
+        case topology
+        /// The signalfd could not be made.
+        case signals
+        /// --textfile can never be written.
+        case textfile
+        /// --events could not be opened.
+        case events
+        /// The /metrics socket could not be bound or listened on (in use, not permitted,
+        /// an address this host does not have).
+        case listen
+    }
+
     public var description: String
-    public var status: ExitStatus
+    public var stage: Stage
 }
 
 /// `numaguard watch`: samples the host every interval on one thread, in a poll() loop that
@@ -80,7 +95,7 @@ public final class WatchService {
         do {
             topology = try TopologyReader.read(options.root)
         } catch {
-            throw WatchFailure(description: "cannot read the topology: \(error)", status: .hostUnreadable)
+            throw WatchFailure(description: "cannot read the topology: \(error)", stage: .topology)
         }
         // A kernel without NUMA has no node directories: no per-node counters to read, and
         // their absence is not unreadable sampling.
@@ -90,13 +105,13 @@ public final class WatchService {
             do {
                 try TextfileCheck.check(textfile)
             } catch {
-                throw WatchFailure(description: "cannot create output \(textfile): \(error)", status: .cannotCreate)
+                throw WatchFailure(description: "cannot create output \(textfile): \(error)", stage: .textfile)
             }
         }
         do {
             events = try EventSink(path: options.eventsPath)
         } catch {
-            throw WatchFailure(description: "cannot open --events \(options.eventsPath ?? "-"): \(error.reason)", status: .cannotCreate)
+            throw WatchFailure(description: "cannot open --events \(options.eventsPath ?? "-"): \(error.reason)", stage: .events)
         }
         status.kernelRelease = (try? KernelReader.read(options.root).release) ?? ""
     }
@@ -120,7 +135,7 @@ public final class WatchService {
                 [SIGTERM, SIGINT, SIGHUP].withUnsafeBufferPointer { clinux_signalfd($0.baseAddress, Int32($0.count)) }
             }
         } catch {
-            throw WatchFailure(description: "\(error)", status: .hostUnreadable)
+            throw WatchFailure(description: "\(error)", stage: .signals)
         }
         defer { close(signals) }
         var server: MetricsServer?
@@ -128,7 +143,7 @@ public final class WatchService {
             do {
                 server = try MetricsServer(address)
             } catch {
-                throw WatchFailure(description: "cannot serve /metrics on \(address): \(error)", status: .hostUnreadable)
+                throw WatchFailure(description: "cannot serve /metrics on \(address): \(error)", stage: .listen)
             }
         }
         status.policyDigest = loaded.digest
@@ -320,10 +335,9 @@ public final class WatchService {
             protected.rediscover()
             report(.reload, "policy \(fresh.file) reloaded (\(fresh.digest))", fields: [("policy_digest", fresh.digest)])
         } catch {
-            // file:line:col: message, without the excerpt and caret lines.
-            let reasons = error.diagnostics.map { String($0.description.prefix { $0 != "\n" }) }
+            // file:line:col: message, without the excerpt and caret lines (or why the file could not be read).
             report(.reload, "policy \(options.policyPath) refused, keeping the previous one (\(loaded.digest)): "
-                   + reasons.joined(separator: "; "), fields: [("policy_digest", loaded.digest), ("refused", "true")])
+                   + error.summary.joined(separator: "; "), fields: [("policy_digest", loaded.digest), ("refused", "true")])
         }
     }
 

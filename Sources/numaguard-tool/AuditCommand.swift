@@ -26,8 +26,9 @@ struct AuditCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 compliant; 1 violations (a failure at or above --fail-on; with --baseline, also any \
             drift); 3 incomplete (something could not be inspected: the report says what and which privilege \
-            would fix it); 64 usage or a --baseline that is not a snapshot; 66 --baseline unreadable; \
-            71 host unreadable; 73 --textfile could not be written; 78 invalid policy (nothing is inspected).
+            would fix it); 64 usage; 65 a --baseline that is not a numaguard snapshot; 66 the policy, \
+            --baseline or --launch-records missing or unreadable; 71 host unreadable; 73 --textfile could not \
+            be written; 78 invalid policy (nothing is inspected).
             """
     )
 
@@ -75,7 +76,7 @@ struct AuditCommand: ParsableCommand {
                 report.findings += Waivers.apply(loaded.policy.waivers, to: drift, today: day)
             }
         } catch {
-            throw fail(error.description, .hostUnreadable)
+            throw fail(error.description, ExitStatus(error))
         }
         switch format {
         case .text: FileHandleWriter.write(1, AuditText.render(report, color: Terminal.wantsColor(1)))
@@ -87,7 +88,7 @@ struct AuditCommand: ParsableCommand {
             do {
                 try OutputFile.write(PrometheusRenderer.render(report, timestamp: now), to: textfile)
             } catch {
-                throw Terminal.fail("--textfile: \(error)", .cannotCreate)
+                throw Terminal.fail("--textfile: \(error)", ExitStatus(error))
             }
         }
         if report.status != .success { throw ExitCode(report.status.rawValue) }
@@ -112,7 +113,7 @@ struct JudgementOptions: ParsableArguments {
         do {
             return try LaunchRecords.read(directory: launchRecords)
         } catch {
-            throw fail("--launch-records: \(error)", .noInput)
+            throw fail("--launch-records: \(error)", ExitStatus(inputFile: error))
         }
     }
 
@@ -122,16 +123,20 @@ struct JudgementOptions: ParsableArguments {
 }
 
 /// Loading a policy the same way in every command: any mistake is printed with its
-/// location and the command exits 78 before touching the host.
+/// location and the command exits 78 before touching the host; a file that cannot be read
+/// at all exits 66 with the path and the errno (there is no line or column to give).
 enum PolicyFile {
     /// `fail` prints the last line and picks the status; audit's also writes its documents.
     static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> LoadedPolicy {
         do {
             return try PolicyLoader.load(path: path)
         } catch {
+            if let unreadable = error.unreadable {
+                throw fail("\(unreadable); nothing was inspected", ExitStatus(error))
+            }
             Terminal.printError(error.description)
             let count = error.diagnostics.count
-            throw fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", .invalidPolicy)
+            throw fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", ExitStatus(error))
         }
     }
 }

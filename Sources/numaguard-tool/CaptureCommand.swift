@@ -32,12 +32,12 @@ struct CaptureCommand: ParsableCommand {
             result = try Capture.run(root: host.root, toolVersion: Numaguard.version, takenAt: now.iso, epoch: now.epoch,
                                      excludingPID: host.root.isLive ? Int(getpid()) : nil)
         } catch {
-            throw Terminal.fail(error.description, .hostUnreadable)
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
         do {
             try OutputFile.write(result.archive, to: out, mode: 0o600)
         } catch {
-            throw Terminal.fail(error.description, .cannotCreate)
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
         let manifest = result.manifest
         let skipped = manifest.skipped

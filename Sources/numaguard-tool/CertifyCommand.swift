@@ -19,7 +19,8 @@ struct CertifyCommand: ParsableCommand {
             missed a protected node and page migrations during the window are findings too. Writes \
             certificate.txt, certificate.json, certificate.junit.xml and certificate.sha256 (the JSON's \
             digest) into --out. Exit codes are the gate: 0 certified, 1 violations, 3 incomplete, \
-            64 usage, 71 host unreadable, 73 --out or a report file could not be written, 78 invalid policy.
+            64 usage, 66 the policy or --launch-records missing or unreadable, 71 host unreadable, 73 --out or a \
+            report file could not be written, 78 invalid policy.
             """
     )
 
@@ -55,9 +56,9 @@ struct CertifyCommand: ParsableCommand {
             try write(Certificate(toolVersion: Numaguard.version, windowSeconds: seconds, audit: report))
             if report.status != .success { throw ExitCode(report.status.rawValue) }
         } catch let error as HostError {
-            throw Terminal.fail(error.description, .hostUnreadable)
+            throw Terminal.fail(error.description, ExitStatus(host: error))
         } catch let error as Auditor.Failure {
-            throw Terminal.fail(error.description, .hostUnreadable)
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
     }
 
@@ -76,7 +77,7 @@ struct CertifyCommand: ParsableCommand {
                                  to: "\(out)/certificate.junit.xml")
             FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: Terminal.wantsColor(1)))
         } catch let error as OutputError {
-            throw Terminal.fail("cannot write the report to \(out): \(error)", .cannotCreate)
+            throw Terminal.fail("cannot write the report to \(out): \(error)", ExitStatus(error))
         }
     }
 }

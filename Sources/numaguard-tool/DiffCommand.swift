@@ -12,8 +12,8 @@ struct DiffCommand: ParsableCommand {
             Changes are grouped by meaning (topology, kernel knobs, boot arguments, device locality, cgroup \
             cpusets, placement actors), each with its old and new value. Exit codes: 0 nothing relevant changed; \
             1 something did; 3 nothing relevant changed among what both snapshots hold, but something could not \
-            be compared; 64 usage, or a file that is not a numaguard snapshot of this format; 66 a snapshot file \
-            cannot be read.
+            be compared; 64 usage; 65 a file that is not a numaguard snapshot of this format; 66 a snapshot file \
+            is missing or cannot be read.
             """
     )
 
@@ -39,12 +39,12 @@ enum SnapshotFile {
         do {
             bytes = try HostRoot.readFile(atPath: path)
         } catch {
-            throw fail("cannot read the snapshot \(path): \(error.errno?.description ?? error.description)", .noInput)
+            throw fail("cannot read the snapshot \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
         }
         do {
             return try SnapshotDocument.parse(bytes)
         } catch {
-            throw fail("\(path) is not a snapshot numaguard can read: \(error)", .usage)
+            throw fail("\(path) is not a snapshot numaguard can read: \(error)", ExitStatus(error))
         }
     }
 }

@@ -19,7 +19,7 @@ struct PlanCommand: ParsableCommand {
             Each action with before and after, the privilege it needs and whether numaguard holds it; \
             what is refused (protected processes) and what only a restart or the operator can fix. \
             Exit codes: 0 nothing to do; 2 actions listed; 3 nothing listed but something could not be read; \
-            64 usage; 71 host unreadable; 78 invalid policy.
+            64 usage; 66 the policy file is missing or unreadable; 71 host unreadable; 78 invalid policy.
             """
     )
 
@@ -54,7 +54,7 @@ struct EnforceOptions: ParsableArguments {
         do {
             report = try Auditor.run(root: root, policy: loaded, today: day)
         } catch {
-            throw Terminal.fail(error.description, .hostUnreadable)
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
         let current = persist ? (try? root.readTextIfPresent(String(Self.dropIn.dropFirst()))) ?? nil : nil
         let options = Planner.Options(selfPID: Int(getpid()),
@@ -76,7 +76,7 @@ struct ChangeOptions: ParsableArguments {
         do {
             opened = try Journal(path: journal)
         } catch {
-            throw Terminal.fail("\(error); nothing was changed", .cannotCreate)
+            throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
         }
         if let repaired = opened.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
         return opened
@@ -126,9 +126,10 @@ struct ApplyCommand: ParsableCommand {
             is as planned after; 1 something remains (refused, left to a restart or the operator, failed, \
             partial, skipped, or the journal failed partway: nothing is changed after that); 2 declined at the \
             prompt; 3 nothing to do but something could not be read; 77 what remains was all blocked by a missing \
-            privilege; 64 usage (no --yes off a terminal, --host-root, a plan file from another boot or not a plan, \
-            a policy changed since the plan); 66 the --plan file cannot be read; 71 host unreadable; 73 the journal \
-            cannot be created or opened, or is a symbolic link (nothing changed); 78 invalid policy. \
+            privilege; 64 usage (no --yes off a terminal, --host-root, a plan file from another boot, a policy \
+            changed since the plan); 65 the --plan file is not a numaguard plan; 66 the --plan or policy file is \
+            missing or cannot be read; 71 host unreadable; 73 the journal cannot be created or opened, or is a \
+            symbolic link (nothing changed); 78 invalid policy. \
             --plan FILE re-loads the policy the plan names (its policy_file, or --policy FILE) and refuses a plan \
             whose policy has changed since; the policy's protected workloads are matched again right before each \
             process is touched.
@@ -183,13 +184,13 @@ struct ApplyCommand: ParsableCommand {
         do {
             bytes = try HostRoot.readFile(atPath: path)
         } catch {
-            throw Terminal.fail("cannot read the plan \(path): \(error.errno?.description ?? error.description)", .noInput)
+            throw Terminal.fail("cannot read the plan \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
         }
         let plan: Plan
         do {
             plan = try JSONDocument.decode(Plan.self, kind: "plan", from: bytes)
         } catch {
-            throw Terminal.fail("\(path) is not a plan numaguard can read: \(error)", .usage)
+            throw Terminal.fail("\(path) is not a plan numaguard can read: \(error)", ExitStatus(error))
         }
         let boot = HostNames.read(.live).bootID
         if let made = plan.bootID, made != boot {
@@ -213,9 +214,10 @@ struct UndoCommand: ParsableCommand {
             repeated undos walk back through the runs. A knob changed since that run is left alone and reported. \
             Exit codes: 0 restored, or nothing to undo; 1 something was not restored (or the journal failed \
             partway: nothing is changed after that); 2 declined at the prompt; 77 blocked by a missing \
-            privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal), a damaged \
-            journal line (named by file:line; a torn last line is ignored with a warning), an unknown --run; 66 no \
-            journal; 71 the journal cannot be read; 73 it cannot be opened for writing (or is a symbolic link). \
+            privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal, an unknown \
+            --run); 65 a damaged journal line (named by file:line; a torn last line is ignored with a warning); 66 no \
+            journal, or it cannot be read otherwise (a directory); 73 it cannot be opened for writing (or is a \
+            symbolic link). \
             A change journaled as intended with no outcome (an interrupted run) is restored too: it may have been made.
             """
     )
@@ -231,8 +233,7 @@ struct UndoCommand: ParsableCommand {
             for warning in contents.warnings { Terminal.printError("numaguard: warning: \(warning)") }
             entries = contents.entries
         } catch {
-            throw Terminal.fail(error.description, error.missing ? .noInput : error.denied ? .noPermission
-                                : error.damaged ? .usage : .hostUnreadable)
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
         let selection: Undo.Selection?
         do {

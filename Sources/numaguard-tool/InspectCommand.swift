@@ -43,8 +43,7 @@ struct InspectCommand: ParsableCommand {
         do {
             outcome = try Inspection.run(root: root, selection: selection)
         } catch {
-            if case .badPattern = error { return Terminal.fail(error.description, .usage).rawValue }
-            return Terminal.fail(error.description, .hostUnreadable).rawValue
+            return Terminal.fail(error.description, ExitStatus(error)).rawValue
         }
         switch format {
         case .text:

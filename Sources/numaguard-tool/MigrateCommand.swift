@@ -23,7 +23,8 @@ struct MigrateCommand: ParsableCommand {
             1 refused (protected) or pages left behind; 2 declined at the prompt; 77 missing privilege, or the \
             process's files are not readable (EACCES); 64 usage (node lists, nodes without memory, a thread ID, a \
             --protect name over 15 characters, --all with protection, no --yes off a terminal); 66 no such \
-            process; 71 host unreadable; 73 the journal cannot be created or opened; 78 invalid policy.
+            process, or the --policy file is missing or unreadable; 71 host unreadable; 73 the journal cannot be \
+            created or opened; 78 invalid policy.
             """
     )
 
@@ -67,7 +68,7 @@ struct MigrateCommand: ParsableCommand {
         }
         let root = HostRoot.live
         let topology: Topology
-        do { topology = try TopologyReader.read(root) } catch { throw Terminal.fail(error.description, .hostUnreadable) }
+        do { topology = try TopologyReader.read(root) } catch { throw Terminal.fail(error.description, ExitStatus(host: error)) }
         for node in from.union(to) where topology.node(node) == nil {
             throw Terminal.fail("node \(node) is not online (online: \(topology.onlineNodes.listString)); nothing was changed", .usage)
         }
@@ -85,11 +86,7 @@ struct MigrateCommand: ParsableCommand {
         do {
             snapshot = try ProcessReader(root: root).read(pid: pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
         } catch {
-            switch error {
-            case .noSuchProcess, .vanished, .zombie: throw Terminal.fail(error.description, .noInput)
-            case .permissionDenied: throw Terminal.fail(error.description, .noPermission)
-            case .host: throw Terminal.fail(error.description, .hostUnreadable)
-            }
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
         let named = { (target: ProcessTarget) -> String? in
             self.protect.contains(String(target.pid)) || self.protect.contains(target.comm)

@@ -10,9 +10,11 @@ struct Numaguard: ParsableCommand {
         abstract: "Keep latency-critical Linux hosts NUMA-correct.",
         discussion: """
             Exit codes: 0 success; 1 violations; 3 incomplete (something could not be read: \
-            permission, a process that exited mid-read); 64 usage; 66 no such process or no match; \
-            71 host unreadable; 73 an output (--out, --textfile, --events, --journal) cannot be created; \
-            78 invalid policy. plan: 2 changes pending. apply/undo/migrate: 77 missing \
+            permission, a process that exited mid-read); 64 usage; 65 bad data (a snapshot, plan or journal \
+            that is not one); 66 an input missing (a policy, snapshot, plan or journal file, a process, no \
+            match); 69 numaguard-tool missing beside numaguard; 71 host unreadable; 73 an output (--out, \
+            --textfile, --events, --journal, --listen) cannot be created; 78 invalid policy. plan: 2 changes \
+            pending. apply/undo/migrate: 77 missing \
             privilege. run: the program's own status; 125 numaguard \
             failed before exec; 126 not executable; 127 not found.
             """,

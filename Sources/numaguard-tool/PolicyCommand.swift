@@ -38,18 +38,13 @@ struct PolicyCommand: ParsableCommand {
             do {
                 text = try PolicyInit.generate(root: host.root, request: request)
             } catch {
-                switch error {
-                case .noProcess: throw Terminal.fail(error.description, .noInput)
-                case .badName: throw Terminal.fail(error.description, .usage)
-                case .unreadable: throw Terminal.fail(error.description, .incomplete)
-                case .host: throw Terminal.fail(error.description, .hostUnreadable)
-                }
+                throw Terminal.fail(error.description, ExitStatus(error))
             }
             guard let out else { return FileHandleWriter.write(1, text) }
             do {
                 try OutputFile.write(text, to: out)
             } catch {
-                throw Terminal.fail(error.description, .cannotCreate)
+                throw Terminal.fail(error.description, ExitStatus(error))
             }
         }
     }
@@ -65,7 +60,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate a policy file: every mistake with file:line:col; exit 0 valid, 78 invalid.")
+            abstract: "Validate a policy file: every mistake with file:line:col; exit 0 valid, 78 invalid, 66 unreadable.")
 
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
 

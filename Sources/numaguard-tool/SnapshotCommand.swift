@@ -28,14 +28,14 @@ struct SnapshotCommand: ParsableCommand {
         do {
             snapshot = try SnapshotReader.read(host.root, toolVersion: Numaguard.version, takenAt: Clock.now().iso)
         } catch {
-            throw Terminal.fail(error.description, .hostUnreadable)
+            throw Terminal.fail(error.description, ExitStatus(host: error))
         }
         let json = try SnapshotDocument.render(snapshot)
         if let out {
             do {
                 try OutputFile.write(json, to: out)
             } catch {
-                throw Terminal.fail(error.description, .cannotCreate)
+                throw Terminal.fail(error.description, ExitStatus(error))
             }
         } else {
             FileHandleWriter.write(1, json)

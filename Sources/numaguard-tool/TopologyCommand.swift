@@ -14,7 +14,7 @@ struct TopologyCommand: ParsableCommand {
 
     func run() throws {
         let facts: HostFacts
-        do { facts = try HostFacts.read(host.root) } catch { throw Terminal.fail(error.description, .hostUnreadable) }
+        do { facts = try HostFacts.read(host.root) } catch { throw Terminal.fail(error.description, ExitStatus(host: error)) }
         let (topology, kernel) = (facts.topology, facts.kernel)
         switch format {
         case .text:

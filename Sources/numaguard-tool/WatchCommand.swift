@@ -13,9 +13,11 @@ struct WatchCommand: ParsableCommand {
             placement and the numa_balancing knob. Events go to stdout (or --events) as JSON lines \
             and to stderr as text. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the policy (an \
             invalid one is refused and the old one kept). The interval is at least \(DurationLimits.watchInterval.minimumSpelling). \
-            Exit codes: 0 clean stop; 64 usage; 71 the topology could not be read, or --listen could not be \
-            opened; 73 --events or --textfile cannot be created (a directory, a missing or read-only directory, \
-            a symbolic link); 78 invalid policy at start.
+            Exit codes: 0 clean stop; 64 usage; 66 the policy file is missing or unreadable at start; 71 the \
+            topology could not be read; 73 --events or --textfile cannot be created (a directory, a missing or \
+            read-only directory, a symbolic link), or --listen (or watch.listen) cannot be bound (in use, not \
+            permitted); 78 invalid policy at start. A policy that vanished or broke by a SIGHUP is refused and \
+            the old one kept.
             """
     )
 
@@ -53,7 +55,7 @@ struct WatchCommand: ParsableCommand {
             let status = try service.run()
             if status != .success { throw ExitCode(status.rawValue) }
         } catch let failure as WatchFailure {
-            throw Terminal.fail("watch: \(failure.description)", failure.status)
+            throw Terminal.fail("watch: \(failure.description)", ExitStatus(failure))
         }
     }
 }

@@ -20,7 +20,7 @@ enum ToolHandoff {
             tool = directory + "/" + toolName
         } catch {
             FileHandleWriter.write(2, "numaguard: cannot locate \(toolName): \(error)\n")
-            return ExitStatus.hostUnreadable.rawValue
+            return ExitStatus.unavailable.rawValue
         }
         var argv: [UnsafeMutablePointer<CChar>?] = [strdup(tool)]
         for index in 1..<max(1, Int(CommandLine.argc)) { argv.append(CommandLine.unsafeArgv[index]) }
@@ -28,6 +28,7 @@ enum ToolHandoff {
         execv(tool, argv)
         let failure = Errno(errno)
         FileHandleWriter.write(2, "numaguard: cannot run \(tool): \(failure) (install numaguard-tool beside numaguard)\n")
-        return ExitStatus.hostUnreadable.rawValue
+        // A part of numaguard is missing (EX_UNAVAILABLE): reinstalling fixes it, not the host.
+        return ExitStatus.unavailable.rawValue
     }
 }

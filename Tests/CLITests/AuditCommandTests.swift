@@ -41,9 +41,52 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("    numa_balance: off\n      ^"), result.stderr)
         let check = try Command.numaguard(["policy", "check", file.path])
         XCTAssertEqual(check.status, 78)
-        let missing = try Command.numaguard(["policy", "check", "/nonexistent/policy.yaml"])
-        XCTAssertEqual(missing.status, 78)
-        XCTAssertTrue(missing.stderr.contains("/nonexistent/policy.yaml:1:1: error: cannot read the policy"), missing.stderr)
+    }
+
+    /// A policy file that cannot be read is an input that is not there (66), not an invalid
+    /// policy: the message names the path and the errno, and invents no line:col. Every
+    /// command taking --policy says the same (run keeps its 125 for anything before exec).
+    func testAMissingPolicyExits66WithTheErrnoInEveryCommand() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("missing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.appendingPathComponent("none.yaml").path
+        let root = Fixtures.path("linux-6.1-2node")
+        let line = "numaguard: cannot read the policy \(missing): No such file or directory; nothing was inspected\n"
+        let commands: [[String]] = [
+            ["policy", "check", missing],
+            ["audit", "--policy", missing, "--host-root", root],
+            ["certify", "--policy", missing, "--host-root", root, "--out", directory.appendingPathComponent("cert").path, "--window", "1ms"],
+            ["plan", "--policy", missing, "--host-root", root],
+            ["apply", "--policy", missing, "--yes", "--journal", directory.appendingPathComponent("journal").path],
+            ["migrate", "1", "--from", "0", "--to", "0", "--policy", missing, "--yes",
+             "--journal", directory.appendingPathComponent("journal").path],
+        ]
+        for arguments in commands {
+            let result = try Command.numaguard(arguments)
+            XCTAssertEqual(result.status, 66, "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stderr, line, "\(arguments)")
+            XCTAssertFalse(result.stderr.contains(":1:1"), "\(arguments)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("journal").path), "nothing was changed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("cert").path), "nothing was written")
+
+        // A directory is read and refused the same way (EISDIR), not located at 1:1.
+        let isDirectory = try Command.numaguard(["policy", "check", directory.path])
+        XCTAssertEqual(isDirectory.status, 66, isDirectory.stderr)
+        XCTAssertEqual(isDirectory.stderr, "numaguard: cannot read the policy \(directory.path): Is a directory; nothing was inspected\n")
+
+        // audit's documents say so too: input_unreadable, 66.
+        let textfile = directory.appendingPathComponent("audit.prom").path
+        let json = try Command.numaguard(["audit", "--policy", missing, "--host-root", root, "--format", "json", "--textfile", textfile])
+        XCTAssertEqual(json.status, 66, json.stderr)
+        let error = try XCTUnwrap(try Command.json(json.stdout)["error"] as? [String: Any], json.stdout)
+        XCTAssertEqual(error["reason"] as? String, "input_unreadable")
+        XCTAssertEqual(error["exit_status"] as? Int, 66)
+        XCTAssertEqual(error["message"] as? String, "cannot read the policy \(missing): No such file or directory; nothing was inspected")
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        XCTAssertTrue(metrics.contains("numaguard_audit_error{reason=\"input_unreadable\"} 1\n"), metrics)
+        XCTAssertTrue(metrics.contains("numaguard_audit_error{reason=\"invalid_policy\"} 0\n"), metrics)
     }
 
     /// A policy that does not load still says so in every output asked for: the textfile of an

@@ -23,6 +23,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(far.stderr, "numaguard: unknown command 'frobnicate'\nsee: numaguard --help\n")
     }
 
+    /// The front alone, without numaguard-tool beside it: a part of numaguard is missing
+    /// (69, EX_UNAVAILABLE), not an unreadable host, and the message says what to install.
+    func testTheFrontWithoutTheToolExits69() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let front = directory.appendingPathComponent("numaguard").path
+        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
+        let result = try Command.run(front, ["topology"])
+        XCTAssertEqual(result.status, 69, result.stderr)
+        XCTAssertEqual(result.stderr, "numaguard: cannot run \(directory.path)/numaguard-tool: No such file or directory "
+                       + "(install numaguard-tool beside numaguard)\n")
+        XCTAssertEqual(result.stdout, "")
+    }
+
     func testFailOnHelpOffersOnlyWhatItAccepts() throws {
         let help = try Command.numaguard(["audit", "--help"])
         let line = try XCTUnwrap(help.stdout.split(separator: "\n").first { $0.contains("--fail-on") }, help.stdout)

@@ -112,7 +112,7 @@ final class EnforceCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("was planned on boot 00000000-0000-0000-0000-000000000000"), result.stderr)
         let audit = try write("{\"format_version\": 1, \"kind\": \"audit\"}", ".json")
         let wrong = try Command.numaguard(["apply", "--plan", audit, "--yes", "--journal", journal])
-        XCTAssertEqual(wrong.status, 64)
+        XCTAssertEqual(wrong.status, 65, "bad data: \(wrong.stderr)")
         XCTAssertTrue(wrong.stderr.contains("is not a plan numaguard can read"), wrong.stderr)
     }
 
@@ -124,7 +124,7 @@ final class EnforceCommandTests: XCTestCase {
 
         let damaged = try write("{}\n", ".jsonl")
         let bad = try Command.numaguard(["undo", "--journal", damaged, "--yes"])
-        XCTAssertEqual(bad.status, 64)
+        XCTAssertEqual(bad.status, 65, "a damaged journal is bad data")
         XCTAssertTrue(bad.stderr.contains("\(damaged):1: not a numaguard journal line"), bad.stderr)
 
         let empty = try write("", ".jsonl")
@@ -134,10 +134,11 @@ final class EnforceCommandTests: XCTestCase {
         let unknown = try Command.numaguard(["undo", "--journal", empty, "--run", "20260101T000000Z-1", "--yes"])
         XCTAssertEqual(unknown.status, 64)
 
-        // A journal that cannot be read (a directory: EISDIR) is a host error, not usage.
+        // A journal that cannot be read (a directory: EISDIR) is an input that is not there,
+        // as a policy, snapshot or plan would be; not the host, not usage.
         let directory = FileManager.default.temporaryDirectory.path
         let unreadable = try Command.numaguard(["undo", "--journal", directory, "--yes"])
-        XCTAssertEqual(unreadable.status, 71, unreadable.stderr)
+        XCTAssertEqual(unreadable.status, 66, unreadable.stderr)
         XCTAssertTrue(unreadable.stderr.contains("cannot read the journal \(directory)"), unreadable.stderr)
     }
 

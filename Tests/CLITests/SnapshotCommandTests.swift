@@ -76,19 +76,19 @@ final class SnapshotCommandTests: XCTestCase {
 
         let policy = Command.repositoryRoot.appendingPathComponent("policies/latency-baseline.yaml").path
         let yaml = try Command.numaguard(["diff", good, policy])
-        XCTAssertEqual(yaml.status, 64)
+        XCTAssertEqual(yaml.status, 65, "bad data, not usage")
         XCTAssertTrue(yaml.stderr.hasPrefix("numaguard: \(policy) is not a snapshot numaguard can read: not a JSON document"), yaml.stderr)
 
         try Command.numaguard(["topology", "--host-root", Fixtures.path("linux-6.1-2node"), "--format", "json"]).stdout
             .write(toFile: file("topology.json"), atomically: true, encoding: .utf8)
         let topology = try Command.numaguard(["diff", good, file("topology.json")])
-        XCTAssertEqual(topology.status, 64)
+        XCTAssertEqual(topology.status, 65, "JSON, but not a snapshot: \(topology.stderr)")
         XCTAssertTrue(topology.stderr.contains("not a snapshot: its kind is \"topology\""), topology.stderr)
 
         try String(contentsOfFile: good, encoding: .utf8).replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 9")
             .write(toFile: file("future.json"), atomically: true, encoding: .utf8)
         let future = try Command.numaguard(["diff", file("future.json"), good])
-        XCTAssertEqual(future.status, 64)
+        XCTAssertEqual(future.status, 65)
         XCTAssertTrue(future.stderr.contains("\(file("future.json")) is not a snapshot numaguard can read: format_version 9"), future.stderr)
 
         XCTAssertEqual(try Command.numaguard(["diff", good]).status, 64, "two snapshots are needed")
@@ -150,7 +150,7 @@ final class SnapshotCommandTests: XCTestCase {
         XCTAssertEqual(missing.status, 66)
         XCTAssertEqual(missing.stdout, "", "nothing is audited without the baseline asked for")
         let notSnapshot = try Command.numaguard(["audit", "--policy", policy, "--host-root", host, "--baseline", policy])
-        XCTAssertEqual(notSnapshot.status, 64)
+        XCTAssertEqual(notSnapshot.status, 65)
         XCTAssertTrue(notSnapshot.stderr.contains("\(policy) is not a snapshot"), notSnapshot.stderr)
     }
 

@@ -51,6 +51,29 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertTrue(events.stderr.contains("cannot open --events /nonexistent/dir/events"), events.stderr)
     }
 
+    /// A missing policy at start is an input that is not there (66), with the path and the
+    /// errno, and no invented line:col.
+    func testAMissingPolicyAtStartExits66() throws {
+        let missing = directory.appendingPathComponent("none.yaml").path
+        let result = try Command.numaguard(["watch", "--policy", missing, "--count", "1", "--host-root", Command.fixture("linux-6.1-2node")])
+        XCTAssertEqual(result.status, 66, result.stderr)
+        XCTAssertEqual(result.stdout, "", "no event: the watch never started")
+        XCTAssertEqual(result.stderr, "numaguard: cannot read the policy \(missing): No such file or directory; nothing was inspected\n")
+    }
+
+    /// A /metrics address that cannot be bound (here: in use) is an output that could not be
+    /// created: 73, before any sample, naming the address and the errno.
+    func testAListenAddressInUseExits73() throws {
+        let socket = try ListeningSocket()
+        let policy = try write("p.yaml", "version: 1\n")
+        let result = try Command.numaguard(["watch", "--policy", policy, "--listen", "127.0.0.1:\(socket.port)", "--count", "1",
+                                            "--host-root", Command.fixture("linux-6.1-2node")])
+        XCTAssertEqual(result.status, 73, result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("numaguard: watch: cannot serve /metrics on 127.0.0.1:\(socket.port): "), result.stderr)
+        XCTAssertTrue(result.stderr.contains("Address already in use"), result.stderr)
+        XCTAssertEqual(result.stdout, "", "no event: the watch never started")
+    }
+
     /// A textfile that can never be written stops the watch at start, before any event or
     /// sample, naming the path and why; nothing is left behind.
     func testATextfileThatCannotBeCreatedFailsAtStart() throws {
@@ -197,6 +220,13 @@ final class WatchCommandTests: XCTestCase {
         kill(process.processIdentifier, SIGHUP)
         try waitFor(eventsPath, "reloaded")
         XCTAssertTrue(try HTTP.get(port: port, path: "/metrics").contains("numaguard_watch_dwell_seconds 7\n"), "the new policy is in force")
+        // A policy that vanished is a refused reload too (the watch goes on), not an exit 66.
+        try FileManager.default.removeItem(atPath: policy)
+        kill(process.processIdentifier, SIGHUP)
+        try waitFor(eventsPath, "No such file or directory")
+        XCTAssertTrue(process.isRunning)
+        XCTAssertTrue(try HTTP.get(port: port, path: "/metrics").contains("numaguard_watch_dwell_seconds 7\n"), "the old policy stays")
+        _ = try write("p.yaml", policyText)
 
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
@@ -204,10 +234,14 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
         let events = try lines(try String(contentsOfFile: eventsPath, encoding: .utf8))
         let reloads = events.filter { $0["event"] as? String == "reload" }
-        XCTAssertEqual(reloads.count, 2)
+        XCTAssertEqual(reloads.count, 3)
         XCTAssertEqual(reloads[0]["refused"] as? String, "true")
         XCTAssertTrue((reloads[0]["message"] as? String ?? "").contains("\(policy):2:19:"), "\(reloads[0])")
         XCTAssertNil(reloads[1]["refused"])
+        XCTAssertEqual(reloads[2]["refused"] as? String, "true")
+        XCTAssertTrue((reloads[2]["message"] as? String ?? "").hasSuffix(
+            "keeping the previous one (\(reloads[1]["policy_digest"] as? String ?? "?")): cannot read the policy \(policy): No such file or directory"),
+            "\(reloads[2])")
         XCTAssertEqual(events.last?["event"] as? String, "stop")
         XCTAssertEqual(events.last?["message"] as? String, "stopped by SIGTERM")
         // SIGINT is a clean stop too.
@@ -277,4 +311,39 @@ enum HTTP {
         guard bound else { throw POSIXError(.EADDRINUSE) }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// A TCP socket listening on a loopback port the kernel picked, held until deinit: an
+/// address another process cannot bind.
+final class ListeningSocket {
+    let descriptor: Int32
+    let port: Int
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(descriptor, generic, length) == 0 && listen(descriptor, 1) == 0
+                    && getsockname(descriptor, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            throw Failure(description: "bind/listen: errno \(errno)")
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
 }

@@ -224,6 +224,43 @@ final class JUnitRendererTests: XCTestCase {
                        "machine-0123456789abcdef.host.kernel.numa_balancing")
     }
 
+    /// GitLab's unit test report parser, as documented: every `<testcase>` under
+    /// `<testsuites>`/`<testsuite>` is one test keyed by classname and name, failed when it holds
+    /// `<failure>` or `<error>`, skipped with `<skipped>`, else successful; the `status`
+    /// attribute is ignored. The reports of two hosts, uploaded by one job, must not collide.
+    func testGitLabReadsTwoHostsReportsWithoutCollisions() throws {
+        guard let python = SampleReport.executable("python3") else {
+            if !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty { XCTFail("python3 is needed in CI") }
+            throw XCTSkip("python3 not installed")
+        }
+        var other = SampleReport.report
+        other.host.hostname = "db-02"
+        let script = """
+            import sys, xml.etree.ElementTree as ET
+            keys, counts = set(), {"failed": 0, "error": 0, "skipped": 0, "success": 0}
+            for document in sys.stdin.read().split("\\0"):
+                root = ET.fromstring(document.encode())
+                suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+                for suite in suites:
+                    assert suite.get("name"), "a suite without a name"
+                    for case in suite.findall("testcase"):
+                        key = (case.get("classname"), case.get("name"))
+                        assert all(key), key
+                        assert key not in keys, ("collision", key)
+                        keys.add(key)
+                        if case.find("failure") is not None: counts["failed"] += 1
+                        elif case.find("error") is not None: counts["error"] += 1
+                        elif case.find("skipped") is not None: counts["skipped"] += 1
+                        else: counts["success"] += 1
+            print(len(keys), counts["failed"], counts["error"], counts["skipped"], counts["success"])
+            """
+        let input = JUnitRenderer.render(SampleReport.report) + "\0" + JUnitRenderer.render(other)
+        let result = try SampleReport.run(python, ["-c", script], input: input)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let summary = SampleReport.report.summary
+        XCTAssertEqual(result.stdout, "\(2 * summary.checks) \(2 * summary.failed) \(2 * summary.incomplete) \(2 * summary.waived) \(2 * summary.passed)\n")
+    }
+
     func testOutputIsDeterministic() {
         XCTAssertEqual(JUnitRenderer.render(SampleReport.report), JUnitRenderer.render(SampleReport.report))
     }

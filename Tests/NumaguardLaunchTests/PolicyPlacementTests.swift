@@ -196,7 +196,8 @@ final class PolicyPlacementTests: XCTestCase {
         XCTAssertEqual(digest, try PolicyLoader.load(path: path).digest)
         XCTAssertEqual(digest.count, 64)
         XCTAssertEqual(request.cpuNodes?.text, "1")
-        assertLaunchError(.refused, "/nonexistent/p.yaml is not a valid policy; nothing was executed") {
+        // A file that cannot be read names the errno, not an invented line:col (still 125: before exec).
+        assertLaunchError(.refused, "cannot read the policy /nonexistent/p.yaml: No such file or directory; nothing was executed") {
             try PolicyPlacement.resolve(LaunchArguments.parse(["--policy", "/nonexistent/p.yaml", "--workload", "w", "--", "x"]))
         }
     }

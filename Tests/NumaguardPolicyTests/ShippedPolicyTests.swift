@@ -113,14 +113,21 @@ final class ShippedPolicyTests: XCTestCase {
         }
     }
 
-    func testMissingFileIsADiagnosticNotACrash() {
+    /// A file that cannot be read has no line or column to point at: the error names the
+    /// path and the errno's words, and carries no invented `1:1` diagnostic.
+    func testMissingFileIsUnreadableWithTheErrnoNotALocatedDiagnostic() {
         let path = "/nonexistent/numaguard/policy.yaml"
         XCTAssertThrowsError(try PolicyLoader.load(path: path)) { error in
-            let diagnostics = (error as? PolicyErrors)?.diagnostics ?? []
-            XCTAssertEqual(diagnostics.count, 1)
-            XCTAssertEqual(diagnostics.first?.file, path)
-            XCTAssertEqual(diagnostics.first.map { "\($0.line):\($0.column)" }, "1:1")
-            XCTAssertTrue(diagnostics.first?.message.hasPrefix("cannot read the policy") == true, "\(error)")
+            let errors = error as? PolicyErrors
+            XCTAssertEqual(errors?.diagnostics.count, 0, "\(error)")
+            XCTAssertEqual(errors?.unreadable, PolicyUnreadable(file: path, reason: "No such file or directory"))
+            XCTAssertEqual("\(error)", "cannot read the policy \(path): No such file or directory")
+            XCTAssertEqual(errors?.summary, ["cannot read the policy \(path): No such file or directory"])
+        }
+        // A directory opens but does not read (EISDIR, or refused as not a regular file): unreadable too.
+        XCTAssertThrowsError(try PolicyLoader.load(path: "/")) { error in
+            XCTAssertNotNil((error as? PolicyErrors)?.unreadable, "\(error)")
+            XCTAssertFalse("\(error)".contains(":1:1"), "\(error)")
         }
     }
 }

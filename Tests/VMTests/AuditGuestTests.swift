@@ -127,6 +127,9 @@ final class AuditGuestTests: XCTestCase {
         XCTAssertEqual(try status(guest, "bad"), "78")
         let badError = try guest.text("bad.err")
         XCTAssertTrue(badError.contains("/tmp/bad.yaml:1:"), badError)
-        XCTAssertEqual(try guest.text("bad.json"), "", "nothing is printed or inspected for an invalid policy")
+        // Nothing is inspected; JSON says why the audit did not run instead of printing nothing.
+        let bad = try guest.json("bad.json")
+        XCTAssertEqual((bad["error"] as? [String: Any])?["reason"] as? String, "invalid_policy", "\(bad)")
+        XCTAssertNil(bad["findings"], "nothing inspected")
     }
 }

@@ -201,12 +201,18 @@ final class EnforceGuestTests: XCTestCase {
         XCTAssertTrue(applied.contains { $0["outcome"] as? String == "refused" })
 
         let firstJournal = try journal(guest, "journal-1")
-        let balancing = try XCTUnwrap(firstJournal.first { $0["subject"] as? String == "kernel.numa_balancing" })
+        // Write-ahead: each change's intent line comes before its outcome line.
+        let intent = try XCTUnwrap(firstJournal.firstIndex { $0["subject"] as? String == "kernel.numa_balancing" && $0["phase"] as? String == "intent" })
+        XCTAssertEqual(firstJournal[intent]["before"] as? String, "1")
+        XCTAssertNil(firstJournal[intent]["result"], "an intent has no outcome yet")
+        let outcome = try XCTUnwrap(firstJournal.firstIndex { $0["subject"] as? String == "kernel.numa_balancing" && $0["phase"] == nil })
+        XCTAssertLessThan(intent, outcome, "the intent is journaled before the change")
+        let balancing = firstJournal[outcome]
         XCTAssertEqual(balancing["before"] as? String, "1")
         XCTAssertEqual(balancing["after"] as? String, "0")
         XCTAssertEqual(balancing["result"] as? String, "done")
         XCTAssertNotNil(balancing["time"] as? String)
-        let migration = try XCTUnwrap(firstJournal.first { $0["action"] as? String == "migrate_pages" })
+        let migration = try XCTUnwrap(firstJournal.first { $0["action"] as? String == "migrate_pages" && $0["phase"] == nil })
         XCTAssertEqual((migration["process"] as? [String: Any])?["pid"] as? Int, Int(try text(guest, "batch.pid")) ?? -1)
         XCTAssertNotNil((migration["process"] as? [String: Any])?["start_time_ticks"] as? Int)
         XCTAssertFalse(firstJournal.contains { ($0["process"] as? [String: Any])?["workload"] as? String == "feed" },

@@ -401,7 +401,9 @@ final class RunGuestTests: XCTestCase {
         XCTAssertNotEqual(kept["CapEff"], "0000000000000000")
         XCTAssertEqual(kept["NoNewPrivs"], "0")
 
-        try assertRefused(guest, "nouser", "--user no-such-user: no such user \"no-such-user\" (getpwnam found no passwd entry)")
+        // The guest has no nsswitch.conf: glibc's default is `files`, and numaguard says so.
+        try assertRefused(guest, "nouser", "--user no-such-user: no such user \"no-such-user\": not in /etc/passwd "
+                          + "(nsswitch passwd: files (default: no line in nsswitch.conf))")
 
         XCTAssertEqual(try guest.text("signals-parent"), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000004007\n",
                        "the parent ignores HUP, INT, QUIT and TERM")
