@@ -253,14 +253,16 @@ public final class WatchService {
         var problems = sample.unreadable
         checkKnob(sample.numaBalancing, readable: sample.unreadable.allSatisfy { !$0.contains("numa_balancing") })
 
-        let notes = protected.sample(loaded.policy.workloads, now: now, period: thresholds.numaMapsPeriodSeconds)
+        let notes = protected.sample(loaded.policy.workloads, now: now, period: thresholds.numaMapsPeriodSeconds,
+                                     numaMaps: loaded.policy.watch?.numaMaps ?? false)
         var changes: [String] = []
         for note in notes {
             if note.kind == .unreadable {
                 problems.append(note.message)
                 continue
             }
-            report(note.kind, note.message, fields: [("workload", note.workload), ("pid", String(note.pid))])
+            report(note.kind, note.message, fields: [("workload", note.workload), ("pid", String(note.pid))],
+                   figures: note.figures.keys.sorted().map { ($0, note.figures[$0]) })
             if note.isChange { changes.append(note.message) }
         }
         status.protected = protected.counts(loaded.policy.workloads)
