@@ -168,6 +168,28 @@ final class ProtectedCgroupTests: XCTestCase {
         XCTAssertEqual(reads(), 2)
     }
 
+    /// The cost note is an event of its own, once, with the first read's time and mapping
+    /// count as figures.
+    func testTheCostNoteIsAnEventWithItsFigures() throws {
+        let policy = root.appendingPathComponent("p.yaml")
+        try (ProtectedWatchTests.policy + "\nwatch: {numa_maps: true, numa_maps_period: 2m}\n").write(to: policy, atomically: true, encoding: .utf8)
+        let events = root.appendingPathComponent("events.jsonl")
+        let options = WatchOptions(policyPath: policy.path, root: HostRoot(path: root.path), eventsPath: events.path)
+        let service = try WatchService(options: options, policy: try PolicyLoader.load(path: policy.path))
+        service.sample(at: 0)
+        service.sample(at: 130)
+        let lines = try String(contentsOf: events, encoding: .utf8).split(separator: "\n").map { try Command.json(String($0)) }
+        let costs = lines.filter { ($0["message"] as? String ?? "").hasPrefix("reading numa_maps of PID 152 holds its mmap lock") }
+        XCTAssertEqual(costs.count, 1, "\(lines)")
+        let cost = try XCTUnwrap(costs.first)
+        XCTAssertEqual(cost["event"] as? String, "process")
+        XCTAssertEqual(cost["pid"] as? String, "152")
+        XCTAssertTrue((cost["message"] as? String ?? "").hasSuffix("(read again at most every 120s)"), "\(cost)")
+        let figures = try XCTUnwrap(cost["figures"] as? [String: Any], "\(cost)")
+        XCTAssertEqual(figures["mappings"] as? Int, 12)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(figures["numa_maps_read_ms"] as? Double, "\(figures)"), 0)
+    }
+
     /// A dedicated cgroup makes numa_maps needless even with the opt-in.
     func testOptInSkipsNumaMapsWhereADedicatedCgroupAccounts() throws {
         try CgroupLayout.v2.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152])
