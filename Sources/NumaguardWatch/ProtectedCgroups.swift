@@ -19,6 +19,9 @@ final class ProtectedCgroups {
         var workload: String
         /// The workload's home nodes, if the policy says (else the first reading's).
         var home: IDSet?
+        /// Whether its numa_maps is read where no cgroup speaks for it (the opt-in, and not
+        /// `memory.scan: false`).
+        var readsMaps = false
 
         var who: String { "PID \(pid) (\(comm)) of protected workload \(workload)" }
     }
@@ -59,8 +62,10 @@ final class ProtectedCgroups {
     /// Says, once per process, why its cgroup's figures are not its workload's.
     private func once(_ member: Member, _ reason: String) -> [ProtectedNote] {
         guard noted.insert(member.pid).inserted else { return [] }
-        return [ProtectedNote(kind: .process, message: "\(member.who): \(reason); its per-node memory is not watched "
-                                  + "(allowed CPUs, memory nodes and threads still are)", workload: member.workload, pid: member.pid)]
+        let instead = member.readsMaps
+            ? "its per-node memory comes from its numa_maps instead (watch.numa_maps: true), read at most once per period"
+            : "its per-node memory is not watched (allowed CPUs, memory nodes and threads still are)"
+        return [ProtectedNote(kind: .process, message: "\(member.who): \(reason); \(instead)", workload: member.workload, pid: member.pid)]
     }
 
     /// Which of `members` (every tracked process) a dedicated cgroup accounts for. Reads

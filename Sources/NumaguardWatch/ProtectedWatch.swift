@@ -167,7 +167,7 @@ public final class ProtectedWatch {
         }
         // Whose memory a dedicated cgroup accounts for (every tracked process: membership changes).
         let cgroupNotes = cgroups.assign(tracked.values.map {
-            ProtectedCgroups.Member(pid: $0.identity.pid, comm: $0.comm, workload: $0.workload, home: $0.home)
+            ProtectedCgroups.Member(pid: $0.identity.pid, comm: $0.comm, workload: $0.workload, home: $0.home, readsMaps: numaMaps && $0.scan)
         })
         for (initial, workload) in fresh {
             var process = initial

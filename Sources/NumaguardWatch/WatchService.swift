@@ -232,6 +232,8 @@ public final class WatchService {
         var fields = [("policy", loaded.file), ("policy_digest", loaded.digest)]
         if let address { fields.append(("metrics", "http://\(address)/metrics")) }
         if let textfile = options.textfile { fields.append(("textfile", textfile)) }
+        // Whether protected processes' numa_maps may be read (the opt-in): it stalls them.
+        fields.append(("numa_maps", loaded.policy.watch?.numaMaps == true ? "on" : "off"))
         return WatchEvent(
             kind: .start, time: Clock.wall(), regime: machine.regime,
             message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "

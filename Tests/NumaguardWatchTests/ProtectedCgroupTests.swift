@@ -154,6 +154,9 @@ final class ProtectedCgroupTests: XCTestCase {
         // A period of 5s (an existing policy's) is raised to a minute for numa_maps.
         let first = watch.sample(workloads, now: 0, period: 5, numaMaps: true)
         XCTAssertEqual(first.map(\.kind), [.process, .process, .process], "cost, watching, shared: \(first)")
+        XCTAssertEqual(first[2].message, "PID 152 (probe) of protected workload engine: cgroup /engine is shared with 1 other process, "
+                       + "so its memory.numa_stat is not this workload's alone; its per-node memory comes from its numa_maps instead "
+                       + "(watch.numa_maps: true), read at most once per period")
         XCTAssertTrue(first[0].message.hasPrefix("reading numa_maps of PID 152 holds its mmap lock while the kernel walks its page tables: about "),
                       first[0].message)
         XCTAssertTrue(first[0].message.hasSuffix(" ms for its 12 mappings at the first read (read again at most every 60s)"), first[0].message)
@@ -181,6 +184,7 @@ final class ProtectedCgroupTests: XCTestCase {
         let lines = try String(contentsOf: events, encoding: .utf8).split(separator: "\n").map { try Command.json(String($0)) }
         let costs = lines.filter { ($0["message"] as? String ?? "").hasPrefix("reading numa_maps of PID 152 holds its mmap lock") }
         XCTAssertEqual(costs.count, 1, "\(lines)")
+        XCTAssertEqual(try Command.json(service.startEvent(nil).jsonLine)["numa_maps"] as? String, "on", "the start event says numa_maps may be read")
         let cost = try XCTUnwrap(costs.first)
         XCTAssertEqual(cost["event"] as? String, "process")
         XCTAssertEqual(cost["pid"] as? String, "152")

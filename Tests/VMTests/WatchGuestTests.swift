@@ -142,6 +142,7 @@ final class WatchGuestTests: XCTestCase {
             XCTAssertNotNil(event["time"] as? String)
         }
         XCTAssertEqual(all.first?["event"] as? String, "start", log)
+        XCTAssertEqual(all.first?["numa_maps"] as? String, "off", "numa_maps is not read unless the policy opts in")
         XCTAssertEqual(all.last?["event"] as? String, "stop", log)
         XCTAssertEqual(all.last?["message"] as? String, "stopped by SIGTERM")
         XCTAssertEqual(try guest.text("watch.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", "SIGTERM is a clean stop")
