@@ -126,22 +126,30 @@ final class ProtectedCgroupTests: XCTestCase {
         XCTAssertTrue(notes[1].message.contains("cgroup /engine is shared with 1 other process (in it and the 1 cgroup below it)"), notes[1].message)
     }
 
+    /// v1 (and hybrid, whose memory controller is on v1): the memory controller's
+    /// numa_stat, printed in pages, read as bytes.
     func testV1ReadsTheMemoryControllersNumaStatInPages() throws {
-        try CgroupLayout.v1.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (0, 256))
-        let watch = try watch()
-        let workloads = try workloads
-        let first = watch.sample(workloads, now: 0, period: 60)
-        XCTAssertEqual(first.map(\.kind), [.process, .process], "\(first)")
-        XCTAssertTrue(first[1].message.hasPrefix("cgroup /engine of protected workload engine (PID 152): per-node memory"), first[1].message)
-        XCTAssertTrue(log.paths.contains("sys/fs/cgroup/memory/engine/memory.numa_stat"), "\(log.paths)")
-        // 10 pages of the page size move to node 0.
-        try CgroupLayout.v1.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (10, 246))
-        let moved = watch.sample(workloads, now: 1, period: 60)
-        XCTAssertEqual(moved.map(\.kind), [.pagesMoved])
-        let bytes = Bytes.text(10 * CgroupHierarchy.pageKiB * 1024)
-        XCTAssertEqual(moved.first?.message, "cgroup /engine of protected workload engine (PID 152): anonymous memory off node 1 grew "
-                       + "from 0 B to \(bytes) (node 0 \(bytes), from memory.numa_stat)")
-        XCTAssertFalse(log.paths.contains("proc/152/numa_maps"))
+        for layout in [CgroupLayout.v1, .hybrid] {
+            let root = try Fixtures.copy("linux-6.1-2node")
+            defer { try? FileManager.default.removeItem(at: root) }
+            let log = PathLog()
+            let host = HostRoot(path: root.path).observed(by: log)
+            let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
+            try layout.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (0, 256))
+            let workloads = try workloads
+            let first = watch.sample(workloads, now: 0, period: 60)
+            XCTAssertEqual(first.map(\.kind), [.process, .process], "\(layout): \(first)")
+            XCTAssertTrue(first.last?.message.hasPrefix("cgroup /engine of protected workload engine (PID 152): per-node memory") ?? false, "\(layout): \(first)")
+            XCTAssertTrue(log.paths.contains("sys/fs/cgroup/memory/engine/memory.numa_stat"), "\(layout): \(log.paths)")
+            // 10 pages of the page size move to node 0.
+            try layout.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (10, 246))
+            let moved = watch.sample(workloads, now: 1, period: 60)
+            XCTAssertEqual(moved.map(\.kind), [.pagesMoved], "\(layout)")
+            let bytes = Bytes.text(10 * CgroupHierarchy.pageKiB * 1024)
+            XCTAssertEqual(moved.first?.message, "cgroup /engine of protected workload engine (PID 152): anonymous memory off node 1 grew "
+                           + "from 0 B to \(bytes) (node 0 \(bytes), from memory.numa_stat)", "\(layout)")
+            XCTAssertFalse(log.paths.contains("proc/152/numa_maps"), "\(layout)")
+        }
     }
 
     /// With the opt-in, numa_maps is read for a process no dedicated cgroup accounts for, at
