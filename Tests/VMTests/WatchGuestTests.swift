@@ -38,6 +38,7 @@ final class WatchGuestTests: XCTestCase {
         printf 'echo $$ >/sys/fs/cgroup/engine/cgroup.procs || exit 99\nexec "$@"\n' >/tmp/in-engine.sh
         start engine sh /tmp/in-engine.sh numactl --cpunodebind=0 --membind=0 probe 16
         cat /proc/$(pid_of engine)/cgroup >$OUT/engine-cgroup
+        cat /sys/fs/cgroup/cgroup.subtree_control >$OUT/subtree_control
         # The counters, recorded beside the watch for the pure regime tests.
         record_series() {
             i=0
@@ -183,6 +184,7 @@ final class WatchGuestTests: XCTestCase {
         XCTAssertTrue((moved["message"] as? String ?? "").contains("off node 0 grew"), "\(moved)")
         // Seen in the engine's own cgroup (memory.numa_stat), not in its numa_maps.
         XCTAssertEqual(try guest.text("engine-cgroup").trimmingCharacters(in: .whitespacesAndNewlines), "0::/engine")
+        XCTAssertTrue(try guest.text("subtree_control").contains("memory"), "the memory controller is enabled for the engine's cgroup")
         XCTAssertTrue((moved["message"] as? String ?? "").hasPrefix("cgroup /engine of protected workload engine (PID \(engine))"), "\(moved)")
         XCTAssertTrue((moved["message"] as? String ?? "").contains("from memory.numa_stat"),
                       "\(moved)\n\((try? guest.text("engine-numa_stat")) ?? "")")
