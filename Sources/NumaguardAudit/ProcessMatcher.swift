@@ -143,9 +143,13 @@ public struct WorkloadClaims {
     }
 
     /// Every live process claimed by one of `workloads`, by PID ascending, with its workload.
-    public func claims(_ workloads: [Workload]) throws(HostError) -> [(pid: Int, workload: Workload)] {
+    /// PIDs for which `skipping` is true are not looked at, not a file of theirs read (watch
+    /// keeps the processes it already knows out of its rediscovery: their command lines take
+    /// their mmap locks).
+    public func claims(_ workloads: [Workload], skipping: (Int) -> Bool = { _ in false }) throws(HostError) -> [(pid: Int, workload: Workload)] {
         guard !workloads.isEmpty else { return [] }
         return try reader.pids().compactMap { pid in
+            if skipping(pid) { return nil }
             let process = CandidateProcess(pid: pid, reader: reader)
             return workloads.first { matcher.matches($0.match, process) }.map { (pid, $0) }
         }

@@ -42,6 +42,11 @@ public enum DurationLimits {
     public static let watchInterval = DurationRange(minimum: 0.01, maximum: 3600)
     /// `watch.numa_maps_period`: 1s to 24h (each rediscovery reads every process's files).
     public static let numaMapsPeriod = DurationRange(minimum: 1, maximum: 86_400)
+    /// `watch.numa_maps_period` with `watch.numa_maps: true`: 60s to 24h. Each numa_maps read
+    /// stalls the target's mmap/munmap/page faults for the whole page-table walk (4 ms
+    /// measured for 32k mappings); once a minute bounds that to one stall a minute, and the
+    /// per-node figures a protected workload needs every sample come from its cgroup instead.
+    public static let numaMapsReadPeriod = DurationRange(minimum: 60, maximum: 86_400)
     /// `watch.regimes.dwell`: 10ms to 24h.
     public static let dwell = DurationRange(minimum: 0.01, maximum: 86_400)
 }

@@ -204,6 +204,10 @@ public struct WatchSettings: Equatable, Sendable {
     /// The shortest time between two numa_maps reads of one protected process (each read
     /// holds its mmap lock while the kernel walks its page tables).
     public var numaMapsPeriodSeconds: Double? = nil
+    /// Opt-in: read the numa_maps of protected processes whose memory no dedicated cgroup
+    /// accounts for. Off by default, since each read holds the target's mmap lock while the
+    /// kernel walks its page tables (milliseconds for a large process, a stall it feels).
+    public var numaMaps: Bool = false
     /// Where /metrics is served.
     public var listen: ListenAddress? = nil
 }

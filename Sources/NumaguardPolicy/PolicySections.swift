@@ -267,6 +267,15 @@ struct PolicySections {
                 Quantity.seconds($0, within: DurationLimits.numaMapsPeriod)
             }
         }
+        if let opted = fields["numa_maps"], let value = reader.bool(opted.value, "watch.numa_maps") {
+            settings.numaMaps = value
+            let limit = DurationLimits.numaMapsReadPeriod
+            if value, let period = fields["numa_maps_period"], let seconds = settings.numaMapsPeriodSeconds, seconds < limit.minimum {
+                reader.error(period.value, "watch.numa_maps_period \"\(reader.string(period.value, "watch.numa_maps_period") ?? "")\" is below "
+                             + "\(limit.minimumSpelling), the least allowed with watch.numa_maps: true (each read stalls the process "
+                             + "while the kernel walks its page tables)")
+            }
+        }
         if let listen = fields["listen"] {
             settings.listen = reader.quantity(listen.value, "watch.listen", ListenAddress.parse)
         }

@@ -9,6 +9,8 @@ public struct ProtectedNote: Equatable, Sendable {
     public var message: String
     public var workload: String
     public var pid: Int
+    /// Figures for the event (the numa_maps cost note's read time and mapping count).
+    public var figures: [String: Double] = [:]
 
     /// Placement changes and page moves are what SAFE is entered for; appearances,
     /// exits and unreadable files are reported only.
@@ -17,13 +19,23 @@ public struct ProtectedNote: Equatable, Sendable {
 
 /// Keeps an eye on the protected workloads' processes without disturbing them.
 ///
-/// Every interval, for each tracked process, the cheap files only: stat (still the same
-/// process?), status (allowed CPUs and memory nodes) and each thread's stat (the CPU it last
-/// ran on). numa_maps, which holds the target's mmap lock while the kernel walks its page
-/// tables, is read at most once per `numa_maps_period` per process, and never for a
-/// workload with `memory.scan: false`. Finding the processes means reading every process's
-/// comm or command line, so that too happens only once per period (and at start and on
-/// reload); a process that starts in between is found at the next one.
+/// Every interval, for each tracked process, only files whose reading takes no lock of the
+/// process's memory: stat (still the same process?), status (allowed CPUs and memory
+/// nodes), each thread's stat and status (the CPU it last ran on, its own allowed CPUs);
+/// and the memory.numa_stat of each cgroup dedicated to a protected workload (per-node
+/// memory, page moves: `ProtectedCgroups`).
+///
+/// numa_maps, which holds the target's mmap lock while the kernel walks its page tables
+/// (a 4 ms stall measured for a process with 32k mappings), is never read unless the policy
+/// opts in (`watch.numa_maps: true`), then only for processes no dedicated cgroup accounts
+/// for, at most once per `numa_maps_period` and never more often than once a minute, and
+/// never for a workload with `memory.scan: false`; the first read's cost is reported.
+///
+/// Finding the processes means reading every process's comm or command line (which takes
+/// that process's mmap lock), so it happens once per period (and at start and on reload),
+/// and never again for a process already tracked: a PID whose start time is unchanged is
+/// skipped, so after its first identification no command line of a protected process is
+/// read. A process that starts in between is found at the next discovery.
 public final class ProtectedWatch {
     struct Tracked {
         var identity: ProcessIdentity
@@ -43,6 +55,10 @@ public final class ProtectedWatch {
         var scan: Bool
         var lastMapsRead: Double?
         var offHome: Int?
+        /// The workload's match when identified: a reload that changes it re-matches the process.
+        var match: ProcessMatch
+        /// Whether the first numa_maps read's cost was reported.
+        var costNoted = false
     }
 
     let root: HostRoot
@@ -50,11 +66,13 @@ public final class ProtectedWatch {
     let reader: ProcessReader
     private var tracked: [Int: Tracked] = [:]
     private var lastDiscovery: Double?
+    let cgroups: ProtectedCgroups
 
     public init(root: HostRoot, topology: Topology) {
         self.root = root
         self.topology = topology
         reader = ProcessReader(root: root)
+        cgroups = ProtectedCgroups(root: root)
     }
 
     public var count: Int { tracked.count }
@@ -70,18 +88,18 @@ public final class ProtectedWatch {
     /// Forget the discovery time so the next `sample` looks for processes again (a reload).
     public func rediscover() { lastDiscovery = nil }
 
-    /// One interval's look. `now` is monotonic seconds.
-    public func sample(_ workloads: [Workload], now: Double, period: Double) -> [ProtectedNote] {
+    /// One interval's look. `now` is monotonic seconds; `period` is `watch.numa_maps_period`
+    /// (how often processes are looked for, and with `numaMaps` the least time between two
+    /// numa_maps reads of one process, raised to a minute).
+    public func sample(_ workloads: [Workload], now: Double, period: Double, numaMaps: Bool = false) -> [ProtectedNote] {
         let protected = workloads.filter(\.protected)
         var notes: [ProtectedNote] = []
         if protected.isEmpty {
+            for pid in tracked.keys { cgroups.forget(pid) }
             tracked = [:]
             return notes
         }
-        if lastDiscovery.map({ now - $0 >= period }) ?? true {
-            lastDiscovery = now
-            notes += discover(workloads, now: now)
-        }
+        let mapsPeriod = max(period, DurationLimits.numaMapsReadPeriod.minimum)
         for pid in tracked.keys.sorted() {
             guard var process = tracked[pid] else { continue }
             // Identity before the reads: a PID reused by another process must not be read
@@ -90,8 +108,8 @@ public final class ProtectedWatch {
                 notes.append(exited(process))
                 continue
             }
-            let workload = protected.first { $0.name == process.workload }
-            let found = check(&process, workload, now: now, period: period)
+            var found = checkPlacement(&process)
+            if numaMaps && !cgroups.covers(pid) { found += checkMaps(&process, now: now, period: mapsPeriod) }
             if reader.stillSame(process.identity) {
                 tracked[pid] = process
                 notes += found
@@ -99,47 +117,71 @@ public final class ProtectedWatch {
                 notes.append(exited(process))
             }
         }
-        return notes
+        // After the look above, so every process still tracked is known to be the same one.
+        if lastDiscovery.map({ now - $0 >= period }) ?? true {
+            lastDiscovery = now
+            notes += discover(workloads, now: now, numaMaps: numaMaps, mapsPeriod: mapsPeriod)
+        }
+        return notes + cgroups.sample()
     }
 
     /// Forgets `process` and says it exited (its PID is gone or belongs to another process now).
     private func exited(_ process: Tracked) -> ProtectedNote {
         let pid = process.identity.pid
         tracked[pid] = nil
+        cgroups.forget(pid)
         return ProtectedNote(kind: .process, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload) exited",
                              workload: process.workload, pid: pid)
     }
 
-    func discover(_ workloads: [Workload], now: Double) -> [ProtectedNote] {
+    func discover(_ workloads: [Workload], now: Double, numaMaps: Bool, mapsPeriod: Double) -> [ProtectedNote] {
+        let protected = workloads.filter(\.protected)
+        // A tracked process whose workload is gone, no longer protected or matched otherwise
+        // (a reload) is dropped here and matched again below like any other process.
+        for (pid, process) in tracked where !protected.contains(where: { $0.name == process.workload && $0.match == process.match }) {
+            tracked[pid] = nil
+            cgroups.forget(pid)
+        }
         // Only the protected workloads are asked: claims gives a process to the first
         // workload that matches, and a non-protected one listed earlier must not hide it.
+        // Tracked processes are skipped: each was seen to be the same process this sample,
+        // and matching would read its command line (its mmap lock).
         let claims: [(pid: Int, workload: Workload)]
         do {
-            claims = try WorkloadClaims(root: root).claims(workloads.filter(\.protected))
+            claims = try WorkloadClaims(root: root).claims(protected) { self.tracked[$0] != nil }
         } catch {
             return [ProtectedNote(kind: .unreadable, message: "cannot list processes: \(error)", workload: "", pid: 0)]
         }
         var notes: [ProtectedNote] = []
-        for (pid, workload) in claims where tracked[pid] == nil {
+        var fresh: [(Tracked, Workload)] = []
+        for (pid, workload) in claims {
             guard let stat = try? root.parse("proc/\(pid)/stat", TaskStatParser.parse), stat.state != "Z" else { continue }
             var process = Tracked(
                 identity: ProcessIdentity(pid: pid, startTime: stat.startTime), workload: workload.name, comm: stat.comm,
                 cpus: IDSet(), mems: IDSet(), threadNodes: IDSet(), home: Self.home(of: workload, topology),
-                scan: workload.memory?.scan ?? true, lastMapsRead: nil, offHome: nil)
+                scan: workload.memory?.scan ?? true, lastMapsRead: nil, offHome: nil, match: workload.match)
             // The first look sets the baseline; it reports only what it could not read.
-            notes += check(&process, workload, now: now, period: 0, baseline: true)
+            notes += checkPlacement(&process, baseline: true)
+            tracked[pid] = process
+            fresh.append((process, workload))
+        }
+        // Whose memory a dedicated cgroup accounts for (every tracked process: membership changes).
+        let cgroupNotes = cgroups.assign(tracked.values.map {
+            ProtectedCgroups.Member(pid: $0.identity.pid, comm: $0.comm, workload: $0.workload, home: $0.home, readsMaps: numaMaps && $0.scan)
+        })
+        for (initial, workload) in fresh {
+            var process = initial
+            let pid = process.identity.pid
+            if numaMaps && !cgroups.covers(pid) { notes += checkMaps(&process, now: now, period: mapsPeriod, baseline: true) }
             tracked[pid] = process
             notes.append(ProtectedNote(
                 kind: .process,
-                message: "watching PID \(pid) (\(stat.comm)) of protected workload \(workload.name): CPUs \(process.cpus), "
+                message: "watching PID \(pid) (\(process.comm)) of protected workload \(workload.name): CPUs \(process.cpus), "
                     + "memory nodes \(process.mems), threads on node \(process.threadNodes)"
                     + (process.offHome.map { ", \(Bytes.text($0)) anonymous memory off node \(process.home ?? IDSet())" } ?? ""),
                 workload: workload.name, pid: pid))
         }
-        // Processes that no longer match (a changed policy) are no longer watched.
-        let claimed = Set(claims.map(\.pid))
-        for pid in tracked.keys where !claimed.contains(pid) { tracked[pid] = nil }
-        return notes
+        return notes + cgroupNotes
     }
 
     /// Threads whose own allowed CPUs changed since the last look (sched_setaffinity on one
@@ -172,14 +214,19 @@ public final class ProtectedWatch {
         }
     }
 
-    /// Reads what is due and compares it with the last look.
-    func check(_ process: inout Tracked, _ workload: Workload?, now: Double, period: Double, baseline: Bool = false) -> [ProtectedNote] {
+    /// A note about `process`, its message prefixed with who it is.
+    private func note(_ process: Tracked, _ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote {
         let pid = process.identity.pid
-        let name = process.workload
-        let who = "PID \(pid) (\(process.comm)) of protected workload \(name)"
-        func note(_ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote {
-            ProtectedNote(kind: kind, message: "\(who): \(message)", workload: name, pid: pid)
-        }
+        return ProtectedNote(kind: kind, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload): \(message)",
+                             workload: process.workload, pid: pid)
+    }
+
+    /// Allowed CPUs and nodes, and where the threads ran, compared with the last look: stat
+    /// and status files only, which take no lock of the process's memory.
+    func checkPlacement(_ process: inout Tracked, baseline: Bool = false) -> [ProtectedNote] {
+        let pid = process.identity.pid
+        let snapshot = process
+        func note(_ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote { self.note(snapshot, kind, message) }
         var notes: [ProtectedNote] = []
         let base = "proc/\(pid)"
         do {
@@ -218,12 +265,33 @@ public final class ProtectedWatch {
             notes += repinned(threads, &process, baseline: baseline, note)
         } catch {
             if !error.isMissing { notes.append(note(.unreadable, "\(error)")) }
-            return notes
         }
-        guard process.scan, topology.numaEnabled, process.lastMapsRead.map({ now - $0 >= period }) ?? true else { return notes }
+        return notes
+    }
+
+    /// numa_maps, when due (opt-in only): it holds the process's mmap lock while the kernel
+    /// walks its page tables, so the first read is timed and its cost reported once.
+    func checkMaps(_ process: inout Tracked, now: Double, period: Double, baseline: Bool = false) -> [ProtectedNote] {
+        guard process.scan, topology.numaEnabled, process.lastMapsRead.map({ now - $0 >= period }) ?? true else { return [] }
         process.lastMapsRead = now
+        let snapshot = process
+        func note(_ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote { self.note(snapshot, kind, message) }
+        var notes: [ProtectedNote] = []
         do {
+            let started = Clock.monotonic()
             let tally = try reader.tally(of: process.identity, comm: process.comm)
+            if !process.costNoted {
+                process.costNoted = true
+                let milliseconds = max(0, Clock.monotonic() - started) * 1000
+                var cost = ProtectedNote(
+                    kind: .process,
+                    message: "reading numa_maps of PID \(process.identity.pid) holds its mmap lock while the kernel walks its page tables: "
+                        + "about \(WatchEvent.number((milliseconds * 100).rounded() / 100)) ms for its \(tally.mappings) mapping\(tally.mappings == 1 ? "" : "s") "
+                        + "at the first read (read again at most every \(WatchEvent.number(period))s)",
+                    workload: process.workload, pid: process.identity.pid)
+                cost.figures = ["numa_maps_read_ms": milliseconds, "mappings": Double(tally.mappings)]
+                notes.append(cost)
+            }
             if process.home == nil {
                 process.home = IDSet(tally.nodes.filter { tally.bytes(.anonymous, on: $0) > 0 })
             }

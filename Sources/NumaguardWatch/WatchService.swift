@@ -232,6 +232,8 @@ public final class WatchService {
         var fields = [("policy", loaded.file), ("policy_digest", loaded.digest)]
         if let address { fields.append(("metrics", "http://\(address)/metrics")) }
         if let textfile = options.textfile { fields.append(("textfile", textfile)) }
+        // Whether protected processes' numa_maps may be read (the opt-in): it stalls them.
+        fields.append(("numa_maps", loaded.policy.watch?.numaMaps == true ? "on" : "off"))
         return WatchEvent(
             kind: .start, time: Clock.wall(), regime: machine.regime,
             message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "
@@ -253,14 +255,16 @@ public final class WatchService {
         var problems = sample.unreadable
         checkKnob(sample.numaBalancing, readable: sample.unreadable.allSatisfy { !$0.contains("numa_balancing") })
 
-        let notes = protected.sample(loaded.policy.workloads, now: now, period: thresholds.numaMapsPeriodSeconds)
+        let notes = protected.sample(loaded.policy.workloads, now: now, period: thresholds.numaMapsPeriodSeconds,
+                                     numaMaps: loaded.policy.watch?.numaMaps ?? false)
         var changes: [String] = []
         for note in notes {
             if note.kind == .unreadable {
                 problems.append(note.message)
                 continue
             }
-            report(note.kind, note.message, fields: [("workload", note.workload), ("pid", String(note.pid))])
+            report(note.kind, note.message, fields: [("workload", note.workload), ("pid", String(note.pid))],
+                   figures: note.figures.keys.sorted().map { ($0, note.figures[$0]) })
             if note.isChange { changes.append(note.message) }
         }
         status.protected = protected.counts(loaded.policy.workloads)

@@ -127,6 +127,20 @@ final class PolicyBoundsTests: XCTestCase {
         XCTAssertEqual(PolicyText.loads("version: 1\nwatch: {interval: 1h}\n")?.watch?.intervalSeconds, 3600)
     }
 
+    /// Reading numa_maps stalls the process it reads: with the opt-in, the period's floor is a
+    /// minute; without it, existing policies with shorter periods keep loading.
+    func testNumaMapsOptInRaisesThePeriodFloor() {
+        assertPolicyError("version: 1\nwatch: {numa_maps: true, numa_maps_period: 30s}\n", line: 2, column: 44,
+                          "watch.numa_maps_period \"30s\" is below 1m, the least allowed with watch.numa_maps: true")
+        assertPolicyError("version: 1\nwatch: {numa_maps_period: 59s, numa_maps: true}\n", line: 2, column: 27, "is below 1m")
+        assertPolicyError("version: 1\nwatch: {numa_maps: 1}\n", line: 2, column: 20, "watch.numa_maps must be true or false")
+        XCTAssertEqual(PolicyText.loads("version: 1\nwatch: {numa_maps: true}\n")?.watch?.numaMaps, true)
+        XCTAssertEqual(PolicyText.loads("version: 1\nwatch: {numa_maps: true, numa_maps_period: 1m}\n")?.watch?.numaMapsPeriodSeconds, 60)
+        let existing = PolicyText.loads("version: 1\nwatch: {numa_maps_period: 5s}\n")?.watch
+        XCTAssertEqual(existing?.numaMapsPeriodSeconds, 5)
+        XCTAssertEqual(existing?.numaMaps, false, "off unless asked for")
+    }
+
     func testTwoSpellingsOfOneNodeAreRefusedAtTheSecond() {
         assertPolicyError("version: 1\nhost:\n  topology:\n    cpus: {0: \"0-1\", 00: \"5\"}\n", line: 4, column: 22,
                           "host.topology.cpus names node 0 twice: \"0\" and \"00\" (first at line 4, column 12)")

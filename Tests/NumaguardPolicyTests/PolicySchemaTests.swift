@@ -122,6 +122,8 @@ final class PolicySchemaTests: XCTestCase {
         "version: 1\nwatch: {interval: 500ms, regimes: {watch: {hint_faults_per_s: 0}, shock: {pages_migrated_per_s: 1e3, remote_fault_ratio: \"0.5\"}, dwell: 5m}}\n",
         "version: 1\nwatch: {numa_maps_period: 30s, listen: 9464, regimes: {safe: {migration_failures_per_s: 5}, exit: 40%}}\n",
         "version: 1\nwatch: {listen: \"127.0.0.1:9100\", regimes: {exit: 100%}}\n",
+        "version: 1\nwatch: {numa_maps: true, numa_maps_period: 5m}\n",
+        "version: 1\nwatch: {numa_maps: \"false\", numa_maps_period: 1s}\n",
         "version: 1\nwatch: {listen: \"localhost:80\", regimes: {exit: 0.5%}}\n",
     ]
 
@@ -161,6 +163,7 @@ final class PolicySchemaTests: XCTestCase {
         "version: 1\nwatch: {regimes: {exit: 0.00 %}}\n",
         "version: 1\nwatch: {regimes: {safe: {failures: 1}}}\n",
         "version: 1\nwatch: {numa_maps_period: 0s}\n",
+        "version: 1\nwatch: {numa_maps: yes}\n",
         "version: 1\nwatch: {listen: \"example.com:80\"}\n",
         "version: 1\nwatch: {listen: \"127.0.0.19464\"}\n",
     ]

@@ -45,33 +45,40 @@ final class ProtectedWatchTests: XCTestCase {
         let host = HostRoot(path: root.path)
         let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
 
-        let first = watch.sample(workloads, now: 0, period: 60)
-        XCTAssertEqual(first.map(\.kind), [.process])
-        XCTAssertEqual(first.first?.message,
+        // This recorded host has no cgroup mounts: numa_maps, opted in, is the only per-node figure.
+        let first = watch.sample(workloads, now: 0, period: 60, numaMaps: true)
+        XCTAssertEqual(first.map(\.kind), [.process, .process, .process])
+        XCTAssertTrue(first[0].message.hasPrefix("reading numa_maps of PID 152 holds its mmap lock while the kernel walks its page tables: about "),
+                      first[0].message)
+        XCTAssertTrue(first[0].message.hasSuffix(" ms for its 12 mappings at the first read (read again at most every 60s)"), first[0].message)
+        XCTAssertEqual(first[0].figures["mappings"], 12)
+        XCTAssertNotNil(first[0].figures["numa_maps_read_ms"])
+        XCTAssertEqual(first[1].message,
                        "watching PID 152 (probe) of protected workload engine: CPUs 2-3, memory nodes 0-1, threads on node 1, 0 B anonymous memory off node 1")
+        XCTAssertTrue(first[2].message.hasPrefix("PID 152 (probe) of protected workload engine: no memory cgroup hierarchy is mounted for it"), first[2].message)
         XCTAssertEqual(watch.counts(workloads).map(\.0), ["engine"], "only protected workloads are watched")
         XCTAssertEqual(watch.counts(workloads).map(\.1), [1])
-        XCTAssertEqual(watch.sample(workloads, now: 0.5, period: 60), [], "nothing changed")
+        XCTAssertEqual(watch.sample(workloads, now: 0.5, period: 60, numaMaps: true), [], "nothing changed")
 
         try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t0-3") }
         try edit("proc/152/task/152/stat") { Self.withProcessor(0, $0) }
         // numa_maps changes too, but is not due before the period is over.
         try edit("proc/152/numa_maps") { $0.replacingOccurrences(of: "N1=", with: "N0=") }
-        let changed = watch.sample(workloads, now: 1, period: 60)
+        let changed = watch.sample(workloads, now: 1, period: 60, numaMaps: true)
         XCTAssertEqual(changed.map(\.kind), [.placement, .placement])
         XCTAssertEqual(changed.map(\.isChange), [true, true])
         XCTAssertEqual(changed[0].message, "PID 152 (probe) of protected workload engine: allowed CPUs changed from 2-3 to 0-3")
         XCTAssertEqual(changed[1].message,
                        "PID 152 (probe) of protected workload engine: thread 152 on CPU 0 ran on node 0 for the first time (seen before: node 1)")
-        XCTAssertEqual(watch.sample(workloads, now: 2, period: 60), [], "a node seen once is not news again")
+        XCTAssertEqual(watch.sample(workloads, now: 2, period: 60, numaMaps: true), [], "a node seen once is not news again")
 
-        let moved = watch.sample(workloads, now: 61, period: 60)
+        let moved = watch.sample(workloads, now: 61, period: 60, numaMaps: true)
         XCTAssertEqual(moved.map(\.kind), [.pagesMoved])
         XCTAssertTrue(moved[0].message.hasPrefix("PID 152 (probe) of protected workload engine: anonymous memory off node 1 grew from 0 B to "),
                       moved[0].message)
 
         try FileManager.default.removeItem(at: root.appendingPathComponent("proc/152"))
-        let gone = watch.sample(workloads, now: 62, period: 60)
+        let gone = watch.sample(workloads, now: 62, period: 60, numaMaps: true)
         XCTAssertEqual(gone.map(\.kind), [.process])
         XCTAssertEqual(gone.first?.message, "PID 152 (probe) of protected workload engine exited")
         XCTAssertEqual(watch.count, 0)
@@ -85,10 +92,10 @@ final class ProtectedWatchTests: XCTestCase {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("proc/152/numa_maps"), withIntermediateDirectories: false)
         let host = HostRoot(path: root.path)
         let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
-        let notes = watch.sample(workloads, now: 0, period: 0)
-        XCTAssertEqual(notes.map(\.kind), [.process])
+        let notes = watch.sample(workloads, now: 0, period: 0, numaMaps: true)
+        XCTAssertEqual(notes.map(\.kind), [.process, .process], "watching, and no cgroup: \(notes)")
         XCTAssertFalse(notes[0].message.contains("off node"), notes[0].message)
-        XCTAssertEqual(watch.sample(workloads, now: 100, period: 0), [])
+        XCTAssertEqual(watch.sample(workloads, now: 100, period: 0, numaMaps: true), [])
     }
 
     private func watch() throws -> ProtectedWatch {
@@ -103,7 +110,7 @@ final class ProtectedWatchTests: XCTestCase {
         let workloads = try PolicyLoader.parse(text, file: "p.yaml").workloads
         let watch = try watch()
         let first = watch.sample(workloads, now: 0, period: 60)
-        XCTAssertEqual(first.map(\.kind), [.process])
+        XCTAssertEqual(first.map(\.kind), [.process, .process], "watching, and no cgroup: \(first)")
         XCTAssertEqual(first.first?.pid, 152)
         XCTAssertEqual(first.first?.workload, "engine")
         XCTAssertEqual(watch.counts(workloads).map(\.1), [1])
@@ -117,7 +124,7 @@ final class ProtectedWatchTests: XCTestCase {
     func testAReusedPIDIsAnExitNotAPlacementChange() throws {
         let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         let watch = try watch()
-        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
+        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process, .process])
         try edit("proc/152/stat") { Self.withField(19, "999999", $0) }
         try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t0-1") }
         try edit("proc/152/task/152/stat") { Self.withProcessor(0, $0) }
@@ -133,7 +140,7 @@ final class ProtectedWatchTests: XCTestCase {
         try FileManager.default.copyItem(at: root.appendingPathComponent("proc/152/task/152"),
                                          to: root.appendingPathComponent("proc/152/task/153"))
         let watch = try watch()
-        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
+        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process, .process])
         XCTAssertEqual(watch.threadMasksKept, 2)
         XCTAssertEqual(watch.sample(workloads, now: 0.5, period: 60), [])
 
@@ -154,7 +161,7 @@ final class ProtectedWatchTests: XCTestCase {
     func testAnUnparsableStatusIsUnreadable() throws {
         let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         let watch = try watch()
-        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process])
+        XCTAssertEqual(watch.sample(workloads, now: 0, period: 60).map(\.kind), [.process, .process])
         try edit("proc/152/status") { $0.replacingOccurrences(of: "Cpus_allowed_list:\t2-3", with: "Cpus_allowed_list:\t2-x") }
         let notes = watch.sample(workloads, now: 1, period: 60)
         XCTAssertEqual(notes.map(\.kind), [.unreadable], "\(notes)")

@@ -4,8 +4,9 @@ import XCTest
 
 /// `numaguard watch` on a real 2-node 6.1 kernel with NUMA balancing: one boot runs the whole
 /// day in a minute (knob flipped back on, a workload whose CPUs move to the other node so
-/// balancing migrates its pages, a protected workload re-pinned and its pages moved, a broken
-/// policy on SIGHUP, a scrape, SIGTERM). The events, metrics and the counters recorded beside
+/// balancing migrates its pages, a protected workload in a cgroup v2 of its own re-pinned and
+/// its pages moved (seen in the cgroup's memory.numa_stat), a broken policy on SIGHUP, a
+/// scrape, SIGTERM). The events, metrics and the counters recorded beside
 /// the watch come back and are judged here. A second boot runs it on PREEMPT_RT, which has
 /// no NUMA balancing at all.
 final class WatchGuestTests: XCTestCase {
@@ -29,7 +30,15 @@ final class WatchGuestTests: XCTestCase {
           regimes: {watch: {hint_faults_per_s: 20}, shock: {pages_migrated_per_s: 500, remote_fault_ratio: 0.5}, dwell: 3s}
         EOF
         cp /tmp/watch.yaml /tmp/good.yaml
-        start engine numactl --cpunodebind=0 --membind=0 probe 16
+        # The protected engine in a cgroup of its own, as a systemd service would be: watch
+        # reads its per-node memory from the cgroup's memory.numa_stat, never its numa_maps.
+        echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+        mkdir -p /sys/fs/cgroup/engine
+        # in-engine.sh CMD...: move into the engine's cgroup, then exec CMD (the same PID).
+        printf 'echo $$ >/sys/fs/cgroup/engine/cgroup.procs || exit 99\nexec "$@"\n' >/tmp/in-engine.sh
+        start engine sh /tmp/in-engine.sh numactl --cpunodebind=0 --membind=0 probe 16
+        cat /proc/$(pid_of engine)/cgroup >$OUT/engine-cgroup
+        cat /sys/fs/cgroup/cgroup.subtree_control >$OUT/subtree_control
         # The counters, recorded beside the watch for the pure regime tests.
         record_series() {
             i=0
@@ -95,6 +104,7 @@ final class WatchGuestTests: XCTestCase {
         wait_for 1 '"to":"safe"' 20
         migratepages $(pid_of engine) 0 1 >$OUT/migratepages.out 2>&1
         wait_for 1 '"event":"pages_moved"' 20
+        cat /sys/fs/cgroup/engine/memory.numa_stat >$OUT/engine-numa_stat
         wait_for 1 '"from":"safe"' 60
         settled 60
         # SIGHUP with a broken policy keeps the old one.
@@ -146,6 +156,7 @@ final class WatchGuestTests: XCTestCase {
             XCTAssertNotNil(event["time"] as? String)
         }
         XCTAssertEqual(all.first?["event"] as? String, "start", log)
+        XCTAssertEqual(all.first?["numa_maps"] as? String, "off", "numa_maps is not read unless the policy opts in")
         XCTAssertEqual(all.last?["event"] as? String, "stop", log)
         XCTAssertEqual(all.last?["message"] as? String, "stopped by SIGTERM")
         XCTAssertEqual(try guest.text("watch.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", "SIGTERM is a clean stop")
@@ -184,6 +195,16 @@ final class WatchGuestTests: XCTestCase {
         XCTAssertTrue((safe["message"] as? String ?? "").contains("PID \(engine)"), "\(safe)")
         let moved = try XCTUnwrap(all.first { $0["event"] as? String == "pages_moved" }, log)
         XCTAssertTrue((moved["message"] as? String ?? "").contains("off node 0 grew"), "\(moved)")
+        // Seen in the engine's own cgroup (memory.numa_stat), not in its numa_maps.
+        XCTAssertEqual(try guest.text("engine-cgroup").trimmingCharacters(in: .whitespacesAndNewlines), "0::/engine")
+        XCTAssertTrue(try guest.text("subtree_control").contains("memory"), "the memory controller is enabled for the engine's cgroup")
+        XCTAssertTrue((moved["message"] as? String ?? "").hasPrefix("cgroup /engine of protected workload engine (PID \(engine))"), "\(moved)")
+        XCTAssertTrue((moved["message"] as? String ?? "").contains("from memory.numa_stat"),
+                      "\(moved)\n\((try? guest.text("engine-numa_stat")) ?? "")")
+        XCTAssertEqual(moved["pid"] as? String, String(engine))
+        XCTAssertTrue(all.contains { ($0["message"] as? String ?? "").hasPrefix("cgroup /engine of protected workload engine (PID \(engine)): per-node memory from its memory.numa_stat") }, log)
+        XCTAssertFalse(all.contains { ($0["message"] as? String ?? "").contains("numa_maps") }, "numa_maps is not read by default: \(log)")
+        XCTAssertFalse(all.contains { ($0["message"] as? String ?? "").contains("is shared with") }, "the engine's cgroup is its own: \(log)")
         let safeIndex = try XCTUnwrap(regimes.firstIndex { $0["to"] as? String == "safe" })
         let leave = try XCTUnwrap(regimes.dropFirst(safeIndex + 1).first, log)
         XCTAssertEqual(leave["from"] as? String, "safe")
