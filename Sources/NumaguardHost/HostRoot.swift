@@ -130,8 +130,8 @@ public struct HostRoot: Sendable {
 
     /// Reads a file in chunks through one reused buffer, handing each chunk to `body` as it
     /// arrives, so a multi-megabyte numa_maps is parsed while it is read and never held whole.
-    /// seq_file fills as much of each read as it can, taking the target's mmap lock once per
-    /// read: a large chunk means fewer lock round trips (cat uses 128 KiB).
+    /// A large chunk saves system calls, not mmap-lock round trips: numa_maps' seq_file takes
+    /// the target's lock once per ~4 KiB it fills, whatever the read size (bench/mmaplock).
     /// Stops at the first error `body` throws and returns it. A file going on past `limit`
     /// bytes is refused (after `body` saw the first `limit`).
     public func streamContents<E: Error>(
