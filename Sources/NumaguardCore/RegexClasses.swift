@@ -4,7 +4,7 @@
 ///
 /// `\d \w \s` (and `\b`) are ASCII, as RE2 and Go define them (so a pattern means the same in
 /// numaguard as in Prometheus), and so are the POSIX `[:name:]` classes.
-struct ScalarSet: Hashable, Sendable {
+struct ScalarSet: Equatable, Sendable {
     var ranges: [ClosedRange<UInt32>]
     var negated: Bool
     /// Case-insensitive: a scalar also matches through its simple upper- and lowercase forms.

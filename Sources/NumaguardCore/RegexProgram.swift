@@ -26,8 +26,13 @@ struct RegexProgram: Sendable {
     /// Compile work spent so far (see the type's comment).
     private(set) var work = 0
     /// Table index of each class already compiled: a repeated class is built and charged once.
-    private var tableIndex: [ScalarSet: Int] = [:]
+    private var tableIndex: [TableKey: Int] = [:]
     private var tableRanges = 0
+
+    private enum TableKey: Hashable {
+        case parsed(serial: Int)
+        case folded(Unicode.Scalar)
+    }
 
     static func compile(_ node: RegexNode) throws(RegexError) -> RegexProgram {
         var work = 0
@@ -41,6 +46,7 @@ struct RegexProgram: Sendable {
         defer { work = program.work }
         try program.emit(node)
         try program.append(.match)
+        program.tableIndex = [:]
         return program
     }
 
@@ -83,10 +89,10 @@ struct RegexProgram: Sendable {
                 try append(.scalar(scalar))  // no case variants: only itself, as before
             } else {
                 // The scalars sharing a case variant with `scalar`: the folded class of its variants.
-                try emitSet(ScalarSet(ranges: variants.map { $0.value...$0.value }, fold: true))
+                try emitSet(ScalarSet(ranges: variants.map { $0.value...$0.value }, fold: true), .folded(scalar))
             }
-        case let .set(set):
-            try emitSet(set)
+        case let .set(set, serial):
+            try emitSet(set, .parsed(serial: serial))
         case let .assertion(assertion):
             try append(.assertion(assertion))
         case let .concat(items):
@@ -112,11 +118,11 @@ struct RegexProgram: Sendable {
         }
     }
 
-    private mutating func emitSet(_ set: ScalarSet) throws(RegexError) {
-        if let index = tableIndex[set] { return try append(.set(index)) }
+    private mutating func emitSet(_ set: ScalarSet, _ key: TableKey) throws(RegexError) {
+        if let index = tableIndex[key] { return try append(.set(index)) }
         let table = try ScalarTable(set) { (units: Int) throws(RegexError) in try charge(units) }
         try checkSize(adding: table.ranges.count + 1)
-        tableIndex[set] = tables.count
+        tableIndex[key] = tables.count
         tableRanges += table.ranges.count
         tables.append(table)
         try append(.set(tables.count - 1))

@@ -13,7 +13,9 @@
 indirect enum RegexNode: Equatable, Sendable {
     case empty
     case scalar(Unicode.Scalar, fold: Bool)
-    case set(ScalarSet)
+    /// `serial` tells the classes of the pattern apart, so the compiler builds each one's
+    /// table once however often a repetition emits it, without hashing its ranges.
+    case set(ScalarSet, serial: Int)
     case assertion(RegexAssertion)
     case concat([RegexNode])
     case alternate([RegexNode])
@@ -47,6 +49,7 @@ struct RegexParser {
     private var position = 0
     private var depth = 0
     private var flags = Flags()
+    private var classes = 0
 
     struct Flags: Equatable {
         var caseInsensitive = false
@@ -180,11 +183,16 @@ struct RegexParser {
         guard let scalar = take() else { return .empty }
         switch scalar {
         case "(": return try group(start)
-        case "[": return .set(try bracket(start))
-        case ".": return .set(flags.dotAll ? .any : .anyButNewline)
+        case "[": return classNode(try bracket(start))
+        case ".": return classNode(flags.dotAll ? .any : .anyButNewline)
         case "^": return .assertion(flags.multiline ? .lineStart : .textStart)
         case "$": return .assertion(flags.multiline ? .lineEnd : .textEnd)
-        case "\\": return try escape(start, inClass: false).node(flags)
+        case "\\":
+            switch try escape(start, inClass: false) {
+            case let .scalar(scalar): return .scalar(scalar, fold: flags.caseInsensitive)
+            case let .ranges(ranges): return classNode(ScalarSet(ranges: ranges))
+            case let .assertion(assertion): return .assertion(assertion)
+            }
         case "*", "+", "?":
             throw RegexError(offset: start, "\"\(scalar)\" has nothing to repeat")
         case "{":
@@ -195,6 +203,11 @@ struct RegexParser {
         default:
             return .scalar(scalar, fold: flags.caseInsensitive)
         }
+    }
+
+    private mutating func classNode(_ set: ScalarSet) -> RegexNode {
+        classes += 1
+        return .set(set, serial: classes)
     }
 
     private mutating func group(_ start: Int) throws(RegexError) -> RegexNode? {
@@ -359,13 +372,6 @@ struct RegexParser {
             }
         }
 
-        func node(_ flags: Flags) -> RegexNode {
-            switch self {
-            case let .scalar(scalar): return .scalar(scalar, fold: flags.caseInsensitive)
-            case let .ranges(ranges): return .set(ScalarSet(ranges: ranges))
-            case let .assertion(assertion): return .assertion(assertion)
-            }
-        }
     }
 
     private mutating func escape(_ start: Int, inClass: Bool) throws(RegexError) -> Escaped {

@@ -86,9 +86,10 @@ final class LinearRegexBoundsTests: XCTestCase {
     }
 
     func testClassRangesCountTowardsTheProgramSize() throws {
-        let regex = try LinearRegex("[\(cjk)]x[\(cjk)]")  // the same class twice: one table
-        XCTAssertEqual(regex.classRanges, 1300)
-        XCTAssertEqual(regex.programSize, 4)
+        let repeated = try LinearRegex("(?:[\(cjk)]x){2}")  // one class, emitted twice: one table
+        XCTAssertEqual(repeated.classRanges, 1300)
+        XCTAssertEqual(repeated.programSize, 5)
+        XCTAssertEqual(try LinearRegex("[\(cjk)]x[\(cjk)]").classRanges, 2600)  // written twice: two
         // 1,300 ranges and 9 × 1,001 instructions do not fit in 10,000.
         XCTAssertThrowsError(try LinearRegex("(?:[\(cjk)]{1000}){9}")) {
             XCTAssertTrue("\($0)".contains("more than 10000 instructions (each class range counts as one"), "\($0)")
