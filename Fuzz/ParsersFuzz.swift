@@ -386,18 +386,30 @@ func fuzzRegex(_ data: UnsafeBufferPointer<UInt8>) {
     let separator = data.firstIndex(of: 0) ?? data.firstIndex(of: 0x0A) ?? data.count
     let pattern = String(decoding: UnsafeBufferPointer(rebasing: data[..<separator]), as: UTF8.self)
     let text = separator < data.count ? String(decoding: UnsafeBufferPointer(rebasing: data[(separator + 1)...]), as: UTF8.self) : ""
+    // Compile work is held to its bound whether the pattern is accepted or refused.
+    var work = 0
+    defer {
+        if work > LinearRegex.maximumCompileWork { violation("compile work \(work) above \(LinearRegex.maximumCompileWork)", pattern) }
+    }
     let regex: LinearRegex
     do {
+        _ = try RegexProgram.compile(RegexParser.parse(pattern), work: &work)
         regex = try LinearRegex(pattern)
     } catch {
         if error.offset < 0 || error.offset > pattern.unicodeScalars.count { violation("RegexError offset \(error.offset) outside the pattern", pattern) }
         return
     }
-    if regex.programSize > LinearRegex.maximumProgramSize { violation("program of \(regex.programSize) instructions accepted", pattern) }
+    if regex.compileWork != work { violation("compile work \(regex.compileWork), then \(work)", pattern) }
+    if regex.programSize + regex.classRanges > LinearRegex.maximumProgramSize {
+        violation("program of \(regex.programSize) instructions and \(regex.classRanges) class ranges accepted", pattern)
+    }
     let scalars = Array(text.unicodeScalars)
     let result = regex.search(scalars)
     if result.steps > regex.stepBound(length: scalars.count) {
         violation("\(result.steps) steps over \(scalars.count) scalars with \(regex.programSize) instructions", pattern)
+    }
+    if result.comparisons > regex.comparisonBound(length: scalars.count) {
+        violation("\(result.comparisons) class comparisons over \(scalars.count) scalars", pattern)
     }
     // An unanchored search finds what a search of a longer text containing it finds.
     if result.matched, !regex.search(Array("\u{1}".unicodeScalars) + scalars + Array("\u{1}".unicodeScalars)).matched,

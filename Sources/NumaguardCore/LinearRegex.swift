@@ -5,17 +5,24 @@
 /// A backtracking engine (Swift Regex, NSRegularExpression, PCRE) takes exponential time on
 /// `^(a+)+$` against "aaaa…a!"; this one simulates the compiled program's NFA one input scalar
 /// at a time (a Pike VM, as RE2 and Go's regexp do), keeping at most one thread per
-/// instruction, so a search costs at most (input length + 1) × 2 × program size steps.
+/// instruction, so a search costs at most (input length + 1) × 2 × program size steps, and a
+/// class test within a step one binary search of its precompiled range table.
 ///
 /// Semantics: an unanchored search (the pattern may match anywhere; `^` and `$` anchor to the
-/// start and end of the whole text, as Swift Regex did), over Unicode scalars.
+/// start and end of the whole text, as Swift Regex did), over Unicode scalars; `\d \w \s \b`
+/// are ASCII, as in RE2 and Go.
 public struct LinearRegex: Sendable, CustomStringConvertible {
     /// Longest pattern accepted, in Unicode scalars.
     public static let maximumPatternLength = 4096
     /// Largest count in `{n}`, `{n,}`, `{n,m}` (RE2's limit too).
     public static let maximumRepeat = 1000
-    /// Most instructions a compiled pattern may have (bounded repetition is expanded).
+    /// Most instructions a compiled pattern may have, counting each range of its class tables
+    /// as one (bounded repetition is expanded).
     public static let maximumProgramSize = 10_000
+    /// Most work compiling one pattern may take: one unit per tree node visited, per instruction
+    /// emitted and per class range or case-fold pair read. Ten times the program size: a
+    /// pattern's repetitions may revisit its tree, but not without bound (`((){1000}){1000}`).
+    public static let maximumCompileWork = 100_000
     /// Deepest group nesting accepted.
     public static let maximumNesting = 250
 
@@ -27,6 +34,12 @@ public struct LinearRegex: Sendable, CustomStringConvertible {
         program = try RegexProgram.compile(RegexParser.parse(pattern))
     }
 
+    /// The compile work the pattern took (at most `maximumCompileWork`).
+    public var compileWork: Int { program.work }
+
+    /// Ranges in the compiled class tables, which count towards `maximumProgramSize` too.
+    public var classRanges: Int { program.size - program.instructions.count }
+
     public var description: String { pattern }
 
     /// Instructions in the compiled program: the factor the step bound multiplies by.
@@ -35,15 +48,22 @@ public struct LinearRegex: Sendable, CustomStringConvertible {
     /// The most steps `search` can take over `length` scalars.
     public func stepBound(length: Int) -> Int { (length + 1) * 2 * programSize }
 
+    /// The most class-range comparisons `search` can make over `length` scalars: at each
+    /// position each instruction runs at most once, and a class test is one binary search.
+    public func comparisonBound(length: Int) -> Int {
+        length * programSize * (program.tables.map(\.lookupBound).max() ?? 0)
+    }
+
     /// Whether the pattern matches anywhere in `text`.
     public func matches(_ text: some StringProtocol) -> Bool { search(Array(text.unicodeScalars)).matched }
 
     /// The search itself, with the number of steps it took (each instruction a thread entered
-    /// or ran at one position), which tests and the fuzzer hold against `stepBound`.
-    public func search(_ text: [Unicode.Scalar]) -> (matched: Bool, steps: Int) {
+    /// or ran at one position) and of class-range comparisons it made, which tests and the
+    /// fuzzer hold against `stepBound` and `comparisonBound`.
+    public func search(_ text: [Unicode.Scalar]) -> (matched: Bool, steps: Int, comparisons: Int) {
         var machine = PikeMachine(program: program, text: text)
         let matched = machine.run()
-        return (matched, machine.steps)
+        return (matched, machine.steps, machine.comparisons)
     }
 }
 
@@ -82,6 +102,7 @@ private struct PikeMachine {
     let program: RegexProgram
     let text: [Unicode.Scalar]
     var steps = 0
+    var comparisons = 0
     /// The threads at this position and at the next one; `current` says which is which.
     private var lists: [ThreadList]
     private var current = 0
@@ -110,8 +131,8 @@ private struct PikeMachine {
                 steps += 1
                 let consumed: Bool
                 switch program.instructions[pc] {
-                case let .scalar(expected, fold): consumed = fold ? CaseFold.equal(scalar, expected) : scalar == expected
-                case let .set(set): consumed = program.sets[set].contains(scalar)
+                case let .scalar(expected): consumed = scalar == expected
+                case let .set(table): consumed = program.tables[table].contains(scalar, comparisons: &comparisons)
                 default: consumed = false  // only consuming instructions are kept in a list
                 }
                 if consumed, addThread(pc + 1, at: position + 1, to: next) { return true }

@@ -1,95 +1,8 @@
-/// A set of scalars a class (`[a-z]`, `\d`, `.`) matches. `\d \w \s` are Unicode-aware, as
-/// Swift Regex (the engine numaguard used before) made them; POSIX `[:name:]` classes are ASCII.
-struct ScalarSet: Equatable, Sendable {
-    enum Item: Equatable, Sendable {
-        case range(UInt32, UInt32)
-        case digit, word, space
-        case not(ScalarSet)
-    }
-
-    var items: [Item]
-    var negated: Bool
-    /// Case-insensitive: a scalar also matches through its simple upper- and lowercase forms.
-    var fold: Bool
-
-    static let any = ScalarSet(items: [], negated: true, fold: false)
-    static let anyButNewline = ScalarSet(items: [.range(0x0A, 0x0A)], negated: true, fold: false)
-
-    static let posix: [String: [(UInt32, UInt32)]] = [
-        "alpha": [(0x41, 0x5A), (0x61, 0x7A)], "digit": [(0x30, 0x39)], "alnum": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)],
-        "upper": [(0x41, 0x5A)], "lower": [(0x61, 0x7A)], "space": [(0x09, 0x0D), (0x20, 0x20)], "blank": [(0x09, 0x09), (0x20, 0x20)],
-        "punct": [(0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)], "xdigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
-        "word": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)], "cntrl": [(0x00, 0x1F), (0x7F, 0x7F)],
-        "print": [(0x20, 0x7E)], "graph": [(0x21, 0x7E)], "ascii": [(0x00, 0x7F)],
-    ]
-
-    func contains(_ scalar: Unicode.Scalar) -> Bool {
-        guard fold else { return holds(scalar) != negated }
-        return CaseFold.variants(scalar).contains { holds($0) } != negated
-    }
-
-    private func holds(_ scalar: Unicode.Scalar) -> Bool {
-        items.contains { item in
-            switch item {
-            case let .range(low, high): return scalar.value >= low && scalar.value <= high
-            case .digit: return CharacterKind.isDigit(scalar)
-            case .word: return CharacterKind.isWord(scalar)
-            case .space: return CharacterKind.isSpace(scalar)
-            case let .not(inner): return !inner.contains(scalar)
-            }
-        }
-    }
-}
-
-/// The Unicode character kinds behind `\d`, `\w`, `\s` and `\b`.
-enum CharacterKind {
-    static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII ? scalar.value >= 0x30 && scalar.value <= 0x39 : scalar.properties.generalCategory == .decimalNumber
-    }
-
-    static func isWord(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.isASCII {
-            let value = scalar.value
-            return (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x5A) || (value >= 0x61 && value <= 0x7A) || value == 0x5F
-        }
-        let properties = scalar.properties
-        switch properties.generalCategory {
-        case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation: return true
-        default: return properties.isAlphabetic || properties.isJoinControl
-        }
-    }
-
-    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII ? (scalar.value >= 0x09 && scalar.value <= 0x0D) || scalar.value == 0x20 : scalar.properties.isWhitespace
-    }
-}
-
-/// Simple (one-scalar) case mappings, for `(?i)`.
-enum CaseFold {
-    static func variants(_ scalar: Unicode.Scalar) -> [Unicode.Scalar] {
-        if scalar.isASCII {
-            let value = scalar.value
-            if value >= 0x41 && value <= 0x5A { return [scalar, Unicode.Scalar(UInt8(value + 0x20))] }
-            if value >= 0x61 && value <= 0x7A { return [scalar, Unicode.Scalar(UInt8(value - 0x20))] }
-            return [scalar]
-        }
-        var result = [scalar]
-        for mapped in [scalar.properties.lowercaseMapping, scalar.properties.uppercaseMapping] {
-            let scalars = mapped.unicodeScalars
-            if scalars.count == 1, let only = scalars.first, only != scalar { result.append(only) }
-        }
-        return result
-    }
-
-    static func equal(_ a: Unicode.Scalar, _ b: Unicode.Scalar) -> Bool {
-        a == b || variants(a).contains { variants(b).contains($0) }
-    }
-}
-
 /// One step of the compiled program (Cox's "Regular Expression Matching: the Virtual Machine
 /// Approach"): consume one scalar, test a position, or fork/jump without consuming.
 enum RegexInstruction: Equatable, Sendable {
-    case scalar(Unicode.Scalar, fold: Bool)
+    case scalar(Unicode.Scalar)
+    /// Consumes a scalar in `RegexProgram.tables[index]` (classes, and case-folded literals).
     case set(Int)
     case assertion(RegexAssertion)
     case split(Int, Int)
@@ -97,25 +10,68 @@ enum RegexInstruction: Equatable, Sendable {
     case match
 }
 
-/// The compiled form of a pattern. Bounded repetition is expanded, so the instruction count
-/// is checked while compiling and a pattern beyond `LinearRegex.maximumProgramSize` is refused
-/// before it can use more memory than that.
+/// The compiled form of a pattern. Bounded repetition is expanded, so two things are limited
+/// while compiling, each refused as soon as it is exceeded (before the program is built):
+///
+/// - the program's size: instructions plus the ranges of its class tables, at most
+///   `LinearRegex.maximumProgramSize` — the memory a pattern may take, and the factor of the
+///   search's step bound;
+/// - the compiler's work: one unit per tree node visited, per instruction emitted and per class
+///   range or case-fold pair read, at most `LinearRegex.maximumCompileWork` — so no pattern,
+///   whatever it repeats (`((){1000}){1000}` emits nothing yet would visit its body 10⁶ times),
+///   takes long to compile.
 struct RegexProgram: Sendable {
     var instructions: [RegexInstruction] = []
-    var sets: [ScalarSet] = []
+    var tables: [ScalarTable] = []
+    /// Compile work spent so far (see the type's comment).
+    private(set) var work = 0
+    /// Table index of each class already compiled: a repeated class is built and charged once.
+    private var tableIndex: [TableKey: Int] = [:]
+    private var tableRanges = 0
+
+    private enum TableKey: Hashable {
+        case parsed(serial: Int)
+        case folded(Unicode.Scalar)
+    }
 
     static func compile(_ node: RegexNode) throws(RegexError) -> RegexProgram {
+        var work = 0
+        return try compile(node, work: &work)
+    }
+
+    /// Compiles, reporting the work spent in `work` even when the pattern is refused (the tests
+    /// and the fuzzer hold it against `LinearRegex.maximumCompileWork`).
+    static func compile(_ node: RegexNode, work: inout Int) throws(RegexError) -> RegexProgram {
         var program = RegexProgram()
+        defer { work = program.work }
         try program.emit(node)
         try program.append(.match)
+        program.tableIndex = [:]
         return program
     }
 
-    private mutating func append(_ instruction: RegexInstruction) throws(RegexError) {
-        guard instructions.count < LinearRegex.maximumProgramSize else {
-            throw RegexError(offset: 0, "the pattern compiles to more than \(LinearRegex.maximumProgramSize) instructions "
-                             + "(lower its repetition counts)")
+    /// Program size in the sense of `LinearRegex.maximumProgramSize`.
+    var size: Int { instructions.count + tableRanges }
+
+    private mutating func charge(_ units: Int) throws(RegexError) {
+        guard units <= LinearRegex.maximumCompileWork - work else {
+            work = LinearRegex.maximumCompileWork
+            throw RegexError(offset: 0, "the pattern takes more than \(LinearRegex.maximumCompileWork) steps to compile "
+                             + "(lower its repetition counts, nesting or class sizes)")
         }
+        work += units
+    }
+
+    private func checkSize(adding units: Int) throws(RegexError) {
+        guard units <= LinearRegex.maximumProgramSize - size else {
+            throw RegexError(offset: 0, "the pattern compiles to more than \(LinearRegex.maximumProgramSize) instructions "
+                             + "(each class range counts as one; lower its repetition counts or class sizes)")
+        }
+    }
+
+    private mutating func append(_ instruction: RegexInstruction) throws(RegexError) {
+        try charge(1)
+        try checkSize(adding: 1)
         instructions.append(instruction)
     }
 
@@ -123,14 +79,20 @@ struct RegexProgram: Sendable {
     private mutating func patch(_ at: Int, _ instruction: RegexInstruction) { instructions[at] = instruction }
 
     private mutating func emit(_ node: RegexNode) throws(RegexError) {
+        try charge(1)
         switch node {
         case .empty:
             return
         case let .scalar(scalar, fold):
-            try append(.scalar(scalar, fold: fold && CaseFold.variants(scalar).count > 1))
-        case let .set(set):
-            try append(.set(sets.count))
-            sets.append(set)
+            let variants = fold ? CaseFold.variants(scalar) : [scalar]
+            if variants.count == 1 {
+                try append(.scalar(scalar))  // no case variants: only itself, as before
+            } else {
+                // The scalars sharing a case variant with `scalar`: the folded class of its variants.
+                try emitSet(ScalarSet(ranges: variants.map { $0.value...$0.value }, fold: true), .folded(scalar))
+            }
+        case let .set(set, serial):
+            try emitSet(set, .parsed(serial: serial))
         case let .assertion(assertion):
             try append(.assertion(assertion))
         case let .concat(items):
@@ -156,27 +118,51 @@ struct RegexProgram: Sendable {
         }
     }
 
+    private mutating func emitSet(_ set: ScalarSet, _ key: TableKey) throws(RegexError) {
+        if let index = tableIndex[key] { return try append(.set(index)) }
+        let table = try ScalarTable(set) { (units: Int) throws(RegexError) in try charge(units) }
+        try checkSize(adding: table.ranges.count + 1)
+        tableIndex[key] = tables.count
+        tableRanges += table.ranges.count
+        tables.append(table)
+        try append(.set(tables.count - 1))
+    }
+
     private mutating func emitRepetition(_ inner: RegexNode, _ minimum: Int, _ maximum: Int?) throws(RegexError) {
+        if let maximum, maximum == 0 || maximum < minimum { return }  // x{0}: only the empty text (the parser refuses max < min)
+        // The first copy is emitted once up front (behind a placeholder split when it is optional):
+        // a body that emits nothing matches only the empty text, however often it is repeated.
+        let start = instructions.count
+        let optionalFirst = minimum == 0
+        if optionalFirst { try append(.jump(0)) }
+        let body = instructions.count
+        try emit(inner)
+        guard instructions.count > body else {
+            instructions.removeSubrange(start...)
+            return
+        }
         guard let maximum else {
-            // x{n,}: n-1 copies, then x+ (or x* when n is 0).
-            if minimum == 0 {
-                let loop = instructions.count
-                try append(.jump(0))
-                try emit(inner)
-                try append(.jump(loop))
-                patch(loop, .split(loop + 1, instructions.count))
+            if optionalFirst {
+                // x*: split body, end; body; jump split.
+                try append(.jump(start))
+                patch(start, .split(start + 1, instructions.count))
             } else {
-                for _ in 0..<(minimum - 1) { try emit(inner) }
-                let body = instructions.count
-                try emit(inner)
-                try append(.split(body, instructions.count + 1))
+                // x{n,}: n copies, the last of which loops back to itself (x+).
+                var last = body
+                for _ in 1..<minimum {
+                    last = instructions.count
+                    try emit(inner)
+                }
+                try append(.split(last, instructions.count + 1))
             }
             return
         }
-        for _ in 0..<minimum { try emit(inner) }
-        // x{n,m}: m-n optional copies; skipping one skips the rest.
-        var splits: [Int] = []
-        for _ in minimum..<max(minimum, maximum) {
+        // x{n,m}: n copies, then m-n optional ones; skipping one skips the rest.
+        var splits = optionalFirst ? [start] : []
+        if !optionalFirst {
+            for _ in 1..<minimum { try emit(inner) }
+        }
+        for _ in Swift.max(minimum, 1)..<maximum {
             splits.append(instructions.count)
             try append(.jump(0))
             try emit(inner)

@@ -6,10 +6,16 @@
 /// backreferences, lookaround, atomic groups and possessive quantifiers are refused with an
 /// error that says why, instead of being half-supported. Everything is parsed over Unicode
 /// scalars, so an error's offset is a scalar index an editor can show.
+///
+/// The tree is normalized as it is built, so the compiler never expands a repetition of
+/// nothing: an empty group, `x{0}`, and a repetition of either are `.empty`, and a
+/// concatenation holds no `.empty` item.
 indirect enum RegexNode: Equatable, Sendable {
     case empty
     case scalar(Unicode.Scalar, fold: Bool)
-    case set(ScalarSet)
+    /// `serial` tells the classes of the pattern apart, so the compiler builds each one's
+    /// table once however often a repetition emits it, without hashing its ranges.
+    case set(ScalarSet, serial: Int)
     case assertion(RegexAssertion)
     case concat([RegexNode])
     case alternate([RegexNode])
@@ -43,6 +49,7 @@ struct RegexParser {
     private var position = 0
     private var depth = 0
     private var flags = Flags()
+    private var classes = 0
 
     struct Flags: Equatable {
         var caseInsensitive = false
@@ -96,37 +103,45 @@ struct RegexParser {
         // Flags set by a bare `(?i)` last to the end of the enclosing group (body() restores them).
         while let next = peek, next != "|", next != ")" {
             guard let atom = try atom() else { continue }
-            items.append(try quantified(atom))
+            let item = try quantified(atom)
+            if item != .empty { items.append(item) }
         }
         return items.isEmpty ? .empty : items.count == 1 ? items[0] : .concat(items)
     }
 
-    /// Applies every quantifier that follows an atom.
+    /// Applies the quantifier that follows an atom, if any. As in RE2, a quantifier cannot
+    /// follow another (`a**`, `x{2}{3}`: "bad repetition operator"); a group can be repeated.
     private mutating func quantified(_ atom: RegexNode) throws(RegexError) -> RegexNode {
-        var node = atom
-        while let next = peek {
-            let bounds: (min: Int, max: Int?)
-            switch next {
-            case "*": position += 1; bounds = (0, nil)
-            case "+": position += 1; bounds = (1, nil)
-            case "?": position += 1; bounds = (0, 1)
-            case "{":
-                guard let counted = try counted() else { return node }
-                bounds = counted
-            default:
-                return node
-            }
-            if peek == "?" {
-                position += 1  // lazy: the same texts match
-            } else if peek == "+" {
-                throw RegexError(offset: position, "possessive quantifiers (\"+\" after a quantifier) are \(Self.linearTime)")
-            }
-            node = .repetition(node, min: bounds.min, max: bounds.max)
+        let start = position
+        guard let bounds = try quantifier() else { return atom }
+        if peek == "?" {
+            position += 1  // lazy: the same texts match
+        } else if peek == "+" {
+            throw RegexError(offset: position, "possessive quantifiers (\"+\" after a quantifier) are \(Self.linearTime)")
         }
-        return node
+        let second = position
+        if try quantifier() != nil {
+            let operators = String(String.UnicodeScalarView(scalars[start..<position]))
+            throw RegexError(offset: second, "bad repetition operator \(operators): a repetition cannot be repeated "
+                             + "again; put it in a group, as in (?:x{2}){3}")
+        }
+        // Repeating nothing, or repeating something zero times, matches only the empty text.
+        if atom == .empty || bounds.max == 0 { return .empty }
+        return .repetition(atom, min: bounds.min, max: bounds.max)
     }
 
-    /// `{n}`, `{n,}`, `{n,m}`, `{,m}`; a `{` that starts none of them is a literal (as in RE2).
+    /// `*`, `+`, `?` or a counted repetition at the position, consumed; nil (nothing consumed) otherwise.
+    private mutating func quantifier() throws(RegexError) -> (min: Int, max: Int?)? {
+        switch peek {
+        case "*": position += 1; return (0, nil)
+        case "+": position += 1; return (1, nil)
+        case "?": position += 1; return (0, 1)
+        case "{": return try counted()
+        default: return nil
+        }
+    }
+
+    /// `{n}`, `{n,}`, `{n,m}`; a `{` that starts none of them is a literal, `{,m}` included (as in RE2).
     private mutating func counted() throws(RegexError) -> (min: Int, max: Int?)? {
         let start = position
         position += 1
@@ -149,7 +164,7 @@ struct RegexParser {
             position += 1
             high = try number(&self)
         }
-        guard peek == "}", low != nil || high != nil else {
+        guard peek == "}", low != nil else {
             position = start
             return nil
         }
@@ -168,11 +183,16 @@ struct RegexParser {
         guard let scalar = take() else { return .empty }
         switch scalar {
         case "(": return try group(start)
-        case "[": return .set(try bracket(start))
-        case ".": return .set(flags.dotAll ? .any : .anyButNewline)
+        case "[": return classNode(try bracket(start))
+        case ".": return classNode(flags.dotAll ? .any : .anyButNewline)
         case "^": return .assertion(flags.multiline ? .lineStart : .textStart)
         case "$": return .assertion(flags.multiline ? .lineEnd : .textEnd)
-        case "\\": return try escape(start, inClass: false).node(flags)
+        case "\\":
+            switch try escape(start, inClass: false) {
+            case let .scalar(scalar): return .scalar(scalar, fold: flags.caseInsensitive)
+            case let .ranges(ranges): return classNode(ScalarSet(ranges: ranges))
+            case let .assertion(assertion): return .assertion(assertion)
+            }
         case "*", "+", "?":
             throw RegexError(offset: start, "\"\(scalar)\" has nothing to repeat")
         case "{":
@@ -183,6 +203,11 @@ struct RegexParser {
         default:
             return .scalar(scalar, fold: flags.caseInsensitive)
         }
+    }
+
+    private mutating func classNode(_ set: ScalarSet) -> RegexNode {
+        classes += 1
+        return .set(set, serial: classes)
     }
 
     private mutating func group(_ start: Int) throws(RegexError) -> RegexNode? {
@@ -263,7 +288,7 @@ struct RegexParser {
 
     /// `[...]`: ranges, negation, escapes and POSIX `[:name:]`; a `]` first is literal.
     private mutating func bracket(_ start: Int) throws(RegexError) -> ScalarSet {
-        var set = ScalarSet(items: [], negated: false, fold: flags.caseInsensitive)
+        var set = ScalarSet(ranges: [], fold: flags.caseInsensitive)
         if peek == "^" {
             set.negated = true
             position += 1
@@ -278,14 +303,14 @@ struct RegexParser {
             first = false
             if scalar == "[" {
                 if peek(1) == ":", let posix = try posixClass() {
-                    set.items.append(contentsOf: posix)
+                    set.ranges.append(contentsOf: posix)
                     continue
                 }
                 throw RegexError(offset: position, "a '[' inside a class must be escaped as \\[ (nested classes are not supported)")
             }
             let low = try classMember()
             guard case let .scalar(lowScalar) = low else {
-                set.items.append(low.item)
+                set.ranges.append(contentsOf: low.ranges)
                 continue
             }
             if peek == "-", let after = peek(1), after != "]" {
@@ -298,9 +323,9 @@ struct RegexParser {
                 guard lowScalar.value <= highScalar.value else {
                     throw RegexError(offset: dash, "range \(lowScalar)-\(highScalar) is out of order")
                 }
-                set.items.append(.range(lowScalar.value, highScalar.value))
+                set.ranges.append(lowScalar.value...highScalar.value)
             } else {
-                set.items.append(.range(lowScalar.value, lowScalar.value))
+                set.ranges.append(lowScalar.value...lowScalar.value)
             }
         }
     }
@@ -312,7 +337,7 @@ struct RegexParser {
     }
 
     /// `[:alpha:]` and friends (ASCII, as POSIX and RE2 define them).
-    private mutating func posixClass() throws(RegexError) -> [ScalarSet.Item]? {
+    private mutating func posixClass() throws(RegexError) -> [ClosedRange<UInt32>]? {
         let start = position
         position += 2
         let negated = peek == "^"
@@ -330,42 +355,34 @@ struct RegexParser {
         guard let ranges = ScalarSet.posix[name] else {
             throw RegexError(offset: start, "unknown POSIX class [:\(name):]")
         }
-        let items = ranges.map { ScalarSet.Item.range($0.0, $0.1) }
-        return negated ? [.not(ScalarSet(items: items, negated: false, fold: false))] : items
+        return negated ? ScalarSet.complement(ranges) : ranges
     }
 
     /// What follows a backslash: one scalar, a class, or an assertion.
     enum Escaped {
         case scalar(Unicode.Scalar)
-        case item(ScalarSet.Item)
+        case ranges([ClosedRange<UInt32>])
         case assertion(RegexAssertion)
 
-        var item: ScalarSet.Item {
+        var ranges: [ClosedRange<UInt32>] {
             switch self {
-            case let .scalar(scalar): return .range(scalar.value, scalar.value)
-            case let .item(item): return item
-            case .assertion: return .range(0, 0)  // never produced inside a class
+            case let .scalar(scalar): return [scalar.value...scalar.value]
+            case let .ranges(ranges): return ranges
+            case .assertion: return []  // never produced inside a class
             }
         }
 
-        func node(_ flags: Flags) -> RegexNode {
-            switch self {
-            case let .scalar(scalar): return .scalar(scalar, fold: flags.caseInsensitive)
-            case let .item(item): return .set(ScalarSet(items: [item], negated: false, fold: false))
-            case let .assertion(assertion): return .assertion(assertion)
-            }
-        }
     }
 
     private mutating func escape(_ start: Int, inClass: Bool) throws(RegexError) -> Escaped {
         guard let scalar = take() else { throw RegexError(offset: start, "a trailing \\ escapes nothing") }
         switch scalar {
-        case "d": return .item(.digit)
-        case "D": return .item(.not(ScalarSet(items: [.digit], negated: false, fold: false)))
-        case "w": return .item(.word)
-        case "W": return .item(.not(ScalarSet(items: [.word], negated: false, fold: false)))
-        case "s": return .item(.space)
-        case "S": return .item(.not(ScalarSet(items: [.space], negated: false, fold: false)))
+        case "d": return .ranges(ScalarSet.digit)
+        case "D": return .ranges(ScalarSet.complement(ScalarSet.digit))
+        case "w": return .ranges(ScalarSet.word)
+        case "W": return .ranges(ScalarSet.complement(ScalarSet.word))
+        case "s": return .ranges(ScalarSet.space)
+        case "S": return .ranges(ScalarSet.complement(ScalarSet.space))
         case "t": return .scalar("\t")
         case "n": return .scalar("\n")
         case "r": return .scalar("\r")

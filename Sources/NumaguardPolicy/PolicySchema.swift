@@ -239,7 +239,7 @@ public enum PolicySchema {
                 "type": "string",
                 "minLength": 1,
                 "format": "regex",
-                "description": "A regular expression searched in the command line joined by spaces, matched in linear time: RE2 syntax (classes, \\d \\w \\s, anchors, groups, alternation, * + ? {n,m} up to 1000, flags i s m); backreferences, lookaround, atomic groups and possessive quantifiers are refused."
+                "description": "A regular expression searched in the command line joined by spaces, matched in linear time: RE2 syntax (classes, \\d \\w \\s \\b as ASCII, anchors, groups, alternation, one of * + ? {n} {n,} {n,m} per item with counts up to 1000 ({,m} is literal text), flags i s m); backreferences, lookaround, atomic groups, possessive quantifiers and a repetition of a repetition (a**, x{2}{3}; group it: (?:x{2}){3}) are refused."
               },
               "cgroup": {
                 "$ref": "#/$defs/text",

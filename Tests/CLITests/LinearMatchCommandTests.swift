@@ -36,6 +36,24 @@ final class LinearMatchCommandTests: XCTestCase {
         }
     }
 
+    /// The review's `(){1000}{1000}{1000}{1000}` compiled for more than 20 s. RE2 refuses it
+    /// (a repetition of a repetition), at its column; the grouped form compiles to nothing and
+    /// selects as if the empty group were not there.
+    func testInspectNameWithRepeatedEmptyBodiesAnswersAtOnce() throws {
+        for (pattern, column) in [("(){1000}{1000}{1000}{1000}", 9), ("a{0}{1000}{1000}{1000}", 5)] {
+            let result = try Command.numaguard(["inspect", "--name", pattern])
+            XCTAssertEqual(result.status, 64, "\(pattern): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("bad repetition operator"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("at character \(column) of the pattern"), result.stderr)
+        }
+        let marker = "empty-\(UUID().uuidString.prefix(8))"
+        let child = try Child("/usr/bin/tail", ["-f", "/dev/null", marker])
+        let result = try Command.numaguard(["inspect", "--name", "((((){1000}){1000}){1000}){1000}\(marker)$", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let processes = try XCTUnwrap(try Command.json(result.stdout)["processes"] as? [[String: Any]])
+        XCTAssertEqual(processes.compactMap { ($0["process"] as? [String: Any])?["pid"] as? Int }, [Int(child.pid)])
+    }
+
     func testPolicyCheckRefusesConflictsAndLimitsWithLocationsAndExit78() throws {
         var text = "version: 1\nworkloads:\n"
         for index in 0..<2000 {

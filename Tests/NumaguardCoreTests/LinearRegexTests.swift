@@ -16,6 +16,9 @@ final class LinearRegexTests: XCTestCase {
         let result = regex.search(scalars)
         XCTAssertLessThanOrEqual(result.steps, regex.stepBound(length: scalars.count),
                                  "\(pattern): \(result.steps) steps over \(scalars.count) scalars", file: file, line: line)
+        XCTAssertLessThanOrEqual(result.comparisons, regex.comparisonBound(length: scalars.count),
+                                 "\(pattern): \(result.comparisons) class comparisons over \(scalars.count) scalars", file: file, line: line)
+        XCTAssertLessThanOrEqual(regex.compileWork, LinearRegex.maximumCompileWork, pattern, file: file, line: line)
         return result.matched
     }
 
@@ -110,8 +113,13 @@ final class LinearRegexTests: XCTestCase {
         ("x{3}", ["xx", "xxx", "xxxx"]),
         ("x{2,}y", ["xy", "xxy", "xxxxxy"]),
         ("^x{0,2}$", ["", "x", "xx", "xxx"]),
-        (#"\d+\.\d+"#, ["1.25", "x.5", "3.", "٣.٤"]),
-        (#"\w+@\w+"#, ["a@b", "@b", "é@ü"]),
+        ("^ax{0}b$", ["ab", "axb"]),
+        ("^(?:x{2}){3}$", ["xxxxxx", "xxxxx", "xxxxxxxx"]),
+        ("a(){3}b|c(?:){2,}d", ["ab", "cd", "a()b"]),
+        // `\d \w \s \b` are ASCII here (RE2) and Unicode-aware in ICU: these texts agree either
+        // way; testClassShorthandsAreASCIIAsInRE2 holds the texts where they differ.
+        (#"\d+\.\d+"#, ["1.25", "x.5", "3."]),
+        (#"\w+@\w+"#, ["a@b", "@b", "a_1@b2"]),
         (#"\s\S\s"#, ["a b c", "   ", "\tx\n"]),
         (#"\D\W"#, ["1-", "a-", "--"]),
         ("[a-c]+z", ["bcz", "dz", "az"]),
@@ -146,6 +154,59 @@ final class LinearRegexTests: XCTestCase {
                 XCTAssertEqual(search(pattern, text), expected, "\(pattern) against \(text.debugDescription)")
             }
         }
+    }
+
+    // MARK: RE2's reading where ICU (or the engine before) differed
+
+    func testClassShorthandsAreASCIIAsInRE2() throws {
+        // (pattern, text, matches here) — NSRegularExpression, Unicode-aware, says the opposite.
+        let differences: [(String, String, Bool)] = [
+            (#"\d"#, "٣", false), (#"\D"#, "٣", true), (#"\w"#, "é", false), (#"\W"#, "é", true),
+            (#"\s"#, "\u{A0}", false), (#"\s"#, "\u{2003}", false), (#"\S"#, "\u{A0}", true),
+            (#"\bé"#, "é", false), (#"x\Bé"#, "xé", false), (#"^\w+$"#, "naïve", false), (#"[\d]"#, "٣", false),
+        ]
+        for (pattern, text, expected) in differences {
+            XCTAssertEqual(search(pattern, text), expected, "\(pattern) against \(text.debugDescription)")
+            let oracle = try NSRegularExpression(pattern: pattern)
+            let icu = oracle.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            XCTAssertNotEqual(icu, expected, "\(pattern) against \(text.debugDescription) was meant as a difference from ICU")
+        }
+        // RE2's \s is [\t\n\f\r ]: no vertical tab (POSIX [[:space:]] has it).
+        XCTAssertEqual(search(#"\s"#, "\u{0B}"), false)
+        XCTAssertEqual(search("[[:space:]]", "\u{0B}"), true)
+        XCTAssertEqual(search(#"^\s+$"#, "\t\n\u{0C}\r "), true)
+        // What stays Unicode: literals, `.`, ranges, and (?i) folding.
+        XCTAssertEqual(search("^.$", "é"), true)
+        XCTAssertEqual(search("(?i)É", "é"), true)
+    }
+
+    func testCountedRepetitionWithoutAMinimumIsALiteralAsInRE2() {
+        XCTAssertEqual(search("a{,2}b", "a{,2}b"), true)
+        XCTAssertEqual(search("a{,2}b", "b"), false)
+        XCTAssertEqual(search("a{,2}b", "aab"), false)
+        XCTAssertEqual(search("^{,3}$", "{,3}"), true)
+        XCTAssertEqual(search("x{2}{,3}", "xx{,3}"), true)
+        XCTAssertEqual(search("x*{", "xx{"), true)
+    }
+
+    func testARepetitionOfARepetitionIsRefusedAtItsColumnAsInRE2() {
+        for (pattern, offset, operators) in [("a**", 2, "**"), ("x{2}{3}", 4, "{2}{3}"), ("a*??", 3, "*??"), ("a{2}*", 4, "{2}*"),
+                                             ("(){1000}{1000}{1000}{1000}", 8, "{1000}{1000}"),
+                                             ("a{0}{1000}{1000}{1000}", 4, "{0}{1000}"), ("a+*", 2, "+*")] {
+            XCTAssertThrowsError(try LinearRegex(pattern), pattern) { error in
+                guard let error = error as? RegexError else { return XCTFail("\(error)") }
+                XCTAssertEqual(error.offset, offset, "\(pattern): \(error)")
+                XCTAssertTrue(error.message.hasPrefix("bad repetition operator \(operators): a repetition cannot be repeated again"),
+                              "\(pattern): \(error)")
+                XCTAssertTrue(error.message.contains("(?:x{2}){3}"), "\(pattern): the message shows the way out")
+            }
+        }
+        // A `?` after a quantifier is its lazy form, not a repetition of it.
+        XCTAssertEqual(search("^(a)+?$", "aa"), true)
+        XCTAssertEqual(search("^a??b{2}?$", "bb"), true)
+        // Repeating a group is the way: it means what the refused form would have.
+        XCTAssertEqual(search("^(?:a*)*$", "aaa"), true)
+        XCTAssertEqual(search("^(?:x{2}){3}$", "xxxxxx"), true)
     }
 
     func testDollarIsTheEndOfTheTextAsSwiftRegexHadIt() {

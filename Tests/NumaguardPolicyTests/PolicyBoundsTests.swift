@@ -167,6 +167,19 @@ final class PolicyBoundsTests: XCTestCase {
                           "a repetition count above 1000 is refused")
     }
 
+    /// The review's pattern hung every policy load (audit, watch's SIGHUP): a repetition of a
+    /// repetition is RE2's "bad repetition operator", at its column; grouped, it loads at once.
+    func testRepeatedEmptyBodiesAreRefusedAtTheColumnOrLoad() throws {
+        assertPolicyError("version: 1\nworkloads:\n  - name: a\n    match: {cmdline: \"(?:){1000}{1000}{1000}{1000}\"}\n", line: 4, column: 33,
+                          "workload a.match.cmdline is not a valid regular expression: bad repetition operator {1000}{1000}")
+        assertPolicyError("version: 1\nworkloads:\n  - name: a\n    match: {cmdline: 'a{,2}x{2}{3}'}\n", line: 4, column: 32,
+                          "bad repetition operator {2}{3}: a repetition cannot be repeated again; put it in a group")
+        let grouped = "version: 1\nworkloads:\n  - name: a\n    match: {cmdline: \"^engine(?:(?:(?:(?:){1000}){1000}){1000}){1000}$\"}\n"
+            + "    memory: {policy: default}\n"
+        let pattern = try XCTUnwrap(PolicyText.loads(grouped)?.workloads.first?.match.cmdline)
+        XCTAssertEqual(try LinearRegex(pattern).programSize, 9)  // ^ e n g i n e $ match
+    }
+
     // MARK: policy check reports every mistake the document lets it read
 
     func testMistakesAfterADuplicateKeyAreStillReported() {
