@@ -44,7 +44,7 @@ struct EnforceOptions: ParsableArguments {
     var today: String?
     @Flag(help: "Also keep the policy's sysctls across reboots in /etc/sysctl.d/90-numaguard.conf.") var persist = false
 
-    static let dropIn = "/etc/sysctl.d/90-numaguard.conf"
+    static let dropIn = KnownTargets.dropIn
 
     func plan(root: HostRoot) throws -> (plan: Plan, policy: LoadedPolicy) {
         guard let policy else { throw ValidationError("--policy FILE is required") }
@@ -69,8 +69,9 @@ struct ChangeOptions: ParsableArguments {
     @Flag(help: "Do not ask; required when standard input is not a terminal.") var yes = false
     @Option(help: "Output format for the results: text or json.") var format: OutputFormat = .text
 
-    /// Exit 73 when it cannot be created or opened (a symbolic link is refused); a torn last
-    /// line it cut off is reported on stderr.
+    /// Exit 73 when it cannot be created or opened (a symbolic link, a hard link or an
+    /// untrusted file is refused); a torn last line it cut off, and a journal past
+    /// Journal.warningBytes, are reported on stderr.
     func openJournal() throws -> Journal {
         let opened: Journal
         do {
@@ -78,8 +79,18 @@ struct ChangeOptions: ParsableArguments {
         } catch {
             throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
         }
-        if let repaired = opened.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+        Self.warn(opened)
         return opened
+    }
+
+    static func warn(_ journal: Journal) {
+        if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+        let size = journal.size
+        if size > Journal.warningBytes {
+            Terminal.printError("numaguard: warning: the journal \(journal.path) is \(Bytes.text(Int(size))) (over "
+                                + "\(Bytes.text(Int(Journal.warningBytes)))); every undo reads it whole: once its runs need no undo, "
+                                + "move it aside and let apply start a new one")
+        }
     }
 
     /// On a terminal, asks; elsewhere --yes is the answer. A no changes nothing (exit 2:
@@ -179,12 +190,18 @@ struct ApplyCommand: ParsableCommand {
     /// mean nothing after a reboot), with its policy loaded again: the protected workloads
     /// apply asks about right before each process action are the policy's as it is now, and
     /// a policy changed since the plan was made means plan again.
+    ///
+    /// The plan chooses what root changes, so it is read only under TrustedInput's rule (root's
+    /// or the caller's own, writable by no one else, not a link), from the descriptor checked.
+    /// Nor does the plan choose the policy it is checked against: `--policy FILE` when given,
+    /// else its policy_file only under the same rule (otherwise a plan could name a policy of
+    /// its author's, with no protected workloads and a matching digest).
     static func load(_ path: String, policy override: String?) throws -> (plan: Plan, policy: LoadedPolicy) {
         let bytes: [UInt8]
         do {
-            bytes = try HostRoot.readFile(atPath: path)
+            bytes = try TrustedInput.read(path)
         } catch {
-            throw Terminal.fail("cannot read the plan \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
+            throw Terminal.fail("cannot read the plan \(path): \(error.reason); nothing was changed", .noInput)
         }
         let plan: Plan
         do {
@@ -195,6 +212,13 @@ struct ApplyCommand: ParsableCommand {
         let boot = HostNames.read(.live).bootID
         if let made = plan.bootID, made != boot {
             throw Terminal.fail("\(path) was planned on boot \(made), this is boot \(boot ?? "unknown"): plan again; nothing was changed", .usage)
+        }
+        if override == nil {
+            do {
+                try TrustedInput.check(plan.policyFile)
+            } catch {
+                throw Terminal.fail("the policy \(path) names: \(error) (or give --policy FILE); nothing was changed", .noInput)
+            }
         }
         let loaded = try PolicyFile.load(override ?? plan.policyFile)
         guard loaded.digest == plan.policyDigest else {
@@ -226,10 +250,15 @@ struct UndoCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Undo this run (its ID is printed by apply and in every journal line).", valueName: "id"))
     var runID: String?
 
+    /// The journal is opened first (never created, under the journal's trust rule) and its
+    /// lines read from that descriptor; the same descriptor takes undo's lines: what is
+    /// restored is what was checked, whatever happens to the path while the prompt waits.
     func run() throws {
         let entries: [JournalEntry]
+        let journal: Journal
         do {
-            let contents = try Journal.load(change.journal)
+            journal = try Journal.openExisting(change.journal)
+            let contents = try journal.load()
             for warning in contents.warnings { Terminal.printError("numaguard: warning: \(warning)") }
             entries = contents.entries
         } catch {
@@ -251,7 +280,12 @@ struct UndoCommand: ParsableCommand {
             return
         }
         try change.confirm("Restore \(selection.entries.count) setting\(selection.entries.count == 1 ? "" : "s") of run \(selection.run)?")
-        let journal = try change.openJournal()
+        do {
+            try journal.repair()
+        } catch {
+            throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
+        }
+        ChangeOptions.warn(journal)
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
                               run: Journal.runID(time: Journal.now()), protection: .none)
         try change.finish(applier.undo(selection))
