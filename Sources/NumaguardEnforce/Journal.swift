@@ -91,22 +91,35 @@ public final class Journal {
     /// longer than a line can be): root truncating someone else's file is worse than a
     /// refused run. Scans back at most one line's length, 4 KiB at a time.
     static func repairTail(_ fd: Int32, path: String) throws(JournalError) -> String? {
+        let outcome: TailRepair
         do {
-            return try cutTornTail(fd, path: path)
-        } catch let error as JournalError {
-            throw error
+            outcome = try cutTornTail(fd, path: path)
         } catch {
             throw JournalError(description: "cannot repair the journal \(path): \(error)", cannotCreate: true)
         }
+        switch outcome {
+        case .intact: return nil
+        case let .cut(message): return message
+        case .foreign:
+            throw JournalError(description: "cannot open the journal \(path): it ends without a newline and does not look like a "
+                               + "journal numaguard wrote; nothing cut: move it aside or give another --journal", cannotCreate: true)
+        }
     }
 
-    static func cutTornTail(_ fd: Int32, path: String) throws -> String? {
+    enum TailRepair {
+        case intact
+        case cut(String)
+        /// Not what numaguard writes: left as it is.
+        case foreign
+    }
+
+    static func cutTornTail(_ fd: Int32, path: String) throws(SystemCallError) -> TailRepair {
         var info = stat()
         try SystemCall.check("fstat", path) { fstat(fd, &info) }
-        guard info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 else { return nil }
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 else { return .intact }
         var last: UInt8 = 0
         try SystemCall.check("pread", path) { pread(fd, &last, 1, info.st_size - 1) }
-        if last == 0x0A { return nil }
+        if last == 0x0A { return .intact }
         var end = info.st_size
         var cut: off_t = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -124,14 +137,11 @@ public final class Journal {
         let first = cut == 0 ? [] : try readLine(fd, at: 0, path: path)
         let looksWritten = info.st_size - cut <= off_t(maxLineBytes) && fragment.starts(with: Array("{\"".utf8))
             && (cut == 0 || (try? JSONDecoder().decode(JournalEntry.self, from: Data(first.prefix { $0 != 0x0A }))) != nil)
-        guard looksWritten else {
-            throw JournalError(description: "\(path) ends without a newline and does not look like a journal numaguard wrote; "
-                               + "nothing cut: move it aside", cannotCreate: true)
-        }
+        guard looksWritten else { return .foreign }
         try SystemCall.check("ftruncate", path) { ftruncate(fd, cut) }
         try SystemCall.check("fsync", path) { fsync(fd) }
-        return "\(path): cut off a torn last line (\(info.st_size - cut) bytes without a newline, from a write cut short "
-            + "by a crash or a full disk) before appending"
+        return .cut("\(path): cut off a torn last line (\(info.st_size - cut) bytes without a newline, from a write cut short "
+                    + "by a crash or a full disk) before appending")
     }
 
     /// Up to one line's worth of bytes from `offset` (the newline included when it is there).
