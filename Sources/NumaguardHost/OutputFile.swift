@@ -75,7 +75,7 @@ public enum OutputFile {
     static func write(_ contents: [UInt8], to path: String, mode: mode_t, blocking: Bool, links: Int) throws(OutputError) {
         let (directoryPath, name) = AtomicFile.split(path)
         guard !name.isEmpty, name != ".", name != ".." else { throw OutputError(path, "names no file", errno: .invalid) }
-        let directory = try TrustedDirectory.open(directoryPath)
+        let directory = try TrustedDirectory.open(directoryPath, for: path)
         defer { _ = close(directory) }
         guard let entry = try status(directory, name, path) else {
             if links > 0 {
@@ -113,7 +113,7 @@ public enum OutputFile {
     /// anything else is refused.
     public static func makeDirectory(_ path: String) throws(OutputError) {
         let (parentPath, name) = AtomicFile.split(path)
-        let parent = try TrustedDirectory.open(parentPath)
+        let parent = try TrustedDirectory.open(parentPath, for: path)
         defer { _ = close(parent) }
         do {
             try SystemCall.check("mkdir", path) { mkdirat(parent, name, 0o755) }
@@ -127,7 +127,7 @@ public enum OutputFile {
         guard let entry = try status(parent, name, path) else { throw OutputError(path, "it vanished while being created") }
         let kind = entry.st_mode & S_IFMT
         guard kind == S_IFLNK || kind == S_IFDIR else { throw OutputError(path, "exists and is not a directory", errno: Errno(ENOTDIR)) }
-        let directory = try TrustedDirectory.open(path) // a link is followed only when trusted
+        let directory = try TrustedDirectory.open(path, for: path) // a link is followed only when trusted
         defer { _ = close(directory) }
         var info = stat()
         guard fstat(directory, &info) == 0 else { throw OutputError(path, "cannot be examined") }
@@ -158,7 +158,7 @@ public enum OutputFile {
                                   regularOnly: Bool = false, makeDirectories: Bool = false) throws(OutputError) -> (fd: Int32, created: Bool) {
         let (directoryPath, name) = AtomicFile.split(path)
         guard !name.isEmpty, name != ".", name != ".." else { throw OutputError(path, "names no file", errno: .invalid) }
-        let directory = try TrustedDirectory.open(directoryPath, create: makeDirectories)
+        let directory = try TrustedDirectory.open(directoryPath, create: makeDirectories, for: path)
         defer { _ = close(directory) }
         let access = readable ? O_RDWR : O_WRONLY
         let flags = access | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK

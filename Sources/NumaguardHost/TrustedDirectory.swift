@@ -22,7 +22,20 @@ enum TrustedDirectory {
     /// A descriptor for the directory `path` (O_RDONLY, so it can be synced), or the error
     /// naming the component that stopped the walk. `create`: a missing component is made
     /// (0755) and its parent synced, as the journal's directory is.
-    static func open(_ path: String, create: Bool = false) throws(OutputError) -> Int32 {
+    static func open(_ path: String, create: Bool = false, for output: String? = nil) throws(OutputError) -> Int32 {
+        do {
+            return try walk(path, create: create)
+        } catch {
+            guard let output, output != error.path else { throw error }
+            // Named as the output the user gave, with the component that stopped the walk.
+            var named = error
+            named.path = output
+            if !error.reason.contains(error.path) { named.reason = "\(error.path) \(error.reason)" }
+            throw named
+        }
+    }
+
+    static func walk(_ path: String, create: Bool) throws(OutputError) -> Int32 {
         var pending = Array(path.split(separator: "/").reversed())
         var walked = path.hasPrefix("/") ? "" : "."
         var fd = try start(absolute: path.hasPrefix("/"), path)

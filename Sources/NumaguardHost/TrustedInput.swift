@@ -56,9 +56,9 @@ public enum TrustedInput {
         let (directoryPath, name) = AtomicFile.split(path)
         let directory: Int32
         do {
-            directory = try TrustedDirectory.open(directoryPath)
+            directory = try TrustedDirectory.open(directoryPath, for: path)
         } catch {
-            throw TrustedInputError(path, error.description, errno: error.errno)
+            throw TrustedInputError(path, error.reason, errno: error.errno)
         }
         defer { _ = close(directory) }
         let fd: Int32

@@ -77,7 +77,7 @@ final class OutputTrustTests: XCTestCase {
         XCTAssertEqual(symlink(victimDirectory, shared + "/reports"), 0)
         XCTAssertEqual(lchown(shared + "/reports", nobody, nobody), 0)
         XCTAssertThrowsError(try OutputFile.write("numaguard 1\n", to: shared + "/reports/x.conf")) { error in
-            XCTAssertTrue("\(error)".contains("cannot write \(shared)/reports: is a symbolic link on the way owned by uid 65534"), "\(error)")
+            XCTAssertTrue("\(error)".contains("cannot write \(shared)/reports/x.conf: \(shared)/reports is a symbolic link on the way owned by uid 65534"), "\(error)")
         }
         XCTAssertThrowsError(try OutputFile.openAppend(shared + "/reports/x.conf", mode: 0o644))
         XCTAssertThrowsError(try OutputFile.makeDirectory(shared + "/reports/certificate"))
