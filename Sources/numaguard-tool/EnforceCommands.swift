@@ -79,12 +79,13 @@ struct ChangeOptions: ParsableArguments {
         } catch {
             throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
         }
-        Self.warn(opened)
+        if let repaired = opened.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+        Self.warnSize(opened)
         return opened
     }
 
-    static func warn(_ journal: Journal) {
-        if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+    /// A journal is never rotated by numaguard; past Journal.warningBytes the operator hears so.
+    static func warnSize(_ journal: Journal) {
         let size = journal.size
         if size > Journal.warningBytes {
             Terminal.printError("numaguard: warning: the journal \(journal.path) is \(Bytes.text(Int(size))) (over "
@@ -139,11 +140,13 @@ struct ApplyCommand: ParsableCommand {
             prompt; 3 nothing to do but something could not be read; 77 what remains was all blocked by a missing \
             privilege; 64 usage (no --yes off a terminal, --host-root, a plan file from another boot, a policy \
             changed since the plan); 65 the --plan file is not a numaguard plan; 66 the --plan or policy file is \
-            missing or cannot be read; 71 host unreadable; 73 the journal cannot be created or opened, or is a \
-            symbolic link (nothing changed); 78 invalid policy. \
-            --plan FILE re-loads the policy the plan names (its policy_file, or --policy FILE) and refuses a plan \
-            whose policy has changed since; the policy's protected workloads are matched again right before each \
-            process is touched.
+            missing or cannot be read, or another user could have written it; 71 host unreadable; 73 the journal \
+            cannot be created or opened, or is a symbolic link, a hard link, not a regular file or another user's \
+            (nothing changed); 78 invalid policy. \
+            --plan FILE is read only when it is root's or yours, writable by no one else and not a link; it re-loads \
+            --policy FILE when given, else the plan's policy_file under the same rule, and refuses a plan whose \
+            policy has changed since; the policy's protected workloads are matched again right before each \
+            process is touched. Only the kernel settings numaguard manages and its sysctl.d drop-in are ever written.
             """
     )
 
@@ -241,7 +244,7 @@ struct UndoCommand: ParsableCommand {
             privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal, an unknown \
             --run); 65 a damaged journal line (named by file:line; a torn last line is ignored with a warning); 66 no \
             journal, or it cannot be read otherwise (a directory); 73 it cannot be opened for writing (or is a \
-            symbolic link). \
+            symbolic link, a hard link, not a regular file or another user's); undo never creates it. \
             A change journaled as intended with no outcome (an interrupted run) is restored too: it may have been made.
             """
     )
@@ -260,6 +263,7 @@ struct UndoCommand: ParsableCommand {
             journal = try Journal.openExisting(change.journal)
             let contents = try journal.load()
             for warning in contents.warnings { Terminal.printError("numaguard: warning: \(warning)") }
+            ChangeOptions.warnSize(journal)
             entries = contents.entries
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
@@ -285,7 +289,7 @@ struct UndoCommand: ParsableCommand {
         } catch {
             throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
         }
-        ChangeOptions.warn(journal)
+        if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
                               run: Journal.runID(time: Journal.now()), protection: .none)
         try change.finish(applier.undo(selection))

@@ -187,6 +187,32 @@ final class EnforceCommandTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "{\"not\": \"a journal\"}\nno newline")
     }
 
+    /// Past 16 MiB (HostRoot's cap on a host file) undo could no longer read the journal; it
+    /// is streamed now, and past 64 MiB the operator is told it keeps growing.
+    func testUndoReadsAJournalPastSixteenMebibytesAndWarnsPastSixtyFour() throws {
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).jsonl")
+        files.append(journal)
+        XCTAssertTrue(FileManager.default.createFile(atPath: journal.path, contents: nil))
+        let detail = String(repeating: "d", count: 1_000_000)
+        let line = Data(("{\"action\":\"migrate_pages\",\"command\":\"migrate\",\"detail\":\"\(detail)\",\"result\":\"done\","
+                         + "\"run\":\"M\",\"subject\":\"PID 1 (x)\",\"time\":\"2026-11-21T10:00:00Z\"}\n").utf8)
+        let handle = try FileHandle(forWritingTo: journal)
+        for _ in 0..<20 { try handle.write(contentsOf: line) }
+        try handle.close()
+        let big = try Command.numaguard(["undo", "--journal", journal.path, "--yes"])
+        XCTAssertEqual(big.status, 0, big.stderr)
+        XCTAssertTrue(big.stdout.hasPrefix("Nothing to undo"), big.stdout)
+        XCTAssertFalse(big.stderr.contains("warning: the journal"), "20 MB is not worth a warning: \(big.stderr)")
+
+        let more = try FileHandle(forWritingTo: journal)
+        try more.seekToEnd()
+        for _ in 0..<50 { try more.write(contentsOf: line) }
+        try more.close()
+        let huge = try Command.numaguard(["undo", "--journal", journal.path, "--yes"])
+        XCTAssertEqual(huge.status, 0, huge.stderr)
+        XCTAssertTrue(huge.stderr.contains("numaguard: warning: the journal \(journal.path) is "), huge.stderr)
+    }
+
     func testMigrateRefusesAThreadID() throws {
         // A thread of the test process itself: /proc/TID exists, its Tgid is not TID.
         let started = DispatchSemaphore(value: 0), finish = DispatchSemaphore(value: 0)
