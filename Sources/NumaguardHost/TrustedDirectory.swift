@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 
 /// The directory an output (or a trusted input) goes into, opened component by component.
 ///
@@ -18,6 +19,9 @@ import Musl
 /// swapped in between.
 enum TrustedDirectory {
     static let maximumLinks = 40
+    /// O_PATH (CLinux: glibc defines it only under _GNU_SOURCE): a descriptor that names a
+    /// directory to look names up in, needing search permission only.
+    static var openPath: Int32 { clinux_o_path }
 
     /// A descriptor for the directory `path` (O_RDONLY, so it can be synced), or the error
     /// naming the component that stopped the walk. `create`: a missing component is made
@@ -66,13 +70,20 @@ enum TrustedDirectory {
                 throw error
             }
         }
-        return fd
+        // The walk holds O_PATH descriptors (search permission is all a path needs); what is
+        // returned is opened for reading, so it can be synced.
+        defer { _ = close(fd) }
+        do {
+            return try SystemCall.check("open", path) { openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        } catch {
+            throw OutputError(path, error)
+        }
     }
 
     static func start(absolute: Bool, _ path: String) throws(OutputError) -> Int32 {
         let origin = absolute ? "/" : "."
         do {
-            return try SystemCall.check("open", origin) { systemOpenDirectory(origin, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            return try SystemCall.check("open", origin) { systemOpenDirectory(origin, openPath | O_DIRECTORY | O_CLOEXEC) }
         } catch {
             throw OutputError(path, error)
         }
@@ -81,14 +92,17 @@ enum TrustedDirectory {
     /// The next directory's descriptor; nil when `name` is a symbolic link the trust rule
     /// accepts (the caller follows it).
     static func step(_ directory: Int32, _ name: String, _ here: String, create: Bool) throws(OutputError) -> Int32? {
-        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        let flags = openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
         for _ in 0..<3 {
             do {
                 return try SystemCall.check("open", here) { openat(directory, name, flags) }
             } catch where error.errno == .noEntry && create {
                 do {
                     try SystemCall.check("mkdir", here) { mkdirat(directory, name, 0o755) }
-                    try AtomicFile.syncDirectory(directory, here)
+                    // The new entry made durable: its parent synced (through a descriptor that can be).
+                    let parent = try SystemCall.check("open", here) { openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+                    defer { _ = close(parent) }
+                    try AtomicFile.syncDirectory(parent, here)
                 } catch where error.errno == Errno(EEXIST) {
                     // Made by someone else in between: open it as found.
                 } catch {
