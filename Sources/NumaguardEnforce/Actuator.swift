@@ -71,7 +71,9 @@ public struct LiveActuator: Actuator {
     /// component is never a link in /proc/sys or sysfs) and O_TRUNC (harmless there: procfs
     /// and sysfs take it and ignore it; it keeps a regular file from keeping a stale tail).
     public func write(_ knob: Knob, _ value: String) throws(ActuationError) {
-        if let refusal = KnownTargets.refusal(knob) { throw ActuationError(refusal, errno: .notPermitted) }
+        if let refusal = KnownTargets.refusal(knob) ?? KnownTargets.refusal(knob, value: value) {
+            throw ActuationError(refusal, errno: .notPermitted)
+        }
         let path = root.absolute(knob.path)
         var line = value + "\n"
         let failure: SystemCallError? = line.withUTF8 { bytes in

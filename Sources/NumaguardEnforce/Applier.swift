@@ -170,7 +170,7 @@ public struct Applier {
         switch action.kind {
         case .setKnob:
             guard let knob = action.knob else { return nil } // Step.knob fails it
-            return KnownTargets.refusal(knob)
+            return KnownTargets.refusal(knob) ?? action.value.flatMap { KnownTargets.refusal(knob, value: $0) }
         case .persist:
             guard let file = action.file else { return nil }
             return KnownTargets.refusal(file: file, contents: action.value, dropIn: dropIn)

@@ -42,6 +42,16 @@ public enum KnownTargets {
         return nil
     }
 
+    /// Why `value` is not one numaguard writes to `knob`: a number for sysctls and huge page
+    /// pools (at most 20 digits), one of THP's choices for `transparent_hugepage.enabled`.
+    public static func refusal(_ knob: Knob, value: String) -> String? {
+        let valid = switch knob.kind {
+        case .sysctl, .number: !value.isEmpty && value.utf8.count <= 20 && value.utf8.allSatisfy(Lex.isDigit)
+        case .choice: ["always", "madvise", "never"].contains(value)
+        }
+        return valid ? nil : "\(knob.name) does not take \"\(value.prefix(64))\" from numaguard; nothing written"
+    }
+
     /// Why `path` with `contents` is not the drop-in numaguard writes; nil when it is: the
     /// drop-in path (`dropIn` unless a test names another) and, when there are contents, only
     /// comments, blank lines and `name = value` lines for the managed sysctls, with a plain

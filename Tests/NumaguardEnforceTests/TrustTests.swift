@@ -72,11 +72,17 @@ final class TrustTests: XCTestCase {
         let dropIn = KnownTargets.dropIn
         let smuggled = Action(kind: .persist, checks: [], subject: dropIn, value: "kernel.core_pattern = |/tmp/x\n", file: dropIn,
                               before: "absent", after: "x")
-        let report = try applier(host, "apply", "A").apply([knob, passwd, smuggled])
-        XCTAssertEqual(report.results.map(\.outcome), [.refused, .refused, .refused])
+        host.knobs[balancing.path] = "1"
+        let twoValues = Action(kind: .setKnob, checks: [], subject: balancing.name, knob: balancing, value: "0\n1", before: "1", after: "0")
+        let report = try applier(host, "apply", "A").apply([knob, passwd, smuggled, twoValues])
+        XCTAssertEqual(report.results.map(\.outcome), [.refused, .refused, .refused, .refused])
         XCTAssertEqual(host.calls, [])
         XCTAssertEqual(host.files, [:])
         XCTAssertEqual(host.knobs[core.path], "core")
+        XCTAssertEqual(host.knobs[balancing.path], "1")
+        XCTAssertNil(KnownTargets.refusal(.transparentHugepage, value: "madvise"))
+        XCTAssertNotNil(KnownTargets.refusal(.transparentHugepage, value: "[never]"))
+        XCTAssertNotNil(KnownTargets.refusal(balancing, value: "-1"))
     }
 
     /// An outcome line without `after` does not say what the run left: before, undo took
