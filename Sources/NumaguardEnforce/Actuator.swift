@@ -47,9 +47,16 @@ public protocol Actuator {
 /// The live host. Reads go through HostRoot.live and ProcessReader like every other read;
 /// writes and syscalls through the errno funnel.
 public struct LiveActuator: Actuator {
-    let root = HostRoot.live
+    let root: HostRoot
+    /// The one file replaceFile writes or removes.
+    let dropIn: String
 
-    public init() {}
+    /// `root` and `dropIn` other than the live ones only in tests (a temporary host root):
+    /// apply and undo change the live host only.
+    public init(root: HostRoot = .live, dropIn: String = KnownTargets.dropIn) {
+        self.root = root
+        self.dropIn = dropIn
+    }
 
     public func read(_ knob: Knob) throws(ActuationError) -> String? {
         do {
@@ -59,13 +66,19 @@ public struct LiveActuator: Actuator {
         }
     }
 
-    /// One write of the whole value: /proc/sys and sysfs take a value per write(2).
+    /// One write of the whole value: /proc/sys and sysfs take a value per write(2). Only a
+    /// knob numaguard manages, at its own path (KnownTargets), opened O_NOFOLLOW (its last
+    /// component is never a link in /proc/sys or sysfs) and O_TRUNC (harmless there: procfs
+    /// and sysfs take it and ignore it; it keeps a regular file from keeping a stale tail).
     public func write(_ knob: Knob, _ value: String) throws(ActuationError) {
+        if let refusal = KnownTargets.refusal(knob) ?? KnownTargets.refusal(knob, value: value) {
+            throw ActuationError(refusal, errno: .notPermitted)
+        }
         let path = root.absolute(knob.path)
         var line = value + "\n"
         let failure: SystemCallError? = line.withUTF8 { bytes in
             do throws(SystemCallError) {
-                let fd = try SystemCall.check("open", path) { open(path, O_WRONLY | O_CLOEXEC) }
+                let fd = try SystemCall.check("open", path) { open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) }
                 defer { close(fd) }
                 try FileHandleWriter.writeAll(fd, bytes, subject: path)
                 return nil
@@ -131,7 +144,11 @@ public struct LiveActuator: Actuator {
         }
     }
 
+    /// Only the drop-in, with contents that set only the sysctls numaguard manages.
     public func replaceFile(_ path: String, with contents: String?) throws(ActuationError) {
+        if let refusal = KnownTargets.refusal(file: path, contents: contents, dropIn: dropIn) {
+            throw ActuationError(refusal, errno: .notPermitted)
+        }
         do {
             if let contents {
                 try AtomicFile.write(contents, to: path)

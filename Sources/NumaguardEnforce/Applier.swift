@@ -91,6 +91,8 @@ public struct Applier {
     /// can edit, and a protected process may have started since).
     public var protection: Protection
     public var clock: () -> String
+    /// The one file a persist action may write or remove (KnownTargets): tests name another.
+    public var dropIn = KnownTargets.dropIn
 
     public init(actuator: any Actuator, privileges: Privileges, journal: Journal?, command: String,
                 run: String, protection: Protection, clock: @escaping () -> String = Journal.now) {
@@ -125,8 +127,11 @@ public struct Applier {
     /// outcome line to journal when something on the host was changed or attempted, or was due
     /// and skipped (refused, blocked and unchanged actions change nothing: not journaled). The
     /// third value is the journal's failure to take the intent: the change was not made.
-    func perform(_ action: Action, expecting expected: String? = nil, undoes: String? = nil)
+    func perform(_ action: Action, expecting expected: Expectation = .anything, undoes: String? = nil)
         -> (ActionResult, JournalEntry?, JournalError?) {
+        if let refusal = refusal(action) {
+            return (ActionResult(action: action, outcome: .refused, detail: refusal), nil, nil)
+        }
         switch action.status {
         case .refused: return (ActionResult(action: action, outcome: .refused, detail: action.reason ?? "refused"), nil, nil)
         case .manual: return (ActionResult(action: action, outcome: .manual, detail: action.reason ?? "not done by apply"), nil, nil)
@@ -157,6 +162,21 @@ public struct Applier {
         entry.result = step.outcome
         entry.detail = step.detail
         return (result, entry, intent.failure)
+    }
+
+    /// A plan or journal is a file: its knob and file are only taken when they are exactly
+    /// what numaguard itself would write (KnownTargets), whatever the action's status says.
+    func refusal(_ action: Action) -> String? {
+        switch action.kind {
+        case .setKnob:
+            guard let knob = action.knob else { return nil } // Step.knob fails it
+            return KnownTargets.refusal(knob) ?? action.value.flatMap { KnownTargets.refusal(knob, value: $0) }
+        case .persist:
+            guard let file = action.file else { return nil }
+            return KnownTargets.refusal(file: file, contents: action.value, dropIn: dropIn)
+        case .setAffinity, .migratePages, .restart, .manual:
+            return action.knob != nil || action.file != nil ? "a \(action.kind.rawValue) action names a knob or file; nothing done" : nil
+        }
     }
 
     /// A journal line about `action` of this run, before and after still to be filled in.

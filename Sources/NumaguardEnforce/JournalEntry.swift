@@ -95,23 +95,65 @@ public enum JournalParser {
     /// outcome leaves its intent without an outcome, which undo treats as possibly made. It
     /// is passed over with a warning.
     public static func parse(_ bytes: [UInt8], file: String) throws(JournalError) -> JournalContents {
+        var lines = Lines(file: file, maxLineBytes: Int.max)
+        try bytes.withUnsafeBufferPointer { (buffer) throws(JournalError) in try lines.feed(buffer) }
+        return lines.finish()
+    }
+
+    /// The same reading, fed in pieces (Journal.load streams the file through it): complete
+    /// lines are decoded as they end, only the line in progress is held, at most
+    /// `maxLineBytes` of it.
+    public struct Lines {
+        let file: String
+        let maxLineBytes: Int
         let decoder = JSONDecoder()
         var entries: [JournalEntry] = []
-        var warnings: [String] = []
-        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-        let torn = bytes.last.map { $0 != 0x0A } ?? false
-        for (index, line) in lines.enumerated() where !line.isEmpty {
-            if torn && index == lines.count - 1 {
-                warnings.append("\(file):\(index + 1): ignoring a torn last line (\(line.count) bytes without a newline: "
-                                + "a write cut short by a crash or a full disk)")
-                break
-            }
-            do {
-                entries.append(try decoder.decode(JournalEntry.self, from: Data(line)))
-            } catch {
-                throw JournalError(description: "\(file):\(index + 1): not a numaguard journal line (\(error))", damaged: true)
+        var pending: [UInt8] = []
+        /// 1-based number of the line in `pending`.
+        var number = 1
+
+        public init(file: String, maxLineBytes: Int) {
+            self.file = file
+            self.maxLineBytes = maxLineBytes
+        }
+
+        public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(JournalError) {
+            var start = 0
+            while start < bytes.count {
+                let newline = bytes[start...].firstIndex(of: 0x0A)
+                let end = newline ?? bytes.count
+                guard pending.count <= maxLineBytes - (end - start) else {
+                    throw JournalError(description: "\(file):\(number): not a numaguard journal line (longer than \(maxLineBytes) bytes)",
+                                       damaged: true)
+                }
+                pending.append(contentsOf: bytes[start..<end])
+                guard newline != nil else { return }
+                try decodePending()
+                start = end + 1
             }
         }
-        return JournalContents(entries: entries, warnings: warnings)
+
+        mutating func decodePending() throws(JournalError) {
+            defer {
+                pending.removeAll(keepingCapacity: true)
+                number += 1
+            }
+            guard !pending.isEmpty else { return }
+            do {
+                entries.append(try decoder.decode(JournalEntry.self, from: Data(pending)))
+            } catch {
+                throw JournalError(description: "\(file):\(number): not a numaguard journal line (\(error))", damaged: true)
+            }
+        }
+
+        /// The entries, and a warning for a torn last line (bytes after the last newline).
+        public func finish() -> JournalContents {
+            var warnings: [String] = []
+            if !pending.isEmpty {
+                warnings.append("\(file):\(number): ignoring a torn last line (\(pending.count) bytes without a newline: "
+                                + "a write cut short by a crash or a full disk)")
+            }
+            return JournalContents(entries: entries, warnings: warnings)
+        }
     }
 }

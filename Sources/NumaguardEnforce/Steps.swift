@@ -29,6 +29,16 @@ struct Intent {
     }
 }
 
+/// Undo's guard: what the target must hold for it to be restored. A journal line without
+/// `after` does not say what the run left, so it is never read as "anything goes".
+enum Expectation: Equatable {
+    /// apply: no expectation.
+    case anything
+    /// undo: the value the run being taken back left (nil: the file was absent; a knob
+    /// without a recorded value is refused).
+    case value(String?)
+}
+
 /// Carrying out one action against an Actuator: the identity re-read, the change, the
 /// read-back, and what to say and journal about it.
 struct Step {
@@ -58,7 +68,7 @@ struct Step {
 
     /// `expected`: undo's guard, the value the run being taken back left. A knob that has
     /// changed since is someone else's decision and is left alone.
-    mutating func knob(_ actuator: any Actuator, expecting expected: String?, intent: inout Intent) {
+    mutating func knob(_ actuator: any Actuator, expecting expectation: Expectation, intent: inout Intent) {
         guard let knob = action.knob, let value = action.value else { return finish(.failed, "no knob in the action") }
         do throws(ActuationError) {
             guard let current = try actuator.read(knob) else {
@@ -69,9 +79,12 @@ struct Step {
                 after = current
                 return finish(.unchanged, "already \(value)")
             }
-            if let expected, current != expected {
+            if case let .value(expected) = expectation, current != expected {
                 after = current
                 touched = true
+                guard let expected else {
+                    return finish(.skipped, "the journal does not record what that run left (it is \(current) now); left alone")
+                }
                 return finish(.skipped, "changed since that run: it is \(current), the run left \(expected); left alone")
             }
             guard announce(&intent, before: current, after: value) else { return }
@@ -90,7 +103,7 @@ struct Step {
         }
     }
 
-    mutating func persist(_ actuator: any Actuator, expecting expected: String?, intent: inout Intent) {
+    mutating func persist(_ actuator: any Actuator, expecting expectation: Expectation, intent: inout Intent) {
         guard let path = action.file else { return finish(.failed, "no file in the action") }
         do throws(ActuationError) {
             let current = try actuator.readFile(path)
@@ -99,7 +112,7 @@ struct Step {
                 after = current
                 return finish(.unchanged, "\(path) already holds it")
             }
-            if let expected, current != expected {
+            if case let .value(expected) = expectation, current != expected {
                 after = current
                 touched = true
                 return finish(.skipped, "\(path) changed since that run; left alone")

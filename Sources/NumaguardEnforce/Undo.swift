@@ -108,7 +108,7 @@ extension Applier {
                 continue
             }
             // A file the run created is restored by removing it: expect the contents it wrote.
-            let (result, line, intentFailure) = perform(action, expecting: entry.after, undoes: selection.run)
+            let (result, line, intentFailure) = perform(action, expecting: .value(entry.after), undoes: selection.run)
             if let intentFailure {
                 failure = intentFailure.description
                 results.append(result)

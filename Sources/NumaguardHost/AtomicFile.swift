@@ -18,11 +18,21 @@ public enum AtomicFile {
 
     /// The same for binary contents (a capture's tar).
     public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
-        let (directory, name) = split(path)
-        guard !name.isEmpty, name != ".", name != ".." else {
+        let (directoryPath, name) = split(path)
+        let directory = try SystemCall.check("open", directoryPath) { systemOpen(directoryPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        defer { _ = close(directory) }
+        try write(contents, in: directory, name: name, path: path, mode: mode)
+    }
+
+    /// The same inside an open directory (OutputFile's walked one): the temporary file is
+    /// made, renamed and synced relative to `directory`, so nothing above it is looked up
+    /// again. `path` names it in errors.
+    public static func write(_ contents: [UInt8], in directory: Int32, name: String, path: String, mode: mode_t = 0o644) throws(SystemCallError) {
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
             throw SystemCallError(call: "open", subject: path, errno: .invalid)
         }
-        let (descriptor, temporaryPath) = try create(prefix(path) + ".\(name).")
+        let (descriptor, temporaryName) = try create(directory, ".\(name).", path: path)
+        let temporaryPath = prefix(path) + temporaryName
         var needsClose = true
         do throws(SystemCallError) {
             // withUnsafeBufferPointer rethrows untyped, so the error comes out as a value.
@@ -39,26 +49,27 @@ public enum AtomicFile {
             try SystemCall.check("fsync", temporaryPath) { fsync(descriptor) }
             needsClose = false
             try SystemCall.check("close", temporaryPath) { close(descriptor) }
-            try SystemCall.check("rename", "\(temporaryPath) -> \(path)") { rename(temporaryPath, path) }
+            try SystemCall.check("rename", "\(temporaryPath) -> \(path)") { renameat(directory, temporaryName, directory, name) }
         } catch {
             if needsClose { _ = close(descriptor) }
-            _ = unlink(temporaryPath)
+            _ = unlinkat(directory, temporaryName, 0)
             throw error
         }
-        try syncDirectory(directory)
+        try syncDirectory(directory, path)
     }
 
     /// mkstemp's contract (a new file, O_EXCL, mode 0600, six random characters) plus
-    /// O_CLOEXEC, which Glibc's mkostemp would give but Swift does not import.
-    static func create(_ stem: String) throws(SystemCallError) -> (Int32, String) {
+    /// O_CLOEXEC and O_NOFOLLOW, which Glibc's mkostemp would give but Swift does not import,
+    /// in `directory`: the descriptor and the name made.
+    static func create(_ directory: Int32, _ stem: String, path: String) throws(SystemCallError) -> (Int32, String) {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         while true {
             let candidate = stem + String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
             do {
-                let descriptor = try SystemCall.check("open", candidate) {
-                    systemOpen(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                let descriptor = try SystemCall.check("open", prefix(path) + candidate) {
+                    openat(directory, candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
                 }
                 return (descriptor, candidate)
             } catch where error.errno == Errno(EEXIST) && attempt < 100 {
@@ -85,8 +96,13 @@ public enum AtomicFile {
     public static func syncDirectory(_ directory: String) throws(SystemCallError) {
         let descriptor = try SystemCall.check("open", directory) { systemOpen(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { _ = close(descriptor) }
+        try syncDirectory(descriptor, directory)
+    }
+
+    /// The same on an open directory; `path` names it in errors.
+    public static func syncDirectory(_ descriptor: Int32, _ path: String) throws(SystemCallError) {
         do {
-            try SystemCall.check("fsync", directory) { fsync(descriptor) }
+            try SystemCall.check("fsync", path) { fsync(descriptor) }
         } catch where error.errno == .invalid {
             return
         }

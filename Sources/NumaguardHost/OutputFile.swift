@@ -10,6 +10,9 @@ public struct OutputError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var errno: Errno?
+    /// numaguard's own refusal (the trust rule, a hard link, a kind it does not append to),
+    /// not a system call's failure.
+    public var refused = false
 
     public init(_ path: String, _ reason: String, errno: Errno? = nil) {
         self.path = path
@@ -21,22 +24,30 @@ public struct OutputError: Error, Sendable, CustomStringConvertible {
         self.init(path, error.description, errno: error.errno)
     }
 
+    static func refusing(_ path: String, _ reason: String) -> OutputError {
+        var error = OutputError(path, reason, errno: .notPermitted)
+        error.refused = true
+        return error
+    }
+
     public var description: String { "cannot write \(path): \(reason)" }
 }
 
 /// The one way numaguard opens what a user names as an output (`--out`, `--textfile`,
 /// certify's directory, launch records, and, appending, `--events` and `--journal`).
 ///
-/// Decisions, from lstat of the path:
+/// The entry's directory is opened first, walking the path component by component
+/// (TrustedDirectory: a symbolic link on the way is followed only when trusted where it is);
+/// everything after is relative to that descriptor. Decisions, from lstat of the entry:
 /// - `-` is standard output.
 /// - A regular file, or nothing yet: written to a temporary file beside it and renamed over
 ///   it (AtomicFile), so a reader sees the old contents or the new.
 /// - A FIFO, a character device or a socket (/dev/null, a terminal, a pipe someone reads):
 ///   written through, as tee does; never replaced by a file.
 /// - A symbolic link: followed only when it is trusted (below). Through it, stdout's own file
-///   (`/dev/stdout` when stdout is redirected) is standard output; a regular file is replaced
-///   atomically at its real path, so the link stays; anything else is written through. A
-///   dangling link is refused: nothing is ever created through a link.
+///   (`/dev/stdout` when stdout is redirected) is standard output; otherwise its target is
+///   written by these same rules (a regular file replaced atomically where it is, so the
+///   link stays). A dangling link is refused: nothing is ever created through a link.
 /// - A directory or a block device is refused (numaguard never writes reports onto disks).
 ///
 /// Trust, like fs.protected_symlinks and fs.protected_fifos but for root too and whatever
@@ -44,78 +55,133 @@ public struct OutputError: Error, Sendable, CustomStringConvertible {
 /// owned by a user that is neither root nor numaguard's effective user), another user could
 /// have planted the entry or could swap it, so an existing link, FIFO or device there is used
 /// only when it is numaguard's effective user's own and the directory is sticky (only the
-/// owner may then rename or remove it). Only the entry's own directory is checked, not its
-/// ancestors.
+/// owner may then rename or remove it). The same rule decides every symbolic link on the way
+/// to the entry's directory.
 public enum OutputFile {
-    public static func write(_ contents: String, to path: String, mode: mode_t = 0o644) throws(OutputError) {
-        try write(Array(contents.utf8), to: path, mode: mode)
+    /// `blocking: false` for a service's repeated outputs (watch's --textfile): a FIFO nobody
+    /// reads (ENXIO) or a full pipe (EAGAIN) is a failed write, reported, instead of a wait
+    /// that would stop the service and its signal handling. One-shot commands block as tee
+    /// does: `capture --out fifo` waits for its reader.
+    public static func write(_ contents: String, to path: String, mode: mode_t = 0o644, blocking: Bool = true) throws(OutputError) {
+        try write(Array(contents.utf8), to: path, mode: mode, blocking: blocking)
     }
 
-    public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644) throws(OutputError) {
+    public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644, blocking: Bool = true) throws(OutputError) {
         if path == "-" { return try writeDescriptor(1, contents, name: "standard output") }
-        guard let entry = try status(path, follow: false) else { return try replace(contents, path, mode) }
+        try write(contents, to: path, mode: mode, blocking: blocking, links: 0)
+    }
+
+    /// `links`: how many trusted links led here (a link to nothing is refused; a chain is bounded).
+    static func write(_ contents: [UInt8], to path: String, mode: mode_t, blocking: Bool, links: Int) throws(OutputError) {
+        let (directoryPath, name) = AtomicFile.split(path)
+        guard !name.isEmpty, name != ".", name != ".." else { throw OutputError(path, "names no file", errno: .invalid) }
+        let directory = try TrustedDirectory.open(directoryPath, for: path)
+        defer { _ = close(directory) }
+        guard let entry = try status(directory, name, path) else {
+            if links > 0 {
+                throw OutputError(path, "is what a symbolic link points to, and it does not exist; numaguard does not create a file "
+                                  + "through a link", errno: .noEntry)
+            }
+            return try replace(contents, directory, name, path, mode)
+        }
         switch entry.st_mode & S_IFMT {
-        case S_IFREG: return try replace(contents, path, mode)
-        case S_IFLNK: return try writeThroughLink(contents, path, link: entry, mode: mode)
+        case S_IFREG: return try replace(contents, directory, name, path, mode)
+        case S_IFLNK:
+            try checkTrusted(entry, path, what: "a symbolic link\(linkTarget(directory, name))", in: directory)
+            guard links < TrustedDirectory.maximumLinks else { throw OutputError(path, "has too many symbolic links", errno: Errno(ELOOP)) }
+            var target = stat(), standardOutput = stat()
+            guard fstatat(directory, name, &target, 0) == 0 else {
+                throw OutputError(path, "is a symbolic link\(linkTarget(directory, name)) to nothing; numaguard does not create a file "
+                                  + "through a link", errno: .noEntry)
+            }
+            if fstat(1, &standardOutput) == 0, standardOutput.st_dev == target.st_dev, standardOutput.st_ino == target.st_ino {
+                return try writeDescriptor(1, contents, name: "standard output (\(path))")
+            }
+            let link = try TrustedDirectory.readLink(directory, name, path)
+            let next = link.hasPrefix("/") ? link : (directoryPath == "/" ? "" : directoryPath) + "/" + link
+            try write(contents, to: next, mode: mode, blocking: blocking, links: links + 1)
         default:
             try refuseUnwritableKind(entry, path)
-            try checkTrusted(entry, path, what: kindName(entry))
-            try writeThrough(contents, path, expecting: entry, follow: false)
+            try checkTrusted(entry, path, what: kindName(entry), in: directory)
+            try writeThrough(contents, directory, name, path, expecting: entry, blocking: blocking)
         }
     }
 
-    /// certify's `--out DIR`: created (0755) when missing; an existing directory is used, a
-    /// link to one only when trusted, anything else is refused.
+    /// certify's `--out DIR`: created (0755) when missing; an existing directory (or one a
+    /// trusted link leads to) is used only when owned by root or numaguard's effective user and
+    /// writable by no one else (another user could change the certificate after it is written);
+    /// anything else is refused.
     public static func makeDirectory(_ path: String) throws(OutputError) {
+        let (parentPath, name) = AtomicFile.split(path)
+        let parent = try TrustedDirectory.open(parentPath, for: path)
+        defer { _ = close(parent) }
         do {
-            try SystemCall.check("mkdir", path) { mkdir(path, 0o755) }
+            try SystemCall.check("mkdir", path) { mkdirat(parent, name, 0o755) }
+            _ = fsync(parent)
             return
         } catch where error.errno == Errno(EEXIST) {
             // Decided below from what is there.
         } catch {
             throw OutputError(path, error)
         }
-        guard let entry = try status(path, follow: false) else { throw OutputError(path, "it vanished while being created") }
-        if entry.st_mode & S_IFMT == S_IFLNK {
-            try checkTrusted(entry, path, what: "a symbolic link")
-            guard let target = try status(path, follow: true) else { throw OutputError(path, "is a dangling symbolic link") }
-            if target.st_mode & S_IFMT == S_IFDIR { return }
-        } else if entry.st_mode & S_IFMT == S_IFDIR {
-            return
+        guard let entry = try status(parent, name, path) else { throw OutputError(path, "it vanished while being created") }
+        let kind = entry.st_mode & S_IFMT
+        guard kind == S_IFLNK || kind == S_IFDIR else { throw OutputError(path, "exists and is not a directory", errno: Errno(ENOTDIR)) }
+        let directory = try TrustedDirectory.open(path, for: path) // a link is followed only when trusted
+        defer { _ = close(directory) }
+        var info = stat()
+        guard fstat(directory, &info) == 0 else { throw OutputError(path, "cannot be examined") }
+        let me = geteuid()
+        if info.st_uid != 0 && info.st_uid != me {
+            throw .refusing(path, "is a directory owned by uid \(info.st_uid), neither root nor numaguard's user \(me): "
+                            + "its owner could change what numaguard writes there; choose another directory")
         }
-        throw OutputError(path, "exists and is not a directory", errno: Errno(ENOTDIR))
+        if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+            throw .refusing(path, "is a directory writable by others (mode \(String(info.st_mode & 0o7777, radix: 8))): "
+                            + "they could change what numaguard writes there; choose another directory")
+        }
     }
 
-    /// An append-only file (`--events`, `--journal`): opened O_APPEND with O_NOFOLLOW and
-    /// O_CLOEXEC, created (mode `mode`, and its directory synced) when missing. A symbolic link
-    /// is refused, dangling or not: a link in a shared directory could point root at any file.
-    /// An existing file is used under the same trust rule as above. `readable` opens it O_RDWR
-    /// (the journal repairs a torn last line).
-    public static func openAppend(_ path: String, mode: mode_t, readable: Bool = false) throws(OutputError) -> (fd: Int32, created: Bool) {
+    /// An append-only file (`--events`, `--journal`): opened O_APPEND with O_NOFOLLOW,
+    /// O_CLOEXEC and O_NONBLOCK in its directory (walked as for `write`, and made when
+    /// `makeDirectories`), created (mode `mode`, and its directory synced) when missing
+    /// and `create` allows it. A symbolic link is refused, dangling or not: a link in a shared
+    /// directory could point root at any file. An existing entry is used under the same trust
+    /// rule as above, and only when it is a regular file with one link (a hard link to another
+    /// file, possible in a shared directory when fs.protected_hardlinks is 0, would let its
+    /// maker aim root's appends, and the journal's repair, at that file) or, unless
+    /// `regularOnly`, a FIFO or character device. O_NONBLOCK: opening a FIFO nobody reads fails
+    /// (ENXIO) instead of waiting for a reader, and a full pipe is a failed write (EAGAIN),
+    /// never a hang; regular files ignore it. `readable` opens it O_RDWR (the journal is read
+    /// back, and repairs a torn last line).
+    public static func openAppend(_ path: String, mode: mode_t, readable: Bool = false, create: Bool = true,
+                                  regularOnly: Bool = false, makeDirectories: Bool = false) throws(OutputError) -> (fd: Int32, created: Bool) {
+        let (directoryPath, name) = AtomicFile.split(path)
+        guard !name.isEmpty, name != ".", name != ".." else { throw OutputError(path, "names no file", errno: .invalid) }
+        let directory = try TrustedDirectory.open(directoryPath, create: makeDirectories, for: path)
+        defer { _ = close(directory) }
         let access = readable ? O_RDWR : O_WRONLY
-        let flags = access | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
+        let flags = access | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
         for _ in 0..<3 {
-            if let fd = try create(path, flags, mode) { return (fd, true) }
+            if create, let fd = try self.create(directory, name, path, flags, mode) { return (fd, true) }
             let fd: Int32
             do {
-                fd = try SystemCall.check("open", path) { systemOpen(path, flags) }
-            } catch where error.errno == .noEntry {
+                fd = try SystemCall.check("open", path) { openat(directory, name, flags) }
+            } catch where error.errno == .noEntry && create {
                 continue // removed in between: create it after all
             } catch where error.errno == Errno(ELOOP) {
-                throw OutputError(path, "is a symbolic link\(linkTarget(path)); numaguard does not follow a link here "
+                throw OutputError(path, "is a symbolic link\(linkTarget(directory, name)); numaguard does not follow a link here "
                                   + "(in a shared directory it could point at any file): give the real path", errno: Errno(ELOOP))
+            } catch where error.errno == Errno(ENXIO) {
+                throw OutputError(path, "is a FIFO nobody is reading; numaguard does not wait for a reader", errno: Errno(ENXIO))
             } catch {
                 throw OutputError(path, error)
             }
-            var entry = stat()
-            do {
-                try SystemCall.check("fstat", path) { fstat(fd, &entry) }
-            } catch {
-                _ = close(fd)
-                throw OutputError(path, error)
-            }
-            do {
-                try checkTrusted(entry, path, what: kindName(entry))
+            do throws(OutputError) {
+                var entry = stat()
+                do { try SystemCall.check("fstat", path) { fstat(fd, &entry) } } catch { throw OutputError(path, error) }
+                try checkAppendable(entry, path, regularOnly: regularOnly)
+                try checkTrusted(entry, path, what: kindName(entry), in: directory)
             } catch {
                 _ = close(fd)
                 throw error
@@ -125,19 +191,34 @@ public enum OutputFile {
         throw OutputError(path, "it kept appearing and disappearing while being opened")
     }
 
+    /// A regular file with exactly one link, or (unless `regularOnly`) a FIFO or character device.
+    static func checkAppendable(_ entry: stat, _ path: String, regularOnly: Bool) throws(OutputError) {
+        switch entry.st_mode & S_IFMT {
+        case S_IFREG:
+            guard entry.st_nlink == 1 else {
+                throw .refusing(path, "is a regular file with \(entry.st_nlink) hard links; numaguard appends only to a file "
+                                + "with one link (a hard link could aim root at another file): give another path")
+            }
+        case S_IFIFO where !regularOnly, S_IFCHR where !regularOnly:
+            return
+        default:
+            throw .refusing(path, "is \(kindName(entry)), not a regular file")
+        }
+    }
+
     /// O_CREAT|O_EXCL (which never follows a link): the new descriptor, its directory synced so
     /// the new entry survives a crash; nil when something is already there.
-    static func create(_ path: String, _ flags: Int32, _ mode: mode_t) throws(OutputError) -> Int32? {
+    static func create(_ directory: Int32, _ name: String, _ path: String, _ flags: Int32, _ mode: mode_t) throws(OutputError) -> Int32? {
         let fd: Int32
         do {
-            fd = try SystemCall.check("open", path) { systemOpen(path, flags | O_CREAT | O_EXCL, mode) }
+            fd = try SystemCall.check("open", path) { openat(directory, name, flags | O_CREAT | O_EXCL, mode) }
         } catch where error.errno == Errno(EEXIST) {
             return nil
         } catch {
             throw OutputError(path, error)
         }
         do {
-            try AtomicFile.syncDirectory(AtomicFile.split(path).directory)
+            try AtomicFile.syncDirectory(directory, path)
         } catch {
             _ = close(fd)
             throw OutputError(path, error)
@@ -147,46 +228,24 @@ public enum OutputFile {
 
     // MARK: - The cases
 
-    static func replace(_ contents: [UInt8], _ path: String, _ mode: mode_t) throws(OutputError) {
+    static func replace(_ contents: [UInt8], _ directory: Int32, _ name: String, _ path: String, _ mode: mode_t) throws(OutputError) {
         do {
-            try AtomicFile.write(contents, to: path, mode: mode)
+            try AtomicFile.write(contents, in: directory, name: name, path: path, mode: mode)
         } catch {
             throw OutputError(path, error)
         }
     }
 
-    static func writeThroughLink(_ contents: [UInt8], _ path: String, link: stat, mode: mode_t) throws(OutputError) {
-        try checkTrusted(link, path, what: "a symbolic link\(linkTarget(path))")
-        guard let target = try status(path, follow: true) else {
-            throw OutputError(path, "is a symbolic link\(linkTarget(path)) to nothing; numaguard does not create a file through a link",
-                              errno: .noEntry)
-        }
-        var standardOutput = stat()
-        if fstat(1, &standardOutput) == 0, standardOutput.st_dev == target.st_dev, standardOutput.st_ino == target.st_ino {
-            return try writeDescriptor(1, contents, name: "standard output (\(path))")
-        }
-        switch target.st_mode & S_IFMT {
-        case S_IFREG:
-            let real: String
-            do {
-                real = try SystemCall.checkPointer("realpath", path) { realpath(path, nil) }.consumed()
-            } catch {
-                throw OutputError(path, error)
-            }
-            try replace(contents, real, mode)
-        default:
-            try refuseUnwritableKind(target, path)
-            try writeThrough(contents, path, expecting: target, follow: true)
-        }
-    }
-
     /// Opens what is there without creating or truncating anything, makes sure it is still
     /// the entry that was judged (same device and inode), and writes every byte.
-    static func writeThrough(_ contents: [UInt8], _ path: String, expecting entry: stat, follow: Bool) throws(OutputError) {
-        let flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | (follow ? 0 : O_NOFOLLOW)
+    static func writeThrough(_ contents: [UInt8], _ directory: Int32, _ name: String, _ path: String, expecting entry: stat,
+                             blocking: Bool) throws(OutputError) {
+        let flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | (blocking ? 0 : O_NONBLOCK)
         let fd: Int32
         do {
-            fd = try SystemCall.check("open", path) { systemOpen(path, flags) }
+            fd = try SystemCall.check("open", path) { openat(directory, name, flags) }
+        } catch where error.errno == Errno(ENXIO) {
+            throw OutputError(path, "is a FIFO nobody is reading; nothing written", errno: Errno(ENXIO))
         } catch {
             throw OutputError(path, error)
         }
@@ -195,7 +254,11 @@ public enum OutputFile {
         guard fstat(fd, &opened) == 0, opened.st_dev == entry.st_dev, opened.st_ino == entry.st_ino else {
             throw OutputError(path, "it was replaced while being opened; nothing written")
         }
-        try writeDescriptor(fd, contents, name: path)
+        do {
+            try writeDescriptor(fd, contents, name: path)
+        } catch where error.errno == Errno(EAGAIN) {
+            throw OutputError(path, "its reader is not taking more (the pipe is full); the write was cut short", errno: Errno(EAGAIN))
+        }
     }
 
     static func writeDescriptor(_ fd: Int32, _ contents: [UInt8], name: String) throws(OutputError) {
@@ -212,15 +275,11 @@ public enum OutputFile {
 
     // MARK: - Judging an entry
 
-    /// lstat or stat; nil when there is nothing at `path`.
-    static func status(_ path: String, follow: Bool) throws(OutputError) -> stat? {
+    /// lstat of `name` in `directory`; nil when there is nothing there.
+    static func status(_ directory: Int32, _ name: String, _ path: String) throws(OutputError) -> stat? {
         var entry = stat()
         do {
-            if follow {
-                try SystemCall.check("stat", path) { stat(path, &entry) }
-            } else {
-                try SystemCall.check("lstat", path) { lstat(path, &entry) }
-            }
+            try SystemCall.check("lstat", path) { fstatat(directory, name, &entry, AT_SYMLINK_NOFOLLOW) }
             return entry
         } catch where error.errno == .noEntry {
             return nil
@@ -237,22 +296,22 @@ public enum OutputFile {
         }
     }
 
-    /// The trust rule in the type's comment. `entry` is the lstat (or fstat) of the entry.
-    static func checkTrusted(_ entry: stat, _ path: String, what: String) throws(OutputError) {
-        let directory = AtomicFile.split(path).directory
+    /// The trust rule in the type's comment. `entry` is the lstat (or fstat) of the entry,
+    /// `directory` the descriptor of the directory holding it.
+    static func checkTrusted(_ entry: stat, _ path: String, what: String, in directory: Int32) throws(OutputError) {
         var parent = stat()
-        guard stat(directory, &parent) == 0 else { return } // the open that follows names the problem
+        guard fstat(directory, &parent) == 0 else { throw OutputError(path, "its directory cannot be examined") }
+        let directoryPath = AtomicFile.split(path).directory
         let me = geteuid()
         let writableByOthers = parent.st_mode & (S_IWGRP | S_IWOTH) != 0
         let foreignOwner = parent.st_uid != 0 && parent.st_uid != me
         guard writableByOthers || foreignOwner else { return }
         let sticky = parent.st_mode & S_ISVTX != 0
         if entry.st_uid == me && sticky && !foreignOwner { return }
-        let why = foreignOwner ? "its directory \(directory) belongs to uid \(parent.st_uid)"
-            : "its directory \(directory) is writable by others (mode \(String(parent.st_mode & 0o7777, radix: 8)))"
-        throw OutputError(path, "is \(what) owned by uid \(entry.st_uid) and \(why), so another user could have put it there "
-                          + "or swap it; numaguard does not write through it: remove it or choose another path",
-                          errno: .notPermitted)
+        let why = foreignOwner ? "its directory \(directoryPath) belongs to uid \(parent.st_uid)"
+            : "its directory \(directoryPath) is writable by others (mode \(String(parent.st_mode & 0o7777, radix: 8)))"
+        throw .refusing(path, "is \(what) owned by uid \(entry.st_uid) and \(why), so another user could have put it there "
+                        + "or swap it; numaguard does not write through it: remove it or choose another path")
     }
 
     static func kindName(_ entry: stat) -> String {
@@ -267,25 +326,7 @@ public enum OutputFile {
     }
 
     /// ` (to TARGET)` for messages; empty when it cannot be read.
-    static func linkTarget(_ path: String) -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBufferPointer { bytes -> Int in
-            guard let base = bytes.baseAddress else { return -1 }
-            return readlink(path, base, bytes.count - 1)
-        }
-        guard count > 0 else { return "" }
-        return " (to \(String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)))"
+    static func linkTarget(_ directory: Int32, _ name: String) -> String {
+        (try? TrustedDirectory.readLink(directory, name, name)).map { " (to \($0))" } ?? ""
     }
-}
-
-private extension UnsafeMutablePointer where Pointee == CChar {
-    /// The C string, freed: realpath(path, nil) mallocs it.
-    func consumed() -> String {
-        defer { free(self) }
-        return String(cString: self)
-    }
-}
-
-private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
-    open(path, flags, mode)
 }

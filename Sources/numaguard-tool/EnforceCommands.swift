@@ -44,7 +44,7 @@ struct EnforceOptions: ParsableArguments {
     var today: String?
     @Flag(help: "Also keep the policy's sysctls across reboots in /etc/sysctl.d/90-numaguard.conf.") var persist = false
 
-    static let dropIn = "/etc/sysctl.d/90-numaguard.conf"
+    static let dropIn = KnownTargets.dropIn
 
     func plan(root: HostRoot) throws -> (plan: Plan, policy: LoadedPolicy) {
         guard let policy else { throw ValidationError("--policy FILE is required") }
@@ -69,8 +69,9 @@ struct ChangeOptions: ParsableArguments {
     @Flag(help: "Do not ask; required when standard input is not a terminal.") var yes = false
     @Option(help: "Output format for the results: text or json.") var format: OutputFormat = .text
 
-    /// Exit 73 when it cannot be created or opened (a symbolic link is refused); a torn last
-    /// line it cut off is reported on stderr.
+    /// Exit 73 when it cannot be created or opened (a symbolic link, a hard link or an
+    /// untrusted file is refused); a torn last line it cut off, and a journal past
+    /// Journal.warningBytes, are reported on stderr.
     func openJournal() throws -> Journal {
         let opened: Journal
         do {
@@ -79,7 +80,18 @@ struct ChangeOptions: ParsableArguments {
             throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
         }
         if let repaired = opened.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+        Self.warnSize(opened)
         return opened
+    }
+
+    /// A journal is never rotated by numaguard; past Journal.warningBytes the operator hears so.
+    static func warnSize(_ journal: Journal) {
+        let size = journal.size
+        if size > Journal.warningBytes {
+            Terminal.printError("numaguard: warning: the journal \(journal.path) is \(Bytes.text(Int(size))) (over "
+                                + "\(Bytes.text(Int(Journal.warningBytes)))); every undo reads it whole: once its runs need no undo, "
+                                + "move it aside and let apply start a new one")
+        }
     }
 
     /// On a terminal, asks; elsewhere --yes is the answer. A no changes nothing (exit 2:
@@ -128,11 +140,13 @@ struct ApplyCommand: ParsableCommand {
             prompt; 3 nothing to do but something could not be read; 77 what remains was all blocked by a missing \
             privilege; 64 usage (no --yes off a terminal, --host-root, a plan file from another boot, a policy \
             changed since the plan); 65 the --plan file is not a numaguard plan; 66 the --plan or policy file is \
-            missing or cannot be read; 71 host unreadable; 73 the journal cannot be created or opened, or is a \
-            symbolic link (nothing changed); 78 invalid policy. \
-            --plan FILE re-loads the policy the plan names (its policy_file, or --policy FILE) and refuses a plan \
-            whose policy has changed since; the policy's protected workloads are matched again right before each \
-            process is touched.
+            missing or cannot be read, or another user could have written it; 71 host unreadable; 73 the journal \
+            cannot be created or opened, or is a symbolic link, a hard link, not a regular file or another user's \
+            (nothing changed); 78 invalid policy. \
+            --plan FILE is read only when it is root's or yours, writable by no one else and not a link; it re-loads \
+            --policy FILE when given, else the plan's policy_file under the same rule, and refuses a plan whose \
+            policy has changed since; the policy's protected workloads are matched again right before each \
+            process is touched. Only the kernel settings numaguard manages and its sysctl.d drop-in are ever written.
             """
     )
 
@@ -179,12 +193,18 @@ struct ApplyCommand: ParsableCommand {
     /// mean nothing after a reboot), with its policy loaded again: the protected workloads
     /// apply asks about right before each process action are the policy's as it is now, and
     /// a policy changed since the plan was made means plan again.
+    ///
+    /// The plan chooses what root changes, so it is read only under TrustedInput's rule (root's
+    /// or the caller's own, writable by no one else, not a link), from the descriptor checked.
+    /// Nor does the plan choose the policy it is checked against: `--policy FILE` when given,
+    /// else its policy_file only under the same rule (otherwise a plan could name a policy of
+    /// its author's, with no protected workloads and a matching digest).
     static func load(_ path: String, policy override: String?) throws -> (plan: Plan, policy: LoadedPolicy) {
         let bytes: [UInt8]
         do {
-            bytes = try HostRoot.readFile(atPath: path)
+            bytes = try TrustedInput.read(path)
         } catch {
-            throw Terminal.fail("cannot read the plan \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
+            throw Terminal.fail("cannot read the plan \(path): \(error.reason); nothing was changed", .noInput)
         }
         let plan: Plan
         do {
@@ -195,6 +215,13 @@ struct ApplyCommand: ParsableCommand {
         let boot = HostNames.read(.live).bootID
         if let made = plan.bootID, made != boot {
             throw Terminal.fail("\(path) was planned on boot \(made), this is boot \(boot ?? "unknown"): plan again; nothing was changed", .usage)
+        }
+        if override == nil {
+            do {
+                try TrustedInput.check(plan.policyFile)
+            } catch {
+                throw Terminal.fail("the policy \(path) names: \(error) (or give --policy FILE); nothing was changed", .noInput)
+            }
         }
         let loaded = try PolicyFile.load(override ?? plan.policyFile)
         guard loaded.digest == plan.policyDigest else {
@@ -217,7 +244,7 @@ struct UndoCommand: ParsableCommand {
             privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal, an unknown \
             --run); 65 a damaged journal line (named by file:line; a torn last line is ignored with a warning); 66 no \
             journal, or it cannot be read otherwise (a directory); 73 it cannot be opened for writing (or is a \
-            symbolic link). \
+            symbolic link, a hard link, not a regular file or another user's); undo never creates it. \
             A change journaled as intended with no outcome (an interrupted run) is restored too: it may have been made.
             """
     )
@@ -226,11 +253,17 @@ struct UndoCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Undo this run (its ID is printed by apply and in every journal line).", valueName: "id"))
     var runID: String?
 
+    /// The journal is opened first (never created, under the journal's trust rule) and its
+    /// lines read from that descriptor; the same descriptor takes undo's lines: what is
+    /// restored is what was checked, whatever happens to the path while the prompt waits.
     func run() throws {
         let entries: [JournalEntry]
+        let journal: Journal
         do {
-            let contents = try Journal.load(change.journal)
+            journal = try Journal.openExisting(change.journal)
+            let contents = try journal.load()
             for warning in contents.warnings { Terminal.printError("numaguard: warning: \(warning)") }
+            ChangeOptions.warnSize(journal)
             entries = contents.entries
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
@@ -251,7 +284,12 @@ struct UndoCommand: ParsableCommand {
             return
         }
         try change.confirm("Restore \(selection.entries.count) setting\(selection.entries.count == 1 ? "" : "s") of run \(selection.run)?")
-        let journal = try change.openJournal()
+        do {
+            try journal.repair()
+        } catch {
+            throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
+        }
+        if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
                               run: Journal.runID(time: Journal.now()), protection: .none)
         try change.finish(applier.undo(selection))

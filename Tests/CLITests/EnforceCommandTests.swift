@@ -142,6 +142,77 @@ final class EnforceCommandTests: XCTestCase {
         XCTAssertTrue(unreadable.stderr.contains("cannot read the journal \(directory)"), unreadable.stderr)
     }
 
+    /// A plan chooses what root changes: one another user could have written is not read,
+    /// and the policy it names is held to the same rule unless --policy names one.
+    func testApplyPlanRefusesAPlanOrItsPolicyAnotherUserCouldHaveWritten() throws {
+        try XCTSkipUnless(geteuid() == 0, "chown to another user needs root")
+        let boot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl").path
+        let policy = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
+        let plan = try savedPlan(policy: policy, boot: boot)
+        XCTAssertEqual(chown(plan, 65534, 65534), 0)
+        let foreign = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
+        XCTAssertEqual(foreign.status, 66, foreign.stderr)
+        XCTAssertTrue(foreign.stderr.contains("cannot read the plan \(plan): belongs to uid 65534"), foreign.stderr)
+        XCTAssertEqual(chown(plan, 0, 0), 0)
+        XCTAssertEqual(chmod(plan, 0o666), 0)
+        let writable = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
+        XCTAssertEqual(writable.status, 66, writable.stderr)
+        XCTAssertTrue(writable.stderr.contains("is writable by others (mode 666)"), writable.stderr)
+        XCTAssertEqual(chmod(plan, 0o644), 0)
+
+        // The plan's own policy_file, another user's: the plan does not get to choose it.
+        XCTAssertEqual(chown(policy, 65534, 65534), 0)
+        let theirs = try Command.numaguard(["apply", "--plan", plan, "--yes", "--journal", journal])
+        XCTAssertEqual(theirs.status, 66, theirs.stderr)
+        XCTAssertTrue(theirs.stderr.contains("the policy \(plan) names: cannot use \(policy): belongs to uid 65534"), theirs.stderr)
+        // --policy is the operator's choice: used as given (here it fails the digest check).
+        let mine = try write("version: 1\nhost: {kernel: {numa_balancing: off}}\n")
+        let chosen = try Command.numaguard(["apply", "--plan", plan, "--policy", mine, "--yes", "--journal", journal])
+        XCTAssertEqual(chosen.status, 64, chosen.stderr)
+        XCTAssertTrue(chosen.stderr.contains("\(mine) has changed since \(plan) was planned"), chosen.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal), "nothing journaled, nothing changed")
+    }
+
+    /// undo opens the journal under the journal's rule before reading it: a hard link (to a
+    /// file root must not rewrite) is refused with 73, and nothing is cut from it.
+    func testUndoRefusesAJournalThatIsAHardLink() throws {
+        let victim = try write("{\"not\": \"a journal\"}\nno newline", ".txt")
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("j-\(UUID().uuidString).jsonl")
+        XCTAssertEqual(link(victim, journal.path), 0)
+        files.append(journal)
+        let result = try Command.numaguard(["undo", "--journal", journal.path, "--yes"])
+        XCTAssertEqual(result.status, 73, result.stderr)
+        XCTAssertTrue(result.stderr.contains("hard links"), result.stderr)
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "{\"not\": \"a journal\"}\nno newline")
+    }
+
+    /// Past 16 MiB (HostRoot's cap on a host file) undo could no longer read the journal; it
+    /// is streamed now, and past 64 MiB the operator is told it keeps growing.
+    func testUndoReadsAJournalPastSixteenMebibytesAndWarnsPastSixtyFour() throws {
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).jsonl")
+        files.append(journal)
+        XCTAssertTrue(FileManager.default.createFile(atPath: journal.path, contents: nil))
+        let detail = String(repeating: "d", count: 1_000_000)
+        let line = Data(("{\"action\":\"migrate_pages\",\"command\":\"migrate\",\"detail\":\"\(detail)\",\"result\":\"done\","
+                         + "\"run\":\"M\",\"subject\":\"PID 1 (x)\",\"time\":\"2026-11-21T10:00:00Z\"}\n").utf8)
+        let handle = try FileHandle(forWritingTo: journal)
+        for _ in 0..<20 { try handle.write(contentsOf: line) }
+        try handle.close()
+        let big = try Command.numaguard(["undo", "--journal", journal.path, "--yes"])
+        XCTAssertEqual(big.status, 0, big.stderr)
+        XCTAssertTrue(big.stdout.hasPrefix("Nothing to undo"), big.stdout)
+        XCTAssertFalse(big.stderr.contains("warning: the journal"), "20 MB is not worth a warning: \(big.stderr)")
+
+        let more = try FileHandle(forWritingTo: journal)
+        try more.seekToEnd()
+        for _ in 0..<50 { try more.write(contentsOf: line) }
+        try more.close()
+        let huge = try Command.numaguard(["undo", "--journal", journal.path, "--yes"])
+        XCTAssertEqual(huge.status, 0, huge.stderr)
+        XCTAssertTrue(huge.stderr.contains("numaguard: warning: the journal \(journal.path) is "), huge.stderr)
+    }
+
     func testMigrateRefusesAThreadID() throws {
         // A thread of the test process itself: /proc/TID exists, its Tgid is not TID.
         let started = DispatchSemaphore(value: 0), finish = DispatchSemaphore(value: 0)

@@ -135,6 +135,35 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertEqual(events.last?["message"] as? String, "stopped by SIGTERM")
     }
 
+    /// A --textfile FIFO nobody reads: before, watch blocked in open(2) for a reader (state
+    /// S, SIGTERM never handled). Now each write fails once, reported, and SIGTERM stops it.
+    /// The deadline only catches the hang.
+    func testATextfileFIFOWithNoReaderDoesNotBlockTheWatch() throws {
+        let policy = try write("p.yaml", "version: 1\n")
+        let fifo = directory.appendingPathComponent("numaguard.prom").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let eventsPath = directory.appendingPathComponent("events.jsonl").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Command.numaguard)
+        process.arguments = ["watch", "--policy", policy, "--interval", "100ms", "--textfile", fifo, "--events", eventsPath,
+                             "--host-root", Command.fixture("linux-6.1-2node")]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        try waitFor(eventsPath, "is a FIFO nobody is reading", seconds: 60)
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertFalse(process.isRunning, "SIGTERM did not stop a watch writing to a FIFO nobody reads")
+        guard !process.isRunning else { return }
+        XCTAssertEqual(process.terminationStatus, 0)
+        let events = try lines(try String(contentsOfFile: eventsPath, encoding: .utf8))
+        XCTAssertEqual(events.filter { ($0["message"] as? String)?.contains("is a FIFO nobody is reading") ?? false }.count, 1,
+                       "reported once, not every sample")
+        XCTAssertEqual(events.last?["message"] as? String, "stopped by SIGTERM")
+    }
+
     /// A recorded host never changes, so its rates are all 0 and it stays STABLE.
     func testCountOverARecordedHostWithATextfile() throws {
         let policy = try write("p.yaml", "version: 1\nwatch: {interval: 100ms}\n")

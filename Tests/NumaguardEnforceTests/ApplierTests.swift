@@ -91,7 +91,7 @@ final class ApplierTests: XCTestCase {
         _ = FileManager.default.createFile(atPath: file, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: file) }
         XCTAssertThrowsError(try Journal(path: file + "/sub/j.jsonl")) { error in
-            XCTAssertTrue("\(error)".contains("mkdir(\(file)/sub): Not a directory") || "\(error)".contains("mkdir(\(file)): "), "\(error)")
+            XCTAssertTrue("\(error)".contains("cannot open the journal \(file)/sub/j.jsonl: \(file) is not a directory"), "\(error)")
         }
     }
 

@@ -73,14 +73,23 @@ final class JournalWriteAheadTests: XCTestCase {
     func testAJournalThatRefusesTheIntentChangesNothing() throws {
         let host = MemoryHost()
         host.knobs[balancing.path] = "1"
-        // /dev/full: every write fails with ENOSPC, as on a full disk.
+        // RLIMIT_FSIZE stands in for a full disk: every write past it fails (EFBIG). The
+        // journal is a regular file only (a device such as /dev/full is refused).
         let full = Applier(actuator: host, privileges: Privileges(uid: 0, effective: ApplierTests.all),
-                           journal: try Journal(path: "/dev/full"), command: "apply", run: "A", protection: .none)
+                           journal: try Journal(path: path), command: "apply", run: "A", protection: .none)
+        var saved = rlimit()
+        XCTAssertEqual(getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved), 0)
+        let previous = signal(SIGXFSZ, SIG_IGN)
+        var none = saved
+        none.rlim_cur = 0
+        XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &none), 0)
         let report = full.apply([knobAction("0"), knobAction("0")])
+        XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved), 0)
+        signal(SIGXFSZ, previous)
         XCTAssertEqual(report.results.map(\.outcome), [.skipped, .skipped])
         XCTAssertEqual(report.results[0].detail, "not attempted: the journal could not record the change beforehand")
         XCTAssertEqual(host.calls, [], "nothing changed without its intent on disk")
-        XCTAssertTrue(report.journalFailure?.contains("No space left on device") ?? false, "\(report.journalFailure ?? "nil")")
+        XCTAssertTrue(report.journalFailure?.contains("File too large") ?? false, "\(report.journalFailure ?? "nil")")
         XCTAssertEqual(host.knobs[balancing.path], "1")
     }
 
