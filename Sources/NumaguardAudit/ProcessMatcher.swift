@@ -78,8 +78,7 @@ final class CandidateProcess {
         case "comm":
             return String(Lex.trimmed((try? root.readSmallText("proc/\(pid)/comm")) ?? ""))
         default:
-            let raw = (try? root.readSmallText("proc/\(pid)/cmdline")) ?? ""
-            return raw.split(separator: "\0").joined(separator: " ")
+            return CommandLineText.matchable((try? root.readSmallText("proc/\(pid)/cmdline")) ?? "")
         }
     }
 }

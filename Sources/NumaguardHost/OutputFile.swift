@@ -110,35 +110,59 @@ public enum OutputFile {
     /// certify's `--out DIR`: created (0755) when missing; an existing directory (or one a
     /// trusted link leads to) is used only when owned by root or numaguard's effective user and
     /// writable by no one else (another user could change the certificate after it is written);
-    /// anything else is refused.
-    public static func makeDirectory(_ path: String) throws(OutputError) {
+    /// anything else is refused. Returns the directory, open (the caller closes it): the files
+    /// go in relative to it, so the path cannot be swapped for another directory after the check.
+    public static func makeDirectory(_ path: String) throws(OutputError) -> Int32 {
         let (parentPath, name) = AtomicFile.split(path)
         let parent = try TrustedDirectory.open(parentPath, for: path)
         defer { _ = close(parent) }
+        var created = false
         do {
             try SystemCall.check("mkdir", path) { mkdirat(parent, name, 0o755) }
-            _ = fsync(parent)
-            return
+            created = true
         } catch where error.errno == Errno(EEXIST) {
             // Decided below from what is there.
         } catch {
             throw OutputError(path, error)
         }
+        if created {
+            _ = fsync(parent)
+            do {
+                return try SystemCall.check("open", path) { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            } catch {
+                throw OutputError(path, error)
+            }
+        }
         guard let entry = try status(parent, name, path) else { throw OutputError(path, "it vanished while being created") }
         let kind = entry.st_mode & S_IFMT
         guard kind == S_IFLNK || kind == S_IFDIR else { throw OutputError(path, "exists and is not a directory", errno: Errno(ENOTDIR)) }
         let directory = try TrustedDirectory.open(path, for: path) // a link is followed only when trusted
-        defer { _ = close(directory) }
         var info = stat()
-        guard fstat(directory, &info) == 0 else { throw OutputError(path, "cannot be examined") }
+        guard fstat(directory, &info) == 0 else {
+            _ = close(directory)
+            throw OutputError(path, "cannot be examined")
+        }
         let me = geteuid()
         if info.st_uid != 0 && info.st_uid != me {
+            _ = close(directory)
             throw .refusing(path, "is a directory owned by uid \(info.st_uid), neither root nor numaguard's user \(me): "
                             + "its owner could change what numaguard writes there; choose another directory")
         }
         if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+            _ = close(directory)
             throw .refusing(path, "is a directory writable by others (mode \(String(info.st_mode & 0o7777, radix: 8))): "
                             + "they could change what numaguard writes there; choose another directory")
+        }
+        return directory
+    }
+
+    /// Replaces `name` inside a directory `makeDirectory` opened and checked: relative to that
+    /// descriptor, so swapping the directory's path after the check changes nothing.
+    public static func write(_ contents: String, in directory: Int32, name: String, path: String) throws(OutputError) {
+        do {
+            try AtomicFile.write(Array(contents.utf8), in: directory, name: name, path: path)
+        } catch {
+            throw OutputError(path, error)
         }
     }
 

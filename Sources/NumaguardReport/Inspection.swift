@@ -103,9 +103,8 @@ public enum Inspection {
                   let stat = try? reader.root.parse("proc/\(pid)/stat", TaskStatParser.parse),
                   !stat.isKernelThread else { return false }
             guard let regex else { return true }
-            let cmdline = (try? reader.root.readText("proc/\(pid)/cmdline")) ?? ""
-            let joined = cmdline.split(separator: "\0").joined(separator: " ")
-            return regex.matches(stat.comm) || regex.matches(joined)
+            let cmdline = CommandLineText.matchable((try? reader.root.readText("proc/\(pid)/cmdline")) ?? "")
+            return regex.matches(stat.comm) || regex.matches(cmdline)
         }
     }
 }

@@ -64,17 +64,22 @@ struct CertifyCommand: ParsableCommand {
 
     func write(_ certificate: Certificate) throws {
         do {
-            try OutputFile.makeDirectory(out)
+            // Written relative to the directory checked, never by path again: its path could be
+            // swapped for someone else's directory between the check and the writes.
+            let directory = try OutputFile.makeDirectory(out)
+            defer { _ = close(directory) }
+            func put(_ name: String, _ contents: String) throws(OutputError) {
+                try OutputFile.write(contents, in: directory, name: name, path: "\(out)/\(name)")
+            }
             let json = try JSONDocument.render(kind: "certificate", certificate)
             let digest = SHA256.hex(json)
             let status = certificate.audit.status == .success ? "CERTIFIED" : "NOT CERTIFIED"
             let header = "numaguard \(certificate.toolVersion) certify: \(status) (exit \(certificate.audit.status.rawValue))\n"
                 + "window \(certificate.windowSeconds)s; report sha256:\(digest) (certificate.json)\n"
-            try OutputFile.write(json, to: "\(out)/certificate.json")
-            try OutputFile.write("\(digest)  certificate.json\n", to: "\(out)/certificate.sha256")
-            try OutputFile.write(header + AuditText.render(certificate.audit), to: "\(out)/certificate.txt")
-            try OutputFile.write(JUnitRenderer.render(certificate.audit, timestamp: UTCTime.text(Double(time(nil)))),
-                                 to: "\(out)/certificate.junit.xml")
+            try put("certificate.json", json)
+            try put("certificate.sha256", "\(digest)  certificate.json\n")
+            try put("certificate.txt", header + AuditText.render(certificate.audit))
+            try put("certificate.junit.xml", JUnitRenderer.render(certificate.audit, timestamp: UTCTime.text(Double(time(nil)))))
             FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: Terminal.wantsColor(1)))
         } catch let error as OutputError {
             throw Terminal.fail("cannot write the report to \(out): \(error)", ExitStatus(error))

@@ -98,6 +98,19 @@ final class OutputTrustTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: real + "/events.jsonl"))
     }
 
+    /// certify's files go in relative to the directory that was checked: a directory swapped in
+    /// at the same path afterwards (its parent writable by the attacker) receives nothing.
+    func testFilesGoInTheCheckedDirectoryEvenIfItsPathIsSwapped() throws {
+        let checked = directory + "/cert"
+        let descriptor = try OutputFile.makeDirectory(checked)
+        defer { close(descriptor) }
+        XCTAssertEqual(rename(checked, directory + "/real"), 0)
+        XCTAssertEqual(mkdir(checked, 0o777), 0)  // the attacker's, at the checked path
+        try OutputFile.write("certified?\n", in: descriptor, name: "certificate.json", path: checked + "/certificate.json")
+        XCTAssertEqual(try String(contentsOfFile: directory + "/real/certificate.json", encoding: .utf8), "certified?\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checked + "/certificate.json"))
+    }
+
     func testCertifyOutputMustBeADirectoryNoOneElseCanWrite() throws {
         try XCTSkipUnless(geteuid() == 0, "chown to another user needs root")
         let theirs = directory + "/theirs"
@@ -114,8 +127,8 @@ final class OutputTrustTests: XCTestCase {
         }
         let mine = directory + "/mine"
         XCTAssertEqual(mkdir(mine, 0o755), 0)
-        try OutputFile.makeDirectory(mine)
-        try OutputFile.makeDirectory(directory + "/new")
+        close(try OutputFile.makeDirectory(mine))
+        close(try OutputFile.makeDirectory(directory + "/new"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/new"))
     }
 
