@@ -145,15 +145,11 @@ public struct Getent: Sendable {
 
     /// Reads both pipes until both close, within the size and time bounds.
     private func collect(from out: Int32, _ err: Int32, into answer: inout Answer, command: String) -> Failure? {
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let deadline = SystemClock.monotonic() + Double(timeoutSeconds)
         var open: [Int32] = [out, err]
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while !open.isEmpty {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let elapsed = Int(now.tv_sec - start.tv_sec) * 1000 + Int(now.tv_nsec - start.tv_nsec) / 1_000_000
-            let remaining = timeoutSeconds * 1000 - elapsed
+            let remaining = Int(((deadline - SystemClock.monotonic()) * 1000).rounded(.up))
             guard remaining > 0 else { return .timedOut(command, timeoutSeconds) }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let ready: Int32

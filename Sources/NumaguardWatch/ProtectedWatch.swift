@@ -278,11 +278,11 @@ public final class ProtectedWatch {
         func note(_ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote { self.note(snapshot, kind, message) }
         var notes: [ProtectedNote] = []
         do {
-            let started = Clock.monotonic()
+            let started = SystemClock.monotonic()
             let tally = try reader.tally(of: process.identity, comm: process.comm)
             if !process.costNoted {
                 process.costNoted = true
-                let milliseconds = max(0, Clock.monotonic() - started) * 1000
+                let milliseconds = max(0, SystemClock.monotonic() - started) * 1000
                 var cost = ProtectedNote(
                     kind: .process,
                     message: "reading numa_maps of PID \(process.identity.pid) holds its mmap lock while the kernel walks its page tables: "

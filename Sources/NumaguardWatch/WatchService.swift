@@ -89,7 +89,7 @@ public final class WatchService {
         self.options = options
         loaded = policy
         thresholds = Self.thresholds(policy, options)
-        let now = Clock.monotonic()
+        let now = SystemClock.monotonic()
         machine = RegimeMachine(thresholds: thresholds, start: now)
         let topology: Topology
         do {
@@ -148,19 +148,19 @@ public final class WatchService {
         }
         status.policyDigest = loaded.digest
         status.thresholds = thresholds
-        status.regimeSince = Clock.wall()
+        status.regimeSince = SystemClock.wall()
         emit(startEvent(server?.address))
 
-        var next = Clock.monotonic()
+        var next = SystemClock.monotonic()
         while true {
-            var now = Clock.monotonic()
+            var now = SystemClock.monotonic()
             if now >= next {
                 sample(at: now)
                 if let count = options.count, status.samples >= count {
                     stop("stopped after \(count) sample\(count == 1 ? "" : "s") (--count)")
                     return .success
                 }
-                now = Clock.monotonic()
+                now = SystemClock.monotonic()
                 next += thresholds.intervalSeconds
                 // A sample that overran its interval (a slow host) is followed by a whole
                 // interval, not by the next sample at once: the watch must not add load to a
@@ -197,7 +197,7 @@ public final class WatchService {
                     } catch {
                         // Signals stay blocked and queued: they are taken once it reads again.
                         loopFailure("signalfd", "signals cannot be taken: \(error); trying again in \(WatchEvent.number(Self.backoffSeconds))s")
-                        signalsPausedUntil = Clock.monotonic() + Self.backoffSeconds
+                        signalsPausedUntil = SystemClock.monotonic() + Self.backoffSeconds
                         break
                     }
                     if signal <= 0 { break }
@@ -209,7 +209,7 @@ public final class WatchService {
                     }
                 }
             }
-            if let problem = server?.serve(descriptors.dropFirst(), now: Clock.monotonic(), metrics: { WatchMetrics.render(status) }) {
+            if let problem = server?.serve(descriptors.dropFirst(), now: SystemClock.monotonic(), metrics: { WatchMetrics.render(status) }) {
                 report(.output, problem)
             }
         }
@@ -235,7 +235,7 @@ public final class WatchService {
         // Whether protected processes' numa_maps may be read (the opt-in): it stalls them.
         fields.append(("numa_maps", loaded.policy.watch?.numaMaps == true ? "on" : "off"))
         return WatchEvent(
-            kind: .start, time: Clock.wall(), regime: machine.regime,
+            kind: .start, time: SystemClock.wall(), regime: machine.regime,
             message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "
                 + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages/s migrated by NUMA balancing or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
                 + "SAFE at \(WatchEvent.number(t.migrationFailuresPerSecond)) migration failures/s; dwell \(WatchEvent.number(t.dwellSeconds))s, "
@@ -251,7 +251,7 @@ public final class WatchService {
     func sample(at now: Double) {
         let sample = sampler.sample()
         status.samples += 1
-        status.lastSample = Clock.wall()
+        status.lastSample = SystemClock.wall()
         var problems = sample.unreadable
         checkKnob(sample.numaBalancing, readable: sample.unreadable.allSatisfy { !$0.contains("numa_balancing") })
 
@@ -291,7 +291,7 @@ public final class WatchService {
         }
         if let input, let transition = machine.step(input) {
             status.regime = transition.to
-            status.regimeSince = Clock.wall()
+            status.regimeSince = SystemClock.wall()
             status.transitions[transition.to, default: 0] += 1
             report(.regime, "\(transition.from.name) -> \(transition.to.name): \(transition.reasons.joined(separator: "; "))",
                    fields: [("from", transition.from.rawValue), ("to", transition.to.rawValue)],
@@ -349,7 +349,7 @@ public final class WatchService {
     /// that remains once the watch has stopped) counts every event; it is written after,
     /// so it is still the last event.
     func stop(_ why: String) {
-        let event = WatchEvent(kind: .stop, time: Clock.wall(), regime: machine.regime, message: why)
+        let event = WatchEvent(kind: .stop, time: SystemClock.wall(), regime: machine.regime, message: why)
         count(event)
         writeTextfile()
         deliver(event)
@@ -368,7 +368,7 @@ public final class WatchService {
     }
 
     func report(_ kind: WatchEvent.Kind, _ message: String, fields: [(String, String)] = [], figures: [(String, Double?)] = []) {
-        emit(WatchEvent(kind: kind, time: Clock.wall(), regime: machine.regime, message: message, fields: fields, figures: figures))
+        emit(WatchEvent(kind: kind, time: SystemClock.wall(), regime: machine.regime, message: message, fields: fields, figures: figures))
     }
 
     func emit(_ event: WatchEvent) {
@@ -392,7 +392,7 @@ public final class WatchService {
             guard problem != eventsProblem else { return }
             eventsProblem = problem
             status.events[.output, default: 0] += 1
-            FileHandleWriter.write(2, WatchEvent(kind: .output, time: Clock.wall(), regime: machine.regime, message: problem).humanLine)
+            FileHandleWriter.write(2, WatchEvent(kind: .output, time: SystemClock.wall(), regime: machine.regime, message: problem).humanLine)
         }
     }
 }
@@ -430,16 +430,5 @@ final class EventSink {
             }
         }
         if let failure { throw failure }
-    }
-}
-
-enum Clock {
-    static func monotonic() -> Double { read(CLOCK_MONOTONIC) }
-    static func wall() -> Double { read(CLOCK_REALTIME) }
-
-    private static func read(_ clock: clockid_t) -> Double {
-        var now = timespec()
-        clock_gettime(clock, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

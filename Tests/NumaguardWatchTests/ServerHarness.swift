@@ -1,5 +1,6 @@
 import Foundation
 import NumaguardCore
+import NumaguardHost
 @testable import NumaguardWatch
 import XCTest
 
@@ -29,11 +30,11 @@ final class ServerLoop: @unchecked Sendable {
 
     private func run() {
         while !shouldStop {
-            let now = Clock.monotonic()
+            let now = SystemClock.monotonic()
             var descriptors = server.pollDescriptors(now: now)
             let wait = server.nextDeadline.map { Int32(max(0, min(50, ($0 - now) * 1000))) } ?? 50
             _ = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), wait) }
-            _ = server.serve(descriptors[...], now: Clock.monotonic(), metrics: metrics)
+            _ = server.serve(descriptors[...], now: SystemClock.monotonic(), metrics: metrics)
         }
         finished.signal()
     }
