@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CLinux
+import NumaguardCore
 
 /// Symlinks under a root: read one (readLink) or follow a path through them (resolve).
 /// Neither reads contents; in a confined root the directory holding a link is itself
@@ -88,7 +89,7 @@ extension HostRoot {
                 isDirectory = info.st_mode & S_IFMT == S_IFDIR
                 continue
             }
-            guard links.count < 40 else { throw .unreadable(path: full, errno: Errno(ELOOP)) }
+            guard links.count < RootedPath.maximumLinks else { throw .unreadable(path: full, errno: Errno(ELOOP)) }
             let target = try linkTarget(full)
             links.append(.init(path: candidate, target: target))
             if target.hasPrefix("/") { resolved = [] }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CLinux
+import NumaguardCore
 
 /// The directory an output (or a trusted input) goes into, opened component by component.
 ///
@@ -18,7 +19,8 @@ import CLinux
 /// Everything after is done relative to the descriptor returned, so nothing above it can be
 /// swapped in between.
 enum TrustedDirectory {
-    static let maximumLinks = 40
+    /// The kernel's MAXSYMLINKS, as every walk of numaguard's counts it.
+    static let maximumLinks = RootedPath.maximumLinks
     /// O_PATH (CLinux: glibc defines it only under _GNU_SOURCE): a descriptor that names a
     /// directory to look names up in, needing search permission only.
     static var openPath: Int32 { clinux_o_path }
