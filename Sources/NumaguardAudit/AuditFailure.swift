@@ -40,11 +40,10 @@ public struct AuditFailure: Sendable, Encodable, Equatable {
     /// `numaguard_audit_error == 1` needs no absent() guard), and when it ran.
     public func prometheus(timestamp: Double) -> String {
         var text = PrometheusText()
-        text.family("numaguard_audit_compliant", .gauge,
-                    "1 if the last audit exited 0 (no failure at or above fail-on, nothing incomplete), else 0.", [([], "0")])
+        text.family("numaguard_audit_compliant", .gauge, PrometheusRenderer.compliantHelp, [([], "0")])
         text.family("numaguard_audit_error", .gauge, PrometheusRenderer.errorHelp,
                     Reason.allCases.map { ([("reason", $0.rawValue)], $0 == reason ? "1" : "0") })
-        text.family("numaguard_audit_last_run_timestamp_seconds", .gauge, "When the last audit ran, in seconds since the Unix epoch.",
+        text.family("numaguard_audit_last_run_timestamp_seconds", .gauge, PrometheusRenderer.lastRunHelp,
                     [([], PrometheusRenderer.format(timestamp))])
         return text.output
     }

@@ -45,13 +45,11 @@ public enum PrometheusRenderer {
         family("numaguard_audit_unreadable_processes",
                "Processes that could not be read for lack of privilege; any makes the audit incomplete.",
                [([], String(report.unreadable.count))])
-        family("numaguard_audit_compliant",
-               "1 if the last audit exited 0 (no failure at or above fail-on, nothing incomplete), else 0.",
+        family("numaguard_audit_compliant", compliantHelp,
                [([], report.status == .success ? "1" : "0")])
         family("numaguard_audit_error", errorHelp,
                AuditFailure.Reason.allCases.map { ([("reason", $0.rawValue)], "0") })
-        family("numaguard_audit_last_run_timestamp_seconds",
-               "When the last audit ran, in seconds since the Unix epoch.",
+        family("numaguard_audit_last_run_timestamp_seconds", lastRunHelp,
                [([], format(timestamp))])
         family("numaguard_audit_info",
                "The policy and kernel the last audit judged; always 1.",
@@ -59,6 +57,9 @@ public enum PrometheusRenderer {
         return text.output
     }
 
+    // Shared with AuditFailure's exposition: one series, one HELP, whichever wrote it last.
+    static let compliantHelp = "1 if the last audit exited 0 (no failure at or above fail-on, nothing incomplete), else 0."
+    static let lastRunHelp = "When the last audit ran, in seconds since the Unix epoch."
     static let errorHelp = "1 if the last audit could not run at all, by reason (invalid_policy, input_unreadable, host_unreadable), else 0."
 
     static func labels(_ pairs: [(String, String)]) -> String {
