@@ -1,9 +1,9 @@
 import NumaguardCore
 
-/// Who is in a cgroup: whether it holds a workload alone. A memory cgroup's numa_stat (and
-/// a cpuset's CPUs) describe the whole cgroup, so they speak for a workload only when the
-/// cgroup holds nothing else; v1's hierarchical figures and all of v2's also include every
-/// child cgroup, so the children are listed too.
+/// Who is in one cgroup: its processes and its children's names. A memory cgroup's
+/// numa_stat describes the whole cgroup and (v1's hierarchical figures, all of v2's) every
+/// cgroup below it, so `CgroupSubtree` walks these to decide whether a cgroup holds a
+/// workload alone (`DedicatedCgroups`).
 public struct CgroupMembership: Equatable, Sendable {
     public var location: CgroupLocation
     /// The processes in the cgroup itself (cgroup.procs; v1 `tasks` mapped to processes
@@ -14,17 +14,6 @@ public struct CgroupMembership: Equatable, Sendable {
 
     /// At most this many children are listed: a cgroup with more is not dedicated anyway.
     public static let maximumChildren = 4096
-
-    /// Whether the cgroup holds only processes of `workload`: `exactly` when every one of
-    /// them is in it too. Either way a cgroup with children is not dedicated, since its
-    /// figures include the children's.
-    public func isDedicated(to workload: Set<Int>, exactly: Bool = false) -> Bool {
-        guard children.isEmpty, !pids.isEmpty, pids.allSatisfy(workload.contains) else { return false }
-        return !exactly || Set(pids) == workload
-    }
-
-    /// The processes in the cgroup that are not the workload's.
-    public func foreign(to workload: Set<Int>) -> [Int] { pids.filter { !workload.contains($0) } }
 
     static func read(_ root: HostRoot, _ location: CgroupLocation) throws(HostError) -> CgroupMembership {
         let directory = location.directory

@@ -36,6 +36,9 @@ final class ProtectedCgroups {
         var home: IDSet?
         /// Anonymous bytes off `home` at the last sample; nil before the first.
         var offHome: Int?
+        /// The last memory.numa_stat read: anonymous and page-cache bytes per node.
+        var anon: NodeCounter?
+        var file: NodeCounter?
     }
 
     let root: HostRoot
@@ -68,85 +71,59 @@ final class ProtectedCgroups {
         return [ProtectedNote(kind: .process, message: "\(member.who): \(reason); \(instead)", workload: member.workload, pid: member.pid)]
     }
 
-    /// Which of `members` (every tracked process) a dedicated cgroup accounts for. Reads
-    /// mountinfo, each member's /proc/PID/cgroup and the cgroup.procs files of their memory
-    /// cgroups and what is below them. A cgroup that stays dedicated keeps its baseline.
+    /// Which of `members` (every tracked process) a dedicated cgroup accounts for
+    /// (`DedicatedCgroups`' rule, the audit's too). Reads mountinfo, each member's
+    /// /proc/PID/cgroup and the cgroup.procs files of their memory cgroups and what is below
+    /// them. A cgroup that stays dedicated keeps its baseline.
     func assign(_ members: [Member]) -> [ProtectedNote] {
         let hierarchy = CgroupHierarchy.read(root)
         self.hierarchy = hierarchy
         var notes: [ProtectedNote] = []
-        var found: [String: (location: CgroupLocation, entries: [CgroupEntry], members: [Member])] = [:]
+        var claims: [DedicatedCgroups.Claim] = []
+        var byPID: [Int: Member] = [:]
         for member in members.sorted(by: { $0.pid < $1.pid }) {
-            let entries: [CgroupEntry]
             do {
-                entries = try hierarchy.cgroups(of: member.pid)
+                claims.append(DedicatedCgroups.Claim(pid: member.pid, workload: member.workload, cgroups: try hierarchy.cgroups(of: member.pid)))
+                byPID[member.pid] = member
             } catch {
                 // Gone: the next sample says it exited.
                 if !error.isMissing { notes.append(ProtectedNote(kind: .unreadable, message: "\(member.who): \(error)", workload: member.workload, pid: member.pid)) }
-                continue
             }
-            guard let location = hierarchy.location(of: "memory", in: entries) else {
-                notes += once(member, "no memory cgroup hierarchy is mounted for it (\(hierarchy.source))")
-                continue
-            }
-            found[location.directory, default: (location, entries, [])].members.append(member)
         }
-        // A workload's processes in cgroups below this one are its own too.
-        var byWorkload: [String: Set<Int>] = [:]
-        for member in members { byWorkload[member.workload, default: []].insert(member.pid) }
+        let outcome = DedicatedCgroups.find(hierarchy, claims: claims)
+        for (pid, refusal) in outcome.refused.sorted(by: { $0.key < $1.key }) {
+            guard let member = byPID[pid] else { continue }
+            if case .unreadable = refusal {
+                notes.append(ProtectedNote(kind: .unreadable, message: "\(member.who): \(refusal.reason)", workload: member.workload, pid: pid))
+            } else {
+                notes += once(member, refusal.reason)
+            }
+        }
         var fresh: [String: Group] = [:]
-        for directory in found.keys.sorted() {
-            guard let (location, entries, inside) = found[directory] else { continue }
-            let outcome: CgroupSubtree.Outcome
-            do {
-                outcome = try CgroupSubtree.read(hierarchy, entries)
-            } catch {
-                if !error.isMissing, let first = inside.first {
-                    notes.append(ProtectedNote(kind: .unreadable, message: "\(first.who): cgroup \(location.path): \(error)", workload: first.workload, pid: first.pid))
-                }
-                continue
-            }
-            let workloads = Set(inside.map(\.workload))
-            for member in inside {
-                let own = byWorkload[member.workload] ?? []
-                switch outcome {
-                case .unmounted:
-                    notes += once(member, "no memory cgroup hierarchy is mounted for it (\(hierarchy.source))")
-                case .tooLarge:
-                    notes += once(member, "cgroup \(location.path) has more than \(CgroupSubtree.maximumCgroups) cgroups below it, so it is not this workload's alone")
-                case let .read(subtree):
-                    let others = subtree.pids.subtracting(own).count
-                    if others > 0 {
-                        notes += once(member, "cgroup \(location.path) is shared with \(others) other process\(others == 1 ? "" : "es")"
-                                      + (subtree.cgroups > 1 ? " (in it and the \(subtree.cgroups - 1) cgroup\(subtree.cgroups == 2 ? "" : "s") below it)" : "")
-                                      + ", so its memory.numa_stat is not this workload's alone")
-                    }
-                }
-            }
-            guard workloads.count == 1, case let .read(subtree) = outcome, !subtree.pids.isEmpty,
-                  let workload = inside.first?.workload, subtree.pids.isSubset(of: byWorkload[workload] ?? []) else { continue }
-            let previous = groups[directory].flatMap { $0.members.first?.workload == workload ? $0 : nil }
-            fresh[directory] = Group(path: location.path, entries: entries, members: inside,
+        for (directory, found) in outcome.groups {
+            let inside = found.pids.compactMap { byPID[$0] }
+            let previous = groups[directory].flatMap { $0.members.first?.workload == found.workload ? $0 : nil }
+            fresh[directory] = Group(path: found.location.path, entries: found.cgroups, members: inside,
                                      home: previous?.home ?? inside.first?.home, offHome: previous?.offHome)
         }
-        groups = Self.outermost(fresh)
+        groups = fresh
         return notes
     }
 
-    /// A dedicated cgroup below another dedicated one is counted in the upper one's figures:
-    /// its members join the upper group, so one page move is reported once.
-    static func outermost(_ groups: [String: Group]) -> [String: Group] {
-        var kept: [String: Group] = [:]
-        for directory in groups.keys.sorted(by: { $0.count < $1.count }) {
-            guard let group = groups[directory] else { continue }
-            if let upper = kept.keys.first(where: { directory.hasPrefix($0 + "/") }), var into = kept[upper] {
-                into.members = (into.members + group.members).sorted { $0.pid < $1.pid }
-                kept[upper] = into
-            } else {
-                kept[directory] = group
-            }
+    /// Per-node memory of each workload with a dedicated cgroup read at the last sample,
+    /// summed over its cgroups (for the metrics). A workload none accounts for is absent.
+    func memory() -> [ProtectedMemory] {
+        var byWorkload: [String: ProtectedMemory] = [:]
+        for group in groups.values {
+            guard let workload = group.members.first?.workload, let anon = group.anon else { continue }
+            var entry = byWorkload[workload] ?? ProtectedMemory(workload: workload)
+            entry.cgroups += 1
+            entry.processes += group.members.count
+            for (node, value) in anon.nodes { entry.anon[node] = KernelArithmetic.sum(entry.anon[node] ?? 0, value) }
+            for (node, value) in group.file?.nodes ?? [] { entry.file[node] = KernelArithmetic.sum(entry.file[node] ?? 0, value) }
+            byWorkload[workload] = entry
         }
-        return kept
+        return byWorkload.keys.sorted().compactMap { byWorkload[$0] }
     }
 
     /// One sample: each dedicated cgroup's anonymous memory per node against its home. The
@@ -189,6 +166,8 @@ final class ProtectedCgroups {
                                            workload: lead.workload, pid: lead.pid))
             }
             group.offHome = off
+            group.anon = anon
+            group.file = stat?.file
             groups[directory] = group
         }
         return notes

@@ -85,6 +85,10 @@ public final class ProtectedWatch {
         workloads.filter(\.protected).map { workload in (workload.name, tracked.values.filter { $0.workload == workload.name }.count) }
     }
 
+    /// Per-node memory of the protected workloads a dedicated cgroup accounts for, as read
+    /// at the last sample (for the metrics).
+    public func memory() -> [ProtectedMemory] { cgroups.memory() }
+
     /// Forget the discovery time so the next `sample` looks for processes again (a reload).
     public func rediscover() { lastDiscovery = nil }
 

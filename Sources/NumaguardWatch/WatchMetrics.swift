@@ -21,11 +21,27 @@ public struct WatchStatus: Sendable {
     /// kernel.numa_balancing; nil when the kernel has no such sysctl.
     public var numaBalancing: Int?
     public var protected: [(String, Int)] = []
+    /// Per-node memory of protected workloads from their dedicated cgroups' memory.numa_stat.
+    public var protectedMemory: [ProtectedMemory] = []
     public var thresholds = RegimeThresholds()
     public var policyDigest = ""
     public var kernelRelease = ""
 
     public init() {}
+}
+
+/// One protected workload's memory per node, summed over the dedicated cgroups that account
+/// for it (memory.numa_stat, read every sample at no cost to the processes).
+public struct ProtectedMemory: Equatable, Sendable {
+    public var workload: String
+    /// Dedicated cgroups summed, and the tracked processes inside them.
+    public var cgroups = 0
+    public var processes = 0
+    /// Bytes by node.
+    public var anon: [Int: Int] = [:]
+    public var file: [Int: Int] = [:]
+
+    public init(workload: String) { self.workload = workload }
 }
 
 /// The watch as Prometheus text exposition: `numaguard_watch_` prefix, base units (seconds,
@@ -81,6 +97,26 @@ public enum WatchMetrics {
         if !status.protected.isEmpty {
             text.family("numaguard_watch_protected_processes", .gauge, "Processes of each protected workload being watched.",
                         status.protected.map { ([("workload", $0.0)], String($0.1)) })
+            // Every protected workload gets a line: 0 says its memory is not measured here
+            // (no dedicated cgroup), which an alert can tell from "no memory off its nodes".
+            text.family("numaguard_watch_protected_memory_cgroup_processes", .gauge,
+                        "Processes of each protected workload whose per-node memory comes from a dedicated cgroup's memory.numa_stat (0: not measured from a cgroup).",
+                        status.protected.map { workload in
+                            ([("workload", workload.0)], String(status.protectedMemory.first { $0.workload == workload.0 }?.processes ?? 0))
+                        })
+        }
+        if !status.protectedMemory.isEmpty {
+            var lines: [([(String, String)], String)] = []
+            for memory in status.protectedMemory {
+                for (type, nodes) in [("anon", memory.anon), ("file", memory.file)] {
+                    for node in nodes.keys.sorted() {
+                        lines.append(([("workload", memory.workload), ("node", String(node)), ("type", type)], String(nodes[node] ?? 0)))
+                    }
+                }
+            }
+            text.family("numaguard_watch_protected_memory_bytes", .gauge,
+                        "Memory of each protected workload per node and type (anon, file: page cache) from its dedicated cgroups' memory.numa_stat, as of the last sample.",
+                        lines)
         }
         let t = status.thresholds
         text.family("numaguard_watch_threshold", .gauge, "The entry thresholds in force, by figure.", [

@@ -268,6 +268,7 @@ public final class WatchService {
             if note.isChange { changes.append(note.message) }
         }
         status.protected = protected.counts(loaded.policy.workloads)
+        status.protectedMemory = protected.memory()
         noteUnreadable(problems)
 
         var input: RegimeInput?

@@ -64,24 +64,41 @@ final class CgroupHierarchyTests: XCTestCase {
             let membership = try XCTUnwrap(try hierarchy.membership(for: cgroups), "\(layout)")
             XCTAssertEqual(membership.pids, [500, 501])
             XCTAssertEqual(membership.children, [])
-            XCTAssertTrue(membership.isDedicated(to: [500, 501], exactly: true), "\(layout)")
-            XCTAssertTrue(membership.isDedicated(to: [500, 501, 502]), "only the workload's, not all of it")
-            XCTAssertFalse(membership.isDedicated(to: [500, 501, 502], exactly: true))
-            XCTAssertFalse(membership.isDedicated(to: [500]), "\(layout): 501 is foreign")
-            XCTAssertEqual(membership.foreign(to: [500]), [501])
+            func claims(_ pids: [Int]) throws -> [DedicatedCgroups.Claim] {
+                try pids.map { DedicatedCgroups.Claim(pid: $0, workload: "trading", cgroups: try hierarchy.cgroups(of: 500)) }
+            }
+            let both = DedicatedCgroups.find(hierarchy, claims: try claims([500, 501]))
+            XCTAssertEqual(both.groups.values.map(\.pids), [[500, 501]], "\(layout)")
+            XCTAssertEqual(both.groups.values.map(\.location.path), ["/trading"], "\(layout)")
+            XCTAssertEqual(both.refused, [:], "\(layout)")
+            let alone = DedicatedCgroups.find(hierarchy, claims: try claims([500]))
+            XCTAssertTrue(alone.groups.isEmpty, "\(layout): 501 is foreign")
+            XCTAssertEqual(alone.refused, [500: .shared(path: "/trading", others: 1, cgroups: 1)], "\(layout)")
+            XCTAssertEqual(alone.refused[500]?.reason,
+                           "cgroup /trading is shared with 1 other process, so its memory.numa_stat is not this workload's alone")
         }
     }
 
-    func testAChildCgroupMakesItNotDedicated() throws {
+    /// numa_stat includes every cgroup below: a foreign process there makes the cgroup shared;
+    /// an empty child (or one holding only the workload's processes) does not.
+    func testAForeignProcessInAChildCgroupMakesItShared() throws {
         for layout in [CgroupLayout.v2, .v1] {
             let root = try tree(layout)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(layout.memoryDirectory("/trading") + "/helper"),
-                                                    withIntermediateDirectories: true)
-            try "".write(to: root.appendingPathComponent(layout.memoryDirectory("/trading") + "/helper/cgroup.procs"), atomically: false, encoding: .utf8)
+            let child = root.appendingPathComponent(layout.memoryDirectory("/trading") + "/helper")
+            try FileManager.default.createDirectory(at: child, withIntermediateDirectories: true)
+            try "".write(to: child.appendingPathComponent("cgroup.procs"), atomically: false, encoding: .utf8)
             let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
             let membership = try XCTUnwrap(try hierarchy.membership(for: hierarchy.cgroups(of: 500)))
             XCTAssertEqual(membership.children, ["helper"])
-            XCTAssertFalse(membership.isDedicated(to: [500]), "\(layout): numa_stat includes the child's memory")
+            let claims = try [500, 501].map { DedicatedCgroups.Claim(pid: $0, workload: "trading", cgroups: try hierarchy.cgroups(of: 500)) }
+            XCTAssertEqual(DedicatedCgroups.find(hierarchy, claims: claims).groups.count, 1, "\(layout): an empty child changes nothing")
+
+            try "777\n".write(to: child.appendingPathComponent("cgroup.procs"), atomically: false, encoding: .utf8)
+            let shared = DedicatedCgroups.find(hierarchy, claims: claims)
+            XCTAssertTrue(shared.groups.isEmpty, "\(layout): numa_stat includes the child's memory")
+            XCTAssertEqual(shared.refused[500], .shared(path: "/trading", others: 1, cgroups: 2), "\(layout)")
+            XCTAssertEqual(shared.refused[500]?.reason, "cgroup /trading is shared with 1 other process (in it and the 1 cgroup below it), "
+                           + "so its memory.numa_stat is not this workload's alone")
         }
     }
 

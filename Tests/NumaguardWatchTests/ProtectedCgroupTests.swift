@@ -152,6 +152,60 @@ final class ProtectedCgroupTests: XCTestCase {
         }
     }
 
+    /// The per-node memory a dedicated cgroup gives reaches watch's metrics (anon and page
+    /// cache per node, in bytes on every layout), with no read of the process's numa_maps,
+    /// smaps or cmdline after its identification: the HostRoot observer saw every read.
+    func testPerNodeMemoryOfADedicatedCgroupIsInTheMetricsOnEveryLayout() throws {
+        for layout in [CgroupLayout.v2, .v1, .hybrid] {
+            let root = try Fixtures.copy("linux-6.1-2node")
+            defer { try? FileManager.default.removeItem(at: root) }
+            let log = PathLog()
+            let host = HostRoot(path: root.path).observed(by: log)
+            let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
+            try layout.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (3, 256), filePages: (1, 7))
+            let workloads = try workloads
+            _ = watch.sample(workloads, now: 0, period: 60)
+            log.clear()
+            _ = watch.sample(workloads, now: 1, period: 60)
+            let page = CgroupHierarchy.pageKiB * 1024
+            var expected = ProtectedMemory(workload: "engine")
+            (expected.cgroups, expected.processes) = (1, 1)
+            (expected.anon, expected.file) = ([0: 3 * page, 1: 256 * page], [0: page, 1: 7 * page])
+            XCTAssertEqual(watch.memory(), [expected], "\(layout)")
+            XCTAssertEqual(locking(log.paths), [], "\(layout): \(log.paths)")
+            XCTAssertTrue(log.paths.contains { $0.hasSuffix("engine/memory.numa_stat") }, "\(layout): read at this sample")
+
+            var status = WatchStatus()
+            status.protected = watch.counts(workloads)
+            status.protectedMemory = watch.memory()
+            let text = WatchMetrics.render(status)
+            for line in ["numaguard_watch_protected_memory_cgroup_processes{workload=\"engine\"} 1",
+                         "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"0\",type=\"anon\"} \(3 * page)",
+                         "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"1\",type=\"anon\"} \(256 * page)",
+                         "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"0\",type=\"file\"} \(page)",
+                         "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"1\",type=\"file\"} \(7 * page)"] {
+                XCTAssertTrue(text.contains(line + "\n"), "\(layout): \(line) in\n\(text)")
+            }
+            try Promtool.checkMetrics(text)
+        }
+    }
+
+    /// A shared cgroup gives no figures: the metrics say 0 processes measured from a cgroup
+    /// and carry no memory line for the workload (not a zero that would read as "all local").
+    func testASharedCgroupGivesNoMemoryMetrics() throws {
+        try CgroupLayout.v2.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152, 161])
+        let watch = try watch()
+        let workloads = try workloads
+        _ = watch.sample(workloads, now: 0, period: 60)
+        XCTAssertEqual(watch.memory(), [])
+        var status = WatchStatus()
+        status.protected = watch.counts(workloads)
+        status.protectedMemory = watch.memory()
+        let text = WatchMetrics.render(status)
+        XCTAssertTrue(text.contains("numaguard_watch_protected_memory_cgroup_processes{workload=\"engine\"} 0\n"), text)
+        XCTAssertFalse(text.contains("numaguard_watch_protected_memory_bytes"), text)
+    }
+
     /// With the opt-in, numa_maps is read for a process no dedicated cgroup accounts for, at
     /// most once per period and never more often than once a minute, its cost said once.
     func testOptInReadsNumaMapsAtMostOncePerLongPeriodWithTheCostNote() throws {

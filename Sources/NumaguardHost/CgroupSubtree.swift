@@ -1,5 +1,4 @@
 import NumaguardCore
-import NumaguardHost
 
 /// The processes of a memory cgroup and of every cgroup below it: the scope of its
 /// memory.numa_stat (hierarchical on v2 always, on v1 in its `hierarchical_` lines). A
@@ -8,19 +7,19 @@ import NumaguardHost
 ///
 /// Wraps `CgroupHierarchy.membership(for:)`, which lists one cgroup's processes and its
 /// children's names, into a bounded walk of the descendants.
-struct CgroupSubtree: Equatable {
+public struct CgroupSubtree: Equatable, Sendable {
     /// Every process in the cgroup or below it.
-    var pids: Set<Int>
+    public var pids: Set<Int>
     /// How many cgroups the walk read (the cgroup itself included).
-    var cgroups: Int
+    public var cgroups: Int
 
     /// A service's cgroup has none or a few below it; a subtree larger than this is not one
     /// workload's, and is not walked further.
-    static let maximumCgroups = 256
+    public static let maximumCgroups = 256
     /// Deeper than this is not a service's cgroup either (and bounds the path lengths).
-    static let maximumDepth = 16
+    public static let maximumDepth = 16
 
-    enum Outcome: Equatable {
+    public enum Outcome: Equatable, Sendable {
         case read(CgroupSubtree)
         /// More than `maximumCgroups` cgroups, or deeper than `maximumDepth`.
         case tooLarge
@@ -29,7 +28,7 @@ struct CgroupSubtree: Equatable {
     }
 
     /// Walks the memory cgroup of a process whose /proc/PID/cgroup is `entries`.
-    static func read(_ hierarchy: CgroupHierarchy, _ entries: [CgroupEntry]) throws(HostError) -> Outcome {
+    public static func read(_ hierarchy: CgroupHierarchy, _ entries: [CgroupEntry]) throws(HostError) -> Outcome {
         var pids: Set<Int> = []
         var cgroups = 0
         // Depth-first over (entries naming the cgroup, depth); bounded by maximumCgroups.
