@@ -33,6 +33,7 @@ public enum AuditText {
         }
         for line in report.gone { out.append("gone: \(line)") }
         for line in report.notes { out.append("note: \(line)") }
+        for read in report.numaMapsReads { out.append("cost: \(read.text)") }
         let passes = report.findings.filter { $0.outcome == .pass }
         if !passes.isEmpty {
             if !failures.isEmpty { out.append("") }

@@ -32,6 +32,9 @@ public struct AuditReport: Sendable, Encodable {
     /// What was deliberately not considered (another user's file in a shared launch-record
     /// directory): said, never counted.
     public var notes: [String] = []
+    /// How long each protected process's numa_maps read took on the live host: the time its
+    /// mmap lock was taken and retaken, so an operator sees what the audit cost it.
+    public var numaMapsReads: [NumaMapsRead] = []
     public var failOn: Severity
     /// What the checks were computed from: the enforcer plans from these values rather than
     /// reading the host a second time. Not part of the report's JSON.
@@ -53,6 +56,7 @@ public struct AuditReport: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case policyFile = "policy_file", policyDigest = "policy_digest", host, findings, gone, unreadable, notes, failOn = "fail_on", summary
+        case numaMapsReads = "numa_maps_reads"
     }
 
     public struct Summary: Equatable, Sendable, Encodable {
@@ -96,6 +100,23 @@ public struct AuditReport: Sendable, Encodable {
         try container.encode(gone, forKey: .gone)
         try container.encode(unreadable, forKey: .unreadable)
         if !notes.isEmpty { try container.encode(notes, forKey: .notes) }
+        if !numaMapsReads.isEmpty { try container.encode(numaMapsReads, forKey: .numaMapsReads) }
+    }
+}
+
+/// One protected process's numa_maps read, timed on the live host.
+public struct NumaMapsRead: Equatable, Sendable, Encodable {
+    public var pid: Int
+    public var comm: String
+    public var workload: String
+    /// Mappings listed (one numa_maps line each).
+    public var mappings: Int
+    public var seconds: Double
+
+    public var text: String {
+        let milliseconds = (seconds * 10_000).rounded() / 10
+        return "numa_maps of PID \(pid) (\(comm)) of protected workload \(workload): read in \(milliseconds) ms (\(mappings) mappings); "
+            + "its mmap lock was held for up to that long, retaken for every ~4 KiB of output"
     }
 }
 
@@ -191,47 +212,100 @@ public enum Auditor {
         observed.topology = topology
         observed.owner = owner
         observed.claimants = claimants
-        var protectedResident: [Int: Int] = [:]
         // Read (one mountinfo) only when a process's cpuset is not where convention puts it.
         var cgroupHierarchy: CgroupHierarchy?
+        var membersOf: [String: [WorkloadProcess]] = [:]
+        var numaMapsReads: [NumaMapsRead] = []
+        let guardians = Set(policy.workloads.filter(\.protected).map(\.name))
+        // A protected process's numa_maps read is timed for the report, whichever check asked.
+        func timed(_ full: ProcessSnapshot) {
+            guard let seconds = full.numaMapsSeconds, let tally = full.memory,
+                  let guardian = claimants[full.pid]?.first(where: guardians.contains) else { return }
+            numaMapsReads.append(NumaMapsRead(pid: full.pid, comm: full.comm, workload: guardian, mappings: tally.mappings, seconds: seconds))
+        }
         for workload in policy.workloads {
             var members: [WorkloadProcess] = []
             let scan = workload.memory?.scan ?? false
             for process in claimed[workload.name] ?? [] {
                 do {
-                    let full = try reader.read(pid: process.pid, memory: scan, numaEnabled: topology.numaEnabled)
+                    // No cmdline: matching read it already if a rule asked (it takes the mmap lock).
+                    let full = try reader.read(pid: process.pid, memory: scan, numaEnabled: topology.numaEnabled, commandLine: false)
                     if let tally = full.memory { tallies[full.pid] = tally }
+                    timed(full)
                     observed.processes[full.pid] = full
-                    if workload.protected, let tally = full.memory {
-                        for node in tally.nodes { protectedResident[node] = KernelArithmetic.sum(protectedResident[node] ?? 0, tally.bytes(.anonymous, on: node)) }
-                    }
                     let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups, hierarchy: &cgroupHierarchy)
                     members.append(WorkloadProcess(snapshot: full, cpuset: cpuset))
                 } catch {
                     note(error, check: "workload.\(workload.name).read", process: process)
                 }
             }
-            findings += WorkloadChecks.check(workload, members, topology: topology, policyFile: loaded.file)
+            membersOf[workload.name] = members
+        }
+
+        // Protected workloads and those that opted out of numa_maps reads: per-node memory from
+        // their dedicated cgroups, at no cost to them.
+        let byCgroup = policy.workloads.filter { $0.protected || $0.memory?.scan == false }
+        let claims = byCgroup.flatMap { workload in
+            (membersOf[workload.name] ?? []).map { DedicatedCgroups.Claim(pid: $0.snapshot.pid, workload: workload.name, cgroups: $0.snapshot.cgroups) }
+        }
+        var cgroupMemory = CgroupMemory()
+        if !claims.isEmpty {
+            let hierarchy = cgroupHierarchy ?? CgroupHierarchy.read(root)
+            let comms = Dictionary(claims.compactMap { claim in observed.processes[claim.pid].map { (claim.pid, $0.comm) } }, uniquingKeysWith: { first, _ in first })
+            cgroupMemory = CgroupMemory.read(hierarchy, claims: claims, comms: comms)
+        }
+        for (pid, message) in cgroupMemory.unreadable {
+            unreadable.append("PID \(pid): \(message)")
+            unread.append(Finding(check: "workload.\(owner[pid] ?? "?").cgroup.read", severity: .critical, outcome: .incomplete,
+                                  subject: "PID \(pid) (\(observed.processes[pid]?.comm ?? "?"))", pid: pid, expected: "readable", actual: message,
+                                  remediation: "run numaguard as root; see the error"))
+        }
+
+        var protectedResident: [Int: Int] = [:]
+        for workload in policy.workloads {
+            let members = membersOf[workload.name] ?? []
+            let groups = cgroupMemory.groups(of: workload.name)
+            findings += WorkloadChecks.check(workload, members, topology: topology, policyFile: loaded.file, cgroups: groups)
             if let launchRecords {
                 findings += LaunchChecks.check(workload, members, records: launchRecords, bootID: bootID, policy: loaded)
+            }
+            if workload.protected {
+                for member in members where !cgroupMemory.accounted.contains(member.snapshot.pid) {
+                    guard let tally = member.snapshot.memory else { continue }
+                    for node in tally.nodes { protectedResident[node] = KernelArithmetic.sum(protectedResident[node] ?? 0, tally.bytes(.anonymous, on: node)) }
+                }
+                for group in groups {
+                    for (node, bytes) in group.anon.nodes { protectedResident[node] = KernelArithmetic.sum(protectedResident[node] ?? 0, bytes) }
+                }
+            }
+            // What was lost where no cgroup speaks for a process that opted out of numa_maps.
+            if workload.memory?.scan == false {
+                for member in members {
+                    guard let reason = cgroupMemory.refused[member.snapshot.pid] else { continue }
+                    notes.append("PID \(member.snapshot.pid) (\(member.snapshot.comm)) of workload \(workload.name): \(reason); with memory.scan: false "
+                                 + "its memory.remote is not judged and its memory is not counted in reservations")
+                }
             }
         }
 
         if !policy.reservations.isEmpty {
             // Foreign memory on a reserved node can be anyone's: read every process not read yet,
-            // except those whose workload opted out of numa_maps reads.
+            // except those whose workload opted out of numa_maps reads (their dedicated cgroups
+            // speak for them) and those a dedicated cgroup accounts for.
             let optedOut = Set(policy.workloads.filter { $0.memory?.scan == false }.map(\.name))
-            for process in processes where tallies[process.pid] == nil && !optedOut.contains(owner[process.pid] ?? "") {
+            for process in processes where tallies[process.pid] == nil && !optedOut.contains(owner[process.pid] ?? "")
+                && !cgroupMemory.accounted.contains(process.pid) {
                 do {
-                    let full = try reader.read(pid: process.pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
+                    let full = try reader.read(pid: process.pid, memory: true, threads: false, numaEnabled: topology.numaEnabled, commandLine: false)
                     if let tally = full.memory { tallies[full.pid] = tally }
+                    timed(full)
                     observed.processes[full.pid] = full
                 } catch {
                     note(error, check: "reservations.read", process: process)
                 }
             }
             findings += NodeChecks.reservations(policy.reservations, processes: processes.map { ($0.pid, $0.comm) },
-                                                owner: owner, tallies: tallies)
+                                                owner: owner, tallies: tallies, cgroups: cgroupMemory.groups)
         }
         findings += NodeChecks.headroom(policy.host.headroom, topology: topology, protectedResident: protectedResident)
         findings += unread
@@ -244,6 +318,7 @@ public enum Auditor {
             findings: Waivers.apply(policy.waivers, to: findings, today: today),
             gone: gone, unreadable: unreadable, failOn: failOn)
         report.notes = notes
+        report.numaMapsReads = numaMapsReads
         report.observed = observed
         return report
     }

@@ -6,17 +6,27 @@ public enum NodeChecks {
     /// Anonymous memory of processes outside the reserving workloads, per reserved node,
     /// naming the largest holders. Page cache is not counted: it is shared and placed by
     /// whoever faulted it first, so it cannot be charged to one process.
+    ///
+    /// `cgroups`: dedicated cgroups whose memory.numa_stat speaks for their processes (whose
+    /// numa_maps tallies, if any, are then left out so nothing is counted twice).
     static func reservations(_ reservations: [Reservation], processes: [(pid: Int, comm: String)], owner: [Int: String],
-                             tallies: [Int: MemoryTally]) -> [Finding] {
-        reservations.map { reservation in
+                             tallies: [Int: MemoryTally], cgroups: [CgroupMemory.Group] = []) -> [Finding] {
+        let accounted = Set(cgroups.flatMap { $0.processes.map(\.pid) })
+        let perProcess = tallies.filter { !accounted.contains($0.key) }
+        return reservations.map { reservation in
             let node = reservation.node
-            let foreign = foreignHolders(reservation, processes: processes, owner: owner, tallies: tallies)
-            let total = foreign.lazy.map(\.1).saturatingSum
-            let named = foreign.prefix(5).map { "PID \($0.0.pid) (\($0.0.comm)) \(Bytes.text($0.1))" }.joined(separator: ", ")
+            let byProcess = foreignHolders(reservation, processes: processes, owner: owner, tallies: perProcess)
+                .map { (label: "PID \($0.0.pid) (\($0.0.comm))", bytes: $0.1, processes: 1) }
+            let byCgroup = cgroups.filter { !reservation.workloads.contains($0.workload) && $0.bytes(on: node) > 0 }
+                .map { (label: $0.label, bytes: $0.bytes(on: node), processes: $0.processes.count) }
+            let foreign = (byProcess + byCgroup).sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.label < $1.label }
+            let total = foreign.lazy.map(\.bytes).saturatingSum
+            let count = foreign.lazy.map(\.processes).reduce(0, +)
+            let named = foreign.prefix(5).map { "\($0.label) \(Bytes.text($0.bytes))" }.joined(separator: ", ")
             return .judge(
                 total <= reservation.maxForeignMemory, "node.\(node).reserve", .critical, subject: "node \(node)",
                 expected: "at most \(Bytes.text(reservation.maxForeignMemory)) of memory outside \(reservation.workloads.joined(separator: ", "))",
-                actual: total == 0 ? "none" : "\(Bytes.text(total)) in \(foreign.count) process\(foreign.count == 1 ? "" : "es"): \(named)",
+                actual: total == 0 ? "none" : "\(Bytes.text(total)) in \(count) process\(count == 1 ? "" : "es"): \(named)",
                 remediation: "numaguard apply (migrates the foreign processes' pages off node \(node)); launch them through numaguard run bound elsewhere")
         }
     }

@@ -51,6 +51,13 @@ public enum PrometheusRenderer {
                AuditFailure.Reason.allCases.map { ([("reason", $0.rawValue)], "0") })
         family("numaguard_audit_last_run_timestamp_seconds", lastRunHelp,
                [([], format(timestamp))])
+        if !report.numaMapsReads.isEmpty {
+            var longest: [String: Double] = [:]
+            for read in report.numaMapsReads { longest[read.workload] = max(longest[read.workload] ?? 0, read.seconds) }
+            family("numaguard_audit_numa_maps_read_seconds",
+                   "Longest numa_maps read of a protected workload's process in the last audit: how long its mmap lock was taken and retaken.",
+                   longest.sorted { $0.key < $1.key }.map { ([("workload", $0.key)], format($0.value)) })
+        }
         family("numaguard_audit_info",
                "The policy and kernel the last audit judged; always 1.",
                [([("kernel_release", report.host.kernelRelease), ("policy_digest", report.policyDigest)], "1")])

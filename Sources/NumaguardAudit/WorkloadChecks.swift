@@ -16,7 +16,10 @@ public struct WorkloadProcess: Sendable {
 /// Checks of one workload's processes against its declaration: ground truth only
 /// (status, every thread's affinity and last CPU, the policy of every mapping).
 public enum WorkloadChecks {
-    static func check(_ workload: Workload, _ processes: [WorkloadProcess], topology: Topology, policyFile: String) -> [Finding] {
+    /// `cgroups`: the workload's dedicated cgroups; the processes they account for get their
+    /// `memory.remote` judged once per cgroup from memory.numa_stat, not from numa_maps.
+    static func check(_ workload: Workload, _ processes: [WorkloadProcess], topology: Topology, policyFile: String,
+                      cgroups: [CgroupMemory.Group] = []) -> [Finding] {
         var findings: [Finding] = []
         let prefix = "workload.\(workload.name)"
         let restart = "restart through numaguard run --policy \(policyFile) --workload \(workload.name)"
@@ -70,9 +73,10 @@ public enum WorkloadChecks {
             }
             guard memory.scan else { continue }
             guard let tally = snapshot.memory else { continue }
-            findings += memoryFindings(memory, tally, judge: judge, restart: restart, protected: workload.protected)
+            let accounted = cgroups.contains { $0.processes.contains { $0.pid == snapshot.pid } }
+            findings += memoryFindings(memory, tally, judge: judge, restart: restart, protected: workload.protected, remote: !accounted)
         }
-        return findings
+        return findings + cgroupRemote(workload, cgroups, policyFile: policyFile)
     }
 
     /// The CPUs a workload's `cpus` declares on this host (a node list becomes those nodes' CPUs).
@@ -86,7 +90,7 @@ public enum WorkloadChecks {
     }
 
     static func memoryFindings(
-        _ memory: MemoryPlacement, _ tally: MemoryTally, judge: SubjectJudge, restart: String, protected: Bool
+        _ memory: MemoryPlacement, _ tally: MemoryTally, judge: SubjectJudge, restart: String, protected: Bool, remote judgeRemote: Bool = true
     ) -> [Finding] {
         var findings: [Finding] = []
         let expected = MemoryPolicy(mode: memory.mode, nodes: memory.nodes)
@@ -103,26 +107,56 @@ public enum WorkloadChecks {
                   actual: interleaved.isEmpty ? "none" : interleaved.map { "\($0.policy.kernelSpelling) on \($0.mappings) mappings" }.joined(separator: "; "),
                   remediation: restart))
         }
-        if !memory.nodes.isEmpty && ![MemoryPolicy.Mode.interleave, .weightedInterleave].contains(memory.mode) {
-            let nodes = tally.nodes
-            let anonymous = tally.total(.anonymous)
-            let limit = memory.maxRemote ?? 0
-            let share = tally.remoteAnonymousShare(off: memory.nodes)
-            let where_ = nodes.filter { !memory.nodes.contains($0) && tally.bytes(.anonymous, on: $0) > 0 }
-                .map { "\(Bytes.text(tally.bytes(.anonymous, on: $0))) on node \($0)" }.joined(separator: ", ")
-            findings.append(judge(share <= limit, "memory.remote", .critical,
-                  expected: "at most \(percent(limit)) of anonymous memory off nodes \(memory.nodes.listString)",
-                  actual: "\(percent(share)) of \(Bytes.text(anonymous))" + (where_.isEmpty ? "" : " (\(where_))"),
-                  remediation: protected ? restart : "numaguard apply (migrates pages to nodes \(memory.nodes.listString))"))
+        if judgeRemote && judgesRemote(memory) {
+            let anonymous = Dictionary(uniqueKeysWithValues: tally.nodes.map { ($0, tally.bytes(.anonymous, on: $0)) })
+            findings.append(remote(memory, anonymous: anonymous, judge: judge,
+                                   remediation: protected ? restart : "numaguard apply (migrates pages to nodes \(memory.nodes.listString))"))
         }
         return findings
+    }
+
+    /// `memory.remote` applies to a binding or preferring placement on named nodes.
+    static func judgesRemote(_ memory: MemoryPlacement) -> Bool {
+        !memory.nodes.isEmpty && ![MemoryPolicy.Mode.interleave, .weightedInterleave].contains(memory.mode)
+    }
+
+    /// The share of anonymous memory off the declared nodes against `max_remote`, from one
+    /// process's numa_maps or one dedicated cgroup's memory.numa_stat (`anonymous`: bytes by
+    /// node). Page cache is placed by whoever faulted it first, so it is not counted.
+    static func remote(_ memory: MemoryPlacement, anonymous: [Int: Int], judge: SubjectJudge, source: String = "",
+                       remediation: String) -> Finding {
+        let total = anonymous.values.saturatingSum
+        let off = anonymous.filter { !memory.nodes.contains($0.key) && $0.value > 0 }.sorted { $0.key < $1.key }
+        let share = total > 0 ? Double(off.lazy.map(\.value).saturatingSum) / Double(total) : 0
+        let limit = memory.maxRemote ?? 0
+        let where_ = off.map { "\(Bytes.text($0.value)) on node \($0.key)" }.joined(separator: ", ")
+        return judge(share <= limit, "memory.remote", .critical,
+                     expected: "at most \(percent(limit)) of anonymous memory off nodes \(memory.nodes.listString)",
+                     actual: "\(percent(share)) of \(Bytes.text(total))" + (where_.isEmpty ? "" : " (\(where_))") + source,
+                     remediation: remediation)
+    }
+
+    /// `memory.remote` of each cgroup dedicated to the workload, from its memory.numa_stat:
+    /// one finding per cgroup, naming its processes (their numa_maps is not what is judged).
+    static func cgroupRemote(_ workload: Workload, _ groups: [CgroupMemory.Group], policyFile: String) -> [Finding] {
+        guard let memory = workload.memory, judgesRemote(memory) else { return [] }
+        return groups.map { group in
+            let judge = SubjectJudge(prefix: "workload.\(workload.name)", subject: group.label, pid: nil)
+            let anonymous = Dictionary(group.anon.nodes.map { ($0.node, $0.value) }, uniquingKeysWith: { first, _ in first })
+            let pids = group.processes.map { String($0.pid) }.joined(separator: ", ")
+            let off = IDSet(anonymous.filter { !memory.nodes.contains($0.key) && $0.value > 0 }.map(\.key))
+            return remote(memory, anonymous: anonymous, judge: judge, source: ", from the cgroup's memory.numa_stat",
+                          remediation: "restart through numaguard run --policy \(policyFile) --workload \(workload.name)"
+                              + (workload.protected ? " (protected: never changed live)"
+                                 : "; or numaguard migrate PID --from \(off.listString) --to \(memory.nodes.listString) for each of PID \(pids)"))
+        }
     }
 
     /// Findings about one process share its check prefix, subject and PID.
     struct SubjectJudge {
         let prefix: String
         let subject: String
-        let pid: Int
+        let pid: Int?
 
         func callAsFunction(_ holds: Bool, _ check: String, _ severity: Severity,
                             expected: String, actual: String, remediation: String) -> Finding {

@@ -195,6 +195,10 @@ public struct ProcessSnapshot: Equatable, Sendable {
     public var threads: [ThreadPlacement]
     /// numa_maps summed per node; nil when not requested (reading it holds the target's mmap lock).
     public var memory: MemoryTally?
+    /// How long reading numa_maps took on the live host, in seconds: the time the target's
+    /// mmap lock was taken and retaken (once per ~4 KiB of output) while the kernel walked its
+    /// page tables. nil when not read, or read from a captured or recorded tree.
+    public var numaMapsSeconds: Double?
     /// Resident bytes from status VmRSS, used when the kernel has no numa_maps.
     public var residentBytes: Int?
     /// PF_KTHREAD: no user memory, never a workload.

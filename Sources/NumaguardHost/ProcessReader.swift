@@ -55,8 +55,10 @@ public struct ProcessReader: Sendable {
     /// only when a memory figure is needed.
     /// `threads: false` skips the per-thread reads when only the process's identity and
     /// placement are needed (matching a thousand processes against a policy).
+    /// `commandLine: false` leaves cmdline unread (empty): reading it takes the target's mmap
+    /// lock (access_remote_vm), and the audit needs it only for matching, done before.
     public func read(pid: Int, memory readMemory: Bool, threads readThreads: Bool = true,
-                     numaEnabled: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
+                     numaEnabled: Bool = true, commandLine: Bool = true) throws(ProcessReadError) -> ProcessSnapshot {
         let base = "proc/\(pid)"
         let stat: TaskStat
         do {
@@ -85,7 +87,7 @@ public struct ProcessReader: Sendable {
         } catch {
             throw .host(.malformed(path: root.absolute("\(base)/status"), error))
         }
-        let cmdline = try guarded("cmdline") { () throws(HostError) in try root.readText("\(base)/cmdline") }
+        let cmdline = commandLine ? try guarded("cmdline") { () throws(HostError) in try root.readText("\(base)/cmdline") } : ""
         let cgroups = try guarded("cgroup") { () throws(HostError) in try root.parse("\(base)/cgroup", CgroupEntry.parse) }
         // exe is unreadable for other users' processes without privilege and absent for
         // kernel threads; neither is a failure of the read as a whole.
@@ -93,10 +95,13 @@ public struct ProcessReader: Sendable {
         let threads = readThreads ? try guarded("task") { () throws(HostError) in try self.readThreads(base) } : []
 
         var memory: MemoryTally?
+        var seconds: Double?
         if readMemory && numaEnabled {
+            let start = SystemClock.monotonic()
             memory = try tally(of: identity, comm: stat.comm)
+            if root.isLive { seconds = max(0, SystemClock.monotonic() - start) }
         }
-        return ProcessSnapshot(
+        var snapshot = ProcessSnapshot(
             identity: identity,
             comm: stat.comm,
             exe: exe,
@@ -110,6 +115,8 @@ public struct ProcessReader: Sendable {
             residentBytes: resident,
             isKernelThread: stat.isKernelThread
         )
+        snapshot.numaMapsSeconds = seconds
+        return snapshot
     }
 
     /// Every mapping of a process, with file paths: for callers that need more than the per-node sums.

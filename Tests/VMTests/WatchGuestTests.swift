@@ -250,6 +250,12 @@ final class WatchGuestTests: XCTestCase {
         let knobs = all.filter { $0["event"] as? String == "knob" }
         XCTAssertEqual(knobs.map { "\($0["from"] ?? "?")->\($0["to"] ?? "?")" }, ["0->1", "1->0"], log)
         XCTAssertTrue(metrics.contains(#"numaguard_watch_protected_processes{workload="engine"} 1"#), metrics)
+        // Its per-node memory in the metrics, from the cgroup (the engine's anonymous memory is
+        // on some node: every node the kernel's numa_stat names has a line).
+        XCTAssertTrue(metrics.contains(#"numaguard_watch_protected_memory_cgroup_processes{workload="engine"} 1"#), metrics)
+        let anonLines = metrics.split(separator: "\n").filter { $0.hasPrefix(#"numaguard_watch_protected_memory_bytes{workload="engine","#) && $0.contains(#"type="anon""#) }
+        XCTAssertEqual(anonLines.count, 2, "one line per node of the 2-node guest: \(metrics)")
+        XCTAssertGreaterThan(anonLines.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +), 0, metrics)
         XCTAssertTrue(metrics.contains(#"numaguard_watch_vmstat_available{field="numa_hint_faults"} 1"#), metrics)
         XCTAssertTrue(metrics.contains(#"numaguard_watch_numa_miss_per_second{node="1"}"#), metrics)
         // Every transition counter agrees with the events the watch wrote: the scrape's with
