@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NumaguardHost"], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["numaguard", "numaguard-tool", "TestSupport"], exclude: ["Golden"]),
         // Boot real kernels under QEMU (scripts/vm); skipped unless scripts/test enables them.
         .testTarget(name: "VMTests", dependencies: ["TestSupport"]),

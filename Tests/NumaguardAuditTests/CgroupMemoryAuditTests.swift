@@ -3,20 +3,8 @@ import Foundation
 import NumaguardCore
 import NumaguardHost
 import NumaguardPolicy
-import Synchronization
 import TestSupport
 import XCTest
-
-/// Every path read through a `HostRoot`, in order.
-private final class ReadLog: HostReadObserver {
-    let reads = Mutex<[String]>([])
-    var paths: [String] { reads.withLock { $0 } }
-    func file(_ relative: String, _ contents: [UInt8]) { reads.withLock { $0.append(relative) } }
-    func listed(_ relative: String) {}
-    func link(_ relative: String, _ target: String) { reads.withLock { $0.append(relative) } }
-    func probed(_ relative: String) {}
-    func failed(_ relative: String, _ error: HostError) { reads.withLock { $0.append("failed " + relative) } }
-}
 
 /// The audit's per-node memory of protected workloads (and of those that opted out of
 /// numa_maps reads) from their dedicated cgroups' memory.numa_stat, over the recorded 2-node
@@ -38,7 +26,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
         return root
     }
 
-    private func audit(_ root: URL, _ policy: String, log: ReadLog) throws -> AuditReport {
+    private func audit(_ root: URL, _ policy: String, log: HostReadLog) throws -> AuditReport {
         let loaded = try PolicyLoader.parse(policy, file: "p.yaml")
         return try Auditor.run(root: HostRoot(path: root.path).observed(by: log), policy: LoadedPolicy(policy: loaded, file: "p.yaml", digest: "0"),
                                today: Day(year: 2026, month: 12, day: 2))
@@ -58,7 +46,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
         """
     }
 
-    private func locking(_ log: ReadLog, _ pid: Int) -> [String] {
+    private func locking(_ log: HostReadLog, _ pid: Int) -> [String] {
         log.paths.filter { ["numa_maps", "smaps", "smaps_rollup", "cmdline", "environ"].map { "proc/\(pid)/\($0)" }.contains($0) }
     }
 
@@ -66,7 +54,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
     /// numa_maps is read once, for the per-mapping policy checks only, and its cmdline once (matching).
     func testMaxRemoteComesFromTheDedicatedCgroupOnEveryLayout() throws {
         for layout in [CgroupLayout.v2, .v1, .hybrid] {
-            let log = ReadLog()
+            let log = HostReadLog()
             let report = try audit(try tree(layout), Self.policy(), log: log)
             let remote = report.findings.filter { $0.check == "workload.engine.memory.remote" }
             XCTAssertEqual(remote.count, 1, "\(layout): one finding, for the cgroup: \(remote)")
@@ -83,7 +71,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
     }
 
     func testAFailingCgroupFigureNamesTheNodesAndARestart() throws {
-        let log = ReadLog()
+        let log = HostReadLog()
         let report = try audit(try tree(.v2, anonPages: (100, 100)), Self.policy(maxRemote: "10%"), log: log)
         let remote = try XCTUnwrap(report.findings.first { $0.check == "workload.engine.memory.remote" })
         XCTAssertEqual(remote.outcome, .fail)
@@ -95,7 +83,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
     /// With `memory.scan: false` nothing of the engine that takes its mmap lock is read but its
     /// command line (the match rule), and memory.remote is still judged, from its cgroup.
     func testOptedOutOfNumaMapsTheCgroupStillJudgesMaxRemote() throws {
-        let log = ReadLog()
+        let log = HostReadLog()
         let report = try audit(try tree(.v1), Self.policy(scan: false), log: log)
         XCTAssertEqual(locking(log, 152), ["proc/152/cmdline"])
         XCTAssertEqual(report.findings.filter { $0.check == "workload.engine.memory.remote" }.map(\.subject), ["cgroup /engine (PID 152)"])
@@ -107,12 +95,12 @@ final class CgroupMemoryAuditTests: XCTestCase {
     /// gives its figure (per process, as before); without, the audit says what was lost.
     func testASharedCgroupFallsBackToNumaMapsOrSaysWhatIsNotJudged() throws {
         let shared = try tree(.v2, enginePIDs: [152, 161])
-        let scanned = try audit(shared, Self.policy(), log: ReadLog())
+        let scanned = try audit(shared, Self.policy(), log: HostReadLog())
         let remote = scanned.findings.filter { $0.check == "workload.engine.memory.remote" }
         XCTAssertEqual(remote.map(\.subject), ["PID 152 (probe)"], "from its numa_maps")
         XCTAssertEqual(scanned.notes, [])
 
-        let log = ReadLog()
+        let log = HostReadLog()
         let optedOut = try audit(shared, Self.policy(scan: false), log: log)
         XCTAssertFalse(optedOut.findings.contains { $0.check == "workload.engine.memory.remote" })
         XCTAssertEqual(optedOut.notes, ["PID 152 (probe) of workload engine: cgroup /engine is shared with 1 other process, so its memory.numa_stat "
@@ -129,7 +117,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
             reserve:
               - {node: 0, for: [batch], max_foreign_memory: 4KiB}
             """
-        let log = ReadLog()
+        let log = HostReadLog()
         let report = try audit(try tree(.hybrid, anonPages: (5, 300)), Self.policy(scan: false, extra: reserve), log: log)
         let node = try XCTUnwrap(report.findings.first { $0.check == "node.0.reserve" })
         XCTAssertEqual(node.outcome, .fail)
@@ -146,7 +134,7 @@ final class CgroupMemoryAuditTests: XCTestCase {
             host:
               headroom: [{node: 1, min_free: 2x protected}]
             """
-        let report = try audit(try tree(.v2, anonPages: (0, 256)), Self.policy(scan: false, extra: headroom), log: ReadLog())
+        let report = try audit(try tree(.v2, anonPages: (0, 256)), Self.policy(scan: false, extra: headroom), log: HostReadLog())
         let finding = try XCTUnwrap(report.findings.first { $0.check == "node.1.headroom" })
         XCTAssertTrue(finding.expected.hasPrefix("at least 2.0× the protected workloads' 1 MiB resident here (2 MiB) free"), finding.expected)
     }

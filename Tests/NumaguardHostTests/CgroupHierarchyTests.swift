@@ -1,21 +1,8 @@
 import Foundation
 import NumaguardCore
 @testable import NumaguardHost
-import Synchronization
 import TestSupport
 import XCTest
-
-/// Records the files a reader opens, in order: how the tests hold the launch path to the
-/// reads it had before v1 support (no mountinfo on a v2 host).
-final class ReadLog: HostReadObserver {
-    let reads = Mutex<[String]>([])
-    var files: [String] { reads.withLock { $0 } }
-    func file(_ relative: String, _ contents: [UInt8]) { reads.withLock { $0.append(relative) } }
-    func listed(_ relative: String) { reads.withLock { $0.append("list " + relative) } }
-    func link(_ relative: String, _ target: String) {}
-    func probed(_ relative: String) {}
-    func failed(_ relative: String, _ error: HostError) { reads.withLock { $0.append("failed " + relative) } }
-}
 
 /// The cgroup reader over v1, v2 and hybrid trees laid out as the kernel lays them out
 /// (TestSupport's CgroupLayout), the recorded hybrid tree of this machine, and this
@@ -165,7 +152,7 @@ final class CgroupHierarchyTests: XCTestCase {
     func testFastPathReadsNoMountinfoWhereConventionSuffices() throws {
         for layout in CgroupLayout.allCases {
             let root = try tree(layout)
-            let log = ReadLog()
+            let log = HostReadLog()
             let host = HostRoot(path: root.path).observed(by: log)
             let cgroups = try CgroupEntry.parse(layout.procCgroup("/trading"))
             let cpuset = try XCTUnwrap(CgroupCpuset.read(host, cgroups: cgroups), "\(layout)")
@@ -174,9 +161,9 @@ final class CgroupHierarchyTests: XCTestCase {
             let directory = layout.cpusetDirectory("/trading")
             switch layout {
             case .v2, .v1, .hybrid:
-                XCTAssertEqual(log.files, ["\(directory)/\(layout.effectiveCPUsFile)", "\(directory)/\(layout.effectiveMemsFile)"], "\(layout)")
+                XCTAssertEqual(log.paths, ["\(directory)/\(layout.effectiveCPUsFile)", "\(directory)/\(layout.effectiveMemsFile)"], "\(layout)")
             case .v1NoPrefix:
-                XCTAssertEqual(log.files, ["\(directory)/effective_cpus", "\(directory)/effective_mems"], "\(layout): two misses, two reads")
+                XCTAssertEqual(log.paths, ["\(directory)/effective_cpus", "\(directory)/effective_mems"], "\(layout): two misses, two reads")
             }
         }
         // Hybrid with the cpuset controller on v2 (not bound to v1): mountinfo says where.
@@ -187,12 +174,12 @@ final class CgroupHierarchyTests: XCTestCase {
                                          to: root.appendingPathComponent("srv-trading"))
         try FileManager.default.createDirectory(at: root.appendingPathComponent("srv/cgroup2"), withIntermediateDirectories: true)
         try FileManager.default.moveItem(at: root.appendingPathComponent("srv-trading"), to: root.appendingPathComponent("srv/cgroup2/trading"))
-        let log = ReadLog()
+        let log = HostReadLog()
         let cgroups = try CgroupEntry.parse("3:memory:/trading\n0::/trading\n")
         var hierarchy: CgroupHierarchy?
         let cpuset = CgroupCpuset.read(HostRoot(path: root.path).observed(by: log), cgroups: cgroups, hierarchy: &hierarchy)
         XCTAssertEqual(cpuset?.cpus, IDSet([2, 3]))
-        XCTAssertEqual(log.files, ["proc/1/mountinfo", "srv/cgroup2/trading/cpuset.cpus.effective", "srv/cgroup2/trading/cpuset.mems.effective"])
+        XCTAssertEqual(log.paths, ["proc/1/mountinfo", "srv/cgroup2/trading/cpuset.cpus.effective", "srv/cgroup2/trading/cpuset.mems.effective"])
         XCTAssertNotNil(hierarchy, "kept for the next process")
     }
 

@@ -3,21 +3,8 @@ import NumaguardCore
 import NumaguardHost
 import NumaguardPolicy
 @testable import NumaguardWatch
-import Synchronization
 import TestSupport
 import XCTest
-
-/// Every path read through a `HostRoot`, in order (listings prefixed `list `).
-final class PathLog: HostReadObserver {
-    let reads = Mutex<[String]>([])
-    var paths: [String] { reads.withLock { $0 } }
-    func file(_ relative: String, _ contents: [UInt8]) { reads.withLock { $0.append(relative) } }
-    func listed(_ relative: String) { reads.withLock { $0.append("list " + relative) } }
-    func link(_ relative: String, _ target: String) { reads.withLock { $0.append(relative) } }
-    func probed(_ relative: String) {}
-    func failed(_ relative: String, _ error: HostError) { reads.withLock { $0.append("failed " + relative) } }
-    func clear() { reads.withLock { $0 = [] } }
-}
 
 /// Per-node memory of a protected workload from its cgroup's memory.numa_stat, over the
 /// recorded 6.1 guest with the engine (PID 152) put in a cgroup the way the kernel lays it
@@ -25,7 +12,7 @@ final class PathLog: HostReadObserver {
 /// HostRoot observer sees every read), and page moves seen in the cgroup's figures.
 final class ProtectedCgroupTests: XCTestCase {
     private var root: URL!
-    private let log = PathLog()
+    private let log = HostReadLog()
 
     override func setUpWithError() throws {
         root = try Fixtures.copy("linux-6.1-2node")
@@ -132,7 +119,7 @@ final class ProtectedCgroupTests: XCTestCase {
         for layout in [CgroupLayout.v1, .hybrid] {
             let root = try Fixtures.copy("linux-6.1-2node")
             defer { try? FileManager.default.removeItem(at: root) }
-            let log = PathLog()
+            let log = HostReadLog()
             let host = HostRoot(path: root.path).observed(by: log)
             let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
             try layout.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (0, 256))
@@ -159,7 +146,7 @@ final class ProtectedCgroupTests: XCTestCase {
         for layout in [CgroupLayout.v2, .v1, .hybrid] {
             let root = try Fixtures.copy("linux-6.1-2node")
             defer { try? FileManager.default.removeItem(at: root) }
-            let log = PathLog()
+            let log = HostReadLog()
             let host = HostRoot(path: root.path).observed(by: log)
             let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
             try layout.write(into: root, cgroup: "/engine", cpus: "2-3", mems: "1", pids: [152], anonPages: (3, 256), filePages: (1, 7))
