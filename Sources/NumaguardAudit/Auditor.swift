@@ -139,7 +139,7 @@ public enum Auditor {
         // Every unreadable item is also exactly one incomplete finding, so the text summary,
         // JSON, JUnit `errors` and the Prometheus `outcome="incomplete"` count the same thing.
         var unread: [Finding] = []
-        func note(_ error: ProcessReadError, check: String, process: CandidateProcess) {
+        func note(_ error: ProcessReadError, check: CheckID, process: CandidateProcess) {
             switch error {
             case .noSuchProcess, .vanished, .zombie: gone.append(error.description)
             case .permissionDenied, .host:
@@ -159,7 +159,7 @@ public enum Auditor {
         notes += launchRecords?.ignored ?? []
         for problem in launchRecords?.problems ?? [] {
             unreadable.append(problem)
-            unread.append(Finding(check: "launch_records.read", severity: .critical, outcome: .incomplete, subject: problem,
+            unread.append(Finding(check: .launchRecordsRead, severity: .critical, outcome: .incomplete, subject: problem,
                                   expected: "every launch record readable", actual: problem,
                                   remediation: "fix or remove the record; numaguard run --record writes them"))
         }
@@ -198,7 +198,7 @@ public enum Auditor {
             claimed[first.name, default: []].append(process)
             if claims.count > 1 {
                 findings.append(Finding(
-                    check: "workload.\(first.name).claim", severity: .critical, outcome: .fail,
+                    check: .workload(first.name, .claim), severity: .critical, outcome: .fail,
                     subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
                     expected: "claimed by one workload", actual: "matched by \(claims.map(\.name).joined(separator: ", "))",
                     remediation: "make the workloads' match rules exclusive"))
@@ -236,7 +236,7 @@ public enum Auditor {
                     let cpuset = CgroupCpuset.read(root, cgroups: full.cgroups, hierarchy: &cgroupHierarchy)
                     members.append(WorkloadProcess(snapshot: full, cpuset: cpuset))
                 } catch {
-                    note(error, check: "workload.\(workload.name).read", process: process)
+                    note(error, check: .workload(workload.name, .read), process: process)
                 }
             }
             membersOf[workload.name] = members
@@ -256,7 +256,7 @@ public enum Auditor {
         }
         for (pid, message) in cgroupMemory.unreadable {
             unreadable.append("PID \(pid): \(message)")
-            unread.append(Finding(check: "workload.\(owner[pid] ?? "?").cgroup.read", severity: .critical, outcome: .incomplete,
+            unread.append(Finding(check: .workload(owner[pid] ?? "?", .cgroupRead), severity: .critical, outcome: .incomplete,
                                   subject: "PID \(pid) (\(observed.processes[pid]?.comm ?? "?"))", pid: pid, expected: "readable", actual: message,
                                   remediation: "run numaguard as root; see the error"))
         }
@@ -301,7 +301,7 @@ public enum Auditor {
                     timed(full)
                     observed.processes[full.pid] = full
                 } catch {
-                    note(error, check: "reservations.read", process: process)
+                    note(error, check: .reservationsRead, process: process)
                 }
             }
             findings += NodeChecks.reservations(policy.reservations, processes: processes.map { ($0.pid, $0.comm) },

@@ -18,14 +18,14 @@ public enum WindowChecks {
             let miss = after.miss[node].flatMap { a in before.miss[node].map { a &- $0 } } ?? 0
             let foreign = after.foreign[node].flatMap { a in before.foreign[node].map { a &- $0 } } ?? 0
             findings.append(.judge(
-                miss == 0 && foreign == 0, "node.\(node).window.numa_miss", .critical, subject: "node \(node)",
+                miss == 0 && foreign == 0, .windowNumaMiss(node: node), .critical, subject: "node \(node)",
                 expected: "no numa_miss or numa_foreign growth \(window)",
                 actual: "numa_miss +\(miss), numa_foreign +\(foreign)",
                 remediation: "an allocation for or on node \(node) went to the wrong node: check headroom and the workloads' bind policies"))
         }
         if let start = before.migrated, let end = after.migrated {
             findings.append(.judge(
-                end == start, "host.window.migrations", .warning,
+                end == start, .windowMigrations, .warning,
                 expected: "no pages migrated \(window)", actual: "\(end &- start) pages migrated",
                 remediation: "find the mover: NUMA balancing, numad, migratepages, or a cpuset.mems write"))
         }

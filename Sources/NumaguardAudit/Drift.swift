@@ -23,16 +23,16 @@ public enum Drift {
     /// pass when nothing changed. Changes a diff shows but does not count are left to diff.
     public static func findings(_ diff: SnapshotDiff) -> [Finding] {
         var findings = diff.changes.map { change in
-            Finding(check: "drift.\(change.id)", severity: .warning, outcome: .fail, subject: change.group.title,
+            Finding(check: .drift(fact: change.id), severity: .warning, outcome: .fail, subject: change.group.title,
                     expected: change.old ?? "absent", actual: change.new ?? "absent", remediation: remediation(change.group))
         }
         findings += diff.notCompared.map { item in
-            Finding(check: "drift.\(item.id)", severity: .warning, outcome: .incomplete, subject: "not compared",
+            Finding(check: .drift(fact: item.id), severity: .warning, outcome: .incomplete, subject: "not compared",
                     expected: "readable in both snapshots", actual: "unreadable in the \(item.side) snapshot: \(item.path): \(item.error)",
                     remediation: "run numaguard as root (debugfs and other users' files need it)")
         }
         if findings.isEmpty {
-            findings.append(.pass("drift", .warning, expected: "no placement-relevant change since \(diff.old.file) (taken \(diff.old.takenAt))",
+            findings.append(.pass(.drift(fact: nil), .warning, expected: "no placement-relevant change since \(diff.old.file) (taken \(diff.old.takenAt))",
                                   actual: "none"))
         }
         return findings

@@ -20,11 +20,13 @@ public enum Outcome: String, Sendable, Encodable {
     case incomplete
 }
 
-/// The result of one check on one subject. IDs are stable and dotted
-/// (`host.kernel.numa_balancing`, `workload.trading-engine.memory.policy`, `node.0.reserve`):
-/// they key waivers, JUnit test names and metric labels.
+/// The result of one check on one subject. `id` is typed (`CheckID`); `check`, its stable
+/// dotted form (`host.kernel.numa_balancing`, `workload.trading-engine.memory.policy`,
+/// `node.0.reserve`), keys waivers, JUnit test names and metric labels.
 public struct Finding: Equatable, Sendable, Encodable {
-    public var check: String
+    public var id: CheckID
+    /// The dotted ID, as every output prints it.
+    public var check: String { id.description }
     public var severity: Severity
     public var outcome: Outcome
     /// What was judged when it is not the host as a whole: a process or a node.
@@ -43,9 +45,9 @@ public struct Finding: Equatable, Sendable, Encodable {
         public var expired: Bool
     }
 
-    public init(check: String, severity: Severity, outcome: Outcome, subject: String? = nil, pid: Int? = nil,
+    public init(check: CheckID, severity: Severity, outcome: Outcome, subject: String? = nil, pid: Int? = nil,
                 expected: String, actual: String, remediation: String) {
-        self.check = check
+        self.id = check
         self.severity = severity
         self.outcome = outcome
         self.subject = subject
@@ -56,20 +58,33 @@ public struct Finding: Equatable, Sendable, Encodable {
     }
 
     /// A check that held.
-    public static func pass(_ check: String, _ severity: Severity, subject: String? = nil, pid: Int? = nil,
+    public static func pass(_ check: CheckID, _ severity: Severity, subject: String? = nil, pid: Int? = nil,
                             expected: String, actual: String) -> Finding {
         Finding(check: check, severity: severity, outcome: .pass, subject: subject, pid: pid,
                 expected: expected, actual: actual, remediation: "")
     }
 
     /// Pass or fail on a condition, with the same words either way.
-    public static func judge(_ holds: Bool, _ check: String, _ severity: Severity, subject: String? = nil, pid: Int? = nil,
+    public static func judge(_ holds: Bool, _ check: CheckID, _ severity: Severity, subject: String? = nil, pid: Int? = nil,
                              expected: String, actual: String, remediation: String) -> Finding {
         Finding(check: check, severity: severity, outcome: holds ? .pass : .fail, subject: subject, pid: pid,
                 expected: expected, actual: actual, remediation: holds ? "" : remediation)
     }
 
     enum CodingKeys: String, CodingKey { case check, severity, outcome, subject, pid, expected, actual, remediation, waiver }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(check, forKey: .check)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encodeIfPresent(subject, forKey: .subject)
+        try container.encodeIfPresent(pid, forKey: .pid)
+        try container.encode(expected, forKey: .expected)
+        try container.encode(actual, forKey: .actual)
+        try container.encode(remediation, forKey: .remediation)
+        try container.encodeIfPresent(waiver, forKey: .waiver)
+    }
 }
 
 /// Applies waivers: a failing finding covered by a current waiver becomes `waived`; one

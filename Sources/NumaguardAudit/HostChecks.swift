@@ -11,34 +11,34 @@ enum HostChecks {
             // Absent sysctl (no CONFIG_NUMA_BALANCING) is as off as it gets.
             let holds = (actual ?? 0) == wanted.value
             findings.append(.judge(
-                holds, "host.kernel.numa_balancing", .critical,
+                holds, .kernel(.numaBalancing), .critical,
                 expected: "\(wanted.rawValue) (\(wanted.value))",
                 actual: actual == nil ? "absent (kernel built without NUMA balancing)" : KernelState.describeNumaBalancing(actual),
                 remediation: "numaguard apply (sysctl kernel.numa_balancing=\(wanted.value))"))
         }
         if let wanted = policy.zoneReclaimMode {
             findings.append(.judge(
-                kernel.zoneReclaimMode == wanted, "host.kernel.zone_reclaim_mode", .warning,
+                kernel.zoneReclaimMode == wanted, .kernel(.zoneReclaimMode), .warning,
                 expected: "\(wanted)", actual: kernel.zoneReclaimMode.map(String.init) ?? "absent",
                 remediation: "numaguard apply (sysctl vm.zone_reclaim_mode=\(wanted))"))
         }
         if let wanted = policy.transparentHugepage {
             findings.append(.judge(
-                kernel.transparentHugepage == wanted, "host.kernel.transparent_hugepage", .warning,
+                kernel.transparentHugepage == wanted, .kernel(.transparentHugepage), .warning,
                 expected: wanted, actual: kernel.transparentHugepage ?? "absent (kernel without THP)",
                 remediation: "numaguard apply (/sys/kernel/mm/transparent_hugepage/enabled = \(wanted))"))
         }
         let words = BootArguments.kernelWords(kernel.commandLine)
         for word in policy.cmdlineRequire {
             findings.append(.judge(
-                words.contains(word), "host.kernel.cmdline.require.\(word)", .critical,
+                words.contains(word), .bootRequires(word), .critical,
                 expected: "boot argument \(word)", actual: matching(word, in: words).joined(separator: " ").orNone,
                 remediation: "add \(word) to the kernel command line and reboot"))
         }
         for word in policy.cmdlineForbid {
             let found = matching(word, in: words)
             findings.append(.judge(
-                found.isEmpty, "host.kernel.cmdline.forbid.\(word)", .critical,
+                found.isEmpty, .bootForbids(word), .critical,
                 expected: "no boot argument \(word)", actual: found.joined(separator: " ").orNone,
                 remediation: "remove \(word) from the kernel command line and reboot"))
         }
@@ -55,28 +55,28 @@ enum HostChecks {
         let remedy = "the hardware or firmware (BIOS NUMA/SNC settings) differs from the policy: fix the host or the policy"
         if let nodes = policy.nodes {
             findings.append(.judge(
-                topology.nodes.count == nodes, "host.topology.nodes", .critical,
+                topology.nodes.count == nodes, .topologyNodes, .critical,
                 expected: "\(nodes) online nodes", actual: "\(topology.nodes.count) (\(topology.onlineNodes.listString))",
                 remediation: remedy))
         }
         for (id, cpus) in policy.cpus.sorted(by: { $0.key < $1.key }) {
             let actual = topology.node(id)?.cpus
             findings.append(.judge(
-                actual == cpus, "host.topology.node.\(id).cpus", .critical, subject: "node \(id)",
+                actual == cpus, .topology(node: id, .cpus), .critical, subject: "node \(id)",
                 expected: cpus.listString, actual: actual.map { $0.isEmpty ? "none" : $0.listString } ?? "node absent",
                 remediation: remedy))
         }
         for (id, bytes) in policy.minMemory.sorted(by: { $0.key < $1.key }) {
             let actual = topology.node(id)?.memTotal
             findings.append(.judge(
-                (actual ?? 0) >= bytes, "host.topology.node.\(id).min_memory", .critical, subject: "node \(id)",
+                (actual ?? 0) >= bytes, .topology(node: id, .minMemory), .critical, subject: "node \(id)",
                 expected: "at least \(Bytes.text(bytes))", actual: actual.map(Bytes.text) ?? "node absent",
                 remediation: remedy))
         }
         for (id, row) in policy.distances.sorted(by: { $0.key < $1.key }) {
             let actual = topology.node(id)?.distances
             findings.append(.judge(
-                actual == row, "host.topology.node.\(id).distances", .warning, subject: "node \(id)",
+                actual == row, .topology(node: id, .distances), .warning, subject: "node \(id)",
                 expected: row.map(String.init).joined(separator: " "),
                 actual: actual.map { $0.map(String.init).joined(separator: " ") } ?? "node absent",
                 remediation: remedy))
@@ -89,7 +89,7 @@ enum HostChecks {
             let pool = topology.node(requirement.node)?.hugePages.first { $0.sizeKiB == requirement.sizeKiB }
             return .judge(
                 (pool?.total ?? 0) >= requirement.count,
-                "host.hugepages.node.\(requirement.node).\(requirement.sizeKiB)kB", .critical, subject: "node \(requirement.node)",
+                .hugePages(node: requirement.node, sizeKiB: requirement.sizeKiB), .critical, subject: "node \(requirement.node)",
                 expected: "at least \(requirement.count) pages of \(requirement.sizeKiB) kB",
                 actual: pool.map { "\($0.total) (\($0.free) free)" } ?? "no \(requirement.sizeKiB) kB pool on this node",
                 remediation: "numaguard apply (node\(requirement.node)/hugepages/hugepages-\(requirement.sizeKiB)kB/nr_hugepages = \(requirement.count))")
@@ -100,7 +100,7 @@ enum HostChecks {
         names.map { name in
             let running = processes.filter { $0.comm == name }
             return .judge(
-                running.isEmpty, "host.forbid_processes.\(name)", .critical,
+                running.isEmpty, .forbiddenProcess(name), .critical,
                 expected: "no \(name) process", actual: running.map { "PID \($0.pid)" }.joined(separator: ", ").orNone,
                 remediation: "stop and disable \(name): it moves memory and threads on its own schedule")
         }

@@ -85,7 +85,7 @@ enum LaunchChecks {
     /// workload, or not. The placement itself is judged by the other workload checks.
     static func check(_ workload: Workload, _ processes: [WorkloadProcess], records: LaunchRecords,
                       bootID: String?, policy: LoadedPolicy) -> [Finding] {
-        let check = "workload.\(workload.name).launcher"
+        let check = CheckID.workload(workload.name, .launcher)
         let restart = "restart through numaguard run --record \(records.directory) --policy \(policy.file) --workload \(workload.name)"
         return processes.map { process in
             let subject = "PID \(process.snapshot.pid) (\(process.snapshot.comm))"

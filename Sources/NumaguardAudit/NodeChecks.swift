@@ -24,7 +24,7 @@ public enum NodeChecks {
             let count = foreign.lazy.map(\.processes).reduce(0, +)
             let named = foreign.prefix(5).map { "\($0.label) \(Bytes.text($0.bytes))" }.joined(separator: ", ")
             return .judge(
-                total <= reservation.maxForeignMemory, "node.\(node).reserve", .critical, subject: "node \(node)",
+                total <= reservation.maxForeignMemory, .reservation(node: node), .critical, subject: "node \(node)",
                 expected: "at most \(Bytes.text(reservation.maxForeignMemory)) of memory outside \(reservation.workloads.joined(separator: ", "))",
                 actual: total == 0 ? "none" : "\(Bytes.text(total)) in \(count) process\(count == 1 ? "" : "es"): \(named)",
                 remediation: "numaguard apply (migrates the foreign processes' pages off node \(node)); launch them through numaguard run bound elsewhere")
@@ -65,7 +65,7 @@ public enum NodeChecks {
                 expected = "at least \(factor)× the protected workloads' \(Bytes.text(resident)) resident here (\(Bytes.text(needed))) free"
             }
             return .judge(
-                node != nil && free >= needed, "node.\(rule.node).headroom", .warning, subject: "node \(rule.node)",
+                node != nil && free >= needed, .headroom(node: rule.node), .warning, subject: "node \(rule.node)",
                 expected: expected, actual: node == nil ? "node absent" : "\(Bytes.text(free)) free of \(Bytes.text(node?.memTotal ?? 0))",
                 remediation: "move noisy neighbours to another node (numaguard apply) or free memory on node \(rule.node)")
         }

@@ -21,13 +21,13 @@ public enum WorkloadChecks {
     static func check(_ workload: Workload, _ processes: [WorkloadProcess], topology: Topology, policyFile: String,
                       cgroups: [CgroupMemory.Group] = []) -> [Finding] {
         var findings: [Finding] = []
-        let prefix = "workload.\(workload.name)"
+        let name = workload.name
         let restart = "restart through numaguard run --policy \(policyFile) --workload \(workload.name)"
             + (workload.protected ? " (protected: never changed live)" : "")
         if let running = workload.running {
             let pids = processes.map { "\($0.snapshot.pid)" }.joined(separator: ", ")
             findings.append(.judge(
-                running.contains(processes.count), "\(prefix).running", .critical,
+                running.contains(processes.count), .workload(name, .running), .critical,
                 expected: running.upperBound >= 1_000_000 ? "at least \(running.lowerBound) process\(running.lowerBound == 1 ? "" : "es")"
                     : running.lowerBound == running.upperBound ? "exactly \(running.lowerBound) process\(running.lowerBound == 1 ? "" : "es")"
                     : "\(running.lowerBound) to \(running.upperBound) processes",
@@ -39,34 +39,34 @@ public enum WorkloadChecks {
         for process in processes {
             let snapshot = process.snapshot
             let subject = "PID \(snapshot.pid) (\(snapshot.comm))"
-            let judge = SubjectJudge(prefix: prefix, subject: subject, pid: snapshot.pid)
+            let judge = SubjectJudge(workload: name, subject: subject, pid: snapshot.pid)
             if let cpus = declaredCPUs {
                 let stray = snapshot.threads.filter { !($0.cpusAllowed ?? snapshot.cpusAllowed).isSubset(of: cpus) }
                 let processOK = snapshot.cpusAllowed.isSubset(of: cpus) && !snapshot.cpusAllowed.isEmpty
-                findings.append(judge(processOK && stray.isEmpty, "cpus", .critical,
+                findings.append(judge(processOK && stray.isEmpty, .cpus, .critical,
                       expected: "every thread allowed only CPUs \(cpus.listString)",
                       actual: "Cpus_allowed_list \(snapshot.cpusAllowed.listString)"
                           + (stray.isEmpty ? "" : "; threads \(stray.prefix(8).map { "\($0.tid)" }.joined(separator: ", ")) allowed \(stray.first.map { ($0.cpusAllowed ?? snapshot.cpusAllowed).listString } ?? "")"),
                       remediation: workload.protected ? restart : "numaguard apply (sets every thread's affinity)"))
                 let elsewhere = snapshot.threads.filter { !cpus.contains($0.lastCPU) }
-                findings.append(judge(elsewhere.isEmpty, "threads.last_cpu", .warning,
+                findings.append(judge(elsewhere.isEmpty, .lastCPU, .warning,
                       expected: "threads last ran on CPUs \(cpus.listString)",
                       actual: elsewhere.isEmpty ? "all \(snapshot.threads.count) threads" :
                           elsewhere.prefix(8).map { "thread \($0.tid) on CPU \($0.lastCPU)" }.joined(separator: ", "),
                       remediation: workload.protected ? restart : "numaguard apply (sets every thread's affinity)"))
                 if let cpuset = process.cpuset, let effective = cpuset.cpus {
-                    findings.append(judge(cpus.isSubset(of: effective), "cgroup.cpuset.cpus", .critical,
+                    findings.append(judge(cpus.isSubset(of: effective), .cpusetCPUs, .critical,
                           expected: "cgroup \(cpuset.cpusFile) includes \(cpus.listString)", actual: effective.listString.orNone,
                           remediation: "widen the cgroup's cpuset (\(cpuset.path)) to include CPUs \(cpus.listString)"))
                 }
             }
             guard let memory = workload.memory else { continue }
             if !memory.nodes.isEmpty {
-                findings.append(judge(memory.nodes.isSubset(of: snapshot.memsAllowed), "memory.mems_allowed", .critical,
+                findings.append(judge(memory.nodes.isSubset(of: snapshot.memsAllowed), .memsAllowed, .critical,
                       expected: "Mems_allowed includes nodes \(memory.nodes.listString)", actual: snapshot.memsAllowed.listString,
                       remediation: "widen the cgroup's cpuset.mems to include nodes \(memory.nodes.listString)"))
                 if let cpuset = process.cpuset, let effective = cpuset.mems {
-                    findings.append(judge(memory.nodes.isSubset(of: effective), "cgroup.cpuset.mems", .critical,
+                    findings.append(judge(memory.nodes.isSubset(of: effective), .cpusetMems, .critical,
                           expected: "cgroup \(cpuset.memsFile) includes \(memory.nodes.listString)", actual: effective.listString.orNone,
                           remediation: "widen the cgroup's cpuset (\(cpuset.path)) to include nodes \(memory.nodes.listString)"))
                 }
@@ -95,14 +95,14 @@ public enum WorkloadChecks {
         var findings: [Finding] = []
         let expected = MemoryPolicy(mode: memory.mode, nodes: memory.nodes)
         let wrong = tally.policies.filter { $0.policy.mode != expected.mode || $0.policy.nodes != expected.nodes }
-        findings.append(judge(wrong.isEmpty, "memory.policy", .critical, expected: expected.kernelSpelling + " on every mapping",
+        findings.append(judge(wrong.isEmpty, .memoryPolicy, .critical, expected: expected.kernelSpelling + " on every mapping",
               actual: wrong.isEmpty ? "\(tally.mappings) mappings \(expected.kernelSpelling)"
                   : wrong.map { "\($0.policy.kernelSpelling) on \($0.mappings) mapping\($0.mappings == 1 ? "" : "s") (\(Bytes.text($0.bytes.saturatingSum)))" }
                   .joined(separator: "; "),
               remediation: restart))
         if !memory.allowInterleave {
             let interleaved = tally.policies.filter { $0.policy.mode.isInterleave }
-            findings.append(judge(interleaved.isEmpty, "memory.interleave", .critical,
+            findings.append(judge(interleaved.isEmpty, .interleave, .critical,
                   expected: "no interleave (it is inherited through fork and exec)",
                   actual: interleaved.isEmpty ? "none" : interleaved.map { "\($0.policy.kernelSpelling) on \($0.mappings) mappings" }.joined(separator: "; "),
                   remediation: restart))
@@ -130,7 +130,7 @@ public enum WorkloadChecks {
         let share = total > 0 ? Double(off.lazy.map(\.value).saturatingSum) / Double(total) : 0
         let limit = memory.maxRemote ?? 0
         let where_ = off.map { "\(Bytes.text($0.value)) on node \($0.key)" }.joined(separator: ", ")
-        return judge(share <= limit, "memory.remote", .critical,
+        return judge(share <= limit, .remote, .critical,
                      expected: "at most \(percent(limit)) of anonymous memory off nodes \(memory.nodes.listString)",
                      actual: "\(percent(share)) of \(Bytes.text(total))" + (where_.isEmpty ? "" : " (\(where_))") + source,
                      remediation: remediation)
@@ -141,7 +141,7 @@ public enum WorkloadChecks {
     static func cgroupRemote(_ workload: Workload, _ groups: [CgroupMemory.Group], policyFile: String) -> [Finding] {
         guard let memory = workload.memory, judgesRemote(memory) else { return [] }
         return groups.map { group in
-            let judge = SubjectJudge(prefix: "workload.\(workload.name)", subject: group.label, pid: nil)
+            let judge = SubjectJudge(workload: workload.name, subject: group.label, pid: nil)
             let anonymous = Dictionary(group.anon.nodes.map { ($0.node, $0.value) }, uniquingKeysWith: { first, _ in first })
             let pids = group.processes.map { String($0.pid) }.joined(separator: ", ")
             let off = IDSet(anonymous.filter { !memory.nodes.contains($0.key) && $0.value > 0 }.map(\.key))
@@ -152,15 +152,15 @@ public enum WorkloadChecks {
         }
     }
 
-    /// Findings about one process share its check prefix, subject and PID.
+    /// Findings about one process share its workload, subject and PID.
     struct SubjectJudge {
-        let prefix: String
+        let workload: String
         let subject: String
         let pid: Int?
 
-        func callAsFunction(_ holds: Bool, _ check: String, _ severity: Severity,
+        func callAsFunction(_ holds: Bool, _ check: CheckID.WorkloadCheck, _ severity: Severity,
                             expected: String, actual: String, remediation: String) -> Finding {
-            .judge(holds, "\(prefix).\(check)", severity, subject: subject, pid: pid,
+            .judge(holds, .workload(workload, check), severity, subject: subject, pid: pid,
                    expected: expected, actual: actual, remediation: remediation)
         }
     }

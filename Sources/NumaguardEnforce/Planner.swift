@@ -102,33 +102,32 @@ struct Planning {
     mutating func add(_ finding: Finding) {
         let check = finding.check
         let kernel = report.observed.kernel
-        switch check {
-        case "host.kernel.numa_balancing":
+        switch finding.id {
+        case .kernel(.numaBalancing):
             guard let wanted = policy.host.kernel.numaBalancing, let now = kernel?.numaBalancing else {
                 return leave(finding, "this kernel has no kernel.numa_balancing sysctl")
             }
             addKnob(.sysctl("kernel.numa_balancing"), check: check, before: "\(now)", after: "\(wanted.value)")
-        case "host.kernel.zone_reclaim_mode":
+        case .kernel(.zoneReclaimMode):
             guard let wanted = policy.host.kernel.zoneReclaimMode, let now = kernel?.zoneReclaimMode else {
                 return leave(finding, "this kernel has no vm.zone_reclaim_mode sysctl")
             }
             addKnob(.sysctl("vm.zone_reclaim_mode"), check: check, before: "\(now)", after: "\(wanted)")
-        case "host.kernel.transparent_hugepage":
+        case .kernel(.transparentHugepage):
             guard let wanted = policy.host.kernel.transparentHugepage, let now = kernel?.transparentHugepage else {
                 return leave(finding, "this kernel has no transparent huge pages")
             }
             addKnob(.transparentHugepage, check: check, before: now, after: wanted)
-        default:
-            if check.hasPrefix("host.hugepages.node.") {
-                addHugePages(finding)
-            } else if check.hasPrefix("workload.") {
-                addWorkload(finding)
-            } else if check.hasPrefix("node."), check.hasSuffix(".reserve") {
-                addReservation(finding)
-            } else {
-                // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
-                leave(finding, finding.remediation)
-            }
+        case let .hugePages(node, sizeKiB):
+            addHugePages(finding, node: node, sizeKiB: sizeKiB)
+        case let .workload(name, workloadCheck):
+            addWorkload(finding, workload: name, check: workloadCheck)
+        case let .reservation(node):
+            addReservation(finding, node: node)
+        case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
+             .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift:
+            // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
+            leave(finding, finding.remediation)
         }
     }
 
@@ -153,10 +152,8 @@ struct Planning {
         }
     }
 
-    mutating func addHugePages(_ finding: Finding) {
-        let requirement = policy.host.hugePages.first {
-            finding.check == "host.hugepages.node.\($0.node).\($0.sizeKiB)kB"
-        }
+    mutating func addHugePages(_ finding: Finding, node: Int, sizeKiB: Int) {
+        let requirement = policy.host.hugePages.first { $0.node == node && $0.sizeKiB == sizeKiB }
         guard let requirement else { return leave(finding, finding.remediation) }
         let pool = report.observed.topology?.node(requirement.node)?.hugePages.first { $0.sizeKiB == requirement.sizeKiB }
         guard let pool else {
@@ -189,10 +186,6 @@ struct Planning {
 // MARK: processes
 
 extension Planning {
-    func workload(of check: String) -> Workload? {
-        policy.workloads.filter { check.hasPrefix("workload.\($0.name).") }.max { $0.name.count < $1.name.count }
-    }
-
     /// Protected if ANY workload whose match holds is protected, not only the one listed first
     /// (which owns its checks): the order of workloads in a policy never unprotects a process.
     func target(_ pid: Int) -> ProcessTarget? {
@@ -204,15 +197,14 @@ extension Planning {
                              workload: guardian?.name ?? owner, protected: guardian != nil)
     }
 
-    mutating func addWorkload(_ finding: Finding) {
-        guard let workload = workload(of: finding.check), let pid = finding.pid, pid != options.selfPID,
+    mutating func addWorkload(_ finding: Finding, workload name: String, check: CheckID.WorkloadCheck) {
+        guard let workload = policy.workloads.first(where: { $0.name == name }), let pid = finding.pid, pid != options.selfPID,
               let target = target(pid) else {
             return leave(finding, finding.remediation)
         }
-        let rest = finding.check.dropFirst("workload.\(workload.name).".count)
         if target.protected { return refuse(target, finding) }
-        switch rest {
-        case "cpus":
+        switch check {
+        case .cpus:
             guard let cpus = report.observed.topology.flatMap({ WorkloadChecks.declaredCPUs(workload, topology: $0) }),
                   let snapshot = report.observed.processes[pid] else { return leave(finding, finding.remediation) }
             let masks = Set(snapshot.threads.map { ($0.cpusAllowed ?? snapshot.cpusAllowed).listString })
@@ -223,19 +215,19 @@ extension Planning {
                 after: "every thread allowed CPUs \(cpus.listString)",
                 requires: [Self.affinityRequirement])
             processes[pid] = entry
-        case "threads.last_cpu":
+        case .lastCPU:
             // The affinity fix covers it (settleLastCPU); a sleeping thread's last CPU changes only when it next runs.
             lastCPU.append(finding)
-        case "memory.remote":
+        case .remote:
             guard let memory = workload.memory, let tally = report.observed.processes[pid]?.memory else {
                 return leave(finding, finding.remediation)
             }
             let from = IDSet(tally.nodes.filter { !memory.nodes.contains($0) && tally.bytes(.anonymous, on: $0) > 0 })
             guard !from.isEmpty else { return leave(finding, finding.remediation) }
             addMigration(target, from: from, to: memory.nodes, check: finding.check)
-        case "cgroup.cpuset.cpus", "cgroup.cpuset.mems", "memory.mems_allowed":
+        case .cpusetCPUs, .cpusetMems, .memsAllowed:
             addCgroup(finding, target)
-        case "memory.policy", "memory.interleave", "launcher":
+        case .memoryPolicy, .interleave, .launcher:
             var entry = processes[pid] ?? ProcessActions(target: target)
             if entry.restart == nil {
                 entry.restart = Action(
@@ -245,7 +237,7 @@ extension Planning {
             }
             entry.restart?.answer(finding)
             processes[pid] = entry
-        default:
+        case .running, .claim, .read, .cgroupRead:
             leave(finding, finding.remediation)
         }
     }
@@ -312,8 +304,8 @@ extension Planning {
         }
     }
 
-    mutating func addReservation(_ finding: Finding) {
-        guard let reservation = policy.reservations.first(where: { finding.check == "node.\($0.node).reserve" }),
+    mutating func addReservation(_ finding: Finding, node: Int) {
+        guard let reservation = policy.reservations.first(where: { $0.node == node }),
               let topology = report.observed.topology else { return leave(finding, finding.remediation) }
         let observed = report.observed.processes.values.sorted { $0.pid < $1.pid }
         let holders = NodeChecks.foreignHolders(

@@ -10,11 +10,11 @@ import XCTest
 /// check/subject pair, and text that needs escaping. Shared with the Prometheus tests.
 enum SampleReport {
     static var report: AuditReport {
-        var waived = Finding(check: "workload.batch.cpus", severity: .warning, outcome: .waived,
+        var waived = Finding(check: .workload("batch", .cpus), severity: .warning, outcome: .waived,
                              subject: "PID 77 (batch)", pid: 77, expected: "CPUs 8-15", actual: "CPUs 0-15",
                              remediation: "numaguard run --workload batch -- <command>")
         waived.waiver = .init(reason: "OPS-12 <migration> & \"rebalance\" isn't done", expires: "2026-12-31", expired: false)
-        var expired = Finding(check: "node.1.reserve", severity: .warning, outcome: .fail,
+        var expired = Finding(check: .reservation(node: 1), severity: .warning, outcome: .fail,
                               subject: "node 1", expected: "no foreign memory on node 1",
                               actual: "PID 200 (cron)\u{1}: 12 MiB\nPID 201 (backup): 3 MiB\r",
                               remediation: "move foreign processes off node 1")
@@ -25,18 +25,18 @@ enum SampleReport {
             host: HostIdentity(hostname: "db-01", machineID: "0123456789abcdef", bootID: "b00t-1d",
                                kernelRelease: "6.1.0-18-amd64", kernelCommandLine: "ro quiet isolcpus=8-15"),
             findings: [
-                Finding(check: "host.kernel.numa_balancing", severity: .critical, outcome: .fail,
+                Finding(check: .kernel(.numaBalancing), severity: .critical, outcome: .fail,
                         expected: "0", actual: "1", remediation: "numaguard apply (sets kernel.numa_balancing=0)"),
-                .pass("host.topology.nodes", .info, expected: "2 nodes", actual: "2 nodes"),
-                Finding(check: "workload.engine.memory.policy", severity: .critical, outcome: .fail,
+                .pass(.topologyNodes, .info, expected: "2 nodes", actual: "2 nodes"),
+                Finding(check: .workload("engine", .memoryPolicy), severity: .critical, outcome: .fail,
                         subject: "PID 42 (engine)", pid: 42, expected: "bind 1", actual: "interleave 0-1",
                         remediation: "restart through numaguard run"),
-                .pass("workload.engine.memory.policy", .critical, subject: "PID 43 (engine)", pid: 43,
+                .pass(.workload("engine", .memoryPolicy), .critical, subject: "PID 43 (engine)", pid: 43,
                       expected: "bind 1", actual: "bind 1"),
-                .pass("workload.engine.memory.policy", .critical, subject: "PID 43 (engine)", pid: 43,
+                .pass(.workload("engine", .memoryPolicy), .critical, subject: "PID 43 (engine)", pid: 43,
                       expected: "bind 1", actual: "bind 1"),
                 waived,
-                Finding(check: "workload.engine.read", severity: .critical, outcome: .incomplete,
+                Finding(check: .workload("engine", .read), severity: .critical, outcome: .incomplete,
                         subject: "PID 44 (engine)", pid: 44, expected: "readable",
                         actual: "PID 44: permission denied", remediation: "run numaguard as root or with CAP_SYS_PTRACE"),
                 expired,
@@ -146,8 +146,8 @@ final class JUnitRendererTests: XCTestCase {
     }
 
     func testNamesStayUniqueWhenASuffixIsAlreadyTaken() {
-        let findings = ["a", "a", "a #2", "a"].map { Finding.pass($0, .info, expected: "", actual: "") }
-        XCTAssertEqual(JUnitRenderer.testNames(findings), ["a", "a #3", "a #2", "a #4"])
+        let findings = ["a", "a", "a #2", "a"].map { Finding.pass(.drift(fact: $0), .info, expected: "", actual: "") }
+        XCTAssertEqual(JUnitRenderer.testNames(findings), ["drift.a", "drift.a #3", "drift.a #2", "drift.a #4"])
     }
 
     func testOutcomesCarryTheirDetails() throws {
@@ -179,7 +179,8 @@ final class JUnitRendererTests: XCTestCase {
     }
 
     func testEscapesEverythingXMLCannotCarryRaw() throws {
-        var finding = Finding(check: "host.\"odd\"&<check>'", severity: .critical, outcome: .fail,
+        // A forbidden process's name is the policy's, and reaches the check ID verbatim.
+        var finding = Finding(check: .forbiddenProcess("\"odd\"&<check>'"), severity: .critical, outcome: .fail,
                               subject: "]]> \u{0}\u{8}\u{B}\u{C}\u{1F}\u{FFFE}\u{FFFF} é 日本",
                               expected: "a&b", actual: "<x y='1'>", remediation: "\t\n\r")
         finding.pid = 1
@@ -189,8 +190,8 @@ final class JUnitRendererTests: XCTestCase {
         let xml = JUnitRenderer.render(report)
         let document = try JUnitDocument.parse(xml)
         let testcase = try XCTUnwrap(document.all("testcase").first)
-        XCTAssertEqual(testcase.attributes["classname"], "h\"&<>.host.\"odd\"&<check>'")
-        XCTAssertEqual(testcase.attributes["name"], "host.\"odd\"&<check>' []]> \\u{0}\\u{8}\\u{B}\\u{C}\\u{1F}\\u{FFFE}\\u{FFFF} é 日本]")
+        XCTAssertEqual(testcase.attributes["classname"], "h\"&<>.host.forbid_processes.\"odd\"&<check>'")
+        XCTAssertEqual(testcase.attributes["name"], "host.forbid_processes.\"odd\"&<check>' []]> \\u{0}\\u{8}\\u{B}\\u{C}\\u{1F}\\u{FFFE}\\u{FFFF} é 日本]")
         XCTAssertEqual(document.all("testsuite").first?.attributes["hostname"], "h\"&<>")
         XCTAssertTrue(try XCTUnwrap(document.all("failure").first).text.contains("actual: <x y='1'>"))
         try assertPythonParses(xml)

@@ -65,12 +65,12 @@ final class PrometheusRendererTests: XCTestCase {
         var report = SampleReport.report
         report.unreadable = []
         report.findings = [
-            .pass("host.topology.nodes", .info, expected: "2", actual: "2"),
-            Finding(check: "host.kernel.thp", severity: .info, outcome: .fail, expected: "never", actual: "always", remediation: "x"),
+            .pass(.topologyNodes, .info, expected: "2", actual: "2"),
+            Finding(check: .kernel(.transparentHugepage), severity: .info, outcome: .fail, expected: "never", actual: "always", remediation: "x"),
         ]
         let text = PrometheusRenderer.render(report, timestamp: timestamp)
         XCTAssertTrue(text.contains("\nnumaguard_audit_compliant 1\n"), text)
-        XCTAssertTrue(text.contains(#"numaguard_audit_check_failed{check="host.kernel.thp",severity="info"} 1"#))
+        XCTAssertTrue(text.contains(#"numaguard_audit_check_failed{check="host.kernel.transparent_hugepage",severity="info"} 1"#))
     }
 
     func testLabelValuesAndTimestampsAreEscapedAndFormatted() {
@@ -79,10 +79,10 @@ final class PrometheusRendererTests: XCTestCase {
         XCTAssertEqual(PrometheusRenderer.format(1_795_000_000), "1795000000")
         XCTAssertEqual(PrometheusRenderer.format(1_795_000_000.25), "1795000000.25")
         var report = SampleReport.report
-        report.findings = [.pass("host.\"quoted\"\\check\nx", .info, expected: "", actual: "")]
+        report.findings = [.pass(.bootRequires("\"quoted\"\\check\nx"), .info, expected: "", actual: "")]
         report.host.kernelRelease = "6.1\"rc\""
         let text = PrometheusRenderer.render(report, timestamp: timestamp)
-        XCTAssertTrue(text.contains(#"numaguard_audit_check_failed{check="host.\"quoted\"\\check\nx",severity="info"} 0"#), text)
+        XCTAssertTrue(text.contains(#"numaguard_audit_check_failed{check="host.kernel.cmdline.require.\"quoted\"\\check\nx",severity="info"} 0"#), text)
         XCTAssertTrue(text.contains(#"kernel_release="6.1\"rc\"""#), text)
         try? Promtool.checkMetrics(text)
     }
