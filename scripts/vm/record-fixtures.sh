@@ -220,6 +220,9 @@ for name in "$@"; do
             echo "mount namespace; a host root has no \`self\`), and for every cgroup directory under"
             echo "/sys/fs/cgroup its membership (\`cgroup.procs\`, v1 \`tasks\`), controllers, cpuset files and"
             echo "\`memory.numa_stat\` (v2: bytes; v1: pages, with \`hierarchical_\` lines), where the kernel has them."
+            echo "Each process's stdout and stderr is \`/tmp/ng/NAME.out\` on the guest's tmpfs: the page it wrote"
+            echo "\`ready\` to is charged to its memory cgroup as shmem (v2's \`shmem\` line; v1's \`anon\` counts the"
+            echo "anonymous LRU lists, shmem included)."
             echo
         fi
         echo "Oracles (run in the guest right after the capture): \`oracle/numactl-hardware.txt\`"
