@@ -31,7 +31,7 @@ final class RecordedCgroupTests: XCTestCase {
     func testTheEnginesCgroupIsReadAndTheSharedOneIsSaidToBeShared() throws {
         let workloads = try PolicyLoader.parse(Self.policy, file: "p.yaml").workloads
         for tree in RecordedCgroupTree.all {
-            let log = PathLog()
+            let log = HostReadLog()
             let host = HostRoot(path: tree.path).observed(by: log)
             let watch = ProtectedWatch(root: host, topology: try TopologyReader.read(host))
 
