@@ -87,3 +87,4 @@ int clinux_openat2_in_root(int dirfd, const char *path, int flags) {
 }
 
 const int clinux_o_path = O_PATH;
+const int clinux_o_tmpfile = O_TMPFILE;

@@ -191,7 +191,19 @@ public enum Auditor {
         var owner: [Int: String] = [:]
         var claimants: [Int: [String]] = [:]
         for process in processes {
-            let claims = policy.workloads.filter { matcher.matches($0.match, process) }
+            var claims: [Workload] = []
+            for workload in policy.workloads {
+                switch matcher.verdict(workload.match, process) {
+                case .match: claims.append(workload)
+                case .noMatch: break
+                case let .unknown(reason):
+                    // Not silently "not matched": the workload's checks are incomplete.
+                    unreadable.append("PID \(process.pid) (\(process.comm)): \(reason)")
+                    unread.append(Finding(check: "workload.\(workload.name).read", severity: .critical, outcome: .incomplete,
+                                          subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
+                                          expected: "readable", actual: reason, remediation: "run numaguard as root or with CAP_SYS_PTRACE"))
+                }
+            }
             guard let first = claims.first else { continue }
             owner[process.pid] = first.name
             claimants[process.pid] = claims.map(\.name)

@@ -9,11 +9,12 @@ import NumaguardPolicy
 /// they have no command line or exe, and only a comm rule naming one could claim it.
 final class CandidateProcess {
     let pid: Int
-    private let reader: ProcessReader
+    let reader: ProcessReader
     private var cachedComm: String?
     private var cachedCmdline: String?
     private var cachedCmdlineScalars: [Unicode.Scalar]?
     private var cachedExe: String??
+    private var cachedExeDenied = false
     private var cachedUID: Int??
     private var cachedCgroup: String?
 
@@ -50,11 +51,24 @@ final class CandidateProcess {
         return value
     }
 
+    /// nil for a kernel thread (no exe) and when the link may not be read (`exeDenied`).
     var exe: String? {
         if let cachedExe { return cachedExe }
-        let value = try? reader.root.readLink("proc/\(pid)/exe")
+        var value: String?
+        do {
+            value = try reader.root.readLink("proc/\(pid)/exe")
+        } catch {
+            // Another user's exe needs ptrace read access (CAP_SYS_PTRACE): unknown, not absent.
+            cachedExeDenied = error.isPermission
+        }
         cachedExe = .some(value)
         return value
+    }
+
+    /// True when /proc/PID/exe exists but may not be read by this process.
+    var exeDenied: Bool {
+        _ = exe
+        return cachedExeDenied
     }
 
     var uid: Int? {
@@ -92,21 +106,40 @@ final class ProcessMatcher {
 
     init(root: HostRoot) { self.root = root }
 
-    func matches(_ match: ProcessMatch, _ process: CandidateProcess) -> Bool {
-        if let comm = match.comm, process.comm != comm { return false }
-        if let exe = match.exe, process.exe != exe { return false }
+    /// Whether a rule holds for a process, or cannot be told: an `exe` rule over a process
+    /// whose executable this process may not read (the rule's other fields holding).
+    enum Verdict: Equatable {
+        case match, noMatch
+        case unknown(String)
+    }
+
+    func matches(_ match: ProcessMatch, _ process: CandidateProcess) -> Bool { verdict(match, process) == .match }
+
+    /// Cheapest reads first: comm and the exe link before the command line, which the kernel
+    /// reads under the process's mmap lock.
+    func verdict(_ match: ProcessMatch, _ process: CandidateProcess) -> Verdict {
+        if let comm = match.comm, process.comm != comm { return .noMatch }
+        var exeUnknown: String?
+        if let exe = match.exe, process.exe != exe {
+            guard process.exeDenied else { return .noMatch }
+            exeUnknown = exe
+        }
         if let prefix = match.cgroup {
             let cgroup = process.cgroup
-            guard cgroup == prefix || cgroup.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") else { return false }
+            guard cgroup == prefix || cgroup.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") else { return .noMatch }
         }
-        if let unit = match.systemdUnit, !process.cgroup.split(separator: "/").contains(where: { $0 == unit }) { return false }
+        if let unit = match.systemdUnit, !process.cgroup.split(separator: "/").contains(where: { $0 == unit }) { return .noMatch }
         if let user = match.user {
-            guard let uid = process.uid, uid == (Int(user) ?? users[user] ?? -1) else { return false }
+            guard let uid = process.uid, uid == (Int(user) ?? users[user] ?? -1) else { return .noMatch }
         }
         if let pattern = match.cmdline {
-            guard let regex = regex(pattern), regex.search(process.cmdlineScalars).matched else { return false }
+            guard let regex = regex(pattern), regex.search(process.cmdlineScalars).matched else { return .noMatch }
         }
-        return true
+        if let exe = exeUnknown {
+            return .unknown("/proc/\(process.pid)/exe cannot be read, so whether it is \(exe) is unknown: "
+                            + process.reader.permissionRemedy(pid: process.pid))
+        }
+        return .match
     }
 
     /// Patterns were validated when the policy loaded; one that fails here matches nothing.
@@ -141,17 +174,39 @@ public struct WorkloadClaims {
         matcher = ProcessMatcher(root: root)
     }
 
-    /// Every live process claimed by one of `workloads`, by PID ascending, with its workload.
-    /// PIDs for which `skipping` is true are not looked at, not a file of theirs read (watch
-    /// keeps the processes it already knows out of its rediscovery: their command lines take
-    /// their mmap locks).
-    public func claims(_ workloads: [Workload], skipping: (Int) -> Bool = { _ in false }) throws(HostError) -> [(pid: Int, workload: Workload)] {
-        guard !workloads.isEmpty else { return [] }
-        return try reader.pids().compactMap { pid in
-            if skipping(pid) { return nil }
+    public struct Claims {
+        /// Processes claimed, by PID ascending, each with the first workload whose match holds.
+        public var claimed: [(pid: Int, workload: Workload)] = []
+        /// Processes no workload claims but one might: its `match.exe` could not be judged
+        /// (the reason says why). Never silently "not matched".
+        public var undecided: [(pid: Int, workload: Workload, reason: String)] = []
+    }
+
+    /// Every live process claimed by one of `workloads`. PIDs for which `skipping` is true are
+    /// not looked at, not a file of theirs read (watch keeps the processes it already knows
+    /// out of its rediscovery: their command lines take their mmap locks).
+    public func claims(_ workloads: [Workload], skipping: (Int) -> Bool = { _ in false }) throws(HostError) -> Claims {
+        var claims = Claims()
+        guard !workloads.isEmpty else { return claims }
+        for pid in try reader.pids() where !skipping(pid) {
             let process = CandidateProcess(pid: pid, reader: reader)
-            return workloads.first { matcher.matches($0.match, process) }.map { (pid, $0) }
+            var claimedBy: Workload?
+            var unknown: (Workload, String)?
+            for workload in workloads {
+                let verdict = matcher.verdict(workload.match, process)
+                if verdict == .match {
+                    claimedBy = workload
+                    break
+                }
+                if case let .unknown(reason) = verdict, unknown == nil { unknown = (workload, reason) }
+            }
+            if let claimedBy {
+                claims.claimed.append((pid, claimedBy))
+            } else if let (workload, reason) = unknown {
+                claims.undecided.append((pid, workload, reason))
+            }
         }
+        return claims
     }
 
     /// Every one of `workloads` whose match holds for `pid` (audit counts the first; a caller
@@ -159,5 +214,15 @@ public struct WorkloadClaims {
     public func workloads(claiming pid: Int, among workloads: [Workload]) -> [Workload] {
         let process = CandidateProcess(pid: pid, reader: reader)
         return workloads.filter { matcher.matches($0.match, process) }
+    }
+
+    /// The workloads among `workloads` whose match cannot be judged for `pid`, and why: a
+    /// caller about to change the process must treat them as possibly claiming it.
+    public func undecided(_ pid: Int, among workloads: [Workload]) -> [(workload: Workload, reason: String)] {
+        let process = CandidateProcess(pid: pid, reader: reader)
+        return workloads.compactMap { workload in
+            if case let .unknown(reason) = matcher.verdict(workload.match, process) { return (workload, reason) }
+            return nil
+        }
     }
 }

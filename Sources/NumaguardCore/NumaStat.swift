@@ -4,7 +4,11 @@
 /// cgroup-v2.rst): v1 prints `total=P N0=P N1=P` in PAGES, for the cgroup alone, and the
 /// same counters with a `hierarchical_` prefix including every descendant; v2 prints
 /// `anon N0=B N1=B` in BYTES, always including descendants. Values here are bytes for both,
-/// and `anon`/`file` are the hierarchical figures on both, so a v1 and a v2 host compare.
+/// and `anon`/`file` are the hierarchical figures on both, so a v1 and a v2 host compare,
+/// with one difference the kernel gives no way to remove: v1's `anon` is the anonymous LRU
+/// lists, which hold tmpfs and shared-memory pages (a /dev/shm ring), while v2 counts those in
+/// `file` as numa_maps does (recorded 6.1 guests: v2 anon equals the sum of numa_maps `anon=`
+/// exactly; v1 exceeds it by each process's one-page tmpfs stdout).
 public struct NumaStat: Equatable, Sendable {
     public var version: CgroupMount.Version
     /// Every counter line by its name as printed (`anon`, `hierarchical_file`, `total`),

@@ -27,6 +27,10 @@ public struct Protection {
             if let workload = claims.workloads(claiming: target.pid, among: guarded).first {
                 return "\(target.label) belongs to protected workload \(workload.name) of \(file)"
             }
+            // A rule that cannot be judged (an unreadable exe) may be the one that protects it.
+            if let (workload, reason) = claims.undecided(target.pid, among: guarded).first {
+                return "\(target.label) may belong to protected workload \(workload.name) of \(file): \(reason)"
+            }
             return also(target)
         }
     }

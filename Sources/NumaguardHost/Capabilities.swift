@@ -12,9 +12,11 @@ public struct Capabilities: Sendable {
         public static let sysAdmin = Capability(value: cap_value_t(CAP_SYS_ADMIN), name: "CAP_SYS_ADMIN")
         public static let dacReadSearch = Capability(value: cap_value_t(CAP_DAC_READ_SEARCH), name: "CAP_DAC_READ_SEARCH")
         public static let dacOverride = Capability(value: cap_value_t(CAP_DAC_OVERRIDE), name: "CAP_DAC_OVERRIDE")
+        /// Replacing another user's file in a sticky directory (OutputFile.check).
+        public static let fowner = Capability(value: cap_value_t(CAP_FOWNER), name: "CAP_FOWNER")
 
         /// The capabilities numaguard's checks and actions name.
-        public static let known: [Capability] = [.sysPtrace, .sysNice, .sysAdmin, .dacReadSearch, .dacOverride]
+        public static let known: [Capability] = [.sysPtrace, .sysNice, .sysAdmin, .dacReadSearch, .dacOverride, .fowner]
 
         public var description: String { name }
     }

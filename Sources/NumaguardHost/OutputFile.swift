@@ -42,13 +42,14 @@ public struct OutputError: Error, Sendable, CustomStringConvertible {
 /// - `-` is standard output.
 /// - A regular file, or nothing yet: written to a temporary file beside it and renamed over
 ///   it (AtomicFile), so a reader sees the old contents or the new.
-/// - A FIFO, a character device or a socket (/dev/null, a terminal, a pipe someone reads):
-///   written through, as tee does; never replaced by a file.
+/// - A FIFO or a character device (/dev/null, a terminal, a pipe someone reads): written
+///   through, as tee does; never replaced by a file.
 /// - A symbolic link: followed only when it is trusted (below). Through it, stdout's own file
 ///   (`/dev/stdout` when stdout is redirected) is standard output; otherwise its target is
 ///   written by these same rules (a regular file replaced atomically where it is, so the
 ///   link stays). A dangling link is refused: nothing is ever created through a link.
-/// - A directory or a block device is refused (numaguard never writes reports onto disks).
+/// - A directory or a block device is refused (numaguard never writes reports onto disks), and
+///   a socket (open(2) cannot open one, so it could never be written).
 ///
 /// Trust, like fs.protected_symlinks and fs.protected_fifos but for root too and whatever
 /// those sysctls say: when the entry's directory is *shared* (writable by group or others, or
@@ -67,25 +68,52 @@ public enum OutputFile {
     }
 
     public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644, blocking: Bool = true) throws(OutputError) {
-        if path == "-" { return try writeDescriptor(1, contents, name: "standard output") }
-        try write(contents, to: path, mode: mode, blocking: blocking, links: 0)
+        switch try destination(of: path) {
+        case let .standardOutput(name):
+            try writeDescriptor(1, contents, name: name)
+        case let .replace(directory, name, path, _):
+            defer { _ = close(directory) }
+            try replace(contents, directory, name, path, mode)
+        case let .writeThrough(directory, name, path, entry):
+            defer { _ = close(directory) }
+            try writeThrough(contents, directory, name, path, expecting: entry, blocking: blocking)
+        }
     }
 
-    /// `links`: how many trusted links led here (a link to nothing is refused; a chain is bounded).
-    static func write(_ contents: [UInt8], to path: String, mode: mode_t, blocking: Bool, links: Int) throws(OutputError) {
+    /// Where a write to a path goes, once every rule above has been applied: what `write`
+    /// does and what `check` asks the kernel about, decided in one place so the two cannot
+    /// disagree. `directory` is the walked directory holding the entry, open; the caller closes it.
+    enum Destination {
+        /// Standard output (`-`, or a trusted link to stdout's own file); the name for messages.
+        case standardOutput(String)
+        /// A regular file (`existing`, its lstat) or nothing yet: replaced atomically.
+        case replace(directory: Int32, name: String, path: String, existing: stat?)
+        /// A FIFO or character device numaguard trusts: written through.
+        case writeThrough(directory: Int32, name: String, path: String, entry: stat)
+    }
+
+    /// The decisions in the type's comment for `path`, as `write` makes them; nothing is
+    /// created or opened for writing. `links`: how many trusted links led here (a link to
+    /// nothing is refused; a chain is bounded).
+    static func destination(of path: String, links: Int = 0) throws(OutputError) -> Destination {
+        if path == "-" && links == 0 { return .standardOutput("standard output") }
         let (directoryPath, name) = AtomicFile.split(path)
         guard !name.isEmpty, name != ".", name != ".." else { throw OutputError(path, "names no file", errno: .invalid) }
         let directory = try TrustedDirectory.open(directoryPath, for: path)
-        defer { _ = close(directory) }
+        var handedOver = false
+        defer { if !handedOver { _ = close(directory) } }
         guard let entry = try status(directory, name, path) else {
             if links > 0 {
                 throw OutputError(path, "is what a symbolic link points to, and it does not exist; numaguard does not create a file "
                                   + "through a link", errno: .noEntry)
             }
-            return try replace(contents, directory, name, path, mode)
+            handedOver = true
+            return .replace(directory: directory, name: name, path: path, existing: nil)
         }
         switch entry.st_mode & S_IFMT {
-        case S_IFREG: return try replace(contents, directory, name, path, mode)
+        case S_IFREG:
+            handedOver = true
+            return .replace(directory: directory, name: name, path: path, existing: entry)
         case S_IFLNK:
             try checkTrusted(entry, path, what: "a symbolic link\(linkTarget(directory, name))", in: directory)
             guard links < TrustedDirectory.maximumLinks else { throw OutputError(path, "has too many symbolic links", errno: Errno(ELOOP)) }
@@ -95,15 +123,16 @@ public enum OutputFile {
                                   + "through a link", errno: .noEntry)
             }
             if fstat(1, &standardOutput) == 0, standardOutput.st_dev == target.st_dev, standardOutput.st_ino == target.st_ino {
-                return try writeDescriptor(1, contents, name: "standard output (\(path))")
+                return .standardOutput("standard output (\(path))")
             }
             let link = try TrustedDirectory.readLink(directory, name, path)
             let next = link.hasPrefix("/") ? link : (directoryPath == "/" ? "" : directoryPath) + "/" + link
-            try write(contents, to: next, mode: mode, blocking: blocking, links: links + 1)
+            return try destination(of: next, links: links + 1)
         default:
             try refuseUnwritableKind(entry, path)
             try checkTrusted(entry, path, what: kindName(entry), in: directory)
-            try writeThrough(contents, directory, name, path, expecting: entry, blocking: blocking)
+            handedOver = true
+            return .writeThrough(directory: directory, name: name, path: path, entry: entry)
         }
     }
 
@@ -316,6 +345,8 @@ public enum OutputFile {
         switch entry.st_mode & S_IFMT {
         case S_IFDIR: throw OutputError(path, "is a directory", errno: Errno(EISDIR))
         case S_IFBLK: throw OutputError(path, "is a block device; numaguard does not write onto disks")
+        // open(2) of a socket fails (ENXIO) whoever listens: it could never be written through.
+        case S_IFSOCK: throw OutputError(path, "is a socket, which cannot be opened as a file; give a file, FIFO or device", errno: Errno(ENXIO))
         default: return
         }
     }

@@ -217,11 +217,13 @@ public struct ProcessReader: Sendable {
 
     /// numa_maps is guarded by PTRACE_MODE_READ: the reader must own the target (and the
     /// target be dumpable) or hold CAP_SYS_PTRACE. Say which, and whether we hold it.
-    func permissionRemedy(pid: Int) -> String {
+    public func permissionRemedy(pid: Int) -> String {
         let owner = (try? root.parse("proc/\(pid)/status") { ProcStatus.parse($0) })?.uids.first
         let ownerText = owner.map { $0 == 0 ? "root" : "uid \($0) or root" } ?? "its owner or root"
         let held = root.isLive && Capabilities.current().holds(.sysPtrace)
+        // Root with the capability refused all the same: not numaguard's privilege to fix.
+        let beyond = held && getuid() == 0 ? "; refused all the same: a security module (Yama, SELinux, AppArmor) or the process's user namespace denies it" : ""
         return "the kernel requires ptrace read access (PTRACE_MODE_READ): run numaguard as \(ownerText), "
-            + "or grant it CAP_SYS_PTRACE (currently \(held ? "held" : "not held"), running as uid \(getuid()))"
+            + "or grant it CAP_SYS_PTRACE (currently \(held ? "held" : "not held"), running as uid \(getuid()))\(beyond)"
     }
 }

@@ -150,15 +150,20 @@ public final class ProtectedWatch {
         // workload that matches, and a non-protected one listed earlier must not hide it.
         // Tracked processes are skipped: each was seen to be the same process this sample,
         // and matching would read its command line (its mmap lock).
-        let claims: [(pid: Int, workload: Workload)]
+        let claims: WorkloadClaims.Claims
         do {
             claims = try WorkloadClaims(root: root).claims(protected) { self.tracked[$0] != nil }
         } catch {
             return [ProtectedNote(kind: .unreadable, message: "cannot list processes: \(error)", workload: "", pid: 0)]
         }
-        var notes: [ProtectedNote] = []
+        // A process that may be protected but cannot be told (an exe rule without the privilege
+        // to read its link) is said, not silently left unwatched.
+        var notes: [ProtectedNote] = claims.undecided.map { pid, workload, reason in
+            ProtectedNote(kind: .unreadable, message: "PID \(pid) may belong to protected workload \(workload.name) and is not watched: \(reason)",
+                          workload: workload.name, pid: pid)
+        }
         var fresh: [(Tracked, Workload)] = []
-        for (pid, workload) in claims {
+        for (pid, workload) in claims.claimed {
             guard let stat = try? root.parse("proc/\(pid)/stat", TaskStatParser.parse), stat.state != "Z" else { continue }
             var process = Tracked(
                 identity: ProcessIdentity(pid: pid, startTime: stat.startTime), workload: workload.name, comm: stat.comm,

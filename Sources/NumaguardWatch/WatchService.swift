@@ -101,11 +101,12 @@ public final class WatchService {
         // their absence is not unreadable sampling.
         sampler = WatchSampler(root: options.root, nodes: topology.numaEnabled ? topology.onlineNodes.members : [])
         protected = ProtectedWatch(root: options.root, topology: topology)
+        // Judged by what writes it at every sample: a path refused then stops the start (73).
         if let textfile = options.textfile {
             do {
-                try TextfileCheck.check(textfile)
+                try OutputFile.check(textfile)
             } catch {
-                throw WatchFailure(description: "cannot create output \(textfile): \(error)", stage: .textfile)
+                throw WatchFailure(description: "--textfile: \(error)", stage: .textfile)
             }
         }
         do {

@@ -58,6 +58,9 @@ final class ContribTests: XCTestCase {
                                        environment: ["SYSTEMD_LOG_COLOR": "0", "PATH": "/usr/bin:/bin"])
         XCTAssertEqual(security.status, 0, security.stdout + security.stderr)
         XCTAssertTrue(unit.contains("CapabilityBoundingSet=CAP_SYS_PTRACE\n"), "one capability only")
+        // With it the kernel lets any process's memory be read and written (process_vm_readv/
+        // writev, allowed by @system-service): watch needs only /proc's checks, so those are refused.
+        XCTAssertTrue(unit.contains("\nSystemCallFilter=~process_vm_readv process_vm_writev\n"), "CAP_SYS_PTRACE for /proc reads only")
         XCTAssertTrue(unit.contains("--listen 127.0.0.1:9464"), "metrics on loopback")
     }
 

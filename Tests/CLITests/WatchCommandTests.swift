@@ -82,12 +82,12 @@ final class WatchCommandTests: XCTestCase {
         let directory = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", self.directory.path, "--host-root", host])
         XCTAssertEqual(directory.status, 73, directory.stderr)
         XCTAssertEqual(directory.stdout, "", "no start event")
-        XCTAssertTrue(directory.stderr.contains("cannot create output \(self.directory.path): it is a directory"), directory.stderr)
+        XCTAssertTrue(directory.stderr.contains("numaguard: watch: --textfile: cannot write \(self.directory.path): is a directory"), directory.stderr)
 
         let missing = self.directory.appendingPathComponent("missing/numaguard.prom").path
         let absent = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", missing, "--host-root", host])
         XCTAssertEqual(absent.status, 73, absent.stderr)
-        XCTAssertTrue(absent.stderr.contains("cannot create output \(missing): cannot create a file in \(self.directory.path)/missing: "
+        XCTAssertTrue(absent.stderr.contains("--textfile: cannot write \(missing): open(\(self.directory.path)/missing): "
                                              + "No such file or directory"), absent.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: self.directory.path), ["p.yaml"])
 
@@ -96,6 +96,36 @@ final class WatchCommandTests: XCTestCase {
         let good = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", textfile, "--host-root", host])
         XCTAssertEqual(good.status, 0, good.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: self.directory.path).sorted(), ["numaguard.prom", "p.yaml"])
+    }
+
+    /// Paths every sample's write refuses are refused at start too (73, before any event),
+    /// with the write's own reason. Before, watch's start check followed the planted link and
+    /// took the socket, so the watch started and then failed every sample.
+    func testATextfileEverySampleWouldRefuseFailsAtStart() throws {
+        try XCTSkipUnless(geteuid() == 0, "lchown to another user needs root")
+        let policy = try write("p.yaml", "version: 1\n")
+        let host = Command.fixture("linux-6.1-2node")
+        let shared = self.directory.appendingPathComponent("shared").path
+        XCTAssertEqual(mkdir(shared, 0o777), 0)
+        XCTAssertEqual(chmod(shared, 0o1777), 0)
+        let victim = try write("victim.prom", "root's\n")
+        let planted = shared + "/numaguard.prom"
+        XCTAssertEqual(symlink(victim, planted), 0)
+        XCTAssertEqual(lchown(planted, 65534, 65534), 0)
+        let link = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", planted, "--host-root", host])
+        XCTAssertEqual(link.status, 73, link.stderr)
+        XCTAssertEqual(link.stdout, "", "no start event")
+        XCTAssertTrue(link.stderr.contains("--textfile: cannot write \(planted): is a symbolic link (to \(victim)) owned by uid 65534 "
+                                           + "and its directory \(shared) is writable by others (mode 1777)"), link.stderr)
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "root's\n")
+
+        let socketPath = shared + "/metrics.sock"
+        let listener = try UnixSocketFile(socketPath)
+        defer { listener.close() }
+        let socket = try Command.numaguard(["watch", "--policy", policy, "--count", "1", "--textfile", socketPath, "--host-root", host])
+        XCTAssertEqual(socket.status, 73, socket.stderr)
+        XCTAssertTrue(socket.stderr.contains("--textfile: cannot write \(socketPath): is a socket"), socket.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: shared).sorted(), ["metrics.sock", "numaguard.prom"])
     }
 
     /// A host so slow that every sample overruns the (shortest) interval: the loop still
@@ -376,3 +406,4 @@ final class ListeningSocket {
 
     deinit { close(descriptor) }
 }
+

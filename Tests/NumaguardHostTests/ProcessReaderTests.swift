@@ -10,8 +10,9 @@ final class ProcessReaderTests: XCTestCase {
     func testReadsEveryRecordedProcess() throws {
         for name in Fixtures.names {
             let reader = ProcessReader(root: HostRoot(path: Fixtures.path(name)))
-            let pids = try reader.pids()
-            XCTAssertEqual(pids, try Fixtures.pids(name))
+            let pids = try Fixtures.pids(name)
+            // The cgroup fixtures' proc/1 holds init's mountinfo alone: not a captured process.
+            XCTAssertEqual(try reader.pids().filter { $0 != 1 }, pids, name)
             for pid in pids {
                 let snapshot = try reader.read(pid: pid, memory: true)
                 XCTAssertEqual(snapshot.pid, pid)

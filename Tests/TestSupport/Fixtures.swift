@@ -2,13 +2,16 @@ import Foundation
 
 /// Host roots recorded from real kernels in the QEMU guests (Tests/Fixtures, see each README).
 public enum Fixtures {
-    public static let names = ["linux-6.1-2node", "linux-6.12-2node", "linux-rt-2node", "linux-6.1-4node-asym", "linux-6.1-cpuless"]
+    public static let names = ["linux-6.1-2node", "linux-6.12-2node", "linux-rt-2node", "linux-6.1-4node-asym", "linux-6.1-cpuless",
+                                     "linux-6.1-2node-cgroup-v2", "linux-6.1-2node-cgroup-v1"]
 
     public static func path(_ name: String) -> String { Command.fixture(name) }
 
-    /// The PIDs captured in a fixture, ascending.
+    /// The PIDs captured in a fixture (their proc/PID/stat recorded), ascending. The cgroup
+    /// fixtures' proc/1 holds only init's mountinfo, not a captured process.
     public static func pids(_ name: String) throws -> [Int] {
-        try FileManager.default.contentsOfDirectory(atPath: path(name) + "/proc").compactMap { Int($0) }.sorted()
+        try FileManager.default.contentsOfDirectory(atPath: path(name) + "/proc").compactMap { Int($0) }
+            .filter { FileManager.default.fileExists(atPath: path(name) + "/proc/\($0)/stat") }.sorted()
     }
 
     public static func oracle(_ name: String, _ file: String) throws -> String {

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Capture a "host root" fixture tree (busybox sh; runs inside the QEMU guest).
 #
-#   capture-host.sh DESTDIR [PID...]          (or: . capture-host.sh; capture_host DESTDIR PID...)
+#   capture-host.sh [--cgroups] DESTDIR [PID...]   (or: . capture-host.sh; capture_host DESTDIR PID...)
+#
+# --cgroups also captures the cgroup tree (capture_cgroups below).
 #
 # Copies, with the same relative paths as on the host (DESTDIR/proc/..., DESTDIR/sys/...),
 # the NUMA topology, kernel knobs and per-process files numaguard reads. Files are read
@@ -69,12 +71,35 @@ capture_host() {
     return 0
 }
 
+# The cgroup files numaguard reads, for every cgroup below /sys/fs/cgroup (v2, or each v1
+# hierarchy mounted under it): membership (cgroup.procs, v1 tasks), controllers, the cpuset
+# and memory.numa_stat. Plus init's mountinfo as proc/1/mountinfo: a host root has no
+# `self`, and the cgroup reader falls back to init's (the guest has one mount namespace).
+# Only a few dozen small files in the harness guest, where init creates no cgroups.
+capture_cgroups() {
+    _d=$(cd "$1" && pwd) || return 1
+    _cap_file "$_d" /proc/1/mountinfo
+    find /sys/fs/cgroup -maxdepth 4 -type d 2>/dev/null | while IFS= read -r _c; do
+        for _f in cgroup.procs tasks cgroup.controllers cgroup.subtree_control cgroup.type \
+            memory.numa_stat memory.use_hierarchy \
+            cpuset.cpus cpuset.mems cpuset.cpus.effective cpuset.mems.effective cpuset.cpus.partition \
+            cpuset.effective_cpus cpuset.effective_mems cpuset.cpu_exclusive cpuset.mem_exclusive \
+            cpuset.sched_load_balance cpuset.memory_migrate cpuset.mem_hardwall; do
+            _cap_file "$_d" "$_c/$_f"
+        done
+    done
+    return 0
+}
+
 case "${0##*/}" in
     capture-host.sh | capture-host)
+        _cgroups=
+        if [ "${1:-}" = --cgroups ]; then _cgroups=1; shift; fi
         if [ $# -lt 1 ]; then
-            echo "usage: capture-host.sh DESTDIR [PID...]" >&2
+            echo "usage: capture-host.sh [--cgroups] DESTDIR [PID...]" >&2
             exit 2
         fi
-        capture_host "$@"
+        capture_host "$@" || exit 1
+        if [ -n "$_cgroups" ]; then capture_cgroups "$1" || exit 1; fi
         ;;
 esac

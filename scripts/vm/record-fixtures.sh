@@ -11,15 +11,22 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 FIX=$REPO/Tests/Fixtures
-ALL="linux-6.1-2node linux-6.12-2node linux-rt-2node linux-6.1-4node-asym linux-6.1-cpuless"
+ALL="linux-6.1-2node linux-6.12-2node linux-rt-2node linux-6.1-4node-asym linux-6.1-cpuless
+linux-6.1-2node-cgroup-v2 linux-6.1-2node-cgroup-v1"
 [ $# -gt 0 ] || set -- $ALL
 
 # Guest-side helpers shared by every fixture script.
 PROLOGUE='set -u
 mkdir -p /tmp/ng "$OUT/root" "$OUT/oracle"
+CAPTURE=
 : >/tmp/procs
 : >/tmp/setup
 note() { echo "$*" >>/tmp/setup; }
+# setup CMD: run a shell command line before the processes start, and note it for the README.
+setup() {
+    note "$1"
+    eval "$1" || { echo "setup failed: $1"; exit 1; }
+}
 # start NAME CMD... : start CMD in the background, wait for "ready", record the pid.
 start() {
     _name=$1; shift
@@ -44,7 +51,7 @@ start() {
 }'
 EPILOGUE='sleep 1
 pids=$(cut -d"|" -f1 /tmp/procs)
-capture-host.sh "$OUT/root" $pids
+capture-host.sh $CAPTURE "$OUT/root" $pids
 numactl --hardware >"$OUT/oracle/numactl-hardware.txt" 2>&1
 numactl --show >"$OUT/oracle/numactl-show-default.txt" 2>&1
 numastat >"$OUT/oracle/numastat.txt" 2>&1
@@ -76,6 +83,61 @@ start weightedinterleave probe -P weighted-interleave:0-1 16
 G
             fi
             ;;
+        linux-6.1-2node-cgroup-v2)
+            # The init mounted cgroup2 at /sys/fs/cgroup. The engine alone in /engine (its cpuset
+            # CPUs 2-3, memory node 1); /shared holds a process of the engine's workload (the same
+            # command line, interleaved over both nodes) and another process; one more in the root.
+            cat <<'G'
+CAPTURE=--cgroups
+setup 'echo "+memory +cpuset" >/sys/fs/cgroup/cgroup.subtree_control'
+setup 'mkdir /sys/fs/cgroup/engine /sys/fs/cgroup/shared'
+setup 'echo 2-3 >/sys/fs/cgroup/engine/cpuset.cpus'
+setup 'echo 1 >/sys/fs/cgroup/engine/cpuset.mems'
+# in-cgroup.sh CGROUP CMD...: move this shell into CGROUP, then exec CMD (the same PID), so
+# everything the process allocates is charged to CGROUP.
+cat >/tmp/in-cgroup.sh <<'S'
+echo $$ >/sys/fs/cgroup/$1/cgroup.procs || exit 99
+shift
+exec "$@"
+S
+note '/tmp/in-cgroup.sh (CGROUP CMD...):'
+sed 's/^/    /' /tmp/in-cgroup.sh >>/tmp/setup
+start engine sh /tmp/in-cgroup.sh engine numactl --cpunodebind=1 --membind=1 probe 32
+start sharedengine sh /tmp/in-cgroup.sh shared numactl --interleave=0,1 probe 32
+start sharedother sh /tmp/in-cgroup.sh shared probe 8
+start plain probe 16
+G
+            ;;
+        linux-6.1-2node-cgroup-v1)
+            # The same cgroups as linux-6.1-2node-cgroup-v2, in v1 cpuset and memory hierarchies
+            # (each alone, as RHEL 8 and systemd mount them) under a tmpfs at /sys/fs/cgroup.
+            cat <<'G'
+CAPTURE=--cgroups
+setup 'umount /sys/fs/cgroup'
+setup 'mount -t tmpfs cgroup_root /sys/fs/cgroup'
+setup 'mkdir /sys/fs/cgroup/cpuset /sys/fs/cgroup/memory'
+setup 'mount -t cgroup -o cpuset cpuset /sys/fs/cgroup/cpuset'
+setup 'mount -t cgroup -o memory memory /sys/fs/cgroup/memory'
+setup 'mkdir /sys/fs/cgroup/cpuset/engine /sys/fs/cgroup/cpuset/shared /sys/fs/cgroup/memory/engine /sys/fs/cgroup/memory/shared'
+setup 'echo 2-3 >/sys/fs/cgroup/cpuset/engine/cpuset.cpus'
+setup 'echo 1 >/sys/fs/cgroup/cpuset/engine/cpuset.mems'
+setup 'echo 0-3 >/sys/fs/cgroup/cpuset/shared/cpuset.cpus'
+setup 'echo 0-1 >/sys/fs/cgroup/cpuset/shared/cpuset.mems'
+# in-cgroup.sh CGROUP CMD...: move this shell into CGROUP of both hierarchies, then exec CMD
+# (the same PID): v1 charges pages to the memory cgroup they were allocated in.
+cat >/tmp/in-cgroup.sh <<'S'
+for h in cpuset memory; do echo $$ >/sys/fs/cgroup/$h/$1/cgroup.procs || exit 99; done
+shift
+exec "$@"
+S
+note '/tmp/in-cgroup.sh (CGROUP CMD...):'
+sed 's/^/    /' /tmp/in-cgroup.sh >>/tmp/setup
+start engine sh /tmp/in-cgroup.sh engine numactl --cpunodebind=1 --membind=1 probe 32
+start sharedengine sh /tmp/in-cgroup.sh shared numactl --interleave=0,1 probe 32
+start sharedother sh /tmp/in-cgroup.sh shared probe 8
+start plain probe 16
+G
+            ;;
         linux-rt-2node)
             cat <<'G'
 start plain probe 16
@@ -99,6 +161,7 @@ for name in "$@"; do
         linux-rt-2node) k=rt t=2node ;;
         linux-6.1-4node-asym) k=6.1 t=4node-asym ;;
         linux-6.1-cpuless) k=6.1 t=cpuless ;;
+        linux-6.1-2node-cgroup-v2 | linux-6.1-2node-cgroup-v1) k=6.1 t=2node ;;
         *) echo "record-fixtures: unknown fixture '$name' (known: $ALL)" >&2; exit 2 ;;
     esac
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ng-fixture.XXXXXX")
@@ -152,6 +215,16 @@ for name in "$@"; do
             echo "| $pid | $pname | \`$cmd\` |"
         done <"$tmp/out/procs.txt"
         echo
+        if [ -e "$dest/proc/1/mountinfo" ]; then
+            echo "Cgroups (\`capture-host.sh --cgroups\`): \`proc/1/mountinfo\` is init's mountinfo (the guest has one"
+            echo "mount namespace; a host root has no \`self\`), and for every cgroup directory under"
+            echo "/sys/fs/cgroup its membership (\`cgroup.procs\`, v1 \`tasks\`), controllers, cpuset files and"
+            echo "\`memory.numa_stat\` (v2: bytes; v1: pages, with \`hierarchical_\` lines), where the kernel has them."
+            echo "Each process's stdout and stderr is \`/tmp/ng/NAME.out\` on the guest's tmpfs: the page it wrote"
+            echo "\`ready\` to is charged to its memory cgroup as shmem (v2's \`shmem\` line; v1's \`anon\` counts the"
+            echo "anonymous LRU lists, shmem included)."
+            echo
+        fi
         echo "Oracles (run in the guest right after the capture): \`oracle/numactl-hardware.txt\`"
         echo "(\`numactl --hardware\`), \`oracle/numastat.txt\` (\`numastat\`), \`oracle/numastat-p-PID.txt\`"
         echo "(\`numastat -p PID\`), \`oracle/numactl-show-NAME.txt\` (\`numactl OPTS numactl --show\` with"

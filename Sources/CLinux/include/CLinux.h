@@ -37,5 +37,8 @@ int clinux_signalfd_take(int fd);
 int clinux_openat2_in_root(int dirfd, const char *path, int flags);
 // O_PATH, which glibc defines only under _GNU_SOURCE (so Swift does not see it).
 extern const int clinux_o_path;
+// O_TMPFILE (the same): an unnamed file in a directory, gone at close, so OutputFile.check
+// can ask the kernel whether a file could be created there without naming one.
+extern const int clinux_o_tmpfile;
 
 #endif
