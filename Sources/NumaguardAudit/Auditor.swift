@@ -199,7 +199,7 @@ public enum Auditor {
                 case let .unknown(reason):
                     // Not silently "not matched": the workload's checks are incomplete.
                     unreadable.append("PID \(process.pid) (\(process.comm)): \(reason)")
-                    unread.append(Finding(check: "workload.\(workload.name).read", severity: .critical, outcome: .incomplete,
+                    unread.append(Finding(check: .workload(workload.name, .read), severity: .critical, outcome: .incomplete,
                                           subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
                                           expected: "readable", actual: reason, remediation: "run numaguard as root or with CAP_SYS_PTRACE"))
                 }
