@@ -105,10 +105,12 @@ public struct Applier {
         self.clock = clock
     }
 
+    /// `actions` as `protection` settles them (shared pages stay when the policy protects
+    /// anything), for a live plan and a saved one alike.
     public func apply(_ actions: [Action]) -> ApplyReport {
         var results: [ActionResult] = []
         var journalFailure: JournalError?
-        for action in actions {
+        for action in actions.map(protection.settle) {
             if let journalFailure {
                 results.append(ActionResult(action: action, outcome: .skipped, detail: "not attempted: \(journalFailure)"))
                 continue

@@ -8,11 +8,28 @@ import NumaguardPolicy
 /// order), and migrate adds the processes named by --protect.
 public struct Protection {
     private let check: (ProcessTarget) -> String?
+    /// Pages a migrated process shares with others (page cache, libraries) stay where they
+    /// are: the policy protects a workload (Planner.sharesStay), running or not, and they may
+    /// be its pages too. Decided here, not by the plan, so a saved plan (a file anyone who
+    /// could write it may have edited) moves no more than a live one.
+    public let sharesStay: Bool
 
-    public init(_ check: @escaping (ProcessTarget) -> String?) { self.check = check }
+    public init(sharesStay: Bool = false, _ check: @escaping (ProcessTarget) -> String?) {
+        self.sharesStay = sharesStay
+        self.check = check
+    }
 
     /// Why `target` is protected now; nil when it is not.
     public func reason(_ target: ProcessTarget) -> String? { check(target) }
+
+    /// `action` as the apply loop carries it out: a migration moves only unshared pages
+    /// whenever shares stay, whatever the plan recorded.
+    public func settle(_ action: Action) -> Action {
+        guard sharesStay, action.kind == .migratePages else { return action }
+        var settled = action
+        settled.onlyUnshared = true
+        return settled
+    }
 
     /// Nothing is protected: undo (it restores kernel knobs, never a process), and tests.
     public static var none: Protection { Protection { _ in nil } }
@@ -23,7 +40,7 @@ public struct Protection {
                               also: @escaping (ProcessTarget) -> String? = { _ in nil }) -> Protection {
         let guarded = policy?.workloads.filter(\.protected) ?? []
         let claims = WorkloadClaims(root: root)
-        return Protection { target in
+        return Protection(sharesStay: policy.map(Planner.sharesStay) ?? false) { target in
             if let workload = claims.workloads(claiming: target.pid, among: guarded).first {
                 return "\(target.label) belongs to protected workload \(workload.name) of \(file)"
             }

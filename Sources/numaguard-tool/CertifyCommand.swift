@@ -42,24 +42,17 @@ struct CertifyCommand: ParsableCommand {
         guard case let .success(seconds) = Quantity.seconds(window) else { throw ValidationError("--window") }
         let root = host.root
         let records = try judgement.records()
-        let nodes = WindowChecks.protectedNodes(loaded.policy)
+        let report: AuditReport
         do {
-            let before = try CounterReading.read(root, nodes: nodes)
-            var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-            var remaining = timespec()
-            while nanosleep(&pause, &remaining) == -1 && errno == EINTR { pause = remaining }
-            var report = try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn,
-                                         launchRecords: records)
-            let after = try CounterReading.read(root, nodes: nodes)
-            report.findings += Waivers.apply(
-                loaded.policy.waivers, to: WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds), today: day)
-            try write(Certificate(toolVersion: Numaguard.version, windowSeconds: seconds, audit: report))
-            if report.status != .success { throw ExitCode(report.status.rawValue) }
-        } catch let error as HostError {
-            throw Terminal.fail(error.description, ExitStatus(host: error))
-        } catch let error as Auditor.Failure {
+            report = try CertificationWindow(root: root, seconds: seconds).certify(policy: loaded.policy, today: day) {
+                () throws(Auditor.Failure) in
+                try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn, launchRecords: records)
+            }
+        } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
         }
+        try write(Certificate(toolVersion: Numaguard.version, windowSeconds: seconds, audit: report))
+        if report.status != .success { throw ExitCode(report.status.rawValue) }
     }
 
     func write(_ certificate: Certificate) throws {

@@ -164,17 +164,11 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         try ChangeOptions.requireLive(host, "apply")
-        var (planned, loaded) = try plan.map { try Self.load($0, policy: enforce.policy) } ?? enforce.plan(root: host.root)
+        let (planned, loaded) = try plan.map { try Self.load($0, policy: enforce.policy) } ?? enforce.plan(root: host.root)
         if planned.actions.isEmpty {
             FileHandleWriter.write(1, EnforceText.render(planned, privileges: .current()))
             if planned.status != .success { throw ExitCode(planned.status.rawValue) }
             return
-        }
-        // Whatever the plan recorded: shared pages stay whenever the policy protects anything.
-        if Planner.sharesStay(loaded.policy) {
-            for index in planned.actions.indices where planned.actions[index].kind == .migratePages {
-                planned.actions[index].onlyUnshared = true
-            }
         }
         let pending = planned.actions.filter { $0.status == .pending }.count
         var journal: Journal?

@@ -56,6 +56,11 @@ extension ExitStatus {
         self = .hostUnreadable
     }
 
+    /// certify's window: the counters, the audit or the wait refused by the host.
+    init(_ error: CertificationWindow.Failure) {
+        self = .hostUnreadable
+    }
+
     /// The journal is an input for undo and an output for apply, undo and migrate.
     init(_ error: JournalError) {
         self = if error.cannotCreate { .cannotCreate }
@@ -79,6 +84,15 @@ extension ExitStatus {
         case .noSuchProcess, .vanished, .zombie: .noInput
         case .permissionDenied: .noPermission
         case .host: .hostUnreadable
+        }
+    }
+
+    /// migrate's refusals before anything changes.
+    init(_ error: Migration.Refusal) {
+        self = switch error {
+        case .usage: .usage
+        case let .host(error): ExitStatus(host: error)
+        case let .process(error): ExitStatus(error)
         }
     }
 

@@ -38,15 +38,8 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Also move pages other processes map (page cache, libraries), as migratepages(8) does.") var all = false
     @OptionGroup var change: ChangeOptions
 
-    /// The kernel keeps 15 bytes of a comm (TASK_COMM_LEN 16): a longer name never matches.
-    static let commLength = 15
-
     func validate() throws {
-        if let long = protect.first(where: { Lex.decimal($0) == nil && $0.utf8.count > Self.commLength }) {
-            throw ValidationError("--protect \(long): a comm is at most \(Self.commLength) characters (the kernel truncates "
-                                  + "longer names), so it would never match; give the PID, or the comm as /proc/PID/comm shows it")
-        }
-        if all && !protect.isEmpty { throw ValidationError("--all moves pages a protected process may share: not with --protect") }
+        if let refusal = Migration.refusal(protect: protect, all: all) { throw ValidationError(refusal) }
     }
 
     func nodes(_ text: String, _ option: String) throws -> IDSet {
@@ -63,43 +56,15 @@ struct MigrateCommand: ParsableCommand {
         guard pid > 0 else { throw ValidationError("PID must be a positive integer") }
         let (from, to) = (try nodes(self.from, "from"), try nodes(self.to, "to"))
         let loaded = try policy.map { try PolicyFile.load($0) }
-        if all, let loaded, Planner.sharesStay(loaded.policy) {
-            throw Terminal.fail("--all moves pages a protected process may share: \(loaded.file) protects a workload; nothing was changed", .usage)
-        }
-        let root = HostRoot.live
-        let topology: Topology
-        do { topology = try TopologyReader.read(root) } catch { throw Terminal.fail(error.description, ExitStatus(host: error)) }
-        for node in from.union(to) where topology.node(node) == nil {
-            throw Terminal.fail("node \(node) is not online (online: \(topology.onlineNodes.listString)); nothing was changed", .usage)
-        }
-        if let empty = to.first(where: { !topology.nodesWithMemory.contains($0) }) {
-            throw Terminal.fail("--to node \(empty) has no memory; nothing was changed", .usage)
-        }
-        // /proc/TID exists for every thread: migrate_pages of a TID moves its whole process's
-        // memory, so a (renamed) thread must not stand in for the process --protect or the policy judge.
-        if let status = try? root.parse("proc/\(pid)/status", { ProcStatus.parse($0) }),
-           let tgid = status.fields["Tgid"].flatMap({ Lex.decimal($0) }), tgid != pid {
-            throw Terminal.fail("\(pid) is a thread of process \(tgid), not a process: migrate_pages would move all of PID \(tgid)'s "
-                                + "memory; give PID \(tgid) if that is meant; nothing was changed", .usage)
-        }
-        let snapshot: ProcessSnapshot
+        let request = Migration.Request(pid: pid, from: from, to: to, policy: loaded?.policy, policyFile: loaded?.file ?? "",
+                                        protect: protect, all: all)
+        let prepared: Migration.Prepared
         do {
-            snapshot = try ProcessReader(root: root).read(pid: pid, memory: true, threads: false, numaEnabled: topology.numaEnabled)
+            prepared = try Migration.prepare(request, root: .live)
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
         }
-        let named = { (target: ProcessTarget) -> String? in
-            self.protect.contains(String(target.pid)) || self.protect.contains(target.comm)
-                ? "\(target.label) is protected by --protect" : nil
-        }
-        let protection = Protection.policy(loaded?.policy, file: loaded?.file ?? "", root: root, also: named)
-        let claims = loaded.map { WorkloadClaims(root: root).workloads(claiming: pid, among: $0.policy.workloads) } ?? []
-        var target = ProcessTarget(pid: pid, startTime: snapshot.identity.startTime, comm: snapshot.comm, uid: snapshot.uid,
-                                   workload: (claims.first { $0.protected } ?? claims.first)?.name, protected: false)
-        let reason = protection.reason(target)
-        target.protected = reason != nil
-        let action = Migration.action(target, from: from, to: to, before: Migration.describe(snapshot.memory?.anonymousByNode ?? [:]),
-                                      protection: reason, onlyUnshared: !all)
+        let (action, target) = (prepared.action, prepared.target)
         var journal: Journal?
         if action.status == .pending {
             try change.confirm("Move the pages of \(target.label) on node\(from.count == 1 ? "" : "s") \(from.listString) "
@@ -107,7 +72,7 @@ struct MigrateCommand: ParsableCommand {
             journal = try change.openJournal()
         }
         let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "migrate",
-                              run: Journal.runID(time: Journal.now()), protection: protection)
+                              run: Journal.runID(time: Journal.now()), protection: prepared.protection)
         try change.finish(applier.apply([action]))
     }
 }

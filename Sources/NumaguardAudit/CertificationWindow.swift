@@ -1,0 +1,67 @@
+import NumaguardCore
+import NumaguardHost
+import NumaguardPolicy
+
+/// certify's sampling window, in order: the NUMA counters read, the wait, the audit, the
+/// counters read again; the window's own findings (WindowChecks) join the audit's, waived by
+/// the policy's waivers like any other. The audit runs inside the window so the host is
+/// judged while the counters are moving, not after they were read.
+///
+/// The wait and the counter reads are values, so a test drives the window without a clock:
+/// its sleeper can change the recorded counters between the two readings.
+public struct CertificationWindow {
+    public typealias Sleeper = (Double) throws(SystemCallError) -> Void
+    public typealias CounterReader = (HostRoot, [Int]) throws(HostError) -> CounterReading
+
+    public var root: HostRoot
+    public var seconds: Double
+    /// The wait: SystemClock.sleep (nanosleep through the errno funnel, resumed after a signal).
+    public var sleep: Sleeper
+    public var read: CounterReader
+
+    /// Why no certificate could be made. Every case is the host refusing what the window
+    /// needs (exit 71 in the CLI's table); the description is the underlying error's.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// A counter reading (numastat, vmstat).
+        case counters(HostError)
+        case audit(Auditor.Failure)
+        /// The wait itself (nanosleep refused it: not an interruption, which resumes).
+        case sleep(SystemCallError)
+
+        public var description: String {
+            switch self {
+            case let .counters(error): error.description
+            case let .audit(error): error.description
+            case let .sleep(error): error.description
+            }
+        }
+    }
+
+    public init(root: HostRoot, seconds: Double,
+                sleep: @escaping Sleeper = { (seconds: Double) throws(SystemCallError) in try SystemClock.sleep(seconds) },
+                read: @escaping CounterReader = { (root: HostRoot, nodes: [Int]) throws(HostError) in
+                    try CounterReading.read(root, nodes: nodes)
+                }) {
+        self.root = root
+        self.seconds = seconds
+        self.sleep = sleep
+        self.read = read
+    }
+
+    /// The audit (`audit`, run once, mid-window) with the window's findings added. The
+    /// counters are read on the nodes the policy protects (WindowChecks.protectedNodes).
+    public func certify(policy: Policy, today: Day,
+                        audit: () throws(Auditor.Failure) -> AuditReport) throws(Failure) -> AuditReport {
+        let nodes = WindowChecks.protectedNodes(policy)
+        let before: CounterReading
+        do { before = try read(root, nodes) } catch { throw .counters(error) }
+        do { try sleep(seconds) } catch { throw .sleep(error) }
+        var report: AuditReport
+        do { report = try audit() } catch { throw .audit(error) }
+        let after: CounterReading
+        do { after = try read(root, nodes) } catch { throw .counters(error) }
+        let window = WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds)
+        report.findings += Waivers.apply(policy.waivers, to: window, today: today)
+        return report
+    }
+}
