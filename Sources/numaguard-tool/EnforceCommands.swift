@@ -183,46 +183,24 @@ struct ApplyCommand: ParsableCommand {
         try change.finish(applier.apply(planned.actions))
     }
 
-    /// A saved plan, refused when it was made on another boot (its PIDs and start times
-    /// mean nothing after a reboot), with its policy loaded again: the protected workloads
-    /// apply asks about right before each process action are the policy's as it is now, and
-    /// a policy changed since the plan was made means plan again.
-    ///
-    /// The plan chooses what root changes, so it is read only under TrustedInput's rule (root's
-    /// or the caller's own, writable by no one else, not a link), from the descriptor checked.
-    /// Nor does the plan choose the policy it is checked against: `--policy FILE` when given,
-    /// else its policy_file only under the same rule (otherwise a plan could name a policy of
-    /// its author's, with no protected workloads and a matching digest).
+    /// A saved plan under SavedPlan's rules (trusted file, this boot, a trusted and unchanged
+    /// policy); the plan is decoded and its policy loaded here, between them.
     static func load(_ path: String, policy override: String?) throws -> (plan: Plan, policy: LoadedPolicy) {
-        let bytes: [UInt8]
         do {
-            bytes = try TrustedInput.read(path)
-        } catch {
-            throw Terminal.fail("cannot read the plan \(path): \(error.reason); nothing was changed", .noInput)
-        }
-        let plan: Plan
-        do {
-            plan = try JSONDocument.decode(Plan.self, kind: "plan", from: bytes)
-        } catch {
-            throw Terminal.fail("\(path) is not a plan numaguard can read: \(error)", ExitStatus(error))
-        }
-        let boot = HostNames.read(.live).bootID
-        if let made = plan.bootID, made != boot {
-            throw Terminal.fail("\(path) was planned on boot \(made), this is boot \(boot ?? "unknown"): plan again; nothing was changed", .usage)
-        }
-        if override == nil {
+            let bytes = try SavedPlan.read(path)
+            let plan: Plan
             do {
-                try TrustedInput.check(plan.policyFile)
+                plan = try JSONDocument.decode(Plan.self, kind: "plan", from: bytes)
             } catch {
-                throw Terminal.fail("the policy \(path) names: \(error) (or give --policy FILE); nothing was changed", .noInput)
+                throw Terminal.fail("\(path) is not a plan numaguard can read: \(error)", ExitStatus(error))
             }
+            let file = try SavedPlan.policyFile(plan, path: path, override: override, bootID: HostNames.read(.live).bootID)
+            let loaded = try PolicyFile.load(file)
+            try SavedPlan.verify(plan, path: path, policyFile: loaded.file, digest: loaded.digest)
+            return (plan, loaded)
+        } catch let refusal as SavedPlan.Refusal {
+            throw Terminal.fail(refusal.description, ExitStatus(refusal))
         }
-        let loaded = try PolicyFile.load(override ?? plan.policyFile)
-        guard loaded.digest == plan.policyDigest else {
-            throw Terminal.fail("\(loaded.file) has changed since \(path) was planned (\(plan.policyDigest), now \(loaded.digest)): "
-                                + "plan again; nothing was changed", .usage)
-        }
-        return (plan, loaded)
     }
 }
 

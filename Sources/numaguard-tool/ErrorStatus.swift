@@ -87,6 +87,15 @@ extension ExitStatus {
         }
     }
 
+    /// apply --plan: a plan or its policy that cannot be used is a missing input; one from
+    /// another boot, or whose policy changed since, means plan again.
+    init(_ error: SavedPlan.Refusal) {
+        self = switch error.kind {
+        case .unreadable, .untrustedPolicy: .noInput
+        case .otherBoot, .policyChanged: .usage
+        }
+    }
+
     /// migrate's refusals before anything changes.
     init(_ error: Migration.Refusal) {
         self = switch error {
