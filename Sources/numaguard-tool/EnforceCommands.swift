@@ -98,14 +98,13 @@ struct ChangeOptions: ParsableArguments {
     /// the changes are still pending). Asked before the journal is opened (or created), so
     /// a refusal or a no leaves the host exactly as it was.
     func confirm(_ question: String) throws {
-        if yes { return }
-        guard isatty(0) == 1 else {
-            throw Terminal.fail("standard input is not a terminal: pass --yes to make these changes; nothing was changed", .usage)
-        }
-        FileHandleWriter.write(2, "\(question) [y/N] ")
-        let answer = readLine(strippingNewline: true)?.lowercased() ?? ""
-        guard answer == "y" || answer == "yes" else {
-            throw Terminal.fail("nothing was changed", .pending)
+        do {
+            try Consent.obtain(question, yes: yes, terminal: isatty(0) == 1) { prompt in
+                FileHandleWriter.write(2, prompt)
+                return readLine(strippingNewline: true)
+            }
+        } catch {
+            throw Terminal.fail(error.description, ExitStatus(error))
         }
     }
 
@@ -170,17 +169,14 @@ struct ApplyCommand: ParsableCommand {
             if planned.status != .success { throw ExitCode(planned.status.rawValue) }
             return
         }
-        let pending = planned.actions.filter { $0.status == .pending }.count
-        var journal: Journal?
-        if pending > 0 {
+        let report = try Consent.apply(planned.actions, confirm: { pending in
             if !change.yes { FileHandleWriter.write(2, EnforceText.render(planned, privileges: .current())) }
             try change.confirm("Make these \(pending) change\(pending == 1 ? "" : "s")?")
-            journal = try change.openJournal()
+        }, openJournal: change.openJournal) { journal in
+            Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "apply",
+                    run: Journal.runID(time: Journal.now()), protection: .policy(loaded.policy, file: loaded.file))
         }
-        let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "apply",
-                              run: Journal.runID(time: Journal.now()),
-                              protection: .policy(loaded.policy, file: loaded.file))
-        try change.finish(applier.apply(planned.actions))
+        try change.finish(report)
     }
 
     /// A saved plan under SavedPlan's rules (trusted file, this boot, a trusted and unchanged

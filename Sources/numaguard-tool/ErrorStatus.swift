@@ -96,6 +96,14 @@ extension ExitStatus {
         }
     }
 
+    /// No yes: off a terminal without --yes is usage; a no leaves the changes pending.
+    init(_ error: Consent.Refusal) {
+        self = switch error {
+        case .noTerminal: .usage
+        case .declined: .pending
+        }
+    }
+
     /// migrate's refusals before anything changes.
     init(_ error: Migration.Refusal) {
         self = switch error {

@@ -64,15 +64,14 @@ struct MigrateCommand: ParsableCommand {
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
         }
-        let (action, target) = (prepared.action, prepared.target)
-        var journal: Journal?
-        if action.status == .pending {
+        let target = prepared.target
+        let report = try Consent.apply([prepared.action], confirm: { _ in
             try change.confirm("Move the pages of \(target.label) on node\(from.count == 1 ? "" : "s") \(from.listString) "
                                + "to node\(to.count == 1 ? "" : "s") \(to.listString)?")
-            journal = try change.openJournal()
+        }, openJournal: change.openJournal) { journal in
+            Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "migrate",
+                    run: Journal.runID(time: Journal.now()), protection: prepared.protection)
         }
-        let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "migrate",
-                              run: Journal.runID(time: Journal.now()), protection: prepared.protection)
-        try change.finish(applier.apply([action]))
+        try change.finish(report)
     }
 }
