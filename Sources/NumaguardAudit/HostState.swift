@@ -36,6 +36,11 @@ public struct HostState: Sendable {
     public struct ProcessName: Equatable, Sendable {
         public var pid: Int
         public var comm: String
+
+        public init(pid: Int, comm: String) {
+            self.pid = pid
+            self.comm = comm
+        }
     }
 
     /// What reading found instead of facts. Every unreadable item is also exactly one

@@ -8,6 +8,11 @@ public struct WorkloadProcess: Sendable {
     public var snapshot: ProcessSnapshot
     /// The cpuset of its cgroup (v1 or v2), when one is mounted.
     public var cpuset: CgroupCpuset?
+
+    public init(snapshot: ProcessSnapshot, cpuset: CgroupCpuset?) {
+        self.snapshot = snapshot
+        self.cpuset = cpuset
+    }
     /// The effective CPUs and nodes of its cpuset, when readable.
     public var cpusetCPUs: IDSet? { cpuset?.cpus }
     public var cpusetMems: IDSet? { cpuset?.mems }
