@@ -45,4 +45,17 @@ public enum Consent {
         }
         return applier(journal).apply(actions)
     }
+
+    /// undo's order: the journal was opened (never created) and read by the caller, who
+    /// chose `selection` from it; `confirm` asks; only after the yes is the journal repaired
+    /// (a torn last line cut off: undo's first write) and the run taken back. A no leaves the
+    /// journal byte for byte as it was. `repairFailed` says what a failed repair is.
+    public static func undo<Failure: Error>(
+        _ selection: Undo.Selection, journal: Journal, confirm: () throws(Failure) -> Void,
+        repairFailed: (JournalError) -> Failure, applier: (Journal) -> Applier
+    ) throws(Failure) -> ApplyReport {
+        try confirm()
+        do { try journal.repair() } catch { throw repairFailed(error) }
+        return applier(journal).undo(selection)
+    }
 }

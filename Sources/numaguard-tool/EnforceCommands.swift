@@ -251,15 +251,14 @@ struct UndoCommand: ParsableCommand {
             FileHandleWriter.write(1, "Nothing to undo: every apply run in \(change.journal) is restored.\n")
             return
         }
-        try change.confirm("Restore \(selection.entries.count) setting\(selection.entries.count == 1 ? "" : "s") of run \(selection.run)?")
-        do {
-            try journal.repair()
-        } catch {
-            throw Terminal.fail("\(error); nothing was changed", ExitStatus(error))
+        let count = selection.entries.count
+        let report = try Consent.undo(selection, journal: journal, confirm: {
+            try change.confirm("Restore \(count) setting\(count == 1 ? "" : "s") of run \(selection.run)?")
+        }, repairFailed: { error in Terminal.fail("\(error); nothing was changed", ExitStatus(error)) }) { journal in
+            if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
+            return Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
+                           run: Journal.runID(time: Journal.now()), protection: .none)
         }
-        if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
-        let applier = Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
-                              run: Journal.runID(time: Journal.now()), protection: .none)
-        try change.finish(applier.undo(selection))
+        try change.finish(report)
     }
 }

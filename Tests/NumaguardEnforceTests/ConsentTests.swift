@@ -47,9 +47,9 @@ final class ConsentTests: XCTestCase {
         return host
     }
 
-    func applier(_ host: MemoryHost) -> (Journal?) -> Applier {
+    func applier(_ host: MemoryHost, _ command: String = "apply") -> (Journal?) -> Applier {
         { journal in
-            Applier(actuator: host, privileges: Privileges(uid: 0, effective: ApplierTests.all), journal: journal, command: "apply",
+            Applier(actuator: host, privileges: Privileges(uid: 0, effective: ApplierTests.all), journal: journal, command: command,
                     run: "run-1", protection: .none, clock: { "2026-11-21T10:00:00Z" })
         }
     }
@@ -95,5 +95,48 @@ final class ConsentTests: XCTestCase {
                                        }, applier: applier(host))
         XCTAssertEqual(report.results.map(\.outcome), [.refused])
         XCTAssertFalse(FileManager.default.fileExists(atPath: journalPath))
+    }
+
+    /// A journal with run A (numa_balancing 1 -> 0) and a torn last line, as a killed writer leaves it.
+    func tornJournal(_ host: MemoryHost) throws -> Undo.Selection {
+        host.knobs["proc/sys/kernel/numa_balancing"] = "1"
+        let balancing = Knob.sysctl("kernel.numa_balancing")
+        let knob = Action(kind: .setKnob, checks: [], subject: balancing.name, knob: balancing, value: "0", before: "", after: "0")
+        _ = applier(host)(try Journal(path: journalPath)).apply([knob])
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: journalPath))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"torn\":".utf8))
+        try handle.close()
+        let journal = try Journal.openExisting(journalPath)
+        return try XCTUnwrap(try Undo.select(try journal.load().entries))
+    }
+
+    func testUndoDeclinedLeavesTheJournalByteForByte() throws {
+        let host = host()
+        let selection = try tornJournal(host)
+        let before = try Data(contentsOf: URL(fileURLWithPath: journalPath))
+        let journal = try Journal.openExisting(journalPath)
+        XCTAssertThrowsError(try Consent.undo(selection, journal: journal, confirm: { () throws in throw Consent.Refusal.declined },
+                                              repairFailed: { $0 }, applier: applier(host, "undo"))) {
+            XCTAssertEqual($0 as? Consent.Refusal, .declined)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: journalPath)), before, "the torn line is not cut before a yes")
+        XCTAssertEqual(host.knobs["proc/sys/kernel/numa_balancing"], "0")
+    }
+
+    func testUndoRepairsTheJournalOnlyAfterTheYesThenRestores() throws {
+        let host = host()
+        let selection = try tornJournal(host)
+        let journal = try Journal.openExisting(journalPath)
+        var repairedWhenAsked: String?? = .none
+        let report = try Consent.undo(selection, journal: journal, confirm: { () throws(JournalError) in
+            repairedWhenAsked = .some(journal.repaired)
+        }, repairFailed: { $0 }, applier: applier(host, "undo"))
+        XCTAssertEqual(repairedWhenAsked, .some(nil), "asked before the repair")
+        XCTAssertNotNil(journal.repaired, "the torn line was cut")
+        XCTAssertEqual(report.results.map(\.outcome), [.done])
+        XCTAssertEqual(host.knobs["proc/sys/kernel/numa_balancing"], "1")
+        let text = try String(contentsOfFile: journalPath, encoding: .utf8)
+        XCTAssertFalse(text.contains("{\"torn\":"), text)
     }
 }
