@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import ArgumentParser
-import NumaguardAudit
 import NumaguardCore
 import NumaguardEnforce
 import NumaguardHost
