@@ -7,6 +7,7 @@ import Musl
 /// The two clocks numaguard reads, in seconds: monotonic for intervals, deadlines and how long
 /// a read took (it never jumps with NTP or an operator's `date`), wall for timestamps shown to
 /// people. clock_gettime cannot fail for these clock ids, so there is no error to funnel.
+/// And the one plain wait (certify's window), which can: nanosleep, through the funnel.
 public enum SystemClock {
     public static func monotonic() -> Double { read(CLOCK_MONOTONIC) }
     public static func wall() -> Double { read(CLOCK_REALTIME) }
