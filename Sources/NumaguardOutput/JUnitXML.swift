@@ -121,28 +121,21 @@ public enum XML {
     /// normalization keep them; and, since XML 1.0 cannot carry the other C0 controls,
     /// U+FFFE or U+FFFF even as references, replaces those with a visible `\u{XX}`.
     public static func escape(_ text: String, attribute: Bool = true) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
+        Escaping.replacing(text) { scalar in
             switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\r": out += "&#13;"
-            case "\t": out += attribute ? "&#9;" : "\t"
-            case "\n": out += attribute ? "&#10;" : "\n"
-            default:
-                let value = scalar.value
-                if value < 0x20 || value == 0xFFFE || value == 0xFFFF {
-                    out += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&apos;"
+            case "\r": "&#13;"
+            case "\t": attribute ? "&#9;" : nil
+            case "\n": attribute ? "&#10;" : nil
+            case let c where c.value < 0x20 || c.value == 0xFFFE || c.value == 0xFFFF:
+                "\\u{" + String(c.value, radix: 16, uppercase: true) + "}"
+            default: nil
             }
         }
-        return out
     }
 
     /// Character data: tab and newline written as they are.

@@ -25,29 +25,25 @@ public struct PrometheusText: Sendable {
 
     /// Label values escape backslash, double quote and line feed.
     static func escapeLabel(_ value: String) -> String {
-        var out = ""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
+        Escaping.replacing(value) { scalar in
+            switch scalar {
+            case "\\": "\\\\"
+            case "\"": "\\\""
+            case "\n": "\\n"
+            default: nil
             }
         }
-        return out
     }
 
     /// HELP text escapes backslash and line feed.
     static func escapeHelp(_ value: String) -> String {
-        var out = ""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
+        Escaping.replacing(value) { scalar in
+            switch scalar {
+            case "\\": "\\\\"
+            case "\n": "\\n"
+            default: nil
             }
         }
-        return out
     }
 
     /// A sample value: whole numbers without a fraction; otherwise the shortest form that
