@@ -6,18 +6,6 @@ import NumaguardSnapshot
 /// next to the policy's, so one report (and one exit status) covers both "is the host as
 /// declared" and "is it as it was".
 public enum Drift {
-    /// Snapshots `root` now and compares it with `baseline`.
-    public static func findings(root: HostRoot, baseline: Snapshot, baselineFile: String) throws(Auditor.Failure) -> [Finding] {
-        let now: Snapshot
-        do {
-            // Only the baseline's provenance reaches the findings; this side is the audit itself.
-            now = try SnapshotReader.read(root, toolVersion: baseline.toolVersion, takenAt: "at this audit")
-        } catch {
-            throw Auditor.Failure(host: error)
-        }
-        return findings(SnapshotComparison.diff(old: baseline, oldFile: baselineFile, new: now, newFile: root.path))
-    }
-
     /// One failure per counted change (`drift.<fact id>`, expected the baseline's value,
     /// actual today's), one incomplete per fact that could not be compared, or a single
     /// pass when nothing changed. Changes a diff shows but does not count are left to diff.

@@ -34,7 +34,7 @@ public enum NodeChecks {
     /// Processes outside the reserving workloads holding anonymous (or mixed) memory on the
     /// reserved node, largest first: the reservation check names them, and the enforcer
     /// moves them off in that order.
-    public static func foreignHolders(_ reservation: Reservation, processes: [(pid: Int, comm: String)], owner: [Int: String],
+    static func foreignHolders(_ reservation: Reservation, processes: [(pid: Int, comm: String)], owner: [Int: String],
                                       tallies: [Int: MemoryTally]) -> [((pid: Int, comm: String), Int)] {
         var foreign: [((pid: Int, comm: String), Int)] = []
         for process in processes {

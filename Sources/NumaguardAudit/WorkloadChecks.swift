@@ -8,6 +8,11 @@ public struct WorkloadProcess: Sendable {
     public var snapshot: ProcessSnapshot
     /// The cpuset of its cgroup (v1 or v2), when one is mounted.
     public var cpuset: CgroupCpuset?
+
+    public init(snapshot: ProcessSnapshot, cpuset: CgroupCpuset?) {
+        self.snapshot = snapshot
+        self.cpuset = cpuset
+    }
     /// The effective CPUs and nodes of its cpuset, when readable.
     public var cpusetCPUs: IDSet? { cpuset?.cpus }
     public var cpusetMems: IDSet? { cpuset?.mems }
@@ -35,7 +40,7 @@ public enum WorkloadChecks {
                 remediation: processes.count < running.lowerBound ? "start it through numaguard run --workload \(workload.name)"
                     : "stop the extra processes"))
         }
-        let declaredCPUs = declaredCPUs(workload, topology: topology)
+        let declaredCPUs = workload.declaredCPUs(on: topology)
         for process in processes {
             let snapshot = process.snapshot
             let subject = "PID \(snapshot.pid) (\(snapshot.comm))"
@@ -77,16 +82,6 @@ public enum WorkloadChecks {
             findings += memoryFindings(memory, tally, judge: judge, restart: restart, protected: workload.protected, remote: !accounted)
         }
         return findings + cgroupRemote(workload, cgroups, policyFile: policyFile)
-    }
-
-    /// The CPUs a workload's `cpus` declares on this host (a node list becomes those nodes' CPUs).
-    public static func declaredCPUs(_ workload: Workload, topology: Topology) -> IDSet? {
-        workload.cpus.map { placement in
-            switch placement {
-            case let .cpulist(cpus): cpus
-            case let .nodes(nodes): topology.nodes.filter { nodes.contains($0.id) }.reduce(IDSet()) { $0.union($1.cpus) }
-            }
-        }
     }
 
     static func memoryFindings(

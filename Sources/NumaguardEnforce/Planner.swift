@@ -29,8 +29,9 @@ public enum Planner {
         }
     }
 
-    public static func plan(_ report: AuditReport, policy: Policy, options: Options) -> Plan {
-        var planner = Planning(report: report, policy: policy, options: options)
+    /// `state`: the host state the audit judged (`Auditor.audit`), so nothing is read again.
+    public static func plan(_ report: AuditReport, state: HostState, policy: Policy, options: Options) -> Plan {
+        var planner = Planning(report: report, state: state, policy: policy, options: options)
         for finding in report.findings where finding.outcome == .fail {
             planner.add(finding)
         }
@@ -64,6 +65,7 @@ public enum Planner {
 /// One planning pass: actions gathered per knob and per process, then ordered.
 struct Planning {
     let report: AuditReport
+    let state: HostState
     let policy: Policy
     let options: Planner.Options
     private var knobs: [Action] = []
@@ -84,8 +86,9 @@ struct Planning {
         var restart: Action?
     }
 
-    init(report: AuditReport, policy: Policy, options: Planner.Options) {
+    init(report: AuditReport, state: HostState, policy: Policy, options: Planner.Options) {
         self.report = report
+        self.state = state
         self.policy = policy
         self.options = options
     }
@@ -101,7 +104,7 @@ struct Planning {
 
     mutating func add(_ finding: Finding) {
         let check = finding.check
-        let kernel = report.observed.kernel
+        let kernel: KernelState? = state.kernel
         switch finding.id {
         case .kernel(.numaBalancing):
             guard let wanted = policy.host.kernel.numaBalancing, let now = kernel?.numaBalancing else {
@@ -155,7 +158,7 @@ struct Planning {
     mutating func addHugePages(_ finding: Finding, node: Int, sizeKiB: Int) {
         let requirement = policy.host.hugePages.first { $0.node == node && $0.sizeKiB == sizeKiB }
         guard let requirement else { return leave(finding, finding.remediation) }
-        let pool = report.observed.topology?.node(requirement.node)?.hugePages.first { $0.sizeKiB == requirement.sizeKiB }
+        let pool = state.topology.node(requirement.node)?.hugePages.first { $0.sizeKiB == requirement.sizeKiB }
         guard let pool else {
             return leave(finding, "node \(requirement.node) has no \(requirement.sizeKiB) kB huge page pool: "
                          + "boot with hugepagesz=\(requirement.sizeKiB)K (and numa=on), then apply")
@@ -165,7 +168,7 @@ struct Planning {
     }
 
     mutating func addPersist(path: String, current: String?) {
-        guard let contents = Planner.dropIn(policy, kernel: report.observed.kernel, digest: report.policyDigest),
+        guard let contents = Planner.dropIn(policy, kernel: state.kernel, digest: report.policyDigest),
               contents != current else { return }
         persist = Action(kind: .persist, checks: [], subject: path, value: contents, file: path,
                          before: current.map(Self.oneLine) ?? "absent", after: Self.oneLine(contents),
@@ -189,9 +192,9 @@ extension Planning {
     /// Protected if ANY workload whose match holds is protected, not only the one listed first
     /// (which owns its checks): the order of workloads in a policy never unprotects a process.
     func target(_ pid: Int) -> ProcessTarget? {
-        guard let snapshot = report.observed.processes[pid] else { return nil }
-        let owner = report.observed.owner[pid]
-        let names = report.observed.claimants[pid] ?? owner.map { [$0] } ?? []
+        guard let snapshot = state.snapshots[pid] else { return nil }
+        let owner = state.owner[pid]
+        let names = state.claimants[pid] ?? owner.map { [$0] } ?? []
         let guardian = policy.workloads.first { $0.protected && names.contains($0.name) }
         return ProcessTarget(pid: pid, startTime: snapshot.identity.startTime, comm: snapshot.comm, uid: snapshot.uid,
                              workload: guardian?.name ?? owner, protected: guardian != nil)
@@ -205,8 +208,7 @@ extension Planning {
         if target.protected { return refuse(target, finding) }
         switch check {
         case .cpus:
-            guard let cpus = report.observed.topology.flatMap({ WorkloadChecks.declaredCPUs(workload, topology: $0) }),
-                  let snapshot = report.observed.processes[pid] else { return leave(finding, finding.remediation) }
+            guard let cpus = state.declaredCPUs(workload), let snapshot = state.snapshots[pid] else { return leave(finding, finding.remediation) }
             let masks = Set(snapshot.threads.map { ($0.cpusAllowed ?? snapshot.cpusAllowed).listString })
             var entry = processes[pid] ?? ProcessActions(target: target)
             entry.affinity = Action(
@@ -219,7 +221,7 @@ extension Planning {
             // The affinity fix covers it (settleLastCPU); a sleeping thread's last CPU changes only when it next runs.
             lastCPU.append(finding)
         case .remote:
-            guard let memory = workload.memory, let tally = report.observed.processes[pid]?.memory else {
+            guard let memory = workload.memory, let tally = state.snapshots[pid]?.memory else {
                 return leave(finding, finding.remediation)
             }
             let from = IDSet(tally.nodes.filter { !memory.nodes.contains($0) && tally.bytes(.anonymous, on: $0) > 0 })
@@ -267,7 +269,7 @@ extension Planning {
     }
 
     mutating func addMigration(_ target: ProcessTarget, from: IDSet, to: IDSet, check: String) {
-        let snapshot = report.observed.processes[target.pid]
+        let snapshot = state.snapshots[target.pid]
         var entry = processes[target.pid] ?? ProcessActions(target: target)
         let nodes = (entry.migration?.fromNodes ?? IDSet()).union(from)
         let checks = (entry.migration?.checks ?? []) + [check]
@@ -289,8 +291,8 @@ extension Planning {
     /// cgroup v2 moves a cgroup's pages when its cpuset.mems changes (memory_migrate is always
     /// on), and a cpuset.cpus write re-pins every task in it: never with a protected process inside.
     mutating func addCgroup(_ finding: Finding, _ target: ProcessTarget) {
-        let path = report.observed.processes[target.pid]?.cgroups.first { $0.hierarchy == 0 }?.path
-        let protectedInside = report.observed.processes.values
+        let path = state.snapshots[target.pid]?.cgroups.first { $0.hierarchy == 0 }?.path
+        let protectedInside = state.snapshots.values
             .filter { $0.cgroups.first { $0.hierarchy == 0 }?.path == path }
             .compactMap { self.target($0.pid) }.filter(\.protected).sorted { $0.pid < $1.pid }
         if let guardian = protectedInside.first, let path {
@@ -305,12 +307,9 @@ extension Planning {
     }
 
     mutating func addReservation(_ finding: Finding, node: Int) {
-        guard let reservation = policy.reservations.first(where: { $0.node == node }),
-              let topology = report.observed.topology else { return leave(finding, finding.remediation) }
-        let observed = report.observed.processes.values.sorted { $0.pid < $1.pid }
-        let holders = NodeChecks.foreignHolders(
-            reservation, processes: observed.map { ($0.pid, $0.comm) }, owner: report.observed.owner,
-            tallies: observed.reduce(into: [:]) { tallies, snapshot in tallies[snapshot.pid] = snapshot.memory })
+        guard let reservation = policy.reservations.first(where: { $0.node == node }) else { return leave(finding, finding.remediation) }
+        let topology = state.topology
+        let holders = state.foreignHolders(reservation)
         let reserved = IDSet(policy.reservations.map(\.node))
         // Protected holders cannot move (they are refused); the others move largest first
         // until what the movable ones leave fits the allowance, so small bystanders stay put.
@@ -341,7 +340,7 @@ extension Planning {
         if let memory = workload?.memory, !memory.nodes.isEmpty, !memory.nodes.contains(node), !memory.mode.isInterleave {
             return memory.nodes
         }
-        if let workload, let cpus = WorkloadChecks.declaredCPUs(workload, topology: topology) {
+        if let workload, let cpus = workload.declaredCPUs(on: topology) {
             let nodes = topology.nodes(ofCPUs: cpus).intersection(topology.nodesWithMemory)
             if !nodes.isEmpty, !nodes.contains(node) { return nodes }
         }

@@ -121,6 +121,12 @@ public struct HostNames: Equatable, Sendable {
     public var machineID: String?
     public var bootID: String?
 
+    public init(hostname: String?, machineID: String?, bootID: String?) {
+        self.hostname = hostname
+        self.machineID = machineID
+        self.bootID = bootID
+    }
+
     public static func read(_ root: HostRoot) -> HostNames {
         func value(_ relative: String) -> String? {
             guard let text = try? root.readText(relative) else { return nil }

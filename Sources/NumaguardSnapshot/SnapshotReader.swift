@@ -15,13 +15,18 @@ public enum SnapshotReader {
     /// `numaguard topology`); everything else is optional: absent is a fact, unreadable is
     /// recorded in `unreadable`.
     public static func read(_ root: HostRoot, toolVersion: String, takenAt: String) throws(HostError) -> Snapshot {
-        let facts = try HostFacts.read(root)
+        try read(root, facts: try HostFacts.read(root), names: HostNames.read(root), toolVersion: toolVersion, takenAt: takenAt)
+    }
+
+    /// The snapshot around facts already read (the audit's, so `audit --baseline` reads the
+    /// kernel and topology once).
+    public static func read(_ root: HostRoot, facts: HostFacts, names: HostNames, toolVersion: String,
+                            takenAt: String) throws(HostError) -> Snapshot {
         var reads = OptionalReads(root: root)
         let kernel = readKernel(facts.kernel, &reads)
         let devices = DeviceReader.read(&reads)
         let cpusets = CpusetReader.read(&reads)
         let actors = readActors(&reads)
-        let names = HostNames.read(root)
         return Snapshot(
             toolVersion: toolVersion, takenAt: takenAt,
             host: SnapshotHost(hostname: names.hostname, machineID: names.machineID, bootID: names.bootID),

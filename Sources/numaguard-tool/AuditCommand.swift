@@ -67,15 +67,12 @@ struct AuditCommand: ParsableCommand {
         let loaded = try PolicyFile.load(judgement.policy, fail: fail)
         let day = try Clock.day(judgement.today)
         let records = try judgement.records(fail: fail)
-        let before = try baseline.map { try SnapshotFile.load($0, fail: fail) }
-        var report: AuditReport
+        let before = try baseline.map { Evaluation.Baseline(snapshot: try SnapshotFile.load($0, fail: fail), file: $0) }
+        let report: AuditReport
         do {
-            report = try Auditor.run(root: host.root, policy: loaded, today: day, failOn: judgement.failOn,
-                                     launchRecords: records)
-            if let before, let baseline {
-                let drift = try Drift.findings(root: host.root, baseline: before, baselineFile: baseline)
-                report.findings += Waivers.apply(loaded.policy.waivers, to: drift, today: day)
-            }
+            // One read of the host for the policy's checks and the drift's snapshot alike.
+            report = try Auditor.audit(root: host.root, policy: loaded, today: day, failOn: judgement.failOn,
+                                       launchRecords: records, baseline: before).report
         } catch {
             throw fail(error.description, ExitStatus(error))
         }

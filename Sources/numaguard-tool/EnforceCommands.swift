@@ -51,16 +51,16 @@ struct EnforceOptions: ParsableArguments {
         guard let policy else { throw ValidationError("--policy FILE is required") }
         let loaded = try PolicyFile.load(policy)
         let day = try Clock.day(today)
-        let report: AuditReport
+        let audit: Audit
         do {
-            report = try Auditor.run(root: root, policy: loaded, today: day)
+            audit = try Auditor.audit(root: root, policy: loaded, today: day)
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
         }
         let current = persist ? (try? root.readTextIfPresent(String(Self.dropIn.dropFirst()))) ?? nil : nil
         let options = Planner.Options(selfPID: Int(getpid()),
                                       persist: persist ? .init(path: Self.dropIn, current: current) : nil)
-        return (Planner.plan(report, policy: loaded.policy, options: options), loaded)
+        return (Planner.plan(audit.report, state: audit.state, policy: loaded.policy, options: options), loaded)
     }
 }
 

@@ -192,10 +192,11 @@ final class AuditorTests: XCTestCase {
             workloads:
               - {name: latency, match: {comm: "^no-such-comm$"}}
             """, file: "test.yaml")
-        let report = try Auditor.run(root: .live, policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "0"),
-                                     today: Day(year: 2026, month: 12, day: 2))
-        XCTAssertNotNil(report.observed.processes[Int(child.pid)], "the reservation scan read the other processes")
-        XCTAssertNil(report.observed.processes[Int(getpid())], "the auditing process itself is not audited")
+        let audit = try Auditor.audit(root: .live, policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "0"),
+                                      today: Day(year: 2026, month: 12, day: 2))
+        let report = audit.report
+        XCTAssertNotNil(audit.state.snapshots[Int(child.pid)], "the reservation scan read the other processes")
+        XCTAssertNil(audit.state.snapshots[Int(getpid())], "the auditing process itself is not audited")
         XCTAssertFalse(try finding(report, "node.0.reserve").actual.contains("PID \(getpid()) "))
     }
 }

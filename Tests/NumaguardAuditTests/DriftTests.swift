@@ -1,6 +1,8 @@
 import Foundation
 import NumaguardAudit
+import NumaguardCore
 import NumaguardHost
+import NumaguardPolicy
 import NumaguardSnapshot
 import TestSupport
 import XCTest
@@ -13,9 +15,14 @@ final class DriftTests: XCTestCase {
         try SnapshotReader.read(HostRoot(path: path), toolVersion: "test", takenAt: "2026-11-21T00:00:00Z")
     }
 
+    /// What `audit --baseline` adds: the host's snapshot now against the baseline.
+    private func drift(root path: String, baseline: Snapshot) throws -> [Finding] {
+        Drift.findings(SnapshotComparison.diff(old: baseline, oldFile: "base.json", new: try snapshot(path), newFile: path))
+    }
+
     func testChangesBecomeWarnings() throws {
         let baseline = try snapshot(Fixtures.path("linux-6.1-2node"))
-        let findings = try Drift.findings(root: HostRoot(path: Fixtures.path("linux-6.12-2node")), baseline: baseline, baselineFile: "base.json")
+        let findings = try drift(root: Fixtures.path("linux-6.12-2node"), baseline: baseline)
         XCTAssertEqual(findings.map(\.check), [
             "drift.topology.node.0.memory", "drift.kernel.release", "drift.weighted_interleave.node.0", "drift.weighted_interleave.node.1",
         ], "node 1's memory moved by less than 1%: diff shows it, the audit does not count it")
@@ -31,7 +38,7 @@ final class DriftTests: XCTestCase {
 
     func testNoChangeIsOnePass() throws {
         let baseline = try snapshot(Fixtures.path("linux-rt-2node"))
-        let findings = try Drift.findings(root: HostRoot(path: Fixtures.path("linux-rt-2node")), baseline: baseline, baselineFile: "base.json")
+        let findings = try drift(root: Fixtures.path("linux-rt-2node"), baseline: baseline)
         XCTAssertEqual(findings.map(\.check), ["drift"])
         XCTAssertEqual(findings.first?.outcome, .pass)
         XCTAssertEqual(findings.first?.expected, "no placement-relevant change since base.json (taken 2026-11-21T00:00:00Z)")
@@ -44,10 +51,25 @@ final class DriftTests: XCTestCase {
         baseline.unreadable = [SnapshotUnreadable(id: "debugfs.numa_balancing", path: "/sys/kernel/debug/sched/numa_balancing",
                                                   error: "Permission denied")]
         baseline.kernel.numaBalancingDebug = [:]
-        let findings = try Drift.findings(root: HostRoot(path: host.path), baseline: baseline, baselineFile: "base.json")
+        let findings = try drift(root: host.path, baseline: baseline)
         XCTAssertEqual(findings.map(\.check), ["drift.debugfs.numa_balancing"])
         XCTAssertEqual(findings.first?.outcome, .incomplete)
         XCTAssertEqual(findings.first?.actual,
                        "unreadable in the old snapshot: /sys/kernel/debug/sched/numa_balancing: Permission denied")
+    }
+
+    /// The audit and its drift read the host once: the kernel knobs the checks judge are the
+    /// snapshot's, read a single time.
+    func testABaselineAuditReadsTheHostOnce() throws {
+        let baseline = try snapshot(Fixtures.path("linux-6.1-2node"))
+        let log = HostReadLog()
+        let policy = try PolicyLoader.parse("version: 1\nhost:\n  kernel: {numa_balancing: off}\n", file: "p.yaml")
+        let audit = try Auditor.audit(root: HostRoot(path: Fixtures.path("linux-6.12-2node")).observed(by: log),
+                                      policy: LoadedPolicy(policy: policy, file: "p.yaml", digest: "0"), today: Day(year: 2026, month: 12, day: 2),
+                                      baseline: Evaluation.Baseline(snapshot: baseline, file: "base.json"))
+        XCTAssertEqual(audit.report.findings.map(\.check), ["host.kernel.numa_balancing", "drift.topology.node.0.memory", "drift.kernel.release",
+                                                            "drift.weighted_interleave.node.0", "drift.weighted_interleave.node.1"])
+        XCTAssertEqual(log.paths.filter { $0 == "proc/sys/kernel/numa_balancing" }.count, 1, "\(log.paths)")
+        XCTAssertEqual(log.paths.filter { $0 == "sys/devices/system/node/node0/meminfo" }.count, 1)
     }
 }

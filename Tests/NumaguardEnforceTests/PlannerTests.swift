@@ -39,9 +39,9 @@ final class PlannerTests: XCTestCase {
         let host = try root ?? Fixtures.copy("linux-6.1-2node", keeping: pids)
         if root == nil { copies.append(host) }
         let policy = try PolicyLoader.parse(yaml, file: "test.yaml")
-        let report = try Auditor.run(root: HostRoot(path: host.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "sha256:0"),
-                                     today: Day(year: 2026, month: 11, day: 21))
-        return Planner.plan(report, policy: policy, options: .init(selfPID: selfPID, persist: persist))
+        let audit = try Auditor.audit(root: HostRoot(path: host.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "sha256:0"),
+                                      today: Day(year: 2026, month: 11, day: 21))
+        return Planner.plan(audit.report, state: audit.state, policy: policy, options: .init(selfPID: selfPID, persist: persist))
     }
 
     func testKnobsAffinityMigrationAndAProtectedRefusal() throws {
