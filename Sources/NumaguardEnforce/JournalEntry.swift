@@ -27,6 +27,7 @@ public struct JournalEntry: Codable, Equatable, Sendable {
     /// The line's layout: DocumentKind.journalEntry's version when written here; as read back,
     /// what the line says (JournalParser refuses any other than the one this numaguard writes).
     public var formatVersion: Int
+
     /// UTC, ISO 8601, to the second.
     public var time: String
     /// Every line of one command run shares it, so undo can take back one run.
