@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "NumaguardCore", targets: ["NumaguardCore"]),
         .library(name: "NumaguardHost", targets: ["NumaguardHost"]),
         .library(name: "NumaguardReport", targets: ["NumaguardReport"]),
+        .library(name: "NumaguardOutput", targets: ["NumaguardOutput"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,49 +34,53 @@ let package = Package(
         .target(name: "CLinux"),
         // Pure values and parsers: no I/O, so fixtures, fuzzers and the live host share them.
         .target(name: "NumaguardCore"),
+        // Output formats, Foundation-free: the JSON writer, Prometheus text, JUnit XML, and
+        // DocumentKind (every document's kind and its one format_version).
+        .target(name: "NumaguardOutput", dependencies: ["NumaguardCore"]),
         // Every host read and syscall: one root path, one errno funnel.
         .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
         // The policy language: values, the YAML loader with located errors, the JSON Schema.
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.
-        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot"]),
+        .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot", "NumaguardOutput"]),
         // Snapshots of the placement-relevant host, their diff, and captures of the raw files.
-        .target(name: "NumaguardSnapshot", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardReport"]),
+        .target(name: "NumaguardSnapshot", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardOutput"]),
         // The launcher: numactl-style placement, checked, applied to itself, exec. No Foundation
         // below it, so the front binary that runs it starts as fast as numactl.
-        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost"]),
+        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
         // `run --policy`: a workload's declared placement as a launch request.
         .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardLaunch", "NumaguardPolicy"]),
         // `watch`: counters to rates, the regime machine, protected processes, /metrics, events.
-        .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "CLinux"]),
+        .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput", "CLinux"]),
         // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
-        .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit"]),
-        // Summaries and renderers (text, json) over host values.
-        .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost"]),
+        .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput"]),
+        // Summaries and renderers (text, json) over host values; JSONDocument, the Encodable documents' envelope.
+        .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
         .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch"]),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
             name: "numaguard-tool",
             dependencies: [
-                "NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
+                "NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
                 "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
+        .testTarget(name: "NumaguardOutputTests", dependencies: ["NumaguardOutput", "NumaguardCore"]),
         .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "TestSupport"]),
         .testTarget(
             name: "NumaguardAuditTests",
-            dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "TestSupport"],
+            dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "NumaguardLaunch", "TestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma", "CCap"]),
-        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "TestSupport"]),
-        .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "TestSupport"]),
+        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "NumaguardOutput", "TestSupport"]),
+        .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
-        .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "TestSupport"]),
-        .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "TestSupport"]),
+        .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
+        .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", dependencies: ["NumaguardHost"], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["numaguard", "numaguard-tool", "TestSupport"], exclude: ["Golden"]),

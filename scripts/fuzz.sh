@@ -142,8 +142,8 @@ build_policy() {
     # speed is dominated by Yams and libyaml anyway.
     # Each is keyed by its own sources and those of the modules it imports.
     local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
-    # Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
-    for module in NumaguardCore NumaguardHost NumaguardPolicy NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
+    # Output, Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
+    for module in NumaguardCore NumaguardOutput NumaguardHost NumaguardPolicy NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
         inputs+=(Sources/"$module"/*.swift)
         cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
             -swift-version 6 "${includes[@]}" \

@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardOutput
 
 /// An audit that could not judge the host at all: the policy did not load, an input was
 /// missing, the host could not be read. It still speaks every format the caller asked for,
@@ -44,23 +45,17 @@ public struct AuditFailure: Sendable, Encodable, Equatable {
         text.family("numaguard_audit_error", .gauge, PrometheusRenderer.errorHelp,
                     Reason.allCases.map { ([("reason", $0.rawValue)], $0 == reason ? "1" : "0") })
         text.family("numaguard_audit_last_run_timestamp_seconds", .gauge, PrometheusRenderer.lastRunHelp,
-                    [([], PrometheusRenderer.format(timestamp))])
+                    [([], PrometheusText.format(timestamp))])
         return text.output
     }
 
     /// One suite with one errored testcase naming the reason, valid under the same schema as
-    /// a full report.
+    /// a full report (the same writer).
     public func junit(timestamp: String? = nil) -> String {
-        var suite = "  <testsuite name=\"numaguard audit\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0\""
-        if let timestamp { suite += " timestamp=\"\(XML.escape(timestamp))\"" }
-        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            + "<testsuites name=\"numaguard\" tests=\"1\" failures=\"0\" errors=\"1\" time=\"0\">\n"
-            + suite + ">\n"
-            + "    <testcase classname=\"numaguard.audit\" name=\"audit [\(XML.escape(policyFile))]\" time=\"0\">\n"
-            + "      <error message=\"\(XML.escape(message))\" type=\"\(reason.rawValue)\">"
-            + XML.text("the audit did not run (exit \(exitStatus.rawValue)):\n\(message)") + "</error>\n"
-            + "    </testcase>\n"
-            + "  </testsuite>\n"
-            + "</testsuites>\n"
+        JUnitXML.render(JUnitXML.Suite(
+            name: "numaguard audit", counts: .init(tests: 1, failures: 0, errors: 1, skipped: 0), timestamp: timestamp,
+            testcases: [JUnitXML.TestCase(classname: "numaguard.audit", name: "audit [\(policyFile)]", elements: [
+                .error(message: message, type: reason.rawValue, text: "the audit did not run (exit \(exitStatus.rawValue)):\n\(message)"),
+            ])]))
     }
 }

@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// The audit as JUnit XML, the report format CI systems (Jenkins' junit step, GitLab's
 /// `artifacts:reports:junit`) already know how to show and gate on.
 ///
@@ -14,34 +16,14 @@ public enum JUnitRenderer {
     /// `timestamp`: when the audit ran (RFC 3339 UTC), written as the suite's `timestamp`.
     public static func render(_ report: AuditReport, timestamp: String? = nil) -> String {
         let summary = report.summary
-        let counts = "tests=\"\(summary.checks)\" failures=\"\(summary.failed)\" errors=\"\(summary.incomplete)\""
         let host = hostLabel(report.host)
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"numaguard\" \(counts) time=\"0\">\n"
-        var suite = "  <testsuite name=\"numaguard audit of \(XML.escape(host))\" \(counts) skipped=\"\(summary.waived)\" time=\"0\""
-        if let timestamp { suite += " timestamp=\"\(XML.escape(timestamp))\"" }
-        if let hostname = report.host.hostname { suite += " hostname=\"\(XML.escape(hostname))\"" }
-        out += suite + ">\n"
-
-        out += "    <properties>\n"
-        for (name, value) in properties(report) {
-            out += "      <property name=\"\(XML.escape(name))\" value=\"\(XML.escape(value))\"/>\n"
-        }
-        out += "    </properties>\n"
-
-        for (finding, name) in zip(report.findings, testNames(report.findings)) {
-            out += testcase(finding, name: name, host: host)
-        }
-
-        if !report.gone.isEmpty {
-            out += "    <system-out>\(XML.text(section("gone (exited while being read)", report.gone)))</system-out>\n"
-        }
-        if !report.unreadable.isEmpty {
-            out += "    <system-err>\(XML.text(section("unreadable (the run is incomplete)", report.unreadable)))</system-err>\n"
-        }
-        out += "  </testsuite>\n"
-        out += "</testsuites>\n"
-        return out
+        let testcases = zip(report.findings, testNames(report.findings)).map { testcase($0, name: $1, host: host) }
+        return JUnitXML.render(JUnitXML.Suite(
+            name: "numaguard audit of \(host)",
+            counts: .init(tests: summary.checks, failures: summary.failed, errors: summary.incomplete, skipped: summary.waived),
+            timestamp: timestamp, hostname: report.host.hostname, properties: properties(report), testcases: testcases,
+            systemOut: report.gone.isEmpty ? nil : section("gone (exited while being read)", report.gone),
+            systemErr: report.unreadable.isEmpty ? nil : section("unreadable (the run is incomplete)", report.unreadable)))
     }
 
     /// One name per finding, unique in the file: a repeat of an earlier name gets ` #2`,
@@ -91,27 +73,24 @@ public enum JUnitRenderer {
         host.hostname ?? host.machineID.map { "machine-" + $0 } ?? "unnamed-host"
     }
 
-    static func testcase(_ finding: Finding, name: String, host: String) -> String {
-        let open = "    <testcase classname=\"\(XML.escape(host + "." + finding.check))\" name=\"\(XML.escape(name))\" time=\"0\""
+    static func testcase(_ finding: Finding, name: String, host: String) -> JUnitXML.TestCase {
         let details = detail(finding)
+        let elements: [JUnitXML.Element]
         switch finding.outcome {
         case .pass:
-            return open + ">\n      <system-out>\(XML.text(details))</system-out>\n    </testcase>\n"
+            elements = [.systemOut(details)]
         case .fail:
             var message = "\(finding.severity.rawValue): expected \(finding.expected), actual \(finding.actual)"
             if let waiver = finding.waiver, waiver.expired { message += " (waiver expired \(waiver.expires))" }
-            return open + ">\n      <failure message=\"\(XML.escape(message))\" type=\"\(finding.severity.rawValue)\">"
-                + XML.text(details) + "</failure>\n    </testcase>\n"
+            elements = [.failure(message: message, type: finding.severity.rawValue, text: details)]
         case .waived:
             var message = "waived"
             if let waiver = finding.waiver { message += ": \(waiver.reason) (until \(waiver.expires))" }
-            return open + ">\n      <skipped message=\"\(XML.escape(message))\"/>\n"
-                + "      <system-out>\(XML.text(details))</system-out>\n    </testcase>\n"
+            elements = [.skipped(message: message), .systemOut(details)]
         case .incomplete:
-            let message = "incomplete: \(finding.actual)"
-            return open + ">\n      <error message=\"\(XML.escape(message))\" type=\"incomplete\">"
-                + XML.text(details) + "</error>\n    </testcase>\n"
+            elements = [.error(message: "incomplete: \(finding.actual)", type: "incomplete", text: details)]
         }
+        return JUnitXML.TestCase(classname: host + "." + finding.check, name: name, elements: elements)
     }
 
     /// The finding in words, one field per line.
@@ -131,38 +110,4 @@ public enum JUnitRenderer {
     static func section(_ title: String, _ items: [String]) -> String {
         ([title + ":"] + items.map { "  " + $0 }).joined(separator: "\n")
     }
-}
-
-/// XML 1.0 escaping for attribute values and character data.
-enum XML {
-    /// Escapes the five markup characters; writes carriage return (and, in attributes, tab
-    /// and newline) as character references so line-end handling and attribute-value
-    /// normalization keep them; and, since XML 1.0 cannot carry the other C0 controls,
-    /// U+FFFE or U+FFFF even as references, replaces those with a visible `\u{XX}`.
-    static func escape(_ text: String, attribute: Bool = true) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\r": out += "&#13;"
-            case "\t": out += attribute ? "&#9;" : "\t"
-            case "\n": out += attribute ? "&#10;" : "\n"
-            default:
-                let value = scalar.value
-                if value < 0x20 || value == 0xFFFE || value == 0xFFFF {
-                    out += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
-
-    static func text(_ text: String) -> String { escape(text, attribute: false) }
 }

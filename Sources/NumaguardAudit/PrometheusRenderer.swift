@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// The audit as Prometheus text exposition, for node_exporter's textfile collector
 /// (write it with `AtomicFile.write` into the collector's directory).
 ///
@@ -50,13 +52,13 @@ public enum PrometheusRenderer {
         family("numaguard_audit_error", errorHelp,
                AuditFailure.Reason.allCases.map { ([("reason", $0.rawValue)], "0") })
         family("numaguard_audit_last_run_timestamp_seconds", lastRunHelp,
-               [([], format(timestamp))])
+               [([], PrometheusText.format(timestamp))])
         if !report.numaMapsReads.isEmpty {
             var longest: [String: Double] = [:]
             for read in report.numaMapsReads { longest[read.workload] = max(longest[read.workload] ?? 0, read.seconds) }
             family("numaguard_audit_numa_maps_read_seconds",
                    "Longest numa_maps read of a protected workload's process in the last audit: how long its mmap lock was taken and retaken.",
-                   longest.sorted { $0.key < $1.key }.map { ([("workload", $0.key)], format($0.value)) })
+                   longest.sorted { $0.key < $1.key }.map { ([("workload", $0.key)], PrometheusText.format($0.value)) })
         }
         family("numaguard_audit_info",
                "The policy and kernel the last audit judged; always 1.",
@@ -68,63 +70,4 @@ public enum PrometheusRenderer {
     static let compliantHelp = "1 if the last audit exited 0 (no failure at or above fail-on, nothing incomplete), else 0."
     static let lastRunHelp = "When the last audit ran, in seconds since the Unix epoch."
     static let errorHelp = "1 if the last audit could not run at all, by reason (invalid_policy, input_unreadable, host_unreadable), else 0."
-
-    static func labels(_ pairs: [(String, String)]) -> String {
-        guard !pairs.isEmpty else { return "" }
-        return "{" + pairs.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
-    }
-
-    /// Label values escape backslash, double quote and line feed.
-    static func escapeLabel(_ value: String) -> String {
-        var out = ""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
-
-    /// HELP text escapes backslash and line feed.
-    static func escapeHelp(_ value: String) -> String {
-        var out = ""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
-
-    /// Whole seconds without a fraction; otherwise the shortest form that reads back exactly.
-    public static func format(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
-}
-
-/// Prometheus text exposition (format 0.0.4) built family by family: HELP and TYPE lines,
-/// then the samples, label values and HELP text escaped as the format requires. Shared by
-/// the audit's textfile and `watch`'s /metrics.
-public struct PrometheusText: Sendable {
-    public enum Kind: String, Sendable { case gauge, counter }
-
-    public private(set) var output = ""
-
-    public init() {}
-
-    public mutating func family(_ name: String, _ kind: Kind, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
-        output += "# HELP \(name) \(PrometheusRenderer.escapeHelp(help))\n"
-        output += "# TYPE \(name) \(kind.rawValue)\n"
-        for sample in samples {
-            output += name + PrometheusRenderer.labels(sample.labels) + " " + sample.value + "\n"
-        }
-    }
 }

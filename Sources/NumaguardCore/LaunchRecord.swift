@@ -54,49 +54,4 @@ public struct LaunchRecord: Codable, Equatable, Sendable {
 
     /// The record file's name: one per process, so a restart never overwrites its predecessor.
     public var fileName: String { "\(pid)-\(startTime).json" }
-
-    /// JSON written by hand: the launch path carries no JSON encoder.
-    public var json: String {
-        let string = JSONText.optional
-        let fields: [(CodingKeys, String)] = [
-            (.formatVersion, "\(formatVersion)"), (.tool, string(tool)), (.pid, "\(pid)"), (.startTime, "\(startTime)"),
-            (.bootID, string(bootID)), (.launchedAt, string(launchedAt)), (.program, string(program)),
-            (.arguments, JSONText.array(arguments)), (.user, string(user)),
-            (.cpus, string(cpus?.listString)), (.memoryPolicy, string(memoryPolicy)), (.source, string(source)),
-            (.policyPath, string(policyPath)), (.policyDigest, string(policyDigest)), (.workload, string(workload)),
-        ]
-        return JSONText.object(fields.map { ($0.0.rawValue, $0.1) })
-    }
-}
-
-public enum JSONText {
-    /// A JSON object from keys and already-encoded values, one member a line.
-    public static func object(_ members: [(String, String)]) -> String {
-        "{\n" + members.map { "  \(quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
-    }
-
-    /// A string literal, or null.
-    public static func optional(_ text: String?) -> String { text.map(quoted) ?? "null" }
-
-    /// An array of strings.
-    public static func array(_ strings: [String]) -> String { "[" + strings.map(quoted).joined(separator: ", ") + "]" }
-
-    /// A JSON string literal (RFC 8259 escapes).
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }

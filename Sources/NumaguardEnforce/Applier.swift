@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardOutput
 
 /// What happened to one action.
 public struct ActionResult: Codable, Equatable, Sendable {
@@ -49,6 +50,10 @@ public struct ApplyReport: Encodable, Equatable, Sendable {
         self.results = results
         self.journalFailure = journalFailure
     }
+
+    /// The document this report is printed as: apply, undo and migrate are each their own
+    /// kind, named by the command (always one of the three; Applier's callers name it).
+    public var kind: DocumentKind { DocumentKind(name: command) ?? .apply }
 
     /// What stands between the host and compliance after the run.
     public var remaining: [ActionResult] {

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import NumaguardOutput
 
 /// One line of the journal: a change apply, undo or migrate is about to make (an intent), or
 /// what came of it (an outcome).
@@ -11,10 +12,21 @@ import Foundation
 /// disk, synced, before the host is changed; the outcome line follows the change. A crash in
 /// between leaves an intent without an outcome, which undo treats as possibly made. Lines
 /// written before intents existed have no `phase` and are outcomes.
+///
+/// Every line carries `format_version` (DocumentKind.journalEntry), so a journal written by
+/// a later numaguard with another layout is refused by line instead of misread; lines written
+/// before the field existed have the layout of version 1 and read as such.
 public struct JournalEntry: Codable, Equatable, Sendable {
     public enum Phase: String, Codable, Sendable {
         case intent
     }
+
+    /// What a line without `format_version` is: every such line was written in version 1's layout.
+    public static let unversioned = 1
+
+    /// The line's layout: DocumentKind.journalEntry's version when written here; as read back,
+    /// what the line says (JournalParser refuses any other than the one this numaguard writes).
+    public var formatVersion: Int
 
     /// UTC, ISO 8601, to the second.
     public var time: String
@@ -43,6 +55,7 @@ public struct JournalEntry: Codable, Equatable, Sendable {
     public init(time: String, run: String, command: String, phase: Phase? = nil, action: Action.Kind, subject: String,
                 knob: Knob?, process: ProcessTarget?, file: String?, before: String?, after: String?,
                 result: ActionResult.Outcome?, detail: String, undoes: String?) {
+        self.formatVersion = DocumentKind.journalEntry.formatVersion
         self.time = time
         self.run = run
         self.command = command
@@ -62,7 +75,29 @@ public struct JournalEntry: Codable, Equatable, Sendable {
     public var isIntent: Bool { phase == .intent }
 
     enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version"
         case time, run, command, phase, action, subject, knob, process, file, before, after, result, detail, undoes
+    }
+
+    /// As synthesized, except that a missing `format_version` is `unversioned`: old journals
+    /// must still be undone.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try container.decodeIfPresent(Int.self, forKey: .formatVersion) ?? Self.unversioned
+        time = try container.decode(String.self, forKey: .time)
+        run = try container.decode(String.self, forKey: .run)
+        command = try container.decode(String.self, forKey: .command)
+        phase = try container.decodeIfPresent(Phase.self, forKey: .phase)
+        action = try container.decode(Action.Kind.self, forKey: .action)
+        subject = try container.decode(String.self, forKey: .subject)
+        knob = try container.decodeIfPresent(Knob.self, forKey: .knob)
+        process = try container.decodeIfPresent(ProcessTarget.self, forKey: .process)
+        file = try container.decodeIfPresent(String.self, forKey: .file)
+        before = try container.decodeIfPresent(String.self, forKey: .before)
+        after = try container.decodeIfPresent(String.self, forKey: .after)
+        result = try container.decodeIfPresent(ActionResult.Outcome.self, forKey: .result)
+        detail = try container.decode(String.self, forKey: .detail)
+        undoes = try container.decodeIfPresent(String.self, forKey: .undoes)
     }
 }
 
@@ -139,11 +174,18 @@ public enum JournalParser {
                 number += 1
             }
             guard !pending.isEmpty else { return }
+            let entry: JournalEntry
             do {
-                entries.append(try decoder.decode(JournalEntry.self, from: Data(pending)))
+                entry = try decoder.decode(JournalEntry.self, from: Data(pending))
             } catch {
                 throw JournalError(description: "\(file):\(number): not a numaguard journal line (\(error))", damaged: true)
             }
+            let reads = DocumentKind.journalEntry.formatVersion
+            guard entry.formatVersion == reads else {
+                throw JournalError(description: "\(file):\(number): format_version \(entry.formatVersion) is not one this numaguard "
+                                   + "reads (it reads \(reads)); use the numaguard that wrote the journal", damaged: true)
+            }
+            entries.append(entry)
         }
 
         /// The entries, and a warning for a torn last line (bytes after the last newline).

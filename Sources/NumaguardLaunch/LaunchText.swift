@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardOutput
 
 /// What `run --dry-run` prints and `run --help` says.
 public enum LaunchText {
@@ -12,8 +13,8 @@ public enum LaunchText {
             : "cleared (ambient, effective, permitted, inheritable); no_new_privs set, so no exec regains any"
         if format == .json {
             let string = JSONText.optional
-            let fields: [(String, String)] = [
-                ("format_version", "1"), ("kind", string("run-plan")), ("source", string(plan.source)),
+            let fields: [(String, String)] = JSONText.header(.runPlan) + [
+                ("source", string(plan.source)),
                 ("program", string(launch.program?.text)),
                 ("arguments", JSONText.array(launch.arguments.map(\.text))),
                 ("cpus", string(plan.cpus?.listString)), ("cpu_nodes", string(plan.cpuNodes?.listString)),

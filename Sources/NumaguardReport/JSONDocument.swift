@@ -4,12 +4,13 @@ import FoundationEssentials
 import Foundation
 #endif
 import NumaguardCore
+import NumaguardOutput
 
-/// Every JSON document numaguard prints carries `format_version`, so consumers can
-/// refuse a layout they do not know instead of misreading it.
+/// The JSON documents built from Encodable values: Foundation's encoder, sorted and pretty
+/// printed (the layout their golden files pin), inside an envelope whose `format_version`
+/// and `kind` come from DocumentKind, so consumers can refuse a layout they do not know
+/// instead of misreading it. Hand-written documents (run's, watch's) use JSONText.
 public enum JSONDocument {
-    public static let formatVersion = 1
-
     struct Envelope<Body: Encodable>: Encodable {
         let formatVersion: Int
         let kind: String
@@ -26,10 +27,10 @@ public enum JSONDocument {
     }
 
     /// Sorted keys and pretty printing: stable output for golden tests and diffs.
-    public static func render<Body: Encodable>(kind: String, _ body: Body) throws -> String {
+    public static func render<Body: Encodable>(kind: DocumentKind, _ body: Body) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let data = try encoder.encode(Envelope(formatVersion: formatVersion, kind: kind, body: body))
+        let data = try encoder.encode(Envelope(formatVersion: kind.formatVersion, kind: kind.name, body: body))
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }
@@ -38,7 +39,8 @@ public enum JSONDocument {
 public enum DocumentError: Error, Sendable, CustomStringConvertible {
     case notJSON(String)
     case wrongKind(expected: String, found: String?)
-    case unsupportedVersion(found: Int?)
+    /// `reads`: the one version this numaguard reads for the kind.
+    case unsupportedVersion(found: Int?, reads: Int)
     case invalid(String)
 
     public var description: String {
@@ -47,9 +49,9 @@ public enum DocumentError: Error, Sendable, CustomStringConvertible {
             "not a JSON document (\(reason))"
         case let .wrongKind(expected, found):
             "not a \(expected): its kind is \(found.map { "\"\($0)\"" } ?? "missing")"
-        case let .unsupportedVersion(found):
+        case let .unsupportedVersion(found, reads):
             "format_version \(found.map(String.init) ?? "missing") is not one this numaguard reads "
-                + "(it reads \(JSONDocument.formatVersion)); use the numaguard that wrote it"
+                + "(it reads \(reads)); use the numaguard that wrote it"
         case let .invalid(reason):
             "invalid: \(reason)"
         }
@@ -65,7 +67,7 @@ extension JSONDocument {
 
     /// Reads back a document `render` wrote, refusing another kind or format version
     /// before looking at the body, so an old tool never misreads a newer layout.
-    public static func decode<Body: Decodable>(_ type: Body.Type, kind: String, from bytes: [UInt8]) throws(DocumentError) -> Body {
+    public static func decode<Body: Decodable>(_ type: Body.Type, kind: DocumentKind, from bytes: [UInt8]) throws(DocumentError) -> Body {
         let decoder = JSONDecoder()
         let data = Data(bytes)
         let header: Header
@@ -74,8 +76,10 @@ extension JSONDocument {
         } catch {
             throw .notJSON(describe(error))
         }
-        guard header.kind == kind else { throw .wrongKind(expected: kind, found: header.kind) }
-        guard header.formatVersion == formatVersion else { throw .unsupportedVersion(found: header.formatVersion) }
+        guard header.kind == kind.name else { throw .wrongKind(expected: kind.name, found: header.kind) }
+        guard header.formatVersion == kind.formatVersion else {
+            throw .unsupportedVersion(found: header.formatVersion, reads: kind.formatVersion)
+        }
         do {
             return try decoder.decode(type, from: data)
         } catch {

@@ -1,5 +1,6 @@
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardReport
 import Synchronization
 
@@ -175,7 +176,7 @@ final class CaptureRecorder: HostReadObserver {
             return state.archive
         }
         do {
-            archive.addFile(Capture.manifestName, Array(try JSONDocument.render(kind: "capture", manifest).utf8))
+            archive.addFile(Capture.manifestName, Array(try JSONDocument.render(kind: .capture, manifest).utf8))
         } catch {
             throw CaptureError(description: "cannot encode the capture manifest: \(error)")
         }

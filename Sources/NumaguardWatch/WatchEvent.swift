@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardOutput
 
 /// One thing `watch` reports: a JSON object per line for machines (stdout or --events),
 /// a short line for people (stderr). Events are written as they happen and never kept,
@@ -57,16 +58,14 @@ public struct WatchEvent: Equatable, Sendable {
 
     /// `{"format_version":1,"kind":"watch_event","event":"regime",...}` and a newline.
     public var jsonLine: String {
-        var out = "{\"format_version\":1,\"kind\":\"watch_event\",\"event\":\(Self.quoted(kind.rawValue))"
-        out += ",\"time\":\(Self.quoted(Self.timestamp(time))),\"regime\":\(Self.quoted(regime.rawValue))"
-        out += ",\"message\":\(Self.quoted(message))"
-        for (key, value) in fields { out += ",\(Self.quoted(key)):\(Self.quoted(value))" }
+        var members = JSONText.header(.watchEvent)
+        members += [("event", Self.quoted(kind.rawValue)), ("time", Self.quoted(Self.timestamp(time))),
+                    ("regime", Self.quoted(regime.rawValue)), ("message", Self.quoted(message))]
+        members += fields.map { ($0.0, Self.quoted($0.1)) }
         if !figures.isEmpty {
-            out += ",\"figures\":{"
-            out += figures.map { "\(Self.quoted($0.0)):\($0.1.map(Self.number) ?? "null")" }.joined(separator: ",")
-            out += "}"
+            members.append(("figures", JSONText.compact(figures.map { ($0.0, $0.1.map(Self.number) ?? "null") })))
         }
-        return out + "}\n"
+        return JSONText.compact(members) + "\n"
     }
 
     /// `numaguard watch: 2026-11-21T04:30:01Z regime: STABLE -> WATCH: hint faults 1520/s >= 1000/s`

@@ -1,5 +1,5 @@
-import NumaguardAudit
 import NumaguardHost
+import NumaguardOutput
 
 /// What /metrics and the textfile show: the latest figures and running totals. Fixed size
 /// whatever the run's length (counts by regime and event kind, the last rates only).
@@ -50,7 +50,7 @@ public struct ProtectedMemory: Equatable, Sendable {
 public enum WatchMetrics {
     public static func render(_ status: WatchStatus) -> String {
         var text = PrometheusText()
-        func value(_ number: Double) -> String { PrometheusRenderer.format(WatchEventNumber.rounded(number)) }
+        func value(_ number: Double) -> String { PrometheusText.format(WatchEventNumber.rounded(number)) }
         text.family("numaguard_watch_regime", .gauge, "1 for the regime the host is in (stable, watch, shock, safe), else 0.",
                     Regime.allCases.map { ([("regime", $0.rawValue)], $0 == status.regime ? "1" : "0") })
         text.family("numaguard_watch_regime_since_timestamp_seconds", .gauge, "When the current regime was entered, in seconds since the Unix epoch.",

@@ -7,6 +7,7 @@ import ArgumentParser
 import NumaguardAudit
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardPolicy
 import NumaguardReport
 
@@ -56,7 +57,7 @@ struct AuditCommand: ParsableCommand {
             let failure = AuditFailure(reason: reason, message: message, policyFile: judgement.policy, exitStatus: status)
             switch format {
             case .text: break
-            case .json: FileHandleWriter.write(1, (try? JSONDocument.render(kind: "audit", failure)) ?? "")
+            case .json: FileHandleWriter.write(1, (try? JSONDocument.render(kind: .audit, failure)) ?? "")
             case .junit: FileHandleWriter.write(1, failure.junit(timestamp: UTCTime.text(now)))
             case .prometheus: FileHandleWriter.write(1, failure.prometheus(timestamp: now))
             }
@@ -77,7 +78,7 @@ struct AuditCommand: ParsableCommand {
         }
         switch format {
         case .text: FileHandleWriter.write(1, AuditText.render(report, color: Terminal.wantsColor(1)))
-        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "audit", report))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: .audit, report))
         case .junit: FileHandleWriter.write(1, JUnitRenderer.render(report, timestamp: UTCTime.text(now)))
         case .prometheus: FileHandleWriter.write(1, PrometheusRenderer.render(report, timestamp: now))
         }

@@ -7,6 +7,7 @@ import ArgumentParser
 import NumaguardAudit
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardPolicy
 import NumaguardReport
 
@@ -64,7 +65,7 @@ struct CertifyCommand: ParsableCommand {
             func put(_ name: String, _ contents: String) throws(OutputError) {
                 try OutputFile.write(contents, in: directory, name: name, path: "\(out)/\(name)")
             }
-            let json = try JSONDocument.render(kind: "certificate", certificate)
+            let json = try JSONDocument.render(kind: .certificate, certificate)
             let digest = SHA256.hex(json)
             let status = certificate.audit.status == .success ? "CERTIFIED" : "NOT CERTIFIED"
             let header = "numaguard \(certificate.toolVersion) certify: \(status) (exit \(certificate.audit.status.rawValue))\n"

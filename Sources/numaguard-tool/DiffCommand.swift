@@ -1,6 +1,7 @@
 import ArgumentParser
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardReport
 import NumaguardSnapshot
 
@@ -25,7 +26,7 @@ struct DiffCommand: ParsableCommand {
         let diff = SnapshotComparison.diff(old: try SnapshotFile.load(old), oldFile: old, new: try SnapshotFile.load(new), newFile: new)
         switch format {
         case .text: FileHandleWriter.write(1, DiffText.render(diff))
-        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "diff", diff))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: .diff, diff))
         }
         if diff.status != .success { throw ExitCode(diff.status.rawValue) }
     }

@@ -8,6 +8,7 @@ import NumaguardAudit
 import NumaguardCore
 import NumaguardEnforce
 import NumaguardHost
+import NumaguardOutput
 import NumaguardPolicy
 import NumaguardReport
 
@@ -31,7 +32,7 @@ struct PlanCommand: ParsableCommand {
         let plan = try enforce.plan(root: host.root).plan
         switch format {
         case .text: FileHandleWriter.write(1, EnforceText.render(plan, privileges: .current()))
-        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: "plan", plan))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: .plan, plan))
         }
         if plan.status != .success { throw ExitCode(plan.status.rawValue) }
     }
@@ -111,7 +112,7 @@ struct ChangeOptions: ParsableArguments {
     func finish(_ report: ApplyReport) throws {
         switch format {
         case .text: FileHandleWriter.write(1, EnforceText.render(report))
-        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: report.command, report))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: report.kind, report))
         }
         if let failure = report.journalFailure { Terminal.printError("numaguard: \(failure)") }
         if report.status != .success { throw ExitCode(report.status.rawValue) }
@@ -186,7 +187,7 @@ struct ApplyCommand: ParsableCommand {
             let bytes = try SavedPlan.read(path)
             let plan: Plan
             do {
-                plan = try JSONDocument.decode(Plan.self, kind: "plan", from: bytes)
+                plan = try JSONDocument.decode(Plan.self, kind: .plan, from: bytes)
             } catch {
                 throw Terminal.fail("\(path) is not a plan numaguard can read: \(error)", ExitStatus(error))
             }

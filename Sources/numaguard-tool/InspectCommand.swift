@@ -1,6 +1,7 @@
 import ArgumentParser
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardReport
 
 struct InspectCommand: ParsableCommand {
@@ -51,7 +52,7 @@ struct InspectCommand: ParsableCommand {
         case .json:
             do {
                 FileHandleWriter.write(1, try JSONDocument.render(
-                    kind: "inspect", InspectDocument(processes: outcome.reports, failures: outcome.failures)))
+                    kind: .inspect, InspectDocument(processes: outcome.reports, failures: outcome.failures)))
             } catch {
                 return Terminal.fail("cannot encode the report: \(error)", .hostUnreadable).rawValue
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardReport
 
 struct TopologyCommand: ParsableCommand {
@@ -20,7 +21,7 @@ struct TopologyCommand: ParsableCommand {
         case .text:
             FileHandleWriter.write(1, TopologyText.render(topology))
         case .json:
-            FileHandleWriter.write(1, try JSONDocument.render(kind: "topology", TopologyDocument(topology: topology, kernel: kernel)))
+            FileHandleWriter.write(1, try JSONDocument.render(kind: .topology, TopologyDocument(topology: topology, kernel: kernel)))
         }
     }
 }

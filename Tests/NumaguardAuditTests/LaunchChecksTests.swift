@@ -2,6 +2,7 @@ import Foundation
 import NumaguardAudit
 import NumaguardCore
 import NumaguardHost
+import NumaguardLaunch
 import NumaguardPolicy
 import TestSupport
 import XCTest

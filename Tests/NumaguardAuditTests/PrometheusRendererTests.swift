@@ -74,10 +74,6 @@ final class PrometheusRendererTests: XCTestCase {
     }
 
     func testLabelValuesAndTimestampsAreEscapedAndFormatted() {
-        XCTAssertEqual(PrometheusRenderer.escapeLabel("a\\b\"c\nd"), #"a\\b\"c\nd"#)
-        XCTAssertEqual(PrometheusRenderer.escapeHelp("a\\b\nc\"d"), #"a\\b\nc"d"#)
-        XCTAssertEqual(PrometheusRenderer.format(1_795_000_000), "1795000000")
-        XCTAssertEqual(PrometheusRenderer.format(1_795_000_000.25), "1795000000.25")
         var report = SampleReport.report
         report.findings = [.pass(.bootRequires("\"quoted\"\\check\nx"), .info, expected: "", actual: "")]
         report.host.kernelRelease = "6.1\"rc\""

@@ -1,6 +1,7 @@
 import Foundation
 import NumaguardCore
 @testable import NumaguardLaunch
+import NumaguardOutput
 import XCTest
 
 /// The launch record is written by hand (the launch path carries no JSON encoder); it must

@@ -1,6 +1,7 @@
 import Foundation
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardReport
 import TestSupport
 import XCTest
@@ -92,7 +93,7 @@ final class InspectReportTests: XCTestCase {
         XCTAssertTrue(text.contains("  verdict: 100.0% of anonymous memory"), text)
         XCTAssertTrue(text.contains("    bind:1: "), text)
         XCTAssertTrue(text.contains("Node 0      Node 1       Total"), text)
-        let json = try Command.json(try JSONDocument.render(kind: "inspect", InspectDocument(processes: [membind], failures: [
+        let json = try Command.json(try JSONDocument.render(kind: .inspect, InspectDocument(processes: [membind], failures: [
             .init(pid: 9, kind: .gone, error: "PID 9 (x) exited while numa_maps was being read"),
         ])))
         XCTAssertEqual(json["format_version"] as? Int, 1)

@@ -1,6 +1,7 @@
 import Foundation
 import NumaguardCore
 import NumaguardHost
+import NumaguardOutput
 import NumaguardReport
 import NumaguardSnapshot
 import TestSupport
@@ -118,12 +119,12 @@ final class SnapshotDiffTests: XCTestCase {
         let host = try SyntheticHost.make()
         defer { host.remove() }
         let original = try SnapshotReaderTests.snapshot(host.path)
-        let json = try JSONDocument.render(kind: "snapshot", original)
-        XCTAssertEqual(try JSONDocument.decode(Snapshot.self, kind: "snapshot", from: Array(json.utf8)), original)
+        let json = try JSONDocument.render(kind: .snapshot, original)
+        XCTAssertEqual(try JSONDocument.decode(Snapshot.self, kind: .snapshot, from: Array(json.utf8)), original)
 
         func refusal(_ text: String) -> String {
             do {
-                _ = try JSONDocument.decode(Snapshot.self, kind: "snapshot", from: Array(text.utf8))
+                _ = try JSONDocument.decode(Snapshot.self, kind: .snapshot, from: Array(text.utf8))
                 return "accepted"
             } catch {
                 return error.description
@@ -131,7 +132,7 @@ final class SnapshotDiffTests: XCTestCase {
         }
         XCTAssertEqual(refusal(json.replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 2")),
                        "format_version 2 is not one this numaguard reads (it reads 1); use the numaguard that wrote it")
-        XCTAssertEqual(refusal(try JSONDocument.render(kind: "topology", ["a": 1])), "not a snapshot: its kind is \"topology\"")
+        XCTAssertEqual(refusal(try JSONDocument.render(kind: .topology, ["a": 1])), "not a snapshot: its kind is \"topology\"")
         XCTAssertTrue(refusal("numa_balancing=1").hasPrefix("not a JSON document"), refusal("numa_balancing=1"))
         XCTAssertEqual(refusal(#"{"format_version": 1, "kind": "snapshot"}"#), "invalid: tool_version is missing")
         XCTAssertEqual(refusal(json.replacingOccurrences(of: "\"cpus\" : \"2-3\"", with: "\"cpus\" : \"3-2\"")).prefix(32),
