@@ -126,7 +126,7 @@ enum PolicyFile {
     /// `fail` prints the last line and picks the status; audit's also writes its documents.
     static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> LoadedPolicy {
         do {
-            return try PolicyLoader.load(path: path)
+            return try PolicyLoader.load(file: path, reading: InputFile.read)
         } catch {
             if let unreadable = error.unreadable {
                 throw fail("\(unreadable); nothing was inspected", ExitStatus(error))
