@@ -67,7 +67,10 @@ func check(_ bytes: [UInt8], _ text: String) {
     for workload in policy.workloads {
         if workload.match.isEmpty { violation("workload \(workload.name) matches everything", text) }
         if let comm = workload.match.comm, comm.utf8.count > 15 { violation("comm longer than 15 bytes loaded", text) }
-        if let running = workload.running, running.lowerBound < 0 { violation("negative running count", text) }
+        if let running = workload.running {
+            if running.minimum < 0 { violation("negative running count", text) }
+            if let maximum = running.maximum, maximum < running.minimum { violation("running max below min loaded", text) }
+        }
         if let memory = workload.memory {
             if let share = memory.maxRemote, !(0...1).contains(share) { violation("max_remote \(share) outside 0...1", text) }
             if memory.mode.isInterleave && !memory.allowInterleave { violation("interleave loaded without allow_interleave", text) }

@@ -44,7 +44,7 @@ final class ShippedPolicyTests: XCTestCase {
         let engine = try XCTUnwrap(policy.workload(named: "trading-engine"))
         XCTAssertEqual(engine.match, ProcessMatch(comm: "trading_engine"))
         XCTAssertTrue(engine.protected)
-        XCTAssertEqual(engine.running, 1...1)
+        XCTAssertEqual(engine.running, RunningCount(minimum: 1, maximum: 1))
         XCTAssertEqual(engine.cpus, .nodes(IDSet([0])))
         XCTAssertEqual(engine.memory, MemoryPlacement(mode: .bind, nodes: IDSet([0]), maxRemote: 0.01))
         let analytics = try XCTUnwrap(policy.workload(named: "analytics"))
@@ -81,7 +81,7 @@ final class ShippedPolicyTests: XCTestCase {
         XCTAssertNil(policy.host.topology)
         XCTAssertEqual(policy.host.headroom, [Headroom(node: 0, minFree: .percent(25))])
         XCTAssertEqual(policy.workloads, [
-            Workload(name: "latency-service", match: ProcessMatch(comm: "latency_svc"), protected: true, running: 1...1_000_000,
+            Workload(name: "latency-service", match: ProcessMatch(comm: "latency_svc"), protected: true, running: RunningCount(minimum: 1),
                      cpus: .nodes(IDSet([0])), memory: MemoryPlacement(mode: .bind, nodes: IDSet([0]), maxRemote: 0.01)),
             Workload(name: "batch", match: ProcessMatch(cmdline: "batch-runner( |$)"),
                      cpus: .nodes(IDSet([1])), memory: MemoryPlacement(mode: .bind, nodes: IDSet([1]), maxRemote: 0.05)),
