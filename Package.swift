@@ -39,8 +39,9 @@ let package = Package(
         .target(name: "NumaguardOutput", dependencies: ["NumaguardCore"]),
         // Every host read and syscall: one root path, one errno funnel.
         .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
-        // The policy language: values, the YAML loader with located errors, the JSON Schema.
-        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardHost", .product(name: "Yams", package: "Yams")]),
+        // The policy language: values, the YAML loader with located errors, the JSON Schema. No
+        // host access: the loader takes bytes (NumaguardHost's InputFile reads the file).
+        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", .product(name: "Yams", package: "Yams")]),
         // Policy evaluation: host state in, findings out; and the audit reports.
         .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot", "NumaguardOutput"]),
         // Snapshots of the placement-relevant host, their diff, and captures of the raw files.
@@ -49,7 +50,7 @@ let package = Package(
         // below it, so the front binary that runs it starts as fast as numactl.
         .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
         // `run --policy`: a workload's declared placement as a launch request.
-        .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardLaunch", "NumaguardPolicy"]),
+        .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardHost", "NumaguardLaunch", "NumaguardPolicy"]),
         // `watch`: counters to rates, the regime machine, protected processes, /metrics, events.
         .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput", "CLinux"]),
         // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
@@ -69,14 +70,14 @@ let package = Package(
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
         .testTarget(name: "NumaguardOutputTests", dependencies: ["NumaguardOutput", "NumaguardCore"]),
-        .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "TestSupport"]),
+        .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "NumaguardHost", "TestSupport"]),
         .testTarget(
             name: "NumaguardAuditTests",
             dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "NumaguardLaunch", "TestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "NumaguardHostTests", dependencies: ["NumaguardHost", "NumaguardCore", "TestSupport", "CNuma", "CCap"]),
-        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "NumaguardOutput", "TestSupport"]),
+        .testTarget(name: "NumaguardLaunchTests", dependencies: ["NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),

@@ -1,13 +1,15 @@
 // libFuzzer entry point for the policy loader (Sources/NumaguardPolicy).
 //
 // Built by scripts/fuzz.sh (target "policy"), which compiles Yams' CYaml C sources and its
-// Swift sources from the package checkout, then NumaguardCore, NumaguardHost,
-// NumaguardPolicy, NumaguardReport, NumaguardSnapshot, NumaguardAudit and NumaguardEnforce
-// as separate modules (the last four for the journal and snapshot readers, ReadersFuzz.swift), all with -sanitize=fuzzer,address, and links this
-// file against them. Nothing in Package.swift changes.
+// Swift sources from the package checkout, then NumaguardCore, NumaguardPolicy (Core and
+// Yams only: the loader takes bytes, the file is read by NumaguardHost's InputFile),
+// NumaguardHost, NumaguardReport, NumaguardSnapshot, NumaguardAudit and NumaguardEnforce as
+// separate modules (the last five for the journal and snapshot readers, ReadersFuzz.swift),
+// all with -sanitize=fuzzer,address, and links this file against them. Nothing in
+// Package.swift changes.
 //
 // Contract (issue 3: "a fuzz target for the policy loader"): any bytes, read as UTF-8 text,
-// make `PolicyLoader.parse` either return a Policy or throw PolicyErrors; it never crashes
+// make `PolicyLoader.load(_:file:)` either return a Policy or throw PolicyErrors; it never crashes
 // or hangs. Beyond that, every diagnostic must be usable: a location inside (or just past)
 // the text, a message, and a rendering that names it. A policy that loads must satisfy what
 // the loader promises (version 1, unique workload names, reservations naming workloads).
@@ -28,10 +30,13 @@ func violation(_ message: String, _ input: String) -> Never {
     fatalError("fuzz property violated")
 }
 
-func check(_ text: String) {
+func check(_ bytes: [UInt8], _ text: String) {
     let policy: Policy
     do {
-        policy = try PolicyLoader.parse(text, file: "fuzz.yaml")
+        // The commands' entry: bytes and a name (InputFile.read supplies the bytes there).
+        let loaded = try PolicyLoader.load(bytes, file: "fuzz.yaml")
+        if loaded.digest != SHA256.hex(bytes) { violation("digest is not the SHA-256 of the bytes", text) }
+        policy = loaded.policy
     } catch {
         if error.diagnostics.isEmpty { violation("PolicyErrors without a diagnostic", text) }
         if error.diagnostics.count > PolicyLimits.maximumDiagnostics + 1 { violation("\(error.diagnostics.count) diagnostics kept", text) }
@@ -62,7 +67,10 @@ func check(_ text: String) {
     for workload in policy.workloads {
         if workload.match.isEmpty { violation("workload \(workload.name) matches everything", text) }
         if let comm = workload.match.comm, comm.utf8.count > 15 { violation("comm longer than 15 bytes loaded", text) }
-        if let running = workload.running, running.lowerBound < 0 { violation("negative running count", text) }
+        if let running = workload.running {
+            if running.minimum < 0 { violation("negative running count", text) }
+            if let maximum = running.maximum, maximum < running.minimum { violation("running max below min loaded", text) }
+        }
         if let memory = workload.memory {
             if let share = memory.maxRemote, !(0...1).contains(share) { violation("max_remote \(share) outside 0...1", text) }
             if memory.mode.isInterleave && !memory.allowInterleave { violation("interleave loaded without allow_interleave", text) }
@@ -95,7 +103,7 @@ func check(_ text: String) {
 public func fuzzPolicy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let text = String(decoding: bytes, as: UTF8.self)
-    check(text)
+    check(bytes, text)
     // The journal and snapshot readers (Fuzz/ReadersFuzz.swift) take the same input.
     checkJournal(bytes, text)
     checkSnapshot(bytes, text)

@@ -8,12 +8,13 @@
 #            Fuzz/ParsersFuzz.swift and Fuzz/LaunchInputsFuzz.swift built as one module with
 #            -sanitize=fuzzer,address into .build/fuzz/parsers; seeds from Fuzz/corpus and
 #            Tests/Fixtures.
-#   policy   PolicyLoader.parse over arbitrary text (Fuzz/PolicyFuzz.swift), and the same input
+#   policy   PolicyLoader.load over arbitrary bytes (Fuzz/PolicyFuzz.swift), and the same input
 #            through the journal reader and the snapshot reader (Fuzz/ReadersFuzz.swift), so
 #            the run time stays one target's. Yams (its CYaml C sources and its Swift
-#            sources, from the package checkout), NumaguardCore, NumaguardHost,
-#            NumaguardPolicy, NumaguardReport, NumaguardSnapshot, NumaguardAudit and
-#            NumaguardEnforce are compiled with the fuzzer and address sanitizers into
+#            sources, from the package checkout), NumaguardCore, NumaguardPolicy (which needs
+#            only Core and Yams: the loader takes bytes), NumaguardHost, NumaguardReport,
+#            NumaguardSnapshot, NumaguardAudit and NumaguardEnforce (Host and after: for the
+#            readers) are compiled with the fuzzer and address sanitizers into
 #            .build/fuzz/policy-build and linked into .build/fuzz/policy.
 #            Yams is built once per checkout revision (-O); the numaguard modules are rebuilt
 #            (-Onone, a few seconds) only when their sources change. Seeds from policies/*.yaml,
@@ -140,10 +141,11 @@ build_policy() {
         -- "$yams"/Yams/*.swift "$yams"/CYaml/include/*.h
     # numaguard's modules: -Onone keeps the rebuild after an edit to a few seconds; the run's
     # speed is dominated by Yams and libyaml anyway.
-    # Each is keyed by its own sources and those of the modules it imports.
+    # Each is keyed by its own sources and those of the modules before it (which include the
+    # ones it imports). NumaguardPolicy comes before NumaguardHost: it does not import it.
     local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
-    # Output, Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
-    for module in NumaguardCore NumaguardOutput NumaguardHost NumaguardPolicy NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
+    # Output, Host, Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
+    for module in NumaguardCore NumaguardOutput NumaguardPolicy NumaguardHost NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
         inputs+=(Sources/"$module"/*.swift)
         cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
             -swift-version 6 "${includes[@]}" \

@@ -33,11 +33,10 @@ public enum WorkloadChecks {
             let pids = processes.map { "\($0.snapshot.pid)" }.joined(separator: ", ")
             findings.append(.judge(
                 running.contains(processes.count), .workload(name, .running), .critical,
-                expected: running.upperBound >= 1_000_000 ? "at least \(running.lowerBound) process\(running.lowerBound == 1 ? "" : "es")"
-                    : running.lowerBound == running.upperBound ? "exactly \(running.lowerBound) process\(running.lowerBound == 1 ? "" : "es")"
-                    : "\(running.lowerBound) to \(running.upperBound) processes",
+                expected: running.maximum.map { $0 == running.minimum ? "exactly \($0) process\($0 == 1 ? "" : "es")" : "\(running.minimum) to \($0) processes" }
+                    ?? "at least \(running.minimum) process\(running.minimum == 1 ? "" : "es")",
                 actual: "\(processes.count)" + (pids.isEmpty ? "" : " (PID \(pids))"),
-                remediation: processes.count < running.lowerBound ? "start it through numaguard run --workload \(workload.name)"
+                remediation: processes.count < running.minimum ? "start it through numaguard run --workload \(workload.name)"
                     : "stop the extra processes"))
         }
         let declaredCPUs = workload.declaredCPUs(on: topology)

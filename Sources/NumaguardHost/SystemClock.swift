@@ -4,13 +4,17 @@ import Glibc
 import Musl
 #endif
 
-/// The two clocks numaguard reads, in seconds: monotonic for intervals, deadlines and how long
-/// a read took (it never jumps with NTP or an operator's `date`), wall for timestamps shown to
-/// people. clock_gettime cannot fail for these clock ids, so there is no error to funnel.
+/// numaguard's one clock type. It reads two clocks, in seconds: monotonic for intervals,
+/// deadlines and how long a read took (it never jumps with NTP or an operator's `date`), wall
+/// for timestamps shown to people. clock_gettime cannot fail for these clock ids, so there is
+/// no error to funnel.
 /// And the one plain wait (certify's window), which can: nanosleep, through the funnel.
 public enum SystemClock {
     public static func monotonic() -> Double { read(CLOCK_MONOTONIC) }
     public static func wall() -> Double { read(CLOCK_REALTIME) }
+    /// Whole seconds of the wall clock (time(2)): what the timestamps and days of reports,
+    /// snapshots and captures are made from.
+    public static func epochSeconds() -> Int { Int(time(nil)) }
 
     private static func read(_ clock: clockid_t) -> Double {
         var now = timespec()

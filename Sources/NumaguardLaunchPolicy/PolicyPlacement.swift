@@ -12,7 +12,7 @@ public enum PolicyPlacement {
         guard let path = request.policyPath else { return (request, "") }
         let loaded: LoadedPolicy
         do {
-            loaded = try PolicyLoader.load(path: path)
+            loaded = try PolicyLoader.load(file: path, reading: InputFile.read)
         } catch {
             // run's own contract: whatever stops it before exec is 125 (as env(1)); the
             // message is the one every other command gives.

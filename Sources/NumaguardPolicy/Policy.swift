@@ -152,11 +152,12 @@ public struct Workload: Equatable, Sendable {
     public var match: ProcessMatch
     /// Never live-migrated: the fix is a restart through `numaguard run`.
     public var protected: Bool
-    public var running: ClosedRange<Int>?
+    /// How many processes must match; nil when the policy says nothing.
+    public var running: RunningCount?
     public var cpus: CPUPlacement?
     public var memory: MemoryPlacement?
 
-    public init(name: String, match: ProcessMatch, protected: Bool = false, running: ClosedRange<Int>? = nil,
+    public init(name: String, match: ProcessMatch, protected: Bool = false, running: RunningCount? = nil,
                 cpus: CPUPlacement? = nil, memory: MemoryPlacement? = nil) {
         self.name = name
         self.match = match
@@ -168,6 +169,23 @@ public struct Workload: Equatable, Sendable {
 
     /// The same CPU and memory placement as `other` (two such workloads may share a match).
     public func hasPlacement(of other: Workload) -> Bool { cpus == other.cpus && memory == other.memory }
+}
+
+/// `running: {min, max}`: how many processes a workload must have. A missing `max` is no upper
+/// bound (nil), not a large number standing for one, so `max: 1000000` written out is a bound
+/// like any other.
+public struct RunningCount: Equatable, Sendable {
+    public var minimum: Int
+    public var maximum: Int?
+
+    public init(minimum: Int = 0, maximum: Int? = nil) {
+        self.minimum = minimum
+        self.maximum = maximum
+    }
+
+    public func contains(_ count: Int) -> Bool {
+        count >= minimum && maximum.map { count <= $0 } ?? true
+    }
 }
 
 /// A node kept for named workloads: anyone else may hold at most `maxForeignMemory` there.

@@ -1,5 +1,4 @@
 import NumaguardCore
-import NumaguardHost
 import Yams
 
 /// A policy with the identity of the text it came from.
@@ -16,8 +15,8 @@ public struct LoadedPolicy: Sendable {
     }
 }
 
-/// Reads a policy file into a validated `Policy`, or reports every mistake in it with
-/// its location. Nothing on the host is read here.
+/// Turns a policy file's bytes into a validated `Policy`, or reports every mistake in it with
+/// its location. Nothing on the host is read here, not even the file (see `load(file:reading:)`).
 public enum PolicyLoader {
     static let topKeys = ["version", "host", "workloads", "reserve", "waivers", "watch"]
     static let hostKeys = ["kernel", "topology", "hugepages", "headroom", "forbid_processes"]
@@ -30,27 +29,27 @@ public enum PolicyLoader {
     static let regimeKeys = ["watch", "shock", "safe", "dwell", "exit"]
     static let memoryModes = ["bind", "preferred", "preferred-many", "interleave", "weighted-interleave", "local", "default"]
 
-    public static func load(path: String) throws(PolicyErrors) -> LoadedPolicy {
-        // Read at most one byte past the limit: enough to know the file is too large.
-        var bytes: [UInt8] = []
-        do {
-            let root = HostRoot(path: path.hasPrefix("/") ? "/" : ".")
-            let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
-            _ = try root.streamContents(relative, chunkSize: 64 * 1024) { (chunk) throws(PolicyErrors) in
-                bytes.append(contentsOf: chunk.prefix(PolicyLimits.maximumFileBytes + 1 - bytes.count))
-                if bytes.count > PolicyLimits.maximumFileBytes { throw PolicyErrors(diagnostics: []) }
-            }
-        } catch {
-            // No line or column: nothing was read. The errno's words, or why it was refused.
-            let reason: String = switch error {
-            case let .unreadable(_, errno): errno.description
-            case let .refused(_, reason): reason
-            case .malformed: error.description
-            }
-            throw PolicyErrors(diagnostics: [], unreadable: PolicyUnreadable(file: path, reason: reason))
-        }
+    /// A policy from the file's bytes, named `file` in every diagnostic. The bytes come from
+    /// whoever read them (NumaguardHost's `InputFile` for the commands, the fuzzer's input),
+    /// so this module does no I/O. Over `PolicyLimits.maximumFileBytes` is refused, located.
+    public static func load(_ bytes: [UInt8], file: String) throws(PolicyErrors) -> LoadedPolicy {
         let text = String(decoding: bytes, as: UTF8.self)
-        return LoadedPolicy(policy: try parse(text, file: path), file: path, digest: SHA256.hex(bytes))
+        return LoadedPolicy(policy: try parse(text, file: file), file: file, digest: SHA256.hex(bytes))
+    }
+
+    /// The policy at `file`, read by `read` (`InputFile.read`), which is asked for at most one
+    /// byte past the limit: enough to know the file is too large. A file that cannot be read is
+    /// `unreadable`, with no line or column (nothing was read) and `read`'s error as the reason.
+    public static func load<E: Error & CustomStringConvertible>(
+        file: String, reading read: (_ path: String, _ atMost: Int) throws(E) -> [UInt8]
+    ) throws(PolicyErrors) -> LoadedPolicy {
+        let bytes: [UInt8]
+        do {
+            bytes = try read(file, PolicyLimits.maximumFileBytes + 1)
+        } catch {
+            throw PolicyErrors(diagnostics: [], unreadable: PolicyUnreadable(file: file, reason: error.description))
+        }
+        return try load(bytes, file: file)
     }
 
     public static func parse(_ text: String, file: String) throws(PolicyErrors) -> Policy {

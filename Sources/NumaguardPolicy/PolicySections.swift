@@ -149,13 +149,14 @@ struct PolicySections {
         if let running = fields["running"],
            let counts = reader.fields(running.value, "\(workloadPath).running", allowed: ["min", "max"]) {
             let low = counts["min"].flatMap { reader.int($0.value, "\(workloadPath).running.min", 0...1_000_000) } ?? 0
-            let high = counts["max"].flatMap { reader.int($0.value, "\(workloadPath).running.max", 0...1_000_000) } ?? 1_000_000
+            // No max: no upper bound.
+            let high = counts["max"].flatMap { reader.int($0.value, "\(workloadPath).running.max", 0...1_000_000) }
             if counts.isEmpty {
                 reader.error(running.value, "\(workloadPath).running needs min or max")
-            } else if low > high {
+            } else if let high, low > high {
                 reader.error(running.value, "\(workloadPath).running.min (\(low)) is above max (\(high))")
             } else {
-                workload.running = low...high
+                workload.running = RunningCount(minimum: low, maximum: high)
             }
         }
         if let cpus = fields["cpus"] { workload.cpus = cpuPlacement(cpus.value, "\(workloadPath).cpus") }

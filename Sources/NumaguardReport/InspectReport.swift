@@ -88,7 +88,7 @@ public struct InspectReport: Equatable, Sendable, Encodable {
             policies = []
             if !topology.numaEnabled {
                 let rss = snapshot.residentBytes ?? 0
-                verdict = "kernel without NUMA: all \(Size.human(rss)) resident memory is on node 0"
+                verdict = "kernel without NUMA: all \(Bytes.text(rss, tenths: .always)) resident memory is on node 0"
                 notes.append("this kernel has no /sys/devices/system/node and no numa_maps; VmRSS is reported as node 0")
             } else {
                 verdict = "memory not read"
@@ -123,10 +123,10 @@ public struct InspectReport: Equatable, Sendable, Encodable {
             .sorted { ($0.bytes.total, $0.policy.kernelSpelling) > ($1.bytes.total, $1.policy.kernelSpelling) }
         verdict = Self.verdict(backing.anonymous)
         if backing.file.total > 0 {
-            notes.append("\(Size.human(backing.file.total)) of file-backed page cache is counted apart: it is placed where first faulted, not by this process's policy")
+            notes.append("\(Bytes.text(backing.file.total, tenths: .always)) of file-backed page cache is counted apart: it is placed where first faulted, not by this process's policy")
         }
         if backing.mixed.total > 0 {
-            notes.append("\(Size.human(backing.mixed.total)) in file mappings holding both private and page-cache pages: numa_maps does not split them per node")
+            notes.append("\(Bytes.text(backing.mixed.total, tenths: .always)) in file mappings holding both private and page-cache pages: numa_maps does not split them per node")
         }
     }
 
@@ -138,7 +138,7 @@ public struct InspectReport: Equatable, Sendable, Encodable {
             return "no anonymous memory resident"
         }
         let others = anonymous.columns.filter { $0 != top && anonymous[$0] > 0 }
-        var text = "\(Size.percent(anonymous[top], of: total))% of anonymous memory (\(Size.human(total))) on node \(top)"
+        var text = "\(Size.percent(anonymous[top], of: total))% of anonymous memory (\(Bytes.text(total, tenths: .always))) on node \(top)"
         if !others.isEmpty {
             text += "; " + others.map { "\(Size.percent(anonymous[$0], of: total))% on node \($0)" }.joined(separator: ", ")
         }

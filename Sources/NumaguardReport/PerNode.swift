@@ -37,26 +37,13 @@ public struct PerNode: Equatable, Sendable, Encodable {
     }
 }
 
-/// Human sizes for reports. MiB with two decimals is numastat's unit, so operators can
-/// put the two outputs side by side.
+/// Sizes for reports. MiB with two decimals is numastat's unit, so operators can put the
+/// two outputs side by side (other sizes: `Bytes.text` in NumaguardCore).
 public enum Size {
     public static func mebibytes(_ bytes: Int) -> String {
         // Whole MiB and the remainder apart, so a byte count near Int.max does not overflow.
         let hundredths = bytes / 1_048_576 * 100 + (bytes % 1_048_576 * 100 + 524_288) / 1_048_576
         return "\(hundredths / 100).\(pad2(hundredths % 100))"
-    }
-
-    public static func human(_ bytes: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var unit = 0
-        var scaled = Double(bytes)
-        while scaled >= 1024 && unit < units.count - 1 {
-            scaled /= 1024
-            unit += 1
-        }
-        if unit == 0 { return "\(bytes) B" }
-        let tenths = Int((scaled * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 
     /// A share as a percentage with one decimal, e.g. "98.7".

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 import NumaguardCore
 import NumaguardHost
 
@@ -195,16 +196,6 @@ final class MetricsServer {
                 return problem == acceptProblem ? nil : problem
             }
             acceptProblem = nil
-            do {
-                // accept(2) does not pass the listener's flags on (accept4 needs _GNU_SOURCE).
-                try SystemCall.check("fcntl", "F_SETFD \(address)") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
-                let flags = try SystemCall.check("fcntl", "F_GETFL \(address)") { fcntl(fd, F_GETFL) }
-                try SystemCall.check("fcntl", "F_SETFL \(address)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
-            } catch {
-                // A client socket that cannot be made non-blocking would stall the loop.
-                close(fd)
-                continue
-            }
             admit(Client(fd: fd, phase: .reading, accepted: now, deadline: now + limits.headSeconds), now: now, metrics: metrics)
         }
         return nil
@@ -381,6 +372,8 @@ private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count
     read(fd, buffer, count)
 }
 
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: a client that blocked would stall the loop, and
+/// none may leak into a program watch runs.
 private func systemAccept(_ fd: Int32) -> Int32 {
-    accept(fd, nil, nil)
+    clinux_accept_nonblocking(fd)
 }

@@ -332,7 +332,7 @@ public final class WatchService {
     /// stays, and the event and stderr say why (file:line:col).
     func reload() {
         do {
-            let fresh = try PolicyLoader.load(path: options.policyPath)
+            let fresh = try PolicyLoader.load(file: options.policyPath, reading: InputFile.read)
             loaded = fresh
             thresholds = Self.thresholds(fresh, options)
             machine.thresholds = thresholds

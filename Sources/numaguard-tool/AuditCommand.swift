@@ -46,7 +46,7 @@ struct AuditCommand: ParsableCommand {
     var baseline: String?
 
     func run() throws {
-        let now = Double(time(nil))
+        let now = Double(SystemClock.epochSeconds())
         /// Before failing, every output asked for says the audit did not run and why.
         func fail(_ message: String, _ status: ExitStatus) -> ExitCode {
             let reason: AuditFailure.Reason = switch status {
@@ -65,7 +65,7 @@ struct AuditCommand: ParsableCommand {
             return Terminal.fail(message, status)
         }
         let loaded = try PolicyFile.load(judgement.policy, fail: fail)
-        let day = try Clock.day(judgement.today)
+        let day = try SystemClock.day(judgement.today)
         let records = try judgement.records(fail: fail)
         let before = try baseline.map { Evaluation.Baseline(snapshot: try SnapshotFile.load($0, fail: fail), file: $0) }
         let report: AuditReport
@@ -127,7 +127,7 @@ enum PolicyFile {
     /// `fail` prints the last line and picks the status; audit's also writes its documents.
     static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> LoadedPolicy {
         do {
-            return try PolicyLoader.load(path: path)
+            return try PolicyLoader.load(file: path, reading: InputFile.read)
         } catch {
             if let unreadable = error.unreadable {
                 throw fail("\(unreadable); nothing was inspected", ExitStatus(error))
@@ -136,18 +136,5 @@ enum PolicyFile {
             let count = error.diagnostics.count
             throw fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", ExitStatus(error))
         }
-    }
-}
-
-/// Today's date in UTC, for waiver expiry, or the day given on the command line.
-enum Clock {
-    static func day(_ override: String?) throws -> Day {
-        if let override {
-            switch Quantity.day(override) {
-            case let .success(day): return day
-            case let .failure(invalid): throw ValidationError("--today: \(invalid.message)")
-            }
-        }
-        return UTCTime.day(time(nil))
     }
 }

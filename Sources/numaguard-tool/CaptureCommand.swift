@@ -26,7 +26,7 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The tar file to write (atomically; - for stdout).", valueName: "file.tar")) var out: String
 
     func run() throws {
-        let now = Clock.now()
+        let now = SystemClock.now()
         let result: Capture.Result
         do {
             result = try Capture.run(root: host.root, toolVersion: Numaguard.version, takenAt: now.iso, epoch: now.epoch,

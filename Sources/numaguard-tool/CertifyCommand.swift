@@ -39,7 +39,7 @@ struct CertifyCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try PolicyFile.load(judgement.policy)
-        let day = try Clock.day(judgement.today)
+        let day = try SystemClock.day(judgement.today)
         guard case let .success(seconds) = Quantity.seconds(window) else { throw ValidationError("--window") }
         let root = host.root
         let records = try judgement.records()

@@ -50,7 +50,7 @@ struct EnforceOptions: ParsableArguments {
     func plan(root: HostRoot) throws -> (plan: Plan, policy: LoadedPolicy) {
         guard let policy else { throw ValidationError("--policy FILE is required") }
         let loaded = try PolicyFile.load(policy)
-        let day = try Clock.day(today)
+        let day = try SystemClock.day(today)
         let audit: Audit
         do {
             audit = try Auditor.audit(root: root, policy: loaded, today: day)

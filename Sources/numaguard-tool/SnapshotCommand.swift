@@ -26,7 +26,7 @@ struct SnapshotCommand: ParsableCommand {
     func run() throws {
         let snapshot: Snapshot
         do {
-            snapshot = try SnapshotReader.read(host.root, toolVersion: Numaguard.version, takenAt: Clock.now().iso)
+            snapshot = try SnapshotReader.read(host.root, toolVersion: Numaguard.version, takenAt: SystemClock.now().iso)
         } catch {
             throw Terminal.fail(error.description, ExitStatus(host: error))
         }
@@ -44,14 +44,5 @@ struct SnapshotCommand: ParsableCommand {
             Terminal.printError("numaguard: \(item.path): \(item.error): \(item.id) is not in the snapshot")
         }
         if !snapshot.unreadable.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
-    }
-}
-
-extension Clock {
-    /// Seconds since the epoch and the same instant in ISO 8601 UTC, for provenance.
-    static func now() -> (epoch: Int, iso: String) {
-        let now = time(nil)
-        let iso = UTCTime.text(Double(now))
-        return (Int(now), iso)
     }
 }

@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardHost
 @testable import NumaguardLaunch
 @testable import NumaguardLaunchPolicy
 import NumaguardPolicy
@@ -18,7 +19,7 @@ final class PolicyPlacementTests: XCTestCase {
     }
 
     private func shipped(_ name: String) throws -> LoadedPolicy {
-        try PolicyLoader.load(path: LaunchFixtures.policiesDirectory + "/" + name)
+        try PolicyLoader.load(file: LaunchFixtures.policiesDirectory + "/" + name, reading: InputFile.read)
     }
 
     private let engine = """
@@ -193,7 +194,7 @@ final class PolicyPlacementTests: XCTestCase {
         let path = LaunchFixtures.policiesDirectory + "/batch-isolation.yaml"
         let base = try LaunchArguments.parse(["--policy", path, "--workload", "batch", "--", "runner"])
         let (request, digest) = try PolicyPlacement.resolve(base)
-        XCTAssertEqual(digest, try PolicyLoader.load(path: path).digest)
+        XCTAssertEqual(digest, try PolicyLoader.load(file: path, reading: InputFile.read).digest)
         XCTAssertEqual(digest.count, 64)
         XCTAssertEqual(request.cpuNodes?.text, "1")
         // A file that cannot be read names the errno, not an invented line:col (still 125: before exec).

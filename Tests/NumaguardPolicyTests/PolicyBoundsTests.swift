@@ -1,4 +1,5 @@
 @testable import NumaguardCore
+import NumaguardHost
 @testable import NumaguardPolicy
 import XCTest
 
@@ -80,11 +81,11 @@ final class PolicyBoundsTests: XCTestCase {
         XCTAssertGreaterThan(text.utf8.count, PolicyLimits.maximumFileBytes)
         // Byte 1,048,576 is the 65th byte of line 10,487 (11 bytes of "version: 1\n" first).
         assertPolicyError(text, line: 10_487, column: 66, "larger than 1048576 bytes")
-        // load(path:) reads no more than the limit and one byte, and says the same.
+        // load(file:reading: InputFile.read) reads no more than the limit and one byte, and says the same.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).yaml")
         try text.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        XCTAssertThrowsError(try PolicyLoader.load(path: file.path)) { error in
+        XCTAssertThrowsError(try PolicyLoader.load(file: file.path, reading: InputFile.read)) { error in
             let diagnostics = (error as? PolicyErrors)?.diagnostics ?? []
             XCTAssertEqual(diagnostics.map { "\($0.line):\($0.column)" }, ["10487:66"], "\(error)")
         }

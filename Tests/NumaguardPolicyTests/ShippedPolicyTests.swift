@@ -1,9 +1,10 @@
 import NumaguardCore
+import NumaguardHost
 @testable import NumaguardPolicy
 import TestSupport
 import XCTest
 
-/// The policies in policies/ load through `PolicyLoader.load(path:)` to exactly the values
+/// The policies in policies/ load through `PolicyLoader.load(file:reading:)` and `InputFile.read` to exactly the values
 /// they spell; a change in the loader that reads them differently fails here.
 final class ShippedPolicyTests: XCTestCase {
     func testEveryShippedPolicyLoads() throws {
@@ -11,13 +12,13 @@ final class ShippedPolicyTests: XCTestCase {
             .filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertEqual(names, ["batch-isolation.yaml", "latency-baseline.yaml", "trading-host.yaml"])
         for name in names {
-            XCTAssertNoThrow(try PolicyLoader.load(path: PolicyText.shipped(name)), name)
+            XCTAssertNoThrow(try PolicyLoader.load(file: PolicyText.shipped(name), reading: InputFile.read), name)
         }
     }
 
     func testTradingHost() throws {
         let path = PolicyText.shipped("trading-host.yaml")
-        let loaded = try PolicyLoader.load(path: path)
+        let loaded = try PolicyLoader.load(file: path, reading: InputFile.read)
         XCTAssertEqual(loaded.file, path)
         let policy = loaded.policy
         XCTAssertEqual(policy.version, 1)
@@ -43,7 +44,7 @@ final class ShippedPolicyTests: XCTestCase {
         let engine = try XCTUnwrap(policy.workload(named: "trading-engine"))
         XCTAssertEqual(engine.match, ProcessMatch(comm: "trading_engine"))
         XCTAssertTrue(engine.protected)
-        XCTAssertEqual(engine.running, 1...1)
+        XCTAssertEqual(engine.running, RunningCount(minimum: 1, maximum: 1))
         XCTAssertEqual(engine.cpus, .nodes(IDSet([0])))
         XCTAssertEqual(engine.memory, MemoryPlacement(mode: .bind, nodes: IDSet([0]), maxRemote: 0.01))
         let analytics = try XCTUnwrap(policy.workload(named: "analytics"))
@@ -64,7 +65,7 @@ final class ShippedPolicyTests: XCTestCase {
     }
 
     func testLatencyBaseline() throws {
-        let policy = try PolicyLoader.load(path: PolicyText.shipped("latency-baseline.yaml")).policy
+        let policy = try PolicyLoader.load(file: PolicyText.shipped("latency-baseline.yaml"), reading: InputFile.read).policy
         var host = HostPolicy()
         host.kernel.numaBalancing = .off
         host.kernel.zoneReclaimMode = 0
@@ -74,13 +75,13 @@ final class ShippedPolicyTests: XCTestCase {
     }
 
     func testBatchIsolation() throws {
-        let policy = try PolicyLoader.load(path: PolicyText.shipped("batch-isolation.yaml")).policy
+        let policy = try PolicyLoader.load(file: PolicyText.shipped("batch-isolation.yaml"), reading: InputFile.read).policy
         XCTAssertEqual(policy.host.kernel.numaBalancing, .off)
         XCTAssertNil(policy.host.kernel.zoneReclaimMode)
         XCTAssertNil(policy.host.topology)
         XCTAssertEqual(policy.host.headroom, [Headroom(node: 0, minFree: .percent(25))])
         XCTAssertEqual(policy.workloads, [
-            Workload(name: "latency-service", match: ProcessMatch(comm: "latency_svc"), protected: true, running: 1...1_000_000,
+            Workload(name: "latency-service", match: ProcessMatch(comm: "latency_svc"), protected: true, running: RunningCount(minimum: 1),
                      cpus: .nodes(IDSet([0])), memory: MemoryPlacement(mode: .bind, nodes: IDSet([0]), maxRemote: 0.01)),
             Workload(name: "batch", match: ProcessMatch(cmdline: "batch-runner( |$)"),
                      cpus: .nodes(IDSet([1])), memory: MemoryPlacement(mode: .bind, nodes: IDSet([1]), maxRemote: 0.05)),
@@ -92,11 +93,11 @@ final class ShippedPolicyTests: XCTestCase {
 
     func testDigestIsSHA256OfTheFileBytes() throws {
         let path = PolicyText.shipped("latency-baseline.yaml")
-        let loaded = try PolicyLoader.load(path: path)
+        let loaded = try PolicyLoader.load(file: path, reading: InputFile.read)
         let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
         XCTAssertEqual(loaded.digest, SHA256.hex(bytes))
         XCTAssertEqual(loaded.digest.count, 64)
-        XCTAssertNotEqual(loaded.digest, try PolicyLoader.load(path: PolicyText.shipped("trading-host.yaml")).digest)
+        XCTAssertNotEqual(loaded.digest, try PolicyLoader.load(file: PolicyText.shipped("trading-host.yaml"), reading: InputFile.read).digest)
     }
 
     func testLoadNamesTheFileInEveryDiagnostic() throws {
@@ -105,7 +106,7 @@ final class ShippedPolicyTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("bad.yaml").path
         try "version: 1\nhost:\n  kernel:\n    numa_balance: off\n".write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try PolicyLoader.load(path: path)) { error in
+        XCTAssertThrowsError(try PolicyLoader.load(file: path, reading: InputFile.read)) { error in
             let diagnostics = (error as? PolicyErrors)?.diagnostics ?? []
             XCTAssertEqual(diagnostics.count, 1)
             XCTAssertEqual(diagnostics.first?.file, path)
@@ -117,7 +118,7 @@ final class ShippedPolicyTests: XCTestCase {
     /// path and the errno's words, and carries no invented `1:1` diagnostic.
     func testMissingFileIsUnreadableWithTheErrnoNotALocatedDiagnostic() {
         let path = "/nonexistent/numaguard/policy.yaml"
-        XCTAssertThrowsError(try PolicyLoader.load(path: path)) { error in
+        XCTAssertThrowsError(try PolicyLoader.load(file: path, reading: InputFile.read)) { error in
             let errors = error as? PolicyErrors
             XCTAssertEqual(errors?.diagnostics.count, 0, "\(error)")
             XCTAssertEqual(errors?.unreadable, PolicyUnreadable(file: path, reason: "No such file or directory"))
@@ -125,7 +126,7 @@ final class ShippedPolicyTests: XCTestCase {
             XCTAssertEqual(errors?.summary, ["cannot read the policy \(path): No such file or directory"])
         }
         // A directory opens but does not read (EISDIR, or refused as not a regular file): unreadable too.
-        XCTAssertThrowsError(try PolicyLoader.load(path: "/")) { error in
+        XCTAssertThrowsError(try PolicyLoader.load(file: "/", reading: InputFile.read)) { error in
             XCTAssertNotNil((error as? PolicyErrors)?.unreadable, "\(error)")
             XCTAssertFalse("\(error)".contains(":1:1"), "\(error)")
         }

@@ -141,8 +141,8 @@ final class InspectReportTests: XCTestCase {
         XCTAssertEqual(Size.mebibytes(0), "0.00")
         XCTAssertEqual(Size.mebibytes(1_048_576), "1.00")
         XCTAssertEqual(Size.mebibytes(67_805_184), "64.66")
-        XCTAssertEqual(Size.human(1536), "1.5 KiB")
-        XCTAssertEqual(Size.human(512), "512 B")
+        XCTAssertEqual(Bytes.text(1536, tenths: .always), "1.5 KiB")
+        XCTAssertEqual(Bytes.text(512, tenths: .always), "512 B")
         XCTAssertEqual(Size.percent(987, of: 1000), "98.7")
         XCTAssertEqual(Size.percent(1, of: 0), "0.0")
     }

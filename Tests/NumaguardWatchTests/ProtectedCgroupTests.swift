@@ -227,7 +227,7 @@ final class ProtectedCgroupTests: XCTestCase {
         try (ProtectedWatchTests.policy + "\nwatch: {numa_maps: true, numa_maps_period: 2m}\n").write(to: policy, atomically: true, encoding: .utf8)
         let events = root.appendingPathComponent("events.jsonl")
         let options = WatchOptions(policyPath: policy.path, root: HostRoot(path: root.path), eventsPath: events.path)
-        let service = try WatchService(options: options, policy: try PolicyLoader.load(path: policy.path))
+        let service = try WatchService(options: options, policy: try PolicyLoader.load(file: policy.path, reading: InputFile.read))
         service.sample(at: 0)
         service.sample(at: 130)
         let lines = try String(contentsOf: events, encoding: .utf8).split(separator: "\n").map { try Command.json(String($0)) }

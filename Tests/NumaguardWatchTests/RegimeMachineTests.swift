@@ -171,7 +171,7 @@ final class RegimeMachineTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-floor-\(UUID().uuidString).yaml").path
         try "version: 1\nwatch: {interval: 250ms}\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let loaded = try PolicyLoader.load(path: path)
+        let loaded = try PolicyLoader.load(file: path, reading: InputFile.read)
         func interval(_ override: Double?) -> Double {
             WatchService.thresholds(loaded, WatchOptions(policyPath: path, root: HostRoot(path: "/"), interval: override)).intervalSeconds
         }

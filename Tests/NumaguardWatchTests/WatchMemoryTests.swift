@@ -32,7 +32,7 @@ final class WatchMemoryTests: XCTestCase {
                                    textfile: directory.appendingPathComponent("watch.prom").path,
                                    eventsPath: directory.appendingPathComponent("events.jsonl").path)
         options.interval = 0
-        let service = try WatchService(options: options, policy: try PolicyLoader.load(path: policy.path))
+        let service = try WatchService(options: options, policy: try PolicyLoader.load(file: policy.path, reading: InputFile.read))
 
         var now = 0.0
         func samples(_ count: Int) {

@@ -35,6 +35,10 @@ int clinux_signalfd_take(int fd);
 // the directory `dirfd` as if `dirfd` were the root, so absolute symlinks and `..` never
 // leave it (HostRoot's confinement of --host-root). -1 with errno ENOSYS on older kernels.
 int clinux_openat2_in_root(int dirfd, const char *path, int flags);
+// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (glibc declares accept4 only under
+// _GNU_SOURCE): the connection arrives non-blocking and close-on-exec in one call, where
+// accept(2), which does not pass the listener's flags on, needed three fcntl calls after it.
+int clinux_accept_nonblocking(int fd);
 // O_PATH, which glibc defines only under _GNU_SOURCE (so Swift does not see it).
 extern const int clinux_o_path;
 // O_TMPFILE (the same): an unnamed file in a directory, gone at close, so OutputFile.check
