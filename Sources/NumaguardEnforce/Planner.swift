@@ -104,20 +104,20 @@ struct Planning {
 
     mutating func add(_ finding: Finding) {
         let check = finding.check
-        let kernel: KernelState? = state.kernel
+        let kernel = state.kernel
         switch finding.id {
         case .kernel(.numaBalancing):
-            guard let wanted = policy.host.kernel.numaBalancing, let now = kernel?.numaBalancing else {
+            guard let wanted = policy.host.kernel.numaBalancing, let now = kernel.numaBalancing else {
                 return leave(finding, "this kernel has no kernel.numa_balancing sysctl")
             }
             addKnob(.sysctl("kernel.numa_balancing"), check: check, before: "\(now)", after: "\(wanted.value)")
         case .kernel(.zoneReclaimMode):
-            guard let wanted = policy.host.kernel.zoneReclaimMode, let now = kernel?.zoneReclaimMode else {
+            guard let wanted = policy.host.kernel.zoneReclaimMode, let now = kernel.zoneReclaimMode else {
                 return leave(finding, "this kernel has no vm.zone_reclaim_mode sysctl")
             }
             addKnob(.sysctl("vm.zone_reclaim_mode"), check: check, before: "\(now)", after: "\(wanted)")
         case .kernel(.transparentHugepage):
-            guard let wanted = policy.host.kernel.transparentHugepage, let now = kernel?.transparentHugepage else {
+            guard let wanted = policy.host.kernel.transparentHugepage, let now = kernel.transparentHugepage else {
                 return leave(finding, "this kernel has no transparent huge pages")
             }
             addKnob(.transparentHugepage, check: check, before: now, after: wanted)

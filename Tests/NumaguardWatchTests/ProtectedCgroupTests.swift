@@ -162,10 +162,7 @@ final class ProtectedCgroupTests: XCTestCase {
             XCTAssertEqual(locking(log.paths), [], "\(layout): \(log.paths)")
             XCTAssertTrue(log.paths.contains { $0.hasSuffix("engine/memory.numa_stat") }, "\(layout): read at this sample")
 
-            var status = WatchStatus()
-            status.protected = watch.counts(workloads)
-            status.protectedMemory = watch.memory()
-            let text = WatchMetrics.render(status)
+            let text = watch.metrics(workloads)
             for line in ["numaguard_watch_protected_memory_cgroup_processes{workload=\"engine\"} 1",
                          "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"0\",type=\"anon\"} \(3 * page)",
                          "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"1\",type=\"anon\"} \(256 * page)",
@@ -185,10 +182,7 @@ final class ProtectedCgroupTests: XCTestCase {
         let workloads = try workloads
         _ = watch.sample(workloads, now: 0, period: 60)
         XCTAssertEqual(watch.memory(), [])
-        var status = WatchStatus()
-        status.protected = watch.counts(workloads)
-        status.protectedMemory = watch.memory()
-        let text = WatchMetrics.render(status)
+        let text = watch.metrics(workloads)
         XCTAssertTrue(text.contains("numaguard_watch_protected_memory_cgroup_processes{workload=\"engine\"} 0\n"), text)
         XCTAssertFalse(text.contains("numaguard_watch_protected_memory_bytes"), text)
     }
@@ -274,5 +268,16 @@ private extension URL {
     func creatingDirectory() throws -> URL {
         try FileManager.default.createDirectory(at: deletingLastPathComponent(), withIntermediateDirectories: true)
         return self
+    }
+}
+
+extension ProtectedWatch {
+    /// The exposition of what this watch keeps of its protected workloads (the service's
+    /// status holds the same two values).
+    func metrics(_ workloads: [Workload]) -> String {
+        var status = WatchStatus()
+        status.protected = counts(workloads)
+        status.protectedMemory = memory()
+        return WatchMetrics.render(status)
     }
 }

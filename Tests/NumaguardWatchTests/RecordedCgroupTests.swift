@@ -71,10 +71,7 @@ final class RecordedCgroupTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(expected.anon[1] ?? 0, 32 << 20, "\(tree)")
 
             // In the exposition: one of the workload's two processes measured from a cgroup.
-            var status = WatchStatus()
-            status.protected = watch.counts(workloads)
-            status.protectedMemory = watch.memory()
-            let text = WatchMetrics.render(status)
+            let text = watch.metrics(workloads)
             for line in ["numaguard_watch_protected_memory_cgroup_processes{workload=\"engine\"} 1",
                          "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"0\",type=\"anon\"} 0",
                          "numaguard_watch_protected_memory_bytes{workload=\"engine\",node=\"1\",type=\"anon\"} \(expected.anon[1] ?? -1)",
