@@ -14,9 +14,14 @@
  * VMA lock (or the mmap lock for reading on fallback): a reader holding the mmap lock
  * for reading delays the iteration by as long as it holds it.
  * At the end prints one line:
- *   iters=N p50_us=.. p99_us=.. p999_us=.. max_us=.. over1ms=.. over100us=.. late=..
+ *   iters=N p50_us=.. p99_us=.. p999_us=.. max_us=.. over1ms=.. over100us=.. late=.. nivcsw=..
+ *   over1ms_preempted=..
  * late = iterations whose start was more than one period behind schedule (the process
  * itself was descheduled, not blocked in the lock: a sign of CPU contention).
+ * nivcsw = involuntary context switches during the measurement (getrusage): times a task
+ * of higher priority (an RT kernel thread, under SCHED_FIFO) took the CPU from it;
+ * over1ms_preempted = iterations over 1 ms during which that happened (read around each
+ * iteration, outside its timed part): stalls no lock of its memory explains.
  * With DUMP=path in the environment, every latency (ns) is also written there, one a line.
  */
 #define _GNU_SOURCE
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +90,9 @@ int main(int argc, char **argv) {
     int sig;
     sigwait(&set, &sig);
 
-    long n = 0, late = 0;
+    struct rusage ru0, ru1, before, after;
+    getrusage(RUSAGE_SELF, &ru0);
+    long n = 0, late = 0, over1ms_preempted = 0;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     int64_t end = now_ns() + (int64_t)(seconds * 1e9);
@@ -100,13 +108,20 @@ int main(int argc, char **argv) {
             /* Behind schedule: restart the schedule from now instead of bursting to catch up. */
             clock_gettime(CLOCK_MONOTONIC, &next);
         }
+        getrusage(RUSAGE_THREAD, &before);
+        t0 = now_ns();
         volatile char *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) { perror("victim: mmap in loop"); return 1; }
         p[0] = 1;
         munmap((void *)p, (size_t)page);
-        lat[n++] = now_ns() - t0;
+        lat[n] = now_ns() - t0;
+        getrusage(RUSAGE_THREAD, &after);
+        if (lat[n] > 1000000 && after.ru_nivcsw > before.ru_nivcsw) over1ms_preempted++;
+        n++;
     }
+
+    getrusage(RUSAGE_SELF, &ru1);
 
     const char *dump = getenv("DUMP");
     if (dump && *dump) {
@@ -122,8 +137,8 @@ int main(int argc, char **argv) {
         if (lat[i] > 100000) over100us++;
     }
     qsort(lat, (size_t)n, sizeof *lat, cmp64);
-    printf("iters=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f over1ms=%ld over100us=%ld late=%ld\n",
+    printf("iters=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f over1ms=%ld over100us=%ld late=%ld nivcsw=%ld over1ms_preempted=%ld\n",
            n, pct(lat, n, 0.50), pct(lat, n, 0.99), pct(lat, n, 0.999), n ? (double)lat[n - 1] / 1000.0 : 0.0,
-           over1ms, over100us, late);
+           over1ms, over100us, late, ru1.ru_nivcsw - ru0.ru_nivcsw, over1ms_preempted);
     return 0;
 }
