@@ -114,8 +114,7 @@ fi
 v1=$(awk '$3 == "cgroup" { n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] == "memory") { print $2; exit } }' /proc/self/mounts)
 if [ -n "$v1" ]; then
     CG_LAYOUT="cgroup v1 memory controller at $v1"
-    CG="$v1/$CG_NAME"
-    mkdir "$CG"
+    cg_parent=$v1
 else
     v2=
     for m in $(awk '$3 == "cgroup2" { print $2 }' /proc/self/mounts); do
@@ -128,9 +127,11 @@ else
         SUBTREE_ENABLED="$v2/cgroup.subtree_control"
         CG_LAYOUT="$CG_LAYOUT (memory enabled in its subtree_control for the run)"
     fi
-    CG="$v2/$CG_NAME"
-    mkdir "$CG"
+    cg_parent=$v2
 fi
+# Set only once made here: the cleanup must never remove a cgroup another run made.
+mkdir "$cg_parent/$CG_NAME" || { echo "bench/stall/run.sh: cannot create $cg_parent/$CG_NAME (another run of this bench? an empty one left over can be removed with rmdir)" >&2; exit 69; }
+CG="$cg_parent/$CG_NAME"
 [ -f "$CG/memory.numa_stat" ] || { echo "bench/stall/run.sh: $CG has no memory.numa_stat" >&2; exit 69; }
 CG_ID=$(stat -c %i "$CG")
 
