@@ -167,20 +167,40 @@ monitor_pid() { # the monitored command's PID (perf's child, or MPID itself)
         echo "$MPID"
     fi
 }
-lock_count() { # takes of the victim's mmap lock counted in DIR/NAME.perf, or "-"
+# Stalls (iterations over 1 ms) explained by a take of the victim's mmap lock by another task
+# within [start - 5 ms, end] (a numa_maps or cmdline read in progress): "MON OTHER", the
+# takes by numaguard's own processes (DIR/monitor.pids) and by anyone else; "- -" if not known.
+attribute() { # attribute DIR
+    local dir=$1
+    [ -f "$dir/anyone.txt" ] && [ -f "$dir/slow.txt" ] || { echo "- -"; return; }
+    touch "$dir/monitor.pids"
+    awk 'FILENAME == ARGV[1] { mon[$1] = 1; next }
+         FILENAME == ARGV[2] { t[++n] = $NF * 1e9; who[n] = ($(NF - 1) in mon) ? "m" : "o"; next }
+         $2 > 1000000 {
+             a = $1 - 5e6; b = $1 + $2; m = 0; o = 0
+             while (i < n && t[i + 1] < a) i++
+             for (j = i + 1; j <= n && t[j] <= b; j++) { if (who[j] == "m") m = 1; else o = 1 }
+             if (m) nm++; else if (o) no++
+         }
+         END { printf "%d %d\n", nm, no }' "$dir/monitor.pids" "$dir/anyone.txt" "$dir/slow.txt"
+}
+lock_count() { # takes of the victim's mmap lock counted in DIR/NAME.perf (or .txt), or "-"
+    if [ -f "$1/$2.txt" ]; then wc -l < "$1/$2.txt" | tr -d ' '; return; fi
     [ -f "$1/$2.perf" ] || { echo -; return; }
     awk -F, '/mmap_lock_acquire_returned/ { print $1; found = 1 } END { if (!found) print "-" }' "$1/$2.perf"
 }
 
 # Audits started every AUDIT_INTERVAL seconds until STOPFILE exists; one line per audit
-# (elapsed seconds, exit status) in LOG. An audit that finds a violation exits 1 by design.
+# (elapsed seconds, exit status, PID) in LOG. An audit that finds a violation exits 1 by design.
 audit_loop() { # audit_loop STOPFILE LOG
-    local stop=$1 out=$2 start end rc next
+    local stop=$1 out=$2 start end rc next pid
     while [ ! -e "$stop" ]; do
         start=$EPOCHREALTIME
-        rc=0; "$NUMAGUARD" audit --policy "$POLICY" --format json > "$out.last.json" 2>> "$out.stderr" || rc=$?
+        "$NUMAGUARD" audit --policy "$POLICY" --format json > "$out.last.json" 2>> "$out.stderr" &
+        pid=$!
+        rc=0; wait "$pid" || rc=$?
         end=$EPOCHREALTIME
-        awk -v a="$start" -v b="$end" -v rc="$rc" 'BEGIN { printf "%.6f %d\n", b - a, rc }' >> "$out"
+        awk -v a="$start" -v b="$end" -v rc="$rc" -v pid="$pid" 'BEGIN { printf "%.6f %d %d\n", b - a, rc, pid }' >> "$out"
         next=$(awk -v a="$start" -v b="$EPOCHREALTIME" -v i="$AUDIT_INTERVAL" 'BEGIN { w = a + i - b; printf "%.3f", (w > 0) ? w : 0 }')
         [ "$next" != 0.000 ] && sleep "$next"
     done
@@ -193,7 +213,7 @@ one_run() { # one_run ROUND CONFIG
     mkdir -p "$dir"
     # Into the cgroup before exec, so everything the victim maps is charged there.
     ( echo "$BASHPID" > "$CG/cgroup.procs"
-      exec chrt -f "$VICTIM_PRIO" "$NUMAGUARD" run -m 0 -C "$VCPU" -- "$VICTIM" "$MAPS" "$DURATION" "$PERIOD_US"
+      SLOW="$dir/slow.txt" exec chrt -f "$VICTIM_PRIO" "$NUMAGUARD" run -m 0 -C "$VCPU" -- "$VICTIM" "$MAPS" "$DURATION" "$PERIOD_US"
     ) > "$dir/victim.out" 2> "$dir/victim.stderr" &
     VPID=$!
     local i=0
@@ -221,11 +241,12 @@ one_run() { # one_run ROUND CONFIG
             start_monitor "$dir" audit bash -c 'audit_loop "$1" "$2"' audit_loop "$STOPFILE" "$dir/audits.log"
             ;;
     esac
-    # Every take of the victim's mmap lock by any other task on the machine, in the window.
+    # Every take of the victim's mmap lock by any other task on the machine in the window,
+    # with its time (CLOCK_MONOTONIC, as the victim's SLOW file) and PID.
     ANYONE=
     if [ "$LOCKS" = 1 ]; then
-        perf stat -a -x, -o "$dir/anyone.perf" -e mmap_lock:mmap_lock_acquire_returned \
-            --filter "memcg_id == $CG_ID && common_pid != $VPID" -- sleep $((DURATION + 60)) 2> "$dir/anyone.stderr" &
+        perf record -q -a -k CLOCK_MONOTONIC -o "$dir/anyone.data" -e mmap_lock:mmap_lock_acquire_returned \
+            --filter "memcg_id == $CG_ID && common_pid != $VPID" -- sleep $((DURATION + 60)) > "$dir/anyone.stderr" 2>&1 &
         ANYONE=$!
         sleep 0.5
     fi
@@ -241,13 +262,16 @@ one_run() { # one_run ROUND CONFIG
         kill -TERM $(pgrep -P "$ANYONE") 2>/dev/null || kill -TERM "$ANYONE" 2>/dev/null || true
         wait "$ANYONE" || true
         ANYONE=
+        perf script -i "$dir/anyone.data" -F comm,pid,time 2>/dev/null | sed 's/:[[:space:]]*$//' > "$dir/anyone.txt" || true
+        rm -f "$dir/anyone.data"
     fi
     local load_end steal_ms
     load_end=$(cut -d' ' -f1-3 /proc/loadavg)
     steal_ms=$(( ($(cpu_steal) - steal_start) * 1000 / $(getconf CLK_TCK) ))
     case $config in
         watch)
-            kill -TERM "$(monitor_pid)" 2>/dev/null || true
+            monitor_pid > "$dir/monitor.pids"
+            kill -TERM "$(cat "$dir/monitor.pids")" 2>/dev/null || true
             wait "$MPID" || true
             MPID=
             monitor="$(awk '/^numaguard_watch_samples_total/ { print $2 }' "$dir/watch.prom") samples"
@@ -257,19 +281,23 @@ one_run() { # one_run ROUND CONFIG
         audit)
             touch "$STOPFILE"
             wait "$MPID" || true
+            awk '{ print $3 }' "$dir/audits.log" > "$dir/monitor.pids"
             MPID= STOPFILE=
             monitor=$(awk '{ n++; s += $1; if ($1 > m) m = $1; if ($2 > 1) bad++ } END { printf "%d audits, mean %.0f ms, max %.0f ms", n, s / n * 1000, m * 1000; if (bad) printf ", %d exited >1", bad }' "$dir/audits.log")
             ;;
     esac
-    local locks
+    local locks attribution
     locks=$(lock_count "$dir" "$config")
+    attribution=$(attribute "$dir")
     local vline
     vline=$(grep iters= "$dir/victim.out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$config" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$config" \
         "$(kv iters "$vline")" "$(kv p50_us "$vline")" "$(kv p99_us "$vline")" "$(kv p999_us "$vline")" "$(kv max_us "$vline")" \
         "$(kv over1ms "$vline")" "$(kv over100us "$vline")" "$(kv late "$vline")" \
-        "$locks" "$monitor" "$note" "$load_start" "$load_end" "$(kv nivcsw "$vline")" "$steal_ms" "$(kv over1ms_preempted "$vline")" "$(lock_count "$dir" anyone)" >> "$OUT/runs.tsv"
-    log "round $round $config: $vline steal_ms=$steal_ms | victim mmap-lock takes by any other task: $(lock_count "$dir" anyone), by numaguard: $locks | $monitor | load $load_start -> $load_end"
+        "$locks" "$monitor" "$note" "$load_start" "$load_end" "$(kv nivcsw "$vline")" "$steal_ms" \
+        "$(kv over1ms_blocked "$vline")" "$(kv over1ms_preempted "$vline")" "$(kv over1ms_stolen "$vline")" "$(kv over1ms_running "$vline")" \
+        "$(lock_count "$dir" anyone)" "${attribution% *}" "${attribution#* }" >> "$OUT/runs.tsv"
+    log "round $round $config: $vline steal_ms=$steal_ms | stalls during a lock take by numaguard, by another task: $attribution | victim mmap-lock takes by any other task: $(lock_count "$dir" anyone), by numaguard: $locks | $monitor | load $load_start -> $load_end"
 }
 
 # --- the runs ------------------------------------------------------------------------------
@@ -283,7 +311,7 @@ one_run() { # one_run ROUND CONFIG
     echo "- rounds: $ROUNDS (order shuffled per round); mmap-lock counting: $([ "$LOCKS" = 1 ] && echo "perf, tracepoint filtered on memcg_id == $CG_ID" || echo unavailable)"
 } > "$OUT/header.md"
 cat "$OUT/header.md" >&2
-printf 'round\tconfig\titers\tp50_us\tp99_us\tp999_us\tmax_us\tover1ms\tover100us\tlate\tvictim_locks\tmonitor\tnote\tload_start\tload_end\tnivcsw\tsteal_ms\tover1ms_preempted\tlocks_by_anyone\n' > "$OUT/runs.tsv"
+printf 'round\tconfig\titers\tp50_us\tp99_us\tp999_us\tmax_us\tover1ms\tover100us\tlate\tvictim_locks\tmonitor\tnote\tload_start\tload_end\tnivcsw\tsteal_ms\tover1ms_blocked\tover1ms_preempted\tover1ms_stolen\tover1ms_running\tlocks_by_anyone\tover1ms_by_numaguard_reads\tover1ms_by_other_reads\n' > "$OUT/runs.tsv"
 for ((round = 1; round <= ROUNDS; round++)); do
     for config in $(printf 'alone\nwatch\naudit\n' | shuf); do
         log "round $round/$ROUNDS: $config for ${DURATION} s ($(date -u +%H:%M:%S))"
@@ -302,22 +330,24 @@ awk -F'\t' -v rounds="$ROUNDS" -v vcpu="$VCPU" '
     {
         c = $2; seen[c] = 1
         it[c] = it[c] " " $3; p50[c] = p50[c] " " $4; p99[c] = p99[c] " " $5; p999[c] = p999[c] " " $6; mx[c] = mx[c] " " $7
-        over[c] += $8; o100[c] += $9; late[c] += $10; iters[c] += $3; nivcsw[c] += $16; steal[c] += $17; opre[c] += $18
-        if ($19 != "-") { others[c] += $19; hasothers[c] = 1 }
-        row[NR] = sprintf("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s |", $1, c, $4, $5, $6, $7, $8, $18, $9, $3, $10, $16, $17, ($11 == "-" ? "–" : $11), $19, substr($14, 1, index($14 " ", " ") - 1))
+        over[c] += $8; o100[c] += $9; late[c] += $10; iters[c] += $3; nivcsw[c] += $16; steal[c] += $17
+        ob[c] += $18; op[c] += $19; os[c] += $20; or[c] += $21
+        if ($22 != "-") { others[c] += $22; hasothers[c] = 1 }
+        if ($23 != "-" && $23 != "") { am[c] += $23; ao[c] += $24; hasattr[c] = 1 }
+        row[NR] = sprintf("| %s | %s | %s | %s | %s | %s | %s (%s/%s/%s/%s) | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |", $1, c, $4, $5, $6, $7, $8, $18, $19, $20, $21, $23, $24, $9, $3, $10, $16, $17, ($11 == "-" ? "–" : $11), $22, substr($14, 1, index($14 " ", " ") - 1))
         if ($11 != "-") { locks[c] += $11; haslocks[c] = 1 }
         if ($12 != "-") mon[c] = (mon[c] == "" ? "" : mon[c] "; ") $12
         if ($7 + 0 > worst[c]) worst[c] = $7 + 0
     }
     END {
         agg = (rounds > 1) ? "median of " rounds " rounds; counts summed" : "one run each"
-        printf "| configuration (%s) | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (of them preempted) | > 100 µs | iterations | late wake-ups | preempted | CPU %d steal ms | victim mmap-lock takes: by numaguard | by any other task | numaguard |\n", agg, vcpu
-        print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        printf "| configuration (%s) | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (blocked/preempted/stolen/running) | of them during a take of its lock by numaguard / by another task | > 100 µs | iterations | late wake-ups | preempted | CPU %d steal ms | victim mmap-lock takes: by numaguard | by any other task | numaguard |\n", agg, vcpu
+        print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         split("alone watch audit", order, " ")
         for (k = 1; k <= 3; k++) {
             c = order[k]; if (!(c in seen)) continue
-            printf "| %s | %.1f | %.1f | %.1f | %.1f | %d (%d) | %d | %d | %d | %d | %d | %s | %s | %s |\n", c, median(p50[c]), median(p99[c]), median(p999[c]),
-                (rounds > 1 ? worst[c] : median(mx[c])), over[c], opre[c], o100[c], iters[c], late[c], nivcsw[c], steal[c], (c == "alone" ? "–" : (haslocks[c] ? locks[c] : "not counted")),
+            printf "| %s | %.1f | %.1f | %.1f | %.1f | %d (%d/%d/%d/%d) | %s | %d | %d | %d | %d | %d | %s | %s | %s |\n", c, median(p50[c]), median(p99[c]), median(p999[c]),
+                (rounds > 1 ? worst[c] : median(mx[c])), over[c], ob[c], op[c], os[c], or[c], (hasattr[c] ? am[c] " / " ao[c] : "not known"), o100[c], iters[c], late[c], nivcsw[c], steal[c], (c == "alone" ? "–" : (haslocks[c] ? locks[c] : "not counted")),
                 (hasothers[c] ? others[c] : "not counted"), (mon[c] == "" ? "–" : mon[c])
         }
         print ""
@@ -327,7 +357,7 @@ awk -F'\t' -v rounds="$ROUNDS" -v vcpu="$VCPU" '
             v2 = (r <= 1.1) ? "MET" : "MISSED"
             print "| target (under watch) | measured | verdict |"
             print "|---|---|---|"
-            printf "| no iteration over 1 ms | %d | **%s** |\n", over["watch"], v1
+            printf "| no iteration over 1 ms | %d (blocked %d, preempted %d, stolen %d, running %d; during a take of its mmap lock by watch %s, by another task %s) | **%s** |\n", over["watch"], ob["watch"], op["watch"], os["watch"], or["watch"], (hasattr["watch"] ? am["watch"] : "?"), (hasattr["watch"] ? ao["watch"] : "?"), v1
             printf "| p99.9 within 1.1× alone | %.2f× (%.1f / %.1f µs) | **%s** |\n", r, median(p999["watch"]), median(p999["alone"]), v2
             if ("audit" in seen) printf "| (audit, for comparison) p99.9 vs alone; over 1 ms | %.2f×; %d | reported, no target |\n", median(p999["audit"]) / median(p999["alone"]), over["audit"]
         }
@@ -335,8 +365,8 @@ awk -F'\t' -v rounds="$ROUNDS" -v vcpu="$VCPU" '
             print ""
             print "Every run, in the order run:"
             print ""
-            print "| round | configuration | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (preempted) | > 100 µs | iterations | late | preempted | steal ms | lock takes by numaguard | by anyone | load (1 min) at start |"
-            print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            print "| round | configuration | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (b/p/s/r) | of them in a take by numaguard / another | > 100 µs | iterations | late | preempted | steal ms | lock takes by numaguard | by anyone | load (1 min) at start |"
+            print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
             for (i = 2; i <= NR; i++) print row[i]
         }
     }' "$OUT/runs.tsv" > "$OUT/table.body.md"
