@@ -18,14 +18,20 @@
 # under SCHED_FIFO VICTIM_PRIO (so other load on a shared machine does not preempt it);
 # numaguard runs SCHED_OTHER on any CPU, as a monitor would.
 #
-# With perf and tracefs, the kernel's mmap_lock:mmap_lock_acquire_returned tracepoint is
-# counted in the monitor's processes only, filtered on the victim's memory cgroup id: how
-# many times watch (or the audits) took the victim's mmap lock. tracefs, when not mounted,
-# is mounted in a private mount namespace (unshare -m) that the rest of the machine never sees.
+# With perf and tracefs, the kernel's mmap_lock:mmap_lock_acquire_returned tracepoint,
+# filtered on the victim's memory cgroup id, is counted in the monitor's processes (how many
+# times watch, or the audits, took the victim's mmap lock) and recorded for every other task
+# during the measurement (with times: anything on a shared machine that reads the victim's
+# numa_maps or cmdline, other people's tools included). Each iteration over 1 ms is then
+# classed by the victim (blocked, preempted, stolen, running: see victim.c) and matched with
+# those takes. tracefs, when not mounted, is mounted in a private mount namespace
+# (unshare -m) that the rest of the machine never sees.
 #
 # Prints and writes OUT/table.md: p50, p99, p99.9, max (µs), iterations over 1 ms per
 # configuration, and the verdict against the target (under watch: no iteration over 1 ms
-# and p99.9 at most 1.1× alone's). Exits 0 whatever the verdict; non-zero when it cannot run.
+# and p99.9 at most 1.1× alone's); OUT/runs.tsv has every run, OUT/roundN-CONFIG/ its files
+# (victim.out, slow.txt: iterations over 100 µs; anyone.txt: other tasks' takes; watch's
+# events and textfile; audits.log). Exits 0 whatever the verdict; non-zero when it cannot run.
 # Changes nothing on the host but the temporary cgroup (and vm.max_map_count, restored at
 # exit, only if it is below MAPS + 1000).
 set -euo pipefail
@@ -217,7 +223,7 @@ one_run() { # one_run ROUND CONFIG
     ) > "$dir/victim.out" 2> "$dir/victim.stderr" &
     VPID=$!
     local i=0
-    until grep -q ready "$dir/victim.out"; do
+    until grep -q ready "$dir/victim.out" 2>/dev/null; do
         i=$((i + 1)); [ $i -lt 1200 ] || { echo "bench/stall/run.sh: victim did not start: $(cat "$dir/victim.stderr")" >&2; exit 1; }
         kill -0 "$VPID" 2>/dev/null || { echo "bench/stall/run.sh: victim exited: $(cat "$dir/victim.stderr")" >&2; exit 1; }
         sleep 0.05
