@@ -303,7 +303,7 @@ one_run() { # one_run ROUND CONFIG
         "$locks" "$monitor" "$note" "$load_start" "$load_end" "$(kv nivcsw "$vline")" "$steal_ms" \
         "$(kv over1ms_blocked "$vline")" "$(kv over1ms_preempted "$vline")" "$(kv over1ms_stolen "$vline")" "$(kv over1ms_running "$vline")" \
         "$(lock_count "$dir" anyone)" "${attribution% *}" "${attribution#* }" >> "$OUT/runs.tsv"
-    log "round $round $config: $vline steal_ms=$steal_ms | stalls during a lock take by numaguard, by another task: $attribution | victim mmap-lock takes by any other task: $(lock_count "$dir" anyone), by numaguard: $locks | $monitor | load $load_start -> $load_end"
+    log "round $round $config: $vline steal_ms=$steal_ms | stalls during a lock take by numaguard, by another task: $attribution | victim mmap-lock takes by any task but the victim: $(lock_count "$dir" anyone), by numaguard: $locks | $monitor | load $load_start -> $load_end"
 }
 
 # --- the runs ------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ awk -F'\t' -v rounds="$ROUNDS" -v vcpu="$VCPU" '
     }
     END {
         agg = (rounds > 1) ? "median of " rounds " rounds; counts summed" : "one run each"
-        printf "| configuration (%s) | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (blocked/preempted/stolen/running) | of them during a take of its lock by numaguard / by another task | > 100 µs | iterations | late wake-ups | preempted | CPU %d steal ms | victim mmap-lock takes: by numaguard | by any other task | numaguard |\n", agg, vcpu
+        printf "| configuration (%s) | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (blocked/preempted/stolen/running) | of them during a take of its lock by numaguard / by another task | > 100 µs | iterations | late wake-ups | preempted | CPU %d steal ms | victim mmap-lock takes: by numaguard | by any task but the victim (numaguard too) | numaguard |\n", agg, vcpu
         print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         split("alone watch audit", order, " ")
         for (k = 1; k <= 3; k++) {
@@ -371,7 +371,7 @@ awk -F'\t' -v rounds="$ROUNDS" -v vcpu="$VCPU" '
             print ""
             print "Every run, in the order run:"
             print ""
-            print "| round | configuration | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (b/p/s/r) | of them in a take by numaguard / another | > 100 µs | iterations | late | preempted | steal ms | lock takes by numaguard | by anyone | load (1 min) at start |"
+            print "| round | configuration | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms (b/p/s/r) | of them in a take by numaguard / another | > 100 µs | iterations | late | preempted | steal ms | lock takes by numaguard | by any task | load (1 min) at start |"
             print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
             for (i = 2; i <= NR; i++) print row[i]
         }
