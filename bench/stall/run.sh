@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) build=0; shift ;;
         --numaguard) NUMAGUARD=${2:?}; build=0; shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "bench/stall/run.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
