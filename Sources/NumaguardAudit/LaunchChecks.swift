@@ -56,6 +56,12 @@ public struct LaunchRecords: Sendable {
             let owner = Int(info.st_uid)
             do {
                 let record = try decoder.decode(LaunchRecord.self, from: Data(try root.readBytes(name)))
+                // A record of another layout is not read as this one (its fields may mean other things).
+                guard record.formatVersion == LaunchRecord.formatVersion else {
+                    let reason = "format_version \(record.formatVersion) is not one this numaguard reads (it reads \(LaunchRecord.formatVersion))"
+                    if owner == 0 || owner == auditor { problems.append("\(path): \(reason)") } else { ignored.append("\(path): \(reason); ignored") }
+                    continue
+                }
                 entries.append(Entry(record: record, owner: owner))
             } catch {
                 if owner == 0 || owner == auditor {

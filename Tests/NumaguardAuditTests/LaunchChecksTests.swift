@@ -91,6 +91,18 @@ final class LaunchChecksTests: XCTestCase {
         XCTAssertTrue(report.unreadable.contains { $0.contains("1-2.json") }, report.unreadable.description)
     }
 
+    /// A record of a layout this numaguard does not read is not believed: the audit says so
+    /// and is incomplete, rather than reading its fields as version 1's.
+    func testARecordOfAnotherFormatVersionIsNotBelieved() throws {
+        var current = record(pid: 122, startTime: 305, workload: "engine", digest: "d1")
+        current.formatVersion = 2
+        let report = try audit(records: [current], keeping: [122])
+        XCTAssertEqual(report.summary.incomplete, 1, "launch_records.read")
+        XCTAssertTrue(report.unreadable.contains { $0.hasSuffix("\(current.fileName): format_version 2 is not one this numaguard reads (it reads 1)") },
+                      report.unreadable.description)
+        XCTAssertEqual(try launcher(report, pid: 122).outcome, .fail, "not counted as a launch by numaguard")
+    }
+
     /// A shared record directory: another user's junk is ignored and said, never incomplete, and
     /// a record another user forged for a process that is not theirs is not believed.
     func testAnotherUsersFilesAreIgnoredNotIncompleteNorBelieved() throws {
