@@ -54,6 +54,15 @@ public struct HostState: Sendable {
         public var notes: [String] = []
         /// Each protected process's numa_maps read, timed on the live host.
         public var numaMapsReads: [NumaMapsRead] = []
+
+        /// Something that could not be read: listed in `unreadable` as `line` and counted as
+        /// one incomplete finding, the one place that keeps the two in step.
+        public mutating func unreadable(_ line: String, check: CheckID, subject: String, pid: Int? = nil,
+                                        expected: String = "readable", actual: String, remediation: String) {
+            unreadable.append(line)
+            unread.append(Finding(check: check, severity: .critical, outcome: .incomplete, subject: subject, pid: pid,
+                                  expected: expected, actual: actual, remediation: remediation))
+        }
     }
 
     public init(kernel: KernelState, topology: Topology, names: HostNames) {

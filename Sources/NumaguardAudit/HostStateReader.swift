@@ -32,10 +32,8 @@ public enum HostStateReader {
         state.launchRecords = launchRecords
         state.problems.notes += launchRecords?.ignored ?? []
         for problem in launchRecords?.problems ?? [] {
-            state.problems.unreadable.append(problem)
-            state.problems.unread.append(Finding(check: .launchRecordsRead, severity: .critical, outcome: .incomplete, subject: problem,
-                                                 expected: "every launch record readable", actual: problem,
-                                                 remediation: "fix or remove the record; numaguard run --record writes them"))
+            state.problems.unreadable(problem, check: .launchRecordsRead, subject: problem, expected: "every launch record readable",
+                                      actual: problem, remediation: "fix or remove the record; numaguard run --record writes them")
         }
 
         let reader = ProcessReader(root: root)
@@ -72,17 +70,11 @@ public enum HostStateReader {
         let matcher = ProcessMatcher(root: root)
         var claimed: [String: [CandidateProcess]] = [:]
         for process in processes {
-            var claims: [Workload] = []
-            for workload in workloads {
-                switch matcher.verdict(workload.match, process) {
-                case .match: claims.append(workload)
-                case .noMatch: break
-                case let .unknown(reason):
-                    state.problems.unreadable.append("PID \(process.pid) (\(process.comm)): \(reason)")
-                    state.problems.unread.append(Finding(check: .workload(workload.name, .read), severity: .critical, outcome: .incomplete,
-                                                         subject: "PID \(process.pid) (\(process.comm))", pid: process.pid,
-                                                         expected: "readable", actual: reason, remediation: "run numaguard as root or with CAP_SYS_PTRACE"))
-                }
+            let (claims, undecided) = matcher.verdicts(workloads, process)
+            for (workload, reason) in undecided {
+                let subject = "PID \(process.pid) (\(process.comm))"
+                state.problems.unreadable("\(subject): \(reason)", check: .workload(workload.name, .read), subject: subject, pid: process.pid,
+                                          actual: reason, remediation: "run numaguard as root or with CAP_SYS_PTRACE")
             }
             guard let first = claims.first else { continue }
             state.owner[process.pid] = first.name
@@ -132,10 +124,9 @@ public enum HostStateReader {
                                uniquingKeysWith: { first, _ in first })
         let memory = CgroupMemory.read(CgroupHierarchy.read(root), claims: claims, comms: comms)
         for (pid, message) in memory.unreadable {
-            state.problems.unreadable.append("PID \(pid): \(message)")
-            state.problems.unread.append(Finding(check: .workload(state.owner[pid] ?? "?", .cgroupRead), severity: .critical, outcome: .incomplete,
-                                                 subject: "PID \(pid) (\(comms[pid] ?? "?"))", pid: pid, expected: "readable", actual: message,
-                                                 remediation: "run numaguard as root; see the error"))
+            state.problems.unreadable("PID \(pid): \(message)", check: .workload(state.owner[pid] ?? "?", .cgroupRead),
+                                      subject: "PID \(pid) (\(comms[pid] ?? "?"))", pid: pid, actual: message,
+                                      remediation: "run numaguard as root; see the error")
         }
         // What is lost where no cgroup speaks for a process that opted out of numa_maps.
         for workload in policy.workloads where workload.memory?.scan == false {
@@ -185,14 +176,10 @@ public enum HostStateReader {
         switch error {
         case .noSuchProcess, .vanished, .zombie: state.problems.gone.append(error.description)
         case .permissionDenied, .host:
-            state.problems.unreadable.append(error.description)
             let privileged: Bool
             if case .permissionDenied = error { privileged = true } else { privileged = false }
-            state.problems.unread.append(Finding(
-                check: check, severity: .critical, outcome: .incomplete,
-                subject: "PID \(pid) (\(comm))", pid: pid,
-                expected: "readable", actual: error.description,
-                remediation: privileged ? "run numaguard as root or with CAP_SYS_PTRACE" : "see the error; the read may succeed on a retry"))
+            state.problems.unreadable(error.description, check: check, subject: "PID \(pid) (\(comm))", pid: pid, actual: error.description,
+                                      remediation: privileged ? "run numaguard as root or with CAP_SYS_PTRACE" : "see the error; the read may succeed on a retry")
         }
     }
 }

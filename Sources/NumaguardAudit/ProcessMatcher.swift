@@ -115,6 +115,21 @@ final class ProcessMatcher {
 
     func matches(_ match: ProcessMatch, _ process: CandidateProcess) -> Bool { verdict(match, process) == .match }
 
+    /// Every one of `workloads` whose match holds for `process`, in order, and those whose
+    /// match cannot be judged, with why.
+    func verdicts(_ workloads: [Workload], _ process: CandidateProcess) -> (claiming: [Workload], undecided: [(workload: Workload, reason: String)]) {
+        var claiming: [Workload] = []
+        var undecided: [(workload: Workload, reason: String)] = []
+        for workload in workloads {
+            switch verdict(workload.match, process) {
+            case .match: claiming.append(workload)
+            case .noMatch: break
+            case let .unknown(reason): undecided.append((workload, reason))
+            }
+        }
+        return (claiming, undecided)
+    }
+
     /// Cheapest reads first: comm and the exe link before the command line, which the kernel
     /// reads under the process's mmap lock.
     func verdict(_ match: ProcessMatch, _ process: CandidateProcess) -> Verdict {
@@ -212,17 +227,13 @@ public struct WorkloadClaims {
     /// Every one of `workloads` whose match holds for `pid` (audit counts the first; a caller
     /// deciding whether a process is protected must see them all).
     public func workloads(claiming pid: Int, among workloads: [Workload]) -> [Workload] {
-        let process = CandidateProcess(pid: pid, reader: reader)
-        return workloads.filter { matcher.matches($0.match, process) }
+        verdicts(pid, among: workloads).claiming
     }
 
-    /// The workloads among `workloads` whose match cannot be judged for `pid`, and why: a
-    /// caller about to change the process must treat them as possibly claiming it.
-    public func undecided(_ pid: Int, among workloads: [Workload]) -> [(workload: Workload, reason: String)] {
-        let process = CandidateProcess(pid: pid, reader: reader)
-        return workloads.compactMap { workload in
-            if case let .unknown(reason) = matcher.verdict(workload.match, process) { return (workload, reason) }
-            return nil
-        }
+    /// Which of `workloads` claim `pid`, and which cannot be judged for it and why (a caller
+    /// about to change the process must treat those as possibly claiming it): one look at the
+    /// process, each file read at most once.
+    public func verdicts(_ pid: Int, among workloads: [Workload]) -> (claiming: [Workload], undecided: [(workload: Workload, reason: String)]) {
+        matcher.verdicts(workloads, CandidateProcess(pid: pid, reader: reader))
     }
 }

@@ -41,11 +41,12 @@ public struct Protection {
         let guarded = policy?.workloads.filter(\.protected) ?? []
         let claims = WorkloadClaims(root: root)
         return Protection(sharesStay: policy.map(Planner.sharesStay) ?? false) { target in
-            if let workload = claims.workloads(claiming: target.pid, among: guarded).first {
+            let verdicts = claims.verdicts(target.pid, among: guarded)
+            if let workload = verdicts.claiming.first {
                 return "\(target.label) belongs to protected workload \(workload.name) of \(file)"
             }
             // A rule that cannot be judged (an unreadable exe) may be the one that protects it.
-            if let (workload, reason) = claims.undecided(target.pid, among: guarded).first {
+            if let (workload, reason) = verdicts.undecided.first {
                 return "\(target.label) may belong to protected workload \(workload.name) of \(file): \(reason)"
             }
             return also(target)
