@@ -23,7 +23,7 @@ final class ProtectedCgroups {
         /// `memory.scan: false`).
         var readsMaps = false
 
-        var who: String { "PID \(pid) (\(comm)) of protected workload \(workload)" }
+        var who: String { ProtectedNote.who(pid: pid, comm: comm, workload: workload) }
     }
 
     /// A cgroup dedicated to one workload.

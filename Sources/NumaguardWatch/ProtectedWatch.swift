@@ -15,6 +15,9 @@ public struct ProtectedNote: Equatable, Sendable {
     /// Placement changes and page moves are what SAFE is entered for; appearances,
     /// exits and unreadable files are reported only.
     public var isChange: Bool { kind == .placement || kind == .pagesMoved }
+
+    /// How every note names a protected process.
+    static func who(pid: Int, comm: String, workload: String) -> String { "PID \(pid) (\(comm)) of protected workload \(workload)" }
 }
 
 /// Keeps an eye on the protected workloads' processes without disturbing them.
@@ -134,8 +137,7 @@ public final class ProtectedWatch {
         let pid = process.identity.pid
         tracked[pid] = nil
         cgroups.forget(pid)
-        return ProtectedNote(kind: .process, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload) exited",
-                             workload: process.workload, pid: pid)
+        return note(process, .process, "exited", separator: " ")
     }
 
     func discover(_ workloads: [Workload], now: Double, numaMaps: Bool, mapsPeriod: Double) -> [ProtectedNote] {
@@ -224,10 +226,10 @@ public final class ProtectedWatch {
     }
 
     /// A note about `process`, its message prefixed with who it is.
-    private func note(_ process: Tracked, _ kind: WatchEvent.Kind, _ message: String) -> ProtectedNote {
+    private func note(_ process: Tracked, _ kind: WatchEvent.Kind, _ message: String, separator: String = ": ") -> ProtectedNote {
         let pid = process.identity.pid
-        return ProtectedNote(kind: kind, message: "PID \(pid) (\(process.comm)) of protected workload \(process.workload): \(message)",
-                             workload: process.workload, pid: pid)
+        let who = ProtectedNote.who(pid: pid, comm: process.comm, workload: process.workload)
+        return ProtectedNote(kind: kind, message: who + separator + message, workload: process.workload, pid: pid)
     }
 
     /// Allowed CPUs and nodes, and where the threads ran, compared with the last look: stat
