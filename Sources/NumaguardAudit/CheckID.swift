@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardPolicy
 
 /// Every check the audit makes, typed. The description is the stable dotted ID
@@ -35,6 +36,19 @@ public enum CheckID: Hashable, Sendable, CustomStringConvertible {
     case windowNumaMiss(node: Int)
     /// `drift` (nothing changed since the baseline) or `drift.FACT` (one fact that changed).
     case drift(fact: String?)
+    /// `device.NAME.CHECK`: one `devices:` entry of the policy. IRQ numbers change from boot
+    /// to boot, so a vector is a finding's subject, never part of its ID.
+    case device(String, DeviceCheck)
+    /// `host.isolation.FACT`.
+    case isolation(IsolationFact)
+    /// `host.irqbalance.FACT`.
+    case irqbalance(IRQBalanceFact)
+    /// `cpus.LIST.reserve.CHECK`: one CPU reservation (`reserve: [{cpus: "2-15", ...}]`).
+    case cpuReservation(cpus: IDSet, CPUReservationCheck)
+    /// `cpus.LIST.window.interrupts` (certify's window: interrupts on reserved CPUs).
+    case windowInterrupts(cpus: IDSet)
+    /// `host.isolation.window.interrupts` (certify's window: interrupts on isolated CPUs).
+    case windowIsolatedInterrupts
 
     public enum KernelKnob: String, Sendable, CaseIterable {
         case numaBalancing = "numa_balancing"
@@ -46,6 +60,38 @@ public enum CheckID: Hashable, Sendable, CustomStringConvertible {
         case cpus
         case minMemory = "min_memory"
         case distances
+    }
+
+    public enum DeviceCheck: String, Sendable, CaseIterable {
+        case present
+        case numaNode = "numa_node"
+        /// numa_node -1: the firmware gives no locality.
+        case locality
+        case irqsEffective = "irqs.effective"
+        case irqsRequested = "irqs.requested"
+        case irqsManaged = "irqs.managed"
+        case read
+    }
+
+    public enum IsolationFact: String, Sendable, CaseIterable {
+        case isolated
+        case nohzFull = "nohz_full"
+        case managedIRQ = "managed_irq"
+        case workqueue
+    }
+
+    public enum IRQBalanceFact: String, Sendable, CaseIterable {
+        case running
+        case bannedCPUs = "banned_cpus"
+    }
+
+    public enum CPUReservationCheck: String, Sendable, CaseIterable {
+        case threads
+        case lastCPU = "last_cpu"
+        case kernelThreads = "kernel_threads"
+        case irqs
+        case workqueue
+        case read
     }
 
     /// The checks of one workload, by their ID's last part.
@@ -66,6 +112,10 @@ public enum CheckID: Hashable, Sendable, CustomStringConvertible {
         case read
         /// Its cgroup's files could not be read.
         case cgroupRead = "cgroup.read"
+        /// A device named in its `cpus.nodes` or `memory.nodes` gives no node on this host.
+        case deviceReference = "device"
+        /// certify's window: nonvoluntary context switches of its threads.
+        case windowSwitches = "window.nonvoluntary_switches"
     }
 
     public var description: String {
@@ -85,6 +135,12 @@ public enum CheckID: Hashable, Sendable, CustomStringConvertible {
         case .windowMigrations: "host.window.migrations"
         case let .windowNumaMiss(node): "node.\(node).window.numa_miss"
         case let .drift(fact): fact.map { "drift.\($0)" } ?? "drift"
+        case let .device(name, check): "device.\(name).\(check.rawValue)"
+        case let .isolation(fact): "host.isolation.\(fact.rawValue)"
+        case let .irqbalance(fact): "host.irqbalance.\(fact.rawValue)"
+        case let .cpuReservation(cpus, check): "cpus.\(cpus.listString).reserve.\(check.rawValue)"
+        case let .windowInterrupts(cpus): "cpus.\(cpus.listString).window.interrupts"
+        case .windowIsolatedInterrupts: "host.isolation.window.interrupts"
         }
     }
 

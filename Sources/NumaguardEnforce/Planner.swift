@@ -128,8 +128,10 @@ struct Planning {
         case let .reservation(node):
             addReservation(finding, node: node)
         case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
-             .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift:
+             .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift, .device, .isolation, .irqbalance,
+             .cpuReservation, .windowInterrupts, .windowIsolatedInterrupts:
             // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
+            // Devices, isolation and CPU reservations: manual until IRQ affinity and vacate_cpus land.
             leave(finding, finding.remediation)
         }
     }
@@ -239,7 +241,7 @@ extension Planning {
             }
             entry.restart?.answer(finding)
             processes[pid] = entry
-        case .running, .claim, .read, .cgroupRead:
+        case .running, .claim, .read, .cgroupRead, .deviceReference, .windowSwitches:
             leave(finding, finding.remediation)
         }
     }

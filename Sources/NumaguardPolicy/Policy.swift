@@ -9,6 +9,10 @@ public struct Policy: Equatable, Sendable {
     public var reservations: [Reservation]
     public var waivers: [Waiver]
     public var watch: WatchSettings?
+    /// `devices:` (PolicyLocality.swift).
+    public var devices: [DeviceRule] = []
+    /// `reserve:` items with `cpus` (node reservations are `reservations`).
+    public var cpuReservations: [CPUReservation] = []
 
     public init(version: Int = 1, host: HostPolicy = HostPolicy(), workloads: [Workload] = [],
                 reservations: [Reservation] = [], waivers: [Waiver] = [], watch: WatchSettings? = nil) {
@@ -30,6 +34,8 @@ public struct HostPolicy: Equatable, Sendable {
     public var headroom: [Headroom] = []
     /// comm names of competing placement actors (numad, ...) that must not run.
     public var forbidProcesses: [String] = []
+    public var isolation: IsolationPolicy?
+    public var irqbalance: IRQBalancePolicy?
 
     public init() {}
 }
@@ -137,6 +143,9 @@ public struct MemoryPlacement: Equatable, Sendable {
     public var allowInterleave: Bool
     /// False opts the workload out of numa_maps reads (they hold its mmap lock).
     public var scan: Bool
+    /// Devices named in `nodes` (`netdev:ens1f0`), resolved to their node on the audited host
+    /// and added to `nodes` before any check judges the placement.
+    public var nodeDevices: [DeviceSpecifier] = []
 
     public init(mode: MemoryPolicy.Mode, nodes: IDSet, maxRemote: Double? = nil, allowInterleave: Bool = false, scan: Bool = true) {
         self.mode = mode
@@ -156,6 +165,8 @@ public struct Workload: Equatable, Sendable {
     public var running: RunningCount?
     public var cpus: CPUPlacement?
     public var memory: MemoryPlacement?
+    /// Devices named in `cpus.nodes`, resolved like `MemoryPlacement.nodeDevices`.
+    public var cpuNodeDevices: [DeviceSpecifier] = []
 
     public init(name: String, match: ProcessMatch, protected: Bool = false, running: RunningCount? = nil,
                 cpus: CPUPlacement? = nil, memory: MemoryPlacement? = nil) {
@@ -168,7 +179,9 @@ public struct Workload: Equatable, Sendable {
     }
 
     /// The same CPU and memory placement as `other` (two such workloads may share a match).
-    public func hasPlacement(of other: Workload) -> Bool { cpus == other.cpus && memory == other.memory }
+    public func hasPlacement(of other: Workload) -> Bool {
+        cpus == other.cpus && memory == other.memory && cpuNodeDevices == other.cpuNodeDevices
+    }
 }
 
 /// `running: {min, max}`: how many processes a workload must have. A missing `max` is no upper
