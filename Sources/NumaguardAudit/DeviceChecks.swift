@@ -220,13 +220,13 @@ public enum DeviceChecks {
 
     /// Text a device or driver put in sysfs (an interface name, an IRQ action): any byte is
     /// legal there, an escape sequence included. Control characters and backslashes become
-    /// `\xHH`, and more than 64 bytes is cut (with `...`), so no output is steered by it.
-    public static func untrusted(_ text: String) -> String {
+    /// `\xHH`, and more than `limit` bytes is cut (with `...`), so no output is steered by it.
+    public static func untrusted(_ text: String, limit: Int = 64) -> String {
         var out = ""
         var bytes = 0
         for scalar in text.unicodeScalars {
             let width = String(scalar).utf8.count
-            guard bytes + width <= 64 else { return out + "..." }
+            guard bytes + width <= limit else { return out + "..." }
             bytes += width
             let value = scalar.value
             if value < 0x20 || value == 0x5C || (0x7F...0x9F).contains(value) || (0x2028...0x2029).contains(value) {

@@ -61,7 +61,8 @@ extension PolicySections {
     func deviceMatch(_ node: Node, _ path: String) -> DeviceMatch? {
         guard let fields = reader.fields(node, path, allowed: Keys.deviceMatchKeys) else { return nil }
         if fields.isEmpty {
-            reader.error(node, "\(path) is empty: it would match every device")
+            // Only a bare {} is "empty"; an unknown key was reported already.
+            if node.mapping?.isEmpty ?? true { reader.error(node, "\(path) is empty: it would match every device") }
             return nil
         }
         var valid = true
@@ -144,7 +145,8 @@ extension PolicySections {
             reader.error(node, "\(path) takes cpus or nodes, not both")
             return nil
         case (nil, nil):
-            reader.error(node, "\(path) needs cpus or nodes")
+            // A misspelt key (reported already, with its suggestion) is the likelier mistake.
+            if node.mapping?.count == fields.count { reader.error(node, "\(path) needs cpus or nodes") }
             return nil
         }
         return target.map { IRQPlacement(target: $0, allowManaged: allowManaged ?? false) }
