@@ -213,6 +213,16 @@ final class DeviceChecksTests: XCTestCase {
         XCTAssertLessThan(bad.map { $0.actual.utf8.count + $0.expected.utf8.count + ($0.subject?.utf8.count ?? 0) }.max() ?? 0, 400)
     }
 
+    func testTheDeviceCheckIDs() {
+        let table: [CheckID.DeviceCheck: String] = [
+            .present: "present", .numaNode: "numa_node", .locality: "locality", .irqsEffective: "irqs.effective",
+            .irqsRequested: "irqs.requested", .irqsManaged: "irqs.managed", .read: "read",
+        ]
+        XCTAssertEqual(Set(table.keys), Set(CheckID.DeviceCheck.allCases))
+        for (check, tail) in table { XCTAssertEqual(CheckID.device("md-nic", check).description, "device.md-nic.\(tail)") }
+        XCTAssertEqual(CheckID.workload("engine", .deviceReference).description, "workload.engine.device")
+    }
+
     // MARK: order
 
     func testDevicesComeAfterClaimsAndBeforeWorkloads() throws {
