@@ -90,10 +90,17 @@ extension HostStateReader {
                                           actual: problem.error.description, remediation: "run numaguard as root; see the error")
             }
         }
-        var seen: Set<DeviceSpecifier> = []
-        for device in policy.workloads.flatMap(\.deviceReferences) where seen.insert(device).inserted {
-            state.deviceNodes[device] = DeviceLocality.resolve(device, in: root, rule: .endpoint)
+        state.deviceNodes = deviceNodes(policy, root: root)
+    }
+
+    /// The node of each device the policy's workloads name, by the endpoint rule (the one `run
+    /// --policy` uses); nothing is read for a policy without references.
+    public static func deviceNodes(_ policy: Policy, root: HostRoot) -> [DeviceSpecifier: Result<Int, DeviceRefusal>] {
+        var nodes: [DeviceSpecifier: Result<Int, DeviceRefusal>] = [:]
+        for device in policy.workloads.flatMap(\.deviceReferences) where nodes[device] == nil {
+            nodes[device] = DeviceLocality.resolve(device, in: root, rule: .endpoint)
         }
+        return nodes
     }
 
     /// The rule an unreadable device is counted against (one incomplete finding per item): the
