@@ -1,4 +1,4 @@
-import NumaguardAudit
+@testable import NumaguardAudit
 import NumaguardCore
 import NumaguardHost
 import NumaguardPolicy
@@ -39,5 +39,21 @@ final class DeviceReaderHookupTests: XCTestCase {
     func testARuleForADeviceTheHostLacksFailsPresent() throws {
         let result = try audit("version: 1\ndevices:\n  - {name: nic, match: {interface: nope0}, numa_node: 0}\n")
         XCTAssertEqual(result.report.findings.map { "\($0.check) \($0.outcome)" }, ["device.nic.present fail"])
+    }
+
+    /// Each unreadable device is one incomplete finding, counted against the rule that names
+    /// it, else the first rule that matches by driver or class (it may be one of theirs).
+    func testAnUnreadableDeviceIsBlamedOnTheRuleThatCouldBeAboutIt() throws {
+        let policy = try PolicyLoader.parse("""
+            version: 1
+            devices:
+              - {name: nic, match: {interface: eth0}}
+              - {name: disk, match: {block: nvme0n1}}
+              - {name: gpus, match: {class: gpu}}
+            """, file: "p.yaml")
+        XCTAssertEqual(HostStateReader.blamed("nvme0n1", policy.devices), "disk")
+        XCTAssertEqual(HostStateReader.blamed("eth0", policy.devices), "nic")
+        XCTAssertEqual(HostStateReader.blamed("0000:3b:00.0", policy.devices), "gpus")
+        XCTAssertEqual(HostStateReader.blamed("0000:3b:00.0", Array(policy.devices.prefix(2))), "nic")
     }
 }
