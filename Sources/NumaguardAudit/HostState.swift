@@ -32,6 +32,11 @@ public struct HostState: Sendable {
     public var snapshot: Snapshot?
     /// What could not be read, what exited, what was deliberately left out.
     public var problems = Problems()
+    /// The host's devices, read only when the policy has `devices:` rules (DeviceChecks).
+    public var devices = DeviceLocality.Inventory()
+    /// The node of each device a workload's node list names, read only when one does
+    /// (DeviceResolution turns them into numbers before anything is judged).
+    public var deviceNodes: [DeviceSpecifier: Result<Int, DeviceRefusal>] = [:]
 
     public struct ProcessName: Equatable, Sendable {
         public var pid: Int
