@@ -15,9 +15,11 @@ final class DeviceGuestTests: XCTestCase {
     /// link with what `numactl -N netdev:NIC -m netdev:NIC` allowed, and the same for the NVMe
     /// namespace by `block:` and `file:`.
     static let script = #"""
-        for port in /sys/devices/pci0000:*/0000:*; do
+        # A PCI function's name (a port also has service children such as 0000:20:00.0:pcie001).
+        F='[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7]'
+        for port in /sys/devices/pci0000:*/$F; do
             [ -d "$port" ] || continue
-            for ep in "$port"/0000:*; do
+            for ep in "$port"/$F; do
                 [ -d "$ep" ] || continue
                 drv=$(readlink "$ep/driver"); vectors=$(ls "$ep/msi_irqs" 2>/dev/null | tr '\n' ,)
                 echo "${port#/sys/devices/} ${ep##*/} $(cat "$ep/numa_node") $(cat "$port/numa_node") ${drv##*/} $vectors"

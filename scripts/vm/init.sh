@@ -29,13 +29,15 @@ if [ -f /etc/numaguard-modules.load ]; then
     for d in $(echo "${NUMAGUARD_VM_PCI:-}" | tr , ' '); do
         case "$d" in net@*) want_net=$((want_net + 1)) ;; nvme@*) want_nvme=$((want_nvme + 1)) ;; esac
     done
-    i=0
+    # 10 s of guest uptime (a count of polls would stretch under a slow TCG).
+    read up _ </proc/uptime
+    deadline=$((${up%.*} + 10))
     while :; do
         have_net=$(ls -d /sys/class/net/*/device 2>/dev/null | wc -l)
         have_nvme=$(ls -d /sys/class/block/nvme*n1 2>/dev/null | wc -l)
         [ "$have_net" -ge $want_net ] && [ "$have_nvme" -ge $want_nvme ] && break
-        i=$((i + 1))
-        [ $i -ge 100 ] && break
+        read up _ </proc/uptime
+        [ "${up%.*}" -ge $deadline ] && break
         sleep 0.1
     done
     read up _ </proc/uptime
