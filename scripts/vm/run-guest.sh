@@ -17,9 +17,11 @@
 # Results: DIR/<files the guest wrote under /out>, DIR/exit-code (guest script status),
 #          DIR/console.log (ttyS0: kernel + guest script output), DIR/guest.log (guest
 #          script stdout+stderr only), DIR/results.raw (ttyS1 stream), DIR/qemu-cmdline,
-#          DIR/boot-time (guest uptime when /guest.sh started, seconds).
+#          DIR/boot-time (guest uptime when /guest.sh started, seconds); with --pci also
+#          DIR/pci-map ("INDEX KIND NODE ROOT-PORT"), DIR/modules.log, DIR/modules-status.
 # Exit status: 0 if the guest script exited 0; the guest script's status (1..255) if it
-#          failed; 90 harness/QEMU failure; 91 timeout; 92 result markers missing/corrupt.
+#          failed; 90 harness/QEMU failure (with --pci also: modules or devices did not come
+#          up, see DIR/modules.log); 91 timeout; 92 result markers missing/corrupt.
 # A boot that does not reach /init within NUMAGUARD_VM_BOOT_TIMEOUT (60 s) is retried, up to
 # NUMAGUARD_VM_BOOT_ATTEMPTS (3) boots in all.
 set -eu
@@ -28,7 +30,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
 
 KERNEL= TOPO= SCRIPT= OUTDIR= BINARY= APPEND= TIMEOUT=300 ADDS= QEXTRA= PCI=
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) KERNEL=$2; shift 2 ;;
