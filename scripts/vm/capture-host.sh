@@ -14,7 +14,7 @@
 # with cat (sysfs/proc sizes are bogus for cp) so contents are exactly what the kernel
 # printed. Files the kernel does not provide (e.g. numa_balancing on PREEMPT_RT) are
 # simply absent from the tree. /proc/PID/exe is recorded as a symlink to what
-# `readlink /proc/PID/exe` prints.
+# `readlink /proc/PID/exe` prints; /proc/PID/environ only for irqbalance.
 
 _cap_file() { # _cap_file DEST SRC
     [ -e "$2" ] || return 0
@@ -79,6 +79,9 @@ capture_host() {
         for _f in stat status cmdline comm cgroup numa_maps; do
             _cap_file "$_d" "/proc/$_p/$_f"
         done
+        # irqbalance's banned CPUs come from its environment (IRQBALANCE_BANNED_CPULIST/CPUS):
+        # the one process whose environ is captured.
+        [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = irqbalance ] && _cap_file "$_d" "/proc/$_p/environ"
         for _t in /proc/"$_p"/task/*; do
             for _f in stat status comm; do
                 _cap_file "$_d" "$_t/$_f"

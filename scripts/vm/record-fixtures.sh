@@ -203,6 +203,18 @@ note "moved IRQ $MOVED ($(cat /sys/kernel/irq/$MOVED/actions)): smp_affinity_lis
 dd_nvme
 start pinned taskset -c 3 probe 8
 start plain probe 8
+# irqbalance (when the image has one: build-initramfs takes the host's) told to ban CPU 2
+# only, while CPU 3 is isolated: the environment variable switches off its own detection.
+# --banirq keeps it off the vector moved above (it would not have to: CPU 3 is not banned).
+if command -v irqbalance >/dev/null; then
+    mkdir -p /run/irqbalance
+    setup "IRQBALANCE_BANNED_CPULIST=2 irqbalance --foreground --banirq=$MOVED >/tmp/irqbalance.log 2>&1 &"
+    echo "$!|irqbalance|IRQBALANCE_BANNED_CPULIST=2 irqbalance --foreground --banirq=$MOVED" >>/tmp/procs
+    sleep 2
+    kill -0 $! || { echo "irqbalance exited:"; cat /tmp/irqbalance.log; exit 1; }
+else
+    note "no irqbalance in the image (the recording host had none)"
+fi
 G
             ;;
         linux-rt-2node)
