@@ -56,19 +56,6 @@ case "$KERNEL" in 6.1 | 6.12 | rt) ;; *) fail "--kernel must be 6.1, 6.12 or rt 
 case "$TIMEOUT" in '' | *[!0-9]*) fail "--timeout must be a number of seconds" ;; esac
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 
-KDIR=$CACHE/kernels/$KERNEL
-if [ ! -s "$KDIR/vmlinuz" ] || [ ! -s "$KDIR/vmlinux" ] ||
-    { [ -n "$PCI" ] && { [ ! -s "$KDIR/modules.cpio" ] || [ "$(cat "$KDIR/modules.package" 2>/dev/null)" != "$(cat "$KDIR/package")" ]; }; }; then
-    "$HERE/fetch-kernels.sh" "$KERNEL" >&2 || fail "could not fetch kernel $KERNEL (or its modules)"
-fi
-# Default: boot the decompressed ELF vmlinux via QEMU's PVH entry (about 2.5 s faster than
-# the bzImage under TCG, where the in-guest xz decompression is slow).
-# NUMAGUARD_VM_BOOT=bzimage boots the packaged bzImage instead.
-case "${NUMAGUARD_VM_BOOT:-pvh}" in
-    bzimage) VMLINUZ=$KDIR/vmlinuz ;;
-    *) VMLINUZ=$KDIR/vmlinux ;;
-esac
-
 # --- topology -------------------------------------------------------------------
 # Each: memory (MiB), -smp, and the -object/-numa arguments.
 case "$TOPO" in
@@ -147,6 +134,19 @@ $i $kind $node $port"
     done
     PCIMAP=$(printf '%s\n' "$PCIMAP" | sed '/^$/d')
 fi
+
+KDIR=$CACHE/kernels/$KERNEL
+if [ ! -s "$KDIR/vmlinuz" ] || [ ! -s "$KDIR/vmlinux" ] ||
+    { [ -n "$PCI" ] && { [ ! -s "$KDIR/modules.cpio" ] || [ "$(cat "$KDIR/modules.package" 2>/dev/null)" != "$(cat "$KDIR/package")" ]; }; }; then
+    "$HERE/fetch-kernels.sh" "$KERNEL" >&2 || fail "could not fetch kernel $KERNEL (or its modules)"
+fi
+# Default: boot the decompressed ELF vmlinux via QEMU's PVH entry (about 2.5 s faster than
+# the bzImage under TCG, where the in-guest xz decompression is slow).
+# NUMAGUARD_VM_BOOT=bzimage boots the packaged bzImage instead.
+case "${NUMAGUARD_VM_BOOT:-pvh}" in
+    bzimage) VMLINUZ=$KDIR/vmlinuz ;;
+    *) VMLINUZ=$KDIR/vmlinux ;;
+esac
 
 # --- initramfs --------------------------------------------------------------------
 if [ -n "$BINARY" ]; then
