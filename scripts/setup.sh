@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what numaguard needs on a fresh Debian/Ubuntu machine (run as root or with sudo).
 #   scripts/setup.sh          build and run: libnuma, libcap, numactl (numastat is the inspect oracle)
-#   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler), promtool,
+#   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler, kmod for
+#                             the --pci guests' module order), promtool,
 #                             and what contrib/'s tests run: ansible-core, systemd-analyze
 set -euo pipefail
 packages=(pkg-config libnuma-dev libcap-dev numactl)
@@ -11,7 +12,7 @@ if [ "${1:-}" = "--test" ]; then
     # systemd provides systemd-analyze, which verifies contrib's unit; python3 (ctypes) lets a
     # run test ignore signals 32 and 33 the way only a raw system call can; libxml2-utils
     # provides xmllint, which validates the JUnit output against the Jenkins schema's rules.
-    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils gcc libc6-dev util-linux prometheus ansible-core systemd python3 libxml2-utils)
+    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils kmod gcc libc6-dev util-linux prometheus ansible-core systemd python3 libxml2-utils)
 fi
 missing=()
 for package in "${packages[@]}"; do

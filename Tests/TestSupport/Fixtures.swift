@@ -4,6 +4,11 @@ import Foundation
 public enum Fixtures {
     public static let names = ["linux-6.1-2node", "linux-6.12-2node", "linux-rt-2node", "linux-6.1-4node-asym", "linux-6.1-cpuless",
                                      "linux-6.1-2node-cgroup-v2", "linux-6.1-2node-cgroup-v1"]
+    /// Guests booted with `run-guest.sh --pci net@1,nvme@0,net@none` (q35, devices on NUMA
+    /// nodes; `-isolated` adds isolcpus=managed_irq,domain,3 nohz_full=3). Each keeps
+    /// `qemu-cmdline`, `package` and `pci-map` beside the host root.
+    public static let deviceNames = ["linux-6.1-2node-devices", "linux-6.12-2node-devices", "linux-rt-2node-devices",
+                                     "linux-6.1-2node-isolated"]
 
     public static func path(_ name: String) -> String { Command.fixture(name) }
 

@@ -26,7 +26,10 @@ public struct Guest {
     }
 
     /// `append`: extra kernel command line (e.g. `numa_balancing=disable`).
-    public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, script: String,
+    /// `pci`: run-guest.sh's `--pci` list (e.g. `net@1,nvme@0,net@none`): a q35 machine with
+    /// those devices on those nodes (see scripts/vm/README.md); the guest's `qemu-cmdline`
+    /// says where each went (`QEMUPlacement`). A failure to bring them up is exit 90.
+    public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, pci: String? = nil, script: String,
                             file: StaticString = #filePath, line: UInt = #line) throws -> Guest {
         let environment = ProcessInfo.processInfo.environment
         guard environment["NUMAGUARD_VM_TESTS"] == "1" else {
@@ -48,7 +51,7 @@ public struct Guest {
         let result = try Command.run("/bin/sh", [
             harness, "--kernel", kernel.rawValue, "--topology", topology.rawValue,
             "--script", scriptURL.path, "--out", out.path, "--binary", binary, "--timeout", "600",
-        ] + (append.map { ["--append", $0] } ?? []))
+        ] + (append.map { ["--append", $0] } ?? []) + (pci.map { ["--pci", $0] } ?? []))
         let guest = Guest(directory: out, exitCode: result.status, package: booted)
         if result.status != 0 {
             XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) (\(booted.description)) exited \(result.status): \(result.stderr)\n"

@@ -6,8 +6,8 @@
 # Contents: busybox-static (+ applet symlinks), numactl, numastat, memhog, migratepages
 # (+ their ldd libraries and the dynamic loader), util-linux setpriv at /usr/bin/setpriv
 # (busybox's /bin/setpriv has no --bounding-set or --reuid, which the enforcer's tests need), /bin/probe (static, from probe.c),
-# /bin/capture-host.sh, /init, and with --binary the given binary at /bin/numaguard
-# plus everything ldd reports for it. The per-run guest script is NOT in here: run-guest.sh
+# /bin/capture-host.sh, /init, /bin/irqbalance when the host has one (optional), and with
+# --binary the given binary at /bin/numaguard plus everything ldd reports for it. The per-run guest script is NOT in here: run-guest.sh
 # appends a small second cpio archive holding /guest.sh (the kernel unpacks both).
 # Cache: ${NUMAGUARD_VM_CACHE:-<repo>/.vm}/initramfs/<sha256>.cpio
 set -eu
@@ -39,6 +39,11 @@ for t in numactl numastat memhog migratepages; do
 done
 SETPRIV=/usr/bin/setpriv
 [ -x "$SETPRIV" ] || { echo "build-initramfs: $SETPRIV not found (apt-get install util-linux)" >&2; exit 1; }
+# Optional: irqbalance, when the host has it (the isolation fixtures record one running; tests
+# that need it check for /bin/irqbalance in the guest and skip otherwise).
+PATH=$PATH:/usr/sbin:/sbin
+IRQBALANCE=$(command -v irqbalance || true)
+[ -n "$IRQBALANCE" ] && TOOLS="$TOOLS $IRQBALANCE"
 if [ -n "$BINARY" ]; then
     [ -f "$BINARY" ] || { echo "build-initramfs: --binary '$BINARY' does not exist" >&2; exit 1; }
     BINARY=$(readlink -f "$BINARY")

@@ -15,6 +15,40 @@ stty -F $R raw -echo 2>/dev/null
 [ -f /etc/numaguard-vm.env ] && . /etc/numaguard-vm.env
 export OUT=/out
 mkdir -p /out
+# --pci guests (run-guest.sh ships the modules and their order as an extra archive): insmod
+# each, in order, then wait up to 10 s for every device NUMAGUARD_VM_PCI asked for. The
+# marker tells a harness failure (no driver, no device) apart from a failing test.
+if [ -f /etc/numaguard-modules.load ]; then
+    : >/out/modules.log
+    while IFS= read -r m; do
+        [ -n "$m" ] || continue
+        insmod "/lib/modules/numaguard/$m.ko" >>/out/modules.log 2>&1 || echo "insmod $m failed" >>/out/modules.log
+        read up _ </proc/uptime; echo "uptime $up: $m" >>/out/modules.log
+    done </etc/numaguard-modules.load
+    want_net=0 want_nvme=0
+    for d in $(echo "${NUMAGUARD_VM_PCI:-}" | tr , ' '); do
+        case "$d" in net@*) want_net=$((want_net + 1)) ;; nvme@*) want_nvme=$((want_nvme + 1)) ;; esac
+    done
+    # 10 s of guest uptime (a count of polls would stretch under a slow TCG).
+    read up _ </proc/uptime
+    deadline=$((${up%.*} + 10))
+    while :; do
+        have_net=$(ls -d /sys/class/net/*/device 2>/dev/null | wc -l)
+        have_nvme=$(ls -d /sys/class/block/nvme*n1 2>/dev/null | wc -l)
+        [ "$have_net" -ge $want_net ] && [ "$have_nvme" -ge $want_nvme ] && break
+        read up _ </proc/uptime
+        [ "${up%.*}" -ge $deadline ] && break
+        sleep 0.1
+    done
+    read up _ </proc/uptime
+    echo "uptime $up: net devices $have_net of $want_net, nvme namespaces $have_nvme of $want_nvme" >>/out/modules.log
+    if [ "$have_net" -ge $want_net ] && [ "$have_nvme" -ge $want_nvme ]; then
+        echo "NUMAGUARD-VM-MODULES ok" >$R
+    else
+        echo "NUMAGUARD-VM-MODULES failed" >$R
+        cat /out/modules.log >/dev/console
+    fi
+fi
 read up _ </proc/uptime
 echo "NUMAGUARD-VM-START uptime=$up kernel=$(uname -r)" >$R
 echo "numaguard-vm: running /guest.sh (uptime $up s)" >/dev/console

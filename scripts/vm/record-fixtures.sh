@@ -7,12 +7,19 @@
 # guest while probe processes (probe.c) with known NUMA policies are running, plus
 # oracle/ (numactl --hardware, numastat -p PID, numactl --show under the same options)
 # and a README.md describing kernel, topology, QEMU command line and processes.
+# The device fixtures (*-devices, *-isolated: guests with --pci) also keep `qemu-cmdline`
+# (the QEMU command line, paths made relative), `package` (the Debian kernel package) and
+# `pci-map` (run-guest.sh's "INDEX KIND NODE ROOT-PORT" lines), which a unit test checks.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
 FIX=$REPO/Tests/Fixtures
 ALL="linux-6.1-2node linux-6.12-2node linux-rt-2node linux-6.1-4node-asym linux-6.1-cpuless
-linux-6.1-2node-cgroup-v2 linux-6.1-2node-cgroup-v1"
+linux-6.1-2node-cgroup-v2 linux-6.1-2node-cgroup-v1 linux-6.1-2node-devices linux-6.1-2node-isolated
+linux-6.12-2node-devices linux-rt-2node-devices"
+# The devices of every device fixture: a NIC on node 1, an NVMe on node 0, a NIC with no locality.
+DEVICES=net@1,nvme@0,net@none
 [ $# -gt 0 ] || set -- $ALL
 
 # Guest-side helpers shared by every fixture script.
@@ -49,6 +56,31 @@ start() {
         numactl $_opts numactl --show >"$OUT/oracle/numactl-show-$_name.txt" 2>&1
     fi
 }'
+# Guest-side helpers of the device fixtures: the NICs found by their PCI path (eth numbering
+# follows probe order: the @none NIC on bus 0 is eth0), the node-1 NIC brought up with the
+# address slirp expects and pinged (its vectors fire), interrupts around a dd on the NVMe.
+DEVICE_PROLOGUE='nic_under() { for n in /sys/class/net/*; do case "$(readlink "$n")" in *"/$1/"*) echo "${n##*/}"; return 0 ;; esac; done; return 1; }
+N1=$(nic_under 0000:20:00.0) || { echo "no NIC under 0000:20:00.0"; exit 1; }
+N0=$(nic_under 0000:00:12.0) || { echo "no NIC under 0000:00:12.0"; exit 1; }
+note "NICs: $N1 behind root port 0000:20:00.0 (node 1), $N0 behind 0000:00:12.0 (pcie.0, no locality); NVMe nvme0 behind 0000:10:00.0 (node 0)"
+setup "ip link set lo up && ip link set $N1 up && ip addr add 10.0.2.15/24 dev $N1 && ip link set $N0 up"
+setup "ping -c1 -W5 10.0.2.2 >/dev/null"
+dd_nvme() {
+    cat /proc/interrupts >"$OUT/oracle/interrupts-before-dd.txt"
+    setup "dd if=/dev/nvme0n1 of=/dev/null bs=4k count=2000 iflag=direct 2>/dev/null"
+    cat /proc/interrupts >"$OUT/oracle/interrupts-after-dd.txt"
+}
+# numactl -N SPEC -m SPEC numactl --show, with its exit status, for each device specifier.
+device_oracles() {
+    for spec in "netdev:$N1" "netdev:$N0" pci:0000:20:00.0 pci:0000:21:00.0 pci:0000:10:00.0 pci:0000:11:00.0 \
+        pci:0000:00:12.0 block:nvme0n1 block:/dev/nvme0n1 file:/dev/nvme0n1 ip:10.0.2.2; do
+        f=$OUT/oracle/numactl-device-$(echo "$spec" | tr ":/" "__").txt
+        echo "\$ numactl -N $spec -m $spec numactl --show" >"$f"
+        numactl -N "$spec" -m "$spec" numactl --show >>"$f" 2>&1
+        echo "[exit $?]" >>"$f"
+    done
+}'
+
 EPILOGUE='sleep 1
 pids=$(cut -d"|" -f1 /tmp/procs)
 capture-host.sh $CAPTURE "$OUT/root" $pids
@@ -138,6 +170,53 @@ start sharedother sh /tmp/in-cgroup.sh shared probe 8
 start plain probe 16
 G
             ;;
+        linux-6.1-2node-devices | linux-6.12-2node-devices | linux-rt-2node-devices)
+            # A probe bound like `numactl -N netdev:NIC -m netdev:NIC`, one with no binding,
+            # and the NVMe's queue vectors given work (dd) so their counts are not zero.
+            cat <<'G'
+CAPTURE="--devices --all-processes"
+G
+            echo "$DEVICE_PROLOGUE"
+            cat <<'G'
+dd_nvme
+start netbound numactl -N netdev:$N1 -m netdev:$N1 probe 16
+start plain probe 8
+device_oracles
+G
+            ;;
+        linux-6.1-2node-isolated)
+            # isolcpus=managed_irq,domain,3 nohz_full=3 (run-guest --append): the node-1 NIC's
+            # input vector moved onto the isolated CPU 3 (and pinged, so the chip follows), a
+            # foreign probe pinned to CPU 3, a dd whose completions land wherever the managed
+            # NVMe vectors were spread.
+            cat <<'G'
+CAPTURE="--devices --all-processes"
+G
+            echo "$DEVICE_PROLOGUE"
+            cat <<'G'
+for v in $(ls /sys/bus/pci/devices/0000:21:00.0/msi_irqs); do
+    case "$(cat /sys/kernel/irq/$v/actions)" in *-input.0) MOVED=$v ;; esac
+done
+setup "echo 3 >/proc/irq/$MOVED/smp_affinity_list"
+setup "ping -c1 -W5 10.0.2.2 >/dev/null"
+note "moved IRQ $MOVED ($(cat /sys/kernel/irq/$MOVED/actions)): smp_affinity_list $(cat /proc/irq/$MOVED/smp_affinity_list), effective_affinity_list $(cat /proc/irq/$MOVED/effective_affinity_list)"
+dd_nvme
+start pinned taskset -c 3 probe 8
+start plain probe 8
+# irqbalance (when the image has one: build-initramfs takes the host's) told to ban CPU 2
+# only, while CPU 3 is isolated: the environment variable switches off its own detection.
+# --banirq keeps it off the vector moved above (it would not have to: CPU 3 is not banned).
+if command -v irqbalance >/dev/null; then
+    mkdir -p /run/irqbalance
+    setup "IRQBALANCE_BANNED_CPULIST=2 irqbalance --foreground --banirq=$MOVED >/tmp/irqbalance.log 2>&1 &"
+    echo "$!|irqbalance|IRQBALANCE_BANNED_CPULIST=2 irqbalance --foreground --banirq=$MOVED" >>/tmp/procs
+    sleep 2
+    kill -0 $! || { echo "irqbalance exited:"; cat /tmp/irqbalance.log; exit 1; }
+else
+    note "no irqbalance in the image (the recording host had none)"
+fi
+G
+            ;;
         linux-rt-2node)
             cat <<'G'
 start plain probe 16
@@ -162,13 +241,22 @@ for name in "$@"; do
         linux-6.1-4node-asym) k=6.1 t=4node-asym ;;
         linux-6.1-cpuless) k=6.1 t=cpuless ;;
         linux-6.1-2node-cgroup-v2 | linux-6.1-2node-cgroup-v1) k=6.1 t=2node ;;
+        linux-6.1-2node-devices) k=6.1 t=2node ;;
+        linux-6.12-2node-devices) k=6.12 t=2node ;;
+        linux-rt-2node-devices) k=rt t=2node ;;
+        linux-6.1-2node-isolated) k=6.1 t=2node ;;
         *) echo "record-fixtures: unknown fixture '$name' (known: $ALL)" >&2; exit 2 ;;
+    esac
+    set --
+    case "$name" in
+        *-devices) set -- --pci "$DEVICES" ;;
+        *-isolated) set -- --pci "$DEVICES" --append "isolcpus=managed_irq,domain,3 nohz_full=3" ;;
     esac
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ng-fixture.XXXXXX")
     body=$(fixture_body "$name")
     printf '%s\n%s\n%s\n' "$PROLOGUE" "$body" "$EPILOGUE" >"$tmp/guest.sh"
     echo "record-fixtures: $name (kernel $k, topology $t)" >&2
-    "$HERE/run-guest.sh" --kernel "$k" --topology "$t" --script "$tmp/guest.sh" --out "$tmp/out" || {
+    "$HERE/run-guest.sh" --kernel "$k" --topology "$t" --script "$tmp/guest.sh" --out "$tmp/out" "$@" || {
         echo "record-fixtures: $name failed; see $tmp/out/console.log" >&2
         exit 1
     }
@@ -180,7 +268,12 @@ for name in "$@"; do
     release=$(cat "$tmp/out/uname-r")
     qcmd=$(sed -e "s#$REPO/#<repo>/#g" -e "s#file:[^ ]*/console.log#file:console.log#" \
         -e "s#file:[^ ]*/results.raw#file:results.raw#" -e "s#-initrd [^ ]*#-initrd initrd.cpio#" \
-        "$tmp/out/qemu-cmdline")
+        -e "s#file=[^ ,]*/\(nvme[0-9]*\.img\)#file=\1#g" "$tmp/out/qemu-cmdline")
+    if [ $# -gt 0 ]; then
+        printf '%s\n' "$qcmd" >"$dest/qemu-cmdline"
+        cp "$CACHE/kernels/$k/package" "$dest/package"
+        cp "$tmp/out/pci-map" "$dest/pci-map"
+    fi
     {
         echo "# Fixture $name"
         echo
@@ -192,6 +285,7 @@ for name in "$@"; do
         echo
         echo "- Kernel release: \`$release\` (\`--kernel $k\`, Debian package \`$(cat "$REPO/.vm/kernels/$k/package" 2>/dev/null || echo '?')\`)"
         echo "- Topology: \`$t\` (see scripts/vm/README.md)"
+        [ $# -gt 0 ] && echo "- run-guest.sh options: \`$*\` (see \`pci-map\`: INDEX KIND NODE ROOT-PORT)"
         echo "- Guest: busybox initramfs, QEMU TCG \`-cpu max\`, no KVM"
         echo "- QEMU command line:"
         echo
@@ -229,6 +323,22 @@ for name in "$@"; do
         echo "(\`numactl --hardware\`), \`oracle/numastat.txt\` (\`numastat\`), \`oracle/numastat-p-PID.txt\`"
         echo "(\`numastat -p PID\`), \`oracle/numactl-show-NAME.txt\` (\`numactl OPTS numactl --show\` with"
         echo "the same OPTS the process NAME was started with; \`-default\`: no options)."
+        if [ -e "$dest/oracle/interrupts-before-dd.txt" ]; then
+            echo "\`oracle/interrupts-{before,after}-dd.txt\`: /proc/interrupts around the dd on the NVMe (the tree's"
+            echo "\`proc/interrupts\` was read at the capture, later)."
+        fi
+        if ls "$dest"/oracle/numactl-device-* >/dev/null 2>&1; then
+            echo "\`oracle/numactl-device-SPEC.txt\`: \`numactl -N SPEC -m SPEC numactl --show\` and its exit status, for"
+            echo "each device specifier (\`:\` and \`/\` written \`_\` in the file name)."
+        fi
+        if [ -e "$dest/sys/kernel/irq" ]; then
+            echo
+            echo "Devices (\`capture-host.sh --devices --all-processes\`): class and PCI links are links (their text is what"
+            echo "readlink printed), the device directories they resolve to and their ancestors hold the files"
+            echo "the locality reader takes (numa_node, class, vendor, device, driver link, irq, msi_irqs/*,"
+            echo "local_cpulist, ...); per IRQ proc/irq/N/* and sys/kernel/irq/N/*; proc/interrupts; the"
+            echo "workqueue cpumasks; every process and task in /proc (kernel threads too)."
+        fi
         echo
         echo "## numactl --hardware"
         echo

@@ -6,13 +6,22 @@
 #              --script GUEST_SCRIPT --out DIR
 #              [--binary PATH_TO_NUMAGUARD] [--append "extra kernel cmdline"]
 #              [--timeout SECONDS] [--add HOSTPATH[:GUESTPATH]]... [--qemu-arg ARG]...
+#              [--pci KIND@NODE[,KIND@NODE]...]
+#
+# --pci (e.g. net@1,nvme@0,net@none; at most 6; KIND net|nvme; NODE a node of the topology,
+#          or none = behind a root port on pcie.0, with no locality): boots a q35 machine with
+#          a pxb-pcie host bridge per node used and the devices behind PCIe root ports, loads
+#          virtio-net/NVMe modules from the kernel's own package, and fails with 90 when the
+#          modules or devices did not come up (DIR/modules.log). Without it: machine pc.
 #
 # Results: DIR/<files the guest wrote under /out>, DIR/exit-code (guest script status),
 #          DIR/console.log (ttyS0: kernel + guest script output), DIR/guest.log (guest
 #          script stdout+stderr only), DIR/results.raw (ttyS1 stream), DIR/qemu-cmdline,
-#          DIR/boot-time (guest uptime when /guest.sh started, seconds).
+#          DIR/boot-time (guest uptime when /guest.sh started, seconds); with --pci also
+#          DIR/pci-map ("INDEX KIND NODE ROOT-PORT"), DIR/modules.log, DIR/modules-status.
 # Exit status: 0 if the guest script exited 0; the guest script's status (1..255) if it
-#          failed; 90 harness/QEMU failure; 91 timeout; 92 result markers missing/corrupt.
+#          failed; 90 harness/QEMU failure (with --pci also: modules or devices did not come
+#          up, see DIR/modules.log); 91 timeout; 92 result markers missing/corrupt.
 # A boot that does not reach /init within NUMAGUARD_VM_BOOT_TIMEOUT (60 s) is retried, up to
 # NUMAGUARD_VM_BOOT_ATTEMPTS (3) boots in all.
 set -eu
@@ -20,8 +29,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
 
-KERNEL= TOPO= SCRIPT= OUTDIR= BINARY= APPEND= TIMEOUT=300 ADDS= QEXTRA=
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+KERNEL= TOPO= SCRIPT= OUTDIR= BINARY= APPEND= TIMEOUT=300 ADDS= QEXTRA= PCI=
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) KERNEL=$2; shift 2 ;;
@@ -35,6 +44,7 @@ while [ $# -gt 0 ]; do
 $2"; shift 2 ;;
         --qemu-arg) QEXTRA="$QEXTRA
 $2"; shift 2 ;;
+        --pci) PCI=$2; shift 2 ;;
         -h | --help) usage ;;
         *) echo "run-guest: unknown argument '$1'" >&2; usage ;;
     esac
@@ -45,18 +55,6 @@ case "$KERNEL" in 6.1 | 6.12 | rt) ;; *) fail "--kernel must be 6.1, 6.12 or rt 
 [ -f "$SCRIPT" ] || fail "guest script '$SCRIPT' not found"
 case "$TIMEOUT" in '' | *[!0-9]*) fail "--timeout must be a number of seconds" ;; esac
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
-
-KDIR=$CACHE/kernels/$KERNEL
-if [ ! -s "$KDIR/vmlinuz" ] || [ ! -s "$KDIR/vmlinux" ]; then
-    "$HERE/fetch-kernels.sh" "$KERNEL" >&2 || fail "could not fetch kernel $KERNEL"
-fi
-# Default: boot the decompressed ELF vmlinux via QEMU's PVH entry (about 2.5 s faster than
-# the bzImage under TCG, where the in-guest xz decompression is slow).
-# NUMAGUARD_VM_BOOT=bzimage boots the packaged bzImage instead.
-case "${NUMAGUARD_VM_BOOT:-pvh}" in
-    bzimage) VMLINUZ=$KDIR/vmlinuz ;;
-    *) VMLINUZ=$KDIR/vmlinux ;;
-esac
 
 # --- topology -------------------------------------------------------------------
 # Each: memory (MiB), -smp, and the -object/-numa arguments.
@@ -94,6 +92,61 @@ case "$TOPO" in
 -numa dist,src=0,dst=1,val=21 -numa dist,src=0,dst=2,val=30 -numa dist,src=1,dst=2,val=30" ;;
     *) fail "--topology must be 2node, 4node-asym or cpuless (got '$TOPO')" ;;
 esac
+NODES=$(printf '%s\n' "$NUMA" | grep -o 'nodeid=[0-9]*' | wc -l)
+
+# --- PCI devices (--pci) ----------------------------------------------------------
+# Per node used: a pxb-pcie expander bridge (bus 16*(N+1): 0x10 for node 0, 0x20 for node 1)
+# whose _PXM puts everything behind it on node N; per device i a pcie-root-port (on its
+# node's pxb at slot k = how many devices of that node came before, or on pcie.0 at slot
+# 0x10+i for @none: pcie.0 has no _PXM, so numa_node -1), the device behind it. The root
+# port's address is written to the guest's /etc/numaguard-vm.pci ("INDEX KIND NODE PORT").
+MACHINE=pc PCIARGS= PCIMAP=
+if [ -n "$PCI" ]; then
+    case "$PCI" in *[!a-z0-9@,]* | ,* | *, | *,,*) fail "--pci '$PCI': want KIND@NODE[,KIND@NODE]... (KIND net|nvme, NODE a number or none)" ;; esac
+    MACHINE=q35
+    i=0 pxbs=
+    for item in $(printf '%s' "$PCI" | tr , ' '); do
+        [ "$i" -lt 6 ] || fail "--pci '$PCI': at most 6 devices"
+        kind=${item%%@*} node=${item#*@}
+        case "$item" in *@*@* | *@ | @*) fail "--pci item '$item': want KIND@NODE" ;; *@*) ;; *) fail "--pci item '$item': want KIND@NODE" ;; esac
+        case "$kind" in net | nvme) ;; *) fail "--pci item '$item': KIND must be net or nvme" ;; esac
+        case "$node" in
+            none) bus=pcie.0 slot=$((16 + i)) port=$(printf '0000:00:%02x.0' "$slot") ;;
+            0 | [1-9] | [1-9][0-9])
+                [ "$node" -lt "$NODES" ] || fail "--pci item '$item': topology $TOPO has nodes 0-$((NODES - 1))"
+                case " $pxbs " in
+                    *" $node "*) ;;
+                    *) pxbs="$pxbs $node"
+                        PCIARGS="$PCIARGS -device pxb-pcie,id=pxb$node,bus_nr=$((16 * (node + 1))),numa_node=$node,bus=pcie.0,addr=$(printf '0x%x' $((node + 1)))" ;;
+                esac
+                slot=$(printf '%s\n' "$PCIMAP" | awk -v n="$node" '$3 == n' | wc -l)
+                bus=pxb$node port=$(printf '0000:%02x:%02x.0' $((16 * (node + 1))) "$slot") ;;
+            *) fail "--pci item '$item': NODE must be a node number or none" ;;
+        esac
+        PCIARGS="$PCIARGS -device pcie-root-port,id=rp$i,bus=$bus,chassis=$((i + 1)),slot=$((i + 1)),addr=$(printf '0x%x' "$slot")"
+        case "$kind" in
+            net) PCIARGS="$PCIARGS -netdev user,id=n$i,restrict=on -device virtio-net-pci,bus=rp$i,netdev=n$i" ;;
+            nvme) PCIARGS="$PCIARGS -drive if=none,id=d$i,file=@WORK@/nvme$i.img,format=raw -device nvme,serial=ng$i,drive=d$i,bus=rp$i" ;;
+        esac
+        PCIMAP="$PCIMAP
+$i $kind $node $port"
+        i=$((i + 1))
+    done
+    PCIMAP=$(printf '%s\n' "$PCIMAP" | sed '/^$/d')
+fi
+
+KDIR=$CACHE/kernels/$KERNEL
+if [ ! -s "$KDIR/vmlinuz" ] || [ ! -s "$KDIR/vmlinux" ] ||
+    { [ -n "$PCI" ] && { [ ! -s "$KDIR/modules.cpio" ] || [ "$(cat "$KDIR/modules.package" 2>/dev/null)" != "$(cat "$KDIR/package")" ]; }; }; then
+    "$HERE/fetch-kernels.sh" "$KERNEL" >&2 || fail "could not fetch kernel $KERNEL (or its modules)"
+fi
+# Default: boot the decompressed ELF vmlinux via QEMU's PVH entry (about 2.5 s faster than
+# the bzImage under TCG, where the in-guest xz decompression is slow).
+# NUMAGUARD_VM_BOOT=bzimage boots the packaged bzImage instead.
+case "${NUMAGUARD_VM_BOOT:-pvh}" in
+    bzimage) VMLINUZ=$KDIR/vmlinuz ;;
+    *) VMLINUZ=$KDIR/vmlinux ;;
+esac
 
 # --- initramfs --------------------------------------------------------------------
 if [ -n "$BINARY" ]; then
@@ -104,7 +157,8 @@ fi
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 # Clear previous harness outputs (guest files are overwritten on extraction).
-rm -f "$OUTDIR/exit-code" "$OUTDIR/console.log" "$OUTDIR/guest.log" "$OUTDIR/results.raw" "$OUTDIR/boot-time"
+rm -f "$OUTDIR/exit-code" "$OUTDIR/console.log" "$OUTDIR/guest.log" "$OUTDIR/results.raw" "$OUTDIR/boot-time" \
+    "$OUTDIR/modules-status" "$OUTDIR/pci-map"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/numaguard-vm.XXXXXX")
 QPID=
 cleanup() {
@@ -118,7 +172,18 @@ cp "$SCRIPT" "$WORK/run/guest.sh"
 {
     printf 'NUMAGUARD_VM_KERNEL=%s\nNUMAGUARD_VM_TOPOLOGY=%s\n' "$KERNEL" "$TOPO"
     printf 'export NUMAGUARD_VM_KERNEL NUMAGUARD_VM_TOPOLOGY\n'
+    if [ -n "$PCI" ]; then
+        printf 'NUMAGUARD_VM_PCI=%s\nexport NUMAGUARD_VM_PCI\n' "$PCI"
+    fi
 } >"$WORK/run/etc/numaguard-vm.env"
+if [ -n "$PCI" ]; then
+    printf '%s\n' "$PCIMAP" >"$WORK/run/etc/numaguard-vm.pci"
+    printf '%s\n' "$PCIMAP" >"$OUTDIR/pci-map"
+    for n in $(printf '%s\n' "$PCIMAP" | awk '$2 == "nvme" { print $1 }'); do
+        truncate -s 64M "$WORK/nvme$n.img" || fail "cannot create the NVMe image in $WORK"
+    done
+    PCIARGS=$(printf '%s' "$PCIARGS" | sed "s#@WORK@#$WORK#g")
+fi
 if [ -n "$ADDS" ]; then
     printf '%s\n' "$ADDS" | while IFS= read -r spec; do
         [ -n "$spec" ] || continue
@@ -130,7 +195,12 @@ if [ -n "$ADDS" ]; then
     done
 fi
 (cd "$WORK/run" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$WORK/run.cpio"
-cat "$BASE" "$WORK/run.cpio" >"$WORK/initrd.cpio"
+if [ -n "$PCI" ]; then
+    # The modules (and their insmod order) between the base image and the per-run archive.
+    cat "$BASE" "$KDIR/modules.cpio" "$WORK/run.cpio" >"$WORK/initrd.cpio"
+else
+    cat "$BASE" "$WORK/run.cpio" >"$WORK/initrd.cpio"
+fi
 
 CONSOLE=$OUTDIR/console.log
 RESULTS=$OUTDIR/results.raw
@@ -140,8 +210,8 @@ RESULTS=$OUTDIR/results.raw
 # Single-threaded TCG by default: with more vCPUs than host cores, multi-threaded TCG
 # occasionally hung at boot (soft lockups) while the host was busy; thread=single boots
 # just as fast. NUMAGUARD_VM_TCG_THREAD=multi selects MTTCG.
-set -- qemu-system-x86_64 -accel "tcg,thread=${NUMAGUARD_VM_TCG_THREAD:-single}" -cpu max -machine pc -m "$MEM" -smp "$SMP" \
-    $(printf '%s\n' "$NUMA") \
+set -- qemu-system-x86_64 -accel "tcg,thread=${NUMAGUARD_VM_TCG_THREAD:-single}" -cpu max -machine "$MACHINE" -m "$MEM" -smp "$SMP" \
+    $(printf '%s\n' "$NUMA") $PCIARGS \
     -nographic -nodefaults -no-user-config -monitor none -no-reboot \
     -serial "file:$CONSOLE" -serial "file:$RESULTS" \
     -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" \
@@ -235,8 +305,18 @@ if ! section OUT | base64 -d | tar -xzf - -C "$OUTDIR" --no-same-owner --no-same
 fi
 section LOG | base64 -d | gunzip -c >"$OUTDIR/guest.log" 2>/dev/null || true
 rc=$(tr -d '\r' <"$RESULTS" | sed -n 's/^NUMAGUARD-VM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
+if [ -n "$PCI" ]; then
+    modules=$(tr -d '\r' <"$RESULTS" | sed -n 's/^NUMAGUARD-VM-MODULES \([a-z]*\)$/\1/p' | head -n1)
+    echo "${modules:-missing}" >"$OUTDIR/modules-status"
+    if [ "$modules" != ok ]; then
+        echo "$rc" >"$OUTDIR/exit-code"
+        echo "run-guest: HARNESS FAILURE: --pci $PCI: kernel modules or devices did not come up (NUMAGUARD-VM-MODULES ${modules:-missing}); guest script exit $rc" >&2
+        [ -f "$OUTDIR/modules.log" ] && sed 's/^/  modules.log: /' "$OUTDIR/modules.log" >&2
+        exit 90
+    fi
+fi
 echo "$rc" >"$OUTDIR/exit-code"
 boot=$(tr -d '\r' <"$RESULTS" | sed -n 's/^NUMAGUARD-VM-START uptime=\([0-9.]*\).*/\1/p' | head -n1)
 echo "$boot" >"$OUTDIR/boot-time"
-echo "run-guest: kernel $KERNEL ($(cat "$KDIR/release")), topology $TOPO: guest script exit $rc; shell at ${boot}s guest uptime, ${wall}s wall total" >&2
+echo "run-guest: kernel $KERNEL ($(cat "$KDIR/release")), topology $TOPO${PCI:+, pci $PCI}: guest script exit $rc; shell at ${boot}s guest uptime, ${wall}s wall total" >&2
 exit "$rc"
