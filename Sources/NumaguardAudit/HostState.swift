@@ -32,6 +32,15 @@ public struct HostState: Sendable {
     public var snapshot: Snapshot?
     /// What could not be read, what exited, what was deliberately left out.
     public var problems = Problems()
+    /// Isolation, workqueue mask and irqbalance: read only when the policy has `host.isolation`,
+    /// `host.irqbalance` or a CPU reservation (HostStateIsolation.swift).
+    public var isolation: IsolationState?
+    /// Every IRQ's affinity and every thread's placement: read only for CPU reservations.
+    public var irqScan: IRQScan?
+    public var threads: ThreadScan?
+    /// Per CPU reservation (by its CPUs), the IRQ numbers of the devices its `irqs:` names: those
+    /// may target the reserved CPUs. TODO(issue 15 merge): filled from `devices` by the reader.
+    public var reservationIRQs: [IDSet: Set<Int>] = [:]
 
     public struct ProcessName: Equatable, Sendable {
         public var pid: Int

@@ -190,3 +190,18 @@ public struct IRQBalanceArguments: Equatable, Sendable {
         return result
     }
 }
+
+extension IDSet {
+    /// The kernel's hex mask spelling (`cpumask`, `smp_affinity`): 32-bit groups of 8 hex digits,
+    /// most significant first, comma-separated; what a remediation tells root to write.
+    public var kernelMask: String {
+        let highest = members.last ?? 0
+        let groups = highest / 32 + 1
+        var words = [UInt32](repeating: 0, count: groups)
+        for member in self { words[member / 32] |= 1 << UInt32(member % 32) }
+        return words.reversed().map { word in
+            let digits = String(word, radix: 16)
+            return String(repeating: "0", count: 8 - digits.count) + digits
+        }.joined(separator: ",")
+    }
+}

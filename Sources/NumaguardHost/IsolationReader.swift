@@ -17,8 +17,11 @@ public struct IsolationState: Equatable, Sendable {
     public var irqbalance: [IRQBalanceProcess] = []
     /// Processes named irqbalance that are not root's: reported, never judged.
     public var ignoredIRQBalance: [IgnoredProcess] = []
-    /// What could not be read, one line each (each is one incomplete finding in the audit).
-    public var unreadable: [String] = []
+    /// Why the workqueue cpumask could not be read, when it could not.
+    public var workqueueProblem: String?
+    /// irqbalance processes that could not be read, one line each (each is one incomplete
+    /// finding in the audit).
+    public var irqbalanceProblems: [String] = []
 
     public init(isolated: IDSet, nohzFull: IDSet, isolcpus: IsolcpusArgument?, workqueueCPUs: IDSet?) {
         self.isolated = isolated
@@ -78,7 +81,7 @@ public enum IsolationReader {
                 try IDListParser.parseMask(text, what: "workqueue cpumask")
             }
         } catch {
-            state.unreadable.append(error.description)
+            state.workqueueProblem = error.description
         }
         var listed = processes ?? []
         if processes == nil { listed = try listProcesses(root) }
@@ -104,7 +107,7 @@ public enum IsolationReader {
         do {
             uid = try root.parse("\(base)/status") { ProcStatus.parse($0) }.uids.first
         } catch {
-            if !error.isMissing { state.unreadable.append("irqbalance PID \(pid): \(error)") }
+            if !error.isMissing { state.irqbalanceProblems.append("irqbalance PID \(pid): \(error)") }
             return
         }
         guard uid == 0 else {
@@ -112,7 +115,7 @@ public enum IsolationReader {
             return
         }
         guard !skip else {
-            state.unreadable.append("irqbalance PID \(pid) is claimed by a protected workload: its command line and environment are not read")
+            state.irqbalanceProblems.append("irqbalance PID \(pid) is claimed by a protected workload: its command line and environment are not read")
             return
         }
         var process = IRQBalanceProcess(pid: pid, arguments: nil, environment: nil)
@@ -123,7 +126,7 @@ public enum IsolationReader {
             process.environment = IRQBalanceEnvironment.parse(environ)
         } catch {
             if error.isMissing { return }
-            state.unreadable.append("irqbalance PID \(pid): \(error)"
+            state.irqbalanceProblems.append("irqbalance PID \(pid): \(error)"
                                     + (error.isPermission ? " (its environment needs root or CAP_SYS_PTRACE)" : ""))
         }
         state.irqbalance.append(process)

@@ -26,8 +26,18 @@ struct PolicySections {
                 workloadNodes.append(item)
             }
         }
+        var cpuReserveItems: [(index: Int, node: Node)] = []
         if let reserve = top["reserve"], let items = reader.list(reserve.value, "reserve") {
             for (index, item) in items.enumerated() {
+                // A CPU reservation (PolicyIsolationSections.swift), else a node reservation.
+                guard let isCPUs = isCPUReservation(item, "reserve[\(index)]") else { continue }
+                if isCPUs {
+                    if let reservation = cpuReservation(item, "reserve[\(index)]") {
+                        policy.cpuReservations.append(reservation)
+                        cpuReserveItems.append((index, item))
+                    }
+                    continue
+                }
                 guard let reservation = reservation(item, "reserve[\(index)]") else { continue }
                 policy.reservations.append(reservation)
                 reserveNodes.append(item)
@@ -38,6 +48,7 @@ struct PolicySections {
         }
         if let watch = top["watch"] { policy.watch = watchSettings(watch.value) }
         crossChecks(policy, top, workloadNodes: workloadNodes, reserveNodes: reserveNodes)
+        isolationCrossChecks(policy, top, cpuReserveItems: cpuReserveItems)
         return policy
     }
 
@@ -75,6 +86,8 @@ struct PolicySections {
         if let forbidden = fields["forbid_processes"] {
             host.forbidProcesses = reader.strings(forbidden.value, "host.forbid_processes") ?? []
         }
+        if let isolation = fields["isolation"] { host.isolation = isolationPolicy(isolation.value) }
+        if let irqbalance = fields["irqbalance"] { host.irqbalance = irqBalancePolicy(irqbalance.value) }
         return host
     }
 
@@ -247,9 +260,9 @@ struct PolicySections {
         let check = fields["check"].flatMap { reader.string($0.value, "\(path).check") }
         let reason = fields["reason"].flatMap { reader.string($0.value, "\(path).reason") }
         let expires = fields["expires"].flatMap { reader.quantity($0.value, "\(path).expires", Quantity.day) }
-        let roots = ["host.", "workload.", "node.", "drift."]
+        let roots = ["host.", "workload.", "node.", "drift.", "cpus."]
         if let check, !roots.contains(where: { check.hasPrefix($0) }) {
-            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift.)")
+            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node., cpus. or drift.)")
             return nil
         }
         guard let check, let reason, let expires else { return nil }
