@@ -42,12 +42,16 @@ enum CPUReservationChecks {
 
     static func subject(_ reservation: CPUReservation) -> String { "CPUs \(reservation.cpus.listString)" }
 
-    /// "N threads in M processes: PID 1 (systemd) 0-31, ...": the first `named` processes by PID.
-    static func summary(_ threads: [TaskPlacement], _ describe: ([TaskPlacement]) -> String) -> (text: String, pid: Int?) {
+    /// "N threads in M processes: PID 1 (systemd) 0-31, ...": the first `named` processes, those
+    /// with a thread `first` picks out ahead (confined to the reserved CPUs: the scheduler cannot
+    /// move those away), then by PID.
+    static func summary(_ threads: [TaskPlacement], first: (TaskPlacement) -> Bool = { _ in false },
+                        _ describe: ([TaskPlacement]) -> String) -> (text: String, pid: Int?) {
         guard !threads.isEmpty else { return ("none", nil) }
         var byProcess: [Int: [TaskPlacement]] = [:]
         for thread in threads { byProcess[thread.pid, default: []].append(thread) }
-        let pids = byProcess.keys.sorted()
+        let ahead = Set(threads.filter(first).map(\.pid))
+        let pids = byProcess.keys.sorted { (ahead.contains($0) ? 0 : 1, $0) < (ahead.contains($1) ? 0 : 1, $1) }
         let listed = pids.prefix(named).map { pid -> String in
             let members = byProcess[pid] ?? []
             let comm = UntrustedText.printable(members.first?.processComm ?? "?")
@@ -63,7 +67,7 @@ enum CPUReservationChecks {
     static func threads(_ reservation: CPUReservation, _ foreign: [TaskPlacement]) -> Finding {
         let cpus = reservation.cpus
         let offending = foreign.filter { !($0.allowed ?? IDSet()).intersection(cpus).isEmpty }
-        let (actual, pid) = summary(offending) { members in
+        let (actual, pid) = summary(offending, first: { ($0.allowed ?? IDSet()).isSubset(of: cpus) }) { members in
             members.reduce(IDSet()) { $0.union($1.allowed ?? IDSet()) }.listString
         }
         return .judge(

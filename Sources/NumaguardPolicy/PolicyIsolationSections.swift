@@ -11,7 +11,7 @@ extension PolicySections {
 
     func isolationPolicy(_ node: Node) -> IsolationPolicy? {
         guard let fields = reader.fields(node, "host.isolation", allowed: Self.isolationKeys) else { return nil }
-        if fields.isEmpty {
+        if node.mapping?.isEmpty == true {
             reader.error(node, "host.isolation is empty: it would assert nothing (remove the key instead)")
             return nil
         }

@@ -262,7 +262,7 @@ struct PolicySections {
         let expires = fields["expires"].flatMap { reader.quantity($0.value, "\(path).expires", Quantity.day) }
         let roots = ["host.", "workload.", "node.", "drift.", "cpus."]
         if let check, !roots.contains(where: { check.hasPrefix($0) }) {
-            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node., cpus. or drift.)")
+            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift.; cpus. for a CPU reservation)")
             return nil
         }
         guard let check, let reason, let expires else { return nil }
