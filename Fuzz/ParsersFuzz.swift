@@ -456,7 +456,8 @@ func fuzzInterrupts(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
 }
 
 /// irqbalance's environ and command line, and isolcpus=: never a trap; a banned set parsed
-/// only from a non-empty value; isolcpus' list given exactly when no problem is reported.
+/// only from a non-empty value; isolcpus' list given exactly when no problem is reported, and
+/// flags in force exactly then (domain when none is written).
 func fuzzIRQBalanceEnviron(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
     let environment = IRQBalanceEnvironment.parse(data)
     if let banned = environment.banned, banned.value.isEmpty { violation("an empty banned value counted as set", text) }
@@ -465,7 +466,7 @@ func fuzzIRQBalanceEnviron(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
     for word in text.split(whereSeparator: { $0 == " " || $0 == "\0" }).prefix(16) {
         let isolcpus = IsolcpusArgument.parse("isolcpus=" + word)
         if (isolcpus.cpus == nil) == (isolcpus.problem == nil) { violation("isolcpus: a list and a problem together, or neither", text) }
-        if isolcpus.flags.isEmpty { violation("isolcpus without a flag (domain is the default)", text) }
+        if isolcpus.flags.isEmpty != (isolcpus.cpus == nil) { violation("isolcpus flags in force without a list, or a list without a flag", text) }
     }
     if let cpus = environment.banned?.cpus, (try? IDListParser.parseMask(cpus.kernelMask)) != cpus {
         violation("kernelMask does not read back", text)

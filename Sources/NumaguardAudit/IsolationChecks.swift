@@ -28,7 +28,13 @@ enum IsolationChecks {
         if let wanted = policy.isolated {
             // isolated lists only isolcpus' domain flavour: say so when the flags explain an empty file.
             var actual = state.isolated.isEmpty ? "none" : state.isolated.listString
-            if let isolcpus, !isolcpus.flags.contains(.domain) { actual += " (\(isolcpus.text) has no domain flag)" }
+            if let isolcpus {
+                if let problem = isolcpus.problem {
+                    actual += " (\(isolcpus.text): \(problem))"
+                } else if !isolcpus.flags.contains(.domain) {
+                    actual += " (\(isolcpus.text) has no domain flag)"
+                }
+            }
             findings.append(.judge(
                 state.isolated == wanted, .isolation(.isolated), .critical,
                 expected: "isolated CPUs \(wanted.listString)", actual: actual,

@@ -14,6 +14,7 @@ public struct IsolcpusArgument: Equatable, Sendable {
 
     /// The parameter as written, `isolcpus=` included.
     public var text: String
+    /// The flags in force: empty when the kernel ignores the parameter.
     public var flags: Set<Flag>
     /// nil when the list does not parse or an unknown flag made the kernel ignore it.
     public var cpus: IDSet?
@@ -41,7 +42,7 @@ public struct IsolcpusArgument: Equatable, Sendable {
         while let first = rest.utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A {
             let name = rest.prefix { $0 != "," }
             guard let flag = Flag(rawValue: String(name)), rest.dropFirst(name.count).first == "," else {
-                return IsolcpusArgument(text: word, flags: flags, cpus: nil,
+                return IsolcpusArgument(text: word, flags: [], cpus: nil,
                                         problem: "unknown isolcpus flag \"\(name.prefix(64))\": the kernel ignores the whole parameter")
             }
             flags.insert(flag)
@@ -51,7 +52,7 @@ public struct IsolcpusArgument: Equatable, Sendable {
         do {
             return IsolcpusArgument(text: word, flags: flags, cpus: try IDListParser.parse(rest, what: "isolcpus CPU list"))
         } catch {
-            return IsolcpusArgument(text: word, flags: flags, cpus: nil, problem: error.description)
+            return IsolcpusArgument(text: word, flags: [], cpus: nil, problem: error.description + ": the kernel ignores the whole parameter")
         }
     }
 }

@@ -17,6 +17,8 @@ final class IsolationArgumentsTests: XCTestCase {
         XCTAssertNil(all.problem)
         let unknown = IsolcpusArgument.parse("isolcpus=fast,2")
         XCTAssertNil(unknown.cpus)
+        XCTAssertEqual(unknown.flags, [], "the kernel ignores the whole parameter: no flag is in force")
+        XCTAssertEqual(IsolcpusArgument.parse("isolcpus=managed_irq,2-x").flags, [])
         XCTAssertTrue(unknown.problem?.contains("unknown isolcpus flag \"fast\"") == true)
         XCTAssertNil(IsolcpusArgument.parse("isolcpus=managed_irq").cpus, "a flag without its comma is not a flag")
         XCTAssertNil(IsolcpusArgument.parse("isolcpus=2-x").cpus)
