@@ -95,6 +95,29 @@ func check(_ bytes: [UInt8], _ text: String) {
     for workload in policy.workloads {
         if let pattern = workload.match.cmdline, (try? LinearRegex(pattern)) == nil { violation("cmdline pattern loaded that does not compile", text) }
     }
+    // devices: unique names of the ID-safe shape, no empty match, a coherent count; references
+    // only of the kinds a policy may hold (file: and ip: are run-only).
+    let devices = policy.devices.map(\.name)
+    if Set(devices).count != devices.count { violation("duplicate device names loaded: \(devices)", text) }
+    for rule in policy.devices {
+        let safe = (1...64).contains(rule.name.utf8.count) && rule.name.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x5F
+        }
+        if !safe { violation("device name \(rule.name) loaded", text) }
+        if rule.match.isEmpty { violation("device \(rule.name) matches everything", text) }
+        if let interface = rule.match.interface, interface.utf8.count > 15 || interface.contains("/") { violation("interface \(interface) loaded", text) }
+        if let maximum = rule.count.maximum, maximum < rule.count.minimum { violation("device count max below min loaded", text) }
+    }
+    for workload in policy.workloads {
+        for device in workload.deviceReferences {
+            switch device {
+            case .netdev(let name): if name.isEmpty || name.utf8.count > 15 || name.contains("/") { violation("netdev \(name) loaded", text) }
+            case .block(let name): if name.isEmpty || name.contains("/") { violation("block \(name) loaded", text) }
+            case .pci: break
+            case .file, .ip: violation("run-only reference \(device) loaded", text)
+            }
+        }
+    }
     // Two spellings of one node cannot both have been kept: the mapping has one entry per node.
     if let topology = policy.host.topology, topology.cpus.keys.contains(where: { $0 < 0 }) { violation("negative node key", text) }
 }

@@ -102,6 +102,10 @@ public struct NumaMapsRead: Equatable, Sendable, Encodable {
 public struct Audit: Sendable {
     public var report: AuditReport
     public var state: HostState
+    /// The policy as judged: device references resolved to this host's nodes, workloads
+    /// whose references did not resolve without placement (`DeviceResolution`). What a
+    /// planner must plan from, so it never aims at a set the audit did not judge.
+    public var policy: Policy
 }
 
 /// Reads the host state a policy needs, evaluates it, applies the waivers once.
@@ -128,7 +132,7 @@ public enum Auditor {
             gone: state.problems.gone, unreadable: state.problems.unreadable, failOn: failOn)
         report.notes = state.problems.notes
         report.numaMapsReads = state.problems.numaMapsReads
-        return Audit(report: report, state: state)
+        return Audit(report: report, state: state, policy: DeviceResolution.resolve(loaded.policy, state.deviceNodes).policy)
     }
 
     /// The report alone.

@@ -12,8 +12,17 @@ enum CPUReservationChecks {
 
     static func findings(_ policy: Policy, _ state: HostState) -> [Finding] {
         policy.cpuReservations.flatMap { reservation in
-            check(reservation, state, allowedIRQs: state.reservationIRQs[reservation.cpus] ?? [])
+            check(reservation, state, allowedIRQs: allowedIRQs(reservation, policy.devices, state.devices.devices))
         }
+    }
+
+    /// The IRQs of the devices a reservation names in `irqs:` (the loader made sure each is a
+    /// declared device; the audit read them because the policy has `devices:`): those may
+    /// target its CPUs.
+    static func allowedIRQs(_ reservation: CPUReservation, _ rules: [DeviceRule], _ devices: [HostDevice]) -> Set<Int> {
+        guard !reservation.irqDevices.isEmpty else { return [] }
+        let named = rules.filter { reservation.irqDevices.contains($0.name) }
+        return Set(named.flatMap { DeviceChecks.matched($0.match, devices).flatMap { $0.irqs.map(\.irq) } })
     }
 
     static func check(_ reservation: CPUReservation, _ state: HostState, allowedIRQs: Set<Int>) -> [Finding] {
@@ -54,7 +63,7 @@ enum CPUReservationChecks {
         let pids = byProcess.keys.sorted { (ahead.contains($0) ? 0 : 1, $0) < (ahead.contains($1) ? 0 : 1, $1) }
         let listed = pids.prefix(named).map { pid -> String in
             let members = byProcess[pid] ?? []
-            let comm = UntrustedText.printable(members.first?.processComm ?? "?")
+            let comm = DeviceChecks.untrusted(members.first?.processComm ?? "?")
             let count = members.count == 1 ? "" : ", \(members.count) threads"
             return "PID \(pid) (\(comm)\(count)) \(describe(members))"
         }
@@ -108,10 +117,10 @@ enum CPUReservationChecks {
         }
         let irqThreads = names(interrupt) { thread in
             let number = thread.comm.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
-            return "\(UntrustedText.printable(thread.comm)) (IRQ \(number)) \(thread.allowed?.listString ?? "?")"
+            return "\(DeviceChecks.untrusted(thread.comm)) (IRQ \(number)) \(thread.allowed?.listString ?? "?")"
         }
-        let actual = "per-CPU bound (expected): " + names(bound) { UntrustedText.printable($0.comm) }
-            + "; unbound: " + names(unbound) { "\(UntrustedText.printable($0.comm)) \($0.allowed?.listString ?? "?")" }
+        let actual = "per-CPU bound (expected): " + names(bound) { DeviceChecks.untrusted($0.comm) }
+            + "; unbound: " + names(unbound) { "\(DeviceChecks.untrusted($0.comm)) \($0.allowed?.listString ?? "?")" }
             + "; interrupt threads: " + irqThreads
         return .judge(
             unbound.isEmpty && interrupt.isEmpty, .cpuReservation(cpus: cpus, .kernelThreads), .info, subject: subject(reservation),
@@ -139,7 +148,7 @@ enum CPUReservationChecks {
             case .some: actual = "requested \(requested) (not started: no effective CPU yet)"
             case nil: actual = "requested \(requested) (effective affinity unknown)"
             }
-            let name = irq.actions.map { " (\(UntrustedText.printable($0)))" } ?? ""
+            let name = irq.actions.map { " (\(DeviceChecks.untrusted($0)))" } ?? ""
             findings.append(Finding(
                 check: check, severity: .critical, outcome: .fail, subject: "IRQ \(irq.irq)\(name)", expected: expected, actual: actual,
                 remediation: "numaguard apply (writes smp_affinity_list of IRQ \(irq.irq) off CPUs \(cpus.listString)); a kernel-managed IRQ "
@@ -152,21 +161,3 @@ enum CPUReservationChecks {
     }
 }
 
-/// Names read from the host (a comm, an IRQ's action list: drivers put interface names there,
-/// and an interface name may hold an escape byte): control characters become `\xHH` and the
-/// text is cut at `limit` scalars, so a finding cannot drive a terminal or run on for pages.
-enum UntrustedText {
-    static func printable(_ text: String, limit: Int = 64) -> String {
-        var out = ""
-        for (index, scalar) in text.unicodeScalars.enumerated() {
-            guard index < limit else { return out + "…" }
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                let digits = String(scalar.value, radix: 16)
-                out += "\\x" + (digits.count == 1 ? "0" : "") + digits
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-}

@@ -19,9 +19,11 @@ public enum Evaluation {
     }
 
     /// Findings in a stable order: kernel, topology, huge pages, forbidden processes, claims,
-    /// each workload's checks, reservations, headroom, what could not be read, then drift.
+    /// devices, each workload's checks (its device references first), reservations, headroom,
+    /// what could not be read, then drift.
     public static func findings(_ loaded: LoadedPolicy, _ state: HostState, baseline: Baseline? = nil, newFile: String = "") -> [Finding] {
-        let policy = loaded.policy
+        let resolved = DeviceResolution.resolve(loaded.policy, state.deviceNodes)
+        let policy = resolved.policy
         var findings = HostChecks.kernel(policy.host.kernel, state.kernel)
         if let expected = policy.host.topology { findings += HostChecks.topology(expected, state.topology) }
         findings += HostChecks.hugePages(policy.host.hugePages, state.topology)
@@ -29,9 +31,11 @@ public enum Evaluation {
             findings += HostChecks.forbidden(policy.host.forbidProcesses, state.processes.map { ($0.pid, $0.comm) })
         }
         findings += claims(state)
+        findings += DeviceChecks.check(policy.devices, state.devices, topology: state.topology)
 
         var protectedResident: [Int: Int] = [:]
         for workload in policy.workloads {
+            findings += resolved.findings[workload.name] ?? []
             let members = state.members[workload.name] ?? []
             let groups = state.cgroupMemory.groups(of: workload.name)
             findings += WorkloadChecks.check(workload, members, topology: state.topology, policyFile: loaded.file, cgroups: groups)

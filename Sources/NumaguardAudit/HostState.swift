@@ -32,15 +32,17 @@ public struct HostState: Sendable {
     public var snapshot: Snapshot?
     /// What could not be read, what exited, what was deliberately left out.
     public var problems = Problems()
+    /// The host's devices, read only when the policy has `devices:` rules (DeviceChecks).
+    public var devices = DeviceLocality.Inventory()
+    /// The node of each device a workload's node list names, read only when one does
+    /// (DeviceResolution turns them into numbers before anything is judged).
+    public var deviceNodes: [DeviceSpecifier: Result<Int, DeviceRefusal>] = [:]
     /// Isolation, workqueue mask and irqbalance: read only when the policy has `host.isolation`,
     /// `host.irqbalance` or a CPU reservation (HostStateIsolation.swift).
     public var isolation: IsolationState?
     /// Every IRQ's affinity and every thread's placement: read only for CPU reservations.
     public var irqScan: IRQScan?
     public var threads: ThreadScan?
-    /// Per CPU reservation (by its CPUs), the IRQ numbers of the devices its `irqs:` names: those
-    /// may target the reserved CPUs. TODO(issue 15 merge): filled from `devices` by the reader.
-    public var reservationIRQs: [IDSet: Set<Int>] = [:]
 
     public struct ProcessName: Equatable, Sendable {
         public var pid: Int

@@ -59,6 +59,7 @@ public enum HostStateReader {
         if !policy.reservations.isEmpty {
             readForeign(processes, policy, reader: reader, into: &state)
         }
+        readDevices(policy, root: root, into: &state)
         readIsolation(processes, policy, root: root, into: &state)
         return state
     }

@@ -152,6 +152,10 @@ public struct HostRoot: Sendable {
             do {
                 count = try SystemCall.check("read", full) { read(fd, storage, chunkSize) }
             } catch {
+                // Only a pipe or FIFO opened without blocking (the live root's open) says
+                // "try again": a file the user named, `--policy <(command)`, whose writer has not
+                // written yet. Wait for it as cat would, by reading it blocking from here on.
+                if error.errno == Errno(EAGAIN), Self.makeBlocking(fd, full) { continue }
                 throw noted(relative, .unreadable(path: full, errno: error.errno))
             }
             if count == 0 { break }
@@ -178,6 +182,12 @@ public struct HostRoot: Sendable {
         observer?.file(relative, observed)
         if let failure { return .failure(failure) }
         return .success(())
+    }
+
+    /// Clears O_NONBLOCK; false when that fails (the read's EAGAIN is then the error).
+    private static func makeBlocking(_ fd: Int32, _ full: String) -> Bool {
+        guard let flags = try? SystemCall.check("fcntl", full, { fcntl(fd, F_GETFL) }) else { return false }
+        return (try? SystemCall.check("fcntl", full) { fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }) != nil
     }
 
     private func consume<E: Error>(

@@ -17,7 +17,8 @@ public struct InputFileError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// The policy file an operator names (every command's, watch's reload, `run --policy`), read
 /// through `HostRoot`'s one bounded loop as the policy loader read it before it took bytes: an
-/// absolute path through the live root (plain open, O_NONBLOCK), a relative one under the
+/// absolute path through the live root (plain open, O_NONBLOCK, so opening a FIFO without a
+/// writer does not hang; a pipe whose writer is slow is then read blocking), a relative one under the
 /// working directory as a confined root (symlinks and `..` stay inside it, regular files only).
 /// `HostRoot.readFile(atPath:)` (snapshots for diff, the actuator's inputs) opens blocking and
 /// unconfined instead. The reading lives here so NumaguardPolicy takes bytes and needs no host.

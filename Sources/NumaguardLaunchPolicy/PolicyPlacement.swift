@@ -23,14 +23,37 @@ public enum PolicyPlacement {
         return (try Self.request(request, policy: loaded), loaded.digest)
     }
 
+    /// Device references (`netdev:ens1f0`) resolve on the host `--host-root` names with the
+    /// audit's endpoint rule, so `run --policy` binds where the audit judges.
     public static func request(_ base: LaunchRequest, policy loaded: LoadedPolicy) throws(LaunchError) -> LaunchRequest {
+        try request(base, policy: loaded) { device in
+            DeviceLocality.resolve(device, in: HostRoot(path: base.hostRoot ?? "/"), rule: .endpoint)
+        }
+    }
+
+    /// The same, with the resolver given (tests).
+    public static func request(_ base: LaunchRequest, policy loaded: LoadedPolicy,
+                               resolving node: (DeviceSpecifier) -> Result<Int, DeviceRefusal>) throws(LaunchError) -> LaunchRequest {
         guard let name = base.workload else { return base }
         let policy = loaded.policy
-        guard let workload = policy.workload(named: name) else {
+        guard let declared = policy.workload(named: name) else {
             let names = policy.workloads.map(\.name)
             throw .usage("--workload \(name): \(loaded.file) declares no such workload (it declares: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
         }
         let source = "workload \"\(name)\" of \(loaded.file)"
+        let workload: Workload
+        switch declared.resolvingDevices(node) {
+        case let .success(resolved): workload = resolved
+        case let .failure(failures):
+            let reasons = failures.failures.map { failure in
+                switch failure {
+                case let .refused(_, refusal): refusal.explanation
+                case let .preferredSpread(nodes, devices):
+                    "memory policy preferred takes one node, and gives nodes \(nodes.listString) once \(devices.map(\.description).joined(separator: ", ")) resolved"
+                }
+            }
+            throw .refused("\(source): \(reasons.joined(separator: "; ")); nothing was executed")
+        }
         var request = base
         switch workload.cpus {
         case let .nodes(nodes): request.cpuNodes = NumactlSet(explicit: nodes, kind: .node)

@@ -4,7 +4,8 @@ import Yams
 /// The CPU-isolation part of the policy walk: `host.isolation`, `host.irqbalance`, `reserve:`
 /// items with `cpus`, and the checks that span them (reservations naming workloads, CPU
 /// reservations that overlap, isolated CPUs the declared topology does not have). Each mistake
-/// is recorded where it is, as in `PolicySections`.
+/// is recorded where it is, as in `PolicySections`. Device names in `irqs:` follow the
+/// `devices:` rule (`isDeviceName`, PolicyDeviceSections.swift).
 extension PolicySections {
     static let isolationKeys = ["isolated", "nohz_full", "managed_irq", "workqueue"]
     static let cpuReservationKeys = ["cpus", "for", "irqs"]
@@ -77,21 +78,15 @@ extension PolicySections {
         index < items.count ? "reserve[\(items[index].index)]" : "reserve"
     }
 
-    /// `[A-Za-z0-9_-]{1,64}`: a device name becomes part of check IDs and a metric label.
-    static func isDeviceName(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { byte in
-            Lex.isDigit(byte) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x2D || byte == 0x5F
-        }
-    }
-
     /// CPU reservations name declared workloads and do not overlap; isolated, nohz_full and
     /// reserved CPUs exist in the declared topology. The overlap check keeps one running union,
     /// so it costs one set operation per reservation, not one per pair.
-    /// TODO(issue 15 merge): `irqs` names a declared `devices:` entry (with Suggestion.nearest).
+    /// `irqs` names declared `devices:` entries.
     /// `items`: the `reserve:` index and YAML item of each accepted CPU reservation, in order.
     func isolationCrossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)], cpuReserveItems items: [(index: Int, node: Node)]) {
         let sink = reader.sink
         let workloads = Set(policy.workloads.map(\.name))
+        let devices = Set(policy.devices.map(\.name))
         func item(_ index: Int) -> Node? { index < items.count ? items[index].node : nil }
         func path(_ index: Int) -> String { index < items.count ? "reserve[\(items[index].index)]" : "reserve" }
         var union = IDSet()
@@ -102,6 +97,13 @@ extension PolicySections {
                 guard !workloads.contains(name) else { continue }
                 reader.error(item(index)?["for"] ?? item(index), "\(path) names workload \"\(name)\", which the policy does not declare",
                              suggestion: sink.isFull ? nil : Suggestion.nearest(to: name, in: policy.workloads.map(\.name)))
+            }
+            let irqItems = item(index)?["irqs"]?.sequence.map(Array.init) ?? []
+            for (position, name) in reservation.irqDevices.enumerated() where !devices.contains(name) {
+                sink.work += 1
+                reader.error(position < irqItems.count ? irqItems[position] : item(index),
+                             "\(path).irqs names device \"\(name)\", which the policy's devices: does not declare",
+                             suggestion: sink.isFull ? nil : Suggestion.nearest(to: name, in: policy.devices.map(\.name)))
             }
             sink.work += 1
             let shared = union.intersection(reservation.cpus)

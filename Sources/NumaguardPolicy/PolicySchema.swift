@@ -324,7 +324,7 @@ public enum PolicySchema {
             "type": "object",
             "properties": {
               "nodes": {
-                "$ref": "#/$defs/idList"
+                "$ref": "#/$defs/workloadNodes"
               },
               "cpulist": {
                 "$ref": "#/$defs/idList"
@@ -351,7 +351,7 @@ public enum PolicySchema {
                 "description": "The mode anonymous memory must be under. interleave and weighted-interleave need allow_interleave: true; preferred takes one node; all but local and default need nodes."
               },
               "nodes": {
-                "$ref": "#/$defs/idList"
+                "$ref": "#/$defs/workloadNodes"
               },
               "max_remote": {
                 "$ref": "#/$defs/percent",
@@ -586,6 +586,123 @@ public enum PolicySchema {
         }
       },
       "additionalProperties": false
+    },
+    "devices": {
+      "description": "Devices (NICs, NVMe, GPUs, other PCI functions) and where they must be attached: each entry gives device.NAME.* checks.",
+      "type": "array",
+      "minItems": 1,
+      "maxItems": 4096,
+      "items": {
+        "type": "object",
+        "description": "One rule: the devices its match selects must number count, be attached to numa_node, and have their interrupts handled on irqs.",
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]{1,64}$",
+            "description": "Unique; 1 to 64 of A-Z, a-z, 0-9, - and _ (part of check IDs and a metric label)."
+          },
+          "match": {
+            "type": "object",
+            "description": "Which devices: every given key must hold, and at least one must be given.",
+            "properties": {
+              "interface": {
+                "type": "string",
+                "pattern": "^[^/:\\s]{1,15}$",
+                "not": {
+                  "enum": [
+                    ".",
+                    ".."
+                  ]
+                },
+                "description": "A network interface name (at most 15 bytes)."
+              },
+              "pci": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$",
+                "description": "A PCI function as sysfs spells it: 0000:21:00.0."
+              },
+              "driver": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{1,64}$",
+                "description": "The bound driver's name (mlx5_core)."
+              },
+              "class": {
+                "enum": [
+                  "net",
+                  "nvme",
+                  "block",
+                  "gpu",
+                  "pci"
+                ],
+                "description": "The kind of device; pci is any other PCI function."
+              },
+              "block": {
+                "type": "string",
+                "pattern": "^(/dev/)?[A-Za-z0-9_!-]{1,31}$",
+                "description": "A block device's kernel name (nvme0n1); /dev/nvme0n1 names the same (nothing is stat'ed)."
+              }
+            },
+            "additionalProperties": false,
+            "minProperties": 1
+          },
+          "numa_node": {
+            "$ref": "#/$defs/nodeId",
+            "description": "The node every matched device must be attached to; numa_node -1 (no firmware locality) fails."
+          },
+          "irqs": {
+            "type": "object",
+            "description": "Where the devices' interrupts must be handled (effective affinity): CPUs or the CPUs of nodes, one of the two.",
+            "properties": {
+              "cpus": {
+                "$ref": "#/$defs/idList"
+              },
+              "nodes": {
+                "$ref": "#/$defs/idList"
+              },
+              "allow_managed": {
+                "$ref": "#/$defs/bool",
+                "description": "Kernel-managed vectors (nvme queues) are reported as info, not failed."
+              }
+            },
+            "additionalProperties": false,
+            "oneOf": [
+              {
+                "required": [
+                  "cpus"
+                ]
+              },
+              {
+                "required": [
+                  "nodes"
+                ]
+              }
+            ]
+          },
+          "count": {
+            "type": "object",
+            "description": "How many devices must match (min <= max); by default at least 1.",
+            "properties": {
+              "min": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 4096
+              },
+              "max": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 4096
+              }
+            },
+            "additionalProperties": false,
+            "minProperties": 1
+          }
+        },
+        "required": [
+          "name",
+          "match"
+        ],
+        "additionalProperties": false
+      }
     }
   },
   "required": [
@@ -722,6 +839,42 @@ public enum PolicySchema {
       "items": {
         "$ref": "#/$defs/text"
       }
+    },
+    "workloadNodes": {
+      "description": "Nodes: a number, a kernel list string such as \"0-1\", a device reference, or a non-empty list mixing numbers and device references ([0, \"netdev:ens1f0\"]). A reference (netdev:NAME, pci:0000:21:00.0, block:NAME) stands for the node the device is attached to on the audited host; file: and ip: are accepted only by numaguard run. preferred takes one node once references are resolved.",
+      "oneOf": [
+        {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 65536
+        },
+        {
+          "type": "string",
+          "pattern": "^\\s*[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*\\s*$"
+        },
+        {
+          "$ref": "#/$defs/deviceReference"
+        },
+        {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "oneOf": [
+              {
+                "$ref": "#/$defs/nodeId"
+              },
+              {
+                "$ref": "#/$defs/deviceReference"
+              }
+            ]
+          }
+        }
+      ]
+    },
+    "deviceReference": {
+      "type": "string",
+      "pattern": "^(netdev:[^/:\\s]{1,15}|pci:[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]|block:[A-Za-z0-9_!-]{1,31})$",
+      "description": "A device whose node is meant: netdev:INTERFACE, pci:SSSS:BB:DD.F as sysfs spells it, or block:KERNEL_NAME."
     }
   }
 }

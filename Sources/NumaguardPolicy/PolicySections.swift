@@ -47,7 +47,10 @@ struct PolicySections {
             policy.waivers = items.enumerated().compactMap { waiver($1, "waivers[\($0)]") }
         }
         if let watch = top["watch"] { policy.watch = watchSettings(watch.value) }
+        let deviceRules = top["devices"].map { devices($0.value) } ?? []
+        policy.devices = deviceRules.map(\.rule)
         crossChecks(policy, top, workloadNodes: workloadNodes, reserveNodes: reserveNodes)
+        deviceCrossChecks(deviceRules, topology: policy.host.topology)
         isolationCrossChecks(policy, top, cpuReserveItems: cpuReserveItems)
         return policy
     }
@@ -172,7 +175,9 @@ struct PolicySections {
                 workload.running = RunningCount(minimum: low, maximum: high)
             }
         }
-        if let cpus = fields["cpus"] { workload.cpus = cpuPlacement(cpus.value, "\(workloadPath).cpus") }
+        if let cpus = fields["cpus"], let placement = cpuPlacement(cpus.value, "\(workloadPath).cpus") {
+            (workload.cpus, workload.cpuNodeDevices) = placement
+        }
         if let memory = fields["memory"] { workload.memory = memoryPlacement(memory.value, "\(workloadPath).memory") }
         return name != nil && match != nil ? workload : nil
     }
@@ -202,11 +207,12 @@ struct PolicySections {
         return valid ? match : nil
     }
 
-    func cpuPlacement(_ node: Node, _ path: String) -> CPUPlacement? {
+    /// The placement, and the devices its `nodes` names (PolicyDeviceSections.swift).
+    func cpuPlacement(_ node: Node, _ path: String) -> (CPUPlacement, [DeviceSpecifier])? {
         guard let fields = reader.fields(node, path, allowed: ["nodes", "cpulist"]) else { return nil }
         switch (fields["nodes"], fields["cpulist"]) {
-        case let (nodes?, nil): return reader.idSet(nodes.value, "\(path).nodes", what: "node list").map { .nodes($0) }
-        case let (nil, cpulist?): return reader.idSet(cpulist.value, "\(path).cpulist", what: "cpulist").map { .cpulist($0) }
+        case let (nodes?, nil): return nodeList(nodes.value, "\(path).nodes").map { (.nodes($0.nodes), $0.devices) }
+        case let (nil, cpulist?): return reader.idSet(cpulist.value, "\(path).cpulist", what: "cpulist").map { (.cpulist($0), []) }
         case (.some, .some):
             reader.error(node, "\(path) takes nodes or cpulist, not both")
         case (nil, nil):
@@ -221,7 +227,8 @@ struct PolicySections {
         let modeText = fields["policy"].flatMap { reader.choice($0.value, "\(path).policy", Keys.memoryModes) }
         let mode = modeText.flatMap { MemoryPolicy.Mode(rawValue: $0) }
         let allowInterleave = fields["allow_interleave"].flatMap { reader.bool($0.value, "\(path).allow_interleave") } ?? false
-        let nodes = fields["nodes"].flatMap { reader.idSet($0.value, "\(path).nodes", what: "node list") }
+        let list = fields["nodes"].flatMap { nodeList($0.value, "\(path).nodes") }
+        let nodes = list?.nodes
         let maxRemote = fields["max_remote"].flatMap { reader.quantity($0.value, "\(path).max_remote", Quantity.percent) }
         let scan = fields["scan"].flatMap { reader.bool($0.value, "\(path).scan") } ?? true
         guard let mode, let modeText else { return nil }
@@ -239,11 +246,14 @@ struct PolicySections {
             return nil
         }
         if fields["nodes"] != nil && nodes == nil { return nil }
+        // With a device reference, "one node" can only be judged once it is resolved.
         if mode == .preferred, let nodes, nodes.count > 1 {
             reader.error(fields["nodes"]?.value, "\(path): policy preferred takes one node; use preferred-many for several")
             return nil
         }
-        return MemoryPlacement(mode: mode, nodes: nodes ?? IDSet(), maxRemote: maxRemote.map { $0 / 100 }, allowInterleave: allowInterleave, scan: scan)
+        var placement = MemoryPlacement(mode: mode, nodes: nodes ?? IDSet(), maxRemote: maxRemote.map { $0 / 100 }, allowInterleave: allowInterleave, scan: scan)
+        placement.nodeDevices = list?.devices ?? []
+        return placement
     }
 
     func reservation(_ node: Node, _ path: String) -> Reservation? {
@@ -260,9 +270,10 @@ struct PolicySections {
         let check = fields["check"].flatMap { reader.string($0.value, "\(path).check") }
         let reason = fields["reason"].flatMap { reader.string($0.value, "\(path).reason") }
         let expires = fields["expires"].flatMap { reader.quantity($0.value, "\(path).expires", Quantity.day) }
-        let roots = ["host.", "workload.", "node.", "drift.", "cpus."]
+        let roots = ["host.", "workload.", "node.", "drift.", "device.", "cpus."]
         if let check, !roots.contains(where: { check.hasPrefix($0) }) {
-            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift.; cpus. for a CPU reservation)")
+            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift., "
+                         + "or device. for a devices: entry; cpus. for a CPU reservation)")
             return nil
         }
         guard let check, let reason, let expires else { return nil }

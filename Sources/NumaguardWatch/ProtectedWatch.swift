@@ -217,6 +217,8 @@ public final class ProtectedWatch {
     }
 
     static func home(of workload: Workload, _ topology: Topology) -> IDSet? {
+        // A device reference's node is not resolved here: no home rather than a wrong one.
+        guard workload.deviceReferences.isEmpty else { return nil }
         if let nodes = workload.memory?.nodes, !nodes.isEmpty { return nodes }
         switch workload.cpus {
         case let .nodes(nodes)?: return nodes

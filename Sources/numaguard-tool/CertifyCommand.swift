@@ -45,7 +45,9 @@ struct CertifyCommand: ParsableCommand {
         let records = try judgement.records()
         let report: AuditReport
         do {
-            report = try CertificationWindow(root: root, seconds: seconds).certify(policy: loaded.policy, today: day) {
+            // The window's nodes include those the protected workloads' device references name.
+            let placed = DeviceResolution.resolve(loaded.policy, HostStateReader.deviceNodes(loaded.policy, root: root)).policy
+            report = try CertificationWindow(root: root, seconds: seconds).certify(policy: placed, today: day) {
                 () throws(Auditor.Failure) in
                 try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn, launchRecords: records)
             }

@@ -60,7 +60,7 @@ struct EnforceOptions: ParsableArguments {
         let current = persist ? (try? root.readTextIfPresent(String(Self.dropIn.dropFirst()))) ?? nil : nil
         let options = Planner.Options(selfPID: Int(getpid()),
                                       persist: persist ? .init(path: Self.dropIn, current: current) : nil)
-        return (Planner.plan(audit.report, state: audit.state, policy: loaded.policy, options: options), loaded)
+        return (Planner.plan(audit.report, state: audit.state, policy: audit.policy, options: options), loaded)
     }
 }
 

@@ -68,7 +68,8 @@ struct PolicyCommand: ParsableCommand {
             let loaded = try PolicyFile.load(file)
             let policy = loaded.policy
             FileHandleWriter.write(1, "\(file): valid (sha256:\(loaded.digest)); \(policy.workloads.count) workload\(policy.workloads.count == 1 ? "" : "s"), "
-                + "\(policy.reservations.count) reservation\(policy.reservations.count == 1 ? "" : "s"), \(policy.waivers.count) waiver\(policy.waivers.count == 1 ? "" : "s")\n")
+                + "\(policy.reservations.count) reservation\(policy.reservations.count == 1 ? "" : "s"), \(policy.waivers.count) waiver\(policy.waivers.count == 1 ? "" : "s")"
+                + (policy.devices.isEmpty ? "" : ", \(policy.devices.count) device rule\(policy.devices.count == 1 ? "" : "s")") + "\n")
         }
     }
 }

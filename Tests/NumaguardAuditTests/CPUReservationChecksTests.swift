@@ -14,7 +14,7 @@ final class CPUReservationChecksTests: XCTestCase {
         workloads:
           - {name: engine, match: {comm: engine}}
         reserve:
-          - {cpus: "2-3", for: [engine], irqs: [md-nic]}
+          - {cpus: "2-3", for: [engine]}
         """
 
     func testForeignThreadsAreNamedConfinedOnesFirst() throws {
@@ -66,12 +66,25 @@ final class CPUReservationChecksTests: XCTestCase {
             IRQAffinity(irq: 63, requested: IDSet([2]), effective: IDSet([2]), actions: ""),
         ]
         var state = IsolationTestHost.state(irqs: irqs)
-        state.reservationIRQs[IDSet([2, 3])] = [51]
-        let findings = Evaluation.findings(try IsolationTestHost.loaded(policy), state).filter { $0.check == "cpus.2-3.reserve.irqs" }
+        // IRQ 51 is a vector of the device the reservation names in irqs: (journal-disk).
+        state.devices = DeviceLocality.Inventory(devices: [
+            HostDevice(kind: .nvme, name: "nvme0", address: nil, driver: "nvme", pciClass: nil, reportedNode: 1,
+                       irqs: [DeviceIRQ(mode: .msix, affinity: irqs[1], managedExpected: true)]),
+        ])
+        let named = try IsolationTestHost.loaded("""
+            version: 1
+            devices:
+              - {name: journal-disk, match: {driver: nvme}}
+            workloads:
+              - {name: engine, match: {comm: engine}}
+            reserve:
+              - {cpus: "2-3", for: [engine], irqs: [journal-disk]}
+            """)
+        let findings = Evaluation.findings(named, state).filter { $0.check == "cpus.2-3.reserve.irqs" }
         XCTAssertEqual(findings.map(\.subject), ["IRQ 45 (virtio1-input.0)", "IRQ 61 (idle)", "IRQ 62"])
         XCTAssertEqual(findings.map(\.actual), ["effective CPU 3 (requested 0-3)", "requested 0-3 (not started: no effective CPU yet)",
                                                 "requested 0-3 (effective affinity unknown)"])
-        XCTAssertEqual(findings.first?.expected, "no device interrupt targets CPUs 2-3 except md-nic's")
+        XCTAssertEqual(findings.first?.expected, "no device interrupt targets CPUs 2-3 except journal-disk's")
         XCTAssertTrue(findings.allSatisfy { $0.outcome == .fail && $0.severity == .critical && $0.pid == nil })
         let clean = Evaluation.findings(try IsolationTestHost.loaded(policy), IsolationTestHost.state(irqs: [irqs[2]]))
         XCTAssertEqual(IsolationTestHost.lines(clean), ["cpus.2-3.reserve.irqs pass [CPUs 2-3]", "cpus.2-3.reserve.workqueue pass [CPUs 2-3]"])

@@ -32,7 +32,7 @@ final class CheckIDTests: XCTestCase {
             .running: "running", .cpus: "cpus", .lastCPU: "threads.last_cpu", .cpusetCPUs: "cgroup.cpuset.cpus",
             .cpusetMems: "cgroup.cpuset.mems", .memsAllowed: "memory.mems_allowed", .memoryPolicy: "memory.policy",
             .interleave: "memory.interleave", .remote: "memory.remote", .launcher: "launcher", .claim: "claim", .read: "read",
-            .cgroupRead: "cgroup.read",
+            .cgroupRead: "cgroup.read", .deviceReference: "device", .windowSwitches: "window.nonvoluntary_switches",
         ]
         XCTAssertEqual(Set(workload.keys), Set(CheckID.WorkloadCheck.allCases), "every workload check pinned")
         for (check, tail) in workload {

@@ -48,4 +48,29 @@ final class InputFileTests: XCTestCase {
             XCTAssertEqual((error as? InputFileError)?.path, "/")
         }
     }
+
+    /// `--policy <(command)`: the path is a pipe whose writer may not have written when it is
+    /// opened (the live root opens without blocking). It is read to the writer's end, as cat
+    /// reads it, instead of failing with "Resource temporarily unavailable".
+    func testAPipeWhoseWriterIsSlowIsReadToItsEnd() throws {
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        defer { close(ends[0]) }
+        let writer = ends[1]
+        let contents = Array("version: 1\n".utf8) + Array(repeating: UInt8(0x23), count: 100_000)
+        let thread = Thread {
+            usleep(300_000)
+            contents.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(writer, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+            close(writer)
+        }
+        thread.start()
+        XCTAssertEqual(try InputFile.read("/proc/self/fd/\(ends[0])", atMost: 1 << 20), contents)
+    }
 }
