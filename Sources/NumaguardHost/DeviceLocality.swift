@@ -40,7 +40,7 @@ public enum DeviceLocality {
     }
 
     /// Where a reference was found: the node, and the device whose `numa_node` gave it, for
-    /// messages ("eth0 (0000:20:00.0)").
+    /// messages: the name and the directory ("eth0 (/sys/devices/pci0000:20/0000:20:00.0)").
     public struct Location: Equatable, Sendable {
         public var node: Int
         public var device: String
@@ -105,7 +105,7 @@ public enum DeviceLocality {
                 case let .noNode(device):
                     return .failure(.unknown(specifier, path: root.absolute("\(device)/numa_node")))
                 case let .bus(bus):
-                    return located(try bus.reportedNode(in: root), "\(name) (\(bus.name))", specifier)
+                    return located(try bus.reportedNode(in: root), "\(name) (\(root.absolute(bus.path)))", specifier)
                 }
             }
         } catch {
@@ -127,11 +127,11 @@ public enum DeviceLocality {
         if let text = try classLinkText(entry, in: root), let first = NumactlClassLink.firstDevice(inLink: text) {
             let directory = "sys/\(first)"
             guard root.exists("\(directory)/numa_node") else { return .missing("\(directory)/numa_node") }
-            return .read(try BusDevice.node(at: directory, in: root), "\(name) (\(first.split(separator: "/").last ?? first))")
+            return .read(try BusDevice.node(at: directory, in: root), "\(name) (\(root.absolute(directory)))")
         }
         guard try linkPresent("\(entry)/device", in: root) else { return .virtual }
         guard root.exists("\(entry)/device/numa_node") else { return .missing("\(entry)/device/numa_node") }
-        return .read(try BusDevice.node(at: "\(entry)/device", in: root), name)
+        return .read(try BusDevice.node(at: "\(entry)/device", in: root), "\(name) (\(root.absolute("\(entry)/device")))")
     }
 
     /// `pci:`: numactl reads `devices/pciSSSS:BB/ADDR/numa_node`, which exists only for a
@@ -146,7 +146,7 @@ public enum DeviceLocality {
             return .failure(.unknown(specifier, path: root.absolute(root.exists(directory) ? "\(directory)/numa_node" : directory)))
         }
         do {
-            return located(try BusDevice.node(at: directory, in: root), address.description, specifier)
+            return located(try BusDevice.node(at: directory, in: root), "\(address) (\(root.absolute(directory)))", specifier)
         } catch {
             return .failure(.unreadable(specifier, error))
         }
