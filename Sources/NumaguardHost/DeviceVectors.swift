@@ -44,6 +44,9 @@ enum DeviceVectors {
     static func read(_ directory: String, in root: HostRoot, managed rule: ManagedRule?, subject: String,
                      problems: inout [DeviceLocality.Problem]) -> [DeviceIRQ] {
         var lines: [(irq: Int, mode: DeviceIRQ.Mode)] = []
+        // INTx stands in only where there is no msi_irqs/ at all: a listing refused (too many
+        // entries) or unreadable is a problem, not a device without MSI.
+        var msiReadable = true
         do {
             let names = try root.list("\(directory)/msi_irqs", limit: maximumVectors)
             for name in names {
@@ -62,9 +65,12 @@ enum DeviceVectors {
                 lines.append((irq, mode))
             }
         } catch {
-            if !error.isMissing { problems.append(.init(subject: subject, error: error)) }
+            if !error.isMissing {
+                msiReadable = false
+                problems.append(.init(subject: subject, error: error))
+            }
         }
-        if lines.isEmpty {
+        if lines.isEmpty, msiReadable {
             do {
                 if let line = try root.parseIfPresent("\(directory)/irq", { (text) throws(ParseError) in try Lex.number(text, what: "irq") }),
                    line > 0, line <= IRQAffinityReader.maximumIRQ {
