@@ -71,7 +71,7 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
                 digits = 0
                 value = 0
                 continue
-            case 0x78, 0x58:   // x X
+            case 0x78 where digits == 1 && value == 0, 0x58 where digits == 1 && value == 0:   // the x of 0x
                 return failure("write the parts without 0x: they are hexadecimal already", at: index + 1)
             default:
                 return failure("expected [segment:]bus:device[.function] in hexadecimal", at: index + 1)
