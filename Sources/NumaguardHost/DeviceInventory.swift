@@ -12,7 +12,8 @@ enum DeviceInventory {
     static let maximumClassEntries = 16384
     static let maximumPCIDevices = 4096
 
-    static func read(_ root: HostRoot) -> DeviceLocality.Inventory {
+    static func read(_ root: HostRoot, classes: [(directory: String, kind: DeviceKind)] = classes,
+                     pciFunctions: Bool = true) -> DeviceLocality.Inventory {
         var inventory = DeviceLocality.Inventory()
         var seen: Set<PCIAddress> = []
         for (directory, kind) in classes {
@@ -29,7 +30,7 @@ enum DeviceInventory {
                 inventory.devices.append(device)
             }
         }
-        readPCIFunctions(root, skipping: seen, into: &inventory)
+        if pciFunctions { readPCIFunctions(root, skipping: seen, into: &inventory) }
         return inventory
     }
 

@@ -54,6 +54,13 @@ public enum DeviceLocality {
     /// Every net, nvme, block and gpu class device with a bus device, and PCI functions.
     public static func read(_ root: HostRoot) -> Inventory { DeviceInventory.read(root) }
 
+    /// Only the class devices of `classes` (`net`, `nvme`, `block`, `drm`), without the other
+    /// PCI functions: for a reader that records less (a snapshot's devices are NICs and NVMe
+    /// controllers), so it reads and captures no more than it keeps.
+    public static func read(_ root: HostRoot, classes: [String]) -> Inventory {
+        DeviceInventory.read(root, classes: DeviceInventory.classes.filter { classes.contains($0.directory) }, pciFunctions: false)
+    }
+
     /// The node `specifier` is attached to on the host under `root`.
     public static func resolve(_ specifier: DeviceSpecifier, in root: HostRoot, rule: Rule) -> Result<Int, DeviceRefusal> {
         locate(specifier, in: root, rule: rule).map(\.node)
