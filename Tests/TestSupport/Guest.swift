@@ -25,8 +25,9 @@ public struct Guest {
         get throws { try text("uname-r").trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
-    /// `append`: extra kernel command line (e.g. `numa_balancing=disable`).
-    public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, script: String,
+    /// `append`: extra kernel command line (e.g. `numa_balancing=disable`). `pci`: run-guest.sh's
+    /// `--pci LIST` (`net@1,nvme@0,net@none`: q35 with PCIe devices on those nodes).
+    public static func boot(_ kernel: Kernel, _ topology: Topology, append: String? = nil, pci: String? = nil, script: String,
                             file: StaticString = #filePath, line: UInt = #line) throws -> Guest {
         let environment = ProcessInfo.processInfo.environment
         guard environment["NUMAGUARD_VM_TESTS"] == "1" else {
@@ -48,7 +49,7 @@ public struct Guest {
         let result = try Command.run("/bin/sh", [
             harness, "--kernel", kernel.rawValue, "--topology", topology.rawValue,
             "--script", scriptURL.path, "--out", out.path, "--binary", binary, "--timeout", "600",
-        ] + (append.map { ["--append", $0] } ?? []))
+        ] + (append.map { ["--append", $0] } ?? []) + (pci.map { ["--pci", $0] } ?? []))
         let guest = Guest(directory: out, exitCode: result.status, package: booted)
         if result.status != 0 {
             XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) (\(booted.description)) exited \(result.status): \(result.stderr)\n"
