@@ -72,10 +72,14 @@ enum DeviceVectors {
         }
         if lines.isEmpty, msiReadable {
             do {
-                if let line = try root.parseIfPresent("\(directory)/irq", { (text) throws(ParseError) in try Lex.number(text, what: "irq") }),
-                   line > 0, line <= IRQAffinityReader.maximumIRQ {
-                    lines.append((line, .intx))
+                let line = try root.parseIfPresent("\(directory)/irq") { (text) throws(ParseError) -> Int in
+                    let line = try Lex.number(text, what: "irq")
+                    guard line <= IRQAffinityReader.maximumIRQ else {
+                        throw ParseError(what: "irq", input: Lex.trimmed(text), reason: "above the largest IRQ number \(IRQAffinityReader.maximumIRQ)")
+                    }
+                    return line
                 }
+                if let line, line > 0 { lines.append((line, .intx)) }
             } catch {
                 problems.append(.init(subject: subject, error: error))
             }

@@ -258,6 +258,14 @@ final class DeviceLocalityTests: XCTestCase {
                       "\(inventory.problems.map(\.error.description))")
     }
 
+    func testAnIRQNumberBeyondTheBoundIsAProblem() throws {
+        try tree.write("sys/devices/pci0000:00/0000:00:05.0/irq", "99999999\n")
+        let inventory = DeviceLocality.read(root)
+        XCTAssertEqual(inventory.devices.first { $0.name == "0000:00:05.0" }?.irqs, [])
+        XCTAssertTrue(inventory.problems.contains { $0.subject == "0000:00:05.0" && $0.error.description.contains("above the largest IRQ number") },
+                      "\(inventory.problems.map(\.error.description))")
+    }
+
     func testAFIFOInPlaceOfNumaNodeIsRefusedWithoutBlocking() throws {
         let path = "\(tree.path)/sys/devices/pci0000:00/0000:00:05.0/numa_node"
         try FileManager.default.removeItem(atPath: path)
