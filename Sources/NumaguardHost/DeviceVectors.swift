@@ -11,13 +11,11 @@ enum DeviceVectors {
     /// vectors that are not managed (`pre_vectors`): nvme's admin queue (`nvme0q0`),
     /// virtio's config vector, virtio-scsi's control and event queues too. No file says
     /// which IRQ is managed on Debian's kernels (no IRQ debugfs), so this is an expectation.
-    struct ManagedRule: Equatable {
+    struct ManagedRule {
         /// How many of the lowest vectors are not managed when the handler names are unknown.
         var preVectors: Int
         /// True when an `actions` name belongs to an unmanaged vector.
         var unmanagedAction: (Substring) -> Bool
-
-        static func == (lhs: ManagedRule, rhs: ManagedRule) -> Bool { lhs.preVectors == rhs.preVectors }
 
         static func forDrivers(_ drivers: [String]) -> ManagedRule? {
             if drivers.contains("nvme") {
