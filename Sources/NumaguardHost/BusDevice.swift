@@ -28,14 +28,17 @@ struct BusDevice {
         case bus(BusDevice)
     }
 
-    /// Walks from `entry` (`sys/class/net/eth0`) through its `device` link.
+    /// Walks from `entry` (`sys/class/net/eth0`) through its `device` link. A partition
+    /// (`nvme0n1p1`) has no `device` link: its disk is the directory above it, so the walk
+    /// starts there; anything else without one is virtual.
     static func walk(from entry: String, in root: HostRoot) throws(HostError) -> Walk {
-        let link = "\(entry)/device"
+        var link = "\(entry)/device"
         do {
             _ = try root.readLink(link)
         } catch {
-            if error.isMissing { return .virtual }
-            throw error
+            guard error.isMissing else { throw error }
+            guard root.exists("\(entry)/partition") else { return .virtual }
+            link = "\(entry)/.."
         }
         let resolved = try root.resolve(link).path
         guard resolved.hasPrefix("sys/devices/") else {

@@ -129,6 +129,7 @@ final class DeviceLocalityTests: XCTestCase {
             XCTAssertEqual(node(.netdev("eth0"), rule), 1)
             XCTAssertEqual(node(.block("nvme0n1"), rule), 0)
             XCTAssertEqual(node(.block("sda"), rule), 0)
+            XCTAssertEqual(node(.block("nvme0n1p1"), rule), 0, "a partition has no device link: its disk carries it")
         }
     }
 
