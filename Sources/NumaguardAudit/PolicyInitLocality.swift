@@ -82,9 +82,12 @@ extension PolicyInit {
             }
             let name = uniqueName(for: device, among: &names)
             let rule = DeviceRule(name: name, match: DeviceMatch(pci: address), numaNode: node)
-            guard allPass(DeviceChecks.check(rule, inventory, topology: topology)), topology.nodes.contains(where: { $0.id == node }),
-                  !topology.numaEnabled || node < topology.nodes.count else {
+            guard topology.nodes.contains(where: { $0.id == node }), !topology.numaEnabled || node < topology.nodes.count else {
                 lines.append("  # \(address) (\(label)): not declared, numa_node \(node) is not a node of this host's topology.")
+                continue
+            }
+            if let failed = DeviceChecks.check(rule, inventory, topology: topology).first(where: { $0.outcome != .pass }) {
+                lines.append("  # \(address) (\(label)): not declared, \(failed.check) would not pass: \(commentText(failed.actual, limit: 160))")
                 continue
             }
             lines += ["  - name: \(name)", "    match: {pci: \"\(address)\"}  # \(label)", "    numa_node: \(node)"]
@@ -99,7 +102,7 @@ extension PolicyInit {
             }
         }
         // Only comments: a `devices:` key with no item would be null, which the loader refuses.
-        if !lines.contains(where: { $0.hasPrefix("  - name: ") }) { lines[0] = "# devices: none declared" }
+        if !lines.contains(where: { $0.hasPrefix("  - name: ") }) { lines = ["# devices: none declared"] + lines.dropFirst(2) }
         return (lines, interrupts)
     }
 
