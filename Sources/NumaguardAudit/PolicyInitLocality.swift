@@ -67,7 +67,8 @@ extension PolicyInit {
             // may be the one a rule is about), so none is declared.
             let count = inventory.problems.count
             return (["# devices: not declared: \(count) device\(count == 1 ? "" : "s") could not be read (\(commentText(first.subject)): "
-                     + "\(commentText(first.error.description, limit: 160))); run numaguard policy init as root"], false)
+                     + "\(commentText(first.error.description, limit: 160))); an audit would be incomplete with any devices: rule. "
+                     + "Re-run policy init once it reads (as root, if it is a permission)"], false)
         }
         var lines = ["devices:", "  # Matched by PCI address, which is stable across boots (interface names are not)."]
         var names: Set<String> = []

@@ -159,6 +159,18 @@ final class PolicyInitLocalityTests: XCTestCase {
         XCTAssertTrue(text.contains("  # 0000:01:00.0 (net eth0, driver virtio_net): not declared, numa_node -1"), text)
     }
 
+    /// A device that cannot be read makes any `devices:` rule incomplete in the audit: none is
+    /// declared, and the comment names the device and the error.
+    func testAnUnreadableDeviceDeclaresNoDevices() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node-devices", keeping: [])
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try "x\n".write(to: copy.appendingPathComponent("sys/devices/pci0000:20/0000:20:00.0/0000:21:00.0/numa_node"), atomically: false, encoding: .utf8)
+        let (text, policy, _) = try roundTrip(copy.path)
+        XCTAssertTrue(policy.devices.isEmpty)
+        XCTAssertTrue(text.contains("# devices: not declared: 1 device could not be read (eth1: "), text)
+        XCTAssertTrue(text.contains("invalid numa_node \"x\""), text)
+    }
+
     /// Two devices whose names sanitize alike get distinct names.
     func testNamesAreUnique() {
         var names: Set<String> = []
