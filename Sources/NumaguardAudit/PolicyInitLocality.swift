@@ -70,11 +70,18 @@ extension PolicyInit {
                      + "\(commentText(first.error.description, limit: 160))); an audit would be incomplete with any devices: rule. "
                      + "Re-run policy init once it reads (as root, if it is a permission)"], false)
         }
+        // Each rule is judged against its own bus device's entries only: linear in the
+        // inventory, however many NICs a capture lists.
+        var byAddress: [PCIAddress: [HostDevice]] = [:]
+        for device in inventory.devices {
+            if let address = device.address { byAddress[address, default: []].append(device) }
+        }
         var lines = ["devices:", "  # Matched by PCI address, which is stable across boots (interface names are not)."]
         var names: Set<String> = []
         var interrupts = false
         for device in candidates {
             guard let address = device.address else { continue }
+            let own = DeviceLocality.Inventory(devices: byAddress[address] ?? [])
             let label = "\(device.kind.rawValue) \(commentText(device.name))" + (device.driver.map { ", driver \(commentText($0))" } ?? "")
             guard let node = device.reportedNode, node >= 0 else {
                 let reported = device.reportedNode.map { "numa_node \($0): the firmware gives no locality" } ?? "no numa_node could be read"
@@ -87,15 +94,15 @@ extension PolicyInit {
                 lines.append("  # \(address) (\(label)): not declared, numa_node \(node) is not a node of this host's topology.")
                 continue
             }
-            if let failed = DeviceChecks.check(rule, inventory, topology: topology).first(where: { $0.outcome != .pass }) {
+            if let failed = DeviceChecks.check(rule, own, topology: topology).first(where: { $0.outcome != .pass }) {
                 lines.append("  # \(address) (\(label)): not declared, \(failed.check) would not pass: \(commentText(failed.actual, limit: 160))")
                 continue
             }
             lines += ["  - name: \(name)", "    match: {pci: \"\(address)\"}  # \(label)", "    numa_node: \(node)"]
             var placed = rule
             placed.irqs = IRQPlacement(target: .nodes(IDSet([node])))
-            let vectors = DeviceChecks.matched(rule.match, inventory.devices).first?.irqs ?? []
-            if !vectors.isEmpty, allPass(DeviceChecks.check(placed, inventory, topology: topology)) {
+            let vectors = DeviceChecks.matched(rule.match, own.devices).first?.irqs ?? []
+            if !vectors.isEmpty, allPass(DeviceChecks.check(placed, own, topology: topology)) {
                 interrupts = true
                 lines.append("    irqs: {nodes: [\(node)]}")
             } else if let reason = interruptsOff(vectors, node: node, topology: topology) {
