@@ -46,6 +46,8 @@ public enum PolicyInit {
             lines.append("    nodes: \(topology.nodes.count)")
             if !cpus.isEmpty { lines.append("    cpus: {\(cpus.joined(separator: ", "))}") }
         }
+        let chain = try locality(root: root, facts: facts)
+        lines += chain.host + chain.devices
         let reader = ProcessReader(root: root)
         let pids: [Int]
         do { pids = try reader.pids() } catch { throw .host(error) }
@@ -100,12 +102,23 @@ public enum PolicyInit {
         return lines
     }
 
-    /// YAML double-quoted scalar, so any comm (spaces, colons, brackets) survives.
+    /// YAML double-quoted scalar, so any comm survives and reads back as itself: spaces, colons
+    /// and brackets as they are; a line break, control character or a character YAML refuses
+    /// (a byte-order mark) as an escape (a comm is any bytes its process chose, and a raw
+    /// newline would be folded into a space, an ESC refused by the loader).
     static func quoted(_ text: String) -> String {
         var out = "\""
-        for character in text {
-            if character == "\\" || character == "\"" { out.append("\\") }
-            out.append(character)
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if scalar == "\\" || scalar == "\"" {
+                out += "\\" + String(scalar)
+            } else if value < 0x20 || (0x7F...0x9F).contains(value) || [0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF].contains(value) {
+                let hex = String(value, radix: 16, uppercase: true)
+                out += value <= 0xFF ? "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+                    : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
         }
         return out + "\""
     }

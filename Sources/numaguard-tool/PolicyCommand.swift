@@ -14,7 +14,9 @@ struct PolicyCommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a policy describing the host and the named processes as they are placed now.",
-            discussion: "The output is deterministic, and auditing the same host against it passes (exit 0).")
+            discussion: "It declares the kernel knobs, the topology, the CPU isolation the kernel was booted with, and the NICs, NVMe "
+                + "controllers and GPUs by PCI address on their node (a device reporting numa_node -1 as a comment). The output is "
+                + "deterministic, and auditing the same host against it passes (exit 0).")
 
         @OptionGroup var host: HostOptions
         @Option(name: .customLong("workload"), help: ArgumentHelp(
