@@ -92,15 +92,15 @@ public enum WindowIsolationChecks {
         let resetKeys = Set(window.resets.map { "\($0.source) \($0.cpu)" })
         var undeclared: [InterruptDelta] = []
         var declared: [InterruptDelta] = []
-        var named: [String: UInt64] = [:]
+        var ipis: [String: UInt64] = [:]
         var namedOrder: [String] = []
         for delta in fired {
             switch delta.source {
             case let .irq(number):
                 if allowed.contains(number) { declared.append(delta) } else { undeclared.append(delta) }
             case let .named(name):
-                if named[name] == nil { namedOrder.append(name) }
-                named[name, default: 0] += UInt64(delta.count)
+                if ipis[name] == nil { namedOrder.append(name) }
+                ipis[name, default: 0] += UInt64(delta.count)
             }
         }
         func label(_ delta: InterruptDelta) -> String {
@@ -123,9 +123,9 @@ public enum WindowIsolationChecks {
         var parts: [String] = [undeclared.isEmpty ? "no device interrupt" : perCPU(undeclared)]
         if !declared.isEmpty { parts.append("declared: " + perCPU(declared)) }
         if !namedOrder.isEmpty {
-            let sorted = namedOrder.sorted { (named[$0] ?? 0, $1) > (named[$1] ?? 0, $0) }
+            let sorted = namedOrder.sorted { (ipis[$0] ?? 0, $1) > (ipis[$1] ?? 0, $0) }
             parts.append("timers and IPIs (info, not judged; LOC near HZ per second is normal on a CPU without nohz_full): "
-                         + sorted.prefix(3 * named).map { "\(DeviceChecks.untrusted($0)) ×\(named[$0] ?? 0)" }.joined(separator: ", "))
+                         + sorted.prefix(3 * named).map { "\(DeviceChecks.untrusted($0)) ×\(ipis[$0] ?? 0)" }.joined(separator: ", "))
         }
         let went = window.wentOffline.intersection(cpus)
         let came = window.cameOnline.intersection(cpus)
