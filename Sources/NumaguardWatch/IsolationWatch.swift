@@ -204,7 +204,9 @@ final class IsolationWatch {
         let claims = WorkloadClaims(root: root)
         var verdicts: [Int: [String]] = [:]
         var now: Set<String> = []
-        var events: [Note] = []
+        // Threads confined to the reserved CPUs first (the scheduler cannot move those away),
+        // then in PID order: what the event cap keeps.
+        var events: [(confined: Bool, note: Note)] = []
         var foreign: [String: [String: Int]] = [:]
         for set in sets {
             let label = set.cpus.listString
@@ -230,17 +232,18 @@ final class IsolationWatch {
                 guard !reported.contains(key) else { continue }
                 let cpus = kind == "allowed" ? "allowed on reserved CPU\(allowed.intersection(set.cpus).count == 1 ? "" : "s") "
                     + allowed.intersection(set.cpus).listString : "last ran on reserved CPU \(thread.lastCPU)"
-                events.append(Note(
+                events.append((!allowed.isEmpty && allowed.isSubset(of: set.cpus), Note(
                     kind: .foreignThread,
                     message: "PID \(thread.pid) (\(DeviceChecks.untrusted(thread.processComm))) thread \(thread.tid) \(cpus), "
                         + "outside \(set.workloads.joined(separator: ", ")) (\(set.reservation))",
-                    fields: [("reservation", set.reservation), ("kind", kind), ("pid", String(thread.pid)), ("tid", String(thread.tid))]))
+                    fields: [("reservation", set.reservation), ("kind", kind), ("pid", String(thread.pid)), ("tid", String(thread.tid))])))
             }
             foreign[label] = counts
         }
         reported = now
         metrics.foreignThreads = foreign
-        return notes + Self.capped(events, "foreign threads")
+        let ordered = events.filter(\.confined).map(\.note) + events.filter { !$0.confined }.map(\.note)
+        return notes + Self.capped(ordered, "foreign threads")
     }
 }
 
