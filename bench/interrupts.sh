@@ -42,7 +42,7 @@ bench_interrupts() {
     cpu_per=$(awk -v a="$cpu_with" -v b="$cpu_without" -v n=$((samples * RUNS)) 'BEGIN { printf "%.1f", 1e6 * (a - b) / n }')
     local with without cat per
     with=$(median interrupts isolated); without=$(median interrupts plain); cat=$(median interrupts cat)
-    per=$(awk -v a="$with" -v b="$without" -v n="$samples" 'BEGIN { d = (a - b) / n; printf "%.6f", d > 0 ? d : 0 }')
+    per=$(awk -v a="$with" -v b="$without" -v n="$samples" 'BEGIN { d = (a - b) / n; printf "%.6f", (d > 0 ? d : 0) }')
     bench_log "interrupts: $samples samples with host.isolation ${with}s, without ${without}s: ${per}s per interval; cat ${cat}s"
     {
         echo "## interrupts: watch reading /proc/interrupts every interval"

@@ -161,16 +161,16 @@ public enum WindowIsolationChecks {
         for thread in before.threads where identities[thread.pid] != nil {
             if let count = thread.nonvoluntary { earlier[Key(pid: thread.pid, tid: thread.tid, start: thread.startTime)] = count }
         }
+        // The process is the one the audit claimed when its main thread started when it did.
+        var same: Set<Int> = []
+        for thread in after.threads where thread.tid == thread.pid && identities[thread.pid] == thread.startTime { same.insert(thread.pid) }
         var hotGrowth: [(TaskPlacement, Int)] = []
         var elsewhere = 0
         var elsewhereThreads = 0
         var onHot = 0
         var compared = 0
-        for thread in after.threads {
-            // The process is the one the audit claimed: its main thread started when it did.
-            guard let start = identities[thread.pid],
-                  after.threads.contains(where: { $0.tid == thread.pid && $0.pid == thread.pid && $0.startTime == start }),
-                  let old = earlier[Key(pid: thread.pid, tid: thread.tid, start: thread.startTime)],
+        for thread in after.threads where same.contains(thread.pid) {
+            guard let old = earlier[Key(pid: thread.pid, tid: thread.tid, start: thread.startTime)],
                   let new = thread.nonvoluntary, new >= old else { continue }
             compared += 1
             let there = hot.contains(thread.lastCPU) || (thread.allowed.map { !$0.isEmpty && $0.isSubset(of: hot) } ?? false)
