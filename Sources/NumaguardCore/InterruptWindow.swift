@@ -30,28 +30,29 @@ public struct InterruptWindow: Equatable, Sendable {
 
     /// `seconds`: the time between the readings (bounds what a believable delta is).
     public init(before: InterruptTable, after: InterruptTable, seconds: Double) {
-        let earlierCPUs = Set(before.cpus)
+        // Each CPU's column in the earlier reading; the rows are looked up, never copied, so a
+        // 64 MiB table costs one index, not a dictionary per row.
+        var earlierColumn: [Int: Int] = [:]
+        for (column, cpu) in before.cpus.enumerated() where earlierColumn[cpu] == nil { earlierColumn[cpu] = column }
         let laterCPUs = Set(after.cpus)
         wentOffline = IDSet(before.cpus.filter { !laterCPUs.contains($0) })
-        cameOnline = IDSet(after.cpus.filter { !earlierCPUs.contains($0) })
-        var old: [InterruptRow.Source: (counts: [Int: UInt32], detail: String)] = [:]
-        for row in before.rows where row.counts.count == before.cpus.count && !row.isHostWide {
-            var counts: [Int: UInt32] = [:]
-            for (column, count) in row.counts.enumerated() { counts[before.cpus[column]] = count }
-            old[row.source] = (counts, row.detail)
+        cameOnline = IDSet(after.cpus.filter { earlierColumn[$0] == nil })
+        var old: [InterruptRow.Source: Int] = [:]
+        for (index, row) in before.rows.enumerated() where row.counts.count == before.cpus.count && !row.isHostWide {
+            old[row.source] = index
         }
         let span = max(seconds, 0.001) * Self.maximumPerSecond
         let believable = span >= Double(UInt32.max) ? UInt32.max : UInt32(span)
         for row in after.rows where row.counts.count == after.cpus.count && !row.isHostWide {
-            let earlier = old[row.source]
+            let earlier = old[row.source].map { before.rows[$0] }
             // A numbered row with another handler is another interrupt under a reused number.
             let reused: Bool
             if case .irq = row.source, let earlier, earlier.detail != row.detail { reused = true } else { reused = false }
             for (column, count) in row.counts.enumerated() {
                 let cpu = after.cpus[column]
-                guard earlierCPUs.contains(cpu) else { continue }
+                guard let earlierIndex = earlierColumn[cpu] else { continue }
                 // A source new in this reading (an IRQ requested in between) counts from zero.
-                let fired = InterruptTable.delta(from: earlier?.counts[cpu] ?? 0, to: count)
+                let fired = InterruptTable.delta(from: earlier?.counts[earlierIndex] ?? 0, to: count)
                 guard fired > 0 else { continue }
                 let delta = InterruptDelta(source: row.source, cpu: cpu, count: fired, detail: row.detail)
                 if reused || fired > believable {

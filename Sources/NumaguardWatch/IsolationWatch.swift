@@ -100,6 +100,8 @@ final class IsolationWatch {
         }
         let sets = watched(policy)
         metrics.keep(sets.map(\.cpus.listString))
+        // host.isolation with no isolated CPU declared or found: nothing to watch.
+        guard !sets.isEmpty else { return notes }
         let table: InterruptTable
         do {
             table = try InterruptsReader.read(root)
