@@ -442,8 +442,21 @@ func fuzzInterrupts(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
         if row.detail.unicodeScalars.count > InterruptsParser.maximumDetailBytes { violation("an uncapped detail", text) }
     }
     if !table.delta(since: table).isEmpty { violation("a delta against itself", text) }
-    _ = table.delta(since: InterruptTable(cpus: table.cpus.reversed(), rows: table.rows.map {
-        InterruptRow(source: $0.source, counts: $0.counts.map { $0 &+ 0x8000_0000 }, detail: "") }))
+    let shifted = InterruptTable(cpus: table.cpus.reversed(), rows: table.rows.map {
+        InterruptRow(source: $0.source, counts: $0.counts.map { $0 &+ 0x8000_0000 }, detail: "") })
+    _ = table.delta(since: shifted)
+    // Two readings of one table: nothing fired, nothing reset, no CPU came or went.
+    let still = InterruptWindow(before: table, after: table, seconds: 1)
+    if !still.deltas.isEmpty || !still.resets.isEmpty || !still.wentOffline.isEmpty || !still.cameOnline.isEmpty {
+        violation("a window against itself", text)
+    }
+    // Against a reading with other columns, counts and handlers: never a trap, and no count in
+    // both lists.
+    for seconds in [0.0, 1, 3600] {
+        let window = InterruptWindow(before: shifted, after: table, seconds: seconds)
+        let fired = Set(window.deltas.map { "\($0.source) \($0.cpu)" })
+        if window.resets.contains(where: { fired.contains("\($0.source) \($0.cpu)") }) { violation("a count both fired and reset", text) }
+    }
     let middle = data.count / 2
     var split = InterruptsScanner()
     do {

@@ -12,17 +12,21 @@ import NumaguardPolicy
 public struct CertificationWindow {
     public typealias Sleeper = (Double) throws(SystemCallError) -> Void
     public typealias CounterReader = (HostRoot, [Int]) throws(HostError) -> CounterReading
+    /// /proc/interrupts and (when `threads`) every thread's stat and status: read only for a
+    /// policy that isolates or reserves CPUs (WindowIsolationChecks).
+    public typealias IsolationReader = (HostRoot, _ threads: Bool) throws(HostError) -> IsolationCounters
 
     public var root: HostRoot
     public var seconds: Double
     /// The wait: SystemClock.sleep (nanosleep through the errno funnel, resumed after a signal).
     public var sleep: Sleeper
     public var read: CounterReader
+    public var readIsolation: IsolationReader
 
     /// Why no certificate could be made. Every case is the host refusing what the window
     /// needs (exit 71 in the CLI's table); the description is the underlying error's.
     public enum Failure: Error, Sendable, CustomStringConvertible {
-        /// A counter reading (numastat, vmstat).
+        /// A counter reading (numastat, vmstat, /proc/interrupts, task status).
         case counters(HostError)
         case audit(Auditor.Failure)
         /// The wait itself (nanosleep refused it: not an interruption, which resumes).
@@ -41,26 +45,61 @@ public struct CertificationWindow {
                 sleep: @escaping Sleeper = { (seconds: Double) throws(SystemCallError) in try SystemClock.sleep(seconds) },
                 read: @escaping CounterReader = { (root: HostRoot, nodes: [Int]) throws(HostError) in
                     try CounterReading.read(root, nodes: nodes)
+                },
+                readIsolation: @escaping IsolationReader = { (root: HostRoot, threads: Bool) throws(HostError) in
+                    try IsolationCounters.read(root, threads: threads)
                 }) {
         self.root = root
         self.seconds = seconds
         self.sleep = sleep
         self.read = read
+        self.readIsolation = readIsolation
     }
 
     /// The audit (`audit`, run once, mid-window) with the window's findings added. The
     /// counters are read on the nodes the policy protects (WindowChecks.protectedNodes).
+    /// Without the audit's host state no interrupt is known as a declared device's and no
+    /// workload's context switches are judged: the CLI uses `certify(policy:today:auditing:)`.
     public func certify(policy: Policy, today: Day,
                         audit: () throws(Auditor.Failure) -> AuditReport) throws(Failure) -> AuditReport {
+        try window(policy: policy, today: today) { () throws(Auditor.Failure) in (try audit(), nil) }
+    }
+
+    /// The same, judging the window with the host state the audit read (the devices' IRQs,
+    /// the protected workloads' processes, the isolated CPUs).
+    public func certify(policy: Policy, today: Day,
+                        auditing: () throws(Auditor.Failure) -> Audit) throws(Failure) -> AuditReport {
+        try window(policy: policy, today: today) { () throws(Auditor.Failure) in
+            let audit = try auditing()
+            return (audit.report, audit.state)
+        }
+    }
+
+    private func window(policy: Policy, today: Day,
+                        audit: () throws(Auditor.Failure) -> (AuditReport, HostState?)) throws(Failure) -> AuditReport {
         let nodes = WindowChecks.protectedNodes(policy)
+        let isolation = WindowIsolationChecks.applies(policy)
+        let threads = WindowIsolationChecks.needsThreads(policy)
         let before: CounterReading
-        do { before = try read(root, nodes) } catch { throw .counters(error) }
+        var isolatedBefore: IsolationCounters?
+        do {
+            before = try read(root, nodes)
+            if isolation { isolatedBefore = try readIsolation(root, threads) }
+        } catch { throw .counters(error) }
         do { try sleep(seconds) } catch { throw .sleep(error) }
         var report: AuditReport
-        do { report = try audit() } catch { throw .audit(error) }
+        let state: HostState?
+        do { (report, state) = try audit() } catch { throw .audit(error) }
         let after: CounterReading
-        do { after = try read(root, nodes) } catch { throw .counters(error) }
-        let window = WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds)
+        var isolatedAfter: IsolationCounters?
+        do {
+            after = try read(root, nodes)
+            if isolation { isolatedAfter = try readIsolation(root, threads) }
+        } catch { throw .counters(error) }
+        var window = WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds)
+        if let isolatedBefore, let isolatedAfter {
+            window += WindowIsolationChecks.judge(policy: policy, state: state, before: isolatedBefore, after: isolatedAfter, seconds: seconds)
+        }
         report.findings += Waivers.apply(policy.waivers, to: window, today: today)
         return report
     }

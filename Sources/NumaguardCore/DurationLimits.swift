@@ -40,6 +40,8 @@ public enum DurationLimits {
     /// `watch.interval` and `watch --interval`: 10ms to 1h. Below 10ms the sampler's own reads
     /// become the load; above 1h a rate says nothing about a shock.
     public static let watchInterval = DurationRange(minimum: 0.01, maximum: 3600)
+    /// `watch.isolation_period`: 1s to 24h. Each scan reads every thread's stat and status.
+    public static let isolationPeriod = DurationRange(minimum: 1, maximum: 86_400)
     /// `watch.numa_maps_period`: 1s to 24h (each rediscovery reads every process's files).
     public static let numaMapsPeriod = DurationRange(minimum: 1, maximum: 86_400)
     /// `watch.numa_maps_period` with `watch.numa_maps: true`: 60s to 24h. Each numa_maps read

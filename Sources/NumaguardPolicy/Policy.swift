@@ -239,6 +239,10 @@ public struct WatchSettings: Equatable, Sendable {
     /// accounts for. Off by default, since each read holds the target's mmap lock while the
     /// kernel walks its page tables (milliseconds for a large process, a stall it feels).
     public var numaMaps: Bool = false
+    /// `watch.isolation_period`: how often the threads on isolated and reserved CPUs and the
+    /// declared devices' IRQ affinities are read (every thread's stat and status: too many
+    /// files for every interval). Default 10s.
+    public var isolationPeriodSeconds: Double? = nil
     /// Where /metrics is served.
     public var listen: ListenAddress? = nil
 }

@@ -25,7 +25,7 @@ public enum PolicyLoader {
     static let workloadKeys = ["name", "match", "protected", "running", "cpus", "memory"]
     static let matchKeys = ["comm", "exe", "cmdline", "cgroup", "systemd_unit", "user"]
     static let memoryKeys = ["policy", "nodes", "max_remote", "allow_interleave", "scan"]
-    static let watchKeys = ["interval", "regimes", "numa_maps_period", "numa_maps", "listen"]
+    static let watchKeys = ["interval", "regimes", "numa_maps_period", "numa_maps", "isolation_period", "listen"]
     static let regimeKeys = ["watch", "shock", "safe", "dwell", "exit"]
     static let memoryModes = ["bind", "preferred", "preferred-many", "interleave", "weighted-interleave", "local", "default"]
 

@@ -10,7 +10,7 @@ public enum PolicySchema {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://github.com/numaguard/numaguard/policies/numaguard-policy.schema.json",
   "title": "numaguard policy",
-  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile in numaguard's linear-time syntax, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, a watch.listen port is within 1...65535, durations are within their bounds (interval 10ms...1h, numa_maps_period 1s...24h and 60s...24h with watch.numa_maps: true, dwell 10ms...24h), no by-node mapping names a node twice (0 and 00), no YAML tag other than the core ones is used, the file is at most 1 MiB, lists at most 4096 items, values at most 4096 bytes, and duplicate keys are refused.",
+  "description": "A numaguard policy (YAML, version 1), as `numaguard policy check` accepts it. Scalars are read as YAML 1.2 core values (off is a word, 2026-12-31 a string); the loader takes every scalar's text, so a quoted number or boolean is accepted too. The loader checks beyond this schema: the day exists in its month, running.min <= max, workload names are unique, reservations name declared workloads, no two workloads share a match with different placements, nodes named anywhere are below host.topology.nodes, cmdline regexes compile in numaguard's linear-time syntax, comm is at most 15 bytes, a preferred policy names one node, list ranges ascend, a watch.listen port is within 1...65535, durations are within their bounds (interval 10ms...1h, numa_maps_period 1s...24h and 60s...24h with watch.numa_maps: true, isolation_period 1s...24h, dwell 10ms...24h), no by-node mapping names a node twice (0 and 00), no YAML tag other than the core ones is used, the file is at most 1 MiB, lists at most 4096 items, values at most 4096 bytes, and duplicate keys are refused.",
   "type": "object",
   "properties": {
     "version": {
@@ -564,6 +564,10 @@ public enum PolicySchema {
         },
         "numa_maps_period": {
           "description": "How often protected processes are looked for again, and the shortest time between two numa_maps reads of one when numa_maps is true (default 60s; at least 60s with numa_maps: true).",
+          "$ref": "#/$defs/duration"
+        },
+        "isolation_period": {
+          "description": "How often watch reads every thread's stat and status for threads on isolated and reserved CPUs, and the declared devices' IRQ affinities (default 10s; 1s...24h). /proc/interrupts is read every interval.",
           "$ref": "#/$defs/duration"
         },
         "numa_maps": {

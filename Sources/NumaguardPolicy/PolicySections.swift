@@ -301,6 +301,11 @@ struct PolicySections {
                              + "while the kernel walks its page tables)")
             }
         }
+        if let period = fields["isolation_period"] {
+            settings.isolationPeriodSeconds = reader.quantity(period.value, "watch.isolation_period") {
+                Quantity.seconds($0, within: DurationLimits.isolationPeriod)
+            }
+        }
         if let listen = fields["listen"] {
             settings.listen = reader.quantity(listen.value, "watch.listen", ListenAddress.parse)
         }

@@ -88,6 +88,10 @@ public final class ProtectedWatch {
         workloads.filter(\.protected).map { workload in (workload.name, tracked.values.filter { $0.workload == workload.name }.count) }
     }
 
+    /// The workload of each tracked protected process, by PID (IsolationWatch: a protected
+    /// process is told apart without a read of its command line).
+    public var workloadsByPID: [Int: String] { tracked.mapValues(\.workload) }
+
     /// Per-node memory of the protected workloads a dedicated cgroup accounts for, as read
     /// at the last sample (for the metrics).
     public func memory() -> [ProtectedMemory] { cgroups.memory() }

@@ -29,6 +29,12 @@ public struct WatchEvent: Equatable, Sendable {
         case output
         /// SIGTERM, SIGINT or --count: a clean stop.
         case stop
+        /// A device interrupt not declared there started firing on a reserved or isolated CPU
+        /// (IsolationWatch). Never a regime change.
+        case interrupt
+        /// A thread outside a CPU reservation's workloads is allowed on, or last ran on, its
+        /// CPUs (IsolationWatch). Never a regime change.
+        case foreignThread = "foreign_thread"
     }
 
     public var kind: Kind

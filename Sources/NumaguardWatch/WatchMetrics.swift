@@ -26,6 +26,9 @@ public struct WatchStatus: Sendable {
     public var thresholds = RegimeThresholds()
     public var policyDigest = ""
     public var kernelRelease = ""
+    /// Interrupts and foreign threads on isolated and reserved CPUs; nil when the policy has
+    /// neither (IsolationWatch).
+    var isolation: IsolationMetrics?
 
     public init() {}
 }
@@ -118,6 +121,7 @@ public enum WatchMetrics {
                         "Memory of each protected workload per node and type (anon, file: page cache) from its dedicated cgroups' memory.numa_stat, as of the last sample.",
                         lines)
         }
+        if let isolation = status.isolation { renderIsolation(isolation, into: &text) }
         let t = status.thresholds
         text.family("numaguard_watch_threshold", .gauge, "The entry thresholds in force, by figure.", [
             ([("figure", "hint_faults_per_s")], value(t.hintFaultsPerSecond)),
@@ -157,6 +161,41 @@ extension WatchMetrics {
                         "numa_foreign by node: allocations meant for this node that landed elsewhere. Since boot, as the kernel counts.",
                         reading.foreign.sorted { $0.key < $1.key }.map { ([("node", String($0.key))], String($0.value)) })
         }
+    }
+}
+
+extension WatchMetrics {
+    static func renderIsolation(_ metrics: IsolationMetrics, into text: inout PrometheusText) {
+        var interrupts: [([(String, String)], String)] = []
+        for cpus in metrics.interrupts.keys.sorted() {
+            let sources = metrics.interrupts[cpus] ?? [:]
+            for source in sources.keys.sorted() {
+                interrupts.append(([("cpus", cpus), ("source", source)], String(sources[source] ?? 0)))
+            }
+        }
+        text.family("numaguard_watch_reserved_interrupts_total", .counter,
+                    "Interrupts on reserved or isolated CPUs since watch started, by CPU set and source: a declared device's name, "
+                        + "undeclared (a device interrupt of no devices: entry), or the /proc/interrupts row (LOC, RES, CAL, TLB, ...; other past 32).",
+                    interrupts)
+        var threads: [([(String, String)], String)] = []
+        for cpus in metrics.foreignThreads.keys.sorted() {
+            for kind in ["allowed", "last_cpu"] {
+                threads.append(([("cpus", cpus), ("kind", kind)], String(metrics.foreignThreads[cpus]?[kind] ?? 0)))
+            }
+        }
+        if !threads.isEmpty {
+            text.family("numaguard_watch_foreign_threads", .gauge,
+                        "Threads outside a CPU reservation's workloads allowed on its CPUs (allowed) or last run there while no longer allowed (last_cpu), at the last isolation scan.",
+                        threads)
+        }
+        if !metrics.devicesOffPolicy.isEmpty {
+            text.family("numaguard_watch_device_irqs_off_policy", .gauge,
+                        "Vectors of each declared device whose effective affinity is outside its irqs: CPUs, at the last isolation scan.",
+                        metrics.devicesOffPolicy.keys.sorted().map { ([("device", $0)], String(metrics.devicesOffPolicy[$0] ?? 0)) })
+        }
+        text.family("numaguard_watch_isolation_scans_total", .counter,
+                    "Scans of every thread and the declared devices' vectors (every watch.isolation_period) since watch started.",
+                    [([], String(metrics.scans))])
     }
 }
 

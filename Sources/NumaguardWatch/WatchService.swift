@@ -67,6 +67,7 @@ public final class WatchService {
     var status = WatchStatus()
     let sampler: WatchSampler
     let protected: ProtectedWatch
+    let isolation: IsolationWatch
     let events: EventSink
     var previous: (reading: CounterReading, time: Double)?
     var knob: Int?
@@ -101,6 +102,7 @@ public final class WatchService {
         // their absence is not unreadable sampling.
         sampler = WatchSampler(root: options.root, nodes: topology.numaEnabled ? topology.onlineNodes.members : [])
         protected = ProtectedWatch(root: options.root, topology: topology)
+        isolation = IsolationWatch(root: options.root, topology: topology)
         // Judged by what writes it at every sample: a path refused then stops the start (73).
         if let textfile = options.textfile {
             do {
@@ -124,6 +126,11 @@ public final class WatchService {
         // any other way in (a library caller), since sampling is the loop's whole time then.
         thresholds.intervalSeconds = max(thresholds.intervalSeconds, DurationLimits.watchInterval.minimum)
         return thresholds
+    }
+
+    /// `watch.isolation_period` (default 10s, at least 1s whatever the caller).
+    var isolationPeriod: Double {
+        max(loaded.policy.watch?.isolationPeriodSeconds ?? 10, DurationLimits.isolationPeriod.minimum)
     }
 
     /// Runs until SIGTERM, SIGINT or `count` samples; returns the exit status (0).
@@ -235,17 +242,19 @@ public final class WatchService {
         if let textfile = options.textfile { fields.append(("textfile", textfile)) }
         // Whether protected processes' numa_maps may be read (the opt-in): it stalls them.
         fields.append(("numa_maps", loaded.policy.watch?.numaMaps == true ? "on" : "off"))
+        var figures: [(String, Double?)] = [
+            ("interval_s", t.intervalSeconds), ("hint_faults_per_s", t.hintFaultsPerSecond),
+            ("pages_migrated_per_s", t.pagesMigratedPerSecond), ("remote_fault_ratio", t.remoteFaultRatio),
+            ("migration_failures_per_s", t.migrationFailuresPerSecond), ("dwell_s", t.dwellSeconds),
+            ("exit_share", t.exitShare), ("numa_maps_period_s", t.numaMapsPeriodSeconds)]
+        if IsolationWatch.applies(loaded.policy) { figures.append(("isolation_period_s", isolationPeriod)) }
         return WatchEvent(
             kind: .start, time: SystemClock.wall(), regime: machine.regime,
             message: "watching every \(WatchEvent.number(t.intervalSeconds))s: WATCH at \(WatchEvent.number(t.hintFaultsPerSecond)) hint faults/s, "
                 + "SHOCK at \(WatchEvent.number(t.pagesMigratedPerSecond)) pages/s migrated by NUMA balancing or \(WatchEvent.number(t.remoteFaultRatio * 100))% remote hint faults, "
                 + "SAFE at \(WatchEvent.number(t.migrationFailuresPerSecond)) migration failures/s; dwell \(WatchEvent.number(t.dwellSeconds))s, "
                 + "exit below \(WatchEvent.number(t.exitShare * 100))%",
-            fields: fields,
-            figures: [("interval_s", t.intervalSeconds), ("hint_faults_per_s", t.hintFaultsPerSecond),
-                      ("pages_migrated_per_s", t.pagesMigratedPerSecond), ("remote_fault_ratio", t.remoteFaultRatio),
-                      ("migration_failures_per_s", t.migrationFailuresPerSecond), ("dwell_s", t.dwellSeconds),
-                      ("exit_share", t.exitShare), ("numa_maps_period_s", t.numaMapsPeriodSeconds)])
+            fields: fields, figures: figures)
     }
 
     /// One interval: counters, knob, protected processes, then the regime machine.
@@ -268,6 +277,17 @@ public final class WatchService {
                    figures: note.figures.keys.sorted().map { ($0, note.figures[$0]) })
             if note.isChange { changes.append(note.message) }
         }
+        // Interrupts and foreign threads on isolated and reserved CPUs: events and metrics
+        // only, never an input of the regime machine.
+        let isolationNotes = isolation.sample(loaded.policy, now: now, period: isolationPeriod, members: protected.workloadsByPID)
+        for note in isolationNotes {
+            if note.kind == .unreadable {
+                problems.append(note.message)
+                continue
+            }
+            report(note.kind, note.message, fields: note.fields, figures: note.figures)
+        }
+        status.isolation = IsolationWatch.applies(loaded.policy) ? isolation.metrics : nil
         status.protected = protected.counts(loaded.policy.workloads)
         status.protectedMemory = protected.memory()
         noteUnreadable(problems)

@@ -17,7 +17,9 @@ struct CertifyCommand: ParsableCommand {
         abstract: "Pre-market gate: an audit plus a sampling window, written as a report to file.",
         discussion: """
             Reads the NUMA counters, waits --window, audits, reads them again: allocations that \
-            missed a protected node and page migrations during the window are findings too. Writes \
+            missed a protected node and page migrations during the window are findings too; with \
+            host.isolation or a CPU reservation, so are device interrupts on isolated or reserved CPUs \
+            (from /proc/interrupts) and protected threads' involuntary context switches there. Writes \
             certificate.txt, certificate.json, certificate.junit.xml and certificate.sha256 (the JSON's \
             digest) into --out. Exit codes are the gate: 0 certified, 1 violations, 3 incomplete, \
             64 usage, 66 the policy or --launch-records missing or unreadable, 71 host unreadable, 73 --out or a \
@@ -47,9 +49,11 @@ struct CertifyCommand: ParsableCommand {
         do {
             // The window's nodes include those the protected workloads' device references name.
             let placed = DeviceResolution.resolve(loaded.policy, HostStateReader.deviceNodes(loaded.policy, root: root)).policy
+            // The audit's host state tells the window which IRQs are declared devices' and which
+            // threads are the protected workloads'.
             report = try CertificationWindow(root: root, seconds: seconds).certify(policy: placed, today: day) {
                 () throws(Auditor.Failure) in
-                try Auditor.run(root: root, policy: loaded, today: day, failOn: judgement.failOn, launchRecords: records)
+                try Auditor.audit(root: root, policy: loaded, today: day, failOn: judgement.failOn, launchRecords: records)
             }
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))

@@ -125,6 +125,7 @@ final class PolicySchemaTests: XCTestCase {
         "version: 1\nwatch: {numa_maps: true, numa_maps_period: 5m}\n",
         "version: 1\nwatch: {numa_maps: \"false\", numa_maps_period: 1s}\n",
         "version: 1\nwatch: {listen: \"localhost:80\", regimes: {exit: 0.5%}}\n",
+        "version: 1\nwatch: {isolation_period: 30s}\n",
     ]
 
     /// Documents both the loader and the schema refuse.
@@ -163,6 +164,7 @@ final class PolicySchemaTests: XCTestCase {
         "version: 1\nwatch: {regimes: {exit: 0.00 %}}\n",
         "version: 1\nwatch: {regimes: {safe: {failures: 1}}}\n",
         "version: 1\nwatch: {numa_maps_period: 0s}\n",
+        "version: 1\nwatch: {isolation_period: 0s}\n",
         "version: 1\nwatch: {numa_maps: yes}\n",
         "version: 1\nwatch: {listen: \"example.com:80\"}\n",
         "version: 1\nwatch: {listen: \"127.0.0.19464\"}\n",

@@ -1,0 +1,84 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// certify's window and watch on a real isolated CPU: a 6.1 q35 guest booted with
+/// `isolcpus=managed_irq,domain,3 nohz_full=3` (the recipe of the `linux-6.1-2node-isolated`
+/// fixture), CPU 3 reserved for a workload that does not run, a probe pinned there with
+/// taskset, and a dd on the NVMe from CPU 3: its completions come on the NVMe queue managed to
+/// CPU 3 (nvme0q2 stays there, managed_irq only steers when a housekeeping CPU is in the
+/// mask), so certify's window lists them and watch reports both the interrupt and the probe.
+final class IsolationGuestTests: XCTestCase {
+    static let devices = "net@1,nvme@0,net@none"
+    static let append = "isolcpus=managed_irq,domain,3 nohz_full=3"
+
+    static let script = #"""
+        ip link set lo up
+        cat >/tmp/p.yaml <<'EOF'
+        version: 1
+        host:
+          isolation: {isolated: "3", nohz_full: "3"}
+        workloads:
+          - name: engine
+            match: {comm: no-such-engine}
+            protected: true
+        reserve:
+          - {cpus: "3", for: [engine]}
+        watch: {interval: 500ms, isolation_period: 1s}
+        EOF
+        start pinned taskset -c 3 probe 8
+        cp /tmp/pinned.pid $OUT/pinned.pid
+        grep -E 'nvme' /proc/interrupts >$OUT/interrupts-before
+        # certify: a 6 s window, the dd from CPU 3 inside it.
+        numaguard certify --policy /tmp/p.yaml --out $OUT/cert --window 6s >$OUT/certify.out 2>$OUT/certify.err &
+        certifier=$!
+        sleep 1
+        taskset -c 3 dd if=/dev/nvme0n1 of=/dev/null bs=4k count=2000 iflag=direct 2>/dev/null
+        wait $certifier; echo $? >$OUT/certify.status
+        grep -E 'nvme' /proc/interrupts >$OUT/interrupts-after
+        # watch: 12 samples 500 ms apart, the same dd in the middle.
+        numaguard watch --policy /tmp/p.yaml --events $OUT/events.jsonl --count 12 --textfile $OUT/watch.prom 2>$OUT/watch.err &
+        watcher=$!
+        sleep 2
+        taskset -c 3 dd if=/dev/nvme0n1 of=/dev/null bs=4k count=2000 iflag=direct 2>/dev/null
+        wait $watcher; echo $? >$OUT/watch.status
+        """#
+
+    func testLinux61WindowAndWatchOnAnIsolatedReservedCPU() throws {
+        let guest = try Guest.boot(.linux61, .twoNode, append: Self.append, pci: Self.devices, script: Self.script)
+        let pinned = try guest.text("pinned.pid").trimmingCharacters(in: .whitespacesAndNewlines)
+
+        // certify: violations (exit 1), the dd's completions on CPU 3 named in the window.
+        let certifyErr = (try? guest.text("certify.err")) ?? ""
+        XCTAssertEqual(try guest.text("certify.status").trimmingCharacters(in: .whitespacesAndNewlines), "1", certifyErr)
+        let certificate = try guest.json("cert/certificate.json")
+        let findings = (certificate["audit"] as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+        func finding(_ check: String) -> [String: Any]? { findings.first { $0["check"] as? String == check } }
+        for check in ["cpus.3.window.interrupts", "host.isolation.window.interrupts"] {
+            let window = try XCTUnwrap(finding(check), check)
+            XCTAssertEqual(window["outcome"] as? String, "fail", check)
+            let actual = window["actual"] as? String ?? ""
+            let match = try XCTUnwrap(actual.firstMatch(of: try Regex(#"^CPU 3: nvme0q[0-9]+ ×([0-9]+) "#)), actual)
+            let count = match.output[1].substring.map { Int($0) ?? 0 } ?? 0
+            XCTAssertGreaterThanOrEqual(count, 2000, "the dd's 2000 reads completed on CPU 3's queue: \(actual)")
+        }
+        let switches = try XCTUnwrap(finding("workload.engine.window.nonvoluntary_switches"))
+        XCTAssertEqual(switches["actual"] as? String, "no process of engine running")
+
+        // watch: the interrupt and the pinned probe, by event and by metric; neither a regime change.
+        let watchErr = (try? guest.text("watch.err")) ?? ""
+        XCTAssertEqual(try guest.text("watch.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", watchErr)
+        let events = try guest.text("events.jsonl").split(separator: "\n").map { try Command.json(String($0)) }
+        let interrupt = try XCTUnwrap(events.first { $0["event"] as? String == "interrupt" }, "\(events)")
+        XCTAssertTrue((interrupt["message"] as? String ?? "").hasPrefix("a device interrupt on reserved CPU 3: nvme0q"), "\(interrupt)")
+        XCTAssertEqual(interrupt["source"] as? String, "undeclared")
+        let probe = events.first { $0["event"] as? String == "foreign_thread" && $0["pid"] as? String == pinned }
+        XCTAssertEqual(probe?["message"] as? String, "PID \(pinned) (probe) thread \(pinned) allowed on reserved CPU 3, outside engine (cpus.3)")
+        XCTAssertFalse(events.contains { $0["event"] as? String == "regime" }, "never a regime change")
+        let metrics = try guest.text("watch.prom")
+        let undeclared = metrics.split(separator: "\n").first { $0.hasPrefix(#"numaguard_watch_reserved_interrupts_total{cpus="3",source="undeclared"} "#) }
+        XCTAssertGreaterThanOrEqual(Int(undeclared?.split(separator: " ").last ?? "") ?? 0, 2000, metrics)
+        let allowed = metrics.split(separator: "\n").first { $0.hasPrefix(#"numaguard_watch_foreign_threads{cpus="3",kind="allowed"} "#) }
+        XCTAssertGreaterThanOrEqual(Int(allowed?.split(separator: " ").last ?? "") ?? 0, 1, metrics)
+    }
+}
