@@ -143,6 +143,7 @@ extension PolicyInit {
             scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_") ? scalar : "_"
         }))
         if base.isEmpty || base.allSatisfy({ $0 == "_" }) { base = device.kind.rawValue }
+        if PolicyLoader.isReservedDeviceName(base) { base = String((device.kind.rawValue + "-" + base).prefix(64)) }
         var name = base
         var suffix = 1
         while names.contains(name) {

@@ -6,6 +6,13 @@ import Yams
 /// reads in one place. Names from here become check IDs, metric labels and (after a reader
 /// validates them again) sysfs path components, so each is checked to its exact shape.
 extension PolicyLoader {
+    /// Names that would share a `source` label with what is not a device in watch's
+    /// `numaguard_watch_reserved_interrupts_total`: its own `undeclared` and `other`, and the
+    /// kernel's named /proc/interrupts rows, which are all capital letters (LOC, RES, NMI, ...).
+    public static func isReservedDeviceName(_ name: String) -> Bool {
+        name == "undeclared" || name == "other" || (!name.isEmpty && name.utf8.allSatisfy { (0x41...0x5A).contains($0) })
+    }
+
     static let deviceKeys = ["name", "match", "numa_node", "irqs", "count"]
     static let deviceMatchKeys = ["interface", "pci", "driver", "class", "block"]
     static let deviceIRQKeys = ["cpus", "nodes", "allow_managed"]
@@ -30,6 +37,11 @@ extension PolicySections {
         if let given = name, !Self.isDeviceName(given) {
             reader.error(fields["name"]?.value, "\(path).name \"\(given.prefix(80))\" must be 1 to 64 of A-Z, a-z, 0-9, - and _ "
                          + "(it becomes part of check IDs and a metric label)")
+            name = nil
+        } else if let given = name, PolicyLoader.isReservedDeviceName(given) {
+            reader.error(fields["name"]?.value, "\(path).name \"\(given)\" is reserved: watch labels interrupts of no device "
+                         + "\"undeclared\" and \"other\", and the kernel's own /proc/interrupts rows (LOC, RES, ...) by their "
+                         + "capital-letter names; give the device a name with a lower-case letter, a digit, - or _")
             name = nil
         }
         let rulePath = name.map { "device \($0)" } ?? path

@@ -178,6 +178,8 @@ final class PolicyInitLocalityTests: XCTestCase {
         XCTAssertEqual(PolicyInit.uniqueName(for: device("a.b"), among: &names), "a_b")
         XCTAssertEqual(PolicyInit.uniqueName(for: device("a:b"), among: &names), "a_b-2")
         XCTAssertEqual(PolicyInit.uniqueName(for: device("a_b"), among: &names), "a_b-3")
+        XCTAssertEqual(PolicyInit.uniqueName(for: device("LOC"), among: &names), "net-LOC", "a name watch keeps for a kernel row")
+        XCTAssertEqual(PolicyInit.uniqueName(for: device("other"), among: &names), "net-other")
         XCTAssertEqual(PolicyInit.uniqueName(for: device("é€"), among: &names), "net")
         let long = String(repeating: "n", count: 80)
         XCTAssertEqual(PolicyInit.uniqueName(for: device(long), among: &names), String(repeating: "n", count: 64))

@@ -144,6 +144,17 @@ final class DevicesPolicyTests: XCTestCase {
         XCTAssertNotNil(PolicyText.loads(devices("{name: \(String(repeating: "n", count: 64)), match: {class: net}}")))
     }
 
+    /// watch labels interrupts by device rule name beside `undeclared`, `other` and the kernel's
+    /// /proc/interrupts row names (all capitals): a rule may not take one of those.
+    func testNamesWatchUsesForOtherSourcesAreReserved() {
+        for name in ["undeclared", "other", "LOC", "RES", "NMI"] {
+            assertDeviceError("{name: \(name), match: {class: net}}", at: name, "devices[0].name \"\(name)\" is reserved")
+        }
+        for name in ["Loc", "LOC0", "LOC-nic", "md-nic"] {
+            XCTAssertNotNil(PolicyText.loads(devices("{name: \(name), match: {class: net}}")), name)
+        }
+    }
+
     func testTwoRulesWithOneNameAndNodesOutsideTheTopology() {
         let text = "version: 1\nhost:\n  topology: {nodes: 2}\ndevices:\n  - {name: nic, match: {class: net}}\n"
             + "  - {name: nic, match: {class: nvme}, numa_node: 2}\n  - {name: gpu, match: {class: gpu}, irqs: {nodes: [0, 3]}}\n"
