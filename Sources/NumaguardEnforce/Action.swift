@@ -9,6 +9,9 @@ public struct Knob: Codable, Hashable, Sendable {
         case choice
         /// A sysfs file holding one number.
         case number
+        /// `/proc/irq/N/smp_affinity_list`: a CPU list, compared in its canonical spelling
+        /// (`0,1` is `0-1`), written as one and checked against `effective_affinity_list`.
+        case irqAffinity = "irq_affinity"
     }
 
     /// What the operator reads: `kernel.numa_balancing`, `transparent_hugepage.enabled`,
@@ -30,14 +33,51 @@ public struct Knob: Codable, Hashable, Sendable {
              path: "sys/devices/system/node/node\(node)/hugepages/hugepages-\(sizeKiB)kB/nr_hugepages", kind: .number)
     }
 
+    /// Where IRQ `irq` is asked to go: `irq.N.smp_affinity_list`, at `/proc/irq/N/smp_affinity_list`.
+    public static func irqAffinity(irq: Int) -> Knob {
+        Knob(name: "irq.\(irq).smp_affinity_list", path: "proc/irq/\(irq)/smp_affinity_list", kind: .irqAffinity)
+    }
+
     /// The value in the spelling apply writes and compares: the bracketed choice of a sysfs
-    /// choice file, the trimmed text otherwise.
+    /// choice file, a CPU list respelled canonically, the trimmed text otherwise.
     public func value(of text: String) -> String {
         switch kind {
         case .choice: (try? BracketChoiceParser.parse(text)) ?? String(Lex.trimmed(text))
+        case .irqAffinity: Self.cpuList(text) ?? String(Lex.trimmed(text))
         case .sysctl, .number: String(Lex.trimmed(text))
         }
     }
+
+    /// `text` as a canonical CPU list (`0,1,2` -> `0-2`), nil when it is not one. The empty
+    /// list stays empty (an effective list of an IRQ not started).
+    public static func cpuList(_ text: String) -> String? {
+        let trimmed = Lex.trimmed(text)
+        if trimmed.isEmpty { return "" }
+        return (try? IDListParser.parse(trimmed, what: "CPU list"))?.listString
+    }
+}
+
+/// The interrupt an IRQ-affinity action is for, as it was when planned. An IRQ number alone is
+/// not an identity: numbers are handed out at boot and when drivers load, so apply re-reads the
+/// handler's name (`/sys/kernel/irq/N/actions`) and the boot right before writing, and undo
+/// never writes an IRQ recorded on another boot.
+public struct IRQTarget: Codable, Hashable, Sendable {
+    public var irq: Int
+    /// The handler names as read at plan time (`virtio1-input.0`); nil when there was no file.
+    public var actions: String?
+    /// The policy's device rule it belongs to (`md-nic`), for the operator.
+    public var device: String?
+    /// `/proc/sys/kernel/random/boot_id` when planned; nil when unknown (then never written).
+    public var bootID: String?
+
+    public init(irq: Int, actions: String?, device: String?, bootID: String?) {
+        self.irq = irq
+        self.actions = actions
+        self.device = device
+        self.bootID = bootID
+    }
+
+    enum CodingKeys: String, CodingKey { case irq, actions, device, bootID = "boot_id" }
 }
 
 extension String {
@@ -126,6 +166,8 @@ public struct Action: Codable, Equatable, Sendable {
     /// What it changes, as printed: a knob name, `PID 123 (probe)`, a file.
     public var subject: String
     public var knob: Knob?
+    /// set_knob of an IRQ's affinity: the interrupt as planned (its handler's name, the boot).
+    public var irq: IRQTarget?
     public var process: ProcessTarget?
     /// set_affinity: the CPUs.
     public var cpus: IDSet?
@@ -167,7 +209,7 @@ public struct Action: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, status, checks, subject, knob, process, cpus, fromNodes = "from_nodes", toNodes = "to_nodes", onlyUnshared = "only_unshared"
+        case kind, status, checks, subject, knob, irq, process, cpus, fromNodes = "from_nodes", toNodes = "to_nodes", onlyUnshared = "only_unshared"
         case value, file, before, after, requires, reason
     }
 }

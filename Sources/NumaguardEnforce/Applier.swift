@@ -182,7 +182,8 @@ public struct Applier {
             guard let file = action.file else { return nil }
             return KnownTargets.refusal(file: file, contents: action.value, dropIn: dropIn)
         case .setAffinity, .migratePages, .restart, .manual:
-            return action.knob != nil || action.file != nil ? "a \(action.kind.rawValue) action names a knob or file; nothing done" : nil
+            return action.knob != nil || action.file != nil || action.irq != nil
+                ? "a \(action.kind.rawValue) action names a knob, IRQ or file; nothing done" : nil
         }
     }
 
@@ -190,6 +191,7 @@ public struct Applier {
     func line(_ action: Action, phase: JournalEntry.Phase? = nil, undoes: String?) -> JournalEntry {
         JournalEntry(time: clock(), run: run, command: command, phase: phase, action: action.kind, subject: action.subject,
                      knob: action.knob, process: action.process, file: action.file, before: nil, after: nil, result: nil,
-                     detail: phase == .intent ? "about to change it: the outcome follows on its own line" : "", undoes: undoes)
+                     detail: phase == .intent ? "about to change it: the outcome follows on its own line" : "", undoes: undoes,
+                     irq: action.irq)
     }
 }

@@ -12,6 +12,9 @@ public enum Planner {
         public var selfPID: Int
         /// `--persist`: the drop-in to write and what it holds now.
         public var persist: DropIn?
+        /// The irqbalance daemons that would rewrite an IRQ apply writes; nil: what the audit
+        /// read (HostState), none when it read none.
+        public var irqRewriters: [IRQRewriter]?
 
         public struct DropIn: Sendable {
             public var path: String
@@ -23,9 +26,10 @@ public enum Planner {
             }
         }
 
-        public init(selfPID: Int, persist: DropIn? = nil) {
+        public init(selfPID: Int, persist: DropIn? = nil, irqRewriters: [IRQRewriter]? = nil) {
             self.selfPID = selfPID
             self.persist = persist
+            self.irqRewriters = irqRewriters
         }
     }
 
@@ -68,7 +72,7 @@ struct Planning {
     let state: HostState
     let policy: Policy
     let options: Planner.Options
-    private var knobs: [Action] = []
+    var knobs: [Action] = []
     private var persist: Action?
     private var processes: [Int: ProcessActions] = [:]
     private var manual: [Action] = []
@@ -127,11 +131,14 @@ struct Planning {
             addWorkload(finding, workload: name, check: workloadCheck)
         case let .reservation(node):
             addReservation(finding, node: node)
+        case .device(_, .irqsEffective), .device(_, .irqsRequested):
+            addIRQ(finding)
         case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
              .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift, .device, .isolation, .irqbalance,
              .cpuReservation, .windowInterrupts, .windowIsolatedInterrupts:
             // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
-            // Devices, isolation and CPU reservations: manual until IRQ affinity and vacate_cpus land.
+            // A device's node, firmware locality, managed vectors: hardware and boot arguments.
+            // Isolation and CPU reservations: manual until vacate_cpus lands.
             leave(finding, finding.remediation)
         }
     }
@@ -152,7 +159,7 @@ struct Planning {
                 requires.append(Requirement("CAP_SYS_ADMIN", why: "the kernel refuses writes to kernel.numa_balancing without it"))
             }
             return requires
-        case .choice, .number:
+        case .choice, .number, .irqAffinity:
             return [Requirement("CAP_DAC_OVERRIDE", why: "/\(knob.path) is root's, mode 0644", exceptUID: 0)]
         }
     }

@@ -87,6 +87,8 @@ public enum Undo {
         default:
             var action = Action(kind: .setKnob, checks: [], subject: entry.subject, knob: entry.knob, value: entry.before,
                                 before: entry.after ?? "", after: entry.before ?? "")
+            // An IRQ is written back only on the boot, and to the handler, it was changed for.
+            action.irq = entry.irq
             if let knob = entry.knob {
                 action.requires = Planning.requirements(for: knob)
             }
