@@ -21,6 +21,14 @@ public struct Knob: Codable, Hashable, Sendable {
     public var path: String
     public var kind: Kind
 
+    /// Any name, path and kind: what a saved plan or journal may carry. Only KnownTargets
+    /// decides whether it is written.
+    public init(name: String, path: String, kind: Kind) {
+        self.name = name
+        self.path = path
+        self.kind = kind
+    }
+
     public static func sysctl(_ name: String) -> Knob {
         Knob(name: name, path: "proc/sys/" + name.replacingDots(), kind: .sysctl)
     }
