@@ -72,6 +72,8 @@ final class IRQPlannerTests: XCTestCase {
         XCTAssertEqual(knobs[0].irq, IRQTarget(irq: 30, actions: "virtio1-config", device: "md-nic", bootID: "boot-1"))
         XCTAssertEqual(knobs[0].requires.map(\.privilege), ["CAP_DAC_OVERRIDE"])
         XCTAssertEqual(knobs[0].requires.first?.exceptUID, 0)
+        let text = EnforceText.render(plan, privileges: Privileges(uid: 0, effective: ["CAP_DAC_OVERRIDE"]))
+        XCTAssertTrue(text.contains("1. set irq.30.smp_affinity_list (device md-nic, IRQ 30 virtio1-config)\n   before: 0-3\n   after:  2\n"), text)
     }
 
     func testARequestedOnlyFindingIsPlannedAsWell() throws {
