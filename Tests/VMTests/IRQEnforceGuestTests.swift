@@ -1,0 +1,132 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// IRQ affinity through `numaguard plan`, `apply` and `undo` in a q35 guest with real PCI
+/// devices (`run-guest.sh --pci net@1,nvme@0,net@none`, CPUs 0-1 on node 0, 2-3 on node 1):
+/// the node-1 NIC's `input.0` vector is put on CPU 3 by hand, a policy allows CPUs 0-2, apply
+/// writes the vector and, after one ping to slirp's gateway (its next interrupt), the
+/// effective CPU follows; an NVMe queue vector (managed by the kernel) is left manual by the
+/// planner, and written through an edited saved plan it is refused with the kernel's EIO or
+/// EPERM, never failed; undo puts the vector back on CPU 3.
+final class IRQEnforceGuestTests: XCTestCase {
+    static let devices = "net@1,nvme@0,net@none"
+
+    static let script = #"""
+        J=/tmp/journal.jsonl
+        run() { name=$1; shift; "$@" >$OUT/$name.out 2>$OUT/$name.err; echo $? >$OUT/$name.status; }
+        # irq NAME: the IRQ whose handler is exactly NAME.
+        irq() { for a in /sys/kernel/irq/*/actions; do [ "$(cat "$a")" = "$1" ] && { n=${a%/actions}; echo "${n##*/}"; return; }; done; }
+        aff() { echo "req=$(cat /proc/irq/$1/smp_affinity_list) eff=$(cat /proc/irq/$1/effective_affinity_list)"; }
+        # The NIC behind the node-1 root port 0000:20:00.0, by its PCI path (never by probe order).
+        for n in /sys/class/net/eth*; do
+            case "$(readlink "$n")" in */0000:20:00.0/*) ETH=${n##*/} ;; esac
+        done
+        VIRTIO=$(readlink /sys/class/net/$ETH/device); VIRTIO=${VIRTIO##*/}
+        V=$(irq "$VIRTIO-input.0"); Q=$(irq nvme0q1)
+        echo "$ETH $VIRTIO $V $Q" >$OUT/names
+        ip link set $ETH up; ip addr add 10.0.2.15/24 dev $ETH
+        echo 3 >/proc/irq/$V/smp_affinity_list
+        ping -c1 -W3 10.0.2.2 >$OUT/ping-0 2>&1
+        aff $V >$OUT/vector-before
+        cat >/tmp/irq.yaml <<EOF
+        version: 1
+        devices:
+          - {name: md-nic, match: {interface: $ETH}, irqs: {cpus: "0-2"}}
+        EOF
+        cat >/tmp/nvme.yaml <<'EOF'
+        version: 1
+        devices:
+          - {name: journal, match: {class: nvme}, irqs: {cpus: "0"}}
+        EOF
+        run plan numaguard plan --policy /tmp/irq.yaml
+        run planjson numaguard plan --policy /tmp/irq.yaml --format json
+        run nvmeplan numaguard plan --policy /tmp/nvme.yaml --format json
+        run apply numaguard apply --policy /tmp/irq.yaml --journal $J --yes --format json
+        aff $V >$OUT/vector-applied
+        ping -c1 -W3 10.0.2.2 >$OUT/ping-1 2>&1
+        aff $V >$OUT/vector-after-ping
+        cp $J $OUT/journal-apply
+
+        # A managed vector written anyway: the saved plan's IRQ swapped for nvme0q1's.
+        echo 3 >/proc/irq/$V/smp_affinity_list
+        numaguard plan --policy /tmp/irq.yaml --format json >/tmp/plan.json
+        sed -e "s/irq\.$V\.smp/irq.$Q.smp/g" -e "s#proc/irq/$V/#proc/irq/$Q/#g" -e "s/\"irq\" : $V\$/\"irq\" : $Q/" \
+            -e "s/\"$VIRTIO-input\.0\"/\"nvme0q1\"/" /tmp/plan.json >/tmp/managed-plan.json
+        cp /tmp/managed-plan.json $OUT/managed-plan.json
+        aff $Q >$OUT/managed-before
+        run managed numaguard apply --plan /tmp/managed-plan.json --policy /tmp/irq.yaml --journal /tmp/managed.jsonl --yes --format json
+        aff $Q >$OUT/managed-after
+        echo 0-3 >/proc/irq/$V/smp_affinity_list 2>/dev/null
+        numaguard apply --policy /tmp/irq.yaml --journal /tmp/other.jsonl --yes >/dev/null 2>&1
+
+        # Undo of the first apply: the vector goes back to CPU 3 (the value found then). The
+        # journal's run left 0-2 there; the second apply (another journal) left 0-2 too.
+        run undo numaguard undo --journal $J --yes --format json
+        aff $V >$OUT/vector-undone
+        ping -c1 -W3 10.0.2.2 >$OUT/ping-2 2>&1
+        aff $V >$OUT/vector-undone-ping
+        cp $J $OUT/journal-undo
+        """#
+
+    func testLinux61() throws {
+        try check(try Guest.boot(.linux61, .twoNode, pci: Self.devices, script: Self.script), managedErrno: "Input/output error")
+    }
+
+    func testLinux612() throws {
+        try check(try Guest.boot(.linux612, .twoNode, pci: Self.devices, script: Self.script), managedErrno: "Operation not permitted")
+    }
+
+    private func value(_ guest: Guest, _ name: String) throws -> String {
+        try guest.text(name).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func results(_ guest: Guest, _ name: String) throws -> [[String: Any]] {
+        try guest.json("\(name).out")["results"] as? [[String: Any]] ?? []
+    }
+
+    private func check(_ guest: Guest, managedErrno: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let names = try value(guest, "names").split(separator: " ").map(String.init)
+        XCTAssertEqual(names.count, 4, "NIC, virtio device, input.0 IRQ, nvme0q1 IRQ: \(names)", file: file, line: line)
+        guard names.count == 4 else { return }
+        let vector = names[2], queue = names[3]
+        XCTAssertEqual(try value(guest, "vector-before"), "req=3 eff=3", "moved to CPU 3 by hand, after an interrupt", file: file, line: line)
+
+        // The plan writes the vector's requested list with the declared CPUs (all online).
+        let plan = try guest.json("planjson.out")["actions"] as? [[String: Any]] ?? []
+        let knob = plan.first { $0["subject"] as? String == "irq.\(vector).smp_affinity_list" }
+        XCTAssertEqual(knob?["status"] as? String, "pending", "\(plan)", file: file, line: line)
+        XCTAssertEqual(knob?["after"] as? String, "0-2", file: file, line: line)
+        XCTAssertEqual((knob?["irq"] as? [String: Any])?["actions"] as? String, "\(names[1])-input.0", file: file, line: line)
+        XCTAssertTrue(try guest.text("plan.out").contains("set irq.\(vector).smp_affinity_list (device md-nic, IRQ \(vector) \(names[1])-input.0)"),
+                      try guest.text("plan.out"), file: file, line: line)
+
+        // Apply: written and read back; the effective CPU follows at the next interrupt at the latest.
+        let applied = try results(guest, "apply").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(vector).smp_affinity_list" }
+        XCTAssertTrue(["done", "partial"].contains(applied?["outcome"] as? String ?? ""), "\(String(describing: applied))", file: file, line: line)
+        XCTAssertTrue(try value(guest, "vector-applied").hasPrefix("req=0-2 "), try value(guest, "vector-applied"), file: file, line: line)
+        let afterPing = try value(guest, "vector-after-ping")
+        XCTAssertTrue(["req=0-2 eff=0", "req=0-2 eff=1", "req=0-2 eff=2"].contains(afterPing), afterPing, file: file, line: line)
+
+        // NVMe queue vectors: left manual by the planner (expected managed), never written.
+        let nvmePlan = try guest.json("nvmeplan.out")["actions"] as? [[String: Any]] ?? []
+        XCTAssertFalse(nvmePlan.contains { ($0["subject"] as? String)?.hasPrefix("irq.\(queue).") ?? false }, "\(nvmePlan)", file: file, line: line)
+        XCTAssertTrue(nvmePlan.contains { $0["status"] as? String == "manual" && ($0["reason"] as? String)?.contains("(nvme0q1) is expected to be managed") ?? false },
+                      "\(nvmePlan)", file: file, line: line)
+        // ... and written anyway through an edited plan, the kernel refuses: outcome refused, not failed.
+        XCTAssertTrue(try guest.text("managed-plan.json").contains("\"irq.\(queue).smp_affinity_list\""), file: file, line: line)
+        let managed = try results(guest, "managed").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(queue).smp_affinity_list" }
+        XCTAssertEqual(managed?["outcome"] as? String, "refused", "\(String(describing: managed)) \(try guest.text("managed.err"))", file: file, line: line)
+        XCTAssertEqual(managed?["detail"] as? String,
+                       "IRQ \(queue) (nvme0q1) is managed or per-CPU: its affinity cannot be written from user space (the kernel answered \(managedErrno)); "
+                           + "left at \(try value(guest, "managed-before").split(separator: " ")[0].dropFirst(4))",
+                       file: file, line: line)
+        XCTAssertEqual(try value(guest, "managed-after"), try value(guest, "managed-before"), file: file, line: line)
+
+        // Undo restores what apply found: CPU 3 (the later writes were another journal's).
+        let undone = try results(guest, "undo").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(vector).smp_affinity_list" }
+        XCTAssertEqual(undone?["outcome"] as? String, "done", "\(String(describing: undone))", file: file, line: line)
+        XCTAssertTrue(try value(guest, "vector-undone").hasPrefix("req=3 "), try value(guest, "vector-undone"), file: file, line: line)
+        XCTAssertEqual(try value(guest, "vector-undone-ping"), "req=3 eff=3", file: file, line: line)
+    }
+}
