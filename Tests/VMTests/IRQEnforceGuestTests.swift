@@ -98,13 +98,15 @@ final class IRQEnforceGuestTests: XCTestCase {
         XCTAssertEqual(knob?["status"] as? String, "pending", "\(plan)", file: file, line: line)
         XCTAssertEqual(knob?["after"] as? String, "0-2", file: file, line: line)
         XCTAssertEqual((knob?["irq"] as? [String: Any])?["actions"] as? String, "\(names[1])-input.0", file: file, line: line)
-        XCTAssertTrue(try guest.text("plan.out").contains("set irq.\(vector).smp_affinity_list (device md-nic, IRQ \(vector) \(names[1])-input.0)"),
-                      try guest.text("plan.out"), file: file, line: line)
+        let planText = try guest.text("plan.out")
+        XCTAssertTrue(planText.contains("set irq.\(vector).smp_affinity_list (device md-nic, IRQ \(vector) \(names[1])-input.0)"),
+                      planText, file: file, line: line)
 
         // Apply: written and read back; the effective CPU follows at the next interrupt at the latest.
         let applied = try results(guest, "apply").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(vector).smp_affinity_list" }
         XCTAssertTrue(["done", "partial"].contains(applied?["outcome"] as? String ?? ""), "\(String(describing: applied))", file: file, line: line)
-        XCTAssertTrue(try value(guest, "vector-applied").hasPrefix("req=0-2 "), try value(guest, "vector-applied"), file: file, line: line)
+        let appliedVector = try value(guest, "vector-applied")
+        XCTAssertTrue(appliedVector.hasPrefix("req=0-2 "), appliedVector, file: file, line: line)
         let afterPing = try value(guest, "vector-after-ping")
         XCTAssertTrue(["req=0-2 eff=0", "req=0-2 eff=1", "req=0-2 eff=2"].contains(afterPing), afterPing, file: file, line: line)
 
@@ -116,17 +118,20 @@ final class IRQEnforceGuestTests: XCTestCase {
         // ... and written anyway through an edited plan, the kernel refuses: outcome refused, not failed.
         XCTAssertTrue(try guest.text("managed-plan.json").contains("\"irq.\(queue).smp_affinity_list\""), file: file, line: line)
         let managed = try results(guest, "managed").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(queue).smp_affinity_list" }
-        XCTAssertEqual(managed?["outcome"] as? String, "refused", "\(String(describing: managed)) \(try guest.text("managed.err"))", file: file, line: line)
+        let managedErr = try guest.text("managed.err")
+        XCTAssertEqual(managed?["outcome"] as? String, "refused", "\(String(describing: managed)) \(managedErr)", file: file, line: line)
+        let queueBefore = try value(guest, "managed-before").split(separator: " ")[0].dropFirst(4)
         XCTAssertEqual(managed?["detail"] as? String,
                        "IRQ \(queue) (nvme0q1) is managed or per-CPU: its affinity cannot be written from user space (the kernel answered \(managedErrno)); "
-                           + "left at \(try value(guest, "managed-before").split(separator: " ")[0].dropFirst(4))",
+                           + "left at \(queueBefore)",
                        file: file, line: line)
         XCTAssertEqual(try value(guest, "managed-after"), try value(guest, "managed-before"), file: file, line: line)
 
         // Undo restores what apply found: CPU 3 (the later writes were another journal's).
         let undone = try results(guest, "undo").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(vector).smp_affinity_list" }
         XCTAssertEqual(undone?["outcome"] as? String, "done", "\(String(describing: undone))", file: file, line: line)
-        XCTAssertTrue(try value(guest, "vector-undone").hasPrefix("req=3 "), try value(guest, "vector-undone"), file: file, line: line)
+        let undoneVector = try value(guest, "vector-undone")
+        XCTAssertTrue(undoneVector.hasPrefix("req=3 "), undoneVector, file: file, line: line)
         XCTAssertEqual(try value(guest, "vector-undone-ping"), "req=3 eff=3", file: file, line: line)
     }
 }
