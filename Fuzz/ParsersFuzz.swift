@@ -418,12 +418,79 @@ func fuzzRegex(_ data: UnsafeBufferPointer<UInt8>) {
     }
 }
 
+// MARK: - /proc/interrupts and irqbalance's environment
+
+/// /proc/interrupts: a table or a ParseError naming a line; parsed in two pieces it is the same
+/// table as parsed whole; every row has at most a count per header column; the header is
+/// ascending and at most 8192 columns; a detail is capped; a table's delta against itself is
+/// empty, and against any other never traps (the counters wrap modulo 2^32).
+func fuzzInterrupts(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
+    var whole = InterruptsScanner()
+    let table: InterruptTable
+    do {
+        try whole.scan(data)
+        table = try whole.finish()
+    } catch {
+        checkError(error, text)
+        if error.line == nil { violation("an interrupts error without a line", text) }
+        return
+    }
+    if table.cpus.count > InterruptsParser.maximumColumns { violation("more columns than allowed", text) }
+    if zip(table.cpus, table.cpus.dropFirst()).contains(where: { $0 >= $1 }) { violation("header not ascending", text) }
+    for row in table.rows {
+        if row.counts.isEmpty || row.counts.count > table.cpus.count { violation("a row with \(row.counts.count) counts", text) }
+        if row.detail.unicodeScalars.count > InterruptsParser.maximumDetailBytes { violation("an uncapped detail", text) }
+    }
+    if !table.delta(since: table).isEmpty { violation("a delta against itself", text) }
+    _ = table.delta(since: InterruptTable(cpus: table.cpus.reversed(), rows: table.rows.map {
+        InterruptRow(source: $0.source, counts: $0.counts.map { $0 &+ 0x8000_0000 }, detail: "") }))
+    let middle = data.count / 2
+    var split = InterruptsScanner()
+    do {
+        try split.scan(UnsafeBufferPointer(rebasing: data[..<middle]))
+        try split.scan(UnsafeBufferPointer(rebasing: data[middle...]))
+        if try split.finish() != table { violation("parsed in two pieces, a different table", text) }
+    } catch {
+        violation("parsed whole but refused in two pieces: \(error)", text)
+    }
+}
+
+/// irqbalance's environ and command line, and isolcpus=: never a trap; a banned set parsed
+/// only from a non-empty value; isolcpus' list given exactly when no problem is reported, and
+/// flags in force exactly then (domain when none is written).
+func fuzzIRQBalanceEnviron(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
+    let environment = IRQBalanceEnvironment.parse(data)
+    if let banned = environment.banned, banned.value.isEmpty { violation("an empty banned value counted as set", text) }
+    let arguments = IRQBalanceArguments.parse(data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+    if arguments.bannedIRQs.contains(where: { $0 > 1_048_575 }) { violation("an IRQ beyond the limit", text) }
+    for word in text.split(whereSeparator: { $0 == " " || $0 == "\0" }).prefix(16) {
+        let isolcpus = IsolcpusArgument.parse("isolcpus=" + word)
+        if (isolcpus.cpus == nil) == (isolcpus.problem == nil) { violation("isolcpus: a list and a problem together, or neither", text) }
+        if isolcpus.flags.isEmpty != (isolcpus.cpus == nil) { violation("isolcpus flags in force without a list, or a list without a flag", text) }
+    }
+    if let cpus = environment.banned?.cpus, (try? IDListParser.parseMask(cpus.kernelMask)) != cpus {
+        violation("kernelMask does not read back", text)
+    }
+}
+
 // MARK: - entry point
+
+/// scripts/fuzz.sh --target interrupts|irqbalance-environ: every execution to one property.
+let fuzzOnly: String? = getenv("NUMAGUARD_FUZZ_ONLY").map { String(cString: $0) }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let data = UnsafeBufferPointer(start: size == 0 ? nil : pointer, count: size)
     let text = String(decoding: data, as: UTF8.self)
+    switch fuzzOnly {
+    case "interrupts":
+        fuzzInterrupts(data, text)
+        return 0
+    case "irqbalance-environ":
+        fuzzIRQBalanceEnviron(data, text)
+        return 0
+    default: break
+    }
     let validUTF8 = Array(text.utf8).elementsEqual(data)
 
     fuzzNumaMaps(data, text, validUTF8: validUTF8)
@@ -448,5 +515,7 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     fuzzAccounts(data, text)
     fuzzNSSwitch(text)
     fuzzLaunchArguments(data, text)
+    fuzzInterrupts(data, text)
+    fuzzIRQBalanceEnviron(data, text)
     return 0
 }

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Fuzz numaguard's parsers with libFuzzer (DESIGN.md "Testing": no crash, no hang).
 #
-#   scripts/fuzz.sh [--seconds N] [--target parsers|policy|all] [--no-build] [-- extra libFuzzer flags]
+#   scripts/fuzz.sh [--seconds N] [--target parsers|policy|interrupts|irqbalance-environ|all] [--no-build]
+#                   [-- extra libFuzzer flags]
 #
 # Two targets, each run for N seconds (default 20), one after the other:
 #   parsers  Sources/NumaguardCore/*.swift, run's pure command-line files of NumaguardLaunch,
 #            Fuzz/ParsersFuzz.swift and Fuzz/LaunchInputsFuzz.swift built as one module with
 #            -sanitize=fuzzer,address into .build/fuzz/parsers; seeds from Fuzz/corpus and
 #            Tests/Fixtures.
+#   interrupts, irqbalance-environ
+#            the parsers binary with NUMAGUARD_FUZZ_ONLY set, so every execution goes to one
+#            property (/proc/interrupts; irqbalance's environ and command line with isolcpus=);
+#            seeds Fuzz/corpus/<target>-*. Not part of "all": the parsers target runs both.
 #   policy   PolicyLoader.load over arbitrary bytes (Fuzz/PolicyFuzz.swift), and the same input
 #            through the journal reader and the snapshot reader (Fuzz/ReadersFuzz.swift), so
 #            the run time stays one target's. Yams (its CYaml C sources and its Swift
@@ -41,7 +46,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "fuzz.sh: --seconds takes a whole number" >&2; exit 64 ;; esac
-case "$target" in parsers|policy|all) ;; *) echo "fuzz.sh: --target is parsers, policy or all" >&2; exit 64 ;; esac
+case "$target" in parsers|policy|interrupts|irqbalance-environ|all) ;;
+    *) echo "fuzz.sh: --target is parsers, policy, interrupts, irqbalance-environ or all" >&2; exit 64 ;; esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -88,7 +94,8 @@ seed_parsers() {
             cp "$file" "$seeds/fixture-$n-$(basename "$file")"
         done < <(find Tests/Fixtures -type f \( -name numa_maps -o -name cpulist -o -name cpumap \
             -o -name distance -o -name meminfo -o -name stat -o -name status -o -name cgroup \
-            -o -name possible -o -name online -o -name has_cpu -o -name has_memory -o -name enabled \) -print0)
+            -o -name possible -o -name online -o -name has_cpu -o -name has_memory -o -name enabled \
+            -o -name interrupts -o -name environ -o -name cmdline \) -print0)
     fi
 }
 
@@ -217,6 +224,7 @@ policy_dict() {
             topology nodes cpus min_memory distances hugepages headroom min_free forbid_processes node size count \
             workloads name match comm exe cgroup systemd_unit user protected running min max cpulist memory policy \
             max_remote allow_interleave scan reserve for max_foreign_memory waivers check reason expires watch \
+            isolation isolated nohz_full managed_irq workqueue housekeeping irqbalance irqs \
             interval regimes dwell shock hint_faults_per_s pages_migrated_per_s remote_fault_ratio \
             off normal tiering always madvise never bind preferred preferred-many interleave weighted-interleave \
             local default true false protected GiB MiB KiB TiB "2x protected" "50%" "2026-12-31" "0-15" \
@@ -231,6 +239,11 @@ status=0
 if [ "$target" = parsers ] || [ "$target" = all ]; then
     [ "$build" = 1 ] && build_parsers
     run parsers "$out/parsers" Fuzz/parsers.dict seed_parsers || status=1
+fi
+if [ "$target" = interrupts ] || [ "$target" = irqbalance-environ ]; then
+    [ "$build" = 1 ] && build_parsers
+    seed_focused() { cp Fuzz/corpus/"$target"-* "$1/"; }
+    NUMAGUARD_FUZZ_ONLY="$target" run "$target" "$out/parsers" Fuzz/parsers.dict seed_focused || status=1
 fi
 if [ "$target" = policy ] || [ "$target" = all ]; then
     [ "$build" = 1 ] && build_policy

@@ -52,6 +52,7 @@ public enum Evaluation {
                 }
             }
         }
+        findings += IsolationChecks.findings(policy, state) + CPUReservationChecks.findings(policy, state)
         if !policy.reservations.isEmpty {
             findings += NodeChecks.reservations(policy.reservations, processes: state.processes.map { ($0.pid, $0.comm) },
                                                 owner: state.owner, tallies: state.tallies, cgroups: state.cgroupMemory.groups)

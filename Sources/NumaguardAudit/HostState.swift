@@ -37,6 +37,12 @@ public struct HostState: Sendable {
     /// The node of each device a workload's node list names, read only when one does
     /// (DeviceResolution turns them into numbers before anything is judged).
     public var deviceNodes: [DeviceSpecifier: Result<Int, DeviceRefusal>] = [:]
+    /// Isolation, workqueue mask and irqbalance: read only when the policy has `host.isolation`,
+    /// `host.irqbalance` or a CPU reservation (HostStateIsolation.swift).
+    public var isolation: IsolationState?
+    /// Every IRQ's affinity and every thread's placement: read only for CPU reservations.
+    public var irqScan: IRQScan?
+    public var threads: ThreadScan?
 
     public struct ProcessName: Equatable, Sendable {
         public var pid: Int

@@ -60,6 +60,7 @@ public enum HostStateReader {
             readForeign(processes, policy, reader: reader, into: &state)
         }
         readDevices(policy, root: root, into: &state)
+        readIsolation(processes, policy, root: root, into: &state)
         return state
     }
 

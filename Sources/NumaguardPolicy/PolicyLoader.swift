@@ -19,7 +19,7 @@ public struct LoadedPolicy: Sendable {
 /// its location. Nothing on the host is read here, not even the file (see `load(file:reading:)`).
 public enum PolicyLoader {
     static let topKeys = ["version", "host", "workloads", "reserve", "waivers", "watch", "devices"]
-    static let hostKeys = ["kernel", "topology", "hugepages", "headroom", "forbid_processes"]
+    static let hostKeys = ["kernel", "topology", "hugepages", "headroom", "forbid_processes", "isolation", "irqbalance"]
     static let kernelKeys = ["numa_balancing", "zone_reclaim_mode", "transparent_hugepage", "cmdline"]
     static let topologyKeys = ["nodes", "cpus", "min_memory", "distances"]
     static let workloadKeys = ["name", "match", "protected", "running", "cpus", "memory"]

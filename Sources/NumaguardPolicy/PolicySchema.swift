@@ -206,6 +206,49 @@ public enum PolicySchema {
         "forbid_processes": {
           "$ref": "#/$defs/strings",
           "description": "comm names of competing placement actors (numad, ...) that must not run."
+        },
+        "isolation": {
+          "type": "object",
+          "description": "CPU isolation the kernel must have been booted with.",
+          "properties": {
+            "isolated": {
+              "$ref": "#/$defs/idList",
+              "description": "/sys/devices/system/cpu/isolated (isolcpus' domain CPUs) must equal this."
+            },
+            "nohz_full": {
+              "$ref": "#/$defs/idList",
+              "description": "/sys/devices/system/cpu/nohz_full must equal this."
+            },
+            "managed_irq": {
+              "$ref": "#/$defs/bool",
+              "description": "true: isolcpus= on the kernel command line carries managed_irq and covers the isolated CPUs; false: it does not carry it."
+            },
+            "workqueue": {
+              "description": "The unbound workqueue cpumask (/sys/devices/virtual/workqueue/cpumask): housekeeping (online CPUs minus the isolated and CPU-reserved ones) or a CPU list it must stay within.",
+              "oneOf": [
+                {
+                  "const": "housekeeping"
+                },
+                {
+                  "$ref": "#/$defs/idList"
+                }
+              ]
+            }
+          },
+          "additionalProperties": false
+        },
+        "irqbalance": {
+          "type": "object",
+          "description": "running: true (a root irqbalance must run and ban the isolated and CPU-reserved CPUs) or false (none may run).",
+          "properties": {
+            "running": {
+              "$ref": "#/$defs/bool"
+            }
+          },
+          "required": [
+            "running"
+          ],
+          "additionalProperties": false
         }
       },
       "additionalProperties": false
@@ -383,30 +426,57 @@ public enum PolicySchema {
       }
     },
     "reserve": {
-      "description": "Node reservations.",
+      "description": "Node reservations ({node, for}) and CPU reservations ({cpus, for, irqs}); an item takes node or cpus, not both.",
       "type": "array",
       "minItems": 1,
       "items": {
-        "type": "object",
-        "description": "A node kept for named workloads.",
-        "properties": {
-          "node": {
-            "$ref": "#/$defs/nodeId"
+        "oneOf": [
+          {
+            "type": "object",
+            "description": "A node kept for named workloads.",
+            "properties": {
+              "node": {
+                "$ref": "#/$defs/nodeId"
+              },
+              "for": {
+                "$ref": "#/$defs/strings",
+                "description": "Names of declared workloads."
+              },
+              "max_foreign_memory": {
+                "$ref": "#/$defs/size",
+                "description": "What all other processes together may hold on the node (default 0)."
+              }
+            },
+            "required": [
+              "node",
+              "for"
+            ],
+            "additionalProperties": false
           },
-          "for": {
-            "$ref": "#/$defs/strings",
-            "description": "Names of declared workloads."
-          },
-          "max_foreign_memory": {
-            "$ref": "#/$defs/size",
-            "description": "What all other processes together may hold on the node (default 0)."
+          {
+            "type": "object",
+            "description": "CPUs kept for named workloads: no other user thread may be allowed on them, and no device interrupt may target them except those of the devices in irqs. CPU reservations may not overlap.",
+            "properties": {
+              "cpus": {
+                "$ref": "#/$defs/idList",
+                "description": "The reserved CPUs."
+              },
+              "for": {
+                "$ref": "#/$defs/strings",
+                "description": "Names of declared workloads."
+              },
+              "irqs": {
+                "$ref": "#/$defs/strings",
+                "description": "Names of devices (devices: entries) whose interrupts may target these CPUs."
+              }
+            },
+            "required": [
+              "cpus",
+              "for"
+            ],
+            "additionalProperties": false
           }
-        },
-        "required": [
-          "node",
-          "for"
-        ],
-        "additionalProperties": false
+        ]
       }
     },
     "waivers": {

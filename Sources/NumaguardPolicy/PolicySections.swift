@@ -26,8 +26,18 @@ struct PolicySections {
                 workloadNodes.append(item)
             }
         }
+        var cpuReserveItems: [(index: Int, node: Node)] = []
         if let reserve = top["reserve"], let items = reader.list(reserve.value, "reserve") {
             for (index, item) in items.enumerated() {
+                // A CPU reservation (PolicyIsolationSections.swift), else a node reservation.
+                guard let isCPUs = isCPUReservation(item, "reserve[\(index)]") else { continue }
+                if isCPUs {
+                    if let reservation = cpuReservation(item, "reserve[\(index)]") {
+                        policy.cpuReservations.append(reservation)
+                        cpuReserveItems.append((index, item))
+                    }
+                    continue
+                }
                 guard let reservation = reservation(item, "reserve[\(index)]") else { continue }
                 policy.reservations.append(reservation)
                 reserveNodes.append(item)
@@ -41,6 +51,7 @@ struct PolicySections {
         policy.devices = deviceRules.map(\.rule)
         crossChecks(policy, top, workloadNodes: workloadNodes, reserveNodes: reserveNodes)
         deviceCrossChecks(deviceRules, topology: policy.host.topology)
+        isolationCrossChecks(policy, top, cpuReserveItems: cpuReserveItems)
         return policy
     }
 
@@ -78,6 +89,8 @@ struct PolicySections {
         if let forbidden = fields["forbid_processes"] {
             host.forbidProcesses = reader.strings(forbidden.value, "host.forbid_processes") ?? []
         }
+        if let isolation = fields["isolation"] { host.isolation = isolationPolicy(isolation.value) }
+        if let irqbalance = fields["irqbalance"] { host.irqbalance = irqBalancePolicy(irqbalance.value) }
         return host
     }
 
@@ -257,9 +270,10 @@ struct PolicySections {
         let check = fields["check"].flatMap { reader.string($0.value, "\(path).check") }
         let reason = fields["reason"].flatMap { reader.string($0.value, "\(path).reason") }
         let expires = fields["expires"].flatMap { reader.quantity($0.value, "\(path).expires", Quantity.day) }
-        let roots = ["host.", "workload.", "node.", "drift.", "device."]
+        let roots = ["host.", "workload.", "node.", "drift.", "device.", "cpus."]
         if let check, !roots.contains(where: { check.hasPrefix($0) }) {
-            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift., or device. for a devices: entry)")
+            reader.error(fields["check"]?.value, "\(path).check \"\(check)\" is not a check ID (they start with host., workload., node. or drift., "
+                         + "or device. for a devices: entry; cpus. for a CPU reservation)")
             return nil
         }
         guard let check, let reason, let expires else { return nil }
