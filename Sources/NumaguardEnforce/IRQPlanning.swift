@@ -26,6 +26,14 @@ public struct IRQRewriter: Equatable, Sendable {
         return !(driver.map { bannedModules.contains(Self.module($0)) } ?? false)
     }
 
+    /// A command line that could not be read bans nothing as far as numaguard knows: it is taken
+    /// to rewrite every IRQ.
+    public init(process: IRQBalanceProcess) {
+        let arguments = process.arguments
+        self.init(pid: process.pid, oneshot: arguments?.oneshot ?? false, bannedIRQs: Set(arguments?.bannedIRQs ?? []),
+                  bannedModules: Set(arguments?.bannedModules ?? []))
+    }
+
     static func module(_ name: String) -> String { String(name.map { $0 == "-" ? "_" : $0 }) }
 }
 
@@ -69,6 +77,9 @@ extension Planning {
         knobs[knobs.count - 1].irq = IRQTarget(irq: vector.irq, actions: vector.affinity.actions, device: found.rule.name, bootID: bootID)
     }
 
-    /// The irqbalance daemons the audit read (none known: nothing to avoid), or the caller's.
-    var irqRewriters: [IRQRewriter] { options.irqRewriters ?? [] }
+    /// The caller's, else the irqbalance daemons the audit read (root's only; read when the
+    /// policy has `host.irqbalance`): none known, nothing to avoid.
+    var irqRewriters: [IRQRewriter] {
+        options.irqRewriters ?? (state.isolation?.irqbalance ?? []).map(IRQRewriter.init(process:))
+    }
 }

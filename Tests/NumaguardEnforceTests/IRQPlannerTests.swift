@@ -135,3 +135,25 @@ final class IRQPlannerTests: XCTestCase {
         XCTAssertTrue(plan.actions[0].reason?.contains("nvme0q2\\x1b[31m") ?? false, plan.actions[0].reason ?? "")
     }
 }
+
+/// The hook filled by the audit: the irqbalance processes HostState read.
+final class IRQPlannerIRQBalanceTests: XCTestCase {
+    func testTheAuditsIrqbalanceIsUsedWhenTheCallerGivesNone() throws {
+        var state = IRQHost.state([IRQHost.nic([IRQHost.vector(31, "virtio1-input.0", requested: "3", effective: "3"),
+                                                IRQHost.vector(32, "virtio1-output.0", requested: "3", effective: "3")])], online: IDSet(0...3))
+        var isolation = IsolationState(isolated: IDSet(), nohzFull: IDSet(), isolcpus: nil, workqueueCPUs: nil)
+        isolation.irqbalance = [IRQBalanceProcess(pid: 812, arguments: IRQBalanceArguments.parse(["irqbalance", "--foreground", "--banirq=31"]),
+                                                  environment: nil)]
+        state.isolation = isolation
+        let rule = "  - {name: md-nic, match: {interface: eth1}, irqs: {cpus: \"0-1\"}}\n"
+        let plan = try IRQHost.plan(rule, state)
+        XCTAssertEqual(plan.actions.map(\.kind), [.setKnob, .manual])
+        XCTAssertEqual(plan.actions[0].subject, "irq.31.smp_affinity_list")
+        XCTAssertTrue(plan.actions[1].reason?.hasPrefix("irqbalance (PID 812) rebalances every 10 s and would rewrite it: add --banirq=32") ?? false)
+        // A command line that could not be read bans nothing.
+        state.isolation?.irqbalance = [IRQBalanceProcess(pid: 812, arguments: nil, environment: nil)]
+        XCTAssertEqual(try IRQHost.plan(rule, state).actions.map(\.kind), [.manual, .manual])
+        state.isolation?.irqbalance = []
+        XCTAssertEqual(try IRQHost.plan(rule, state).actions.map(\.kind), [.setKnob, .setKnob])
+    }
+}
