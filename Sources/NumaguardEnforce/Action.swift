@@ -149,6 +149,9 @@ public struct Action: Codable, Equatable, Sendable {
         case setAffinity = "set_affinity"
         /// migrate_pages from nodes the process must not use to its declared nodes.
         case migratePages = "migrate_pages"
+        /// Every thread of a process that may run on reserved CPUs (`cpus` of the action) loses
+        /// them, keeping its other CPUs.
+        case vacateCPUs = "vacate_cpus"
         /// The sysctl.d drop-in that keeps the sysctls across a reboot.
         case persist
         /// Only a restart through numaguard run fixes it (a memory policy cannot be changed
@@ -177,7 +180,7 @@ public struct Action: Codable, Equatable, Sendable {
     /// set_knob of an IRQ's affinity: the interrupt as planned (its handler's name, the boot).
     public var irq: IRQTarget?
     public var process: ProcessTarget?
-    /// set_affinity: the CPUs.
+    /// set_affinity: the CPUs; vacate_cpus: the reserved CPUs its threads leave.
     public var cpus: IDSet?
     /// migrate_pages: from these nodes to those.
     public var fromNodes: IDSet?
@@ -185,7 +188,8 @@ public struct Action: Codable, Equatable, Sendable {
     /// migrate_pages: leave pages other processes also map where they are (a protected
     /// process may share them).
     public var onlyUnshared: Bool?
-    /// set_knob: the value written; persist: the file's new contents.
+    /// set_knob: the value written; persist: the file's new contents; vacate_cpus as undo
+    /// makes it: the threads' masks to put back (ThreadMasks).
     public var value: String?
     /// persist: the file written.
     public var file: String?

@@ -51,6 +51,11 @@ public protocol Actuator {
     func bootID() -> String?
     /// Waits between two reads of a value the kernel settles later (an IRQ's effective CPUs).
     func pause(_ seconds: Double)
+    /// The effective CPUs of the cpuset the process lives in; nil when there is none or it
+    /// cannot be read.
+    func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet?
+    /// `/sys/devices/system/cpu/isolated` (empty when absent).
+    func isolatedCPUs() throws(ActuationError) -> IDSet
 }
 
 /// The live host. Reads go through HostRoot.live and ProcessReader like every other read;
@@ -126,6 +131,25 @@ public struct LiveActuator: Actuator {
     }
 
     public func pause(_ seconds: Double) { wait(seconds) }
+
+    public func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet? {
+        do {
+            let cgroups = try root.parse("proc/\(pid)/cgroup", CgroupEntry.parse)
+            return CgroupCpuset.read(root, cgroups: cgroups)?.cpus
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    public func isolatedCPUs() throws(ActuationError) -> IDSet {
+        do {
+            return try root.parseIfPresent("sys/devices/system/cpu/isolated") { (text) throws(ParseError) in
+                try IDListParser.parse(text, what: "isolated")
+            } ?? IDSet()
+        } catch {
+            throw ActuationError(error)
+        }
+    }
 
     public func identity(of pid: Int) throws(ActuationError) -> ProcessIdentity? {
         let stat: TaskStat

@@ -47,6 +47,8 @@ public enum EnforceText {
         switch action.kind {
         case .setKnob: "set \(action.subject)" + (action.irq.map(irqLabel) ?? "")
         case .setAffinity: "set the CPU affinity of every thread of \(action.subject)"
+        case .vacateCPUs: action.value == nil ? "move every thread of \(action.subject) off reserved CPUs \(action.cpus?.listString ?? "?")"
+            : "put every thread of \(action.subject) back on the CPUs it had"
         case .migratePages:
             "migrate the pages of \(action.subject) from node\((action.fromNodes?.count ?? 0) == 1 ? "" : "s") "
                 + "\(action.fromNodes?.listString ?? "?") to node\((action.toNodes?.count ?? 0) == 1 ? "" : "s") \(action.toNodes?.listString ?? "?")"

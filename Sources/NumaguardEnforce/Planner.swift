@@ -74,7 +74,7 @@ struct Planning {
     let options: Planner.Options
     var knobs: [Action] = []
     private var persist: Action?
-    private var processes: [Int: ProcessActions] = [:]
+    var processes: [Int: ProcessActions] = [:]
     private var manual: [Action] = []
     /// threads.last_cpu findings: covered by the process's affinity action, if it gets one.
     private var lastCPU: [Finding] = []
@@ -84,6 +84,8 @@ struct Planning {
         var target: ProcessTarget
         var affinity: Action?
         var migration: Action?
+        /// vacate_cpus: its threads off a CPU reservation.
+        var vacate: Action?
         /// A protected process: one refusal listing every check it fails.
         var refusal: Action?
         /// A non-protected process only a restart fixes (its memory policy).
@@ -100,7 +102,7 @@ struct Planning {
     func actions() -> [Action] {
         let ordered = processes.keys.sorted().compactMap { processes[$0] }
         return knobs + (persist.map { [$0] } ?? [])
-            + ordered.flatMap { [$0.affinity, $0.migration].compactMap { $0 } }
+            + ordered.flatMap { [$0.affinity, $0.migration, $0.vacate].compactMap { $0 } }
             + ordered.compactMap(\.refusal) + ordered.compactMap(\.restart) + manual
     }
 
@@ -133,12 +135,14 @@ struct Planning {
             addReservation(finding, node: node)
         case .device(_, .irqsEffective), .device(_, .irqsRequested):
             addIRQ(finding)
+        case let .cpuReservation(cpus, .threads):
+            addVacate(finding, cpus: cpus)
         case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
              .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift, .device, .isolation, .irqbalance,
              .cpuReservation, .windowInterrupts, .windowIsolatedInterrupts:
             // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
             // A device's node, firmware locality, managed vectors: hardware and boot arguments.
-            // Isolation and CPU reservations: manual until vacate_cpus lands.
+            // Isolation, a reservation's IRQs, last CPUs and workqueue: manual in this version.
             leave(finding, finding.remediation)
         }
     }

@@ -34,6 +34,9 @@ final class MemoryHost: Actuator {
     /// The chip moves these IRQs only at their next interrupt, which never comes here.
     var lagging: Set<Int> = []
     var boot: String? = "boot-1"
+    /// The effective CPUs of each process's cpuset; `isolated`: /sys/devices/system/cpu/isolated.
+    var cpusets: [Int: IDSet] = [:]
+    var isolated = IDSet()
     var pauses = 0
 
     func read(_ knob: Knob) throws(ActuationError) -> String? {
@@ -117,4 +120,6 @@ final class MemoryHost: Actuator {
     func effectiveAffinity(irq: Int) throws(ActuationError) -> IDSet? { effective[irq] }
     func bootID() -> String? { boot }
     func pause(_ seconds: Double) { pauses += 1 }
+    func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet? { cpusets[pid] }
+    func isolatedCPUs() throws(ActuationError) -> IDSet { isolated }
 }
