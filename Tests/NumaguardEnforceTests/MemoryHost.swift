@@ -78,7 +78,8 @@ final class MemoryHost: Actuator {
     func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError) {
         beforeChange?("affinity \(tid)=\(cpus.listString)")
         calls.append("affinity \(tid)=\(cpus.listString)")
-        for (pid, process) in processes where process.threads[tid] != nil {
+        // By key: holding a copy of the process while writing to it would copy its threads each time.
+        for pid in processes.keys where processes[pid]?.threads[tid] != nil {
             processes[pid]?.threads[tid] = cpus
             return
         }
