@@ -132,10 +132,16 @@ public struct LiveActuator: Actuator {
 
     public func pause(_ seconds: Double) { wait(seconds) }
 
+    /// Without a cpuset (no cpuset controller mounted), the online CPUs: all the kernel would
+    /// let the thread use. A mask outside a cpuset that could not be read is refused by the
+    /// kernel (EINVAL) and reported, never widened.
     public func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet? {
         do {
             let cgroups = try root.parse("proc/\(pid)/cgroup", CgroupEntry.parse)
-            return CgroupCpuset.read(root, cgroups: cgroups)?.cpus
+            if let cpus = CgroupCpuset.read(root, cgroups: cgroups)?.cpus { return cpus }
+            return try root.parseIfPresent("sys/devices/system/cpu/online") { (text) throws(ParseError) in
+                try IDListParser.parse(text, what: "online")
+            }
         } catch {
             throw ActuationError(error)
         }

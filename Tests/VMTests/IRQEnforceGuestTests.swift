@@ -69,6 +69,63 @@ final class IRQEnforceGuestTests: XCTestCase {
         cp $J $OUT/journal-undo
         """#
 
+    /// vacate_cpus on a plain 2-node guest (no devices needed): a probe pinned to CPU 3 and one
+    /// allowed 0-3 leave CPU 3 (the pinned one through its cpuset's CPUs), a protected probe on
+    /// 2-3 is refused and left exactly as it was, a per-CPU kernel thread is never touched, and
+    /// undo --policy puts both probes back.
+    static let vacateScript = #"""
+        J=/tmp/vacate.jsonl
+        run() { name=$1; shift; "$@" >$OUT/$name.out 2>$OUT/$name.err; echo $? >$OUT/$name.status; }
+        cpus() { awk '/^Cpus_allowed_list/ {print $2}' /proc/$1/status; }
+        kthread() { for c in /proc/[0-9]*/comm; do [ "$(cat $c 2>/dev/null)" = "$1" ] && { p=${c%/comm}; echo ${p#/proc/}; return; }; done; }
+        cat >/tmp/vacate.yaml <<'EOF'
+        version: 1
+        workloads:
+          - {name: engine, match: {comm: engine}}
+          - {name: feed, match: {cmdline: "^probe 16$"}, protected: true}
+        reserve:
+          - {cpus: "3", for: [engine]}
+        EOF
+        start pinned taskset -c 3 probe 8
+        start wide probe 12
+        start feed taskset -c 2-3 probe 16
+        K=$(kthread ksoftirqd/3)
+        for n in pinned wide feed; do echo "$n $(cpus $(pid_of $n))"; done >$OUT/before
+        echo "ksoftirqd/3 $(cpus $K)" >>$OUT/before
+        grep -E '^(Cpus|Mems)_allowed' /proc/$(pid_of feed)/status >$OUT/feed-status-before; cat /proc/$(pid_of feed)/numa_maps >$OUT/feed-maps-before
+        run plan numaguard plan --policy /tmp/vacate.yaml --format json
+        run apply numaguard apply --policy /tmp/vacate.yaml --journal $J --yes --format json
+        for n in pinned wide feed; do echo "$n $(cpus $(pid_of $n))"; done >$OUT/after
+        echo "ksoftirqd/3 $(cpus $K)" >>$OUT/after
+        grep -E '^(Cpus|Mems)_allowed' /proc/$(pid_of feed)/status >$OUT/feed-status-after; cat /proc/$(pid_of feed)/numa_maps >$OUT/feed-maps-after
+        run nopolicy numaguard undo --journal $J --yes --format json
+        run undo numaguard undo --journal $J --yes --policy /tmp/vacate.yaml --format json
+        for n in pinned wide feed; do echo "$n $(cpus $(pid_of $n))"; done >$OUT/undone
+        cp $J $OUT/journal
+        """#
+
+    func testVacateLinux61() throws {
+        let guest = try Guest.boot(.linux61, .twoNode, script: Self.vacateScript)
+        func table(_ name: String) throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try guest.text(name).split(separator: "\n").map {
+                let parts = $0.split(separator: " ", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            })
+        }
+        XCTAssertEqual(try table("before"), ["pinned": "3", "wide": "0-3", "feed": "2-3", "ksoftirqd/3": "3"])
+        XCTAssertEqual(try table("after"), ["pinned": "0-2", "wide": "0-2", "feed": "2-3", "ksoftirqd/3": "3"],
+                       "the pinned probe had only CPU 3: its cpuset's CPUs without it; the protected one and the kernel thread untouched")
+        XCTAssertEqual(try guest.text("feed-status-after"), try guest.text("feed-status-before"))
+        XCTAssertEqual(try guest.text("feed-maps-after"), try guest.text("feed-maps-before"))
+        let results = try guest.json("apply.out")["results"] as? [[String: Any]] ?? []
+        let feed = results.first { (($0["action"] as? [String: Any])?["process"] as? [String: Any])?["comm"] as? String == "probe"
+            && ($0["outcome"] as? String) == "refused" }
+        XCTAssertTrue((feed?["detail"] as? String)?.contains("restart through numaguard run") ?? false, "\(results)")
+        let nopolicy = try guest.json("nopolicy.out")["results"] as? [[String: Any]] ?? []
+        XCTAssertTrue(nopolicy.allSatisfy { $0["outcome"] as? String == "refused" }, "\(nopolicy)")
+        XCTAssertEqual(try table("undone"), ["pinned": "3", "wide": "0-3", "feed": "2-3"])
+    }
+
     func testLinux61() throws {
         try check(try Guest.boot(.linux61, .twoNode, pci: Self.devices, script: Self.script), managedErrno: "Input/output error")
     }
