@@ -184,9 +184,10 @@ final class IRQEnforceGuestTests: XCTestCase {
                        file: file, line: line)
         XCTAssertEqual(try value(guest, "managed-after"), try value(guest, "managed-before"), file: file, line: line)
 
-        // Undo restores what apply found: CPU 3 (the later writes were another journal's).
+        // Undo restores what apply found: CPU 3 (the later writes were another journal's); partial
+        // while the effective CPU waits for the next interrupt, as for apply.
         let undone = try results(guest, "undo").first { ($0["action"] as? [String: Any])?["subject"] as? String == "irq.\(vector).smp_affinity_list" }
-        XCTAssertEqual(undone?["outcome"] as? String, "done", "\(String(describing: undone))", file: file, line: line)
+        XCTAssertTrue(["done", "partial"].contains(undone?["outcome"] as? String ?? ""), "\(String(describing: undone))", file: file, line: line)
         let undoneVector = try value(guest, "vector-undone")
         XCTAssertTrue(undoneVector.hasPrefix("req=3 "), undoneVector, file: file, line: line)
         XCTAssertEqual(try value(guest, "vector-undone-ping"), "req=3 eff=3", file: file, line: line)
