@@ -126,6 +126,102 @@ final class IRQEnforceGuestTests: XCTestCase {
         XCTAssertEqual(try table("undone"), ["pinned": "3", "wide": "0-3", "feed": "2-3"])
     }
 
+    /// apply and undo of IRQ affinities on the real kernel without the planner: a saved plan
+    /// written in the guest (the policy's digest and the boot's ID filled in) names the node-1
+    /// NIC's input.0 vector, an NVMe queue vector (managed) and the same NIC vector under a
+    /// handler name it does not have.
+    static let savedPlanScript = #"""
+        J=/tmp/journal.jsonl
+        run() { name=$1; shift; "$@" >$OUT/$name.out 2>$OUT/$name.err; echo $? >$OUT/$name.status; }
+        irq() { for a in /sys/kernel/irq/*/actions; do [ "$(cat "$a")" = "$1" ] && { n=${a%/actions}; echo "${n##*/}"; return; }; done; }
+        aff() { echo "req=$(cat /proc/irq/$1/smp_affinity_list) eff=$(cat /proc/irq/$1/effective_affinity_list)"; }
+        for n in /sys/class/net/eth*; do
+            case "$(readlink "$n")" in */0000:20:00.0/*) ETH=${n##*/} ;; esac
+        done
+        VIRTIO=$(readlink /sys/class/net/$ETH/device); VIRTIO=${VIRTIO##*/}
+        V=$(irq "$VIRTIO-input.0"); Q=$(irq nvme0q1)
+        echo "$ETH $VIRTIO $V $Q" >$OUT/names
+        ip link set $ETH up; ip addr add 10.0.2.15/24 dev $ETH
+        echo 3 >/proc/irq/$V/smp_affinity_list
+        ping -c1 -W3 10.0.2.2 >$OUT/ping-0 2>&1
+        aff $V >$OUT/vector-before
+        aff $Q >$OUT/managed-before
+        printf 'version: 1\nworkloads:\n  - {name: engine, match: {comm: engine}}\n' >/tmp/empty.yaml
+        numaguard plan --policy /tmp/empty.yaml --format json >/tmp/base.json
+        DIGEST=$(grep '"policy_digest"' /tmp/base.json | sed 's/.*: "\(.*\)".*/\1/')
+        VERSION=$(grep '"format_version"' /tmp/base.json | head -n1 | sed 's/[^0-9]//g')
+        BOOT=$(cat /proc/sys/kernel/random/boot_id)
+        action() {
+            printf '{"kind": "set_knob", "status": "pending", "checks": [], "subject": "irq.%s.smp_affinity_list", ' $1
+            printf '"knob": {"name": "irq.%s.smp_affinity_list", "path": "proc/irq/%s/smp_affinity_list", "kind": "irq_affinity"}, ' $1 $1
+            printf '"irq": {"irq": %s, "actions": "%s", "device": "md-nic", "boot_id": "%s"}, ' $1 $2 $BOOT
+            printf '"value": "0-2", "before": "", "after": "0-2", "requires": []}'
+        }
+        {
+            printf '{"kind": "plan", "format_version": %s, "policy_file": "/tmp/empty.yaml", "policy_digest": "%s", ' $VERSION $DIGEST
+            printf '"boot_id": "%s", "unreadable": [], "actions": [' $BOOT
+            action $V "$VIRTIO-input.0"; printf ', '; action $Q nvme0q1; printf ', '; action $V bogus-handler
+            printf ']}\n'
+        } >/tmp/plan.json
+        cp /tmp/plan.json $OUT/plan.json
+        run apply numaguard apply --plan /tmp/plan.json --policy /tmp/empty.yaml --journal $J --yes --format json
+        aff $V >$OUT/vector-applied
+        aff $Q >$OUT/managed-after
+        ping -c1 -W3 10.0.2.2 >$OUT/ping-1 2>&1
+        aff $V >$OUT/vector-after-ping
+        run undo numaguard undo --journal $J --yes --format json
+        aff $V >$OUT/vector-undone
+        ping -c1 -W3 10.0.2.2 >$OUT/ping-2 2>&1
+        aff $V >$OUT/vector-undone-ping
+        cp $J $OUT/journal
+        """#
+
+    func testSavedPlanLinux61() throws {
+        try checkSavedPlan(try Guest.boot(.linux61, .twoNode, pci: Self.devices, script: Self.savedPlanScript), managedErrno: "Input/output error")
+    }
+
+    func testSavedPlanLinux612() throws {
+        try checkSavedPlan(try Guest.boot(.linux612, .twoNode, pci: Self.devices, script: Self.savedPlanScript), managedErrno: "Operation not permitted")
+    }
+
+    func testSavedPlanRT() throws {
+        try checkSavedPlan(try Guest.boot(.rt, .twoNode, pci: Self.devices, script: Self.savedPlanScript), managedErrno: "Input/output error")
+    }
+
+    private func checkSavedPlan(_ guest: Guest, managedErrno: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let names = try value(guest, "names").split(separator: " ").map(String.init)
+        XCTAssertEqual(names.count, 4, "NIC, virtio device, input.0 IRQ, nvme0q1 IRQ: \(names)", file: file, line: line)
+        guard names.count == 4 else { return }
+        let vector = names[2], queue = names[3]
+        XCTAssertEqual(try value(guest, "vector-before"), "req=3 eff=3", file: file, line: line)
+        let status = try value(guest, "apply.status"), err = try guest.text("apply.err")
+        XCTAssertEqual(status, "1", "something remains (the refusal, the skip): \(err)", file: file, line: line)
+        let outcomes = try results(guest, "apply")
+        XCTAssertEqual(outcomes.map { $0["outcome"] as? String ?? "?" }.count, 3, "\(outcomes) \(err)", file: file, line: line)
+        guard outcomes.count == 3 else { return }
+        XCTAssertTrue(["done", "partial"].contains(outcomes[0]["outcome"] as? String ?? ""), "\(outcomes[0])", file: file, line: line)
+        XCTAssertEqual(outcomes[1]["outcome"] as? String, "refused", "\(outcomes[1])", file: file, line: line)
+        let queueBefore = try value(guest, "managed-before").split(separator: " ")[0].dropFirst(4)
+        XCTAssertEqual(outcomes[1]["detail"] as? String,
+                       "IRQ \(queue) (nvme0q1) is managed or per-CPU: its affinity cannot be written from user space (the kernel answered \(managedErrno)); "
+                           + "left at \(queueBefore)", file: file, line: line)
+        XCTAssertEqual(try value(guest, "managed-after"), try value(guest, "managed-before"), file: file, line: line)
+        XCTAssertEqual(outcomes[2]["outcome"] as? String, "skipped", "\(outcomes[2])", file: file, line: line)
+        XCTAssertEqual(outcomes[2]["detail"] as? String,
+                       "IRQ \(vector) is now \"\(names[1])-input.0\", planned for \"bogus-handler\": not the same interrupt; nothing written",
+                       file: file, line: line)
+        let applied = try value(guest, "vector-applied")
+        XCTAssertTrue(applied.hasPrefix("req=0-2 "), applied, file: file, line: line)
+        let afterPing = try value(guest, "vector-after-ping")
+        XCTAssertTrue(["req=0-2 eff=0", "req=0-2 eff=1", "req=0-2 eff=2"].contains(afterPing), afterPing, file: file, line: line)
+        let undo = try results(guest, "undo")
+        XCTAssertEqual(undo.count, 1, "only the written vector is undone: \(undo)", file: file, line: line)
+        XCTAssertTrue(["done", "partial"].contains(undo.first?["outcome"] as? String ?? ""), "\(undo)", file: file, line: line)
+        let undone = try value(guest, "vector-undone")
+        XCTAssertTrue(undone.hasPrefix("req=3 "), undone, file: file, line: line)
+        XCTAssertEqual(try value(guest, "vector-undone-ping"), "req=3 eff=3", file: file, line: line)
+    }
+
     func testLinux61() throws {
         try check(try Guest.boot(.linux61, .twoNode, pci: Self.devices, script: Self.script), managedErrno: "Input/output error")
     }
