@@ -104,8 +104,13 @@ final class IRQEnforceGuestTests: XCTestCase {
         cp $J $OUT/journal
         """#
 
-    func testVacateLinux61() throws {
-        let guest = try Guest.boot(.linux61, .twoNode, script: Self.vacateScript)
+    func testVacateLinux61() throws { try checkVacate(try Guest.boot(.linux61, .twoNode, script: Self.vacateScript)) }
+
+    func testVacateLinux612() throws { try checkVacate(try Guest.boot(.linux612, .twoNode, script: Self.vacateScript)) }
+
+    func testVacateRT() throws { try checkVacate(try Guest.boot(.rt, .twoNode, script: Self.vacateScript)) }
+
+    private func checkVacate(_ guest: Guest) throws {
         func table(_ name: String) throws -> [String: String] {
             Dictionary(uniqueKeysWithValues: try guest.text(name).split(separator: "\n").map {
                 let parts = $0.split(separator: " ", maxSplits: 1).map(String.init)
