@@ -112,6 +112,16 @@ func checkNumactlSet(_ set: NumactlSet, _ text: String) {
     var body = Substring(set.text)
     if body.hasPrefix("!") { body = body.dropFirst() }
     if body.hasPrefix("+") { body = body.dropFirst() }
+    // A device runs to the end of the argument and is not a number: its text is the tail.
+    if let device = set.device {
+        if set.relative { violation("+ accepted with a device", text) }
+        if set.kind == .cpu { violation("a CPU list accepted a device", text) }
+        guard let start = body.firstIndex(where: { $0.isLetter }) else { violation("a device without its text", text) }
+        if case .pci = device {} else if String(body[start...]) != device.description {
+            violation("the device \(device) is not the argument's tail", text)
+        }
+        body = body[..<start]
+    }
     for number in body.split(whereSeparator: { $0 == "," || $0 == "-" }) where number.count > 1 && number.hasPrefix("0") {
         violation("\(set.text.debugDescription) accepted with a leading zero", text)
     }

@@ -473,6 +473,55 @@ func fuzzIRQBalanceEnviron(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
     }
 }
 
+// MARK: - device references (issue 15)
+
+/// Both grammars of a device reference: an accepted one respells as a text the same grammar
+/// parses to the same value, and a name that becomes a path component is one.
+func fuzzDeviceSpecifier(_ text: String) {
+    for policy in [false, true] {
+        let parsed = policy ? DeviceSpecifier.parse(policy: text) : DeviceSpecifier.parse(numactl: text)
+        guard case let .success(specifier) = parsed else { continue }
+        let again = policy ? DeviceSpecifier.parse(policy: specifier.description) : DeviceSpecifier.parse(numactl: specifier.description)
+        guard case .success(specifier) = again else { violation("\(specifier) does not reparse to itself", text) }
+        switch specifier {
+        case let .netdev(name), let .block(name):
+            if !DeviceNames.isSingleComponent(name) { violation("a device name that is not one path component", text) }
+            if !policy, name.utf8.contains(0x2E) { violation("numactl's grammar took a dot", text) }
+        case .file, .ip:
+            if policy { violation("the policy grammar took file: or ip:", text) }
+        case .pci: break
+        }
+    }
+}
+
+/// A PCI address parses only to a canonical sysfs name, which parses back to it.
+func fuzzPCIAddress(_ text: String) {
+    guard case let .success(address) = PCIAddress.parse(numactl: text) else { return }
+    if PCIAddress(sysfsName: address.description) != address { violation("\(address) is not its sysfs name", text) }
+    guard case .success(address) = PCIAddress.parse(numactl: address.description) else { violation("\(address) does not reparse", text) }
+    if text.utf8.contains(0x78) || text.utf8.contains(0x58) { violation("an address with an x accepted", text) }
+}
+
+/// numactl's class-link rule: found exactly when the ERE matches (LinearRegex, a separate
+/// engine, as the oracle), and what it finds is a slice of the input holding no `..`.
+private let numactlClassLinkPattern = try? LinearRegex("/devices/pci[0-9a-fA-F:/]+\\.[0-9]+/")
+
+func fuzzClassLink(_ text: String) {
+    let found = NumactlClassLink.firstDevice(inLink: text)
+    if let pattern = numactlClassLinkPattern, text.unicodeScalars.count <= 512, pattern.matches(text) != (found != nil) {
+        violation("the scan and the ERE disagree (scan: \(found.map(String.init) ?? "nil"))", text)
+    }
+    guard let found else { return }
+    if !found.hasPrefix("devices/pci") { violation("a match not starting at devices/pci", text) }
+    if found.split(separator: "/").contains("..") { violation("a match with a .. component", text) }
+    // Byte-wise: a combining mark after the slash would join it into another Character.
+    let haystack = Array(text.utf8)
+    let needle = Array(("/" + found + "/").utf8)
+    let present = haystack.count >= needle.count
+        && (0...(haystack.count - needle.count)).contains { haystack[$0..<$0 + needle.count].elementsEqual(needle) }
+    if !present { violation("a match that is not a slice of the input ending before a slash", text) }
+}
+
 // MARK: - entry point
 
 /// scripts/fuzz.sh --target interrupts|irqbalance-environ: every execution to one property.
@@ -517,5 +566,13 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     fuzzLaunchArguments(data, text)
     fuzzInterrupts(data, text)
     fuzzIRQBalanceEnviron(data, text)
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(16) {
+        let line = String(line)
+        fuzzDeviceSpecifier(line)
+        fuzzPCIAddress(line)
+        fuzzClassLink(line)
+        for prefix in ["netdev:", "pci:", "block:", "file:", "ip:"] { fuzzDeviceSpecifier(prefix + line) }
+        fuzzPCIAddress(String(line.prefix(24)))
+    }
     return 0
 }

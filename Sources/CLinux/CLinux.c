@@ -3,7 +3,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -93,3 +100,116 @@ int clinux_accept_nonblocking(int fd) {
 
 const int clinux_o_path = O_PATH;
 const int clinux_o_tmpfile = O_TMPFILE;
+
+int clinux_route_oif(int family, const void *address, int length, int timeout_ms) {
+    if ((family != AF_INET || length != 4) && (family != AF_INET6 || length != 16)) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    struct {
+        struct nlmsghdr header;
+        struct rtmsg route;
+        char attributes[RTA_SPACE(16)];
+    } request;
+    memset(&request, 0, sizeof request);
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+    request.header.nlmsg_type = RTM_GETROUTE;
+    request.header.nlmsg_flags = NLM_F_REQUEST;
+    request.header.nlmsg_seq = 1;
+    request.route.rtm_family = (unsigned char)family;
+    request.route.rtm_dst_len = (unsigned char)(length * 8);
+    struct rtattr *destination = (struct rtattr *)((char *)&request + NLMSG_ALIGN(request.header.nlmsg_len));
+    destination->rta_type = RTA_DST;
+    destination->rta_len = (unsigned short)RTA_LENGTH(length);
+    memcpy(RTA_DATA(destination), address, (size_t)length);
+    request.header.nlmsg_len = NLMSG_ALIGN(request.header.nlmsg_len) + RTA_ALIGN(destination->rta_len);
+
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return -1;
+    struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK, .nl_pid = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
+        sendto(fd, &request, request.header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    // Aligned for the headers walked in it; 8 KiB holds any single route reply.
+    uint64_t storage[8192 / sizeof(uint64_t)];
+    char *buffer = (char *)storage;
+    struct sockaddr_nl from;
+    socklen_t fromLength = sizeof from;
+    ssize_t received;
+    do {
+        memset(&from, 0, sizeof from);
+        fromLength = sizeof from;
+        received = recvfrom(fd, buffer, sizeof storage, 0, (struct sockaddr *)&from, &fromLength);
+    } while (received < 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    if (received < 0) {
+        errno = saved;
+        return -1;
+    }
+    // Only the kernel answers for the kernel.
+    if (fromLength < sizeof from || from.nl_family != AF_NETLINK || from.nl_pid != 0) {
+        errno = EPROTO;
+        return -1;
+    }
+    int remaining = (int)received;
+    struct nlmsghdr *reply = (struct nlmsghdr *)buffer;
+    if (!NLMSG_OK(reply, remaining) || reply->nlmsg_seq != 1) {
+        errno = EPROTO;
+        return -1;
+    }
+    if (reply->nlmsg_type == NLMSG_ERROR) {
+        if (reply->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+            errno = EPROTO;
+            return -1;
+        }
+        const struct nlmsgerr *failure = (const struct nlmsgerr *)NLMSG_DATA(reply);
+        errno = failure->error < 0 ? -failure->error : EPROTO;
+        return -1;
+    }
+    if (reply->nlmsg_type != RTM_NEWROUTE || reply->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg))) {
+        errno = EPROTO;
+        return -1;
+    }
+    // RTM_PAYLOAD is bounded by nlmsg_len, which NLMSG_OK kept within the bytes received.
+    struct rtattr *attribute = RTM_RTA((struct rtmsg *)NLMSG_DATA(reply));
+    int length_left = (int)RTM_PAYLOAD(reply);
+    for (; RTA_OK(attribute, length_left); attribute = RTA_NEXT(attribute, length_left)) {
+        if (attribute->rta_type == RTA_OIF && RTA_PAYLOAD(attribute) >= sizeof(int)) {
+            int index;
+            memcpy(&index, RTA_DATA(attribute), sizeof index);
+            if (index <= 0) {
+                errno = EPROTO;
+                return -1;
+            }
+            return index;
+        }
+    }
+    errno = ENODATA;
+    return -1;
+}
+
+int clinux_ifname(int index, char *name) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_ifindex = index;
+    int result = ioctl(fd, SIOCGIFNAME, &request);
+    int saved = errno;
+    close(fd);
+    if (result < 0) {
+        errno = saved;
+        return -1;
+    }
+    memcpy(name, request.ifr_name, IFNAMSIZ);
+    name[IFNAMSIZ - 1] = 0;
+    return 0;
+}

@@ -62,7 +62,7 @@ public enum DeviceResolution {
             return Finding(check: .workload(workload, .deviceReference), severity: .critical,
                            outcome: refusal.isUnreadable ? .incomplete : .fail, subject: device.description,
                            expected: "\(device) names a device attached to a node",
-                           actual: DeviceChecks.untrusted(refusal.explanation, limit: 1024) + skipped, remediation: remediation)
+                           actual: DeviceChecks.untrusted("\(refusal.specifier): \(refusal.fact)", limit: 1024) + skipped, remediation: remediation)
         case let .refused(device, .notRead):
             return Finding(check: .workload(workload, .deviceReference), severity: .critical, outcome: .incomplete, subject: device.description,
                            expected: "\(device) names a device attached to a node", actual: "its device links were not read" + skipped,

@@ -22,6 +22,17 @@ public struct HostDevice: Equatable, Sendable {
     public var numaNode: Int? { reportedNode.flatMap { $0 >= 0 ? $0 : nil } }
     /// The interrupt vectors: MSI/MSI-X when there are any, else the INTx line.
     public var irqs: [DeviceIRQ]
+    /// The PCI vendor and device IDs (`0x1af4`, `0x1041`), when a PCI device.
+    public var vendor: UInt16?
+    public var deviceID: UInt16?
+    /// The bus device's directory relative to the root, no symlinks
+    /// (`sys/devices/pci0000:20/0000:20:00.0/0000:21:00.0`): where a remediation points.
+    public var busPath: String?
+    /// The node numactl 2.0.19's rule gives a class device (the first PCI device under the
+    /// host bridge in its class link, see `NumactlClassLink`), nil when that rule gives none
+    /// (-1, no such file) or for a PCI function without a class device. It differs from
+    /// `numaNode` only when a bridge and its endpoint disagree (a `numa_node` written by hand).
+    public var numactlNode: Int?
 
     public init(kind: DeviceKind, name: String, address: PCIAddress?, driver: String?, pciClass: UInt32?,
                 reportedNode: Int?, irqs: [DeviceIRQ]) {

@@ -366,8 +366,10 @@ public struct HostRoot: Sendable {
         }
     }
 
-    /// Directory entries except `.` and `..`, unsorted.
-    public func list(_ relative: String) throws(HostError) -> [String] {
+    /// Directory entries except `.` and `..`, unsorted. A directory holding more than `limit`
+    /// entries is refused rather than cut short (a capture can hold millions), so a caller
+    /// reports it as unreadable, never as a silently partial listing.
+    public func list(_ relative: String, limit: Int = .max) throws(HostError) -> [String] {
         let directory: OpaquePointer
         do { directory = try openDirectory(relative) } catch { throw noted(relative, error) }
         defer { closedir(directory) }
@@ -377,6 +379,9 @@ public struct HostRoot: Sendable {
                 pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
             }
             if name != "." && name != ".." { names.append(name) }
+            if names.count > limit {
+                throw noted(relative, .refused(path: absolute(relative), reason: "it holds more than \(limit) entries, the most numaguard lists there"))
+            }
         }
         observer?.listed(relative)
         return names

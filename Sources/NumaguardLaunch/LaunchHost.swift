@@ -32,6 +32,11 @@ public struct LaunchHost: Equatable, Sendable {
     /// This process's blocked and ignored signals, from the same status read; every signal
     /// when it has no status (a captured host, which is never exec'd from).
     public var signals: SignalState = .unknown
+    /// The devices named in node arguments (`-N netdev:eth0`), resolved; read only when one
+    /// is named, so a plain launch reads nothing more.
+    public var devices: [LaunchDevice] = []
+
+    public func device(_ specifier: DeviceSpecifier) -> LaunchDevice? { devices.first { $0.specifier == specifier } }
 
     public func node(_ id: Int) -> LaunchNode? { nodes.first { $0.id == id } }
 
@@ -42,6 +47,46 @@ public struct LaunchHost: Equatable, Sendable {
 
     /// The nodes holding any of `cpus`.
     public func nodes(ofCPUs cpus: IDSet) -> IDSet { LaunchNode.holding(cpus, in: nodes) }
+}
+
+/// A device named where a node number could stand, and the node the host gave it.
+public struct LaunchDevice: Equatable, Sendable {
+    public enum Outcome: Equatable, Sendable {
+        /// The node, and the device whose `numa_node` gave it ("eth0 (/sys/devices/pci0000:20/0000:20:00.0)").
+        case node(Int, device: String)
+        /// Why there is none, naming the device and the file, and what to do.
+        case refused(String)
+    }
+
+    public var specifier: DeviceSpecifier
+    public var outcome: Outcome
+    /// Set when numactl's rule and the device's own bus device disagree about the node.
+    public var warning: String?
+
+    public init(specifier: DeviceSpecifier, outcome: Outcome, warning: String? = nil) {
+        self.specifier = specifier
+        self.outcome = outcome
+        self.warning = warning
+    }
+
+    /// Resolves as numactl 2.0.19 does (the first PCI device under the host bridge in the
+    /// class link), except `pci:`, which numactl resolves only for a function on a root bus:
+    /// numaguard reads any function's own `numa_node` (a deliberate divergence).
+    static func resolve(_ specifier: DeviceSpecifier, in root: HostRoot) -> LaunchDevice {
+        let rule: DeviceLocality.Rule
+        if case .pci = specifier { rule = .endpoint } else { rule = .numactl }
+        switch DeviceLocality.locate(specifier, in: root, rule: rule) {
+        case let .failure(refusal):
+            return LaunchDevice(specifier: specifier, outcome: .refused(refusal.reason))
+        case let .success(location):
+            var warning: String?
+            if rule == .numactl, case let .success(own) = DeviceLocality.locate(specifier, in: root, rule: .endpoint), own.node != location.node {
+                warning = "\(specifier): numactl's rule reads node \(location.node) from \(location.device), but the device itself, "
+                    + "\(own.device), reports node \(own.node); binding to node \(location.node) as numactl does"
+            }
+            return LaunchDevice(specifier: specifier, outcome: .node(location.node, device: location.device), warning: warning)
+        }
+    }
 }
 
 public struct LaunchNode: Equatable, Sendable {
@@ -82,7 +127,10 @@ public enum LaunchHostReader {
     /// `memory`, `release` and `isolated` say whether node meminfo, the kernel release and the
     /// isolated CPUs are needed: each is a file read the launch path skips when the request
     /// cannot use it (the release matters only for modes newer than some kernels).
-    public static func read(_ root: HostRoot, memory: Bool, release: Bool = true, isolated: Bool = true) throws(HostError) -> LaunchHost {
+    /// `devices` are the device references of the node arguments, resolved under `root`
+    /// (each once); none on the common launch, which then reads no device file.
+    public static func read(_ root: HostRoot, memory: Bool, release: Bool = true, isolated: Bool = true,
+                            devices: [DeviceSpecifier] = []) throws(HostError) -> LaunchHost {
         func set(_ relative: String) throws(HostError) -> IDSet? {
             try root.parseIfPresent(relative) { text throws(ParseError) in try IDListParser.parse(text) }
         }
@@ -142,6 +190,9 @@ public enum LaunchHostReader {
             try Lex.number(text, what: "kernel.numa_balancing")
         }
         if isolated { host.isolatedCPUs = try set("sys/devices/system/cpu/isolated") ?? IDSet() }
+        for specifier in devices where host.device(specifier) == nil {
+            host.devices.append(LaunchDevice.resolve(specifier, in: root))
+        }
         if memory {
             for index in host.nodes.indices where host.nodesWithMemory.contains(host.nodes[index].id) {
                 let file = root.exists(nodeDirectory) ? "\(nodeDirectory)/node\(host.nodes[index].id)/meminfo" : "proc/meminfo"

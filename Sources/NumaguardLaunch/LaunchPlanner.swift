@@ -13,6 +13,16 @@ public struct LaunchPlan: Equatable, Sendable {
 
     /// The nodes the CPUs belong to, for messages and the launch record.
     public var cpuNodes: IDSet?
+    /// The devices named in node arguments and the node each gave.
+    public var devices: [ResolvedDevice] = []
+
+    public struct ResolvedDevice: Equatable, Sendable {
+        /// As written (`netdev:eth0`).
+        public var specifier: String
+        public var node: Int
+        /// The device whose `numa_node` gave the node ("eth0 (/sys/devices/pci0000:20/0000:20:00.0)").
+        public var readFrom: String
+    }
 }
 
 /// Turns a request into a plan against the host, or refuses with the reason. Pure: the host
@@ -32,13 +42,20 @@ public enum LaunchPlanner {
             if request.requireBalancingOff { throw .refused(reason) }
             if cpus != nil || memory.mode != .default { warnings.append(reason) }
         }
+        var devices: [LaunchPlan.ResolvedDevice] = []
+        for device in request.devices {
+            guard let found = host.device(device), case let .node(node, readFrom) = found.outcome,
+                  !devices.contains(where: { $0.specifier == device.description }) else { continue }
+            devices.append(.init(specifier: device.description, node: node, readFrom: readFrom))
+            if let warning = found.warning { warnings.append(warning) }
+        }
         let nodes = memoryNodes(memory, cpus: cpus, host: host)
         if let minFree = request.minFree { try checkFree(minFree, nodes: nodes, host: host, source: "--min-free \(minFree)") }
         for node in nodes {
             if let rule = request.headroom[node] { try checkFree(rule, nodes: IDSet([node]), host: host, source: "the policy's headroom \(rule)") }
         }
         return LaunchPlan(cpus: cpus, memory: memory, source: source, warnings: warnings,
-                          cpuNodes: cpus.map { host.nodes(ofCPUs: $0) })
+                          cpuNodes: cpus.map { host.nodes(ofCPUs: $0) }, devices: devices)
     }
 
     // MARK: CPUs
@@ -47,7 +64,8 @@ public enum LaunchPlanner {
         var fromNodes: IDSet?
         if let spec = request.cpuNodes {
             let nodesWithAllowedCPUs = host.nodes(ofCPUs: host.cpusAllowed)
-            let resolution = try spec.resolve(allowed: nodesWithAllowedCPUs)
+            let resolution = try spec.resolve(allowed: nodesWithAllowedCPUs,
+                                              deviceNode: try deviceNode(spec, option: request.cpuNodesOption, host: host))
             try requireOnline(resolution.named, spec: spec, option: request.cpuNodesOption, host: host)
             let cpuless = resolution.named.subtracting(host.nodesWithCPU)
             guard cpuless.isEmpty else {
@@ -118,7 +136,8 @@ public enum LaunchPlanner {
             throw .refused("\(option) \(spec): interleave spreads every page over several nodes and is inherited by every "
                            + "child process; pass --allow-interleave (or allow_interleave in the policy) if that is intended")
         }
-        let resolution = try spec.resolve(allowed: host.memsAllowed.intersection(host.nodesWithMemory))
+        let resolution = try spec.resolve(allowed: host.memsAllowed.intersection(host.nodesWithMemory),
+                                          deviceNode: try deviceNode(spec, option: option, host: host))
         try requireOnline(resolution.named, spec: spec, option: option, host: host)
         let memoryless = resolution.named.subtracting(host.nodesWithMemory)
         guard memoryless.isEmpty else {
@@ -177,6 +196,21 @@ public enum LaunchPlanner {
                 }
                 throw .refused("node \(node) has \(free) free of \(Bytes.text(memory.total)); \(source) requires \(needed)")
             }
+        }
+    }
+
+    // MARK: Devices
+
+    /// The node the host gave the argument's device, nil when it names none. A device
+    /// without one refuses the launch (never a guess: -1 is not node 0). The node is then
+    /// judged like a number (offline, CPU-less or memory-less, outside the cpuset), unlike
+    /// numactl, which also refuses a node numbered at or above the cpuset's node count.
+    static func deviceNode(_ spec: NumactlSet, option: String, host: LaunchHost) throws(LaunchError) -> Int? {
+        guard let device = spec.device else { return nil }
+        guard let found = host.device(device) else { throw .failed("\(option) \(spec): \(device) was not read") }
+        switch found.outcome {
+        case let .node(node, _): return node
+        case let .refused(reason): throw .refused("\(option) \(spec): \(reason)")
         }
     }
 

@@ -93,6 +93,13 @@ public struct LaunchRequest: Equatable, Sendable {
         }
     }
 
+    /// The devices named in node arguments (`-N netdev:eth0 -m netdev:eth0`): empty on the
+    /// common launch, which then reads no device.
+    public var devices: [DeviceSpecifier] {
+        guard cpuNodes?.device != nil || memory?.nodes?.device != nil else { return [] }
+        return [cpuNodes?.device, memory?.nodes?.device].compactMap { $0 }
+    }
+
     /// True when a placement option was given on the command line (as opposed to the policy).
     public var hasPlacementFlags: Bool { cpuNodes != nil || physicalCPUs != nil || memory != nil || staticNodes }
 }

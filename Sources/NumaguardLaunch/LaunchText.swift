@@ -22,7 +22,11 @@ public enum LaunchText {
                 ("keep_capabilities", "\(launch.keepCapabilities)"), ("record_directory", string(launch.recordDirectory)),
                 ("warnings", JSONText.array(plan.warnings)),
             ]
-            return JSONText.object(fields)
+            // Only when a device was named, so a plain dry run's document is unchanged.
+            let devices = plan.devices.map { device in
+                JSONText.compact([("specifier", string(device.specifier)), ("node", "\(device.node)"), ("read_from", string(device.readFrom))])
+            }
+            return JSONText.object(fields + (devices.isEmpty ? [] : [("devices", "[" + devices.joined(separator: ", ") + "]")]))
         }
         var lines = [
             "numaguard run --dry-run: nothing was changed or executed",
@@ -35,6 +39,7 @@ public enum LaunchText {
             "  signals:        mask emptied, every disposition default",
             "  launch record:  \(launch.recordDirectory.map { "written to \($0)" } ?? "none")",
         ]
+        lines += plan.devices.map { "  device:         \($0.specifier) is on node \($0.node) (numa_node of \($0.readFrom))" }
         lines += plan.warnings.map { "  warning: \($0)" }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -49,7 +54,9 @@ public enum LaunchText {
         reaches PROGRAM. Capabilities are cleared, no_new_privs is set and signals are reset
         before exec.
 
-        PLACEMENT (numactl's spellings; NODES and CPUS: N, N-M, lists, all, !inverse, +relative)
+        PLACEMENT (numactl's spellings; NODES and CPUS: N, N-M, lists, all, !inverse, +relative;
+        NODES may end with a device, as in numactl: netdev:IF, pci:[SEG:]BUS:DEV[.FN], block:NAME,
+        file:PATH, ip:ADDRESS, e.g. -N netdev:eth0 or -m 0,block:nvme0n1)
           -m, --membind NODES            allocate only on NODES (MPOL_BIND, strict)
           -N, --cpunodebind NODES        run on the CPUs of NODES
           -C, --physcpubind CPUS         run on CPUS

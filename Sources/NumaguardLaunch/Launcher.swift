@@ -49,7 +49,8 @@ public enum Launcher {
             host = try LaunchHostReader.read(
                 root, memory: request.minFree != nil || !request.headroom.isEmpty,
                 release: request.memory.map { newerModes.contains($0.mode) } ?? false,
-                isolated: request.cpuNodes != nil || request.physicalCPUs != nil)
+                isolated: request.cpuNodes != nil || request.physicalCPUs != nil,
+                devices: request.devices)
         } catch {
             throw .failed("cannot read the host: \(error)")
         }

@@ -22,6 +22,10 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
     /// ranges: an array of ClosedRange makes the runtime check Int: Comparable by scanning
     /// every conformance in the binary on first use, a measurable share of a launch.
     public var ids: IDSet
+    /// A device named in the list (`netdev:eth0`, `0,pci:0000:21:00.0`): its node joins `ids`
+    /// once the host resolves it. As in numactl, a device is the last element: it runs to the
+    /// end of the argument.
+    public var device: DeviceSpecifier?
 
     public var description: String { text }
 
@@ -30,18 +34,35 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
         self.init(kind: kind, text: set.listString, all: false, inverted: false, relative: false, ids: set)
     }
 
-    init(kind: Kind, text: String, all: Bool, inverted: Bool, relative: Bool, ids: IDSet) {
+    init(kind: Kind, text: String, all: Bool, inverted: Bool, relative: Bool, ids: IDSet, device: DeviceSpecifier? = nil) {
         self.kind = kind
         self.text = text
         self.all = all
         self.inverted = inverted
         self.relative = relative
         self.ids = ids
+        self.device = device
     }
 
     /// Parses without resolving. Errors name the argument and the column of the fault.
     public static func parse(_ text: String, kind: Kind, option: String) throws(LaunchError) -> NumactlSet {
         var set = NumactlSet(kind: kind, text: text, all: false, inverted: false, relative: false, ids: IDSet())
+        /// The device element: refused where numactl would misread it or not look for one.
+        func device(_ element: String) -> String? {
+            guard kind == .node else {
+                return "a device names a node, not CPUs (numactl -C takes no device either); use -N/--cpunodebind \(element)"
+            }
+            guard !set.relative else {
+                return "\"+\" is meaningless with a device (numactl ignores it there); drop it"
+            }
+            switch DeviceSpecifier.parse(numactl: element) {
+            case let .success(device):
+                set.device = device
+                return nil
+            case let .failure(error):
+                return "\(element): \(error.reason)"
+            }
+        }
         // Byte-wise over the UTF-8 storage: no Substring arrays or generic number parsing on
         // the launch path.
         var text = text
@@ -60,6 +81,15 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
                 var elementEnd = elementStart
                 while elementEnd < bytes.count, bytes[elementEnd] != 0x2C { elementEnd += 1 }   // ,
                 guard elementEnd > elementStart else { return "empty element in the list" }
+                // numactl tries a device when an element starts with a letter (isalpha), and
+                // the device takes the rest of the argument, commas and all.
+                // A letter that starts no device kind falls through to the number error, as
+                // numactl's get_nr does after resolve_affinity gives up.
+                let first = bytes[elementStart]
+                if (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A) {
+                    let rest = String(decoding: UnsafeBufferPointer(rebasing: bytes[elementStart...]), as: UTF8.self)
+                    if DeviceSpecifier.kind(of: rest) != nil { return device(rest) }
+                }
                 var dash: Int?
                 for index in elementStart..<elementEnd where bytes[index] == 0x2D { dash = index; break }   // -
                 guard let low = Lex.decimal(bytes, elementStart, dash ?? elementEnd),
@@ -95,9 +125,13 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
         public var members: IDSet
     }
 
-    public func resolve(allowed: IDSet) throws(LaunchError) -> Resolution {
+    /// `deviceNode` is the node the host gave `device` (nil when there is none): it is
+    /// named as if written, so the caller's checks (offline, CPU-less, outside the cpuset)
+    /// judge it like any number.
+    public func resolve(allowed: IDSet, deviceNode: Int? = nil) throws(LaunchError) -> Resolution {
         if all { return Resolution(named: allowed, members: inverted ? IDSet() : allowed) }
         var named = IDSet()
+        if let deviceNode { named.insert(deviceNode) }
         let ordered = allowed.members
         if relative {
             let indices = ids.members
@@ -109,7 +143,7 @@ public struct NumactlSet: Equatable, Sendable, CustomStringConvertible {
             }
             for index in indices { named.insert(ordered[index]) }
         } else {
-            named = ids
+            named = named.union(ids)
         }
         return Resolution(named: named, members: inverted ? allowed.subtracting(named) : named)
     }

@@ -47,7 +47,7 @@ public enum PolicyPlacement {
         case let .failure(failures):
             let reasons = failures.failures.map { failure in
                 switch failure {
-                case let .refused(_, refusal): refusal.explanation
+                case let .refused(_, refusal): "\(refusal.specifier): \(refusal.fact)"
                 case let .preferredSpread(nodes, devices):
                     "memory policy preferred takes one node, and gives nodes \(nodes.listString) once \(devices.map(\.description).joined(separator: ", ")) resolved"
                 }

@@ -100,16 +100,10 @@ extension PolicySections {
         return valid ? match : nil
     }
 
-    /// A network interface name as the kernel allows it (`dev_valid_name`): 1 to 15 bytes, not
-    /// `.` or `..`, no `/`, `:` or whitespace. nil when valid.
+    /// A network interface name as the kernel allows it: the one rule run, the policy and the
+    /// reader share (`DeviceNames`). nil when valid.
     static func interfaceProblem(_ name: String) -> String? {
-        let bytes = Array(name.utf8)
-        guard bytes.count <= 15 else { return "is longer than the kernel's 15-byte interface name: it could never match" }
-        guard name != ".", name != ".." else { return "is not an interface name" }
-        guard bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != 0x2F && $0 != 0x3A }) else {
-            return "may not hold /, :, whitespace or control characters (the kernel refuses them in interface names)"
-        }
-        return nil
+        DeviceNames.interfaceProblem(name).map { "is not an interface name: \($0)" }
     }
 
     /// A driver name: 1 to 64 of A-Z, a-z, 0-9, - and _. nil when valid.
@@ -122,15 +116,9 @@ extension PolicySections {
         text.hasPrefix("/dev/") ? String(text.dropFirst(5)) : text
     }
 
-    /// A block device's kernel name: 1 to 31 of letters, digits, `-`, `_` and `!` (cciss spells
-    /// `cciss/c0d0` as `cciss!c0d0` in sysfs). nil when valid.
+    /// A block device's kernel name, by `DeviceNames`' rule. nil when valid.
     static func blockProblem(_ name: String) -> String? {
-        let bytes = name.utf8
-        let fits = (1...31).contains(bytes.count) && bytes.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-                || byte == 0x2D || byte == 0x5F || byte == 0x21
-        }
-        return fits ? nil : "is not a block device's kernel name (nvme0n1, sda, dm-0; at most 31 of letters, digits, -, _ and !)"
+        DeviceNames.blockProblem(name).map { "is not a block device's kernel name: \($0)" }
     }
 
     func irqPlacement(_ node: Node, _ path: String) -> IRQPlacement? {
@@ -231,22 +219,13 @@ extension PolicySections {
         }
         let prefix = String(text[..<colon])
         let name = String(text[text.index(after: colon)...])
-        func refuse(_ problem: String) -> Result<DeviceSpecifier, ReferenceProblem> { .failure(ReferenceProblem(message: "\(shown) \(problem)")) }
         switch prefix {
-        case "netdev":
-            if name.isEmpty { return refuse("names no interface") }
-            return interfaceProblem(name).map { refuse($0) } ?? .success(.netdev(name))
-        case "pci":
-            guard let address = PCIAddress(sysfsName: name) else {
-                return refuse("is not a PCI address as sysfs spells it (pci:0000:21:00.0: segment, bus, device and function in lower-case hex)")
+        case _ where PolicyLoader.referencePrefixes.contains(prefix) || PolicyLoader.runOnlyPrefixes.contains(prefix):
+            // One grammar, shared with the fuzzer and run's messages: NumaguardCore's.
+            switch DeviceSpecifier.parse(policy: text) {
+            case let .success(device): return .success(device)
+            case let .failure(error): return .failure(ReferenceProblem(message: "\(shown): \(error.reason)"))
             }
-            return .success(.pci(address))
-        case "block":
-            if name.hasPrefix("/") { return refuse("is a path: block: takes a kernel name (block:nvme0n1)") }
-            return blockProblem(name).map { refuse($0) } ?? .success(.block(name))
-        case _ where PolicyLoader.runOnlyPrefixes.contains(prefix):
-            return refuse("can be used only in numaguard run: a \(prefix): reference needs a \(prefix == "file" ? "stat" : "route lookup") "
-                          + "on the audited host, which a policy (and a --host-root capture) cannot answer; name the device with \(grammar)")
         default:
             return .failure(ReferenceProblem(message: "\(shown) is not a device reference: \"\(prefix.prefix(32))\" is none of netdev, pci, block",
                                              suggestion: Suggestion.nearest(to: prefix, in: PolicyLoader.referencePrefixes).map { "\($0):\(name.prefix(80))" }))

@@ -45,7 +45,7 @@ final class DevicePolicyCommandTests: XCTestCase {
         XCTAssertEqual(result.stdout, "")
         XCTAssertTrue(result.stderr.contains("\(file.path):3:28: error: unknown key \"interfac\" in device md-nic.match"), result.stderr)
         XCTAssertTrue(result.stderr.contains("did you mean \"interface\"?"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("\(file.path):5:58: error: workload engine.cpus.nodes item: \"file:/data/journal\" can be used only in numaguard run"),
+        XCTAssertTrue(result.stderr.contains("\(file.path):5:58: error: workload engine.cpus.nodes item: \"file:/data/journal\": file: and ip: references are only for numaguard run"),
                       result.stderr)
     }
 }

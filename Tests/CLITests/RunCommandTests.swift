@@ -404,6 +404,25 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(memoryOnly.stdout.contains("  cpus:           0-1 (node 0)\n  memory policy:  bind:2 "), memoryOnly.stdout)
     }
 
+    func testDeviceSpecifiersRefuseWith125NamingTheSpecifierAndTheFile() throws {
+        let marker = scratch.appendingPathComponent("touched").path
+        assertRefused(try run("-N", "netdev:nope0", "--", "touch", marker), "-N netdev:nope0: no /sys/class/net/nope0")
+        // ip:127.0.0.1 routes through lo (a real netlink lookup), which has no bus device.
+        assertRefused(try run("-m", "ip:127.0.0.1", "--", "touch", marker), "-m ip:127.0.0.1: lo has no bus device")
+        assertRefused(try run("-m", "ip:localhost", "--", "touch", marker), "resolves no host names")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "a refused launch runs nothing")
+        assertUsage(try run("-C", "netdev:lo", "--", "true"), "-C \"netdev:lo\": a device names a node, not CPUs")
+        assertUsage(try run("-N", "+netdev:lo", "--", "true"), "-N \"+netdev:lo\": \"+\" is meaningless with a device")
+        assertUsage(try run("-N", "block:/dev/vda", "--", "true"), "-N \"block:/dev/vda\": block:/dev/vda: block: takes a kernel name")
+        // A captured host has neither the live stat nor the routing table.
+        let captured = Fixtures.path("linux-6.1-2node")
+        assertRefused(try run("--dry-run", "--host-root", captured, "-N", "file:/etc/hostname", "--", "x"),
+                      "-N file:/etc/hostname: file: needs a stat on the live host; --host-root describes another host")
+        assertRefused(try run("--dry-run", "--host-root", captured, "-N", "ip:127.0.0.1", "--", "x"), "ip: needs the live routing table")
+        assertRefused(try run("--dry-run", "--host-root", captured, "-N", "netdev:eth0", "--", "x"),
+                      "-N netdev:eth0: no \(captured)/sys/class/net/eth0")
+    }
+
     // MARK: Policy form
 
     func testPolicyDryRunWithTheShippedPolicies() throws {

@@ -59,7 +59,7 @@ final class DeviceReferenceAuditTests: XCTestCase {
              "netdev:eth0: eth0 (0000:00:02.0) reports numa_node -1: the firmware gives no locality",
              "enable NUMA/SRAT/_PXM reporting in the BIOS, or name the node by number"),
             (.failure(.virtual(.netdev("eth0"), device: "eth0")), .fail,
-             "netdev:eth0: eth0 has no bus device (a VLAN, bond or dm device): name its lower device",
+             "netdev:eth0: eth0 has no bus device (a virtual device: loopback, VLAN, bond, bridge, dm-*, md, an NVMe multipath head)",
              "name the device it runs over (the physical NIC or disk) instead"),
             (.failure(.unreadable(.netdev("eth0"), .unreadable(path: "sys/class/net/eth0", errno: .accessDenied))), .incomplete,
              "netdev:eth0: cannot read sys/class/net/eth0: ", "run numaguard as root; see the error"),

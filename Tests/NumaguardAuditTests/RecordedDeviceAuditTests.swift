@@ -7,15 +7,9 @@ import XCTest
 
 /// The device checks over a sysfs tree laid out as the kernel lays it out (SyntheticHost: a
 /// PCI NIC on node 1 reached through /sys/class symlinks, a virtio NIC whose PCI parent reports
-/// -1, an NVMe controller on node 0), read by the real reader. Skipped while DeviceLocality
-/// still has its day-0 placeholder bodies: these pin the hookup for when it lands.
+/// -1, an NVMe controller on node 0), read by the real reader.
 final class RecordedDeviceAuditTests: XCTestCase {
     private func host() throws -> SyntheticHost {
-        let fixture = HostRoot(path: Fixtures.path("linux-6.1-2node"))
-        if case let .failure(.notHere(_, reason)) = DeviceLocality.resolve(.netdev("ens1f0"), in: fixture, rule: .endpoint),
-           reason.contains("not built yet") {
-            throw XCTSkip("DeviceLocality is the day-0 placeholder")
-        }
         let host = try SyntheticHost.make()
         for (irq, effective, action) in [(120, "2", "ens1f0-0"), (121, "3", "ens1f0-1"), (122, "2", "ens1f0-2")] {
             try host.write("proc/irq/\(irq)/effective_affinity_list", "\(effective)\n")

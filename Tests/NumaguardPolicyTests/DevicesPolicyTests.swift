@@ -103,6 +103,14 @@ final class DevicesPolicyTests: XCTestCase {
         XCTAssertTrue(policy.hasDeviceReferences)
     }
 
+    /// The policy's grammar is run's (NumaguardCore's `DeviceSpecifier.parse(policy:)`): the issue's
+    /// `block:/dev/nvme0n1` names the kernel's nvme0n1 (nothing is stat'ed), and a short PCI
+    /// address is respelled as sysfs spells it.
+    func testAPathAndAShortAddressAreRespelled() throws {
+        let policy = try XCTUnwrap(PolicyText.loads(workload(cpus: "[\"block:/dev/nvme0n1\", \"pci:21:00.0\"]")))
+        XCTAssertEqual(policy.workloads[0].cpuNodeDevices.map(\.description), ["block:nvme0n1", "pci:0000:21:00.0"])
+    }
+
     func testADeviceWaiverIsAccepted() throws {
         let policy = try XCTUnwrap(PolicyText.loads("""
             version: 1
@@ -154,9 +162,9 @@ final class DevicesPolicyTests: XCTestCase {
         assertDeviceError("{name: nic, match: {interfce: eth0}}", at: "interfce", "unknown key \"interfce\" in device nic.match",
                           suggestion: "interface")
         assertDeviceError("{name: nic, match: {interface: ens1f0-long-name}}", at: "ens1f0-long-name",
-                          "device nic.match.interface \"ens1f0-long-name\" is longer than the kernel's 15-byte interface name")
-        assertDeviceError("{name: nic, match: {interface: \"a/b\"}}", at: "\"a/b\"", "device nic.match.interface \"a/b\" may not hold /, :")
-        assertDeviceError("{name: nic, match: {interface: \"eth0:1\"}}", at: "\"eth0:1\"", "may not hold /, :, whitespace")
+                          "device nic.match.interface \"ens1f0-long-name\" is not an interface name: an interface name has at most 15 bytes (this has 16)")
+        assertDeviceError("{name: nic, match: {interface: \"a/b\"}}", at: "\"a/b\"", "device nic.match.interface \"a/b\" is not an interface name: an interface name holds no \"/\", \":\"")
+        assertDeviceError("{name: nic, match: {interface: \"eth0:1\"}}", at: "\"eth0:1\"", "holds no \"/\", \":\", whitespace")
         assertDeviceError("{name: nic, match: {interface: \"..\"}}", at: "\"..\"", "device nic.match.interface \"..\" is not an interface name")
         assertDeviceError("{name: nic, match: {pci: \"0000:3B:00.0\"}}", at: "\"0000:3B", "device nic.match.pci \"0000:3B:00.0\" is not a PCI address as sysfs spells it")
         assertDeviceError("{name: nic, match: {pci: \"21:00.0\"}}", at: "\"21:00.0\"", "device nic.match.pci \"21:00.0\" is not a PCI address")
@@ -189,16 +197,15 @@ final class DevicesPolicyTests: XCTestCase {
     // MARK: references in node lists
 
     func testReferenceMistakes() {
-        assertReferenceError("[\"file:/data/x\"]", at: "\"file", "workload engine.cpus.nodes item: \"file:/data/x\" can be used only in numaguard run",
-                             "stat", "netdev:NAME, pci:0000:21:00.0 or block:NAME")
-        assertReferenceError("[0, \"ip:10.0.0.1\"]", at: "\"ip", "\"ip:10.0.0.1\" can be used only in numaguard run", "route lookup")
+        assertReferenceError("[\"file:/data/x\"]", at: "\"file", "workload engine.cpus.nodes item: \"file:/data/x\": file: and ip: references are only for numaguard run",
+                             "stat", "name the device with netdev:, pci: or block:")
+        assertReferenceError("[0, \"ip:10.0.0.1\"]", at: "\"ip", "\"ip:10.0.0.1\": file: and ip: references are only for numaguard run", "route lookup")
         assertReferenceError("[\"netdv:eth0\"]", at: "\"netdv", "\"netdv:eth0\" is not a device reference: \"netdv\" is none of netdev, pci, block",
                              suggestion: "netdev:eth0")
-        assertReferenceError("[\"pci:21:00.0\"]", at: "\"pci", "\"pci:21:00.0\" is not a PCI address as sysfs spells it")
-        assertReferenceError("[\"block:/dev/nvme0n1\"]", at: "\"block", "\"block:/dev/nvme0n1\" is a path: block: takes a kernel name")
-        assertReferenceError("[\"block:nvme0n1p1.x\"]", at: "\"block", "is not a block device's kernel name")
-        assertReferenceError("[\"netdev:\"]", at: "\"netdev", "\"netdev:\" names no interface")
-        assertReferenceError("[\"netdev:eth0 1\"]", at: "\"netdev", "may not hold /, :, whitespace")
+        assertReferenceError("[\"pci:0x21:00.0\"]", at: "\"pci", "\"pci:0x21:00.0\": ")
+        assertReferenceError("[\"block:nvme0n1p1.x\"]", at: "\"block", "a block device's kernel name holds only letters, digits")
+        assertReferenceError("[\"netdev:\"]", at: "\"netdev", "\"netdev:\": no interface name given")
+        assertReferenceError("[\"netdev:eth0 1\"]", at: "\"netdev", "holds no \"/\", \":\", whitespace")
         assertReferenceError("[eth0]", at: "eth0", "workload engine.cpus.nodes item: \"eth0\" is neither a node number nor a device reference")
         assertReferenceError("all", at: "all", "workload engine.cpus.nodes: \"all\" is neither a node number nor a device reference")
     }

@@ -39,6 +39,18 @@ int clinux_openat2_in_root(int dirfd, const char *path, int flags);
 // _GNU_SOURCE): the connection arrives non-blocking and close-on-exec in one call, where
 // accept(2), which does not pass the listener's flags on, needed three fcntl calls after it.
 int clinux_accept_nonblocking(int fd);
+// The interface a route to `address` (4 bytes for AF_INET, 16 for AF_INET6) leaves by, as
+// numactl's `ip:` finds it: one RTM_GETROUTE on a close-on-exec NETLINK_ROUTE socket, a
+// reply of at most 8 KiB waited for at most `timeout_ms`, taken only from the kernel (port
+// id 0) with this request's sequence number, its attributes walked within the bytes
+// received. Returns the interface index (RTA_OIF); -1 with errno on failure (the kernel's
+// own error for a refused lookup, e.g. ENETUNREACH; EPROTO for a reply that is not a
+// route; ENODATA for a route without an output interface; EAGAIN on timeout).
+int clinux_route_oif(int family, const void *address, int length, int timeout_ms);
+// The name of interface `index` (SIOCGIFNAME, as numactl), NUL-terminated in `name`, which
+// holds at least 16 bytes (IFNAMSIZ). 0, or -1 with errno.
+int clinux_ifname(int index, char *name);
+
 // O_PATH, which glibc defines only under _GNU_SOURCE (so Swift does not see it).
 extern const int clinux_o_path;
 // O_TMPFILE (the same): an unnamed file in a directory, gone at close, so OutputFile.check
