@@ -9,9 +9,9 @@ import XCTest
 /// `plan` over the recorded guest `linux-6.1-2node-isolated` (isolcpus=managed_irq,domain,3;
 /// IRQ 31 virtio1-input.0 moved to CPU 3 by hand; `IRQBALANCE_BANNED_CPULIST=2 irqbalance
 /// --banirq=31` running, which put virtio1-config and -output.0 on CPU 3 too; PID 190 `probe`
-/// pinned to CPU 3). Everything is read by the real readers from the recorded files; the device
-/// inventory is assembled from the recorded IRQ files by hand while the device reader is the
-/// day-0 placeholder (the vectors are read by IRQAffinityReader all the same).
+/// pinned to CPU 3). Everything is read by the real readers from the recorded files (the
+/// device reader, the isolation reader, the thread scan); only the boot ID, which the capture
+/// does not hold, is set by hand.
 final class RecordedIsolationPlanTests: XCTestCase {
     static let policy = """
         version: 1
@@ -31,19 +31,9 @@ final class RecordedIsolationPlanTests: XCTestCase {
         let policy = try PolicyLoader.parse(Self.policy, file: "p.yaml")
         let loaded = LoadedPolicy(policy: policy, file: "p.yaml", digest: "0")
         var state = try Auditor.audit(root: root, policy: loaded, today: Day(year: 2026, month: 12, day: 2)).state
-        func vectors(_ irqs: ClosedRange<Int>, managedFrom: Int? = nil) throws -> [DeviceIRQ] {
-            try irqs.map { irq in
-                DeviceIRQ(mode: .msix, affinity: try IRQAffinityReader.read(root, irq: irq), managedExpected: managedFrom.map { irq >= $0 } ?? false)
-            }
-        }
-        if state.devices.devices.isEmpty {
-            state.devices = DeviceLocality.Inventory(devices: [
-                HostDevice(kind: .net, name: "eth1", address: PCIAddress(sysfsName: "0000:21:00.0"), driver: "virtio-pci", pciClass: 0x020000,
-                           reportedNode: 1, irqs: try vectors(30...32)),
-                HostDevice(kind: .nvme, name: "nvme0", address: PCIAddress(sysfsName: "0000:11:00.0"), driver: "nvme", pciClass: 0x010802,
-                           reportedNode: 0, irqs: try vectors(33...37, managedFrom: 34)),
-            ])
-        }
+        XCTAssertTrue(state.devices.problems.isEmpty, "\(state.devices.problems.map(\.subject))")
+        let vectors = state.devices.devices.filter { $0.address?.description == "0000:11:00.0" }.flatMap(\.irqs)
+        XCTAssertEqual(Set(vectors.filter(\.managedExpected).map(\.irq)), [34, 35, 36, 37], "nvme's queue vectors, not its admin vector")
         XCTAssertNil(state.names.bootID, "the capture has no boot_id")
         state.names.bootID = "recorded"
         XCTAssertEqual(state.isolation?.irqbalance.map(\.pid), [199])
