@@ -60,7 +60,7 @@ public enum EnforceText {
 
     /// " (device md-nic, IRQ 31 virtio1-input.0)": the handler's name is a driver's text, escaped.
     static func irqLabel(_ target: IRQTarget) -> String {
-        " (" + (target.device.map { "device \($0), " } ?? "") + "IRQ \(target.irq)"
+        " (" + (target.device.map { "device \(Step.escaped($0)), " } ?? "") + "IRQ \(target.irq)"
             + (target.actions.map { " \(Step.escaped($0))" } ?? "") + ")"
     }
 

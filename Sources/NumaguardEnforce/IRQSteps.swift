@@ -33,7 +33,8 @@ extension Step {
         touched = true
         let now = actuator.bootID()
         guard let planned = target.bootID, let now, planned == now else {
-            finish(.refused, "IRQ \(target.irq) was recorded on boot \(target.bootID ?? "unknown"), this is boot \(now ?? "unknown"): "
+            finish(.refused, "IRQ \(target.irq) was recorded on boot \(target.bootID.map(Self.escaped) ?? "unknown"), "
+                   + "this is boot \(now.map(Self.escaped) ?? "unknown"): "
                    + "IRQ numbers are reassigned at boot; nothing written")
             return false
         }
