@@ -102,11 +102,7 @@ public enum DeviceChecks {
 
     /// Each vector's effective and requested CPUs against the rule's.
     static func interrupts(_ name: String, _ matched: Matched, _ placement: IRQPlacement, topology: Topology) -> [Finding] {
-        let allowed: IDSet
-        switch placement.target {
-        case let .cpus(cpus): allowed = cpus
-        case let .nodes(nodes): allowed = topology.nodes.filter { nodes.contains($0.id) }.reduce(IDSet()) { $0.union($1.cpus) }
-        }
+        let allowed = allowedCPUs(placement, topology: topology)
         let device = matched.subject
         let cpus = allowed.listString.orNone
         var findings: [Finding] = []

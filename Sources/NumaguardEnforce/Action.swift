@@ -9,6 +9,9 @@ public struct Knob: Codable, Hashable, Sendable {
         case choice
         /// A sysfs file holding one number.
         case number
+        /// `/proc/irq/N/smp_affinity_list`: a CPU list, compared in its canonical spelling
+        /// (`0,1` is `0-1`), written as one and checked against `effective_affinity_list`.
+        case irqAffinity = "irq_affinity"
     }
 
     /// What the operator reads: `kernel.numa_balancing`, `transparent_hugepage.enabled`,
@@ -17,6 +20,14 @@ public struct Knob: Codable, Hashable, Sendable {
     /// Under the host root, without a leading slash.
     public var path: String
     public var kind: Kind
+
+    /// Any name, path and kind: what a saved plan or journal may carry. Only KnownTargets
+    /// decides whether it is written.
+    public init(name: String, path: String, kind: Kind) {
+        self.name = name
+        self.path = path
+        self.kind = kind
+    }
 
     public static func sysctl(_ name: String) -> Knob {
         Knob(name: name, path: "proc/sys/" + name.replacingDots(), kind: .sysctl)
@@ -30,14 +41,51 @@ public struct Knob: Codable, Hashable, Sendable {
              path: "sys/devices/system/node/node\(node)/hugepages/hugepages-\(sizeKiB)kB/nr_hugepages", kind: .number)
     }
 
+    /// Where IRQ `irq` is asked to go: `irq.N.smp_affinity_list`, at `/proc/irq/N/smp_affinity_list`.
+    public static func irqAffinity(irq: Int) -> Knob {
+        Knob(name: "irq.\(irq).smp_affinity_list", path: "proc/irq/\(irq)/smp_affinity_list", kind: .irqAffinity)
+    }
+
     /// The value in the spelling apply writes and compares: the bracketed choice of a sysfs
-    /// choice file, the trimmed text otherwise.
+    /// choice file, a CPU list respelled canonically, the trimmed text otherwise.
     public func value(of text: String) -> String {
         switch kind {
         case .choice: (try? BracketChoiceParser.parse(text)) ?? String(Lex.trimmed(text))
+        case .irqAffinity: Self.cpuList(text) ?? String(Lex.trimmed(text))
         case .sysctl, .number: String(Lex.trimmed(text))
         }
     }
+
+    /// `text` as a canonical CPU list (`0,1,2` -> `0-2`), nil when it is not one. The empty
+    /// list stays empty (an effective list of an IRQ not started).
+    public static func cpuList(_ text: String) -> String? {
+        let trimmed = Lex.trimmed(text)
+        if trimmed.isEmpty { return "" }
+        return (try? IDListParser.parse(trimmed, what: "CPU list"))?.listString
+    }
+}
+
+/// The interrupt an IRQ-affinity action is for, as it was when planned. An IRQ number alone is
+/// not an identity: numbers are handed out at boot and when drivers load, so apply re-reads the
+/// handler's name (`/sys/kernel/irq/N/actions`) and the boot right before writing, and undo
+/// never writes an IRQ recorded on another boot.
+public struct IRQTarget: Codable, Hashable, Sendable {
+    public var irq: Int
+    /// The handler names as read at plan time (`virtio1-input.0`); nil when there was no file.
+    public var actions: String?
+    /// The policy's device rule it belongs to (`md-nic`), for the operator.
+    public var device: String?
+    /// `/proc/sys/kernel/random/boot_id` when planned; nil when unknown (then never written).
+    public var bootID: String?
+
+    public init(irq: Int, actions: String?, device: String?, bootID: String?) {
+        self.irq = irq
+        self.actions = actions
+        self.device = device
+        self.bootID = bootID
+    }
+
+    enum CodingKeys: String, CodingKey { case irq, actions, device, bootID = "boot_id" }
 }
 
 extension String {
@@ -101,6 +149,9 @@ public struct Action: Codable, Equatable, Sendable {
         case setAffinity = "set_affinity"
         /// migrate_pages from nodes the process must not use to its declared nodes.
         case migratePages = "migrate_pages"
+        /// Every thread of a process that may run on reserved CPUs (`cpus` of the action) loses
+        /// them, keeping its other CPUs.
+        case vacateCPUs = "vacate_cpus"
         /// The sysctl.d drop-in that keeps the sysctls across a reboot.
         case persist
         /// Only a restart through numaguard run fixes it (a memory policy cannot be changed
@@ -126,8 +177,10 @@ public struct Action: Codable, Equatable, Sendable {
     /// What it changes, as printed: a knob name, `PID 123 (probe)`, a file.
     public var subject: String
     public var knob: Knob?
+    /// set_knob of an IRQ's affinity: the interrupt as planned (its handler's name, the boot).
+    public var irq: IRQTarget?
     public var process: ProcessTarget?
-    /// set_affinity: the CPUs.
+    /// set_affinity: the CPUs; vacate_cpus: the reserved CPUs its threads leave.
     public var cpus: IDSet?
     /// migrate_pages: from these nodes to those.
     public var fromNodes: IDSet?
@@ -135,7 +188,8 @@ public struct Action: Codable, Equatable, Sendable {
     /// migrate_pages: leave pages other processes also map where they are (a protected
     /// process may share them).
     public var onlyUnshared: Bool?
-    /// set_knob: the value written; persist: the file's new contents.
+    /// set_knob: the value written; persist: the file's new contents; vacate_cpus as undo
+    /// makes it: the threads' masks to put back (ThreadMasks).
     public var value: String?
     /// persist: the file written.
     public var file: String?
@@ -167,7 +221,7 @@ public struct Action: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, status, checks, subject, knob, process, cpus, fromNodes = "from_nodes", toNodes = "to_nodes", onlyUnshared = "only_unshared"
+        case kind, status, checks, subject, knob, irq, process, cpus, fromNodes = "from_nodes", toNodes = "to_nodes", onlyUnshared = "only_unshared"
         case value, file, before, after, requires, reason
     }
 }

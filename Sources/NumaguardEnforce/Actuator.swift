@@ -42,6 +42,20 @@ public protocol Actuator {
     func readFile(_ path: String) throws(ActuationError) -> String?
     /// Replaces a file atomically; nil contents removes it.
     func replaceFile(_ path: String, with contents: String?) throws(ActuationError)
+    /// `/sys/kernel/irq/N/actions` trimmed: the handlers' names; nil when the IRQ has no such
+    /// directory (freed, or a kernel without it).
+    func irqActions(_ irq: Int) throws(ActuationError) -> String?
+    /// `/proc/irq/N/effective_affinity_list`; nil when the kernel has no such file.
+    func effectiveAffinity(irq: Int) throws(ActuationError) -> IDSet?
+    /// `/proc/sys/kernel/random/boot_id`; nil when it cannot be read.
+    func bootID() -> String?
+    /// Waits between two reads of a value the kernel settles later (an IRQ's effective CPUs).
+    func pause(_ seconds: Double)
+    /// The effective CPUs of the cpuset the process lives in; nil when there is none or it
+    /// cannot be read.
+    func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet?
+    /// `/sys/devices/system/cpu/isolated` (empty when absent).
+    func isolatedCPUs() throws(ActuationError) -> IDSet
 }
 
 /// The live host. Reads go through HostRoot.live and ProcessReader like every other read;
@@ -50,12 +64,17 @@ public struct LiveActuator: Actuator {
     let root: HostRoot
     /// The one file replaceFile writes or removes.
     let dropIn: String
+    /// The wait between polls of an IRQ's effective CPUs: nanosleep, or a test's stand-in
+    /// that changes the temporary root between two reads.
+    let wait: (Double) -> Void
 
-    /// `root` and `dropIn` other than the live ones only in tests (a temporary host root):
-    /// apply and undo change the live host only.
-    public init(root: HostRoot = .live, dropIn: String = KnownTargets.dropIn) {
+    /// `root`, `dropIn` and `wait` other than the live ones only in tests (a temporary host
+    /// root): apply and undo change the live host only.
+    public init(root: HostRoot = .live, dropIn: String = KnownTargets.dropIn,
+                wait: @escaping (Double) -> Void = { try? SystemClock.sleep($0) }) {
         self.root = root
         self.dropIn = dropIn
+        self.wait = wait
     }
 
     public func read(_ knob: Knob) throws(ActuationError) -> String? {
@@ -87,6 +106,55 @@ public struct LiveActuator: Actuator {
             }
         }
         if let failure { throw ActuationError(failure) }
+    }
+
+    public func irqActions(_ irq: Int) throws(ActuationError) -> String? {
+        do {
+            return try root.readTextIfPresent("sys/kernel/irq/\(irq)/actions").map { String(Lex.trimmed($0)) }
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    public func effectiveAffinity(irq: Int) throws(ActuationError) -> IDSet? {
+        do {
+            return try root.parseIfPresent("proc/irq/\(irq)/effective_affinity_list") { (text) throws(ParseError) in
+                try IDListParser.parse(text, what: "effective_affinity_list")
+            }
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    public func bootID() -> String? {
+        (try? root.readSmallText("proc/sys/kernel/random/boot_id")).map { String(Lex.trimmed($0)) }
+    }
+
+    public func pause(_ seconds: Double) { wait(seconds) }
+
+    /// Without a cpuset (no cpuset controller mounted), the online CPUs: all the kernel would
+    /// let the thread use. A mask outside a cpuset that could not be read is refused by the
+    /// kernel (EINVAL) and reported, never widened.
+    public func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet? {
+        do {
+            let cgroups = try root.parse("proc/\(pid)/cgroup", CgroupEntry.parse)
+            if let cpus = CgroupCpuset.read(root, cgroups: cgroups)?.cpus { return cpus }
+            return try root.parseIfPresent("sys/devices/system/cpu/online") { (text) throws(ParseError) in
+                try IDListParser.parse(text, what: "online")
+            }
+        } catch {
+            throw ActuationError(error)
+        }
+    }
+
+    public func isolatedCPUs() throws(ActuationError) -> IDSet {
+        do {
+            return try root.parseIfPresent("sys/devices/system/cpu/isolated") { (text) throws(ParseError) in
+                try IDListParser.parse(text, what: "isolated")
+            } ?? IDSet()
+        } catch {
+            throw ActuationError(error)
+        }
     }
 
     public func identity(of pid: Int) throws(ActuationError) -> ProcessIdentity? {

@@ -159,6 +159,7 @@ public struct Applier {
         case .persist: step.persist(actuator, expecting: expected, intent: &intent)
         case .setAffinity: step.affinity(actuator, protection, intent: &intent)
         case .migratePages: step.migrate(actuator, protection, intent: &intent)
+        case .vacateCPUs: step.vacate(actuator, protection, expecting: expected, intent: &intent)
         case .restart, .manual: step.finish(.manual, action.reason ?? "not done by apply")
         }
         let result = ActionResult(action: action, outcome: step.outcome, detail: step.detail)
@@ -181,8 +182,9 @@ public struct Applier {
         case .persist:
             guard let file = action.file else { return nil }
             return KnownTargets.refusal(file: file, contents: action.value, dropIn: dropIn)
-        case .setAffinity, .migratePages, .restart, .manual:
-            return action.knob != nil || action.file != nil ? "a \(action.kind.rawValue) action names a knob or file; nothing done" : nil
+        case .setAffinity, .migratePages, .vacateCPUs, .restart, .manual:
+            return action.knob != nil || action.file != nil || action.irq != nil
+                ? "a \(action.kind.rawValue) action names a knob, IRQ or file; nothing done" : nil
         }
     }
 
@@ -190,6 +192,7 @@ public struct Applier {
     func line(_ action: Action, phase: JournalEntry.Phase? = nil, undoes: String?) -> JournalEntry {
         JournalEntry(time: clock(), run: run, command: command, phase: phase, action: action.kind, subject: action.subject,
                      knob: action.knob, process: action.process, file: action.file, before: nil, after: nil, result: nil,
-                     detail: phase == .intent ? "about to change it: the outcome follows on its own line" : "", undoes: undoes)
+                     detail: phase == .intent ? "about to change it: the outcome follows on its own line" : "", undoes: undoes,
+                     irq: action.irq)
     }
 }

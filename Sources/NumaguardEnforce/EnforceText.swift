@@ -45,8 +45,10 @@ public enum EnforceText {
 
     static func headline(_ action: Action) -> String {
         switch action.kind {
-        case .setKnob: "set \(action.subject)"
+        case .setKnob: "set \(action.subject)" + (action.irq.map(irqLabel) ?? "")
         case .setAffinity: "set the CPU affinity of every thread of \(action.subject)"
+        case .vacateCPUs: action.value == nil ? "move every thread of \(action.subject) off reserved CPUs \(action.cpus?.listString ?? "?")"
+            : "put every thread of \(action.subject) back on the CPUs it had"
         case .migratePages:
             "migrate the pages of \(action.subject) from node\((action.fromNodes?.count ?? 0) == 1 ? "" : "s") "
                 + "\(action.fromNodes?.listString ?? "?") to node\((action.toNodes?.count ?? 0) == 1 ? "" : "s") \(action.toNodes?.listString ?? "?")"
@@ -54,6 +56,12 @@ public enum EnforceText {
         case .restart: "restart \(action.subject)"
         case .manual: action.subject
         }
+    }
+
+    /// " (device md-nic, IRQ 31 virtio1-input.0)": the handler's name is a driver's text, escaped.
+    static func irqLabel(_ target: IRQTarget) -> String {
+        " (" + (target.device.map { "device \(Step.escaped($0)), " } ?? "") + "IRQ \(target.irq)"
+            + (target.actions.map { " \(Step.escaped($0))" } ?? "") + ")"
     }
 
     static func item(_ action: Action) -> [String] {

@@ -39,6 +39,8 @@ public struct JournalEntry: Codable, Equatable, Sendable {
     public var action: Action.Kind
     public var subject: String
     public var knob: Knob?
+    /// An IRQ's affinity: the interrupt as planned (handler, boot), which undo checks again.
+    public var irq: IRQTarget?
     public var process: ProcessTarget?
     public var file: String?
     /// The value before and after in their write spelling (a knob's value, a file's
@@ -54,7 +56,7 @@ public struct JournalEntry: Codable, Equatable, Sendable {
 
     public init(time: String, run: String, command: String, phase: Phase? = nil, action: Action.Kind, subject: String,
                 knob: Knob?, process: ProcessTarget?, file: String?, before: String?, after: String?,
-                result: ActionResult.Outcome?, detail: String, undoes: String?) {
+                result: ActionResult.Outcome?, detail: String, undoes: String?, irq: IRQTarget? = nil) {
         self.formatVersion = DocumentKind.journalEntry.formatVersion
         self.time = time
         self.run = run
@@ -63,6 +65,7 @@ public struct JournalEntry: Codable, Equatable, Sendable {
         self.action = action
         self.subject = subject
         self.knob = knob
+        self.irq = irq
         self.process = process
         self.file = file
         self.before = before
@@ -76,7 +79,7 @@ public struct JournalEntry: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version"
-        case time, run, command, phase, action, subject, knob, process, file, before, after, result, detail, undoes
+        case time, run, command, phase, action, subject, knob, irq, process, file, before, after, result, detail, undoes
     }
 
     /// As synthesized, except that a missing `format_version` is `unversioned`: old journals
@@ -91,6 +94,7 @@ public struct JournalEntry: Codable, Equatable, Sendable {
         action = try container.decode(Action.Kind.self, forKey: .action)
         subject = try container.decode(String.self, forKey: .subject)
         knob = try container.decodeIfPresent(Knob.self, forKey: .knob)
+        irq = try container.decodeIfPresent(IRQTarget.self, forKey: .irq)
         process = try container.decodeIfPresent(ProcessTarget.self, forKey: .process)
         file = try container.decodeIfPresent(String.self, forKey: .file)
         before = try container.decodeIfPresent(String.self, forKey: .before)

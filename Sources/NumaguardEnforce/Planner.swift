@@ -12,6 +12,9 @@ public enum Planner {
         public var selfPID: Int
         /// `--persist`: the drop-in to write and what it holds now.
         public var persist: DropIn?
+        /// The irqbalance daemons that would rewrite an IRQ apply writes; nil: what the audit
+        /// read (HostState), none when it read none.
+        public var irqRewriters: [IRQRewriter]?
 
         public struct DropIn: Sendable {
             public var path: String
@@ -23,9 +26,10 @@ public enum Planner {
             }
         }
 
-        public init(selfPID: Int, persist: DropIn? = nil) {
+        public init(selfPID: Int, persist: DropIn? = nil, irqRewriters: [IRQRewriter]? = nil) {
             self.selfPID = selfPID
             self.persist = persist
+            self.irqRewriters = irqRewriters
         }
     }
 
@@ -68,9 +72,9 @@ struct Planning {
     let state: HostState
     let policy: Policy
     let options: Planner.Options
-    private var knobs: [Action] = []
+    var knobs: [Action] = []
     private var persist: Action?
-    private var processes: [Int: ProcessActions] = [:]
+    var processes: [Int: ProcessActions] = [:]
     private var manual: [Action] = []
     /// threads.last_cpu findings: covered by the process's affinity action, if it gets one.
     private var lastCPU: [Finding] = []
@@ -80,6 +84,8 @@ struct Planning {
         var target: ProcessTarget
         var affinity: Action?
         var migration: Action?
+        /// vacate_cpus: its threads off a CPU reservation.
+        var vacate: Action?
         /// A protected process: one refusal listing every check it fails.
         var refusal: Action?
         /// A non-protected process only a restart fixes (its memory policy).
@@ -96,7 +102,7 @@ struct Planning {
     func actions() -> [Action] {
         let ordered = processes.keys.sorted().compactMap { processes[$0] }
         return knobs + (persist.map { [$0] } ?? [])
-            + ordered.flatMap { [$0.affinity, $0.migration].compactMap { $0 } }
+            + ordered.flatMap { [$0.affinity, $0.migration, $0.vacate].compactMap { $0 } }
             + ordered.compactMap(\.refusal) + ordered.compactMap(\.restart) + manual
     }
 
@@ -127,11 +133,16 @@ struct Planning {
             addWorkload(finding, workload: name, check: workloadCheck)
         case let .reservation(node):
             addReservation(finding, node: node)
+        case .device(_, .irqsEffective), .device(_, .irqsRequested):
+            addIRQ(finding)
+        case let .cpuReservation(cpus, .threads):
+            addVacate(finding, cpus: cpus)
         case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
              .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift, .device, .isolation, .irqbalance,
              .cpuReservation, .windowInterrupts, .windowIsolatedInterrupts:
             // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
-            // Devices, isolation and CPU reservations: manual until IRQ affinity and vacate_cpus land.
+            // A device's node, firmware locality, managed vectors: hardware and boot arguments.
+            // Isolation, a reservation's IRQs, last CPUs and workqueue: manual in this version.
             leave(finding, finding.remediation)
         }
     }
@@ -152,7 +163,7 @@ struct Planning {
                 requires.append(Requirement("CAP_SYS_ADMIN", why: "the kernel refuses writes to kernel.numa_balancing without it"))
             }
             return requires
-        case .choice, .number:
+        case .choice, .number, .irqAffinity:
             return [Requirement("CAP_DAC_OVERRIDE", why: "/\(knob.path) is root's, mode 0644", exceptUID: 0)]
         }
     }

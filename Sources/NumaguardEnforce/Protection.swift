@@ -31,8 +31,14 @@ public struct Protection {
         return settled
     }
 
-    /// Nothing is protected: undo (it restores kernel knobs, never a process), and tests.
+    /// Nothing is protected: tests, and what only touches kernel knobs.
     public static var none: Protection { Protection { _ in nil } }
+
+    /// No policy to ask (undo without --policy): no process can be known to be unprotected
+    /// now, so none is changed; kernel knobs and the drop-in never ask.
+    public static var unknown: Protection {
+        Protection { "\($0.label) may belong to a protected workload: undo was given no policy to ask (undo --policy FILE)" }
+    }
 
     /// The protected workloads of the policy in `file`, matched by the audit's own rules on
     /// the live host, then `also` (migrate's --protect).

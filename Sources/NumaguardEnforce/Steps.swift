@@ -70,6 +70,8 @@ struct Step {
     /// changed since is someone else's decision and is left alone.
     mutating func knob(_ actuator: any Actuator, expecting expectation: Expectation, intent: inout Intent) {
         guard let knob = action.knob, let value = action.value else { return finish(.failed, "no knob in the action") }
+        let irq = knob.kind == .irqAffinity
+        if irq, !sameInterrupt(actuator, knob) { return }
         do throws(ActuationError) {
             guard let current = try actuator.read(knob) else {
                 return finish(.failed, "/\(knob.path) does not exist on this kernel")
@@ -77,6 +79,7 @@ struct Step {
             before = current
             if current == value {
                 after = current
+                if irq { return try settleInterrupt(actuator, written: value, change: nil) }
                 return finish(.unchanged, "already \(value)")
             }
             if case let .value(expected) = expectation, current != expected {
@@ -89,10 +92,18 @@ struct Step {
             }
             guard announce(&intent, before: current, after: value) else { return }
             touched = true
-            try actuator.write(knob, value)
+            do throws(ActuationError) {
+                try actuator.write(knob, value)
+            } catch where irq && Self.unwritableIRQ(error) {
+                return finish(.refused, "\(irqName(knob)) is managed or per-CPU: its affinity cannot be written from user space "
+                              + "(the kernel answered \(error.errno?.description ?? error.description)); left at \(current)")
+            }
             let readBack = try actuator.read(knob)
             after = readBack
-            if readBack == value { return finish(.done, "\(current) -> \(value)") }
+            if readBack == value {
+                if irq { return try settleInterrupt(actuator, written: value, change: "\(current) -> \(value)") }
+                return finish(.done, "\(current) -> \(value)")
+            }
             if knob.kind == .number, let got = readBack.flatMap({ Int($0) }), let want = Int(value), let was = Int(current),
                (was < want && got > was) || (was > want && got < was) {
                 return finish(.partial, "\(current) -> \(got): asked for \(want), the kernel took \(got)")

@@ -1,10 +1,16 @@
-/// Taking back the knobs (and the sysctl.d drop-in) one apply run changed, newest run first.
+/// Taking back what one apply run changed, newest run first: kernel knobs (IRQ affinities
+/// among them), the sysctl.d drop-in, and the threads `vacate_cpus` moved off reserved CPUs.
 ///
 /// Decisions: undo takes back one run at a time, the newest apply run with a change not yet
-/// restored, so repeated undos walk back through the runs; `--run ID` picks another. Only
-/// kernel knobs and the drop-in are restored: affinity and pages follow from the policy and
-/// are not "restored" to a wrong placement. A knob someone changed since the run is left
-/// alone and reported. Undo's own lines say which run they undo, so undo never undoes itself.
+/// restored, so repeated undos walk back through the runs; `--run ID` picks another. Workload
+/// affinity (`set_affinity`) and page migrations are still not reversed: they follow from the
+/// policy and are not "restored" to a wrong placement. A knob someone changed since the run is
+/// left alone and reported. An IRQ's affinity is written back only on the boot it was changed
+/// on and only to the same handler (IRQ numbers are reassigned at boot). A vacated thread is
+/// put back only when the process is the same (PID and start time), the thread still exists,
+/// its mask is still what apply set, and the process is not protected now (undo --policy asks
+/// the policy's protected workloads again; without it no thread is moved back). Undo's own
+/// lines say which run they undo, so undo never undoes itself.
 ///
 /// An intent without its outcome (the run was killed, crashed or lost its disk between the
 /// two lines) is taken as possibly made: its knob or file is restored to the recorded old
@@ -28,7 +34,13 @@ public enum Undo {
     }
 
     static func restorable(_ entry: JournalEntry) -> Bool {
-        guard entry.command == "apply" && [.setKnob, .persist].contains(entry.action) else { return false }
+        guard entry.command == "apply" else { return false }
+        if entry.action == .vacateCPUs {
+            // Only a finished line records each thread's mask before and after.
+            return !entry.isIntent && entry.before != nil && entry.after != nil && entry.process != nil
+                && entry.result.map { [.done, .partial].contains($0) } ?? false
+        }
+        guard [.setKnob, .persist].contains(entry.action) else { return false }
         if entry.isIntent { return true } // settled() keeps only intents without an outcome
         return entry.result.map { [.done, .partial].contains($0) } ?? false
     }
@@ -80,6 +92,9 @@ public enum Undo {
     /// undo expects to find.
     public static func action(restoring entry: JournalEntry) -> Action {
         switch entry.action {
+        case .vacateCPUs:
+            return Action(kind: .vacateCPUs, checks: [], subject: entry.subject, process: entry.process, value: entry.before,
+                          before: entry.after ?? "", after: entry.before ?? "", requires: [Planning.affinityRequirement])
         case .persist:
             return Action(kind: .persist, checks: [], subject: entry.subject, value: entry.before, file: entry.file,
                           before: entry.after.map(Planning.oneLine) ?? "absent", after: entry.before.map(Planning.oneLine) ?? "absent",
@@ -87,6 +102,8 @@ public enum Undo {
         default:
             var action = Action(kind: .setKnob, checks: [], subject: entry.subject, knob: entry.knob, value: entry.before,
                                 before: entry.after ?? "", after: entry.before ?? "")
+            // An IRQ is written back only on the boot, and to the handler, it was changed for.
+            action.irq = entry.irq
             if let knob = entry.knob {
                 action.requires = Planning.requirements(for: knob)
             }

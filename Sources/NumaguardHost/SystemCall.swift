@@ -15,6 +15,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let notPermitted = Errno(EPERM)
     public static let interrupted = Errno(EINTR)
     public static let invalid = Errno(EINVAL)
+    public static let ioError = Errno(EIO)
 
     public var description: String {
         guard let text = strerror(rawValue) else { return "errno \(rawValue)" }

@@ -204,10 +204,13 @@ struct ApplyCommand: ParsableCommand {
 struct UndoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "undo",
-        abstract: "Restore the kernel knobs (and the sysctl.d drop-in) the newest apply run changed, from the journal.",
+        abstract: "Restore the kernel knobs, IRQ affinities, the sysctl.d drop-in and vacated threads the newest apply run changed, from the journal.",
         discussion: """
             Takes back one run: the newest apply run with a change not yet restored (--run ID picks another); \
-            repeated undos walk back through the runs. A knob changed since that run is left alone and reported. \
+            repeated undos walk back through the runs. A knob changed since that run is left alone and reported; an \
+            IRQ is written back only on the boot it was changed on, to the same handler; a thread vacate_cpus moved \
+            is put back only with --policy FILE (its protected workloads are asked again), when the process is the \
+            same and the thread still holds the CPUs apply gave it. \
             Exit codes: 0 restored, or nothing to undo; 1 something was not restored (or the journal failed \
             partway: nothing is changed after that); 2 declined at the prompt; 77 blocked by a missing \
             privilege, or the journal is not readable (EACCES/EPERM); 64 usage (no --yes off a terminal, an unknown \
@@ -221,6 +224,9 @@ struct UndoCommand: ParsableCommand {
     @OptionGroup var change: ChangeOptions
     @Option(name: .customLong("run"), help: ArgumentHelp("Undo this run (its ID is printed by apply and in every journal line).", valueName: "id"))
     var runID: String?
+    @Option(help: ArgumentHelp("The policy whose protected workloads are asked again before a thread vacate_cpus moved is put "
+                               + "back; without it no thread is moved back (knobs are restored either way).", valueName: "file"))
+    var policy: String?
 
     /// The journal is opened first (never created, under the journal's trust rule) and its
     /// lines read from that descriptor; the same descriptor takes undo's lines: what is
@@ -252,13 +258,17 @@ struct UndoCommand: ParsableCommand {
             FileHandleWriter.write(1, "Nothing to undo: every apply run in \(change.journal) is restored.\n")
             return
         }
+        let protection = try policy.map { file -> Protection in
+            let loaded = try PolicyFile.load(file)
+            return .policy(loaded.policy, file: loaded.file)
+        } ?? .unknown
         let count = selection.entries.count
         let report = try Consent.undo(selection, journal: journal, confirm: {
             try change.confirm("Restore \(count) setting\(count == 1 ? "" : "s") of run \(selection.run)?")
         }, repairFailed: { error in Terminal.fail("\(error); nothing was changed", ExitStatus(error)) }) { journal in
             if let repaired = journal.repaired { Terminal.printError("numaguard: warning: \(repaired)") }
             return Applier(actuator: LiveActuator(), privileges: .current(), journal: journal, command: "undo",
-                           run: Journal.runID(time: Journal.now()), protection: .none)
+                           run: Journal.runID(time: Journal.now()), protection: protection)
         }
         try change.finish(report)
     }

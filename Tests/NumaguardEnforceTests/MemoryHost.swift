@@ -1,5 +1,6 @@
 import NumaguardCore
 import NumaguardEnforce
+import NumaguardHost
 
 /// A host held in memory for the apply loop's unit tests: knobs, processes with start
 /// times, threads with affinities, pages per node. It behaves as the kernel does for what
@@ -25,13 +26,33 @@ final class MemoryHost: Actuator {
     /// Called with the call's description right before each change is made (a knob or file
     /// written, an affinity set, pages migrated): tests look at the journal from in here.
     var beforeChange: ((String) -> Void)?
+    /// IRQs: the handler names (sys/kernel/irq/N/actions) and where the chip handles each.
+    var irqActions: [Int: String] = [:]
+    var effective: [Int: IDSet] = [:]
+    /// A write of these IRQs' affinity fails with the errno (EIO on 6.1, EPERM on 6.12: managed).
+    var unwritable: [Int: Errno] = [:]
+    /// The chip moves these IRQs only at their next interrupt, which never comes here.
+    var lagging: Set<Int> = []
+    var boot: String? = "boot-1"
+    /// The effective CPUs of each process's cpuset; `isolated`: /sys/devices/system/cpu/isolated.
+    var cpusets: [Int: IDSet] = [:]
+    var isolated = IDSet()
+    var pauses = 0
 
-    func read(_ knob: Knob) throws(ActuationError) -> String? { knobs[knob.path] }
+    func read(_ knob: Knob) throws(ActuationError) -> String? {
+        knob.kind == .irqAffinity ? knobs[knob.path].map(knob.value(of:)) : knobs[knob.path]
+    }
 
     func write(_ knob: Knob, _ value: String) throws(ActuationError) {
         beforeChange?("write \(knob.name)=\(value)")
         calls.append("write \(knob.name)=\(value)")
         guard knobs[knob.path] != nil else { throw ActuationError("open(/\(knob.path)): No such file or directory", errno: .noEntry) }
+        if knob.kind == .irqAffinity, let irq = Int(knob.name.split(separator: ".")[1]) {
+            if let errno = unwritable[irq] { throw ActuationError("write(/\(knob.path)): \(errno)", errno: errno) }
+            if !lagging.contains(irq), let first = Knob.cpuList(value).flatMap({ try? IDListParser.parse($0) })?.members.first {
+                effective[irq] = IDSet([first])
+            }
+        }
         if let ceiling = ceilings[knob.path], let number = Int(value), number > ceiling {
             knobs[knob.path] = "\(ceiling)"
         } else {
@@ -57,7 +78,8 @@ final class MemoryHost: Actuator {
     func setAffinity(of tid: Int, to cpus: IDSet) throws(ActuationError) {
         beforeChange?("affinity \(tid)=\(cpus.listString)")
         calls.append("affinity \(tid)=\(cpus.listString)")
-        for (pid, process) in processes where process.threads[tid] != nil {
+        // By key: holding a copy of the process while writing to it would copy its threads each time.
+        for pid in processes.keys where processes[pid]?.threads[tid] != nil {
             processes[pid]?.threads[tid] = cpus
             return
         }
@@ -94,4 +116,11 @@ final class MemoryHost: Actuator {
         calls.append("file \(path)")
         files[path] = contents
     }
+
+    func irqActions(_ irq: Int) throws(ActuationError) -> String? { irqActions[irq] }
+    func effectiveAffinity(irq: Int) throws(ActuationError) -> IDSet? { effective[irq] }
+    func bootID() -> String? { boot }
+    func pause(_ seconds: Double) { pauses += 1 }
+    func cpusetCPUs(of pid: Int) throws(ActuationError) -> IDSet? { cpusets[pid] }
+    func isolatedCPUs() throws(ActuationError) -> IDSet { isolated }
 }
