@@ -191,6 +191,7 @@ final class DeviceRunGuestTests: XCTestCase {
         XCTAssertEqual(ours.cpus, expected.cpus, file: file, line: line)
         XCTAssertEqual(ours.policies, [expected.policy], file: file, line: line)
     }
+
     /// Every case as observed, for the log: a changed oracle is visible without rerunning.
     func table(_ guest: Guest) throws -> String {
         var cases = Self.options.flatMap { option in
