@@ -2,7 +2,8 @@
 # Installs what numaguard needs on a fresh Debian/Ubuntu machine (run as root or with sudo).
 #   scripts/setup.sh          build and run: libnuma, libcap, numactl (numastat is the inspect oracle)
 #   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler, kmod for
-#                             the --pci guests' module order), promtool,
+#                             the --pci guests' module order, irqbalance's libraries but not
+#                             irqbalance), promtool,
 #                             and what contrib/'s tests run: ansible-core, systemd-analyze
 set -euo pipefail
 packages=(pkg-config libnuma-dev libcap-dev numactl)
@@ -12,7 +13,11 @@ if [ "${1:-}" = "--test" ]; then
     # systemd provides systemd-analyze, which verifies contrib's unit; python3 (ctypes) lets a
     # run test ignore signals 32 and 33 the way only a raw system call can; libxml2-utils
     # provides xmllint, which validates the JUnit output against the Jenkins schema's rules.
-    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils kmod gcc libc6-dev util-linux prometheus ansible-core systemd python3 libxml2-utils)
+    # The libraries irqbalance links (libcap-ng0 libglib2.0-0 libnuma1 libsystemd0): the QEMU
+    # images ship Debian's irqbalance binary, downloaded and unpacked by
+    # scripts/vm/build-initramfs.sh, never installed here (the package starts the daemon).
+    packages+=(qemu-system-x86 busybox-static cpio gzip zstd xz-utils kmod gcc libc6-dev util-linux prometheus ansible-core systemd python3 libxml2-utils
+        libcap-ng0 libglib2.0-0 libnuma1 libsystemd0)
 fi
 missing=()
 for package in "${packages[@]}"; do

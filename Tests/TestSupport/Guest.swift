@@ -15,6 +15,8 @@ public struct Guest {
 
     public let directory: URL
     public let exitCode: Int32
+    /// run-guest.sh's stderr: the harness's notes (build-initramfs says there what the image lacks and why).
+    public let harnessLog: String
     /// The Debian package scripts/vm/fetch-kernels.sh fetched for this flavour, and its release.
     public let package: KernelPackage
 
@@ -52,7 +54,7 @@ public struct Guest {
             harness, "--kernel", kernel.rawValue, "--topology", topology.rawValue,
             "--script", scriptURL.path, "--out", out.path, "--binary", binary, "--timeout", "600",
         ] + (append.map { ["--append", $0] } ?? []) + (pci.map { ["--pci", $0] } ?? []))
-        let guest = Guest(directory: out, exitCode: result.status, package: booted)
+        let guest = Guest(directory: out, exitCode: result.status, harnessLog: result.stderr, package: booted)
         if result.status != 0 {
             XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) (\(booted.description)) exited \(result.status): \(result.stderr)\n"
                     + "guest log:\n\((try? guest.text("guest.log")) ?? "(none)")", file: file, line: line)

@@ -6,7 +6,8 @@
 # Contents: busybox-static (+ applet symlinks), numactl, numastat, memhog, migratepages
 # (+ their ldd libraries and the dynamic loader), util-linux setpriv at /usr/bin/setpriv
 # (busybox's /bin/setpriv has no --bounding-set or --reuid, which the enforcer's tests need), /bin/probe (static, from probe.c),
-# /bin/capture-host.sh, /init, /bin/irqbalance when the host has one (optional), and with
+# /bin/capture-host.sh, /init, /bin/irqbalance (the host's, or Debian's package's binary,
+# downloaded, never installed; left out, with a message, when neither can be had), and with
 # --binary the given binary at /bin/numaguard plus everything ldd reports for it. The per-run guest script is NOT in here: run-guest.sh
 # appends a small second cpio archive holding /guest.sh (the kernel unpacks both).
 # Cache: ${NUMAGUARD_VM_CACHE:-<repo>/.vm}/initramfs/<sha256>.cpio
@@ -39,11 +40,66 @@ for t in numactl numastat memhog migratepages; do
 done
 SETPRIV=/usr/bin/setpriv
 [ -x "$SETPRIV" ] || { echo "build-initramfs: $SETPRIV not found (apt-get install util-linux)" >&2; exit 1; }
-# Optional: irqbalance, when the host has it (the isolation fixtures record one running; tests
-# that need it check for /bin/irqbalance in the guest and skip otherwise).
+# irqbalance: the host's when it has one; otherwise the binary out of Debian's package,
+# `apt-get download`ed into $CACHE/debs/ and `dpkg-deb -x`ed into $CACHE/irqbalance/, never
+# installed (installing the package enables and starts the daemon on the host). Its shared
+# libraries come from the host: scripts/setup.sh --test installs them (libraries only).
+# NUMAGUARD_VM_IRQBALANCE=download takes the package even when the host has irqbalance, =none
+# leaves it out. Still optional: without a network (and no cached .deb) or without its
+# libraries the image has none and this says why; IRQBalanceGuestTests fail on that under CI.
 PATH=$PATH:/usr/sbin:/sbin
-IRQBALANCE=$(command -v irqbalance || true)
-[ -n "$IRQBALANCE" ] && TOOLS="$TOOLS $IRQBALANCE"
+irqbalance_from_package() (
+    deb=$(ls "$CACHE/debs/irqbalance_"*.deb 2>/dev/null | head -n1 || true)
+    if [ -z "$deb" ]; then
+        mkdir -p "$CACHE/debs" || exit 1
+        dl=$(mktemp -d "$CACHE/debs/download.XXXXXX") || exit 1
+        trap 'rm -rf "$dl"' EXIT
+        (cd "$dl" && apt-get download irqbalance) >"$dl/log" 2>&1 || {
+            echo "build-initramfs: apt-get download irqbalance failed (no network or no apt lists?):" >&2
+            tail -n 3 "$dl/log" >&2
+            exit 1
+        }
+        got=$(ls "$dl"/irqbalance_*.deb 2>/dev/null | head -n1)
+        [ -n "$got" ] || { echo "build-initramfs: apt-get download irqbalance left no .deb" >&2; exit 1; }
+        mv "$got" "$CACHE/debs/" || exit 1
+        deb=$CACHE/debs/${got##*/}
+        rm -rf "$dl"
+        trap - EXIT
+        echo "build-initramfs: downloaded $deb (not installed)" >&2
+    fi
+    name=${deb##*/}
+    dest=$CACHE/irqbalance/${name%.deb}
+    if [ ! -x "$dest/usr/sbin/irqbalance" ]; then
+        mkdir -p "$CACHE/irqbalance" || exit 1
+        tmp=$(mktemp -d "$CACHE/irqbalance/extract.XXXXXX") || exit 1
+        trap 'rm -rf "$tmp"' EXIT
+        dpkg-deb -x "$deb" "$tmp" && [ -x "$tmp/usr/sbin/irqbalance" ] || {
+            echo "build-initramfs: no usr/sbin/irqbalance in $deb" >&2
+            exit 1
+        }
+        rm -rf "$dest" && mv "$tmp" "$dest" || exit 1
+    fi
+    echo "$dest/usr/sbin/irqbalance"
+)
+IRQBALANCE=
+case "${NUMAGUARD_VM_IRQBALANCE:-host}" in
+    host) IRQBALANCE=$(command -v irqbalance || true) ;;
+    download | none) ;;
+    *) echo "build-initramfs: NUMAGUARD_VM_IRQBALANCE='$NUMAGUARD_VM_IRQBALANCE' (want host, download or none)" >&2; exit 2 ;;
+esac
+if [ -z "$IRQBALANCE" ] && [ "${NUMAGUARD_VM_IRQBALANCE:-host}" != none ]; then
+    IRQBALANCE=$(irqbalance_from_package) || IRQBALANCE=
+    if [ -n "$IRQBALANCE" ] && ldd "$IRQBALANCE" 2>&1 | grep -q 'not found'; then
+        echo "build-initramfs: $IRQBALANCE needs libraries this host lacks (scripts/setup.sh --test installs them):" >&2
+        ldd "$IRQBALANCE" | grep 'not found' >&2
+        IRQBALANCE=
+    fi
+fi
+if [ -n "$IRQBALANCE" ]; then
+    TOOLS="$TOOLS $IRQBALANCE"
+else
+    echo "build-initramfs: the image has no irqbalance (NUMAGUARD_VM_IRQBALANCE=${NUMAGUARD_VM_IRQBALANCE:-host})" >&2
+fi
 if [ -n "$BINARY" ]; then
     [ -f "$BINARY" ] || { echo "build-initramfs: --binary '$BINARY' does not exist" >&2; exit 1; }
     BINARY=$(readlink -f "$BINARY")

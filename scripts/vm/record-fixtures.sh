@@ -203,7 +203,7 @@ note "moved IRQ $MOVED ($(cat /sys/kernel/irq/$MOVED/actions)): smp_affinity_lis
 dd_nvme
 start pinned taskset -c 3 probe 8
 start plain probe 8
-# irqbalance (when the image has one: build-initramfs takes the host's) told to ban CPU 2
+# irqbalance (when the image has one: build-initramfs takes the host's or Debian's package's) told to ban CPU 2
 # only, while CPU 3 is isolated: the environment variable switches off its own detection.
 # --banirq keeps it off the vector moved above (it would not have to: CPU 3 is not banned).
 if command -v irqbalance >/dev/null; then
