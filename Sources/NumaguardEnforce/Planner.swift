@@ -137,12 +137,14 @@ struct Planning {
             addIRQ(finding)
         case let .cpuReservation(cpus, .threads):
             addVacate(finding, cpus: cpus)
+        case let .cpuReservation(cpus, .irqs):
+            addReservedIRQ(finding, cpus: cpus)
         case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
              .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift, .device, .isolation, .irqbalance,
              .cpuReservation, .windowInterrupts, .windowIsolatedInterrupts:
             // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
             // A device's node, firmware locality, managed vectors: hardware and boot arguments.
-            // Isolation, a reservation's IRQs, last CPUs and workqueue: manual in this version.
+            // Isolation, a reservation's last CPUs, kernel threads and workqueue: manual in this version.
             leave(finding, finding.remediation)
         }
     }
