@@ -81,7 +81,9 @@ extension Planning {
     /// (online, not isolated, not reserved). An IRQ of no device the audit read is not expected
     /// to be managed: if it is, the kernel refuses the write and apply reports it refused.
     mutating func addReservedIRQ(_ finding: Finding, cpus reserved: IDSet) {
-        guard let found = ReservedIRQs.failing(finding, policy: policy, state: state) else {
+        let index = reservedIRQs ?? ReservedIRQs(policy: policy, state: state)
+        reservedIRQs = index
+        guard let found = index.failing(finding) else {
             return leave(finding, finding.remediation)
         }
         let topology = state.topology
@@ -123,9 +125,10 @@ extension Planning {
                          + "to IRQBALANCE_ARGS" + (others.isEmpty ? "" : " or ban CPUs \(others.listString)") + ", then re-run apply")
         }
         let knob = Knob.irqAffinity(irq: irq)
-        if let index = knobs.firstIndex(where: { $0.knob == knob }) {
+        if let index = irqKnobs[irq] {
             return mergeIRQ(finding, write, into: index)
         }
+        irqKnobs[irq] = knobs.count
         addKnob(knob, check: finding.check, before: write.affinity.requested?.listString ?? "unknown", after: write.after.listString)
         knobs[knobs.count - 1].irq = IRQTarget(irq: irq, actions: write.affinity.actions, device: write.rule, bootID: bootID)
     }
@@ -137,8 +140,9 @@ extension Planning {
         let planned = knobs[index].value.flatMap { try? IDListParser.parse($0) } ?? IDSet()
         let narrowed = planned.intersection(write.accepted)
         guard !narrowed.isEmpty else {
-            return leave(finding, "\(write.label): \(knobs[index].checks.joined(separator: ", ")) puts it on CPU\(planned.count == 1 ? "" : "s") \(planned.listString), "
-                         + "none of which this check accepts: the policy contradicts itself; change it")
+            let cpus = "CPU\(planned.count == 1 ? "" : "s") \(planned.listString)"
+            return leave(finding, "\(write.label): \(knobs[index].checks.joined(separator: ", ")) puts it on \(cpus), none of which this "
+                         + "check accepts: the policy contradicts itself; change it")
         }
         knobs[index].value = narrowed.listString
         knobs[index].after = narrowed.listString

@@ -78,6 +78,10 @@ struct Planning {
     private var manual: [Action] = []
     /// threads.last_cpu findings: covered by the process's affinity action, if it gets one.
     private var lastCPU: [Finding] = []
+    /// Where each IRQ's set_knob is in `knobs`: one write per IRQ, found in constant time.
+    var irqKnobs: [Int: Int] = [:]
+    /// The reserve.irqs findings' IRQs, indexed on first use.
+    var reservedIRQs: ReservedIRQs?
 
     /// Everything planned for one process, merged across the findings that name it.
     struct ProcessActions {

@@ -1,3 +1,4 @@
+import Foundation
 @testable import NumaguardAudit
 import NumaguardCore
 import NumaguardEnforce
@@ -116,5 +117,32 @@ final class ReservedIRQPlannerTests: XCTestCase {
         XCTAssertEqual(contradiction.actions[1].checks, ["cpus.3.reserve.irqs"])
         XCTAssertEqual(contradiction.actions[1].reason, "IRQ 31 (virtio1-input.0): device.md-nic.irqs.requested puts it on CPU 3, none of which "
                        + "this check accepts: the policy contradicts itself; change it")
+    }
+
+    /// Planned and applied: an IRQ of no known device is written; one the kernel manages
+    /// after all answers EIO and is refused; one whose handler changed since is skipped.
+    func testApplyWritesRefusesAManagedOneAndSkipsARenamedHandler() throws {
+        let state = ReservedIRQHost.state([ReservedIRQHost.irq(40, "eth0-rx-0", requested: "0-3", effective: "3"),
+                                           ReservedIRQHost.irq(41, "eth0-tx-0", requested: "3", effective: "3"),
+                                           ReservedIRQHost.irq(42, "eth0-misc", requested: "3", effective: "3")])
+        let plan = try ReservedIRQHost.plan(ReservedIRQHost.reserve3, state)
+        let host = MemoryHost()
+        for (irq, name, requested) in [(40, "eth0-rx-0", "0-3"), (41, "eth0-tx-0", "3"), (42, "eth0-misc2", "3")] {
+            host.knobs["proc/irq/\(irq)/smp_affinity_list"] = requested
+            host.irqActions[irq] = name
+            host.effective[irq] = IDSet([3])
+        }
+        host.unwritable = [41: .ioError]
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("reserved-irq-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: journal) }
+        let applier = Applier(actuator: host, privileges: Privileges(uid: 0, effective: ["CAP_DAC_OVERRIDE"]), journal: try Journal(path: journal),
+                              command: "apply", run: "run-1", protection: .none, clock: { "2026-12-02T10:00:00Z" })
+        let report = try applier.apply(plan.actions)
+        XCTAssertEqual(report.results.map(\.outcome), [.done, .refused, .skipped])
+        XCTAssertEqual(host.knobs["proc/irq/40/smp_affinity_list"], "0-2")
+        XCTAssertEqual(host.knobs["proc/irq/41/smp_affinity_list"], "3", "the kernel refused it")
+        XCTAssertEqual(host.knobs["proc/irq/42/smp_affinity_list"], "3", "not the same interrupt any more")
+        XCTAssertTrue(report.results[1].detail.hasPrefix("IRQ 41 (eth0-tx-0) is managed or per-CPU"), report.results[1].detail)
+        XCTAssertTrue(report.results[2].detail.hasPrefix("IRQ 42 is now \"eth0-misc2\", planned for \"eth0-misc\""), report.results[2].detail)
     }
 }
