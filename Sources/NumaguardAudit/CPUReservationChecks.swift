@@ -51,6 +51,11 @@ enum CPUReservationChecks {
 
     static func subject(_ reservation: CPUReservation) -> String { "CPUs \(reservation.cpus.listString)" }
 
+    /// "IRQ 45 (virtio1-input.0)": what an `irqs` finding names, and how the planner finds it again.
+    static func irqSubject(_ irq: IRQAffinity) -> String {
+        "IRQ \(irq.irq)" + (irq.actions.map { " (\(DeviceChecks.untrusted($0)))" } ?? "")
+    }
+
     /// "N threads in M processes: PID 1 (systemd) 0-31, ...": the first `named` processes, those
     /// with a thread `first` picks out ahead (confined to the reserved CPUs: the scheduler cannot
     /// move those away), then by PID.
@@ -148,9 +153,8 @@ enum CPUReservationChecks {
             case .some: actual = "requested \(requested) (not started: no effective CPU yet)"
             case nil: actual = "requested \(requested) (effective affinity unknown)"
             }
-            let name = irq.actions.map { " (\(DeviceChecks.untrusted($0)))" } ?? ""
             findings.append(Finding(
-                check: check, severity: .critical, outcome: .fail, subject: "IRQ \(irq.irq)\(name)", expected: expected, actual: actual,
+                check: check, severity: .critical, outcome: .fail, subject: irqSubject(irq), expected: expected, actual: actual,
                 remediation: "numaguard apply (writes smp_affinity_list of IRQ \(irq.irq) off CPUs \(cpus.listString)); a kernel-managed IRQ "
                     + "cannot be written: boot with isolcpus=managed_irq,\(cpus.listString)"))
         }

@@ -78,6 +78,10 @@ struct Planning {
     private var manual: [Action] = []
     /// threads.last_cpu findings: covered by the process's affinity action, if it gets one.
     private var lastCPU: [Finding] = []
+    /// Where each IRQ's set_knob is in `knobs`: one write per IRQ, found in constant time.
+    var irqKnobs: [Int: Int] = [:]
+    /// The reserve.irqs findings' IRQs, indexed on first use.
+    var reservedIRQs: ReservedIRQs?
 
     /// Everything planned for one process, merged across the findings that name it.
     struct ProcessActions {
@@ -137,12 +141,14 @@ struct Planning {
             addIRQ(finding)
         case let .cpuReservation(cpus, .threads):
             addVacate(finding, cpus: cpus)
+        case let .cpuReservation(cpus, .irqs):
+            addReservedIRQ(finding, cpus: cpus)
         case .bootRequires, .bootForbids, .topologyNodes, .topology, .forbiddenProcess, .headroom, .reservationsRead,
              .launchRecordsRead, .windowMigrations, .windowNumaMiss, .drift, .device, .isolation, .irqbalance,
              .cpuReservation, .windowInterrupts, .windowIsolatedInterrupts:
             // Boot arguments, topology, forbidden daemons, headroom: nothing apply may change.
             // A device's node, firmware locality, managed vectors: hardware and boot arguments.
-            // Isolation, a reservation's IRQs, last CPUs and workqueue: manual in this version.
+            // Isolation, a reservation's last CPUs, kernel threads and workqueue: manual in this version.
             leave(finding, finding.remediation)
         }
     }
