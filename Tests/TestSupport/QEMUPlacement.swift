@@ -7,10 +7,10 @@ import Foundation
 ///
 /// The harness's recipe (scripts/vm/run-guest.sh): `-device pxb-pcie,id=pxbN,bus_nr=B,
 /// numa_node=N,...` per node, `-device pcie-root-port,id=rpI,bus=pxbN|pcie.0,...,addr=0xS`
-/// per device, and the device itself (`virtio-net-pci` or `nvme`) with `bus=rpI`. A root
+/// per device, and the device itself (`virtio-net-pci`, `nvme` or `bochs-display`) with `bus=rpI`. A root
 /// port on `pcie.0` sits on bus 0, whose host bridge has no _PXM: the kernel reports -1.
 public struct QEMUPlacement: Sendable, Equatable {
-    /// `virtio-net-pci` or `nvme`.
+    /// `virtio-net-pci`, `nvme` or `bochs-display` (`--pci gpu@N`).
     public let driver: String
     /// The root port's PCI address as the guest spells it (`0000:20:00.0`).
     public let port: String
@@ -67,7 +67,7 @@ public struct QEMUPlacement: Sendable, Equatable {
             }
         }
         var placements: [QEMUPlacement] = []
-        for (driver, properties) in all where driver == "virtio-net-pci" || driver == "nvme" {
+        for (driver, properties) in all where ["virtio-net-pci", "nvme", "bochs-display"].contains(driver) {
             guard let portID = properties["bus"], let port = ports[portID] else {
                 throw ParseError(description: "\(driver) is not behind a declared pcie-root-port: \(properties)")
             }

@@ -3,14 +3,14 @@ import TestSupport
 import XCTest
 
 /// `numaguard audit --policy` with `devices:` rules inside a q35 guest with real PCIe devices
-/// (`run-guest.sh --pci net@1,nvme@0,net@none`): each device is named by interface, PCI
-/// address or class with the node QEMU was told, found in the guest by its PCI path (the pxb
+/// (`run-guest.sh --pci net@1,nvme@0,net@none,gpu@1`): each device is named by interface, PCI
+/// address or class (the GPU, a display-class function without a driver, by class) with the node QEMU was told, found in the guest by its PCI path (the pxb
 /// of node N is bus 16*(N+1); the NIC on pcie.0 has no locality), never by probe order. A
 /// workload whose CPUs are "the node of the NIC" is matched against a probe that
 /// `numaguard run -N netdev:NIC` started, so the audit's device checks and run's device
 /// specifiers are proved to agree on one real host.
 final class DeviceAuditGuestTests: XCTestCase {
-    static let devices = "net@1,nvme@0,net@none"
+    static let devices = "net@1,nvme@0,net@none,gpu@1"
 
     static let script = #"""
         [ -w /proc/sys/kernel/numa_balancing ] && echo 0 >/proc/sys/kernel/numa_balancing
@@ -35,6 +35,8 @@ final class DeviceAuditGuestTests: XCTestCase {
           - {name: journal, match: {class: nvme}, numa_node: 0}
           - {name: wrong, match: {pci: "$DISKPCI"}, numa_node: 1}
           - {name: bare-nic, match: {interface: $BARENIC}, numa_node: 0}
+          - {name: display, match: {class: gpu}, numa_node: 1}
+          - {name: display-wrong, match: {class: gpu}, numa_node: 0}
         workloads:
           - {name: engine, match: {cmdline: "^probe 16$"}, running: {min: 1, max: 1}, cpus: {nodes: ["netdev:$FASTNIC"]}}
         EOF
@@ -52,8 +54,8 @@ final class DeviceAuditGuestTests: XCTestCase {
         // The script's constants (node 1 under pci0000:20, node 0 under pci0000:10, none on pcie.0)
         // are what QEMU was told: read back from the recorded command line.
         let placements = try QEMUPlacement.parse(try guest.text("qemu-cmdline"))
-        XCTAssertEqual(placements.map(\.node), [1, 0, nil], file: file, line: line)
-        XCTAssertEqual(placements.map(\.hostBridge), ["pci0000:20", "pci0000:10", "pci0000:00"], file: file, line: line)
+        XCTAssertEqual(placements.map(\.node), [1, 0, nil, 1], file: file, line: line)
+        XCTAssertEqual(placements.map(\.hostBridge), ["pci0000:20", "pci0000:10", "pci0000:00", "pci0000:20"], file: file, line: line)
         let names = try guest.text("names").split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         XCTAssertEqual(names.count, 4, "both NICs and both PCI functions found by path: \(names)", file: file, line: line)
         XCTAssertTrue(names.allSatisfy { !$0.isEmpty }, "\(names)", file: file, line: line)
@@ -61,7 +63,7 @@ final class DeviceAuditGuestTests: XCTestCase {
         XCTAssertEqual(Status(try guest.text("engine-status"))["Cpus_allowed_list"], "2-3", file: file, line: line)
 
         let status = try guest.text("audit.status").trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertEqual(status, "1", "one wrong node and one device with no locality: \((try? guest.text("audit.err")) ?? "")",
+        XCTAssertEqual(status, "1", "two wrong nodes and one device with no locality: \((try? guest.text("audit.err")) ?? "")",
                        file: file, line: line)
         let document = try guest.json("audit.json")
         let findings = try XCTUnwrap(document["findings"] as? [[String: Any]]
@@ -74,6 +76,9 @@ final class DeviceAuditGuestTests: XCTestCase {
             ("device.journal.present", ["pass"]),
             ("device.wrong.present", ["pass"]),
             ("device.bare-nic.present", ["pass"]),
+            ("device.display.present", ["pass"]),
+            ("device.display.numa_node", ["pass"]),
+            ("device.display-wrong.numa_node", ["fail"]),
             ("device.fast-nic.numa_node", ["pass"]),
             ("device.fast-pci.numa_node", ["pass"]),
             ("device.journal.numa_node", ["pass"]),
@@ -96,6 +101,6 @@ final class DeviceAuditGuestTests: XCTestCase {
         XCTAssertEqual(actual("workload.engine.cpus"), "Cpus_allowed_list 2-3", file: file, line: line)
         // Nothing else fails: the two failures above are the whole verdict.
         let failing = findings.filter { $0["outcome"] as? String == "fail" }.compactMap { $0["check"] as? String }.sorted()
-        XCTAssertEqual(failing, ["device.bare-nic.locality", "device.wrong.numa_node"], file: file, line: line)
+        XCTAssertEqual(failing, ["device.bare-nic.locality", "device.display-wrong.numa_node", "device.wrong.numa_node"], file: file, line: line)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `host.irqbalance.*` against a real irqbalance on a real isolated CPU: the 6.1 2-node guest
+/// `host.irqbalance.*` against a real irqbalance on a real isolated CPU: the 6.1, 6.12 and RT 2-node guests
 /// (4 CPUs) booted with `isolcpus=domain,managed_irq,3 nohz_full=3`. irqbalance runs three
 /// ways while `numaguard audit` judges it, and irqbalance itself says what it banned: its
 /// `--debug` log ends with `Banned CPUs: MASK` (stdout to a file is block-buffered, so the
@@ -58,8 +58,12 @@ final class IRQBalanceGuestTests: XCTestCase {
         stop detected
         """#
 
-    func testLinux61BannedCPUsOfARunningIRQBalance() throws {
-        let guest = try Guest.boot(.linux61, .twoNode, append: Self.append, script: Self.script)
+    func testLinux61BannedCPUsOfARunningIRQBalance() throws { try check(.linux61) }
+    func testLinux612BannedCPUsOfARunningIRQBalance() throws { try check(.linux612) }
+    func testRTBannedCPUsOfARunningIRQBalance() throws { try check(.rt) }
+
+    private func check(_ kernel: Guest.Kernel) throws {
+        let guest = try Guest.boot(kernel, .twoNode, append: Self.append, script: Self.script)
         guard try guest.text("irqbalance").trimmingCharacters(in: .whitespacesAndNewlines) == "present" else {
             let message = "the guest image has no /bin/irqbalance: scripts/vm/build-initramfs.sh takes the host's or downloads "
                 + "Debian's package (apt-get download irqbalance; its libraries from scripts/setup.sh --test). The harness said:\n"

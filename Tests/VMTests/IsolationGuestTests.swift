@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// certify's window and watch on a real isolated CPU: a 6.1 q35 guest booted with
+/// certify's window and watch on a real isolated CPU: 6.1, 6.12 and RT q35 guests booted with
 /// `isolcpus=managed_irq,domain,3 nohz_full=3` (the recipe of the `linux-6.1-2node-isolated`
 /// fixture), CPU 3 reserved for a workload that does not run, a probe pinned there with
 /// taskset, and a dd on the NVMe from CPU 3: its completions come on the NVMe queue managed to
@@ -44,8 +44,12 @@ final class IsolationGuestTests: XCTestCase {
         wait $watcher; echo $? >$OUT/watch.status
         """#
 
-    func testLinux61WindowAndWatchOnAnIsolatedReservedCPU() throws {
-        let guest = try Guest.boot(.linux61, .twoNode, append: Self.append, pci: Self.devices, script: Self.script)
+    func testLinux61WindowAndWatchOnAnIsolatedReservedCPU() throws { try check(.linux61) }
+    func testLinux612WindowAndWatchOnAnIsolatedReservedCPU() throws { try check(.linux612) }
+    func testRTWindowAndWatchOnAnIsolatedReservedCPU() throws { try check(.rt) }
+
+    private func check(_ kernel: Guest.Kernel) throws {
+        let guest = try Guest.boot(kernel, .twoNode, append: Self.append, pci: Self.devices, script: Self.script)
         let pinned = try guest.text("pinned.pid").trimmingCharacters(in: .whitespacesAndNewlines)
 
         // certify: violations (exit 1), the dd's completions on CPU 3 named in the window.

@@ -8,7 +8,7 @@
 #              [--timeout SECONDS] [--add HOSTPATH[:GUESTPATH]]... [--qemu-arg ARG]...
 #              [--pci KIND@NODE[,KIND@NODE]...]
 #
-# --pci (e.g. net@1,nvme@0,net@none; at most 6; KIND net|nvme; NODE a node of the topology,
+# --pci (e.g. net@1,nvme@0,net@none; at most 6; KIND net|nvme|gpu; NODE a node of the topology,
 #          or none = behind a root port on pcie.0, with no locality): boots a q35 machine with
 #          a pxb-pcie host bridge per node used and the devices behind PCIe root ports, loads
 #          virtio-net/NVMe modules from the kernel's own package, and fails with 90 when the
@@ -102,14 +102,14 @@ NODES=$(printf '%s\n' "$NUMA" | grep -o 'nodeid=[0-9]*' | wc -l)
 # port's address is written to the guest's /etc/numaguard-vm.pci ("INDEX KIND NODE PORT").
 MACHINE=pc PCIARGS= PCIMAP=
 if [ -n "$PCI" ]; then
-    case "$PCI" in *[!a-z0-9@,]* | ,* | *, | *,,*) fail "--pci '$PCI': want KIND@NODE[,KIND@NODE]... (KIND net|nvme, NODE a number or none)" ;; esac
+    case "$PCI" in *[!a-z0-9@,]* | ,* | *, | *,,*) fail "--pci '$PCI': want KIND@NODE[,KIND@NODE]... (KIND net|nvme|gpu, NODE a number or none)" ;; esac
     MACHINE=q35
     i=0 pxbs=
     for item in $(printf '%s' "$PCI" | tr , ' '); do
         [ "$i" -lt 6 ] || fail "--pci '$PCI': at most 6 devices"
         kind=${item%%@*} node=${item#*@}
         case "$item" in *@*@* | *@ | @*) fail "--pci item '$item': want KIND@NODE" ;; *@*) ;; *) fail "--pci item '$item': want KIND@NODE" ;; esac
-        case "$kind" in net | nvme) ;; *) fail "--pci item '$item': KIND must be net or nvme" ;; esac
+        case "$kind" in net | nvme | gpu) ;; *) fail "--pci item '$item': KIND must be net, nvme or gpu" ;; esac
         case "$node" in
             none) bus=pcie.0 slot=$((16 + i)) port=$(printf '0000:00:%02x.0' "$slot") ;;
             0 | [1-9] | [1-9][0-9])
@@ -127,6 +127,10 @@ if [ -n "$PCI" ]; then
         case "$kind" in
             net) PCIARGS="$PCIARGS -netdev user,id=n$i,restrict=on -device virtio-net-pci,bus=rp$i,netdev=n$i" ;;
             nvme) PCIARGS="$PCIARGS -drive if=none,id=d$i,file=@WORK@/nvme$i.img,format=raw -device nvme,serial=ng$i,drive=d$i,bus=rp$i" ;;
+            # A display-class PCI function (class 0x0380, no VGA ports) standing for a GPU: no
+            # driver is loaded for it, so it is a bare PCI function, as a GPU without its
+            # driver is (numaguard's class gpu: PCI class 0x03 or 0x12).
+            gpu) PCIARGS="$PCIARGS -device bochs-display,bus=rp$i" ;;
         esac
         PCIMAP="$PCIMAP
 $i $kind $node $port"
