@@ -80,22 +80,19 @@ public struct CertificationWindow {
         let nodes = WindowChecks.protectedNodes(policy)
         let isolation = WindowIsolationChecks.applies(policy)
         let threads = WindowIsolationChecks.needsThreads(policy)
-        let before: CounterReading
-        var isolatedBefore: IsolationCounters?
-        do {
-            before = try read(root, nodes)
-            if isolation { isolatedBefore = try readIsolation(root, threads) }
-        } catch { throw .counters(error) }
+        // The same counters at both ends of the window: numastat/vmstat, and /proc/interrupts
+        // with the threads' switches when the policy isolates or reserves CPUs.
+        func counters() throws(Failure) -> (CounterReading, IsolationCounters?) {
+            do {
+                return (try read(root, nodes), isolation ? try readIsolation(root, threads) : nil)
+            } catch { throw .counters(error) }
+        }
+        let (before, isolatedBefore) = try counters()
         do { try sleep(seconds) } catch { throw .sleep(error) }
         var report: AuditReport
         let state: HostState?
         do { (report, state) = try audit() } catch { throw .audit(error) }
-        let after: CounterReading
-        var isolatedAfter: IsolationCounters?
-        do {
-            after = try read(root, nodes)
-            if isolation { isolatedAfter = try readIsolation(root, threads) }
-        } catch { throw .counters(error) }
+        let (after, isolatedAfter) = try counters()
         var window = WindowChecks.judge(before: before, after: after, nodes: nodes, seconds: seconds)
         if let isolatedBefore, let isolatedAfter {
             window += WindowIsolationChecks.judge(policy: policy, state: state, before: isolatedBefore, after: isolatedAfter, seconds: seconds)
