@@ -34,8 +34,9 @@ let package = Package(
         .target(name: "CLinux"),
         // Pure values and parsers: no I/O, so fixtures, fuzzers and the live host share them.
         .target(name: "NumaguardCore"),
-        // Output formats, Foundation-free: the JSON writer, Prometheus text, JUnit XML, and
-        // DocumentKind (every document's kind and its one format_version).
+        // Output formats, Foundation-free: the JSON writers (JSONText by hand, JSONDocument for
+        // Encodable documents), Prometheus text, JUnit XML, and DocumentKind (every document's
+        // kind and its one format_version).
         .target(name: "NumaguardOutput", dependencies: ["NumaguardCore"]),
         // Every host read and syscall: one root path, one errno funnel.
         .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
@@ -55,10 +56,13 @@ let package = Package(
         .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput", "CLinux"]),
         // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
         .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput"]),
-        // Summaries and renderers (text, json) over host values; JSONDocument, the Encodable documents' envelope.
-        .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
+        // inspect and topology without Foundation: the reads, the reports, their text, the JSON
+        // documents' bodies, and the quick command lines the front serves itself.
+        .target(name: "NumaguardView", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
+        // Reading documents back (Foundation's decoder); re-exports NumaguardView and NumaguardOutput.
+        .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardView"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
-        .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch"]),
+        .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardOutput", "NumaguardView"]),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
             name: "numaguard-tool",

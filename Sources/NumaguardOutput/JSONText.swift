@@ -29,7 +29,8 @@ public enum JSONText {
     /// An array of strings.
     public static func array(_ strings: [String]) -> String { "[" + strings.map(quoted).joined(separator: ", ") + "]" }
 
-    /// A JSON string literal (RFC 8259 escapes).
+    /// A JSON string literal (RFC 8259 escapes, the short ones where there is one, as
+    /// Foundation's encoder writes them, so both JSON writers agree byte for byte).
     public static func quoted(_ text: String) -> String {
         let escaped = Escaping.replacing(text) { scalar in
             switch scalar {
@@ -38,6 +39,8 @@ public enum JSONText {
             case "\n": "\\n"
             case "\r": "\\r"
             case "\t": "\\t"
+            case "\u{8}": "\\b"
+            case "\u{c}": "\\f"
             case let c where c.value < 0x20: "\\u00" + (c.value < 0x10 ? "0" : "") + String(c.value, radix: 16)
             default: nil
             }

@@ -4,36 +4,12 @@ import FoundationEssentials
 import Foundation
 #endif
 import NumaguardCore
-import NumaguardOutput
-
-/// The JSON documents built from Encodable values: Foundation's encoder, sorted and pretty
-/// printed (the layout their golden files pin), inside an envelope whose `format_version`
-/// and `kind` come from DocumentKind, so consumers can refuse a layout they do not know
-/// instead of misreading it. Hand-written documents (run's, watch's) use JSONText.
-public enum JSONDocument {
-    struct Envelope<Body: Encodable>: Encodable {
-        let formatVersion: Int
-        let kind: String
-        let body: Body
-
-        enum CodingKeys: String, CodingKey { case formatVersion = "format_version", kind }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(formatVersion, forKey: .formatVersion)
-            try container.encode(kind, forKey: .kind)
-            try body.encode(to: encoder)
-        }
-    }
-
-    /// Sorted keys and pretty printing: stable output for golden tests and diffs.
-    public static func render<Body: Encodable>(kind: DocumentKind, _ body: Body) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let data = try encoder.encode(Envelope(formatVersion: kind.formatVersion, kind: kind.name, body: body))
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-}
+// The Foundation-free part (inspect, topology, their documents' bodies) is NumaguardView, which
+// the front links; everything that imports NumaguardReport sees it too.
+@_exported import NumaguardView
+// JSONDocument.render is in NumaguardOutput (Foundation-free, so the front can write JSON);
+// reading documents back (decode) needs Foundation's decoder and stays here.
+@_exported import NumaguardOutput
 
 /// Why a file is not a document numaguard can read back (a snapshot given to diff).
 public enum DocumentError: Error, Sendable, CustomStringConvertible {
@@ -104,48 +80,5 @@ extension JSONDocument {
         case let .dataCorrupted(context): return "\(place(context.codingPath)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
-    }
-}
-
-/// The body of `numaguard topology --format json`.
-public struct TopologyDocument: Encodable {
-    public var topology: Topology
-    public var kernel: KernelState?
-    public init(topology: Topology, kernel: KernelState?) {
-        self.topology = topology
-        self.kernel = kernel
-    }
-}
-
-/// The body of `numaguard inspect --format json`: the processes read and, apart, those
-/// that could not be, each with its PID and reason.
-public struct InspectDocument: Encodable {
-    public struct Failure: Encodable, Equatable, Sendable {
-        public enum Kind: String, Encodable, Sendable {
-            /// A requested PID that does not exist, or a pattern that matched nothing.
-            case missing
-            /// The process exited while (or before) it was being read.
-            case gone
-            /// The kernel refused a read; `error` says what access is needed.
-            case permission
-            /// Anything else: an unreadable or malformed file.
-            case error
-        }
-
-        public var pid: Int?
-        public var kind: Kind
-        public var error: String
-        public init(pid: Int?, kind: Kind, error: String) {
-            self.pid = pid
-            self.kind = kind
-            self.error = error
-        }
-    }
-
-    public var processes: [InspectReport]
-    public var failures: [Failure]
-    public init(processes: [InspectReport], failures: [Failure]) {
-        self.processes = processes
-        self.failures = failures
     }
 }

@@ -125,7 +125,7 @@ struct JudgementOptions: ParsableArguments {
 /// at all exits 66 with the path and the errno (there is no line or column to give).
 enum PolicyFile {
     /// `fail` prints the last line and picks the status; audit's also writes its documents.
-    static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws -> LoadedPolicy {
+    static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws(ExitCode) -> LoadedPolicy {
         do {
             return try PolicyLoader.load(file: path, reading: InputFile.read)
         } catch {

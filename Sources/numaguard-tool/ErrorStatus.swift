@@ -23,7 +23,8 @@ import NumaguardWatch
 /// - 77 no permission, 78 invalid policy.
 ///
 /// `run` keeps its own contract (125/126/127, NumaguardLaunch): whatever stops it before
-/// exec is 125, as env(1) does, so its status never collides with the program's.
+/// exec is 125, as env(1) does, so its status never collides with the program's. `inspect` and
+/// `topology` map theirs beside QuickCommand (`Inspection.Failure.exitStatus`), which the front shares.
 extension ExitStatus {
     /// 66 when the policy file could not be read at all (fix the path), 78 when it was read
     /// and is wrong (fix the policy).
@@ -113,12 +114,6 @@ extension ExitStatus {
         }
     }
 
-    init(_ error: Inspection.Failure) {
-        self = switch error {
-        case .badPattern: .usage
-        case .host: .hostUnreadable
-        }
-    }
 
     /// watch before it starts; once running, nothing ends it.
     init(_ error: WatchFailure) {

@@ -34,30 +34,8 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let selection: InspectSelection = all ? .all : pattern.map { .pattern($0) } ?? .pids(pids.compactMap { Int($0) })
-        let status = Self.execute(root: host.root, format: format, selection: selection)
+        let command = QuickCommand.inspect(root: host.root, format: format == .json ? .json : .text, selection: selection)
+        let status = command.execute()
         if status != ExitStatus.success.rawValue { throw ExitCode(status) }
-    }
-
-    /// The command itself, shared by the ArgumentParser path and `FastPath`.
-    static func execute(root: HostRoot, format: OutputFormat, selection: InspectSelection) -> Int32 {
-        let outcome: InspectOutcome
-        do {
-            outcome = try Inspection.run(root: root, selection: selection)
-        } catch {
-            return Terminal.fail(error.description, ExitStatus(error)).rawValue
-        }
-        switch format {
-        case .text:
-            FileHandleWriter.write(1, outcome.reports.map(InspectText.render).joined(separator: "\n"))
-        case .json:
-            do {
-                FileHandleWriter.write(1, try JSONDocument.render(
-                    kind: .inspect, InspectDocument(processes: outcome.reports, failures: outcome.failures)))
-            } catch {
-                return Terminal.fail("cannot encode the report: \(error)", .hostUnreadable).rawValue
-            }
-        }
-        for failure in outcome.failures { Terminal.printError("numaguard: \(failure.error)") }
-        return outcome.status.rawValue
     }
 }

@@ -66,7 +66,10 @@ struct PolicyCommand: ParsableCommand {
 
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
 
-        func run() throws {
+        func run() throws { try Self.execute(file) }
+
+        /// Shared with FastPath (`policy check FILE` skips ArgumentParser's reflection).
+        static func execute(_ file: String) throws(ExitCode) {
             let loaded = try PolicyFile.load(file)
             let policy = loaded.policy
             FileHandleWriter.write(1, "\(file): valid (sha256:\(loaded.digest)); \(policy.workloads.count) workload\(policy.workloads.count == 1 ? "" : "s"), "

@@ -14,14 +14,8 @@ struct TopologyCommand: ParsableCommand {
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
-        let facts: HostFacts
-        do { facts = try HostFacts.read(host.root) } catch { throw Terminal.fail(error.description, ExitStatus(host: error)) }
-        let (topology, kernel) = (facts.topology, facts.kernel)
-        switch format {
-        case .text:
-            FileHandleWriter.write(1, TopologyText.render(topology))
-        case .json:
-            FileHandleWriter.write(1, try JSONDocument.render(kind: .topology, TopologyDocument(topology: topology, kernel: kernel)))
-        }
+        let command = QuickCommand.topology(root: host.root, format: format == .json ? .json : .text)
+        let status = command.execute()
+        if status != ExitStatus.success.rawValue { throw ExitCode(status) }
     }
 }

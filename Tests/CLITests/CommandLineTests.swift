@@ -31,11 +31,67 @@ final class CommandLineTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let front = directory.appendingPathComponent("numaguard").path
         try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
-        let result = try Command.run(front, ["topology"])
+        let result = try Command.run(front, ["policy", "check", "policies/latency-baseline.yaml"])
         XCTAssertEqual(result.status, 69, result.stderr)
         XCTAssertEqual(result.stderr, "numaguard: cannot run \(directory.path)/numaguard-tool: No such file or directory "
                        + "(install numaguard-tool beside numaguard)\n")
         XCTAssertEqual(result.stdout, "")
+    }
+
+    /// The front serves `topology` and `inspect` itself, text and JSON (issue 17: one exec of
+    /// the small binary, no Foundation), byte for byte what numaguard-tool prints; anything the
+    /// quick parser does not take (`--`, help, a repeated option) still goes to the tool, which
+    /// this front alone does not have (69).
+    func testTheFrontServesTopologyAndInspectTextItself() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let front = directory.appendingPathComponent("numaguard").path
+        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
+        let tool = Command.numaguard.replacingOccurrences(of: "/numaguard", with: "/numaguard-tool", options: .backwards)
+        let child = try Child("/bin/sleep", ["303.5"])
+        let fixture = Command.repositoryRoot.appendingPathComponent("Tests/Fixtures/linux-6.1-4node-asym").path
+        for arguments in [["topology"], ["topology", "--host-root", fixture], ["topology", "--host-root=\(fixture)"],
+                          ["topology", "--format", "json", "--host-root", fixture], ["inspect", "\(child.pid)"],
+                          ["inspect", "--name", "sleep 303\\.5"], ["inspect", "--format=json", "\(child.pid)"]] {
+            let served = try Command.run(front, arguments)
+            let reference = try Command.run(tool, arguments)
+            XCTAssertEqual(served.status, 0, "\(arguments): \(served.stderr)")
+            // The live host's free memory moves between the two runs; everything else must not.
+            func steady(_ text: String) -> String {
+                arguments.count == 1 ? text.split(separator: "\n").filter { !$0.contains(" free: ") }.joined(separator: "\n") : text
+            }
+            XCTAssertEqual(steady(served.stdout), steady(reference.stdout), "\(arguments)")
+            XCTAssertFalse(served.stdout.isEmpty, "\(arguments)")
+        }
+        for arguments in [["inspect", "--", "\(child.pid)"], ["topology", "--help"], ["topology", "--format", "text", "--format", "text"],
+                          ["topology", "--format", "yaml"]] {
+            let handed = try Command.run(front, arguments)
+            XCTAssertEqual(handed.status, 69, "\(arguments) should go to numaguard-tool: \(handed.stdout)")
+        }
+        let bad = try Command.run(front, ["inspect", "--name", "(unclosed"])
+        let badReference = try Command.run(tool, ["inspect", "--name", "(unclosed"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertEqual(bad.stderr, badReference.stderr)
+    }
+
+    /// `policy check FILE` skips ArgumentParser (FastPath); with `--` it goes through it.
+    /// Both must print and exit the same, for a valid policy, an invalid one and a missing file.
+    func testPolicyCheckFastPathAndArgumentParserAgree() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let invalid = directory.appendingPathComponent("invalid.yaml")
+        try "version: 1\nworkloads:\n  engine:\n    match: {comm: engine}\n    cpus: {nodes: [zero]}\n".write(to: invalid, atomically: true, encoding: .utf8)
+        let shipped = Command.repositoryRoot.appendingPathComponent("policies/trading-host.yaml").path
+        for (file, status) in [(shipped, Int32(0)), (invalid.path, 78), (directory.appendingPathComponent("missing.yaml").path, 66)] {
+            let fast = try Command.numaguard(["policy", "check", file])
+            let parsed = try Command.numaguard(["policy", "check", "--", file])
+            XCTAssertEqual(fast.status, status, fast.stderr)
+            XCTAssertEqual(parsed.status, status, parsed.stderr)
+            XCTAssertEqual(fast.stdout, parsed.stdout)
+            XCTAssertEqual(fast.stderr, parsed.stderr)
+        }
     }
 
     func testFailOnHelpOffersOnlyWhatItAccepts() throws {

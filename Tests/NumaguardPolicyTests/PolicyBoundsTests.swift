@@ -159,6 +159,16 @@ final class PolicyBoundsTests: XCTestCase {
         XCTAssertEqual(PolicyText.loads("version: !!int 1\nhost: {forbid_processes: [!!str a]}\n")?.host.forbidProcesses, ["a"])
     }
 
+    /// The loader resolves no implicit tags (issue 17: Yams' default resolver compiles its
+    /// regular expressions through ICU on every start): a merge key is an unknown key, refused
+    /// where it stands, and YAML 1.1's guesses (`off`, `0755`, `~`) stay the text they are.
+    func testMergeKeysAreRefusedAndScalarsAreTheirText() {
+        assertPolicyError("version: 1\nworkloads:\n  - name: a\n    match: &m {comm: a}\n  - name: b\n    match:\n      comm: b\n      <<: *m\n",
+                          line: 8, column: 7, "unknown key \"<<\" in workload b.match")
+        XCTAssertEqual(PolicyText.loads("version: 1\nhost: {forbid_processes: [off, 0755, ~, null, 1e3, yes]}\n")?.host.forbidProcesses,
+                       ["off", "0755", "~", "null", "1e3", "yes"])
+    }
+
     func testRegexRefusalsPointAtTheConstruct() {
         assertPolicyError("version: 1\nworkloads:\n  - name: a\n    match: {cmdline: \"^x(?=y)\"}\n", line: 4, column: 25,
                           "workload a.match.cmdline is not a valid regular expression: lookahead is not supported: numaguard matches in linear time")

@@ -1,0 +1,111 @@
+/// An `Encoder` for Encodable documents without Foundation, writing exactly what Foundation's
+/// `JSONEncoder` writes with `[.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]` (the
+/// layout every golden file pins; PrettyJSONEncoderTests compares the two over the documents
+/// and over edge values): two-space indentation, `"key" : value`, keys in UTF-8 byte order,
+/// empty containers as `[` blank line `]`, numbers as Swift prints them without a trailing
+/// `.0`, and the same string escapes as JSONText.
+///
+/// It exists so `inspect` and `topology` can print their JSON from the front binary, which has
+/// no Foundation (issue 17: Foundation's start-up is most of a small command's run time).
+public enum PrettyJSONEncoder {
+    /// Why a value cannot be written: JSON has no NaN or infinity (Foundation refuses them too).
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var description: String { "cannot encode a non-finite number at \(path.isEmpty ? "the top level" : path)" }
+    }
+
+    public static func encode<Value: Encodable>(_ value: Value) throws(Failure) -> String {
+        let root = Slot()
+        do {
+            try value.encode(to: TreeEncoder(slot: root, codingPath: []))
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            // The tree encoder throws nothing else; a value's own encode(to:) may.
+            throw Failure(path: "\(error)")
+        }
+        var out = ""
+        write(root.value ?? .object([:]), indent: 0, into: &out)
+        return out
+    }
+
+    indirect enum Value {
+        case null, bool(Bool), number(String), string(String)
+        case array([Slot])
+        case object([String: Slot])
+    }
+
+    /// A value being filled in: containers hand out slots before their contents are encoded.
+    final class Slot {
+        var value: Value?
+        init(_ value: Value? = nil) { self.value = value }
+    }
+
+    static func write(_ value: Value, indent: Int, into out: inout String) {
+        let inner = String(repeating: " ", count: indent + 2)
+        switch value {
+        case .null: out += "null"
+        case let .bool(flag): out += flag ? "true" : "false"
+        case let .number(text): out += text
+        case let .string(text): out += JSONText.quoted(text)
+        case let .array(items):
+            out += "[\n"
+            for (index, item) in items.enumerated() {
+                out += inner
+                write(item.value ?? .object([:]), indent: indent + 2, into: &out)
+                out += index == items.count - 1 ? "\n" : ",\n"
+            }
+            if items.isEmpty { out += "\n" }
+            out += String(repeating: " ", count: indent) + "]"
+        case let .object(members):
+            out += "{\n"
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (index, key) in keys.enumerated() {
+                out += inner + JSONText.quoted(key) + " : "
+                write(members[key]?.value ?? .object([:]), indent: indent + 2, into: &out)
+                out += index == keys.count - 1 ? "\n" : ",\n"
+            }
+            if keys.isEmpty { out += "\n" }
+            out += String(repeating: " ", count: indent) + "}"
+        }
+    }
+
+    /// Swift's shortest round-trip text, as Foundation writes it: `100`, not `100.0`.
+    static func number<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, _ path: [any CodingKey]) throws(Failure) -> Value {
+        guard value.isFinite else { throw Failure(path: dotted(path)) }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return .number(text)
+    }
+
+    static func dotted(_ path: [any CodingKey]) -> String {
+        let text = path.map { key in key.intValue.map { "[\($0)]" } ?? "." + key.stringValue }.joined()
+        return text.hasPrefix(".") ? String(text.dropFirst()) : text
+    }
+}
+
+/// The JSON documents built from Encodable values, sorted and pretty printed (the layout their
+/// golden files pin), inside an envelope whose `format_version` and `kind` come from
+/// DocumentKind, so consumers can refuse a layout they do not know instead of misreading it.
+/// Hand-written documents (run's, watch's) use JSONText; NumaguardReport reads documents back.
+public enum JSONDocument {
+    struct Envelope<Body: Encodable>: Encodable {
+        let formatVersion: Int
+        let kind: String
+        let body: Body
+
+        enum CodingKeys: String, CodingKey { case formatVersion = "format_version", kind }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(formatVersion, forKey: .formatVersion)
+            try container.encode(kind, forKey: .kind)
+            try body.encode(to: encoder)
+        }
+    }
+
+    /// The document and a final newline.
+    public static func render<Body: Encodable>(kind: DocumentKind, _ body: Body) throws(PrettyJSONEncoder.Failure) -> String {
+        try PrettyJSONEncoder.encode(Envelope(formatVersion: kind.formatVersion, kind: kind.name, body: body)) + "\n"
+    }
+}
