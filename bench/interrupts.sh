@@ -45,7 +45,7 @@ bench_interrupts() {
     per=$(awk -v a="$with" -v b="$without" -v n="$samples" 'BEGIN { d = (a - b) / n; printf "%.6f", (d > 0 ? d : 0) }')
     bench_log "interrupts: $samples samples with host.isolation ${with}s, without ${without}s: ${per}s per interval; cat ${cat}s"
     {
-        echo "## interrupts: watch reading /proc/interrupts every interval"
+        echo "## interrupts: watch reading /proc/interrupts every interval ($BENCH_LOAD)"
         echo
         echo "Two watches of $samples samples 10 ms apart, with and without host.isolation; commands alternate round by round ($ROUNDS rounds × $RUNS runs, timer: $BENCH_TOOL). /proc/interrupts here: $(wc -l < /proc/interrupts) lines, $(wc -c < /proc/interrupts) bytes."
         echo

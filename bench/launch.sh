@@ -1,6 +1,6 @@
 # Bench "launch" (sourced by bench/run.sh; uses bench/lib.sh).
-# DESIGN.md target: `numaguard run -m 0 -N 0 -- /bin/true` within 1.15x of
-# `numactl -m 0 -N 0 /bin/true`, medians in the same run. Both exec /bin/true, so the ratio is
+# Target (issue 17; DESIGN.md said 1.15x): `numaguard run -m 0 -N 0 -- /bin/true` at or below
+# 1.0x `numactl -m 0 -N 0 /bin/true`, medians in the same run, idle and with the other core busy. Both exec /bin/true, so the ratio is
 # the whole launch: start-up, checks, set_mempolicy, sched_setaffinity, read-back, exec.
 #
 # Needs: $NUMAGUARD (release binary), $ROUNDS, $RUNS.
@@ -21,7 +21,7 @@ bench_launch() {
         true "/bin/true"
 
     {
-        echo "## launch: numaguard run vs numactl, both exec /bin/true"
+        echo "## launch: numaguard run vs numactl, both exec /bin/true ($BENCH_LOAD)"
         echo
         echo "Commands alternate round by round ($ROUNDS rounds × $((RUNS * 20)) runs each, timer: $BENCH_TOOL)."
         echo
@@ -36,6 +36,6 @@ bench_launch() {
         echo "| target | ratio (medians) | target | verdict |"
         echo "|---|---|---|---|"
     } >> "$BENCH_MD"
-    target "numaguard run / numactl" "$(median launch numaguard)" "$(median launch numactl)" 1.15
+    target "numaguard run / numactl" "$(median launch numaguard)" "$(median launch numactl)" 1.0
     echo >> "$BENCH_MD"
 }

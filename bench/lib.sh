@@ -98,5 +98,5 @@ target() {
     fi
     local op="≤"; [ "$strict" = 1 ] && op="<"
     printf '| %s | %s× | %s %s× | **%s** |\n' "$label" "$ratio" "$op" "$limit" "$verdict" >> "$BENCH_MD"
-    printf '%-6s %-46s %6s×  (target %s %s×)\n' "$verdict" "$label" "$ratio" "$op" "$limit" >> "$BENCH_SUMMARY"
+    printf '%-6s %-52s %6s×  (target %s %s×, %s)\n' "$verdict" "$label" "$ratio" "$op" "$limit" "${BENCH_LOAD:-idle}" >> "$BENCH_SUMMARY"
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # numaguard benches: speed as ratios against an anchor timed in the same run.
 #
-#   bench/run.sh [--rounds N] [--runs N] [--no-build] [BENCH...]     (BENCH: inspect, audit, launch, watch, interrupts; default all)
+#   bench/run.sh [--rounds N] [--runs N] [--no-build] [--load idle|busy|both] [BENCH...]
+#   (BENCH: inspect, startup, audit, launch, watch, interrupts; default all. --load: run each bench
+#   with the machine as it is, with one CPU kept busy by a spinning process pinned to the last CPU,
+#   or both, two rows each; default both)
 #
 # Builds numaguard in release with a static Swift stdlib, runs each bench, prints MET/MISSED
 # per DESIGN.md target and writes bench/results/latest.md (git-ignored). Exits 0 even when a
@@ -11,18 +14,25 @@ set -euo pipefail
 ROUNDS=8
 RUNS=5
 build=1
+loads=(idle busy)
 benches=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=${2:?}; shift 2 ;;
         --runs) RUNS=${2:?}; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        --load)
+            case "${2:-}" in
+                idle) loads=(idle) ;; busy) loads=(busy) ;; both) loads=(idle busy) ;;
+                *) echo "bench/run.sh: --load takes idle, busy or both" >&2; exit 64 ;;
+            esac
+            shift 2 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         -*) echo "bench/run.sh: unknown option $1" >&2; exit 64 ;;
         *) benches+=("$1"); shift ;;
     esac
 done
-all_benches=(inspect audit launch watch interrupts)
+all_benches=(inspect startup audit launch watch interrupts)
 [ ${#benches[@]} -gt 0 ] || benches=("${all_benches[@]}")
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,8 +43,10 @@ BENCH_WORK=$(mktemp -d)
 BENCH_MD="$BENCH_WORK/report.md"
 BENCH_SUMMARY="$BENCH_WORK/summary.txt"
 MANYMAPS_PID=
+BURNER_PID=
 cleanup() {
     [ -n "${MANYMAPS_PID:-}" ] && kill "$MANYMAPS_PID" 2>/dev/null || true
+    [ -n "${BURNER_PID:-}" ] && kill "$BURNER_PID" 2>/dev/null || true
     rm -rf "$BENCH_WORK"
 }
 trap cleanup EXIT
@@ -66,9 +78,27 @@ bench_pick_tool
     echo
 } > "$BENCH_MD"
 
-for bench in "${benches[@]}"; do
-    bench_log "running $bench ($ROUNDS rounds × $RUNS runs)"
-    "bench_$bench"
+for BENCH_LOAD in "${loads[@]}"; do
+    if [ "$BENCH_LOAD" = busy ]; then
+        # The other core busy, as on a host where the trading engine spins: numaguard must not
+        # fall behind numactl/numastat/cat when it has one core to itself instead of two.
+        taskset -c "$(( $(nproc) - 1 ))" sh -c 'while :; do :; done' &
+        BURNER_PID=$!
+        bench_log "load: busy (a spinning process on CPU $(( $(nproc) - 1 )), PID $BURNER_PID)"
+    else
+        bench_log "load: idle (the machine as it is)"
+    fi
+    echo "# load: $BENCH_LOAD" >> "$BENCH_MD"
+    echo >> "$BENCH_MD"
+    for bench in "${benches[@]}"; do
+        bench_log "running $bench ($ROUNDS rounds × $RUNS runs, $BENCH_LOAD)"
+        "bench_$bench"
+    done
+    if [ -n "$BURNER_PID" ]; then
+        kill "$BURNER_PID" 2>/dev/null || true
+        wait "$BURNER_PID" 2>/dev/null || true
+        BURNER_PID=
+    fi
 done
 
 cp "$BENCH_MD" bench/results/latest.md

@@ -72,7 +72,7 @@ POLICY
     local growth=$((rss_after - rss_before))
     bench_log "watch: $((after - before)) ticks over ${wall}s = ${share}% of one core; RSS ${rss_before} -> ${rss_after} kB (peak ${rss_peak}); $scrapes scrapes"
     {
-        echo "## watch: 1 s interval, $count processes"
+        echo "## watch: 1 s interval, $count processes ($BENCH_LOAD)"
         echo
         echo "\`numaguard watch\` with a protected workload (numa_maps every 30 s), /metrics on loopback scraped every 15 s ($scrapes scrapes), the textfile written every sample ($samples samples in all). CPU from /proc/PID/stat utime+stime over ${wall} s after a ${warmup} s warm-up (CLK_TCK $clk)."
         echo
