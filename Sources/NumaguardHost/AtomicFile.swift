@@ -26,8 +26,12 @@ public enum AtomicFile {
 
     /// The same inside an open directory (OutputFile's walked one): the temporary file is
     /// made, renamed and synced relative to `directory`, so nothing above it is looked up
-    /// again. `path` names it in errors.
-    public static func write(_ contents: [UInt8], in directory: Int32, name: String, path: String, mode: mode_t = 0o644) throws(SystemCallError) {
+    /// again. `path` names it in errors. `synced: false` for a file rewritten every interval
+    /// (watch's textfile): still replaced atomically, so a reader never sees half of it, but
+    /// not fsync'ed: durability buys nothing for a file the next sample replaces, and the two
+    /// syncs were half of watch's CPU on a 1 s interval (issue 17).
+    public static func write(_ contents: [UInt8], in directory: Int32, name: String, path: String, mode: mode_t = 0o644,
+                             synced: Bool = true) throws(SystemCallError) {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
             throw SystemCallError(call: "open", subject: path, errno: .invalid)
         }
@@ -46,7 +50,7 @@ public enum AtomicFile {
             }
             if let failure { throw failure }
             try SystemCall.check("fchmod", temporaryPath) { fchmod(descriptor, mode) }
-            try SystemCall.check("fsync", temporaryPath) { fsync(descriptor) }
+            if synced { try SystemCall.check("fsync", temporaryPath) { fsync(descriptor) } }
             needsClose = false
             try SystemCall.check("close", temporaryPath) { close(descriptor) }
             try SystemCall.check("rename", "\(temporaryPath) -> \(path)") { renameat(directory, temporaryName, directory, name) }
@@ -55,7 +59,7 @@ public enum AtomicFile {
             _ = unlinkat(directory, temporaryName, 0)
             throw error
         }
-        try syncDirectory(directory, path)
+        if synced { try syncDirectory(directory, path) }
     }
 
     /// mkstemp's contract (a new file, O_EXCL, mode 0600, six random characters) plus

@@ -31,15 +31,22 @@ public struct CounterReading: Equatable, Sendable {
         self.migrationFailures = migrationFailures
     }
 
+    /// The /proc/vmstat fields a reading keeps.
+    static let vmstatFields = ["pgmigrate_success", "numa_pages_migrated", "numa_hint_faults", "numa_hint_faults_local", "pgmigrate_fail"]
+
     public static func read(_ root: HostRoot, nodes: [Int]) throws(HostError) -> CounterReading {
         var reading = CounterReading(miss: [:], foreign: [:], migrated: nil)
         for node in nodes {
-            let counters = try root.parse("sys/devices/system/node/node\(node)/numastat", CounterFileParser.parse)
+            let counters = try root.parse("sys/devices/system/node/node\(node)/numastat") { text throws(ParseError) in
+                try CounterFileParser.parse(text, keeping: ["numa_miss", "numa_foreign"])
+            }
             reading.miss[node] = counters["numa_miss"]
             reading.foreign[node] = counters["numa_foreign"]
         }
         // vmstat outgrows readSmallText's one read (about 5 KiB with 170 lines): read it whole.
-        let vmstat = try root.parsed(root.readText("proc/vmstat"), "proc/vmstat", CounterFileParser.parse)
+        let vmstat = try root.parsed(root.readText("proc/vmstat"), "proc/vmstat") { text throws(ParseError) in
+            try CounterFileParser.parse(text, keeping: Self.vmstatFields)
+        }
         reading.migrated = vmstat["pgmigrate_success"] ?? vmstat["numa_pages_migrated"]
         reading.hintFaults = vmstat["numa_hint_faults"]
         reading.hintFaultsLocal = vmstat["numa_hint_faults_local"]

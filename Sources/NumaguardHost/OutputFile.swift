@@ -63,17 +63,21 @@ public enum OutputFile {
     /// reads (ENXIO) or a full pipe (EAGAIN) is a failed write, reported, instead of a wait
     /// that would stop the service and its signal handling. One-shot commands block as tee
     /// does: `capture --out fifo` waits for its reader.
-    public static func write(_ contents: String, to path: String, mode: mode_t = 0o644, blocking: Bool = true) throws(OutputError) {
-        try write(Array(contents.utf8), to: path, mode: mode, blocking: blocking)
+    /// `synced: false` for a file the next interval replaces (AtomicFile: replaced atomically,
+    /// not fsync'ed).
+    public static func write(_ contents: String, to path: String, mode: mode_t = 0o644, blocking: Bool = true,
+                             synced: Bool = true) throws(OutputError) {
+        try write(Array(contents.utf8), to: path, mode: mode, blocking: blocking, synced: synced)
     }
 
-    public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644, blocking: Bool = true) throws(OutputError) {
+    public static func write(_ contents: [UInt8], to path: String, mode: mode_t = 0o644, blocking: Bool = true,
+                             synced: Bool = true) throws(OutputError) {
         switch try destination(of: path) {
         case let .standardOutput(name):
             try writeDescriptor(1, contents, name: name)
         case let .replace(directory, name, path, _):
             defer { _ = close(directory) }
-            try replace(contents, directory, name, path, mode)
+            try replace(contents, directory, name, path, mode, synced: synced)
         case let .writeThrough(directory, name, path, entry):
             defer { _ = close(directory) }
             try writeThrough(contents, directory, name, path, expecting: entry, blocking: blocking)
@@ -281,9 +285,10 @@ public enum OutputFile {
 
     // MARK: - The cases
 
-    static func replace(_ contents: [UInt8], _ directory: Int32, _ name: String, _ path: String, _ mode: mode_t) throws(OutputError) {
+    static func replace(_ contents: [UInt8], _ directory: Int32, _ name: String, _ path: String, _ mode: mode_t,
+                        synced: Bool = true) throws(OutputError) {
         do {
-            try AtomicFile.write(contents, in: directory, name: name, path: path, mode: mode)
+            try AtomicFile.write(contents, in: directory, name: name, path: path, mode: mode, synced: synced)
         } catch {
             throw OutputError(path, error)
         }

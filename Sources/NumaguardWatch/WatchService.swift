@@ -380,7 +380,7 @@ public final class WatchService {
     func writeTextfile() {
         guard let textfile = options.textfile else { return }
         do {
-            try OutputFile.write(WatchMetrics.render(status), to: textfile, blocking: false)
+            try OutputFile.write(WatchMetrics.render(status), to: textfile, blocking: false, synced: false)
             outputProblem = nil
         } catch {
             let problem = "cannot write the textfile \(textfile): \(error)"

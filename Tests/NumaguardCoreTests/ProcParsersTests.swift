@@ -71,6 +71,12 @@ final class ProcParsersTests: XCTestCase {
     func testCountersCgroupDistanceAndChoices() throws {
         XCTAssertEqual(try CounterFileParser.parse("numa_hit 100\nnuma_miss 2\n"), ["numa_hit": 100, "numa_miss": 2])
         XCTAssertThrowsError(try CounterFileParser.parse("numa_hit\n"))
+        // Kept names only, every line still checked; spaces as split(separator: " ") read them.
+        XCTAssertEqual(try CounterFileParser.parse("numa_hit 100\n  numa_miss   2  \n\nother 3\n", keeping: ["numa_miss", "absent"]), ["numa_miss": 2])
+        XCTAssertThrowsError(try CounterFileParser.parse("numa_miss 2\nbroken line here\n", keeping: ["numa_miss"]))
+        XCTAssertThrowsError(try CounterFileParser.parse("numa_miss -2\n", keeping: ["numa_miss"]))
+        XCTAssertThrowsError(try CounterFileParser.parse("numa_miss\t2\n"), "a tab is not the separator")
+        XCTAssertEqual(try CounterFileParser.parse("a 1\n   \n"), ["a": 1], "a blank line is skipped")
         let cgroups = try CgroupEntry.parse("0::/system.slice/trading.service\n")
         XCTAssertEqual(cgroups, [CgroupEntry(hierarchy: 0, controllers: [], path: "/system.slice/trading.service")])
         let v1 = try CgroupEntry.parse("4:cpuset:/rt\n3:cpu,cpuacct:/\n")

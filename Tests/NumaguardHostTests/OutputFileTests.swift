@@ -99,6 +99,21 @@ final class OutputFileTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contentsOfDirectory(atPath: directory, or: []), ["snapshot.json"])
     }
 
+    /// watch's textfile (`synced: false`, no fsync: it is rewritten every interval) is still
+    /// replaced by rename: a reader (node_exporter) never sees half a file.
+    func testAnUnsyncedReplaceIsStillAtomic() throws {
+        let path = directory + "/numaguard.prom"
+        try OutputFile.write("old\n", to: path, blocking: false, synced: false)
+        let before = inode(path)
+        let reader = try XCTUnwrap(FileHandle(forReadingAtPath: path))
+        defer { try? reader.close() }
+        try OutputFile.write("new\n", to: path, blocking: false, synced: false)
+        XCTAssertNotEqual(inode(path), before, "replaced by rename, not rewritten in place")
+        XCTAssertEqual(String(decoding: try reader.readToEnd() ?? Data(), as: UTF8.self), "old\n")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "new\n")
+        XCTAssertEqual(FileManager.default.contentsOfDirectory(atPath: directory, or: []), ["numaguard.prom"])
+    }
+
     func testATrustedLinkToARegularFileKeepsTheLinkAndReplacesItsTarget() throws {
         let target = directory + "/real.prom", link = directory + "/numaguard.prom"
         try "old\n".write(toFile: target, atomically: false, encoding: .utf8)
