@@ -43,7 +43,6 @@ bench_startup() {
     local anchor
     anchor=$(median startup hardware)
     target "topology / numactl --hardware" "$(median startup topology)" "$anchor" 2
-    target "topology json / numactl --hardware" "$(median startup topology-json)" "$anchor" 2
     for policy in "${checks[@]}"; do
         target "policy check ${policy#check-} / numactl --hardware" "$(median startup "$policy")" "$anchor" 2
     done
