@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// `numaguard watch` on a real 2-node 6.1 kernel with NUMA balancing: one boot runs the whole
-/// day in a minute (knob flipped back on, a workload whose CPUs move to the other node so
+/// day in a minute (knob flipped back on, a workload whose CPUs move between the nodes so
 /// balancing migrates its pages, a protected workload in a cgroup v2 of its own re-pinned and
 /// its pages moved (seen in the cgroup's memory.numa_stat), a broken policy on SIGHUP, a
 /// scrape, SIGTERM). The events, metrics and the counters recorded beside
@@ -86,15 +86,21 @@ final class WatchGuestTests: XCTestCase {
             done
         }
         wait_for 1 '"event":"start"' 30
-        sleep 1
+        # A quiet baseline: ten 1 s samples of STABLE in the series before anything happens.
+        sleep 11
         echo 1 >/proc/sys/kernel/numa_balancing        # another tool turns balancing back on
         wait_for 1 '"event":"knob"' 10
         # Memory on node 0 by first touch while on node 0's CPUs, then its CPUs move to node 1.
         start mover taskset -c 0-1 probe -S 128
         taskset -a -p -c 2-3 $(pid_of mover) >$OUT/taskset.out 2>&1
         wait_for 1 '"to":"watch"\|"to":"shock"' 60
-        # Long enough for a dozen 1 s samples of it in the series.
-        sleep 10
+        # Its CPUs back and forth between the nodes every 3 s, so balancing keeps migrating
+        # its pages: more than ten 1 s samples of SHOCK or WATCH in the series.
+        for cpus in 0-1 2-3 0-1 2-3; do
+            sleep 3
+            taskset -a -p -c $cpus $(pid_of mover) >>$OUT/taskset.out 2>&1
+        done
+        sleep 3
         cat /proc/$(pid_of mover)/numa_maps >$OUT/numa_maps-mover
         kill $(pid_of mover)
         # Balancing off again (a second knob event): from here on nothing but this script moves
