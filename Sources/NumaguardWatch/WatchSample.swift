@@ -45,7 +45,8 @@ public struct WatchSample: Equatable, Sendable {
         }
     }
 
-    /// Wall-clock seconds since the Unix epoch when the counters were read.
+    /// Wall-clock seconds since the Unix epoch when the sample began (just before the counters
+    /// were read): the end of its window.
     public var time: Double
     /// The window the figures cover, in seconds (monotonic clock).
     public var interval: Double

@@ -279,6 +279,9 @@ public final class WatchService {
 
     /// One interval: counters, knob, protected processes, then the regime machine.
     func sample(at now: Double) {
+        // The wall-clock twin of `now` (taken together, before the reads), so consecutive
+        // series lines' times are as far apart as their windows say, however long a read takes.
+        let wall = SystemClock.wall()
         let sample = sampler.sample()
         status.samples += 1
         status.lastSample = SystemClock.wall()
@@ -343,15 +346,16 @@ public final class WatchService {
                    fields: [("from", transition.from.rawValue), ("to", transition.to.rawValue)],
                    figures: (input.rates ?? WatchRates(seconds: 0)).figures)
         }
-        writeSeries(now: now, rates: window, notes: notes)
+        writeSeries(now: now, wall: wall, rates: window, notes: notes)
         lastSampleTime = now
         writeTextfile()
     }
 
     /// One `watch_sample` line, from every sample but the first (which has no window). Its
     /// window is the rates' own (since the last readable counters), else, when the counters
-    /// could not be read, the time since the last sample.
-    func writeSeries(now: Double, rates: WatchRates?, notes: [ProtectedNote]) {
+    /// could not be read, the time since the last sample; it ends at `wall`, when this
+    /// sample began.
+    func writeSeries(now: Double, wall: Double, rates: WatchRates?, notes: [ProtectedNote]) {
         guard let series, let last = lastSampleTime else { return }
         let memory = status.protectedMemory
         let workloads = status.protected.map { name, processes in
@@ -359,7 +363,7 @@ public final class WatchService {
                                  placement: WatchSample.placement(of: name, processes: processes, notes: notes),
                                  memory: memory.first { $0.workload == name })
         }
-        let line = WatchSample(time: status.lastSample, interval: rates?.seconds ?? (now - last), regime: machine.regime,
+        let line = WatchSample(time: wall, interval: rates?.seconds ?? (now - last), regime: machine.regime,
                                figures: WatchSample.figures(rates, nodes: sampler.nodes), workloads: workloads)
         do {
             try series.write(line.jsonLine)
