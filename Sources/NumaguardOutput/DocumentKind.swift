@@ -34,6 +34,8 @@ public enum DocumentKind: CaseIterable, Sendable {
     case launchRecord
     /// One line of `watch`'s events (stdout or --events).
     case watchEvent
+    /// One line of `watch --series`: the figures of one sample (WatchSample).
+    case watchSample
     /// One line of the apply/undo/migrate journal (JournalEntry).
     case journalEntry
 
@@ -54,6 +56,7 @@ public enum DocumentKind: CaseIterable, Sendable {
         case .runPlan: "run-plan"
         case .launchRecord: "launch_record"
         case .watchEvent: "watch_event"
+        case .watchSample: "watch_sample"
         case .journalEntry: "journal_entry"
         }
     }

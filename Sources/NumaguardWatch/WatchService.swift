@@ -17,6 +17,10 @@ public struct WatchOptions: Sendable {
     public var textfile: String?
     /// Append events here instead of stdout.
     public var eventsPath: String?
+    /// Append one `watch_sample` line per sample here (`-`: stdout).
+    public var seriesPath: String?
+    /// Rotate the series file to PATH.1 before it would grow past this many bytes.
+    public var seriesMaxSize = SeriesSink.defaultSize
     /// Stop cleanly after this many samples.
     public var count: Int?
     /// Overrides the policy's `watch.interval`.
@@ -46,6 +50,8 @@ public struct WatchFailure: Error, Sendable, CustomStringConvertible {
         case textfile
         /// --events could not be opened.
         case events
+        /// --series could not be opened.
+        case series
         /// The /metrics socket could not be bound or listened on (in use, not permitted,
         /// an address this host does not have).
         case listen
@@ -69,6 +75,11 @@ public final class WatchService {
     let protected: ProtectedWatch
     let isolation: IsolationWatch
     let events: EventSink
+    let series: SeriesSink?
+    /// Monotonic time of the last sample (the series' window when the counters could not be read).
+    var lastSampleTime: Double?
+    /// The --series write failure already reported.
+    var seriesProblem: String?
     var previous: (reading: CounterReading, time: Double)?
     var knob: Int?
     var knobKnown = false
@@ -115,6 +126,15 @@ public final class WatchService {
             events = try EventSink(path: options.eventsPath)
         } catch {
             throw WatchFailure(description: "cannot open --events \(options.eventsPath ?? "-"): \(error.reason)", stage: .events)
+        }
+        if let path = options.seriesPath {
+            do {
+                series = try SeriesSink(path: path, maxSize: options.seriesMaxSize)
+            } catch {
+                throw WatchFailure(description: "cannot open --series \(path): \(error.reason)", stage: .series)
+            }
+        } else {
+            series = nil
         }
         status.kernelRelease = (try? KernelReader.read(options.root).release) ?? ""
     }
@@ -259,6 +279,9 @@ public final class WatchService {
 
     /// One interval: counters, knob, protected processes, then the regime machine.
     func sample(at now: Double) {
+        // The wall-clock twin of `now` (taken together, before the reads), so consecutive
+        // series lines' times are as far apart as their windows say, however long a read takes.
+        let wall = SystemClock.wall()
         let sample = sampler.sample()
         status.samples += 1
         status.lastSample = SystemClock.wall()
@@ -293,12 +316,16 @@ public final class WatchService {
         noteUnreadable(problems)
 
         var input: RegimeInput?
+        // The rates of this sample's window; nil when there is none (the first readable
+        // counters) or the counters could not be read.
+        var window: WatchRates?
         status.counters = sample.counters
         if let reading = sample.counters {
             status.available = WatchSampler.available(reading)
             if let previous {
                 let rates = WatchRates.between(previous.reading, reading, seconds: now - previous.time)
                 status.rates = rates
+                window = rates
                 for counter in rates.resets {
                     report(.counterReset, "\(counter) went backwards: this interval's rate for it is unavailable")
                 }
@@ -319,7 +346,33 @@ public final class WatchService {
                    fields: [("from", transition.from.rawValue), ("to", transition.to.rawValue)],
                    figures: (input.rates ?? WatchRates(seconds: 0)).figures)
         }
+        writeSeries(now: now, wall: wall, rates: window, notes: notes)
+        lastSampleTime = now
         writeTextfile()
+    }
+
+    /// One `watch_sample` line, from every sample but the first (which has no window). Its
+    /// window is the rates' own (since the last readable counters), else, when the counters
+    /// could not be read, the time since the last sample; it ends at `wall`, when this
+    /// sample began.
+    func writeSeries(now: Double, wall: Double, rates: WatchRates?, notes: [ProtectedNote]) {
+        guard let series, let last = lastSampleTime else { return }
+        let memory = status.protectedMemory
+        let workloads = status.protected.map { name, processes in
+            WatchSample.Workload(name: name, processes: processes,
+                                 placement: WatchSample.placement(of: name, processes: processes, notes: notes),
+                                 memory: memory.first { $0.workload == name })
+        }
+        let line = WatchSample(time: wall, interval: rates?.seconds ?? (now - last), regime: machine.regime,
+                               figures: WatchSample.figures(rates, nodes: sampler.nodes), workloads: workloads)
+        do {
+            try series.write(line.jsonLine)
+            seriesProblem = nil
+        } catch {
+            let problem = "cannot write the series: \(error); samples are dropped until it works again"
+            if problem != seriesProblem { report(.output, problem) }
+            seriesProblem = problem
+        }
     }
 
     func checkKnob(_ value: Int?, readable: Bool) {
@@ -440,17 +493,6 @@ final class EventSink {
     /// stderr is best effort; a failure to write the JSON line is thrown for the watch to report.
     func write(_ event: WatchEvent) throws(SystemCallError) {
         FileHandleWriter.write(2, event.humanLine)
-        var line = event.jsonLine
-        let subject = fd == 1 ? "stdout" : "--events"
-        // withUTF8 rethrows untyped: carry the typed error out by hand.
-        let failure: SystemCallError? = line.withUTF8 { bytes in
-            do throws(SystemCallError) {
-                try FileHandleWriter.appendLine(fd, bytes, subject: subject)
-                return nil
-            } catch {
-                return error
-            }
-        }
-        if let failure { throw failure }
+        try SeriesSink.appendLine(fd, event.jsonLine, subject: fd == 1 ? "stdout" : "--events")
     }
 }

@@ -120,7 +120,7 @@ extension ExitStatus {
         self = switch error.stage {
         case .topology, .signals: .hostUnreadable
         // The /metrics endpoint is an output like --textfile: one that could not be made.
-        case .textfile, .events, .listen: .cannotCreate
+        case .textfile, .events, .series, .listen: .cannotCreate
         }
     }
 

@@ -218,6 +218,80 @@ final class WatchCommandTests: XCTestCase {
         try Promtool.checkMetrics(metrics)
     }
 
+    /// `--series`: a watch_sample line per sample but the first, over a recorded host (its
+    /// rates 0, no hint fault so no remote share, STABLE), the protected workload's state; to
+    /// stdout with `-` when the events go to a file.
+    func testSeriesOverARecordedHost() throws {
+        let policy = try write("p.yaml", """
+            version: 1
+            workloads:
+              - name: engine
+                match: {cmdline: "^probe 32 /bin/busybox$"}
+                protected: true
+                cpus: {nodes: [1]}
+              - name: gone
+                match: {cmdline: "^nothing$"}
+                protected: true
+            """)
+        let host = Command.fixture("linux-6.1-2node")
+        let series = directory.appendingPathComponent("samples.jsonl").path
+        let result = try Command.numaguard(["watch", "--policy", policy, "--interval", "10ms", "--count", "3", "--series", series,
+                                            "--series-max-size", "1MiB", "--host-root", host])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let samples = try lines(try String(contentsOfFile: series, encoding: .utf8))
+        XCTAssertEqual(samples.count, 2, "3 samples, the first without a window")
+        for sample in samples {
+            XCTAssertEqual(sample["kind"] as? String, "watch_sample")
+            XCTAssertEqual(sample["regime"] as? String, "stable")
+            let figures = try XCTUnwrap(sample["figures"] as? [String: Any])
+            XCTAssertEqual(figures["hint_faults_per_s"] as? Double, 0)
+            XCTAssertTrue(figures["remote_fault_ratio"] is NSNull, "\(figures)")
+            XCTAssertEqual(figures["node1_numa_miss_per_s"] as? Double, 0)
+            let workloads = try XCTUnwrap(sample["workloads"] as? [String: [String: Any]])
+            XCTAssertEqual(workloads["engine"]?["placement"] as? String, "ok")
+            XCTAssertEqual(workloads["engine"]?["processes"] as? Int, 1)
+            XCTAssertEqual(workloads["gone"]?["placement"] as? String, "absent")
+        }
+        XCTAssertFalse(result.stdout.contains("watch_sample"), "events and samples apart")
+
+        let events = directory.appendingPathComponent("events.jsonl").path
+        let stdout = try Command.numaguard(["watch", "--policy", policy, "--interval", "10ms", "--count", "2", "--series", "-",
+                                            "--events", events, "--host-root", host])
+        XCTAssertEqual(stdout.status, 0, stdout.stderr)
+        XCTAssertEqual(try lines(stdout.stdout).map { $0["kind"] as? String }, ["watch_sample"])
+    }
+
+    func testSeriesUsageAndUnopenablePaths() throws {
+        let policy = try write("p.yaml", "version: 1\n")
+        let host = Command.fixture("linux-6.1-2node")
+        let both = try Command.numaguard(["watch", "--policy", policy, "--series", "-", "--count", "1", "--host-root", host])
+        XCTAssertEqual(both.status, 64, both.stderr)
+        XCTAssertTrue(both.stderr.contains("--series - needs --events PATH"), both.stderr)
+        let same = try Command.numaguard(["watch", "--policy", policy, "--series", "e.jsonl", "--events", "e.jsonl", "--count", "1"])
+        XCTAssertEqual(same.status, 64, same.stderr)
+        XCTAssertTrue(same.stderr.contains("--series and --events name the same file"), same.stderr)
+        let small = try Command.numaguard(["watch", "--policy", policy, "--series", "s", "--series-max-size", "1KiB", "--count", "1"])
+        XCTAssertEqual(small.status, 64, small.stderr)
+        XCTAssertTrue(small.stderr.contains("--series-max-size: \"1KiB\" is below the minimum of 4KiB"), small.stderr)
+        XCTAssertEqual(try Command.numaguard(["watch", "--policy", policy, "--series", "s", "--series-max-size", "lots", "--count", "1"]).status, 64)
+        XCTAssertEqual(try Command.numaguard(["watch", "--policy", policy, "--series-max-size", "1MiB", "--count", "1"]).status, 64,
+                       "without --series")
+
+        let missing = directory.appendingPathComponent("missing/samples.jsonl").path
+        let absent = try Command.numaguard(["watch", "--policy", policy, "--series", missing, "--count", "1", "--host-root", host])
+        XCTAssertEqual(absent.status, 73, absent.stderr)
+        XCTAssertTrue(absent.stderr.contains("numaguard: watch: cannot open --series \(missing): "), absent.stderr)
+        XCTAssertEqual(absent.stdout, "", "the watch never started")
+
+        let victim = try write("victim", "root's\n")
+        let link = directory.appendingPathComponent("samples.jsonl").path
+        XCTAssertEqual(symlink(victim, link), 0)
+        let planted = try Command.numaguard(["watch", "--policy", policy, "--series", link, "--count", "2", "--host-root", host])
+        XCTAssertEqual(planted.status, 73, planted.stderr)
+        XCTAssertTrue(planted.stderr.contains("is a symbolic link (to \(victim)); numaguard does not follow a link here"), planted.stderr)
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "root's\n")
+    }
+
     /// Events that cannot be written (a full disk: /dev/full) are not fatal: stderr says so
     /// once, the output event count says so, and the watch goes on to its last sample.
     func testUnwritableEventsAreReportedOnceNotFatal() throws {

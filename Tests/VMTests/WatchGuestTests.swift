@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// `numaguard watch` on a real 2-node 6.1 kernel with NUMA balancing: one boot runs the whole
-/// day in a minute (knob flipped back on, a workload whose CPUs move to the other node so
+/// day in a minute (knob flipped back on, a workload whose CPUs move between the nodes so
 /// balancing migrates its pages, a protected workload in a cgroup v2 of its own re-pinned and
 /// its pages moved (seen in the cgroup's memory.numa_stat), a broken policy on SIGHUP, a
 /// scrape, SIGTERM). The events, metrics and the counters recorded beside
@@ -56,7 +56,9 @@ final class WatchGuestTests: XCTestCase {
         }
         record_series &
         recorder=$!
-        numaguard watch --policy /tmp/watch.yaml --events $OUT/events.jsonl --textfile /tmp/prom/numaguard.prom 2>$OUT/watch.err &
+        # Every sample's figures too (--series), at 1 s: the samples numaguard attribute reads.
+        numaguard watch --policy /tmp/watch.yaml --interval 1s --events $OUT/events.jsonl --series $OUT/samples.jsonl \
+            --textfile /tmp/prom/numaguard.prom 2>$OUT/watch.err &
         watcher=$!
         # wait_for COUNT PATTERN SECONDS: until PATTERN is on COUNT lines of the events.
         wait_for() {
@@ -84,13 +86,20 @@ final class WatchGuestTests: XCTestCase {
             done
         }
         wait_for 1 '"event":"start"' 30
-        sleep 1
+        # A quiet baseline: ten 1 s samples of STABLE in the series before anything happens.
+        sleep 11
         echo 1 >/proc/sys/kernel/numa_balancing        # another tool turns balancing back on
         wait_for 1 '"event":"knob"' 10
         # Memory on node 0 by first touch while on node 0's CPUs, then its CPUs move to node 1.
         start mover taskset -c 0-1 probe -S 128
         taskset -a -p -c 2-3 $(pid_of mover) >$OUT/taskset.out 2>&1
         wait_for 1 '"to":"watch"\|"to":"shock"' 60
+        # Its CPUs back and forth between the nodes every 3 s, so balancing keeps migrating
+        # its pages: more than ten 1 s samples of SHOCK or WATCH in the series.
+        for cpus in 0-1 2-3 0-1 2-3; do
+            sleep 3
+            taskset -a -p -c $cpus $(pid_of mover) >>$OUT/taskset.out 2>&1
+        done
         sleep 3
         cat /proc/$(pid_of mover)/numa_maps >$OUT/numa_maps-mover
         kill $(pid_of mover)
@@ -274,7 +283,51 @@ final class WatchGuestTests: XCTestCase {
         XCTAssertEqual(try guest.text("prom-dir").split(separator: "\n").sorted(), [".", "..", "numaguard.prom"], "no temporary file left")
         try Promtool.checkMetrics(metrics)
         try Promtool.checkMetrics(textfile)
+        try checkSamples(guest, regimes: regimes, textfile: textfile)
         try keepSeries(guest)
+    }
+
+    /// `--series`: one watch_sample line per sample but the first, microsecond timestamps that
+    /// increase, every figure a number or null (the remote share is null in a window without
+    /// hint faults), the regimes the events went through, the engine's placement change.
+    private func checkSamples(_ guest: Guest, regimes: [[String: Any]], textfile: String) throws {
+        let samples = try guest.text("samples.jsonl").split(separator: "\n").map { try Command.json(String($0)) }
+        let total = try XCTUnwrap(textfile.split(separator: "\n").first { $0.hasPrefix("numaguard_watch_samples_total ") }
+            .flatMap { Int($0.split(separator: " ")[1]) }, textfile)
+        XCTAssertEqual(samples.count, total - 1, "a line per sample but the first (no window yet)")
+        let names = ["hint_faults_per_s", "remote_fault_ratio", "pages_migrated_per_s", "balancing_migrated_per_s", "migration_failures_per_s",
+                     "node0_numa_miss_per_s", "node1_numa_miss_per_s", "node0_numa_foreign_per_s", "node1_numa_foreign_per_s"]
+        var times: [Double] = []
+        for sample in samples {
+            XCTAssertEqual(sample["format_version"] as? Int, 1)
+            XCTAssertEqual(sample["kind"] as? String, "watch_sample")
+            let time = try XCTUnwrap(sample["time"] as? String)
+            XCTAssertNotNil(time.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"#, options: .regularExpression), time)
+            times.append(try seconds(sample))
+            let interval = try XCTUnwrap(sample["interval_s"] as? Double, "\(sample)")
+            XCTAssertGreaterThan(interval, 0.5, "1 s windows (one may be longer: a slow sample): \(sample)")
+            let figures = try XCTUnwrap(sample["figures"] as? [String: Any], "\(sample)")
+            XCTAssertEqual(figures.keys.sorted(), names.sorted())
+            for name in names where name != "remote_fault_ratio" {
+                XCTAssertNotNil(figures[name] as? Double, "\(name) is available on 6.1 with balancing: \(sample)")
+            }
+            XCTAssertTrue(figures["remote_fault_ratio"] is Double || figures["remote_fault_ratio"] is NSNull, "\(sample)")
+            let engine = try XCTUnwrap((sample["workloads"] as? [String: Any])?["engine"] as? [String: Any], "\(sample)")
+            XCTAssertEqual(engine["processes"] as? Int, 1, "\(sample)")
+        }
+        XCTAssertEqual(times, times.sorted(), "timestamps increase")
+        XCTAssertEqual(Set(times).count, times.count, "timestamps increase strictly")
+        let seen = Set(samples.compactMap { $0["regime"] as? String })
+        XCTAssertEqual(seen, Set(["stable"] + regimes.compactMap { $0["to"] as? String }), "the regimes the events went through")
+        XCTAssertTrue(seen.contains("watch") || seen.contains("shock"), "\(seen)")
+        XCTAssertTrue(samples.contains { ($0["figures"] as? [String: Any])?["remote_fault_ratio"] is Double }, "some window had hint faults")
+        let placements = samples.compactMap { (($0["workloads"] as? [String: Any])?["engine"] as? [String: Any])?["placement"] as? String }
+        XCTAssertTrue(placements.contains("changed"), "the engine's re-pin and page move: \(placements)")
+        XCTAssertTrue(placements.contains("ok"), "\(placements)")
+        XCTAssertFalse(placements.contains("absent"), "the engine ran throughout: \(placements)")
+        let memory = try XCTUnwrap(((samples.last?["workloads"] as? [String: Any])?["engine"] as? [String: Any])?["memory"] as? [String: Any])
+        XCTAssertEqual(memory["cgroup_processes"] as? Int, 1, "\(memory)")
+        XCTAssertEqual((memory["anon_bytes"] as? [String: Any])?.keys.sorted(), ["node0", "node1"], "\(memory)")
     }
 
     func testWatchOnTheRTKernelWithoutBalancing() throws {
@@ -301,8 +354,17 @@ final class WatchGuestTests: XCTestCase {
     }
 
     /// NUMAGUARD_RECORD_WATCH_SERIES=DIR copies the recorded counter series out (how
-    /// Tests/Fixtures/watch-series-6.1-2node was made).
+    /// Tests/Fixtures/watch-series-6.1-2node was made); NUMAGUARD_RECORD_WATCH_SAMPLES=FILE copies
+    /// the watch's --series lines out (how Tests/Fixtures/watch-sample-series-6.1-2node.jsonl was made).
     private func keepSeries(_ guest: Guest) throws {
+        if let destination = ProcessInfo.processInfo.environment["NUMAGUARD_RECORD_WATCH_SAMPLES"] {
+            try? FileManager.default.removeItem(atPath: destination)
+            try FileManager.default.copyItem(at: guest.directory.appendingPathComponent("samples.jsonl"), to: URL(fileURLWithPath: destination))
+            // The events beside it (FILE's .jsonl becomes .events.jsonl): what happened when.
+            let events = destination.hasSuffix(".jsonl") ? String(destination.dropLast(6)) + ".events.jsonl" : destination + ".events"
+            try? FileManager.default.removeItem(atPath: events)
+            try FileManager.default.copyItem(at: guest.directory.appendingPathComponent("events.jsonl"), to: URL(fileURLWithPath: events))
+        }
         guard let destination = ProcessInfo.processInfo.environment["NUMAGUARD_RECORD_WATCH_SERIES"] else { return }
         try? FileManager.default.removeItem(atPath: destination)
         try FileManager.default.copyItem(at: guest.directory.appendingPathComponent("series"), to: URL(fileURLWithPath: destination))
