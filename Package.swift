@@ -55,6 +55,9 @@ let package = Package(
         .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput", "CLinux"]),
         // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
         .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput"]),
+        // `attribute`: telemetry (CSV, JSON lines) joined to watch's series, statistics by regime,
+        // the gate. Pure: bytes in (the CLI reads the files), figures and documents out.
+        .target(name: "NumaguardAttribution", dependencies: ["NumaguardCore", "NumaguardOutput"]),
         // Summaries and renderers (text, json) over host values; JSONDocument, the Encodable documents' envelope.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
@@ -65,6 +68,7 @@ let package = Package(
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
                 "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce",
+                "NumaguardAttribution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +85,7 @@ let package = Package(
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
+        .testTarget(name: "NumaguardAttributionTests", dependencies: ["NumaguardAttribution", "NumaguardWatch", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", dependencies: ["NumaguardHost"], path: "Tests/TestSupport"),

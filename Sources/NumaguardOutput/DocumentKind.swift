@@ -36,6 +36,10 @@ public enum DocumentKind: CaseIterable, Sendable {
     case watchEvent
     /// One line of the apply/undo/migrate journal (JournalEntry).
     case journalEntry
+    /// `attribute --format json`: telemetry joined to watch's regimes.
+    case attribution
+    /// `attribute gate --format json`: a candidate period judged against a baseline.
+    case attributionGate
 
     /// The name: the `kind` field's value where the document has one.
     public var name: String {
@@ -55,6 +59,8 @@ public enum DocumentKind: CaseIterable, Sendable {
         case .launchRecord: "launch_record"
         case .watchEvent: "watch_event"
         case .journalEntry: "journal_entry"
+        case .attribution: "attribution"
+        case .attributionGate: "attribution_gate"
         }
     }
 
