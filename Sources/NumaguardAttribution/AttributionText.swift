@@ -60,7 +60,7 @@ public enum AttributionText {
         text += "\(percent(report.worstOutsideStable)) of them outside STABLE\n"
         text += "quantiles: \(Attribution.quantileDefinition)\n\n"
         text += "uplift over STABLE (\(Int(Bootstrap.confidence * 100))% percentile bootstrap, \(Bootstrap.resamples) resamples, "
-        text += "seed \(Bootstrap.seed), at most \(Bootstrap.maximumResampleRows) rows a resample):\n"
+        text += "seed 0x\(String(Bootstrap.seed, radix: 16)), at most \(Bootstrap.maximumResampleRows) rows a resample):\n"
         if report.uplifts.isEmpty { text += "  none: STABLE or every other regime has no rows\n" }
         for uplift in report.uplifts {
             let name = uplift.probability == 0.95 ? "p95" : "p99"

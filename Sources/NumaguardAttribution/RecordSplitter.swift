@@ -11,7 +11,13 @@ struct RecordSplitter {
     /// CSV: quotes hide newlines.
     let quoted: Bool
     private var carry: [UInt8] = []
-    private var inQuotes = false
+    /// CSV's place in the record: at a field's start, in an unquoted field, in a quoted one,
+    /// or just after a quote inside a quoted one (an escaped quote or the closing one). Only a
+    /// quote at a field's start opens a quoted field, so a stray quote inside an unquoted field
+    /// cannot swallow the rest of the file (CSVFields reports it at its column).
+    private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
+    private var state = State.fieldStart
+    private var inQuotes: Bool { state == .quoted }
     /// Line where the pending record starts, and newlines seen inside it so far.
     private(set) var line = 1
     private var innerNewlines = 0
@@ -45,8 +51,13 @@ struct RecordSplitter {
                     }
                     start = index + 1
                 }
-            } else if byte == 0x22, quoted {
-                inQuotes.toggle()
+            } else if quoted {
+                switch state {
+                case .fieldStart: state = byte == 0x22 ? .quoted : byte == 0x2C ? .fieldStart : .unquoted
+                case .unquoted: if byte == 0x2C { state = .fieldStart }
+                case .quoted: if byte == 0x22 { state = .quoteInQuoted }
+                case .quoteInQuoted: state = byte == 0x22 ? .quoted : byte == 0x2C ? .fieldStart : .unquoted
+                }
             }
             index += 1
         }
@@ -77,6 +88,7 @@ struct RecordSplitter {
                                _ body: (UnsafeBufferPointer<UInt8>, Int) throws(AttributionError) -> Void) throws(AttributionError) {
         let end = record.count > 0 && record[record.count - 1] == 0x0D ? record.count - 1 : record.count
         let recordLine = line
+        state = .fieldStart
         line += 1 + innerNewlines
         innerNewlines = 0
         try body(UnsafeBufferPointer(rebasing: record[0..<end]), recordLine)

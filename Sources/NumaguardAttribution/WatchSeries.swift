@@ -95,31 +95,33 @@ public struct WatchSeriesReader {
             try JSONScanner.members(record, 0..<record.count) { (member) throws(FieldError) in
                 let name = JSONScanner.keyText(member, in: record)
                 let value = UnsafeBufferPointer(rebasing: record[member.valueStart..<member.valueEnd])
+                // Where the value starts, its opening quote included.
+                let at = member.valueStart - (member.kind == .string ? 1 : 0)
                 switch name {
                 case "format_version":
                     guard member.kind == .number, let number = Numbers.decimal(value, json: true) else {
-                        throw FieldError(offset: member.valueStart, message: "format_version is not a number")
+                        throw FieldError(offset: at, message: "format_version is not a number")
                     }
                     version = Int(exactly: number) ?? -1
                 case "kind":
-                    guard member.kind == .string else { throw FieldError(offset: member.valueStart, message: "kind is not a string") }
+                    guard member.kind == .string else { throw FieldError(offset: at, message: "kind is not a string") }
                     kind = JSONScanner.valueText(member, in: record)
                 case "time":
-                    guard member.kind == .string else { throw FieldError(offset: member.valueStart, message: "time is not an RFC 3339 string") }
+                    guard member.kind == .string else { throw FieldError(offset: at, message: "time is not an RFC 3339 string") }
                     do throws(FieldError) { time = try TimeColumn.rfc3339(value) } catch { throw FieldError(offset: member.valueStart + error.offset, message: error.message) }
                 case "interval_s":
                     guard member.kind == .number, let seconds = Numbers.decimal(value, json: true), seconds > 0, seconds <= 86_400 else {
-                        throw FieldError(offset: member.valueStart, message: "interval_s is not a number of seconds in (0, 86400]")
+                        throw FieldError(offset: at, message: "interval_s is not a number of seconds in (0, 86400]")
                     }
                     interval = seconds
                 case "regime":
                     let text = member.kind == .string ? JSONScanner.valueText(member, in: record) : ""
                     guard let known = AttributionRegime.allCases.first(where: { $0.key == text }) else {
-                        throw FieldError(offset: member.valueStart, message: "regime is not one of stable, watch, shock, safe")
+                        throw FieldError(offset: at, message: "regime is not one of stable, watch, shock, safe")
                     }
                     regime = known
                 case "figures":
-                    guard member.kind == .object else { throw FieldError(offset: member.valueStart, message: "figures is not an object") }
+                    guard member.kind == .object else { throw FieldError(offset: at, message: "figures is not an object") }
                     try JSONScanner.members(record, member.valueStart..<member.valueEnd) { (figure) throws(FieldError) in
                         let figureName = JSONScanner.keyText(figure, in: record)
                         guard ["hint_faults_per_s", "pages_migrated_per_s", "balancing_migrated_per_s"].contains(figureName) else { return }

@@ -31,24 +31,24 @@ struct AttributeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also draw the timeline (regime bands, rates, the value's p99) as SVG here.", valueName: "file.svg"))
     var plot: String?
 
-    func validate() throws {
-        guard !series.isEmpty else { throw ValidationError("--series FILE is required (written by numaguard watch --series)") }
-        guard !telemetry.isEmpty else { throw ValidationError("--telemetry FILE is required") }
-    }
-
     func run() throws {
+        // Checked here, not in validate(): ArgumentParser validates this command also on the
+        // way to `attribute gate`, which takes neither option.
+        guard !series.isEmpty else { throw Terminal.fail("--series FILE is required (written by numaguard watch --series)", .usage) }
+        guard !telemetry.isEmpty else { throw Terminal.fail("--telemetry FILE is required", .usage) }
         let builder = try AttributionInputs.join(series: series, telemetry: telemetry, columns, plot: plot != nil)
         let report = Attribution.report(builder, seriesFiles: series)
-        switch columns.format {
-        case .text: FileHandleWriter.write(1, AttributionText.render(report))
-        case .json: FileHandleWriter.write(1, AttributionJSON.render(report))
-        }
+        // The plot first: when it cannot be written (73), no report is printed as if all went well.
         if let plot {
             do {
                 try OutputFile.write(TimelinePlot.render(report, valueName: report.telemetry.first?.valueColumn ?? "value"), to: plot)
             } catch {
                 throw Terminal.fail(error.description, ExitStatus(error))
             }
+        }
+        switch columns.format {
+        case .text: FileHandleWriter.write(1, AttributionText.render(report))
+        case .json: FileHandleWriter.write(1, AttributionJSON.render(report))
         }
     }
 }
