@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # numaguard benches: speed as ratios against an anchor timed in the same run.
 #
-#   bench/run.sh [--rounds N] [--runs N] [--no-build] [BENCH...]     (BENCH: inspect, audit, launch, watch, interrupts; default all)
+#   bench/run.sh [--rounds N] [--runs N] [--no-build] [BENCH...]     (BENCH: inspect, audit, launch, watch, interrupts, attribute; default all)
 #
 # Builds numaguard in release with a static Swift stdlib, runs each bench, prints MET/MISSED
 # per DESIGN.md target and writes bench/results/latest.md (git-ignored). Exits 0 even when a
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
         *) benches+=("$1"); shift ;;
     esac
 done
-all_benches=(inspect audit launch watch interrupts)
+all_benches=(inspect audit launch watch interrupts attribute)
 [ ${#benches[@]} -gt 0 ] || benches=("${all_benches[@]}")
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

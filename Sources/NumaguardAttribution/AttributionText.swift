@@ -34,8 +34,8 @@ public enum AttributionText {
         text += "series: \(report.seriesFiles.joined(separator: ", ")): \(coverage.samples.count) samples, "
         text += "\(coverage.first.map { UTCTime.text(Double($0) / 1e9, milliseconds: true) } ?? "-") to "
         text += "\(coverage.last.map { UTCTime.text(Double($0) / 1e9, milliseconds: true) } ?? "-") "
-        text += "(\(coverage.coveredSeconds.formatted(1)) s covered; \(coverage.duplicates) duplicate, \(coverage.overlaps) overlapping, "
-        text += "\(coverage.gaps) gaps)\n"
+        text += "(\(coverage.coveredSeconds.formatted(1)) s covered; duplicates \(coverage.duplicates), overlaps \(coverage.overlaps), "
+        text += "gaps \(coverage.gaps))\n"
         for file in report.telemetry {
             text += "telemetry: \(file.path): \(file.format.rawValue), \(file.rows) rows; time column `\(file.timeColumn)`: "
             text += "\(file.unit?.description ?? "no rows"); value column `\(file.valueColumn)`\n"
