@@ -61,6 +61,9 @@ let package = Package(
         .target(name: "NumaguardView", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
         // Reading documents back (Foundation's decoder); re-exports NumaguardView and NumaguardOutput.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardView"]),
+        // `attribute`: telemetry (CSV, JSON lines) joined to watch's series, statistics by regime,
+        // the gate. Pure: bytes in (the CLI reads the files), figures and documents out.
+        .target(name: "NumaguardAttribution", dependencies: ["NumaguardCore", "NumaguardOutput"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
         .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardOutput", "NumaguardView"]),
         // Thin CLI: argument parsing and wiring only.
@@ -69,6 +72,7 @@ let package = Package(
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
                 "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce",
+                "NumaguardAttribution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,6 +89,7 @@ let package = Package(
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
+        .testTarget(name: "NumaguardAttributionTests", dependencies: ["NumaguardAttribution", "NumaguardWatch", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", dependencies: ["NumaguardHost"], path: "Tests/TestSupport"),

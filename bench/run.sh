@@ -2,7 +2,7 @@
 # numaguard benches: speed as ratios against an anchor timed in the same run.
 #
 #   bench/run.sh [--rounds N] [--runs N] [--no-build] [--load idle|busy|both] [BENCH...]
-#   (BENCH: inspect, startup, audit, launch, watch, interrupts; default all. --load: run each bench
+#   (BENCH: inspect, startup, audit, launch, watch, interrupts, attribute; default all. --load: run each bench
 #   with the machine as it is, with one CPU kept busy by a spinning process pinned to the last CPU,
 #   or both, two rows each; default both)
 #
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
         *) benches+=("$1"); shift ;;
     esac
 done
-all_benches=(inspect startup audit launch watch interrupts)
+all_benches=(inspect startup audit launch watch interrupts attribute)
 [ ${#benches[@]} -gt 0 ] || benches=("${all_benches[@]}")
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -289,6 +289,17 @@ public struct HostRoot: Sendable {
         return try root.readBytes(relative)
     }
 
+    /// A large file the user names (attribute's telemetry and series), streamed chunk by chunk
+    /// as `readFile` would read it, up to `limit` bytes: 10 million rows are parsed as they
+    /// arrive and never held whole.
+    public static func streamFile<E: Error>(
+        atPath path: String, limit: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
+    ) throws(HostError) -> Result<Void, E> {
+        let root = HostRoot(userFileRoot: path.hasPrefix("/") ? "/" : ".")
+        let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
+        return try root.streamContents(relative, chunkSize: 1 << 20, limit: limit, body)
+    }
+
     public func readText(_ relative: String) throws(HostError) -> String {
         String(decoding: try readBytes(relative), as: UTF8.self)
     }

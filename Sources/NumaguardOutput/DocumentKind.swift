@@ -38,6 +38,10 @@ public enum DocumentKind: CaseIterable, Sendable {
     case watchSample
     /// One line of the apply/undo/migrate journal (JournalEntry).
     case journalEntry
+    /// `attribute --format json`: telemetry joined to watch's regimes.
+    case attribution
+    /// `attribute gate --format json`: a candidate period judged against a baseline.
+    case attributionGate
 
     /// The name: the `kind` field's value where the document has one.
     public var name: String {
@@ -58,6 +62,8 @@ public enum DocumentKind: CaseIterable, Sendable {
         case .watchEvent: "watch_event"
         case .watchSample: "watch_sample"
         case .journalEntry: "journal_entry"
+        case .attribution: "attribution"
+        case .attributionGate: "attribution_gate"
         }
     }
 

@@ -1,0 +1,40 @@
+/// Why attribution stopped: what is wrong and where, so an operator can open the file at the
+/// place. `kind` picks the exit status in the CLI (ErrorStatus.swift), never the message.
+public struct AttributionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// A file was read and is not what it should be (65).
+        case data
+        /// The command asked for something impossible (64).
+        case usage
+    }
+
+    public var kind: Kind
+    public var file: String
+    /// 1-based; nil when the problem is the file as a whole.
+    public var line: Int?
+    /// 1-based byte column in that line, where known.
+    public var column: Int?
+    public var message: String
+
+    public init(_ kind: Kind = .data, file: String, line: Int? = nil, column: Int? = nil, _ message: String) {
+        self.kind = kind
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var place: String {
+        file + (line.map { ":\($0)" } ?? "") + (column.map { ":\($0)" } ?? "")
+    }
+
+    public var description: String { place + ": " + message }
+}
+
+/// A problem found inside one record, before the file and line are known: the record's
+/// reader adds them.
+struct FieldError: Error {
+    /// 0-based byte offset in the record.
+    var offset: Int
+    var message: String
+}

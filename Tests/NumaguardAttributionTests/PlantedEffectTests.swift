@@ -1,0 +1,110 @@
+import Foundation
+@testable import NumaguardAttribution
+import TestSupport
+import XCTest
+
+/// The proof the issue asks for: over a series recorded in the 6.1 guest under induced
+/// migrations, telemetry with +40 µs planted on every row in SHOCK seconds is attributed to
+/// SHOCK (the uplift's interval holds 40 and excludes 0), and telemetry without it shows no
+/// uplift; the gate passes the clean period against the planted one and fails the reverse.
+final class PlantedEffectTests: XCTestCase {
+    static func samples() throws -> [WatchSample] {
+        var reader = WatchSeriesReader(file: "series.jsonl")
+        let text = try RecordedWatchSeries.lines()
+        try Array(text.utf8).withUnsafeBufferPointer { (bytes) throws(AttributionError) in try reader.feed(bytes) }
+        return try reader.finish()
+    }
+
+    static func builder(_ samples: [WatchSample], _ csv: String, segments: [String] = []) throws -> AttributionBuilder {
+        var builder = AttributionBuilder(coverage: Coverage(samples), segmentColumns: segments)
+        var reader = TelemetryReader(file: "t.csv", format: .csv, columns: TelemetryColumns(time: "ts", value: "latency_us", segments: segments))
+        try Array(csv.utf8).withUnsafeBufferPointer { (bytes) throws(AttributionError) in
+            try reader.feed(bytes) { (row) throws(AttributionError) in try builder.add(row, file: "t.csv") }
+        }
+        try reader.finish { (row) throws(AttributionError) in try builder.add(row, file: "t.csv") }
+        builder.noteFile(reader.summary)
+        return builder
+    }
+
+    func testTheCommittedSeriesIsTheReplayOfTheRecordedCounters() throws {
+        let path = Command.fixture("attribution/series-6.1-2node.jsonl")
+        let generated = try RecordedWatchSeries.lines()
+        if ProcessInfo.processInfo.environment["NUMAGUARD_WRITE_ATTRIBUTION_SERIES"] != nil {
+            try generated.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), generated)
+    }
+
+    func testTheSeriesHasTheRecordedShocks() throws {
+        let samples = try Self.samples()
+        XCTAssertEqual(samples.count, 29)
+        let regimes = samples.map(\.regime)
+        XCTAssertTrue(regimes.contains(.shock) && regimes.contains(.stable))
+        XCTAssertGreaterThan(samples.filter { $0.regime == .shock }.count, 5)
+    }
+
+    func testPlantedUpliftIsRecoveredWithinItsInterval() throws {
+        let samples = try Self.samples()
+        let report = Attribution.report(try Self.builder(samples, PlantedTelemetry.csv(over: samples, planted: 40)), seriesFiles: ["s"])
+        XCTAssertEqual(report.before + report.after + report.inGaps, 0)
+        XCTAssertEqual(report.telemetry.first?.unit, .microseconds)
+        XCTAssertGreaterThan(report.regimes[AttributionRegime.shock.rawValue].count, 5000)
+        for p in [0.95, 0.99] {
+            let uplift = try XCTUnwrap(report.uplifts.first { $0.regime == .shock && $0.probability == p })
+            let interval = try XCTUnwrap(uplift.interval)
+            XCTAssertLessThanOrEqual(interval.low, 40, "p\(p): \(uplift.difference) [\(interval.low), \(interval.high)]")
+            XCTAssertGreaterThanOrEqual(interval.high, 40, "p\(p): \(uplift.difference) [\(interval.low), \(interval.high)]")
+            XCTAssertGreaterThan(interval.low, 0)
+            XCTAssertTrue(uplift.significant)
+        }
+        // Almost all of the worst 1% is in SHOCK.
+        XCTAssertGreaterThan(report.worstOutsideStable ?? 0, 0.9)
+    }
+
+    func testNothingPlantedNoUplift() throws {
+        let samples = try Self.samples()
+        let report = Attribution.report(try Self.builder(samples, PlantedTelemetry.csv(over: samples, planted: 0)), seriesFiles: ["s"])
+        for p in [0.95, 0.99] {
+            let uplift = try XCTUnwrap(report.uplifts.first { $0.regime == .shock && $0.probability == p })
+            let interval = try XCTUnwrap(uplift.interval)
+            XCTAssertLessThanOrEqual(interval.low, 0, "p\(p): \(uplift.difference) [\(interval.low), \(interval.high)]")
+            XCTAssertGreaterThanOrEqual(interval.high, 0, "p\(p): \(uplift.difference) [\(interval.low), \(interval.high)]")
+            XCTAssertFalse(uplift.significant)
+        }
+    }
+
+    func testGatePassesTheCleanCandidateAndFailsTheReverse() throws {
+        let samples = try Self.samples()
+        let planted = try Self.builder(samples, PlantedTelemetry.csv(over: samples, stepMicros: 2000, planted: 40, seed: 11, segments: ["XNAS", "XLON"]), segments: ["venue"])
+        let clean = try Self.builder(samples, PlantedTelemetry.csv(over: samples, stepMicros: 2000, planted: 0, seed: 12, segments: ["XNAS", "XLON"]), segments: ["venue"])
+        func side(_ builder: AttributionBuilder) -> GateSide {
+            GateSide(directory: "d", seriesFiles: [], telemetry: [], rows: builder.rows, joined: builder.joined, outside: builder.outside, noValue: 0)
+        }
+        let better = AttributionGate.judge(baseline: planted, baselineSide: side(planted), candidate: clean, candidateSide: side(clean),
+                                           settings: GateSettings())
+        XCTAssertTrue(better.passed, better.reasons.joined(separator: "\n"))
+        XCTAssertEqual(better.segments.map(\.values), [["XNAS"], ["XLON"]])
+        let worse = AttributionGate.judge(baseline: clean, baselineSide: side(clean), candidate: planted, candidateSide: side(planted),
+                                          settings: GateSettings())
+        XCTAssertFalse(worse.passed)
+        XCTAssertTrue(worse.reasons.contains { $0.contains("venue=XNAS: p99") && $0.contains("worse beyond 5.0%") }, worse.reasons.joined(separator: "\n"))
+        // The same period against itself (other draws): passes, nothing worse.
+        let again = try Self.builder(samples, PlantedTelemetry.csv(over: samples, stepMicros: 2000, planted: 0, seed: 13, segments: ["XNAS", "XLON"]), segments: ["venue"])
+        let same = AttributionGate.judge(baseline: clean, baselineSide: side(clean), candidate: again, candidateSide: side(again),
+                                         settings: GateSettings(maxWorse: 0.1))
+        XCTAssertTrue(same.passed, same.reasons.joined(separator: "\n"))
+    }
+
+    func testCompletionDropFailsTheGate() throws {
+        let samples = try Self.samples()
+        let full = try Self.builder(samples, PlantedTelemetry.csv(over: samples, planted: 0, seed: 3))
+        let sparse = try Self.builder(samples, PlantedTelemetry.csv(over: samples, stepMicros: 1100, planted: 0, seed: 4))
+        func side(_ builder: AttributionBuilder) -> GateSide {
+            GateSide(directory: "d", seriesFiles: [], telemetry: [], rows: builder.rows, joined: builder.joined, outside: builder.outside, noValue: 0)
+        }
+        let report = AttributionGate.judge(baseline: full, baselineSide: side(full), candidate: sparse, candidateSide: side(sparse),
+                                           settings: GateSettings(maxWorse: 0.5))
+        XCTAssertFalse(report.passed)
+        XCTAssertTrue(report.reasons.contains { $0.hasPrefix("all rows: completion dropped 9.") }, report.reasons.joined(separator: "\n"))
+    }
+}
