@@ -61,6 +61,30 @@ final class PlantedEffectTests: XCTestCase {
         XCTAssertGreaterThan(report.worstOutsideStable ?? 0, 0.9)
     }
 
+    /// The same proof over what `watch --series` itself wrote in the 6.1 guest under induced
+    /// migrations (WatchGuestTests, `NUMAGUARD_RECORD_WATCH_SAMPLES`): +40 µs on every SHOCK
+    /// row is found within its interval; nothing planted, no uplift.
+    func testThePlantedUpliftOverTheGuestsOwnSeries() throws {
+        var reader = WatchSeriesReader(file: "watch-sample-series-6.1-2node.jsonl")
+        let bytes = Array(try String(contentsOfFile: Command.fixture("watch-sample-series-6.1-2node.jsonl"), encoding: .utf8).utf8)
+        try bytes.withUnsafeBufferPointer { (bytes) throws(AttributionError) in try reader.feed(bytes) }
+        let samples = try reader.finish()
+        XCTAssertGreaterThanOrEqual(samples.filter { $0.regime == .shock }.count, 10)
+        XCTAssertGreaterThanOrEqual(samples.filter { $0.regime == .stable }.count, 10)
+        for planted in [40.0, 0] {
+            let report = Attribution.report(try Self.builder(samples, PlantedTelemetry.csv(over: samples, planted: planted, seed: 21)), seriesFiles: ["s"])
+            XCTAssertEqual(report.before + report.after + report.inGaps, 0)
+            for p in [0.95, 0.99] {
+                let uplift = try XCTUnwrap(report.uplifts.first { $0.regime == .shock && $0.probability == p })
+                let interval = try XCTUnwrap(uplift.interval)
+                let said = "planted \(planted), p\(p): \(uplift.difference) [\(interval.low), \(interval.high)]"
+                XCTAssertLessThanOrEqual(interval.low, planted, said)
+                XCTAssertGreaterThanOrEqual(interval.high, planted, said)
+                XCTAssertEqual(uplift.significant, planted > 0, said)
+            }
+        }
+    }
+
     func testNothingPlantedNoUplift() throws {
         let samples = try Self.samples()
         let report = Attribution.report(try Self.builder(samples, PlantedTelemetry.csv(over: samples, planted: 0)), seriesFiles: ["s"])

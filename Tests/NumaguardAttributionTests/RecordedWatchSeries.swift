@@ -70,7 +70,7 @@ enum UTCTimeText {
 /// latency (100 µs + exponential, mean 10), plus `planted` on rows whose time falls in a
 /// sample of `regime`.
 enum PlantedTelemetry {
-    static func csv(over samples: [WatchSample], stepMicros: Int64 = 1000, planted: Double, in regime: AttributionRegime = .shock,
+    static func csv(over samples: [NumaguardAttribution.WatchSample], stepMicros: Int64 = 1000, planted: Double, in regime: AttributionRegime = .shock,
                     seed: UInt64 = 7, segments: [String] = []) -> String {
         var rng = Xoshiro256(seed: seed)
         var text = "ts,latency_us" + (segments.isEmpty ? "" : ",venue") + "\n"
