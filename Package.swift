@@ -55,6 +55,9 @@ let package = Package(
         .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput", "CLinux"]),
         // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
         .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput"]),
+        // `fleet report` and `fleet diff`: many hosts' certificates and snapshots judged together;
+        // pure but for CollectedHostReader, which reads the collected directories.
+        .target(name: "NumaguardFleet", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardAudit", "NumaguardSnapshot"]),
         // Summaries and renderers (text, json) over host values; JSONDocument, the Encodable documents' envelope.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
@@ -64,7 +67,7 @@ let package = Package(
             name: "numaguard-tool",
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
-                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce",
+                "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce", "NumaguardFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +84,7 @@ let package = Package(
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
+        .testTarget(name: "NumaguardFleetTests", dependencies: ["NumaguardFleet", "NumaguardCore", "NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", dependencies: ["NumaguardHost"], path: "Tests/TestSupport"),

@@ -36,6 +36,10 @@ public enum DocumentKind: CaseIterable, Sendable {
     case watchEvent
     /// One line of the apply/undo/migrate journal (JournalEntry).
     case journalEntry
+    /// `fleet report --format json` (and fleet.json under --out).
+    case fleetReport
+    /// `fleet diff --format json`.
+    case fleetDiff
 
     /// The name: the `kind` field's value where the document has one.
     public var name: String {
@@ -55,6 +59,8 @@ public enum DocumentKind: CaseIterable, Sendable {
         case .launchRecord: "launch_record"
         case .watchEvent: "watch_event"
         case .journalEntry: "journal_entry"
+        case .fleetReport: "fleet_report"
+        case .fleetDiff: "fleet_diff"
         }
     }
 

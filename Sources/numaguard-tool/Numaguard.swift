@@ -21,7 +21,7 @@ struct Numaguard: ParsableCommand {
         version: version,
         subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self,
                       RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self, WatchCommand.self,
-                      PlanCommand.self, ApplyCommand.self, UndoCommand.self, MigrateCommand.self]
+                      PlanCommand.self, ApplyCommand.self, UndoCommand.self, MigrateCommand.self, FleetCommand.self]
     )
 }
 

@@ -11,6 +11,7 @@ final class DocumentKindTests: XCTestCase {
             "audit audit 1", "certificate certificate 1", "plan plan 1", "apply apply 1", "undo undo 1", "migrate migrate 1",
             "diff diff 1", "topology topology 1", "inspect inspect 1", "snapshot snapshot 1", "capture capture 1",
             "run-plan run-plan 1", "launch_record - 1", "watch_event watch_event 1", "journal_entry - 1",
+            "fleet_report fleet_report 1", "fleet_diff fleet_diff 1",
         ])
         XCTAssertEqual(DocumentKind.launchRecord.formatVersion, LaunchRecord.formatVersion)
     }

@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import NumaguardCore
+import NumaguardFleet
+import NumaguardHost
+import NumaguardReport
+import NumaguardSnapshot
+
+struct FleetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "Judge many hosts together: their certificates (report) or their snapshots (diff).",
+        subcommands: [FleetReportCommand.self, FleetDiffCommand.self]
+    )
+}
+
+struct FleetReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "One report over many hosts' certify output: each certificate verified, hosts grouped by verdict, failures by check.",
+        discussion: """
+            Each DIR holds one host's certify output (certificate.json, certificate.sha256, exit-status; \
+            contrib/ansible/certify.yml fetches them). The host is named by DIR's base name. A certificate \
+            whose sha256 does not match certificate.sha256, or that is another host's copy, is tampered; one \
+            without certificate.sha256 is unverified; a DIR without certificate.json has no certificate; one \
+            older than --max-age is stale: all fail the fleet. Exit codes: 0 every host certified; 1 any host \
+            not certified, tampered, unverified, unreadable, without a certificate or stale; 3 otherwise any \
+            incomplete; 64 usage; 65 a verified certificate of a kind or format_version this numaguard does \
+            not read; 66 a DIR missing or not a directory; 73 --out could not be written.
+            """
+    )
+
+    @Option(help: "Output format: text, json, junit or prometheus.") var format: AuditFormat = .text
+    @Option(help: ArgumentHelp("Also write fleet.txt, fleet.json, fleet.junit.xml and fleet.prom here (created if missing).", valueName: "dir"))
+    var out: String?
+    @Option(name: .customLong("max-age"), help: ArgumentHelp("A certificate older than this is stale, e.g. 24h or 90m.", valueName: "duration"))
+    var maxAge: String = "24h"
+    @Option(help: ArgumentHelp("Measure ages from this instant (RFC 3339 UTC, e.g. 2026-12-02T06:00:00Z) instead of now.", valueName: "time"))
+    var now: String?
+    @Argument(help: ArgumentHelp("One directory per host, holding its certify output.", valueName: "dir")) var directories: [String]
+
+    func validate() throws {
+        guard !directories.isEmpty else { throw ValidationError("name at least one host directory") }
+        guard case let .success(seconds) = Quantity.seconds(maxAge), seconds >= 1 else {
+            throw ValidationError("--max-age \"\(maxAge)\" must be a duration of at least 1s, e.g. 24h")
+        }
+        if let now, Timestamp.epochSeconds(now) == nil {
+            throw ValidationError("--now \"\(now)\" is not an RFC 3339 UTC time such as 2026-12-02T06:00:00Z")
+        }
+    }
+
+    func run() throws {
+        guard case let .success(seconds) = Quantity.seconds(maxAge) else { throw ValidationError("--max-age") }
+        let instant = now.flatMap(Timestamp.epochSeconds) ?? SystemClock.now().epoch
+        let collected: [CollectedHost]
+        do {
+            collected = try CollectedHostReader.read(directories)
+        } catch {
+            throw Terminal.fail("cannot read the host directory \(error.path): \(error.reason)", .noInput)
+        }
+        let report: FleetReport
+        do {
+            report = try FleetReport.make(collected, now: instant, maxAge: Int(seconds.rounded(.down)))
+        } catch {
+            throw Terminal.fail(error.description, ExitStatus(error.error))
+        }
+        let rendered = try render(report)
+        if let out {
+            do {
+                let directory = try OutputFile.makeDirectory(out)
+                defer { _ = close(directory) }
+                for (name, contents) in [("fleet.txt", rendered.text), ("fleet.json", rendered.json),
+                                         ("fleet.junit.xml", rendered.junit), ("fleet.prom", rendered.prometheus)] {
+                    try OutputFile.write(contents, in: directory, name: name, path: "\(out)/\(name)")
+                }
+            } catch {
+                throw Terminal.fail("cannot write the fleet report to \(out): \(error)", ExitStatus(error))
+            }
+        }
+        let printed = switch format {
+        case .text: rendered.text
+        case .json: rendered.json
+        case .junit: rendered.junit
+        case .prometheus: rendered.prometheus
+        }
+        FileHandleWriter.write(1, printed)
+        if report.status != .success { throw ExitCode(report.status.rawValue) }
+    }
+
+    func render(_ report: FleetReport) throws -> (text: String, json: String, junit: String, prometheus: String) {
+        (FleetReportText.render(report), try JSONDocument.render(kind: .fleetReport, report),
+         FleetReportJUnit.render(report), FleetReportPrometheus.render(report))
+    }
+}
+
+struct FleetDiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "The facts on which hosts of one role differ from the majority, naming the outliers.",
+        discussion: """
+            Compares the placement-relevant facts `diff` compares (topology, kernel knobs, boot arguments, \
+            device locality, cgroup cpusets, placement actors) across two or more snapshots. A host is named \
+            by its file's base name without .json, or by its directory's for a file called snapshot.json. \
+            Exit codes: 0 every host agrees; 1 some fact differs; 3 nothing differs among what was compared, \
+            but some host's fact could not be compared; 64 usage; 65 a file that is not a numaguard snapshot \
+            of this format; 66 a snapshot file missing or unreadable.
+            """
+    )
+
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Argument(help: ArgumentHelp("Two or more snapshots (numaguard snapshot --out), one per host.", valueName: "snapshot"))
+    var snapshots: [String]
+
+    func validate() throws {
+        guard snapshots.count >= 2 else { throw ValidationError("fleet diff needs at least two snapshots to compare") }
+    }
+
+    func run() throws {
+        let names = FleetNames.forSnapshots(snapshots)
+        var loaded: [(name: String, file: String, snapshot: Snapshot)] = []
+        for (file, name) in zip(snapshots, names) { loaded.append((name, file, try SnapshotFile.load(file))) }
+        let diff = FleetDiff.make(loaded)
+        switch format {
+        case .text: FileHandleWriter.write(1, FleetDiffText.render(diff))
+        case .json: FileHandleWriter.write(1, try JSONDocument.render(kind: .fleetDiff, diff))
+        }
+        if diff.status != .success { throw ExitCode(diff.status.rawValue) }
+    }
+}
