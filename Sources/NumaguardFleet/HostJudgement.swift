@@ -35,8 +35,11 @@ enum HostJudgement {
         let bytes: [UInt8]
         switch host.certificate {
         case .absent:
-            row.reason = row.recordedExitStatus.map { "no certificate.json: certify exited \($0) (\(meaning($0))) and wrote none" }
-                ?? "no certificate.json and no exit-status: certify did not run here, or nothing was fetched"
+            row.reason = row.recordedExitStatus.map { status in
+                [0, 1, 3].contains(status)
+                    ? "no certificate.json, though certify exited \(status) (\(meaning(status))), which writes one: it was not fetched or was removed"
+                    : "no certificate.json: certify exited \(status) (\(meaning(status))) and wrote none"
+            } ?? "no certificate.json and no exit-status: certify did not run here, or nothing was fetched"
             return row
         case let .refused(reason):
             row.verdict = .unreadable
@@ -133,9 +136,9 @@ enum HostJudgement {
     /// certify's exit statuses in words (its --help), for a host that left no certificate.
     static func meaning(_ status: Int) -> String {
         switch status {
-        case 0: "certified, yet no certificate was fetched"
-        case 1: "violations, yet no certificate was fetched"
-        case 3: "incomplete, yet no certificate was fetched"
+        case 0: "certified"
+        case 1: "violations"
+        case 3: "incomplete"
         case 64: "usage"
         case 66: "the policy or --launch-records missing or unreadable"
         case 69: "numaguard-tool missing"

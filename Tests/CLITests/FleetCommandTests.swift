@@ -20,15 +20,17 @@ final class FleetCommandTests: XCTestCase {
     /// certify of `fixture` into `<collect>/<name>`, with the exit-status the playbook records.
     private func certify(_ name: String, _ fixture: String) throws -> String {
         let out = directory.appendingPathComponent("collect/\(name)")
+        try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
         let result = try Command.numaguard(["certify", "--policy", policy, "--host-root", Fixtures.path(fixture),
                                             "--out", out.path, "--window", "10ms"])
+        XCTAssertTrue([0, 1].contains(result.status), result.stderr)
         try "\(result.status)\n".write(to: out.appendingPathComponent("exit-status"), atomically: true, encoding: .utf8)
         return out.path
     }
 
     func testReportExitCodesFormatsAndOut() throws {
         let a = try certify("host-a", "linux-rt-2node")
-        let b = try certify("host-b", "linux-rt-2node")
+        let b = try certify("host-b", "linux-rt-2node-devices")
         let certified = try Command.numaguard(["fleet", "report", a, b])
         XCTAssertEqual(certified.status, 0, certified.stdout + certified.stderr)
         XCTAssertTrue(certified.stdout.hasPrefix("numaguard fleet report: 2 hosts at "), certified.stdout)

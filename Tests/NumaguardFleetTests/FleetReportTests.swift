@@ -92,10 +92,16 @@ final class FleetReportTests: XCTestCase {
         try "78\n".write(to: failed.appendingPathComponent("exit-status"), atomically: true, encoding: .utf8)
         let empty = root.appendingPathComponent("c")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        let report = try report(root, ["a", "b", "c"])
-        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .noCertificate, .noCertificate])
+        // d: certify passed there, but its certificate never arrived.
+        let lost = root.appendingPathComponent("d")
+        try FileManager.default.createDirectory(at: lost, withIntermediateDirectories: true)
+        try "0\n".write(to: lost.appendingPathComponent("exit-status"), atomically: true, encoding: .utf8)
+        let report = try report(root, ["a", "b", "c", "d"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .noCertificate, .noCertificate, .noCertificate])
         XCTAssertEqual(try host(report, "b").reason, "no certificate.json: certify exited 78 (invalid policy) and wrote none")
         XCTAssertTrue(try host(report, "c").reason?.contains("no exit-status") == true)
+        XCTAssertEqual(try host(report, "d").reason,
+                       "no certificate.json, though certify exited 0 (certified), which writes one: it was not fetched or was removed")
         XCTAssertEqual(report.status, .violations)
     }
 
