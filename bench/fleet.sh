@@ -28,6 +28,7 @@ command -v python3 >/dev/null || { echo "bench: python3 missing (it generates th
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fixtures=(linux-rt-2node linux-6.1-2node linux-6.12-2node)
+mkdir -p "$work/seed"
 declare -A policy=([linux-rt-2node]=latency-baseline [linux-6.1-2node]=trading-host [linux-6.12-2node]=trading-host)
 for fixture in "${fixtures[@]}"; do
     status=0

@@ -46,7 +46,7 @@ public struct CertificateRecord: Decodable, Sendable {
     }
 
     /// The audit's severities, in order (NumaguardAudit's `Severity`, read back).
-    public enum Severity: String, Decodable, Sendable, Comparable, CaseIterable {
+    public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
         case info, warning, critical
 
         public static func < (lhs: Severity, rhs: Severity) -> Bool {

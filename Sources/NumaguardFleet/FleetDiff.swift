@@ -34,6 +34,15 @@ public struct FleetDiff: Encodable, Sendable {
         /// nil: the fact is absent on these hosts (no such node, device, knob or argument).
         public var value: String?
         public var hosts: [String]
+
+        enum CodingKeys: String, CodingKey { case value, hosts }
+
+        /// `value` is written as null for an absent fact, never left out.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(value, forKey: .value)
+            try container.encode(hosts, forKey: .hosts)
+        }
     }
 
     /// A fact on which not every compared host agrees.
@@ -44,6 +53,17 @@ public struct FleetDiff: Encodable, Sendable {
         public var majority: ValueGroup?
         /// Everyone else, each value with its hosts, most hosts first.
         public var outliers: [ValueGroup]
+
+        enum CodingKeys: String, CodingKey { case id, group, majority, outliers }
+
+        /// `majority` is written as null for a tie, never left out.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(group, forKey: .group)
+            try container.encode(majority, forKey: .majority)
+            try container.encode(outliers, forKey: .outliers)
+        }
     }
 
     public struct NotCompared: Encodable, Sendable {

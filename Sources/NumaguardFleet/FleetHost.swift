@@ -74,7 +74,7 @@ public enum Verdict: String, Codable, Sendable, CaseIterable {
 public struct CheckCell: Encodable, Sendable {
     public var check: String
     public var outcome: CertificateRecord.Outcome
-    public var severity: String
+    public var severity: CertificateRecord.Severity
     public var findings: [Detail]
 
     public struct Detail: Encodable, Sendable {

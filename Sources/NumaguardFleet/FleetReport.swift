@@ -17,7 +17,7 @@ public struct FleetReport: Encodable, Sendable {
     public struct CheckGroup: Encodable, Sendable {
         public var check: String
         public var outcome: CertificateRecord.Outcome
-        public var severity: String
+        public var severity: CertificateRecord.Severity
         public var hosts: [String]
         public var actuals: [ActualGroup]
     }
@@ -115,6 +115,7 @@ extension FleetReport {
                     groups[key] = CheckGroup(check: cell.check, outcome: cell.outcome, severity: cell.severity, hosts: [], actuals: [])
                 }
                 groups[key]?.hosts.append(host.name)
+                if let severity = groups[key]?.severity, cell.severity > severity { groups[key]?.severity = cell.severity }
                 let actuals = Set(cell.findings.filter { $0.outcome == cell.outcome }.map(\.actual)).sorted()
                 for actual in actuals {
                     if actualHosts[key]?[actual] == nil { actualOrder[key, default: []].append(actual) }

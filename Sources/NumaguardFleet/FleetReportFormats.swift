@@ -27,13 +27,13 @@ public enum FleetReportJUnit {
                 (finding.subject.map { "[\($0)] " } ?? "") + "\(finding.outcome.rawValue): expected \(finding.expected), actual \(finding.actual)"
             }.joined(separator: "\n")
             let first = cell.findings.first { $0.outcome == cell.outcome }
-            let message = first.map { "\(cell.severity): expected \($0.expected), actual \($0.actual)" } ?? cell.outcome.rawValue
+            let message = first.map { "\(cell.severity.rawValue): expected \($0.expected), actual \($0.actual)" } ?? cell.outcome.rawValue
             let elements: [JUnitXML.Element]
             switch cell.outcome {
             case .pass: elements = []
             case .fail:
                 failures += 1
-                elements = [.failure(message: message, type: cell.severity, text: details)]
+                elements = [.failure(message: message, type: cell.severity.rawValue, text: details)]
             case .waived:
                 skipped += 1
                 elements = [.skipped(message: "waived: \(message)"), .systemOut(details)]

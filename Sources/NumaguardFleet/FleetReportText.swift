@@ -56,7 +56,7 @@ public enum FleetReportText {
             out.append("\(title) by check:")
             for group in groups {
                 let count = group.hosts.count
-                out.append("  \(Shown.text(group.check)) (\(group.severity)): \(count) host\(count == 1 ? "" : "s")")
+                out.append("  \(Shown.text(group.check)) (\(group.severity.rawValue)): \(count) host\(count == 1 ? "" : "s")")
                 for actual in group.actuals {
                     out.append("    \(Shown.text(actual.actual)): \(Shown.names(actual.hosts, limit: 20))")
                 }

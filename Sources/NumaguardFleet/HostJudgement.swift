@@ -116,14 +116,17 @@ enum HostJudgement {
         return row
     }
 
-    /// Findings to one cell per check ID, sorted by ID.
+    /// Findings to one cell per check ID, sorted by ID: the worst outcome, and the highest
+    /// severity among the findings with that outcome.
     static func cells(_ findings: [CertificateRecord.Finding]) -> [CheckCell] {
         var byCheck: [String: CheckCell] = [:]
         for finding in findings {
-            var cell = byCheck[finding.check] ?? CheckCell(check: finding.check, outcome: .pass, severity: finding.severity.rawValue, findings: [])
-            if finding.outcome > cell.outcome || (finding.outcome == cell.outcome && cell.findings.isEmpty && finding.outcome != .pass) {
+            var cell = byCheck[finding.check] ?? CheckCell(check: finding.check, outcome: finding.outcome, severity: finding.severity, findings: [])
+            if finding.outcome > cell.outcome {
                 cell.outcome = finding.outcome
-                cell.severity = finding.severity.rawValue
+                cell.severity = finding.severity
+            } else if finding.outcome == cell.outcome {
+                cell.severity = max(cell.severity, finding.severity)
             }
             if finding.outcome != .pass {
                 cell.findings.append(.init(outcome: finding.outcome, subject: finding.subject, expected: finding.expected, actual: finding.actual))

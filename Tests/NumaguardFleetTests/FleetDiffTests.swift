@@ -1,6 +1,7 @@
 import Foundation
 import NumaguardCore
 @testable import NumaguardFleet
+import NumaguardReport
 import NumaguardSnapshot
 import TestSupport
 import XCTest
@@ -51,6 +52,10 @@ final class FleetDiffTests: XCTestCase {
         XCTAssertEqual(release.outliers.map(\.hosts), [["a", "c"], ["b", "d"]])
         XCTAssertTrue(FleetDiffText.render(diff).contains("kernel.release: no majority; \(older.kernel.release) (a, c); \(newer.kernel.release) (b, d)"))
         XCTAssertEqual(diff.outlierHosts, ["a", "b", "c", "d"])
+        let json = try Command.json(try JSONDocument.render(kind: .fleetDiff, diff))
+        XCTAssertEqual(json["kind"] as? String, "fleet_diff")
+        let first = try XCTUnwrap((json["differences"] as? [[String: Any]])?.first { $0["id"] as? String == "kernel.release" })
+        XCTAssertTrue(first["majority"] is NSNull, "a tie is written as null, not left out: \(first)")
     }
 
     func testAbsentFactsNodeMemoryAndBootArguments() throws {
@@ -67,6 +72,9 @@ final class FleetDiffTests: XCTestCase {
                        "0.1% less memory agrees; root= and console= are not placement parameters")
         let knob = try XCTUnwrap(diff.differences.last)
         XCTAssertNil(knob.outliers.first?.value, "absent on d")
+        let json = try Command.json(try JSONDocument.render(kind: .fleetDiff, diff))
+        let outlier = try XCTUnwrap(((json["differences"] as? [[String: Any]])?.last?["outliers"] as? [[String: Any]])?.first)
+        XCTAssertTrue(outlier["value"] is NSNull, "an absent fact is written as null: \(outlier)")
         XCTAssertTrue(FleetDiffText.render(diff).contains("vm.zone_reclaim_mode: majority \(base.kernel.sysctls["vm.zone_reclaim_mode"] ?? "?") (4 hosts); d: absent"))
     }
 
