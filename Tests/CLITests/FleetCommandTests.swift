@@ -59,6 +59,18 @@ final class FleetCommandTests: XCTestCase {
         XCTAssertTrue(prometheus.contains("numaguard_fleet_certified 0\n"), prometheus)
         XCTAssertTrue(prometheus.contains("numaguard_fleet_host_verdict{host=\"host-c\",verdict=\"not_certified\"} 1\n"), prometheus)
 
+        // Options anywhere among the directories, in either spelling; after `--` everything is a directory.
+        let spelled = try Command.numaguard(["fleet", "report", a, "--format=json", b, "--max-age", "48h"])
+        XCTAssertEqual(spelled.status, 0, spelled.stderr)
+        XCTAssertEqual((try Command.json(spelled.stdout)["hosts"] as? [[String: Any]])?.count, 2)
+        let terminated = try Command.numaguard(["fleet", "report", a, "--", "--format"])
+        XCTAssertEqual(terminated.status, 66)
+        XCTAssertTrue(terminated.stderr.contains("cannot read the host directory --format"), terminated.stderr)
+        let help = try Command.numaguard(["fleet", "report", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("USAGE: numaguard fleet report"), help.stdout)
+        XCTAssertEqual(try Command.numaguard(["fleet", "report", a, "--format", "xml"]).status, 64)
+
         // Ages from --now: a day and an hour later every certificate is stale.
         let later = try Command.numaguard(["fleet", "report", a, "--now", "2099-01-01T00:00:00Z"])
         XCTAssertEqual(later.status, 1)
