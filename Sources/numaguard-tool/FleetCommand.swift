@@ -45,8 +45,9 @@ struct FleetReportCommand: ParsableCommand {
 
     func validate() throws {
         guard !directories.isEmpty else { throw ValidationError("name at least one host directory") }
-        guard case let .success(seconds) = Quantity.seconds(maxAge), seconds >= 1 else {
-            throw ValidationError("--max-age \"\(maxAge)\" must be a duration of at least 1s, e.g. 24h")
+        // Bounded so the seconds convert to an Int (about 126 years).
+        guard case let .success(seconds) = Quantity.seconds(maxAge), seconds >= 1, seconds <= 4e9 else {
+            throw ValidationError("--max-age \"\(maxAge)\" must be a duration from 1s to 1000000h, e.g. 24h")
         }
         if let now, Timestamp.epochSeconds(now) == nil {
             throw ValidationError("--now \"\(now)\" is not an RFC 3339 UTC time such as 2026-12-02T06:00:00Z")

@@ -95,6 +95,7 @@ final class FleetCommandTests: XCTestCase {
         XCTAssertEqual(missing.status, 66)
         XCTAssertTrue(missing.stderr.contains("cannot read the host directory \(directory.appendingPathComponent("nope").path)"), missing.stderr)
         XCTAssertEqual(try Command.numaguard(["fleet", "report", a, "--max-age", "forever"]).status, 64)
+        XCTAssertEqual(try Command.numaguard(["fleet", "report", a, "--max-age", "99999999999999999999999h"]).status, 64, "too large for an Int of seconds: refused, not a crash")
         XCTAssertEqual(try Command.numaguard(["fleet", "report", a, "--now", "yesterday"]).status, 64)
         XCTAssertEqual(try Command.numaguard(["fleet", "report"]).status, 64)
         XCTAssertEqual(try Command.numaguard(["fleet", "report", a, "--out", "/proc/no-such/dir"]).status, 73)
