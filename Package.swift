@@ -64,6 +64,9 @@ let package = Package(
         // `attribute`: telemetry (CSV, JSON lines) joined to watch's series, statistics by regime,
         // the gate. Pure: bytes in (the CLI reads the files), figures and documents out.
         .target(name: "NumaguardAttribution", dependencies: ["NumaguardCore", "NumaguardOutput"]),
+        // `fleet report` and `fleet diff`: many hosts' certificates and snapshots judged together;
+        // pure but for CollectedHostReader, which reads the collected directories.
+        .target(name: "NumaguardFleet", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardAudit", "NumaguardSnapshot"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
         .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardOutput", "NumaguardView"]),
         // Thin CLI: argument parsing and wiring only.
@@ -72,7 +75,7 @@ let package = Package(
             dependencies: [
                 "NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardPolicy", "NumaguardAudit",
                 "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardSnapshot", "NumaguardWatch", "NumaguardEnforce",
-                "NumaguardAttribution",
+                "NumaguardAttribution", "NumaguardFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,7 +92,7 @@ let package = Package(
         .testTarget(name: "NumaguardSnapshotTests", dependencies: ["NumaguardSnapshot", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         .testTarget(name: "NumaguardWatchTests", dependencies: ["NumaguardWatch", "NumaguardHost", "NumaguardPolicy", "TestSupport"]),
         .testTarget(name: "NumaguardEnforceTests", dependencies: ["NumaguardEnforce", "NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
-        .testTarget(name: "NumaguardAttributionTests", dependencies: ["NumaguardAttribution", "NumaguardWatch", "NumaguardHost", "TestSupport"]),
+        .testTarget(name: "NumaguardAttributionTests", dependencies: ["NumaguardAttribution", "NumaguardFleet", "NumaguardWatch", "NumaguardHost", "TestSupport"]),
         .testTarget(name: "NumaguardReportTests", dependencies: ["NumaguardReport", "NumaguardHost", "NumaguardOutput", "TestSupport"]),
         // Shared by the end-to-end and VM tests: running the binary, numactl/numastat oracles.
         .target(name: "TestSupport", dependencies: ["NumaguardHost"], path: "Tests/TestSupport"),

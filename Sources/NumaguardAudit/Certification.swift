@@ -34,20 +34,27 @@ public enum WindowChecks {
 }
 
 /// A certification: the audit plus the window, with what a filed report needs to stand on
-/// its own (host identity, tool version, policy digest; the report's digest is computed
-/// over the JSON written to disk).
+/// its own (host identity, tool version, policy digest, when it was made; the report's
+/// digest is computed over the JSON written to disk, so `certified_at` is covered by it and
+/// `fleet report` can tell a stale certificate from today's).
 public struct Certificate: Sendable, Encodable {
     public var toolVersion: String
+    /// RFC 3339 UTC: when the window ended and the audit was judged. Optional only so the
+    /// certificates written before it existed still read back (`fleet report`: age unknown).
+    public var certifiedAt: String?
     public var windowSeconds: Double
     public var audit: AuditReport
 
-    public init(toolVersion: String, windowSeconds: Double, audit: AuditReport) {
+    public init(toolVersion: String, certifiedAt: String?, windowSeconds: Double, audit: AuditReport) {
         self.toolVersion = toolVersion
+        self.certifiedAt = certifiedAt
         self.windowSeconds = windowSeconds
         self.audit = audit
     }
 
-    enum CodingKeys: String, CodingKey { case toolVersion = "tool_version", windowSeconds = "window_seconds", audit }
+    enum CodingKeys: String, CodingKey {
+        case toolVersion = "tool_version", certifiedAt = "certified_at", windowSeconds = "window_seconds", audit
+    }
 }
 
 extension Double {

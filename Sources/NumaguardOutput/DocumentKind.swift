@@ -42,6 +42,10 @@ public enum DocumentKind: CaseIterable, Sendable {
     case attribution
     /// `attribute gate --format json`: a candidate period judged against a baseline.
     case attributionGate
+    /// `fleet report --format json` (and fleet.json under --out).
+    case fleetReport
+    /// `fleet diff --format json`.
+    case fleetDiff
 
     /// The name: the `kind` field's value where the document has one.
     public var name: String {
@@ -64,6 +68,8 @@ public enum DocumentKind: CaseIterable, Sendable {
         case .journalEntry: "journal_entry"
         case .attribution: "attribution"
         case .attributionGate: "attribution_gate"
+        case .fleetReport: "fleet_report"
+        case .fleetDiff: "fleet_diff"
         }
     }
 

@@ -1,4 +1,5 @@
-/// The JUnit XML writer: one `<testsuite>` inside `<testsuites>`, the layout CI systems
+/// The JUnit XML writer: `<testsuite>`s inside `<testsuites>` (one for an audit, one per host
+/// for a fleet), the layout CI systems
 /// (Jenkins' junit step, GitLab's `artifacts:reports:junit`) read. Attributes are those the
 /// Jenkins xunit plugin's junit-10 schema allows (`skipped` only on `<testsuite>`). Both the
 /// audit's report and the document of an audit that could not run are written here, so
@@ -69,14 +70,32 @@ public enum JUnitXML {
 
     /// The document: `<testsuites name="...">` holding the one suite.
     public static func render(_ suite: Suite, name: String = "numaguard") -> String {
+        render([suite], name: name)
+    }
+
+    /// The document holding several suites (`fleet report`: one per host), the totals on
+    /// `<testsuites>` their sums (`skipped` stays on the suites: the schema allows it nowhere else).
+    public static func render(_ suites: [Suite], name: String) -> String {
+        var tests = 0, failures = 0, errors = 0
+        for suite in suites {
+            tests += suite.counts.tests
+            failures += suite.counts.failures
+            errors += suite.counts.errors
+        }
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"\(XML.escape(name))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"0\">\n"
+        for suite in suites { out += render(suite: suite) }
+        out += "</testsuites>\n"
+        return out
+    }
+
+    static func render(suite: Suite) -> String {
         let counts = suite.counts
         let totals = "tests=\"\(counts.tests)\" failures=\"\(counts.failures)\" errors=\"\(counts.errors)\""
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"\(XML.escape(name))\" \(totals) time=\"0\">\n"
         var open = "  <testsuite name=\"\(XML.escape(suite.name))\" \(totals) skipped=\"\(counts.skipped)\" time=\"0\""
         if let timestamp = suite.timestamp { open += " timestamp=\"\(XML.escape(timestamp))\"" }
         if let hostname = suite.hostname { open += " hostname=\"\(XML.escape(hostname))\"" }
-        out += open + ">\n"
+        var out = open + ">\n"
         if !suite.properties.isEmpty {
             out += "    <properties>\n"
             for (name, value) in suite.properties {
@@ -87,9 +106,7 @@ public enum JUnitXML {
         for testcase in suite.testcases { out += render(testcase) }
         if let systemOut = suite.systemOut { out += "    <system-out>\(XML.text(systemOut))</system-out>\n" }
         if let systemErr = suite.systemErr { out += "    <system-err>\(XML.text(systemErr))</system-err>\n" }
-        out += "  </testsuite>\n"
-        out += "</testsuites>\n"
-        return out
+        return out + "  </testsuite>\n"
     }
 
     static func render(_ testcase: TestCase) -> String {

@@ -58,7 +58,7 @@ struct CertifyCommand: ParsableCommand {
         } catch {
             throw Terminal.fail(error.description, ExitStatus(error))
         }
-        try write(Certificate(toolVersion: Numaguard.version, windowSeconds: seconds, audit: report))
+        try write(Certificate(toolVersion: Numaguard.version, certifiedAt: SystemClock.now().iso, windowSeconds: seconds, audit: report))
         if report.status != .success { throw ExitCode(report.status.rawValue) }
     }
 
@@ -79,7 +79,7 @@ struct CertifyCommand: ParsableCommand {
             try put("certificate.json", json)
             try put("certificate.sha256", "\(digest)  certificate.json\n")
             try put("certificate.txt", header + AuditText.render(certificate.audit))
-            try put("certificate.junit.xml", JUnitRenderer.render(certificate.audit, timestamp: UTCTime.text(Double(time(nil)))))
+            try put("certificate.junit.xml", JUnitRenderer.render(certificate.audit, timestamp: certificate.certifiedAt))
             FileHandleWriter.write(1, header + AuditText.render(certificate.audit, color: Terminal.wantsColor(1)))
         } catch let error as OutputError {
             throw Terminal.fail("cannot write the report to \(out): \(error)", ExitStatus(error))

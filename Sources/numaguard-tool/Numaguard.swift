@@ -21,7 +21,8 @@ struct Numaguard: ParsableCommand {
         version: version,
         subcommands: [AuditCommand.self, CertifyCommand.self, PolicyCommand.self, TopologyCommand.self, InspectCommand.self,
                       RunHelp.self, SnapshotCommand.self, DiffCommand.self, CaptureCommand.self, WatchCommand.self,
-                      PlanCommand.self, ApplyCommand.self, UndoCommand.self, MigrateCommand.self, AttributeCommand.self]
+                      PlanCommand.self, ApplyCommand.self, UndoCommand.self, MigrateCommand.self, AttributeCommand.self,
+                      FleetCommand.self]
     )
 }
 

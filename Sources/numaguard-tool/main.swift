@@ -12,6 +12,9 @@ let arguments = CommandLine.arguments
 if arguments.count > 1, arguments[1] == "run" {
     exit(RunCommand.main(RawArgument.commandLine(from: 2)))
 }
+if arguments.count > 2, arguments[1] == "fleet", arguments[2] == "report" {
+    FleetReportCommand.main(splitting: Array(arguments.dropFirst(3)))
+}
 if let status = CommandRouting.preflight(arguments) {
     exit(status)
 }

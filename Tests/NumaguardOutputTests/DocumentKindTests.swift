@@ -12,6 +12,7 @@ final class DocumentKindTests: XCTestCase {
             "diff diff 1", "topology topology 1", "inspect inspect 1", "snapshot snapshot 1", "capture capture 1",
             "run-plan run-plan 1", "launch_record - 1", "watch_event watch_event 1", "watch_sample watch_sample 1",
             "journal_entry - 1", "attribution attribution 1", "attribution_gate attribution_gate 1",
+            "fleet_report fleet_report 1", "fleet_diff fleet_diff 1",
         ])
         XCTAssertEqual(DocumentKind.launchRecord.formatVersion, LaunchRecord.formatVersion)
     }

@@ -1,0 +1,245 @@
+import Foundation
+import NumaguardCore
+@testable import NumaguardFleet
+import TestSupport
+import XCTest
+
+/// fleet report over real certify output: verified, tampered, unverified, missing, stale,
+/// copied and hostile directories, each judged as README "fleet report" says.
+final class FleetReportTests: XCTestCase {
+    private var cleanup: [URL] = []
+
+    override func tearDown() {
+        for url in cleanup { try? FileManager.default.removeItem(at: url) }
+    }
+
+    private func fleet(_ hosts: [(String, String)]) throws -> URL {
+        let root = try CertifiedHosts.fleet(hosts)
+        cleanup.append(root)
+        return root
+    }
+
+    /// The report of `names` under `root`, ages measured `after` seconds after host `clock`'s certificate.
+    private func report(_ root: URL, _ names: [String], after: Int = 60, maxAge: Int = 86_400) throws -> FleetReport {
+        let clock = try XCTUnwrap(Timestamp.epochSeconds(try CertifiedHosts.certifiedAt(root.appendingPathComponent(names[0]))))
+        let collected = try CollectedHostReader.read(names.map { root.appendingPathComponent($0).path })
+        return try FleetReport.make(collected, now: clock + after, maxAge: maxAge)
+    }
+
+    private func host(_ report: FleetReport, _ name: String) throws -> FleetHost {
+        try XCTUnwrap(report.hosts.first { $0.name == name }, "\(name) in \(report.hosts.map(\.name))")
+    }
+
+    func testVerifiedCertificatesAreGroupedByVerdictAndFailuresByCheck() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-6.1-2node"), ("c", "linux-6.1-2node"), ("d", "linux-rt-2node")])
+        let report = try report(root, ["a", "b", "c", "d"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .notCertified, .notCertified, .certified])
+        XCTAssertEqual(report.status, .violations)
+        // One group per failing check, naming both failing hosts, not a line per host.
+        let failing = report.byCheck.filter { $0.outcome == .fail }
+        XCTAssertFalse(failing.isEmpty)
+        for group in failing { XCTAssertEqual(group.hosts, ["b", "c"], group.check) }
+        let text = FleetReportText.render(report)
+        XCTAssertTrue(text.contains("CERTIFIED (2): a, d"), text)
+        XCTAssertTrue(text.contains("NOT CERTIFIED (2): b, c"), text)
+        XCTAssertTrue(text.contains("failures by check:"), text)
+        XCTAssertTrue(text.contains(": 2 hosts\n"), text)
+        XCTAssertTrue(text.hasSuffix("FLEET NOT CERTIFIED (exit 1): 2 of 4 hosts certified; 2 not certified\n"), text)
+        // The host × check table: a row per failing host, the passing ones summed up.
+        XCTAssertTrue(text.contains("host × check"), text)
+        XCTAssertTrue(text.contains("(2 more passing every check)"), text)
+        // Only certified hosts: 0.
+        XCTAssertEqual(try self.report(root, ["a", "d"]).status, .success)
+    }
+
+    func testOneChangedByteIsTamperedAndItsFindingsAreNotBelieved() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-6.1-2node")])
+        let file = root.appendingPathComponent("b/certificate.json")
+        var bytes = try Array(Data(contentsOf: file))
+        // "fail" -> "pass" would be the forger's edit; any byte will do.
+        let index = try XCTUnwrap(bytes.firstIndex(of: UInt8(ascii: "f")))
+        bytes[index] = UInt8(ascii: "g")
+        try Data(bytes).write(to: file)
+        let report = try report(root, ["a", "b"])
+        let b = try host(report, "b")
+        XCTAssertEqual(b.verdict, .tampered)
+        XCTAssertTrue(b.reason?.contains("certificate.sha256 records") == true, b.reason ?? "")
+        XCTAssertTrue(b.checks.isEmpty)
+        XCTAssertNil(b.certificate)
+        XCTAssertTrue(report.byCheck.isEmpty, "a tampered certificate's findings are not counted")
+        XCTAssertEqual(report.status, .violations)
+    }
+
+    func testMissingOrMalformedDigestIsUnverified() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-rt-2node"), ("c", "linux-rt-2node"), ("d", "linux-rt-2node")])
+        try FileManager.default.removeItem(at: root.appendingPathComponent("b/certificate.sha256"))
+        let c = root.appendingPathComponent("c/certificate.sha256")
+        try String(contentsOf: c, encoding: .utf8).replacingOccurrences(of: "certificate.json", with: "other.json").write(to: c, atomically: true, encoding: .utf8)
+        let d = root.appendingPathComponent("d/certificate.sha256")
+        try ("0123\n" + String(contentsOf: d, encoding: .utf8)).write(to: d, atomically: true, encoding: .utf8)
+        let report = try report(root, ["a", "b", "c", "d"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .unverified, .unverified, .unverified])
+        XCTAssertEqual(try host(report, "b").reason, "no certificate.sha256: the certificate cannot be checked")
+        XCTAssertTrue(try host(report, "c").reason?.contains("does not name certificate.json") == true)
+        XCTAssertTrue(try host(report, "d").reason?.contains("more than one line") == true)
+        XCTAssertEqual(report.status, .violations)
+    }
+
+    func testADirectoryWithoutACertificateSaysHowCertifyExited() throws {
+        let root = try fleet([("a", "linux-rt-2node")])
+        let failed = root.appendingPathComponent("b")
+        try FileManager.default.createDirectory(at: failed, withIntermediateDirectories: true)
+        try "78\n".write(to: failed.appendingPathComponent("exit-status"), atomically: true, encoding: .utf8)
+        let empty = root.appendingPathComponent("c")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        // d: certify passed there, but its certificate never arrived.
+        let lost = root.appendingPathComponent("d")
+        try FileManager.default.createDirectory(at: lost, withIntermediateDirectories: true)
+        try "0\n".write(to: lost.appendingPathComponent("exit-status"), atomically: true, encoding: .utf8)
+        let report = try report(root, ["a", "b", "c", "d"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .noCertificate, .noCertificate, .noCertificate])
+        XCTAssertEqual(try host(report, "b").reason, "no certificate.json: certify exited 78 (invalid policy) and wrote none")
+        XCTAssertTrue(try host(report, "c").reason?.contains("no exit-status") == true)
+        XCTAssertEqual(try host(report, "d").reason,
+                       "no certificate.json, though certify exited 0 (certified), which writes one: it was not fetched or was removed")
+        XCTAssertEqual(report.status, .violations)
+    }
+
+    func testOldUnknownAgeAndFutureCertificatesAreStale() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-rt-2node"), ("c", "linux-rt-2node")])
+        // b: certified two days earlier; c: written before certify recorded the time.
+        let b = root.appendingPathComponent("b"), c = root.appendingPathComponent("c")
+        let bAt = try CertifiedHosts.certifiedAt(b), cAt = try CertifiedHosts.certifiedAt(c)
+        try CertifiedHosts.rewrite(b) {
+            $0.replacingOccurrences(of: bAt, with: UTCTime.text(Double((Timestamp.epochSeconds(bAt) ?? 0) - 2 * 86_400)))
+        }
+        try CertifiedHosts.rewrite(c) { $0.replacingOccurrences(of: "\"certified_at\" : \"\(cAt)\",", with: "") }
+        let report = try report(root, ["a", "b", "c"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .stale, .stale])
+        let (old, unknown) = (try host(report, "b").reason ?? "", try host(report, "c").reason ?? "")
+        XCTAssertTrue(old.contains("certified 2d ago ("), old)
+        XCTAssertTrue(old.contains("older than --max-age 24h"), old)
+        XCTAssertTrue(unknown.contains("age unknown"), unknown)
+        // A stale certificate's findings still count (it was verified): none fail here.
+        XCTAssertEqual(report.status, .violations)
+        // Measured from a day and a bit later, a is stale too; from an hour before it was written, it is in the future.
+        XCTAssertEqual(try self.report(root, ["a"], after: 86_400 + 120).hosts[0].verdict, .stale)
+        let early = try self.report(root, ["a"], after: -3600).hosts[0]
+        XCTAssertEqual(early.verdict, .stale)
+        XCTAssertTrue(early.reason?.contains("in the future") == true, early.reason ?? "")
+        XCTAssertEqual(try self.report(root, ["a"], after: -60).hosts[0].verdict, .certified, "a minute of clock skew is tolerated")
+    }
+
+    func testACopiedCertificateFailsBothHosts() throws {
+        let root = try fleet([("a", "linux-rt-2node")])
+        try FileManager.default.copyItem(at: root.appendingPathComponent("a"), to: root.appendingPathComponent("b"))
+        let report = try report(root, ["a", "b"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.tampered, .tampered])
+        XCTAssertTrue(try host(report, "b").reason?.contains("byte-identical to that of a") == true)
+    }
+
+    func testAnIncompleteCertificateMakesTheFleetIncomplete() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-rt-2node")])
+        try CertifiedHosts.rewrite(root.appendingPathComponent("b")) {
+            $0.replacingOccurrences(of: "\"outcome\" : \"pass\"", with: "\"outcome\" : \"incomplete\"")
+        }
+        let report = try report(root, ["a", "b"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .incomplete])
+        XCTAssertEqual(report.status, .incomplete)
+        XCTAssertTrue(report.byCheck.allSatisfy { $0.outcome == .incomplete && $0.hosts == ["b"] })
+        XCTAssertTrue(try host(report, "b").notes.contains("exit-status records 0, the certificate judges 3: the certificate counts"))
+    }
+
+    func testAVerifiedCertificateOfAnotherVersionOrKindStopsTheReport() throws {
+        let root = try fleet([("a", "linux-rt-2node")])
+        try CertifiedHosts.rewrite(root.appendingPathComponent("a")) { $0.replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 2") }
+        XCTAssertThrowsError(try report(root, ["a"])) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("a/certificate.json is not a certificate numaguard can read: format_version 2"), text)
+        }
+        try CertifiedHosts.rewrite(root.appendingPathComponent("a")) { $0.replacingOccurrences(of: "\"kind\" : \"certificate\"", with: "\"kind\" : \"snapshot\"") }
+        XCTAssertThrowsError(try report(root, ["a"])) { XCTAssertTrue("\($0)".contains("its kind is \"snapshot\""), "\($0)") }
+    }
+
+    func testDeepNestingIsRefusedBeforeTheDecoder() throws {
+        let root = try fleet([("a", "linux-rt-2node")])
+        let host = root.appendingPathComponent("a")
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        try CertifiedHosts.rewrite(host) { $0.replacingOccurrences(of: "\"audit\" : {", with: "\"deep\" : \(deep), \"audit\" : {") }
+        let collected = try CollectedHostReader.read([host.path])
+        XCTAssertThrowsError(try FleetReport.make(collected, now: 0, maxAge: 60)) { error in
+            XCTAssertTrue("\(error)".contains("nests deeper than 64 levels"), "\(error)")
+        }
+    }
+
+    func testLinksFIFOsAndHugeFilesAreRefusedNotFollowed() throws {
+        let root = try fleet([("a", "linux-rt-2node")])
+        // b borrows a's certificate by links: refused, never followed.
+        let b = root.appendingPathComponent("b")
+        try FileManager.default.createDirectory(at: b, withIntermediateDirectories: true)
+        for file in ["certificate.json", "certificate.sha256"] {
+            try FileManager.default.createSymbolicLink(atPath: b.appendingPathComponent(file).path, withDestinationPath: "../a/\(file)")
+        }
+        // c: a FIFO that nobody writes (the report must not hang on it).
+        let c = root.appendingPathComponent("c")
+        try FileManager.default.createDirectory(at: c, withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(c.appendingPathComponent("certificate.json").path, 0o644), 0)
+        // d: a certificate one byte over the bound (sparse: no disk).
+        let d = root.appendingPathComponent("d")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: d.path + "/certificate.json", contents: nil))
+        XCTAssertEqual(truncate(d.path + "/certificate.json", off_t(CollectedHostReader.certificateBytes + 1)), 0)
+        let report = try report(root, ["a", "b", "c", "d"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .unreadable, .unreadable, .unreadable])
+        let reasons = try ["b", "c", "d"].map { try host(report, $0).reason ?? "" }
+        XCTAssertTrue(reasons[0].contains("symbolic link"), reasons[0])
+        XCTAssertTrue(reasons[1].contains("a FIFO"), reasons[1])
+        XCTAssertTrue(reasons[2].contains("holds more than 16 MiB"), reasons[2])
+        // A directory that is not there is not a host that failed: the reader throws.
+        XCTAssertThrowsError(try CollectedHostReader.read([root.appendingPathComponent("nope").path]))
+    }
+
+    func testNamesFromOtherHostsCannotSteerAnyOutput() throws {
+        let evil = "evil\u{1b}[31m\"<x>&\nhost\\"
+        let root = try fleet([(evil, "linux-6.1-2node")])
+        let report = try report(root, [evil])
+        let text = FleetReportText.render(report)
+        XCTAssertFalse(text.contains("\u{1b}"), text)
+        XCTAssertTrue(text.contains("evil\\x1b[31m\"<x>&\\x0ahost\\x5c"), text)
+        let prometheus = FleetReportPrometheus.render(report)
+        XCTAssertTrue(prometheus.contains("host=\"evil\u{1b}[31m\\\"<x>&\\nhost\\\\\""), prometheus)
+        XCTAssertFalse(prometheus.contains("\nhost"), "a newline in a label would start a new sample")
+        let junit = FleetReportJUnit.render(report)
+        XCTAssertFalse(junit.contains("\u{1b}"))
+        try XMLSchema.validate(junit, against: "junit/junit-10-rules.xsd")
+    }
+
+    func testJUnitHasOneSuitePerHostAndValidates() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-6.1-2node"), ("c", "linux-rt-2node")])
+        try FileManager.default.removeItem(at: root.appendingPathComponent("c/certificate.sha256"))
+        let report = try report(root, ["a", "b", "c"])
+        let junit = FleetReportJUnit.render(report)
+        XCTAssertEqual(junit.components(separatedBy: "<testsuite ").count - 1, 3)
+        XCTAssertTrue(junit.contains("<testsuite name=\"numaguard certify of a\""), junit)
+        XCTAssertTrue(junit.contains("classname=\"c.certificate\" name=\"certificate\" time=\"0\">\n      <failure message=\"unverified: no certificate.sha256"), junit)
+        XCTAssertTrue(junit.contains("classname=\"b.host.kernel"), junit)
+        try XMLSchema.validate(junit, against: "junit/junit-10-rules.xsd")
+    }
+
+    func testHostNamesAreTheCollectorsDirectories() {
+        XCTAssertEqual(FleetNames.forDirectories(["c/2026-12-02/host-1/", "c/2026-12-02/host-2", "x/host-1"]),
+                       ["c/2026-12-02/host-1/", "host-2", "x/host-1"])
+        XCTAssertEqual(FleetNames.forSnapshots(["c/host-1/snapshot.json", "c/host-2/snapshot.json", "host-3.json", "snapshot.json"]),
+                       ["host-1", "host-2", "host-3", "snapshot"])
+    }
+
+    func testTimestampsReadBackWhatUTCTimeWrites() {
+        for seconds in [0, 951_782_400, 1_764_633_600, 1_796_169_599, 4_102_444_800] {
+            XCTAssertEqual(Timestamp.epochSeconds(UTCTime.text(Double(seconds))), seconds)
+        }
+        XCTAssertEqual(Timestamp.epochSeconds("2026-12-02T06:00:00.250Z"), 1_796_191_200)
+        for bad in ["2026-12-02 06:00:00Z", "2026-12-02T06:00:00+01:00", "2026-02-30T00:00:00Z", "2026-12-02T24:00:00Z", ""] {
+            XCTAssertNil(Timestamp.epochSeconds(bad), bad)
+        }
+    }
+}
