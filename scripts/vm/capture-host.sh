@@ -67,6 +67,11 @@ capture_host() {
         /proc/cmdline /proc/sys/kernel/osrelease /proc/meminfo /proc/vmstat; do
         _cap_file "$_d" "$_f"
     done
+    # Who the host is (certificates, snapshots and JUnit class names carry it; fleet reports
+    # tell hosts apart by it): hostname, boot id, and machine-id when the guest has one.
+    for _f in /proc/sys/kernel/hostname /proc/sys/kernel/random/boot_id /etc/machine-id; do
+        _cap_file "$_d" "$_f"
+    done
     # Weighted interleave weights (6.9+), when present.
     for _f in /sys/kernel/mm/mempolicy/weighted_interleave/node*; do
         _cap_file "$_d" "$_f"
