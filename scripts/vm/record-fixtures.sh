@@ -225,6 +225,7 @@ G
             # host is captured: the fleet policy declares no workloads.
             host=${1%%-linux-*}
             cat <<G
+CAPTURE=--identity
 setup 'hostname $host'
 setup 'tr -d - </proc/sys/kernel/random/boot_id >/etc/machine-id'
 G
