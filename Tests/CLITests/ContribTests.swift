@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// contrib/: the alert rules under `promtool test rules`, the systemd unit under
-/// `systemd-analyze verify` and `security`, the fleet playbook run by ansible-core against
+/// `systemd-analyze verify` and `security`, the certify playbook run by ansible-core against
 /// localhost. scripts/setup.sh --test installs promtool and ansible-core; a machine without
 /// them skips and says which is missing.
 final class ContribTests: XCTestCase {
