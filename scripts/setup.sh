@@ -9,10 +9,12 @@ set -euo pipefail
 packages=(pkg-config libnuma-dev libcap-dev numactl)
 if [ "${1:-}" = "--test" ]; then
     # prometheus provides promtool, which checks the audit's and watch's metrics and tests
-    # contrib's alert rules; ansible-core runs contrib's certify playbook against localhost;
+    # contrib's alert rules; ansible-core runs contrib's certify playbook against localhost and
+    # its fleet playbook against three captured guests (local connection, --host-root);
     # systemd provides systemd-analyze, which verifies contrib's unit; python3 (ctypes) lets a
     # run test ignore signals 32 and 33 the way only a raw system call can; libxml2-utils
-    # provides xmllint, which validates the JUnit output against the Jenkins schema's rules.
+    # provides xmllint, which validates the JUnit output (audit, certify, fleet report) against
+    # the Jenkins schema's rules.
     # The libraries irqbalance links (libcap-ng0 libglib2.0-0 libnuma1 libsystemd0): the QEMU
     # images ship Debian's irqbalance binary, downloaded and unpacked by
     # scripts/vm/build-initramfs.sh, never installed here (the package starts the daemon).

@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// contrib/: the alert rules under `promtool test rules`, the systemd unit under
-/// `systemd-analyze verify` and `security`, the fleet playbook run by ansible-core against
+/// `systemd-analyze verify` and `security`, the certify playbook run by ansible-core against
 /// localhost. scripts/setup.sh --test installs promtool and ansible-core; a machine without
 /// them skips and says which is missing.
 final class ContribTests: XCTestCase {
@@ -101,5 +101,18 @@ final class ContribTests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stdout.contains("\"rc\": 78"), refused.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))
+
+        // The policy set as an inventory host variable is the one certified against (play
+        // vars used to outrank it, so the default /etc/numaguard/policy.yaml was read: 66).
+        let inventory = directory.appendingPathComponent("inventory.ini")
+        try "localhost ansible_connection=local numaguard_policy=\(invalid.path)\n".write(to: inventory, atomically: true, encoding: .utf8)
+        let fromInventory = try Command.run(playbook, [
+            "-i", inventory.path, contrib.appendingPathComponent("ansible/certify.yml").path,
+            "-e", "numaguard_hosts=localhost", "-e", "numaguard_bin=\(Command.numaguard)", "-e", "numaguard_window=1s",
+            "-e", "numaguard_out=\(directory.path)/out", "-e", "numaguard_collect=\(directory.path)/inventory",
+        ], environment: environment)
+        XCTAssertNotEqual(fromInventory.status, 0)
+        XCTAssertTrue(fromInventory.stdout.contains("\"rc\": 78"), fromInventory.stdout)
+        XCTAssertTrue(fromInventory.stdout.contains(invalid.path), fromInventory.stdout)
     }
 }

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Capture a "host root" fixture tree (busybox sh; runs inside the QEMU guest).
 #
-#   capture-host.sh [--cgroups] [--devices] [--all-processes] DESTDIR [PID...]
+#   capture-host.sh [--cgroups] [--devices] [--identity] [--all-processes] DESTDIR [PID...]
 #   (or: . capture-host.sh; capture_host DESTDIR PID...)
 #
 # --cgroups also captures the cgroup tree (capture_cgroups below).
 # --devices also captures devices, interrupts and CPU isolation (capture_devices below).
+# --identity also captures hostname, boot_id and machine-id (capture_identity below).
 # --all-processes captures every process in /proc (at most 4096), kernel threads included,
 #   instead of only the PIDs given.
 #
@@ -90,6 +91,15 @@ capture_host() {
         _x=$(readlink "/proc/$_p/exe" 2>/dev/null) && ln -sfn "$_x" "$_d/proc/$_p/exe"
     done
     return 0
+}
+
+# Who the host is (certificates, snapshots and JUnit class names carry it; a fleet report
+# shows it beside each host): hostname, boot id, and machine-id when the guest has one.
+# Only with --identity, so fixtures recorded without it keep reading as "host unnamed".
+capture_identity() {
+    for _f in /proc/sys/kernel/hostname /proc/sys/kernel/random/boot_id /etc/machine-id; do
+        _cap_file "$1" "$_f"
+    done
 }
 
 # What a device's locality chain is read from (class -> bus device -> node -> IRQ vectors ->
@@ -204,17 +214,18 @@ capture_cgroups() {
 
 case "${0##*/}" in
     capture-host.sh | capture-host)
-        _cgroups= _devices= _all=
+        _cgroups= _devices= _all= _identity=
         while :; do
             case "${1:-}" in
                 --cgroups) _cgroups=1; shift ;;
+                --identity) _identity=1; shift ;;
                 --devices) _devices=1; shift ;;
                 --all-processes) _all=1; shift ;;
                 *) break ;;
             esac
         done
         if [ $# -lt 1 ]; then
-            echo "usage: capture-host.sh [--cgroups] [--devices] [--all-processes] DESTDIR [PID...]" >&2
+            echo "usage: capture-host.sh [--cgroups] [--devices] [--identity] [--all-processes] DESTDIR [PID...]" >&2
             exit 2
         fi
         if [ -n "$_all" ]; then
@@ -225,5 +236,6 @@ case "${0##*/}" in
         capture_host "$@" || exit 1
         if [ -n "$_cgroups" ]; then capture_cgroups "$1" || exit 1; fi
         if [ -n "$_devices" ]; then capture_devices "$1" || exit 1; fi
+        if [ -n "$_identity" ]; then capture_identity "$1" || exit 1; fi
         ;;
 esac

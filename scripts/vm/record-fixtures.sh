@@ -17,7 +17,8 @@ CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
 FIX=$REPO/Tests/Fixtures
 ALL="linux-6.1-2node linux-6.12-2node linux-rt-2node linux-6.1-4node-asym linux-6.1-cpuless
 linux-6.1-2node-cgroup-v2 linux-6.1-2node-cgroup-v1 linux-6.1-2node-devices linux-6.1-2node-isolated
-linux-6.12-2node-devices linux-rt-2node-devices"
+linux-6.12-2node-devices linux-rt-2node-devices fleet-a-linux-6.1-2node fleet-b-linux-6.1-2node-nobalancing
+fleet-c-linux-6.1-4node-asym"
 # The devices of every device fixture: a NIC on node 1, an NVMe on node 0, a NIC with no locality.
 DEVICES=net@1,nvme@0,net@none
 [ $# -gt 0 ] || set -- $ALL
@@ -217,6 +218,18 @@ else
 fi
 G
             ;;
+        fleet-a-linux-6.1-2node | fleet-b-linux-6.1-2node-nobalancing | fleet-c-linux-6.1-4node-asym)
+            # The fleet of contrib/ansible/fleet.yml's test: three hosts named like the
+            # inventory's (fleet-a, -b, -c) with a machine-id each. a is the reference; b boots
+            # with numa_balancing=disable (run-guest --append); c has four nodes. Only the
+            # host is captured: the fleet policy declares no workloads.
+            host=${1%%-linux-*}
+            cat <<G
+CAPTURE=--identity
+setup 'hostname $host'
+setup 'tr -d - </proc/sys/kernel/random/boot_id >/etc/machine-id'
+G
+            ;;
         linux-rt-2node)
             cat <<'G'
 start plain probe 16
@@ -245,12 +258,15 @@ for name in "$@"; do
         linux-6.12-2node-devices) k=6.12 t=2node ;;
         linux-rt-2node-devices) k=rt t=2node ;;
         linux-6.1-2node-isolated) k=6.1 t=2node ;;
+        fleet-a-linux-6.1-2node | fleet-b-linux-6.1-2node-nobalancing) k=6.1 t=2node ;;
+        fleet-c-linux-6.1-4node-asym) k=6.1 t=4node-asym ;;
         *) echo "record-fixtures: unknown fixture '$name' (known: $ALL)" >&2; exit 2 ;;
     esac
     set --
     case "$name" in
         *-devices) set -- --pci "$DEVICES" ;;
         *-isolated) set -- --pci "$DEVICES" --append "isolcpus=managed_irq,domain,3 nohz_full=3" ;;
+        *-nobalancing) set -- --append numa_balancing=disable ;;
     esac
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ng-fixture.XXXXXX")
     body=$(fixture_body "$name")
@@ -272,7 +288,7 @@ for name in "$@"; do
     if [ $# -gt 0 ]; then
         printf '%s\n' "$qcmd" >"$dest/qemu-cmdline"
         cp "$CACHE/kernels/$k/package" "$dest/package"
-        cp "$tmp/out/pci-map" "$dest/pci-map"
+        [ ! -e "$tmp/out/pci-map" ] || cp "$tmp/out/pci-map" "$dest/pci-map"
     fi
     {
         echo "# Fixture $name"
@@ -285,7 +301,11 @@ for name in "$@"; do
         echo
         echo "- Kernel release: \`$release\` (\`--kernel $k\`, Debian package \`$(cat "$REPO/.vm/kernels/$k/package" 2>/dev/null || echo '?')\`)"
         echo "- Topology: \`$t\` (see scripts/vm/README.md)"
-        [ $# -gt 0 ] && echo "- run-guest.sh options: \`$*\` (see \`pci-map\`: INDEX KIND NODE ROOT-PORT)"
+        if [ -e "$dest/pci-map" ]; then
+            echo "- run-guest.sh options: \`$*\` (see \`pci-map\`: INDEX KIND NODE ROOT-PORT)"
+        elif [ $# -gt 0 ]; then
+            echo "- run-guest.sh options: \`$*\`"
+        fi
         echo "- Guest: busybox initramfs, QEMU TCG \`-cpu max\`, no KVM"
         echo "- QEMU command line:"
         echo
