@@ -24,6 +24,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+# Guests boot concurrently (scripts/test runs the VM tests two at a time): one build at a
+# time per cache, so two first boots neither download irqbalance's package into the same place
+# nor write the same image; the second finds the first one's image by its hash.
+mkdir -p "$CACHE"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE/.initramfs.lock"
+    flock 9
+fi
+
 need() { command -v "$1" >/dev/null 2>&1 || { echo "build-initramfs: '$1' not found (apt-get install $2)" >&2; exit 1; }; }
 need cpio cpio
 need gcc gcc
@@ -173,8 +182,9 @@ chmod 755 init
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >etc/passwd
 printf 'root:x:0:\nnogroup:x:65534:\n' >etc/group
 echo numaguard-vm >etc/hostname
-find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$IMG.tmp"
-mv "$IMG.tmp" "$IMG"
+# Written under a name of its own and renamed: a reader without flock never sees half an image.
+find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$IMG.tmp.$$"
+mv "$IMG.tmp.$$" "$IMG"
 # Keep the cache bounded: each --binary build is a new image; keep the 6 newest.
 ls -t "$OUTDIR"/*.cpio 2>/dev/null | tail -n +7 | while IFS= read -r old; do rm -f "$old"; done
 echo "$IMG"

@@ -18,6 +18,12 @@ set -eu
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${NUMAGUARD_VM_CACHE:-$REPO/.vm}
 mkdir -p "$CACHE/debs" "$CACHE/kernels"
+# One fetch at a time per cache: run-guest.sh calls this for a missing kernel, and guests
+# boot concurrently (scripts/test runs the VM tests two at a time).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE/.fetch-kernels.lock"
+    flock 9
+fi
 # depmod/modprobe/modinfo live in /sbin or /usr/sbin, which a non-root PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
 # The drivers a --pci guest loads; modprobe adds what they depend on.
