@@ -86,24 +86,32 @@ struct TimeColumn {
             throw FieldError(offset: 0, message: "\"\(spelled)\" is not an epoch time in any unit: seconds have 9-10 digits, milliseconds 12-13, "
                              + "microseconds 15-16, nanoseconds 18-19 (1973-2286)")
         }
-        var fraction: Int64 = 0
-        var scale = unit.nanoseconds
-        if index < text.count, text[index] == 0x2E {
-            index += 1
-            let start = index
-            while index < text.count, text[index] >= 0x30, text[index] <= 0x39 {
-                if scale >= 10 {
-                    scale /= 10
-                    fraction += Int64(text[index] - 0x30) * scale
-                }
-                index += 1
-            }
-            guard index > start else { throw FieldError(offset: index, message: "\"\(spelled)\": digits must follow the decimal point") }
+        guard let fraction = fractionNanoseconds(text, &index, unit: unit.nanoseconds) else {
+            throw FieldError(offset: index, message: "\"\(spelled)\": digits must follow the decimal point")
         }
         guard index == text.count else { throw FieldError(offset: index, message: "\"\(spelled)\" is not a time: unexpected character") }
         let (scaled, overflow) = integer.multipliedReportingOverflow(by: unit.nanoseconds)
         guard !overflow, scaled <= Int64.max - fraction else { throw FieldError(offset: 0, message: "\"\(spelled)\" is past 2262") }
         return (scaled + fraction, unit)
+    }
+
+    /// An optional `.digits` at `index` in nanoseconds, for a number whose unit is `unit`
+    /// nanoseconds (digits past a nanosecond are read and ignored); 0 without a point, nil for
+    /// a point without digits. `index` ends after what was read.
+    static func fractionNanoseconds(_ text: UnsafeBufferPointer<UInt8>, _ index: inout Int, unit: Int64) -> Int64? {
+        guard index < text.count, text[index] == 0x2E else { return 0 }
+        index += 1
+        let start = index
+        var fraction: Int64 = 0
+        var scale = unit
+        while index < text.count, text[index] >= 0x30, text[index] <= 0x39 {
+            if scale >= 10 {
+                scale /= 10
+                fraction += Int64(text[index] - 0x30) * scale
+            }
+            index += 1
+        }
+        return index > start ? fraction : nil
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t`, `z` and a space for `T` are RFC 3339's too.
@@ -141,20 +149,7 @@ struct TimeColumn {
         guard (1...monthDays).contains(day) else { throw fail(8, "day \(day) of month \(month)") }
         guard hour <= 23, minute <= 59, second <= 60 else { throw fail(11, "the time of day is out of range") }
         var index = 19
-        var fraction: Int64 = 0
-        if index < text.count, text[index] == 0x2E {
-            index += 1
-            var scale: Int64 = 1_000_000_000
-            let start = index
-            while index < text.count, text[index] >= 0x30, text[index] <= 0x39 {
-                if scale >= 10 {
-                    scale /= 10
-                    fraction += Int64(text[index] - 0x30) * scale
-                }
-                index += 1
-            }
-            guard index > start else { throw fail(index, "digits must follow the decimal point") }
-        }
+        guard let fraction = fractionNanoseconds(text, &index, unit: 1_000_000_000) else { throw fail(index, "digits must follow the decimal point") }
         guard index < text.count else { throw fail(index, "a zone (Z or +HH:MM) is required") }
         var offsetSeconds = 0
         if text[index] == 0x5A || text[index] == 0x7A {
