@@ -40,6 +40,16 @@ public final class SeriesSink {
         if let fd, fd != 1 { close(fd) }
     }
 
+    /// Whether the series is open on the same file as `other` (same device and inode): a path
+    /// spelled differently (`./e.jsonl`, a hard link) is caught where comparing the text is
+    /// not, before rotation could rename the events away.
+    func isSameFile(as other: Int32) -> Bool {
+        guard let fd, fd != 1, other != 1 else { return false }
+        var mine = stat(), theirs = stat()
+        guard fstat(fd, &mine) == 0, fstat(other, &theirs) == 0 else { return false }
+        return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino
+    }
+
     /// Appends `line` (one line, with its newline), rotating first when it would not fit.
     func write(_ line: String) throws(OutputError) {
         var fd = try descriptor()

@@ -55,6 +55,9 @@ public struct WatchFailure: Error, Sendable, CustomStringConvertible {
         /// The /metrics socket could not be bound or listened on (in use, not permitted,
         /// an address this host does not have).
         case listen
+        /// The command line asks for something impossible that only the opened files show
+        /// (--series and --events spelled differently but one file).
+        case usage
     }
 
     public var description: String
@@ -132,6 +135,10 @@ public final class WatchService {
                 series = try SeriesSink(path: path, maxSize: options.seriesMaxSize)
             } catch {
                 throw WatchFailure(description: "cannot open --series \(path): \(error.reason)", stage: .series)
+            }
+            if series?.isSameFile(as: events.fd) == true {
+                throw WatchFailure(description: "--series \(path) is the same file as --events \(options.eventsPath ?? "-"): "
+                                   + "give the samples a file of their own (it is rotated)", stage: .usage)
             }
         } else {
             series = nil

@@ -121,6 +121,7 @@ extension ExitStatus {
         case .topology, .signals: .hostUnreadable
         // The /metrics endpoint is an output like --textfile: one that could not be made.
         case .textfile, .events, .series, .listen: .cannotCreate
+        case .usage: .usage
         }
     }
 

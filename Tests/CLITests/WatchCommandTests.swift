@@ -270,6 +270,13 @@ final class WatchCommandTests: XCTestCase {
         let same = try Command.numaguard(["watch", "--policy", policy, "--series", "e.jsonl", "--events", "e.jsonl", "--count", "1"])
         XCTAssertEqual(same.status, 64, same.stderr)
         XCTAssertTrue(same.stderr.contains("--series and --events name the same file"), same.stderr)
+        // The same file spelled another way: caught by device and inode once open, before a
+        // rotation could rename the events away. (A hard link is refused by both opens already.)
+        let events = directory.appendingPathComponent("e.jsonl").path
+        let spelled = try Command.numaguard(["watch", "--policy", policy, "--series", directory.path + "/./e.jsonl", "--events", events,
+                                             "--count", "1", "--host-root", host])
+        XCTAssertEqual(spelled.status, 64, spelled.stderr)
+        XCTAssertTrue(spelled.stderr.contains("is the same file as --events"), spelled.stderr)
         let small = try Command.numaguard(["watch", "--policy", policy, "--series", "s", "--series-max-size", "1KiB", "--count", "1"])
         XCTAssertEqual(small.status, 64, small.stderr)
         XCTAssertTrue(small.stderr.contains("--series-max-size: \"1KiB\" is below the minimum of 4KiB"), small.stderr)
