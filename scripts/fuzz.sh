@@ -17,7 +17,7 @@
 #            through the journal reader and the snapshot reader (Fuzz/ReadersFuzz.swift), so
 #            the run time stays one target's. Yams (its CYaml C sources and its Swift
 #            sources, from the package checkout), NumaguardCore, NumaguardPolicy (which needs
-#            only Core and Yams: the loader takes bytes), NumaguardHost, NumaguardReport,
+#            only Core and Yams: the loader takes bytes), NumaguardHost, NumaguardView, NumaguardReport,
 #            NumaguardSnapshot, NumaguardAudit and NumaguardEnforce (Host and after: for the
 #            readers) are compiled with the fuzzer and address sanitizers into
 #            .build/fuzz/policy-build and linked into .build/fuzz/policy.
@@ -152,7 +152,7 @@ build_policy() {
     # ones it imports). NumaguardPolicy comes before NumaguardHost: it does not import it.
     local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
     # Output, Host, Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
-    for module in NumaguardCore NumaguardOutput NumaguardPolicy NumaguardHost NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
+    for module in NumaguardCore NumaguardOutput NumaguardPolicy NumaguardHost NumaguardView NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
         inputs+=(Sources/"$module"/*.swift)
         cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
             -swift-version 6 "${includes[@]}" \
