@@ -95,6 +95,11 @@ final class TimeRangeAndUntrustedTextTests: XCTestCase {
             XCTAssertFalse(error.description.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x7 || $0.value == 0x202E }, error.description)
             XCTAssertTrue(error.description.contains(shown), error.description)
         }
+        // A header's names, listed when the value column is not among them: escaped, at most 32.
+        let header = "ts,\(escape)," + (1...40).map { "c\($0)" }.joined(separator: ",") + "\n"
+        guard case let .failure(missing) = read(header, format: .csv) else { return XCTFail("accepted") }
+        XCTAssertTrue(missing.message.hasSuffix("the header has \"ts\", \"\(escaped)\", \"c1\", " + (2...30).map { "\"c\($0)\"" }.joined(separator: ", ")
+                                                + ", ... (42 columns)"), missing.message)
         let line = Array("{\"format_version\":1,\"kind\":\"\\u001b[2J\\u202e\",\"time\":\"2026-12-02T15:50:01Z\",\"interval_s\":1,\"regime\":\"stable\"}".utf8)
         XCTAssertThrowsError(try line.withUnsafeBufferPointer { (buffer) throws(AttributionError) in
             try WatchSeriesReader.sample(buffer, line: 1, file: "s")
