@@ -180,12 +180,12 @@ final class AttributeCommandTests: XCTestCase {
     }
 
     func testTimesPastInt64AreRefusedWithoutATrap() throws {
-        // One sample in 1700 and one in 2250 with a row between them: the span passed Int64
-        // and trapped (SIGILL) before the range check.
+        // One sample in 1700, one in 2250 and one covering the row: the span passed Int64 and
+        // trapped (SIGILL, status 132) before the range check.
         func line(_ time: String) -> String {
             "{\"format_version\":1,\"kind\":\"watch_sample\",\"time\":\"\(time)\",\"interval_s\":1,\"regime\":\"stable\",\"figures\":{}}\n"
         }
-        let wide = try write("wide.jsonl", line("1700-01-01T00:00:00Z") + line("2250-01-01T00:00:00Z"))
+        let wide = try write("wide.jsonl", line("1700-01-01T00:00:00Z") + line("2250-01-01T00:00:00Z") + line("2026-12-02T15:50:10.5Z"))
         let csv = try write("mid.csv", "ts,latency_us\n2026-12-02T15:50:10Z,12\n")
         var result = try Command.numaguard(["attribute", "--series", wide, "--telemetry", csv, "--value-column", "latency_us", "--plot", file("p.svg")])
         XCTAssertEqual(result.status, 65, result.stderr)
