@@ -114,7 +114,7 @@ public enum Attribution {
             segments.append(builder.segmentColumns.isEmpty ? [] : builder.segmentKeys.indices.compactMap { id in
                 let values = builder.groups[id * 4 + regime.rawValue]
                 guard !values.isEmpty else { return nil }
-                return SegmentStats(values: builder.segmentKeys[id].split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
+                return SegmentStats(values: TelemetryReader.segmentValues(builder.segmentKeys[id]),
                                     stats: GroupStats(values, worstThreshold: threshold, worstRows: worstRows))
             })
         }
@@ -138,7 +138,7 @@ public enum Attribution {
                                 means: builder.sampleMeans, m2: builder.sampleM2, names: ("hint_faults_per_s", "pages_migrated_per_s"))
         var cNuma: [Double?] = []
         var regimeSeconds = [Double](repeating: 0, count: 4)
-        for (index, sample) in samples.enumerated() { regimeSeconds[sample.regime.rawValue] += Double(sample.end - coverage.starts[index]) / 1e9 }
+        for (index, sample) in samples.enumerated() { regimeSeconds[sample.regime.rawValue] += Coverage.seconds(from: coverage.starts[index], to: sample.end) }
         for regime in AttributionRegime.allCases {
             guard let fit else {
                 cNuma.append(nil)
@@ -161,13 +161,12 @@ public enum Attribution {
                 return Quantile.type7(window.map(Double.init).sorted(), 0.99)
             }
         }
-        let span = Double((coverage.last ?? 0) - (coverage.first ?? 0)) / 1e9
         return AttributionReport(
             seriesFiles: seriesFiles, coverage: coverage, telemetry: builder.files, segmentColumns: builder.segmentColumns,
             clockOffset: builder.clockOffset, rows: builder.rows, joined: builder.joined, before: builder.before, after: builder.after,
             inGaps: builder.inGaps, noValue: builder.noValue, regimeSeconds: regimeSeconds, regimes: regimes, cNuma: cNuma,
             segments: segments, worstThreshold: threshold, worstRows: worstRows, worstOutsideStable: outsideStable, uplifts: uplifts,
-            fit: fit, windowP99: windowP99, windowSeconds: span / Double(AttributionBuilder.plotWindows))
+            fit: fit, windowP99: windowP99, windowSeconds: coverage.spanSeconds / Double(AttributionBuilder.plotWindows))
     }
 }
 

@@ -8,15 +8,25 @@ public struct AttributionBuilder {
     /// not a segmentation a report can show.
     public static let maximumSegments = 10_000
     public static let plotWindows = 600
+    /// Joined rows accepted by one join. Each costs 8 bytes of Double kept until the report
+    /// (16 at the moment an array doubles, old and new storage both alive), 4 more with
+    /// --plot, and the report sorts a regime's values into one more array when there are
+    /// segments: about 4 GB at this cap, 12 GB at worst with segments and --plot; gate holds
+    /// two joins. A 64 GiB file of short rows holds over a billion, so the cap, not the file
+    /// size, is what bounds memory; past it the join stops at the row that crossed it.
+    public static let defaultMaximumJoinedRows = 500_000_000
 
     public let coverage: Coverage
     public let clockOffset: Int64
     public let segmentColumns: [String]
+    public let maximumJoinedRows: Int
     /// Values by group: segment × 4 + regime.
     var groups: [[Double]] = []
     public private(set) var segmentKeys: [String] = []
     private var segmentIDs: [String: Int] = [:]
     public private(set) var before = 0, after = 0, inGaps = 0, noValue = 0
+    /// Rows in `groups`, counted as they go in (summing the groups per row would be quadratic).
+    public private(set) var joined = 0
     public private(set) var firstTime: Int64?, lastTime: Int64?
     var sampleCounts: [Int], sampleMeans: [Double], sampleM2: [Double]
     /// --plot: values by time window (Float: a plot's resolution).
@@ -24,8 +34,10 @@ public struct AttributionBuilder {
     private var cursor = 0
     public private(set) var files: [TelemetryFileSummary] = []
 
-    public init(coverage: Coverage, clockOffset: Int64 = 0, segmentColumns: [String] = [], plot: Bool = false) {
+    public init(coverage: Coverage, clockOffset: Int64 = 0, segmentColumns: [String] = [], plot: Bool = false,
+                maximumJoinedRows: Int = defaultMaximumJoinedRows) {
         self.coverage = coverage
+        self.maximumJoinedRows = maximumJoinedRows
         self.clockOffset = clockOffset
         self.segmentColumns = segmentColumns
         let count = coverage.samples.count
@@ -37,7 +49,6 @@ public struct AttributionBuilder {
     }
 
     public var rows: Int { joined + before + after + inGaps + noValue }
-    public var joined: Int { groups.reduce(0) { $0 + $1.count } }
     public var outside: Int { before + after + inGaps }
 
     private mutating func segment(_ key: String?) -> Int? {
@@ -51,7 +62,7 @@ public struct AttributionBuilder {
     }
 
     public mutating func add(_ row: TelemetryRow, file: String) throws(AttributionError) {
-        let time = row.time &+ clockOffset
+        let time = Numbers.saturating(row.time, plus: clockOffset)
         firstTime = min(firstTime ?? time, time)
         lastTime = max(lastTime ?? time, time)
         guard let value = row.value else {
@@ -67,19 +78,26 @@ public struct AttributionBuilder {
             }
         case let .success(index):
             cursor = index
+            guard joined < maximumJoinedRows else {
+                throw AttributionError(file: file, line: row.line, "more than \(maximumJoinedRows) rows joined: each value is held (8 bytes) "
+                                       + "for exact quantiles; attribute a shorter period, or fewer files, at a time")
+            }
             guard let id = segment(row.segment) else {
                 throw AttributionError(file: file, line: row.line, "more than \(Self.maximumSegments) distinct segments (\(segmentColumns.joined(separator: ", "))): "
                                        + "segment by fewer columns")
             }
             groups[id * 4 + coverage.samples[index].regime.rawValue].append(value)
+            joined += 1
             let count = sampleCounts[index] + 1
             let delta = value - sampleMeans[index]
             sampleMeans[index] += delta / Double(count)
             sampleM2[index] += delta * (value - sampleMeans[index])
             sampleCounts[index] = count
             if windows != nil, let first = coverage.first, let last = coverage.last, last > first {
-                let window = Int(Double(time - first) / Double(last - first) * Double(Self.plotWindows))
-                windows?[min(max(window, 0), Self.plotWindows - 1)].append(Float(value))
+                // In Double: `time − first` and `last − first` can pass Int64.max.
+                let position = Coverage.seconds(from: first, to: time) / Coverage.seconds(from: first, to: last) * Double(Self.plotWindows)
+                let window = position.isFinite ? Int(min(max(position, 0), Double(Self.plotWindows - 1))) : 0
+                windows?[window].append(Float(value))
             }
         }
     }

@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// Why attribution stopped: what is wrong and where, so an operator can open the file at the
 /// place. `kind` picks the exit status in the CLI (ErrorStatus.swift), never the message.
 public struct AttributionError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -25,10 +27,23 @@ public struct AttributionError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     public var place: String {
-        file + (line.map { ":\($0)" } ?? "") + (column.map { ":\($0)" } ?? "")
+        Self.path(file) + (line.map { ":\($0)" } ?? "") + (column.map { ":\($0)" } ?? "")
     }
 
     public var description: String { place + ": " + message }
+}
+
+extension AttributionError {
+    /// A path as messages and the text reports show it: escaped (UntrustedText), since `attribute
+    /// gate` takes names from a directory listing; bounded only by PATH_MAX.
+    public static func path(_ path: String) -> String {
+        UntrustedText.escaped(path, limit: 4096)
+    }
+
+    /// Paths joined for a message.
+    public static func paths(_ paths: [String]) -> String {
+        paths.map(path).joined(separator: ", ")
+    }
 }
 
 /// A problem found inside one record, before the file and line are known: the record's
@@ -37,4 +52,10 @@ struct FieldError: Error {
     /// 0-based byte offset in the record.
     var offset: Int
     var message: String
+
+    /// Bytes of the record as a message quotes them (UntrustedText): only the first KiB is
+    /// decoded, which holds more than the 240 scalars shown whatever the encoding.
+    static func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        UntrustedText.quoted(String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(1024)), as: UTF8.self))
+    }
 }

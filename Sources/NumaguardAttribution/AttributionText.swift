@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardOutput
 
 /// `attribute`'s text report: what was joined, the table by regime, the uplifts with their
 /// intervals in words, the fit with its verdict.
@@ -28,17 +29,24 @@ public enum AttributionText {
         }.joined(separator: "\n") + "\n"
     }
 
+    /// A segment's values as the text reports show them: each escaped and bounded
+    /// (UntrustedText), since they are the telemetry file's text.
+    static func segmentName(_ values: [String]) -> String {
+        values.map { UntrustedText.escaped($0) }.joined(separator: "/")
+    }
+
     public static func render(_ report: AttributionReport) -> String {
         let coverage = report.coverage
         var text = "numaguard attribute\n"
-        text += "series: \(report.seriesFiles.joined(separator: ", ")): \(coverage.samples.count) samples, "
+        text += "series: \(AttributionError.paths(report.seriesFiles)): \(coverage.samples.count) samples, "
         text += "\(coverage.first.map { UTCTime.text(Double($0) / 1e9, milliseconds: true) } ?? "-") to "
         text += "\(coverage.last.map { UTCTime.text(Double($0) / 1e9, milliseconds: true) } ?? "-") "
         text += "(\(coverage.coveredSeconds.formatted(1)) s covered; duplicates \(coverage.duplicates), overlaps \(coverage.overlaps), "
         text += "gaps \(coverage.gaps))\n"
         for file in report.telemetry {
-            text += "telemetry: \(file.path): \(file.format.rawValue), \(file.rows) rows; time column `\(file.timeColumn)`: "
-            text += "\(file.unit?.description ?? "no rows"); value column `\(file.valueColumn)`\n"
+            text += "telemetry: \(AttributionError.path(file.path)): \(file.format.rawValue), \(file.rows) rows; "
+            text += "time column `\(UntrustedText.escaped(file.timeColumn))`: \(file.unit?.description ?? "no rows"); "
+            text += "value column `\(UntrustedText.escaped(file.valueColumn))`\n"
         }
         text += "joined \(report.joined) of \(report.rows) rows; outside the series \(report.before + report.after + report.inGaps) "
         text += "(before \(report.before), after \(report.after), in gaps \(report.inGaps)); without a value \(report.noValue)"
@@ -51,7 +59,7 @@ public enum AttributionText {
                          short(stats.p50), short(stats.p95), short(stats.p99), percent(stats.worstShare), short(report.cNuma[regime.rawValue])])
             for segment in report.segments[regime.rawValue] {
                 let s = segment.stats
-                rows.append(["  " + segment.values.joined(separator: "/"), "", String(s.count), short(s.mean), short(s.p50),
+                rows.append(["  " + segmentName(segment.values), "", String(s.count), short(s.mean), short(s.p50),
                              short(s.p95), short(s.p99), percent(s.worstShare), ""])
             }
         }

@@ -19,7 +19,7 @@ public struct Coverage: Sendable {
         var starts: [Int64] = []
         kept.reserveCapacity(sorted.count)
         for sample in sorted {
-            var start = sample.end - sample.interval
+            var start = Numbers.saturating(sample.end, minus: sample.interval)
             if let last = kept.last {
                 if sample.end == last.end {
                     duplicates += 1
@@ -44,7 +44,20 @@ public struct Coverage: Sendable {
 
     /// Seconds covered by some sample.
     public var coveredSeconds: Double {
-        zip(samples, starts).reduce(0.0) { $0 + Double($1.0.end - $1.1) / 1e9 }
+        zip(samples, starts).reduce(0.0) { $0 + Self.seconds(from: $1.1, to: $1.0.end) }
+    }
+
+    /// Seconds from the first sample's start to the last's end; 0 without samples.
+    public var spanSeconds: Double {
+        guard let first, let last else { return 0 }
+        return Self.seconds(from: first, to: last)
+    }
+
+    /// `end − start` in seconds, computed in Double: the Int64 difference of two times can
+    /// overflow where the times themselves do not (the library takes any WatchSample, not
+    /// only the range TimeColumn accepts), and a trap is not a report.
+    static func seconds(from start: Int64, to end: Int64) -> Double {
+        (Double(end) - Double(start)) / 1e9
     }
 
     public enum Miss: Sendable { case before, after, gap }

@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// `attribute gate`: the playbook's validation protocol. A candidate period (or host) is
 /// judged against a baseline, segment by segment so the comparison is like for like, on the
 /// value's quantiles and on completion (rows per segment).
@@ -102,11 +104,12 @@ public enum AttributionGate {
         let candidateIDs = Dictionary(candidate.segmentKeys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let columns = baseline.segmentColumns
         func label(_ values: [String]) -> String {
-            columns.isEmpty ? "all rows" : zip(columns, values).map { "\($0)=\($1)" }.joined(separator: ", ")
+            // Reasons are printed as they are by the text report: the file's values escaped here.
+            columns.isEmpty ? "all rows" : zip(columns, values).map { "\($0)=\(UntrustedText.escaped($1))" }.joined(separator: ", ")
         }
         var judged = 0
         for (id, key) in baseline.segmentKeys.enumerated() {
-            let values = key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            let values = TelemetryReader.segmentValues(key)
             let base = baseline.segmentValues(id)
             let other = candidateIDs[key].map { candidate.segmentValues($0) } ?? []
             guard !base.isEmpty else { continue }
@@ -155,7 +158,7 @@ public enum AttributionGate {
         let baselineKeys = Set(baseline.segmentKeys)
         let newSegments = candidate.segmentKeys.enumerated()
             .filter { !baselineKeys.contains($0.element) && !candidate.segmentValues($0.offset).isEmpty }
-            .map { $0.element.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init) }
+            .map { TelemetryReader.segmentValues($0.element) }
         return GateReport(settings: settings, segmentColumns: columns, baseline: baselineSide, candidate: candidateSide,
                           segments: segments, newSegments: newSegments, reasons: reasons)
     }

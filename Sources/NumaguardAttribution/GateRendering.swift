@@ -5,7 +5,7 @@ public enum GateText {
     public static func render(_ report: GateReport) -> String {
         var text = "numaguard attribute gate\n"
         for (name, side) in [("baseline", report.baseline), ("candidate", report.candidate)] {
-            text += "\(name): \(side.directory): \(side.seriesFiles.count) series, \(side.telemetry.count) telemetry files; "
+            text += "\(name): \(AttributionError.path(side.directory)): \(side.seriesFiles.count) series, \(side.telemetry.count) telemetry files; "
             text += "joined \(side.joined) of \(side.rows) rows (outside the series \(side.outside), without a value \(side.noValue))\n"
         }
         let settings = report.settings
@@ -14,7 +14,7 @@ public enum GateText {
         text += "interval; completion (rows a segment) down no more than \(AttributionText.percent(settings.maxCompletionDrop))\n\n"
         var rows = [["segment", "rows", "completion"] + settings.probabilities.map(GateMetric.name)]
         for segment in report.segments {
-            let name = report.segmentColumns.isEmpty ? "all rows" : segment.values.joined(separator: "/")
+            let name = report.segmentColumns.isEmpty ? "all rows" : AttributionText.segmentName(segment.values)
             let completion = segment.completionDrop.map { $0 > 0 ? "-" + AttributionText.percent($0) : "+" + AttributionText.percent(-$0) } ?? "-"
             rows.append([name, "\(segment.baselineRows) -> \(segment.candidateRows)", completion + (segment.completionPassed ? "" : " FAIL")]
                         + segment.metrics.map { metric in
@@ -25,7 +25,7 @@ public enum GateText {
         }
         text += AttributionText.table(rows)
         if !report.newSegments.isEmpty {
-            text += "only in the candidate (not judged): \(report.newSegments.map { $0.joined(separator: "/") }.joined(separator: ", "))\n"
+            text += "only in the candidate (not judged): \(report.newSegments.map(AttributionText.segmentName).joined(separator: ", "))\n"
         }
         text += "\n"
         if report.passed {

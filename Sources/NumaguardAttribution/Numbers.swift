@@ -76,3 +76,18 @@ enum Numbers {
         return UnsafeBufferPointer(rebasing: bytes[start..<end])
     }
 }
+
+extension Numbers {
+    /// Time arithmetic that clamps at Int64's ends instead of trapping or wrapping: a time the
+    /// library is handed (not only what TimeColumn accepts) plus an offset or minus an interval
+    /// stays on its side of every sample rather than wrapping to the other end of time.
+    static func saturating(_ time: Int64, plus offset: Int64) -> Int64 {
+        let (sum, overflow) = time.addingReportingOverflow(offset)
+        return overflow ? (offset > 0 ? .max : .min) : sum
+    }
+
+    static func saturating(_ time: Int64, minus offset: Int64) -> Int64 {
+        let (difference, overflow) = time.subtractingReportingOverflow(offset)
+        return overflow ? (offset > 0 ? .min : .max) : difference
+    }
+}

@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// Telemetry: one row per order or decision, with a time and a numeric value, as CSV (a
 /// header row naming the columns, RFC 4180 quoting) or JSON lines (one flat object a line).
 /// The reader is fed the file chunk by chunk and hands each row to the join as it goes: no row
@@ -51,6 +53,23 @@ public struct TelemetryRow {
 }
 
 public struct TelemetryReader {
+    /// U+001F (unit separator) joins a row's segment values into one key. A value holding it
+    /// would be split in the wrong place (two segments merged, values shifted between
+    /// columns), so it is refused where it stands rather than escaped: no telemetry has a
+    /// reason to carry it.
+    static let segmentSeparator: UInt8 = 0x1F
+    static let segmentSeparatorText = "\u{1F}"
+
+    /// A segment key's values, one per --segment column.
+    static func segmentValues(_ key: String) -> [String] {
+        key.split(separator: Character(segmentSeparatorText), omittingEmptySubsequences: false).map(String.init)
+    }
+
+    static func separatorError(at offset: Int, name: String) -> FieldError {
+        FieldError(offset: offset, message: "segment \"\(name)\": the value holds U+001F (unit separator), which numaguard joins segment "
+                   + "values with; a segment value cannot contain it")
+    }
+
     public let file: String
     public let format: TelemetryFormat
     let columns: TelemetryColumns
@@ -136,7 +155,9 @@ public struct TelemetryReader {
                 }
                 if let found = matches.first { return (found, name) }
             }
-            let listed = names.map { "\"\($0)\"" }.joined(separator: ", ")
+            // The header is the file's: each name escaped and cut short, and at most 32 listed.
+            let listed = names.prefix(32).map { UntrustedText.quoted($0, limit: 64) }.joined(separator: ", ")
+                + (names.count > 32 ? ", ... (\(names.count) columns)" : "")
             let asked = wanted.map { "no column \"\($0)\"" } ?? "no column named \(defaults.map { "\"\($0)\"" }.joined(separator: " or ")) (name it with \(option))"
             throw AttributionError(file: file, line: line, "\(asked) for the \(what); the header has \(listed)")
         }
@@ -170,7 +191,12 @@ public struct TelemetryReader {
         let value = try number(UnsafeBufferPointer(rebasing: record[valueField.start..<valueField.end]), at: valueField.start)
         var segment: String?
         if !segmentIndexes.isEmpty {
-            segment = segmentIndexes.map { CSVFields.text(fields[$0], in: record) }.joined(separator: "\u{1F}")
+            for (position, index) in segmentIndexes.enumerated() {
+                if let separator = record[fields[index].start..<fields[index].end].firstIndex(of: Self.segmentSeparator) {
+                    throw Self.separatorError(at: separator, name: columns.segments[position])
+                }
+            }
+            segment = segmentIndexes.map { CSVFields.text(fields[$0], in: record) }.joined(separator: Self.segmentSeparatorText)
         }
         rows += 1
         try sink(TelemetryRow(time: time, value: value, segment: segment, line: line))
@@ -188,7 +214,7 @@ public struct TelemetryReader {
         let text = Numbers.trimmed(raw)
         if text.isEmpty { return nil }
         guard let value = Numbers.decimal(text) else {
-            throw FieldError(offset: offset, message: "column \"\(valueName ?? "")\": \"\(String(decoding: text.prefix(40), as: UTF8.self))\" is not a number")
+            throw FieldError(offset: offset, message: "column \"\(valueName ?? "")\": \(FieldError.quoted(text)) is not a number")
         }
         return value
     }
@@ -222,11 +248,15 @@ public struct TelemetryReader {
                     let raw = UnsafeBufferPointer(rebasing: record[member.valueStart..<member.valueEnd])
                     guard member.kind == .number || member.kind == .string, let parsed = Numbers.decimal(raw, json: member.kind == .number) else {
                         throw FieldError(offset: member.valueStart - (member.kind == .string ? 1 : 0),
-                                         message: "member \"\(resolvedValue ?? "")\": \(String(decoding: raw.prefix(40), as: UTF8.self)) is not a number")
+                                         message: "member \"\(resolvedValue ?? "")\": \(FieldError.quoted(raw)) is not a number")
                     }
                     value = parsed
                 } else if !segmentNames.isEmpty, let match = segmentNames.firstIndex(where: { JSONScanner.key(member, in: record, is: $0) }) {
-                    segmentValues[match] = JSONScanner.valueText(member, in: record)
+                    let text = JSONScanner.valueText(member, in: record)
+                    if text.unicodeScalars.contains(Unicode.Scalar(Self.segmentSeparator)) {
+                        throw Self.separatorError(at: member.valueStart, name: columns.segments[match])
+                    }
+                    segmentValues[match] = text
                 }
             }
         } catch {
@@ -253,7 +283,7 @@ public struct TelemetryReader {
             if let missing = segmentValues.firstIndex(where: { $0 == nil }) {
                 throw AttributionError(file: file, line: line, column: 1, "no member \"\(columns.segments[missing])\" for the segment")
             }
-            segment = segmentValues.map { $0 ?? "" }.joined(separator: "\u{1F}")
+            segment = segmentValues.map { $0 ?? "" }.joined(separator: Self.segmentSeparatorText)
         }
         rows += 1
         try sink(TelemetryRow(time: time, value: value, segment: segment, line: line))

@@ -17,9 +17,12 @@ public enum TimelinePlot {
     public static func render(_ report: AttributionReport, valueName: String) -> String {
         let coverage = report.coverage
         guard let first = coverage.first, let last = coverage.last, last > first else { return "" }
-        let span = Double(last - first)
+        // Times as Double nanoseconds from here on: `last − first` can pass Int64.max.
+        let start = Double(first)
+        let span = Double(last) - start
         let plotWidth = width - left - right
-        func x(_ time: Int64) -> Double { left + Double(time - first) / span * plotWidth }
+        func x(_ time: Int64) -> Double { at(Double(time)) }
+        func at(_ time: Double) -> Double { left + (time - start) / span * plotWidth }
         var svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" "
         svg += "font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -69,8 +72,8 @@ public enum TimelinePlot {
         var path: [String] = []
         for (window, value) in report.windowP99.enumerated() {
             guard let value else { continue }
-            let time = first + Int64((Double(window) + 0.5) * report.windowSeconds * 1e9)
-            path.append("\(n(x(time))),\(n(valueTop + valueHeight - (value - low) / range * valueHeight))")
+            let time = start + (Double(window) + 0.5) * report.windowSeconds * 1e9
+            path.append("\(n(at(time))),\(n(valueTop + valueHeight - (value - low) / range * valueHeight))")
         }
         if !path.isEmpty {
             svg += "<polyline fill=\"none\" stroke=\"#b71c1c\" stroke-width=\"1.5\" points=\"\(path.joined(separator: " "))\"/>\n"
@@ -84,9 +87,9 @@ public enum TimelinePlot {
         let axisY = valueTop + valueHeight
         svg += "<line x1=\"\(n(left))\" y1=\"\(n(axisY))\" x2=\"\(n(width - right))\" y2=\"\(n(axisY))\" stroke=\"#333\"/>\n"
         for (fraction, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
-            let time = first + Int64(span * fraction)
-            svg += "<text x=\"\(n(x(time)))\" y=\"\(n(axisY + 18))\" text-anchor=\"\(anchor)\">"
-            svg += XML.text(UTCTime.text(Double(time) / 1e9, milliseconds: true)) + "</text>\n"
+            let time = start + span * fraction
+            svg += "<text x=\"\(n(at(time)))\" y=\"\(n(axisY + 18))\" text-anchor=\"\(anchor)\">"
+            svg += XML.text(UTCTime.text(time / 1e9, milliseconds: true)) + "</text>\n"
         }
         return svg + "</svg>\n"
     }

@@ -25,7 +25,7 @@ public enum TimeUnit: Sendable, Equatable {
     }
 
     /// An epoch's unit from how many digits its integer part has: 2001-2286 in each unit
-    /// (9-10 digits of seconds reach back to 1973). The bands do not touch, so a value between
+    /// (9-10 digits of seconds reach back to 1973), of which TimeColumn keeps up to 2262. The bands do not touch, so a value between
     /// them (11 digits: seconds in the year 5000, or milliseconds in 1973) is refused.
     static func epoch(integerDigits: Int) -> TimeUnit? {
         switch integerDigits {
@@ -39,7 +39,25 @@ public enum TimeUnit: Sendable, Equatable {
 }
 
 /// A time column's parser: the unit it settled on and the line that settled it.
+///
+/// Every time it accepts, in every spelling, lies in [1970-01-01, 2262-01-01) UTC: nanoseconds
+/// since 1970 as an Int64 reach 2262-04-11, and the 100 days kept short of that leave room for
+/// a sample's interval (at most a day), --clock-offset (under a day) and the difference of any
+/// two accepted times, so no span the join or the plot computes can overflow. Nothing on a
+/// host numaguard watches is timed outside it; a time there is a misread column, refused.
 struct TimeColumn {
+    /// 1970-01-01T00:00:00Z and 2262-01-01T00:00:00Z (excluded) in nanoseconds.
+    static let earliest: Int64 = 0
+    static let latest: Int64 = 9_214_646_400_000_000_000
+    static let range = "1970-01-01T00:00:00Z to 2262-01-01T00:00:00Z (nanoseconds since 1970 in 64 bits)"
+
+    /// `nanoseconds` if it is in the accepted range, else why not, for the time spelled `spelled`.
+    static func checked(_ nanoseconds: Int64, _ spelled: String) throws(FieldError) -> Int64 {
+        guard nanoseconds >= earliest else { throw FieldError(offset: 0, message: "\(spelled) is before 1970: times are read from \(range)") }
+        guard nanoseconds < latest else { throw FieldError(offset: 0, message: "\(spelled) is past 2262: times are read from \(range)") }
+        return nanoseconds
+    }
+
     private(set) var unit: TimeUnit?
     private(set) var decidedAt = 0
 
@@ -58,7 +76,7 @@ struct TimeColumn {
         }
         if let unit {
             guard unit == found else {
-                throw FieldError(offset: 0, message: "\"\(String(decoding: text, as: UTF8.self))\" reads as \(found.description), but the column's times "
+                throw FieldError(offset: 0, message: "\(FieldError.quoted(text)) reads as \(found.description), but the column's times "
                                  + "are \(unit.description) (decided by line \(decidedAt)): one unit for the whole column")
             }
         } else {
@@ -75,24 +93,28 @@ struct TimeColumn {
         while index < text.count, text[index] >= 0x30, text[index] <= 0x39 {
             if digits > 0 || text[index] != 0x30 { digits += 1 }
             guard digits <= 19 else { break }
-            integer = integer &* 10 &+ Int64(text[index] - 0x30)
+            // 19 digits pass Int64.max (9223372036854775807): reported, never wrapped to a
+            // negative time that would count as "before" the series.
+            let (shifted, overShift) = integer.multipliedReportingOverflow(by: 10)
+            let (next, overAdd) = shifted.addingReportingOverflow(Int64(text[index] - 0x30))
+            integer = overShift || overAdd ? Int64.max : next
             index += 1
         }
-        let spelled = String(decoding: text, as: UTF8.self)
+        let spelled = FieldError.quoted(text)
         guard index > 0 else {
-            throw FieldError(offset: 0, message: "\"\(spelled)\" is not a time: expected RFC 3339 (2026-12-02T15:50:01.5Z) or an epoch number")
+            throw FieldError(offset: 0, message: "\(spelled) is not a time: expected RFC 3339 (2026-12-02T15:50:01.5Z) or an epoch number")
         }
         guard let unit = TimeUnit.epoch(integerDigits: digits) else {
-            throw FieldError(offset: 0, message: "\"\(spelled)\" is not an epoch time in any unit: seconds have 9-10 digits, milliseconds 12-13, "
-                             + "microseconds 15-16, nanoseconds 18-19 (1973-2286)")
+            throw FieldError(offset: 0, message: "\(spelled) is not an epoch time in any unit: seconds have 9-10 digits, milliseconds 12-13, "
+                             + "microseconds 15-16, nanoseconds 18-19 (1973-2262)")
         }
         guard let fraction = fractionNanoseconds(text, &index, unit: unit.nanoseconds) else {
-            throw FieldError(offset: index, message: "\"\(spelled)\": digits must follow the decimal point")
+            throw FieldError(offset: index, message: "\(spelled): digits must follow the decimal point")
         }
-        guard index == text.count else { throw FieldError(offset: index, message: "\"\(spelled)\" is not a time: unexpected character") }
+        guard index == text.count else { throw FieldError(offset: index, message: "\(spelled) is not a time: unexpected character") }
         let (scaled, overflow) = integer.multipliedReportingOverflow(by: unit.nanoseconds)
-        guard !overflow, scaled <= Int64.max - fraction else { throw FieldError(offset: 0, message: "\"\(spelled)\" is past 2262") }
-        return (scaled + fraction, unit)
+        let (total, overAdd) = scaled.addingReportingOverflow(fraction)
+        return (try checked(overflow || overAdd ? Int64.max : total, spelled), unit)
     }
 
     /// An optional `.digits` at `index` in nanoseconds, for a number whose unit is `unit`
@@ -116,9 +138,9 @@ struct TimeColumn {
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t`, `z` and a space for `T` are RFC 3339's too.
     static func rfc3339(_ text: UnsafeBufferPointer<UInt8>) throws(FieldError) -> Int64 {
-        let spelled = String(decoding: text, as: UTF8.self)
+        let spelled = FieldError.quoted(text)
         func fail(_ offset: Int, _ why: String) -> FieldError {
-            FieldError(offset: offset, message: "\"\(spelled)\" is not an RFC 3339 time: \(why)")
+            FieldError(offset: offset, message: "\(spelled) is not an RFC 3339 time: \(why)")
         }
         func number(_ at: Int, _ width: Int) throws(FieldError) -> Int {
             guard at + width <= text.count else { throw fail(at, "it ends early") }
@@ -168,8 +190,11 @@ struct TimeColumn {
         guard index == text.count else { throw fail(index, "unexpected text after the zone") }
         let days = daysFromCivil(year, month, day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        guard seconds > -9_000_000_000, seconds < 9_000_000_000 else { throw fail(0, "outside 1685-2255") }
-        return seconds * 1_000_000_000 + fraction
+        // Four-digit years keep `seconds` within ±3.2e11, so this cannot overflow today; checked
+        // all the same, so a wider year field later cannot bring the trap back.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overAdd) = scaled.addingReportingOverflow(fraction)
+        return try checked(overflow || overAdd ? (seconds < 0 ? Int64.min : Int64.max) : total, spelled)
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).

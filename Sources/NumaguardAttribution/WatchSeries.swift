@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// The four regimes of `watch`, in its order. Named here rather than imported from
 /// NumaguardWatch so attribution stays pure (no host, no sampler): the series file is the
 /// contract between the two, by name.
@@ -150,7 +152,7 @@ public struct WatchSeriesReader {
             throw fail(error.offset, error.message)
         }
         guard let kind else { throw fail(0, "no kind: not a watch_sample line") }
-        guard kind == Self.kind else { throw fail(0, "kind \"\(kind)\" is not a watch_sample (numaguard watch --series writes those)") }
+        guard kind == Self.kind else { throw fail(0, "kind \(UntrustedText.quoted(kind)) is not a watch_sample (numaguard watch --series writes those)") }
         guard let version, version == Self.formatVersion else {
             throw fail(0, "format_version \(version.map(String.init) ?? "missing") is not one this numaguard reads (\(Self.formatVersion))")
         }

@@ -36,6 +36,8 @@ struct AttributeCommand: ParsableCommand {
         // way to `attribute gate`, which takes neither option.
         guard !series.isEmpty else { throw Terminal.fail("--series FILE is required (written by numaguard watch --series)", .usage) }
         guard !telemetry.isEmpty else { throw Terminal.fail("--telemetry FILE is required", .usage) }
+        // `-` is standard output, where the report goes: the SVG would be mixed into it.
+        if plot == "-" { throw Terminal.fail("--plot -: the report is written to standard output; give --plot a file", .usage) }
         let builder = try AttributionInputs.join(series: series, telemetry: telemetry, columns, plot: plot != nil)
         let report = Attribution.report(builder, seriesFiles: series)
         // The plot first: when it cannot be written (73), no report is printed as if all went well.
@@ -121,14 +123,14 @@ enum AttributionInputs {
             builder.noteFile(finished.summary)
         }
         guard builder.rows > 0 else {
-            throw fail("\(telemetry.joined(separator: ", ")): no telemetry rows", .dataError)
+            throw fail("\(AttributionError.paths(telemetry)): no telemetry rows", .dataError)
         }
         if builder.joined == 0 && builder.noValue < builder.rows {
             let coverage = builder.coverage
             func time(_ ns: Int64?) -> String { ns.map { UTCTime.text(Double($0) / 1e9, milliseconds: true) } ?? "-" }
-            throw fail("\(telemetry.joined(separator: ", ")): the telemetry (\(time(builder.firstTime)) to \(time(builder.lastTime))"
+            throw fail("\(AttributionError.paths(telemetry)): the telemetry (\(time(builder.firstTime)) to \(time(builder.lastTime))"
                        + (options.offset != 0 ? ", after --clock-offset" : "") + ") does not overlap the series "
-                       + "(\(series.joined(separator: ", ")): \(time(coverage.first)) to \(time(coverage.last))): no row could be joined; "
+                       + "(\(AttributionError.paths(series)): \(time(coverage.first)) to \(time(coverage.last))): no row could be joined; "
                        + "check the time column's unit and zone, or --clock-offset", .dataError)
         }
         return builder
@@ -140,7 +142,7 @@ enum AttributionInputs {
         do {
             result = try HostRoot.streamFile(atPath: path, limit: maximumFileBytes, body)
         } catch {
-            throw fail("cannot read \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
+            throw fail("cannot read \(AttributionError.path(path)): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
         }
         if case let .failure(error) = result { throw fail(error.description, ExitStatus(error)) }
     }

@@ -69,7 +69,7 @@ enum GateDirectory {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
-            throw Terminal.fail("cannot read the directory \(directory): \((error as NSError).localizedDescription)", .noInput)
+            throw Terminal.fail("cannot read the directory \(AttributionError.path(directory)): \((error as NSError).localizedDescription)", .noInput)
         }
         var series: [String] = [], telemetry: [String] = []
         for name in names where !name.hasPrefix(".") {
@@ -83,8 +83,8 @@ enum GateDirectory {
                 if try firstLineIsSample(path) { series.append(path) } else { telemetry.append(path) }
             }
         }
-        guard !series.isEmpty else { throw Terminal.fail("\(directory): no series (a .jsonl file of watch_sample lines, from watch --series)", .noInput) }
-        guard !telemetry.isEmpty else { throw Terminal.fail("\(directory): no telemetry (.csv, or JSON lines that are not watch samples)", .noInput) }
+        guard !series.isEmpty else { throw Terminal.fail("\(AttributionError.path(directory)): no series (a .jsonl file of watch_sample lines, from watch --series)", .noInput) }
+        guard !telemetry.isEmpty else { throw Terminal.fail("\(AttributionError.path(directory)): no telemetry (.csv, or JSON lines that are not watch samples)", .noInput) }
         return (series, telemetry)
     }
 
@@ -98,7 +98,7 @@ enum GateDirectory {
                 if head.contains(0x0A) || head.count >= 64 * 1024 { throw Enough() }
             }
         } catch {
-            throw Terminal.fail("cannot read \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
+            throw Terminal.fail("cannot read \(AttributionError.path(path)): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
         }
         return WatchSeriesReader.isSeries(firstLine: Array(head.prefix { $0 != 0x0A }))
     }

@@ -126,7 +126,7 @@ final class AttributeCommandTests: XCTestCase {
             ("short.csv", "ts,latency_us\n1796226610000\n", 65, "short.csv:2:14: the row has 1 fields"),
             ("quote.csv", "ts,latency_us\n1796226610000,1\"2\n", 65, "quote.csv:2:16: a quote inside an unquoted field"),
             ("rows.jsonl", "{\"ts\":\"2026-12-02T15:50:10.5Z\",\"latency_us\":12}\n{\"ts\":\"2026-12-02T15:50:11Z\",\"latency_us\":\"x1\"}\n", 65,
-             "rows.jsonl:2:43: member \"latency_us\": x1 is not a number"),
+             "rows.jsonl:2:43: member \"latency_us\": \"x1\" is not a number"),
             ("late.csv", "ts,latency_us\n1696226610000,12\n", 65, "does not overlap the series"),
         ]
         for (name, contents, status, message) in cases {
@@ -177,5 +177,55 @@ final class AttributeCommandTests: XCTestCase {
         let telemetry = try XCTUnwrap(try Command.json(joined.stdout)["telemetry"] as? [String: Any])
         XCTAssertEqual(telemetry["joined"] as? Int, 1)
         XCTAssertEqual(telemetry["clock_offset_s"] as? Int, -3600)
+    }
+
+    func testTimesPastInt64AreRefusedWithoutATrap() throws {
+        // One sample in 1700, one in 2250 and one covering the row: the span passed Int64 and
+        // trapped (SIGILL, status 132) before the range check.
+        func line(_ time: String) -> String {
+            "{\"format_version\":1,\"kind\":\"watch_sample\",\"time\":\"\(time)\",\"interval_s\":1,\"regime\":\"stable\",\"figures\":{}}\n"
+        }
+        let wide = try write("wide.jsonl", line("1700-01-01T00:00:00Z") + line("2250-01-01T00:00:00Z") + line("2026-12-02T15:50:10.5Z"))
+        let csv = try write("mid.csv", "ts,latency_us\n2026-12-02T15:50:10Z,12\n")
+        var result = try Command.numaguard(["attribute", "--series", wide, "--telemetry", csv, "--value-column", "latency_us", "--plot", file("p.svg")])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        XCTAssertTrue(result.stderr.contains("wide.jsonl:1:51: \"1700-01-01T00:00:00Z\" is before 1970: times are read from 1970-01-01T00:00:00Z to 2262-01-01T00:00:00Z"),
+                      result.stderr)
+        // A 19-digit epoch past Int64.max: refused at its place, not wrapped to "before".
+        let epoch = try write("epoch.csv", "ts,latency_us\n1796226610000000000,12\n9999999999999999999,13\n")
+        result = try Command.numaguard(["attribute", "--series", series, "--telemetry", epoch, "--value-column", "latency_us"])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        XCTAssertTrue(result.stderr.contains("epoch.csv:3:1: column \"ts\": \"9999999999999999999\" is past 2262"), result.stderr)
+        XCTAssertEqual(result.stdout, "")
+    }
+
+    func testFileTextReachesTheTerminalEscaped() throws {
+        let escape = "\u{1B}]0;owned\u{7}\u{202E}"
+        let csv = try write("venues.csv", "ts,latency_us,venue\n1796226610000,12,X\(escape)\n1796226611000,13,\"Y\u{1B}[2J\"\n")
+        var result = try Command.numaguard(["attribute", "--series", series, "--telemetry", csv, "--value-column", "latency_us", "--segment", "venue"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertFalse(result.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x7 || $0.value == 0x202E }, result.stdout)
+        XCTAssertTrue(result.stdout.contains("X\\x1b]0;owned\\x07\\u{202e}") && result.stdout.contains("Y\\x1b[2J"), result.stdout)
+        // A time that does not parse, in a file whose name came from a gate directory's listing.
+        let name = "bad\u{1B}[2J.csv"
+        try write("gate/base/s.jsonl", try String(contentsOfFile: series, encoding: .utf8))
+        try write("gate/base/" + name, "ts,latency_us\n1796226610000\(escape),12\n")
+        result = try Command.numaguard(["attribute", "gate", "--baseline", file("gate/base"), "--candidate", file("gate/base"),
+                                        "--value-column", "latency_us"])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        XCTAssertFalse(result.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x7 || $0.value == 0x202E }, result.stderr)
+        XCTAssertTrue(result.stderr.contains("bad\\x1b[2J.csv:2:14: column \"ts\": \"1796226610000\\x1b]0;owned\\x07\\u{202e}\""), result.stderr)
+    }
+
+    func testUnitSeparatorInASegmentAndPlotToStandardOutputAreRefused() throws {
+        let csv = try write("us.csv", "ts,latency_us,venue\n1796226610000,12,\"X\u{1F}Y\"\n")
+        var result = try Command.numaguard(["attribute", "--series", series, "--telemetry", csv, "--value-column", "latency_us", "--segment", "venue"])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        XCTAssertTrue(result.stderr.contains("us.csv:2:20: segment \"venue\": the value holds U+001F"), result.stderr)
+        let plain = try write("plain.csv", "ts,latency_us\n1796226610000,12\n")
+        result = try Command.numaguard(["attribute", "--series", series, "--telemetry", plain, "--value-column", "latency_us", "--plot", "-"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertEqual(result.stdout, "", "neither the SVG nor the report")
+        XCTAssertTrue(result.stderr.contains("--plot -: the report is written to standard output"), result.stderr)
     }
 }
