@@ -21,9 +21,8 @@ enum HostIdentity {
             }
             for indices in byValue.values where indices.count > 1 {
                 for index in indices where reasons[index] == nil {
-                    let others = indices.filter { $0 != index }.map { hosts[$0].directory }
                     reasons[index] = "certificate.json carries the same \(field) as the certificate in "
-                        + "\(others.joined(separator: ", ")): a copy of one host's certificate, not this host's own"
+                        + "\(others(indices, index) { hosts[$0].directory }): a copy of one host's certificate, not this host's own"
                 }
             }
         }
@@ -33,8 +32,7 @@ enum HostIdentity {
         }
         for indices in byDigest.values where indices.count > 1 {
             for index in indices {
-                let others = indices.filter { $0 != index }.map { hosts[$0].name }
-                reasons[index] = "certificate.json is byte-identical to that of \(others.joined(separator: ", ")): a copy, not this host's own"
+                reasons[index] = "certificate.json is byte-identical to that of \(others(indices, index) { hosts[$0].name }): a copy, not this host's own"
             }
         }
         for (index, reason) in reasons {
@@ -43,6 +41,17 @@ enum HostIdentity {
             hosts[index].checks = []
             hosts[index].certificate = nil
         }
+    }
+
+    /// The other members of a group, the first `othersNamed` by name: a golden image cloned to a
+    /// thousand hosts with one machine_id must not make each reason a thousand names long.
+    static let othersNamed = 10
+
+    static func others(_ indices: [Int], _ index: Int, _ name: (Int) -> String) -> String {
+        // Only the first othersNamed + 1 looked at: linear in the group, not quadratic.
+        let named = indices.prefix(othersNamed + 1).filter { $0 != index }.prefix(othersNamed).map(name).joined(separator: ", ")
+        let count = indices.count - 1
+        return count > othersNamed ? named + " and \(count - othersNamed) more" : named
     }
 
     /// A note when the certificate's own hostname is not the collector's name for the host

@@ -214,6 +214,10 @@ final class FleetReportTests: XCTestCase {
                        "certificate.json carries the same machine_id as the certificate in \(root.appendingPathComponent("b").path): a copy of one host's certificate, not this host's own")
         XCTAssertTrue(try host(report, "d").reason?.contains("the same boot_id as the certificate in \(root.appendingPathComponent("c").path)") == true)
         XCTAssertTrue(report.byCheck.allSatisfy { !$0.hosts.contains("a") }, "nothing of a copy is believed")
+        // A golden image on many hosts: each reason names ten others, then counts the rest.
+        XCTAssertEqual(HostIdentity.others(Array(0..<12), 0) { "h\($0)" }, "h1, h2, h3, h4, h5, h6, h7, h8, h9, h10 and 1 more")
+        XCTAssertEqual(HostIdentity.others(Array(0..<12), 11) { "h\($0)" }, "h0, h1, h2, h3, h4, h5, h6, h7, h8, h9 and 1 more")
+        XCTAssertEqual(HostIdentity.others([3, 5], 5) { "h\($0)" }, "h3")
     }
 
     /// A certificate naming another hostname than its directory is noted beside the host (text
