@@ -225,7 +225,10 @@ public enum DeviceChecks {
             guard bytes + width <= limit else { return out + "..." }
             bytes += width
             let value = scalar.value
-            if value < 0x20 || value == 0x5C || (0x7F...0x9F).contains(value) || (0x2028...0x2029).contains(value) {
+            // Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) too: they
+            // reorder what follows on a terminal, so a value could show as something it is not.
+            if value < 0x20 || value == 0x5C || (0x7F...0x9F).contains(value) || (0x2028...0x202E).contains(value)
+                || (0x2066...0x2069).contains(value) {
                 let hex = String(value, radix: 16)
                 out += value > 0xFF ? "\\u{\(hex)}" : "\\x" + (hex.count == 1 ? "0" : "") + hex
             } else {

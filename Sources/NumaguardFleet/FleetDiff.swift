@@ -66,12 +66,25 @@ public struct FleetDiff: Encodable, Sendable {
         }
     }
 
+    /// A fact of one host that could not be compared (`path` unreadable on that host), or a
+    /// whole host whose file is not a snapshot (`id` is `wholeSnapshot`, `path` the file).
     public struct NotCompared: Encodable, Sendable {
         public var id: String
         public var host: String
         public var path: String
         public var error: String
+
+        public init(id: String, host: String, path: String, error: String) {
+            self.id = id
+            self.host = host
+            self.path = path
+            self.error = error
+        }
     }
+
+    /// The `id` of a host not compared at all: its file is not a snapshot numaguard reads. One
+    /// host's bad file (it wrote the file) does not stop the others' comparison.
+    public static let wholeSnapshot = "snapshot"
 
     public var hosts: [Member]
     public var factsCompared: Int
@@ -108,8 +121,9 @@ public struct FleetDiff: Encodable, Sendable {
 }
 
 extension FleetDiff {
-    /// `snapshots`: (name, file, snapshot), at least two for a comparison to mean anything.
-    public static func make(_ snapshots: [(name: String, file: String, snapshot: Snapshot)]) -> FleetDiff {
+    /// `snapshots`: (name, file, snapshot), at least two for a comparison to mean anything;
+    /// `refused`: the hosts whose files were not snapshots, listed first under not compared.
+    public static func make(_ snapshots: [(name: String, file: String, snapshot: Snapshot)], refused: [NotCompared] = []) -> FleetDiff {
         var order: [String] = []
         var groups: [String: DriftGroup] = [:]
         var values: [[String: Fact]] = []
@@ -125,7 +139,7 @@ extension FleetDiff {
             values.append(byID)
         }
         var differences: [Difference] = []
-        var notCompared: [NotCompared] = []
+        var notCompared = refused
         for id in order {
             guard let group = groups[id] else { continue }
             var compared: [(host: String, fact: Fact?)] = []

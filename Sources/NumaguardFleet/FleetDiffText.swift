@@ -32,7 +32,11 @@ public enum FleetDiffText {
         case .success:
             out.append("FLEET AGREES: all \(diff.hosts.count) hosts hold the same value for every fact")
         case .incomplete:
-            out.append("FLEET AGREES on what was compared; INCOMPLETE: \(diff.notCompared.count) fact(s) not compared")
+            let whole = diff.notCompared.filter { $0.id == FleetDiff.wholeSnapshot }.count
+            let facts = diff.notCompared.count - whole
+            out.append("FLEET AGREES on what was compared; INCOMPLETE: "
+                       + [whole > 0 ? "\(whole) snapshot(s) not read" : nil, facts > 0 ? "\(facts) fact(s) not compared" : nil]
+                           .compactMap { $0 }.joined(separator: ", "))
         default:
             let outliers = diff.outlierHosts
             out.append("FLEET DIFFERS: \(diff.differences.count) fact\(diff.differences.count == 1 ? "" : "s") differ; "

@@ -29,11 +29,14 @@ public struct CollectedHost: Sendable {
 /// "could not judge everything" (exit 3); every other verdict fails the fleet (exit 1).
 public enum Verdict: String, Codable, Sendable, CaseIterable {
     /// certificate.json's sha256 is not the one certificate.sha256 records, or the certificate
-    /// is byte-identical to another host's (a copy, not this host's own).
+    /// is byte-identical to another host's or carries another host's machine_id or boot_id (a
+    /// copy, not this host's own).
     case tampered
     /// No certificate.sha256, or one that is not `<64 hex>  certificate.json`: nothing to check against.
     case unverified
-    /// certificate.json is there but was refused (a symbolic link, not a regular file, too large) or unreadable.
+    /// certificate.json is there but was refused (a symbolic link, not a regular file, too
+    /// large), or it matches its digest but is not a certificate this numaguard reads (another
+    /// kind or format_version, not JSON, nested too deep, a certified_at that is not a time).
     case unreadable
     /// No certificate.json: certify failed before writing one (exit-status says how) or nothing was fetched.
     case noCertificate = "no_certificate"

@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardHost
 
 /// `fleet report`: every host's verdict, and what the fleet has in common (a failure shared
 /// by many hosts is one line, not one per host).
@@ -71,33 +72,29 @@ public struct FleetReport: Encodable, Sendable {
 }
 
 extension FleetReport {
-    /// Judges every host (`now` and `maxAge` in seconds), then what they share. Throws for a
-    /// verified certificate this numaguard cannot read (the whole report: exit 65).
-    public static func make(_ collected: [CollectedHost], now: Int, maxAge: Int) throws(FleetInputError) -> FleetReport {
-        var hosts: [FleetHost] = []
-        hosts.reserveCapacity(collected.count)
-        for host in collected { hosts.append(try HostJudgement.judge(host, now: now, maxAge: maxAge)) }
-        markCopies(&hosts)
-        return FleetReport(generatedAt: UTCTime.text(Double(now)), maxAgeSeconds: maxAge, hosts: hosts,
-                           byCheck: checkGroups(hosts), policies: policyGroups(hosts))
+    /// Judges every host (`now` and `maxAge` in seconds), then what they share. Nothing a host
+    /// wrote stops the report: a certificate that cannot be read is that host's verdict.
+    public static func make(_ collected: [CollectedHost], now: Int, maxAge: Int) -> FleetReport {
+        finish(collected.map { HostJudgement.judge($0, now: now, maxAge: maxAge) }, now: now, maxAge: maxAge)
     }
 
-    /// Two directories holding the same certificate byte for byte: at most one of them is that
-    /// host's own (a certificate names its boot and time), and nothing says which, so all fail.
-    static func markCopies(_ hosts: inout [FleetHost]) {
-        var byDigest: [String: [Int]] = [:]
-        for (index, host) in hosts.enumerated() {
-            if let digest = host.sha256 { byDigest[digest, default: []].append(index) }
+    /// The same, reading and judging one host directory at a time, so at most one host's
+    /// certificate is held at once (the copy check needs only each host's digest and identity).
+    /// Throws only for a directory that cannot be opened at all (exit 66).
+    public static func make(reading directories: [String], now: Int, maxAge: Int) throws(InputFileError) -> FleetReport {
+        var hosts: [FleetHost] = []
+        hosts.reserveCapacity(directories.count)
+        for (directory, name) in zip(directories, FleetNames.forDirectories(directories)) {
+            hosts.append(HostJudgement.judge(try CollectedHostReader.read(directory, name: name), now: now, maxAge: maxAge))
         }
-        for indices in byDigest.values where indices.count > 1 {
-            for index in indices {
-                let others = indices.filter { $0 != index }.map { hosts[$0].name }
-                hosts[index].verdict = .tampered
-                hosts[index].reason = "certificate.json is byte-identical to that of \(others.joined(separator: ", ")): a copy, not this host's own"
-                hosts[index].checks = []
-                hosts[index].certificate = nil
-            }
-        }
+        return finish(hosts, now: now, maxAge: maxAge)
+    }
+
+    static func finish(_ judged: [FleetHost], now: Int, maxAge: Int) -> FleetReport {
+        var hosts = judged
+        HostIdentity.markCopies(&hosts)
+        return FleetReport(generatedAt: UTCTime.text(Double(now)), maxAgeSeconds: maxAge, hosts: hosts,
+                           byCheck: checkGroups(hosts), policies: policyGroups(hosts))
     }
 
     /// Only hosts whose certificates were verified (stale ones included: what they said is

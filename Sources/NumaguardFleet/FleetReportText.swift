@@ -118,12 +118,13 @@ public enum FleetReportText {
 }
 
 /// Text from another host (a directory name, a check ID, a finding) as printed: control
-/// characters and backslashes as `\xHH` (DeviceChecks.untrusted), and long values cut.
-enum Shown {
-    static func text(_ text: String) -> String { DeviceChecks.untrusted(text, limit: 240) }
+/// characters, bidi controls and backslashes escaped (DeviceChecks.untrusted), and long
+/// values cut. Public for the fleet commands' own messages, which name such values too.
+public enum Shown {
+    public static func text(_ text: String) -> String { DeviceChecks.untrusted(text, limit: 240) }
 
     /// `a, b, c` or `a, b, c and 12 more`.
-    static func names(_ names: [String], limit: Int) -> String {
+    public static func names(_ names: [String], limit: Int) -> String {
         let shown = names.prefix(limit).map(text).joined(separator: ", ")
         return names.count > limit ? shown + " and \(names.count - limit) more" : shown
     }

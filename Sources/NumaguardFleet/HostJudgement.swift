@@ -2,23 +2,17 @@ import NumaguardCore
 import NumaguardOutput
 import NumaguardReport
 
-/// A certificate of a kind or version this numaguard does not read, named by its file: exit
-/// 65, for the whole report (the tool, not the host, is wrong: use the numaguard that wrote it).
-public struct FleetInputError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var error: DocumentError
-
-    public var description: String { "\(path) is not a certificate numaguard can read: \(error)" }
-}
-
 /// Judges one collected host, pure: the digest first (nothing in a certificate whose digest
-/// does not match is believed), then the certificate's own verdict and its age.
+/// does not match is believed), then the certificate's own verdict and its age. Nothing a
+/// host wrote stops the report: a verified certificate that is not one this numaguard reads
+/// (another kind or format_version, malformed, a certified_at that is not a time) is that
+/// host's `unreadable` verdict, since the host controls both the certificate and its digest.
 enum HostJudgement {
     /// Clocks of the hosts and of the machine running the report may disagree a little; a
     /// certificate further in the future than this is not believed to be fresh.
     static let clockSkewSeconds = 300
 
-    static func judge(_ host: CollectedHost, now: Int, maxAge: Int) throws(FleetInputError) -> FleetHost {
+    static func judge(_ host: CollectedHost, now: Int, maxAge: Int) -> FleetHost {
         var row = FleetHost(name: host.name, directory: host.directory, verdict: .noCertificate, reason: nil, sha256: nil,
                             recordedExitStatus: nil, certificate: nil, checks: [], notes: [])
         switch host.exitStatus {
@@ -78,7 +72,9 @@ enum HostJudgement {
         do {
             record = try CertificateRecord.parse(bytes)
         } catch {
-            throw FleetInputError(path: path, error: error)
+            row.verdict = .unreadable
+            row.reason = "\(path) matches its digest but is not a certificate numaguard can read: \(error)"
+            return row
         }
         let status = record.status
         var facts = CertificateFacts(
@@ -87,6 +83,7 @@ enum HostJudgement {
             ageSeconds: nil, policyFile: record.audit.policyFile, policyDigest: record.audit.policyDigest,
             failOn: record.audit.failOn.rawValue, status: status.rawValue)
         row.checks = cells(record.audit.findings)
+        if let note = HostIdentity.hostnameNote(record.audit.host.hostname, directory: host.directory) { row.notes.append(note) }
         row.verdict = switch status {
         case .success: .certified
         case .incomplete: .incomplete
@@ -97,7 +94,10 @@ enum HostJudgement {
         }
         if let certifiedAt = record.certifiedAt {
             guard let then = Timestamp.epochSeconds(certifiedAt) else {
-                throw FleetInputError(path: path, error: .invalid("certified_at \"\(certifiedAt)\" is not an RFC 3339 UTC time"))
+                row.verdict = .unreadable
+                row.reason = "\(path) matches its digest but its certified_at \"\(certifiedAt)\" is not an RFC 3339 UTC time"
+                row.checks = []
+                return row
             }
             let age = now - then
             facts.ageSeconds = age

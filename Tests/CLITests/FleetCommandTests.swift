@@ -77,7 +77,8 @@ final class FleetCommandTests: XCTestCase {
         XCTAssertTrue(later.stdout.contains("STALE (1):\n  host-a: certified "), later.stdout)
         XCTAssertEqual(try Command.numaguard(["fleet", "report", a, "--now", "2099-01-01T00:00:00Z", "--max-age", "1000000h"]).status, 0)
 
-        // 65: a verified certificate of another format_version, named.
+        // A verified certificate of another format_version is that host's verdict, not the
+        // report's end: every other host judged, every --out file written, exit 1.
         let future = directory.appendingPathComponent("collect/host-d")
         try FileManager.default.copyItem(atPath: a, toPath: future.path)
         let edited = try String(contentsOf: future.appendingPathComponent("certificate.json"), encoding: .utf8)
@@ -85,10 +86,22 @@ final class FleetCommandTests: XCTestCase {
         try edited.write(to: future.appendingPathComponent("certificate.json"), atomically: true, encoding: .utf8)
         let digest = try Command.run("/usr/bin/sha256sum", [future.appendingPathComponent("certificate.json").path])
         try (String(digest.stdout.prefix(64)) + "  certificate.json\n").write(to: future.appendingPathComponent("certificate.sha256"), atomically: true, encoding: .utf8)
-        let unknown = try Command.numaguard(["fleet", "report", a, future.path])
-        XCTAssertEqual(unknown.status, 65)
-        XCTAssertTrue(unknown.stderr.contains("host-d/certificate.json is not a certificate numaguard can read: format_version 7"), unknown.stderr)
-        XCTAssertEqual(unknown.stdout, "")
+        let unknownOut = directory.appendingPathComponent("report-unknown")
+        let unknown = try Command.numaguard(["fleet", "report", a, future.path, "--out", unknownOut.path])
+        XCTAssertEqual(unknown.status, 1, unknown.stderr)
+        XCTAssertEqual(unknown.stderr, "")
+        XCTAssertTrue(unknown.stdout.contains("\nCERTIFIED (1): host-a\n"), unknown.stdout)
+        XCTAssertTrue(unknown.stdout.contains("\nUNREADABLE (1):\n  host-d: \(future.path)/certificate.json matches its digest but is not a "
+                                              + "certificate numaguard can read: format_version 7 is not one"), unknown.stdout)
+        for file in ["fleet.txt", "fleet.json", "fleet.junit.xml", "fleet.prom"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: unknownOut.appendingPathComponent(file).path), file)
+        }
+        XCTAssertTrue(try String(contentsOf: unknownOut.appendingPathComponent("fleet.prom"), encoding: .utf8)
+            .contains("numaguard_fleet_host_verdict{host=\"host-d\",verdict=\"unreadable\"} 1\n"))
+        // The same directory twice would be two rows (and Prometheus series) of one name: refused.
+        let twice = try Command.numaguard(["fleet", "report", a, future.path, a])
+        XCTAssertEqual(twice.status, 64)
+        XCTAssertTrue(twice.stderr.contains("the host directory \(a) is given twice"), twice.stderr)
 
         // 66: a directory that is not there; 64: bad flags; 73: --out not writable.
         let missing = try Command.numaguard(["fleet", "report", a, directory.appendingPathComponent("nope").path])
@@ -126,11 +139,27 @@ final class FleetCommandTests: XCTestCase {
         XCTAssertEqual(json["status"] as? Int, 1)
         XCTAssertEqual((json["hosts"] as? [[String: Any]])?.map { $0["name"] as? String }, ["host-a", "host-b", "host-c"])
 
+        // A file that is not a snapshot is that host's problem: not compared, the rest compared.
         let bad = directory.appendingPathComponent("bad.json")
         try "{\"format_version\": 1, \"kind\": \"certificate\"}".write(to: bad, atomically: true, encoding: .utf8)
-        let notSnapshot = try Command.numaguard(["fleet", "diff", a, bad.path])
-        XCTAssertEqual(notSnapshot.status, 65)
-        XCTAssertTrue(notSnapshot.stderr.contains("\(bad.path) is not a snapshot numaguard can read"), notSnapshot.stderr)
+        let notSnapshot = try Command.numaguard(["fleet", "diff", a, b, bad.path])
+        XCTAssertEqual(notSnapshot.status, 3, notSnapshot.stdout + notSnapshot.stderr)
+        XCTAssertTrue(notSnapshot.stdout.contains("not compared:\n  snapshot on bad: unreadable (\(bad.path): not a snapshot numaguard can read: "
+                                                  + "not a snapshot: its kind is \"certificate\")\n"), notSnapshot.stdout)
+        XCTAssertTrue(notSnapshot.stdout.hasSuffix("FLEET AGREES on what was compared; INCOMPLETE: 1 snapshot(s) not read\n"), notSnapshot.stdout)
+        let outlier = try Command.numaguard(["fleet", "diff", a, b, c, bad.path, "--format", "json"])
+        XCTAssertEqual(outlier.status, 1, outlier.stderr)
+        let notCompared = try XCTUnwrap(try Command.json(outlier.stdout)["not_compared"] as? [[String: Any]])
+        XCTAssertEqual(notCompared.first?["id"] as? String, "snapshot")
+        XCTAssertEqual(notCompared.first?["host"] as? String, "bad")
+        // Not one snapshot among the files: the files are wrong, 65, the file's own words escaped.
+        let evil = directory.appendingPathComponent("evil.json")
+        try "{\"format_version\": 1, \"kind\": \"\\u001b[2J\\u202e\"}".write(to: evil, atomically: true, encoding: .utf8)
+        let none = try Command.numaguard(["fleet", "diff", evil.path, bad.path])
+        XCTAssertEqual(none.status, 65)
+        XCTAssertTrue(none.stderr.contains("\(evil.path) is not a snapshot numaguard can read: not a snapshot: its kind is \"\\x1b[2J\\u{202e}\""), none.stderr)
+        XCTAssertFalse(none.stderr.contains("\u{1b}") || none.stderr.contains("\u{202e}"), none.stderr)
+        XCTAssertEqual(try Command.numaguard(["fleet", "diff", a, b, a]).status, 64)
         XCTAssertEqual(try Command.numaguard(["fleet", "diff", a, directory.appendingPathComponent("none.json").path]).status, 66)
         XCTAssertEqual(try Command.numaguard(["fleet", "diff", a]).status, 64)
     }

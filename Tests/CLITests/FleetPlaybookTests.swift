@@ -280,4 +280,32 @@ final class FleetPlaybookTests: XCTestCase {
         XCTAssertEqual(try files.contentsOfDirectory(atPath: directory.appendingPathComponent("hosts").path), [])
         XCTAssertFalse(files.fileExists(atPath: directory.appendingPathComponent("collect").path))
     }
+
+    /// RUN/HOST sits beside RUN's reports: an inventory host named for one of them (fleet.json...)
+    /// would have its directory cleared over that report. Refused by the name check, which runs
+    /// in check mode too, so a check run shows it without touching anything.
+    func testAHostNamedForAReportIsRefused() throws {
+        guard files.isExecutableFile(atPath: Command.numaguard) else { throw XCTSkip("numaguard not built") }
+        let directory = try workspace(policy: Self.lenient)
+        defer { try? files.removeItem(at: directory) }
+        let inventoryFile = directory.appendingPathComponent("inventory.yml")
+        var inventory = try Command.json(try String(contentsOf: inventoryFile, encoding: .utf8))
+        var fleet = try XCTUnwrap(inventory["fleet"] as? [String: Any])
+        var hosts = try XCTUnwrap(fleet["hosts"] as? [String: Any])
+        let reports = ["fleet.txt", "fleet.json", "fleet.junit.xml", "fleet.prom", "fleet-diff.txt", "fleet-diff.json"]
+        for name in reports { hosts[name] = ["numaguard_host_root": Fixtures.path(Self.hosts[0].1)] }
+        fleet["hosts"] = hosts
+        inventory["fleet"] = fleet
+        try JSONSerialization.data(withJSONObject: inventory, options: [.sortedKeys]).write(to: inventoryFile)
+        let result = try play(directory, ["--check", "-e", "numaguard_run_date=2026-12-02"])
+        XCTAssertNotEqual(result.status, 0, result.stdout)
+        for name in reports {
+            XCTAssertTrue(result.stdout.contains("inventory name \\\"\(name)\\\" cannot name a directory of the run"), "\(name): \(result.stdout)")
+        }
+        for name in Self.names {
+            XCTAssertTrue(result.stdout.contains("check mode: certify and snapshot not run on \(name)"), result.stdout)
+        }
+        XCTAssertEqual(try files.contentsOfDirectory(atPath: directory.appendingPathComponent("hosts").path), [])
+        XCTAssertFalse(files.fileExists(atPath: directory.appendingPathComponent("collect").path))
+    }
 }

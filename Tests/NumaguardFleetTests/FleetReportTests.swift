@@ -1,6 +1,7 @@
 import Foundation
 import NumaguardCore
 @testable import NumaguardFleet
+import NumaguardReport
 import TestSupport
 import XCTest
 
@@ -23,7 +24,11 @@ final class FleetReportTests: XCTestCase {
     private func report(_ root: URL, _ names: [String], after: Int = 60, maxAge: Int = 86_400) throws -> FleetReport {
         let clock = try XCTUnwrap(Timestamp.epochSeconds(try CertifiedHosts.certifiedAt(root.appendingPathComponent(names[0]))))
         let collected = try CollectedHostReader.read(names.map { root.appendingPathComponent($0).path })
-        return try FleetReport.make(collected, now: clock + after, maxAge: maxAge)
+        let report = FleetReport.make(collected, now: clock + after, maxAge: maxAge)
+        // Reading and judging one directory at a time gives the same report.
+        let streamed = try FleetReport.make(reading: names.map { root.appendingPathComponent($0).path }, now: clock + after, maxAge: maxAge)
+        XCTAssertEqual(try JSONDocument.render(kind: .fleetReport, streamed), try JSONDocument.render(kind: .fleetReport, report))
+        return report
     }
 
     private func host(_ report: FleetReport, _ name: String) throws -> FleetHost {
@@ -150,26 +155,88 @@ final class FleetReportTests: XCTestCase {
         XCTAssertTrue(try host(report, "b").notes.contains("exit-status records 0, the certificate judges 3: the certificate counts"))
     }
 
-    func testAVerifiedCertificateOfAnotherVersionOrKindStopsTheReport() throws {
-        let root = try fleet([("a", "linux-rt-2node")])
-        try CertifiedHosts.rewrite(root.appendingPathComponent("a")) { $0.replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 2") }
-        XCTAssertThrowsError(try report(root, ["a"])) { error in
-            let text = "\(error)"
-            XCTAssertTrue(text.contains("a/certificate.json is not a certificate numaguard can read: format_version 2"), text)
+    /// A host controls both its certificate and its digest: a verified certificate this
+    /// numaguard cannot read is that host's `unreadable` verdict, naming the file and what is
+    /// wrong, and every other host is still judged (it once threw, stopping the whole report).
+    func testAVerifiedCertificateThatCannotBeReadIsThatHostsVerdictOnly() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-rt-2node"), ("c", "linux-rt-2node"), ("d", "linux-rt-2node"),
+                              ("e", "linux-rt-2node"), ("f", "linux-6.1-2node")])
+        try CertifiedHosts.rewrite(root.appendingPathComponent("b")) { $0.replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 2") }
+        try CertifiedHosts.rewrite(root.appendingPathComponent("c")) { $0.replacingOccurrences(of: "\"kind\" : \"certificate\"", with: "\"kind\" : \"snapshot\"") }
+        let cAt = try CertifiedHosts.certifiedAt(root.appendingPathComponent("d"))
+        try CertifiedHosts.rewrite(root.appendingPathComponent("d")) { $0.replacingOccurrences(of: cAt, with: "yesterday\\u001b[2J") }
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        try CertifiedHosts.rewrite(root.appendingPathComponent("e")) { $0.replacingOccurrences(of: "\"audit\" : {", with: "\"deep\" : \(deep), \"audit\" : {") }
+        let report = try report(root, ["a", "b", "c", "d", "e", "f"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .unreadable, .unreadable, .unreadable, .unreadable, .notCertified])
+        XCTAssertEqual(report.status, .violations)
+        let reasons = try ["b", "c", "d", "e"].map { try host(report, $0).reason ?? "" }
+        XCTAssertTrue(reasons[0].hasSuffix("b/certificate.json matches its digest but is not a certificate numaguard can read: format_version 2 is not one this numaguard reads (it reads 1); use the numaguard that wrote it"), reasons[0])
+        XCTAssertTrue(reasons[1].contains("c/certificate.json matches its digest but is not a certificate numaguard can read: not a certificate: its kind is \"snapshot\""), reasons[1])
+        XCTAssertTrue(reasons[2].hasSuffix("d/certificate.json matches its digest but its certified_at \"yesterday\u{1b}[2J\" is not an RFC 3339 UTC time"), reasons[2])
+        XCTAssertTrue(reasons[3].contains("nests deeper than 64 levels"), reasons[3])
+        for name in ["b", "c", "d", "e"] {
+            XCTAssertNil(try host(report, name).certificate, "nothing of an unreadable certificate is believed")
+            XCTAssertTrue(try host(report, name).checks.isEmpty)
         }
-        try CertifiedHosts.rewrite(root.appendingPathComponent("a")) { $0.replacingOccurrences(of: "\"kind\" : \"certificate\"", with: "\"kind\" : \"snapshot\"") }
-        XCTAssertThrowsError(try report(root, ["a"])) { XCTAssertTrue("\($0)".contains("its kind is \"snapshot\""), "\($0)") }
+        // Every format carries the verdict; text escapes what the certificate put in the reason.
+        let text = FleetReportText.render(report)
+        XCTAssertTrue(text.contains("UNREADABLE (4):\n  b: "), text)
+        XCTAssertFalse(text.contains("\u{1b}"), text)
+        XCTAssertTrue(text.contains("certified_at \"yesterday\\x1b[2J\" is not"), text)
+        XCTAssertTrue(FleetReportPrometheus.render(report).contains("numaguard_fleet_host_verdict{host=\"d\",verdict=\"unreadable\"} 1\n"))
+        XCTAssertTrue(FleetReportJUnit.render(report).contains("<failure message=\"unreadable: "), FleetReportJUnit.render(report))
+        let json = try Command.json(try JSONDocument.render(kind: .fleetReport, report))
+        XCTAssertEqual((json["summary"] as? [String: Int])?["unreadable"], 4)
     }
 
-    func testDeepNestingIsRefusedBeforeTheDecoder() throws {
-        let root = try fleet([("a", "linux-rt-2node")])
-        let host = root.appendingPathComponent("a")
-        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
-        try CertifiedHosts.rewrite(host) { $0.replacingOccurrences(of: "\"audit\" : {", with: "\"deep\" : \(deep), \"audit\" : {") }
-        let collected = try CollectedHostReader.read([host.path])
-        XCTAssertThrowsError(try FleetReport.make(collected, now: 0, maxAge: 60)) { error in
-            XCTAssertTrue("\(error)".contains("nests deeper than 64 levels"), "\(error)")
+    /// The digest cannot tell a host that delivers another host's certificate with a matching
+    /// digest; the identity certify recorded can: the same machine_id or boot_id on two hosts
+    /// makes both tampered, each naming the other's directory. Empty identities are not compared.
+    func testTwoCertificatesOfOneMachineOrBootAreCopies() throws {
+        let root = try fleet([("a", "linux-rt-2node"), ("b", "linux-rt-2node"), ("c", "linux-rt-2node"), ("d", "linux-rt-2node"),
+                              ("e", "linux-rt-2node"), ("f", "linux-rt-2node")])
+        func identify(_ name: String, machine: String?, boot: String?) throws {
+            try CertifiedHosts.rewrite(root.appendingPathComponent(name)) { text in
+                let fields = [machine.map { "\"machine_id\" : \"\($0)\"" }, boot.map { "\"boot_id\" : \"\($0)\"" }].compactMap { $0 }
+                return fields.isEmpty ? text : text.replacingOccurrences(of: "\"host\" : {", with: "\"host\" : {" + fields.joined(separator: ", ") + ", ")
+            }
         }
+        try identify("a", machine: "m-1", boot: "b-1")
+        try identify("b", machine: "m-1", boot: "b-2")
+        try identify("c", machine: "m-3", boot: "b-3")
+        try identify("d", machine: "m-4", boot: "b-3")
+        try identify("e", machine: "", boot: "")
+        try identify("f", machine: "", boot: "")
+        let report = try report(root, ["a", "b", "c", "d", "e", "f"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.tampered, .tampered, .tampered, .tampered, .certified, .certified])
+        XCTAssertEqual(try host(report, "a").reason,
+                       "certificate.json carries the same machine_id as the certificate in \(root.appendingPathComponent("b").path): a copy of one host's certificate, not this host's own")
+        XCTAssertTrue(try host(report, "d").reason?.contains("the same boot_id as the certificate in \(root.appendingPathComponent("c").path)") == true)
+        XCTAssertTrue(report.byCheck.allSatisfy { !$0.hosts.contains("a") }, "nothing of a copy is believed")
+        // A golden image on many hosts: each reason names ten others, then counts the rest.
+        XCTAssertEqual(HostIdentity.others(Array(0..<12), 0) { "h\($0)" }, "h1, h2, h3, h4, h5, h6, h7, h8, h9, h10 and 1 more")
+        XCTAssertEqual(HostIdentity.others(Array(0..<12), 11) { "h\($0)" }, "h0, h1, h2, h3, h4, h5, h6, h7, h8, h9 and 1 more")
+        XCTAssertEqual(HostIdentity.others([3, 5], 5) { "h\($0)" }, "h3")
+    }
+
+    /// A certificate naming another hostname than its directory is noted beside the host (text
+    /// and JSON notes), not failed; a short name and its FQDN are the same host.
+    func testAHostnameOtherThanTheDirectoryIsNoted() throws {
+        let root = try fleet([("web1", "linux-rt-2node"), ("web2", "linux-rt-2node"), ("web3", "linux-rt-2node")])
+        for (name, hostname) in [("web1", "web9"), ("web2", "web2.example.com")] {
+            try CertifiedHosts.rewrite(root.appendingPathComponent(name)) {
+                $0.replacingOccurrences(of: "\"host\" : {", with: "\"host\" : {\"hostname\" : \"\(hostname)\", ")
+            }
+        }
+        let report = try report(root, ["web1", "web2", "web3"])
+        XCTAssertEqual(report.hosts.map(\.verdict), [.certified, .certified, .certified])
+        XCTAssertEqual(try host(report, "web1").notes,
+                       ["the certificate names its host \"web9\", not web1 (its directory): another host's certificate, or a host named otherwise than in the inventory"])
+        XCTAssertEqual(try host(report, "web2").notes, [])
+        let text = FleetReportText.render(report)
+        XCTAssertTrue(text.contains("CERTIFIED (3):\n  web1\n    note: the certificate names its host \"web9\", not web1"), text)
+        XCTAssertEqual(report.status, .success)
     }
 
     func testLinksFIFOsAndHugeFilesAreRefusedNotFollowed() throws {
@@ -194,20 +261,25 @@ final class FleetReportTests: XCTestCase {
         let reasons = try ["b", "c", "d"].map { try host(report, $0).reason ?? "" }
         XCTAssertTrue(reasons[0].contains("symbolic link"), reasons[0])
         XCTAssertTrue(reasons[1].contains("a FIFO"), reasons[1])
-        XCTAssertTrue(reasons[2].contains("holds more than 16 MiB"), reasons[2])
+        XCTAssertTrue(reasons[2].contains("holds more than 4 MiB"), reasons[2])
         // A directory that is not there is not a host that failed: the reader throws.
         XCTAssertThrowsError(try CollectedHostReader.read([root.appendingPathComponent("nope").path]))
     }
 
     func testNamesFromOtherHostsCannotSteerAnyOutput() throws {
-        let evil = "evil\u{1b}[31m\"<x>&\nhost\\"
+        let evil = "evil\u{1b}[31m\"<x>&\nhost\\\u{202E}fdp.\u{2066}x\u{2069}"
         let root = try fleet([(evil, "linux-6.1-2node")])
         let report = try report(root, [evil])
         let text = FleetReportText.render(report)
         XCTAssertFalse(text.contains("\u{1b}"), text)
-        XCTAssertTrue(text.contains("evil\\x1b[31m\"<x>&\\x0ahost\\x5c"), text)
+        XCTAssertTrue(text.contains("evil\\x1b[31m\"<x>&\\x0ahost\\x5c\\u{202e}fdp.\\u{2066}x\\u{2069}"), text)
+        // Every bidi embedding, override and isolate, which reorder what follows on a terminal.
+        for scalar in Array(0x202A...0x202E) + Array(0x2066...0x2069) {
+            let shown = Shown.text("a" + String(UnicodeScalar(UInt32(scalar)).map(Character.init) ?? "?") + "b")
+            XCTAssertEqual(shown, "a\\u{\(String(scalar, radix: 16))}b")
+        }
         let prometheus = FleetReportPrometheus.render(report)
-        XCTAssertTrue(prometheus.contains("host=\"evil\u{1b}[31m\\\"<x>&\\nhost\\\\\""), prometheus)
+        XCTAssertTrue(prometheus.contains("host=\"evil\u{1b}[31m\\\"<x>&\\nhost\\\\\u{202E}fdp.\u{2066}x\u{2069}\""), prometheus)
         XCTAssertFalse(prometheus.contains("\nhost"), "a newline in a label would start a new sample")
         let junit = FleetReportJUnit.render(report)
         XCTAssertFalse(junit.contains("\u{1b}"))
