@@ -83,13 +83,17 @@ public enum PolicyLoader {
     /// plain scalar is a string, `<<` an ordinary (unknown) key, and explicit tags are still
     /// checked against the core types.
     static let resolver = Resolver.basic
+    /// The tree is read node by node (YAMLReader) and never turned into Swift values, so Yams'
+    /// default constructor maps (built on first use) are not needed; the encoding is given so
+    /// Yams does not read the environment (`YAMS_DEFAULT_ENCODING`) to choose one.
+    static var constructor: Constructor { Constructor([:], [:], [:]) }
 
     static func compose(_ original: String, _ sink: DiagnosticSink) -> Node? {
         var text = original
         let retries = min(PolicyLimits.maximumDiagnostics, (8 << 20) / max(1, original.utf8.count))
         for attempt in 0... {
             do {
-                guard let root = try Yams.compose(yaml: text, Self.resolver) else {
+                guard let root = try Yams.compose(yaml: text, Self.resolver, Self.constructor, .utf8) else {
                     sink.error(line: 1, column: 1, "the policy is empty: it needs at least \"version: 1\"")
                     return nil
                 }

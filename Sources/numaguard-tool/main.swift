@@ -15,10 +15,12 @@ if arguments.count > 1, arguments[1] == "run" {
 if arguments.count > 2, arguments[1] == "fleet", arguments[2] == "report" {
     FleetReportCommand.main(splitting: Array(arguments.dropFirst(3)))
 }
-if let status = CommandRouting.preflight(arguments) {
+// FastPath first: it takes only plainly well-formed known commands, and the preflight's list of
+// command names instantiates every subcommand's configuration.
+if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) {
     exit(status)
 }
-if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) {
+if let status = CommandRouting.preflight(arguments) {
     exit(status)
 }
 Numaguard.main()
