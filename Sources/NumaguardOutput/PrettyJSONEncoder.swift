@@ -8,10 +8,16 @@
 /// It exists so `inspect` and `topology` can print their JSON from the front binary, which has
 /// no Foundation (issue 17: Foundation's start-up is most of a small command's run time).
 public enum PrettyJSONEncoder {
-    /// Why a value cannot be written: JSON has no NaN or infinity (Foundation refuses them too).
+    /// Why a value cannot be written: JSON has no NaN or infinity (Foundation refuses them too),
+    /// or the value's own `encode(to:)` threw.
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var path: String
-        public var description: String { "cannot encode a non-finite number at \(path.isEmpty ? "the top level" : path)" }
+        /// nil: a non-finite number at `path`; else what the value's encoder threw.
+        public var reason: String?
+        public var description: String {
+            reason.map { "cannot encode the document: \($0)" }
+                ?? "cannot encode a non-finite number at \(path.isEmpty ? "the top level" : path)"
+        }
     }
 
     public static func encode<Value: Encodable>(_ value: Value) throws(Failure) -> String {
@@ -22,7 +28,7 @@ public enum PrettyJSONEncoder {
             throw failure
         } catch {
             // The tree encoder throws nothing else; a value's own encode(to:) may.
-            throw Failure(path: "\(error)")
+            throw Failure(path: "", reason: "\(error)")
         }
         var out = ""
         write(root.value ?? .object([:]), indent: 0, into: &out)
@@ -72,7 +78,7 @@ public enum PrettyJSONEncoder {
 
     /// Swift's shortest round-trip text, as Foundation writes it: `100`, not `100.0`.
     static func number<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, _ path: [any CodingKey]) throws(Failure) -> Value {
-        guard value.isFinite else { throw Failure(path: dotted(path)) }
+        guard value.isFinite else { throw Failure(path: dotted(path), reason: nil) }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         return .number(text)

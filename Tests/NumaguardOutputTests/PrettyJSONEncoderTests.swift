@@ -88,6 +88,17 @@ final class PrettyJSONEncoderTests: XCTestCase {
         }
         XCTAssertThrowsError(try Self.foundation(Bad()))
     }
+
+    /// A value whose own encode(to:) throws is said as that, not as a bad number.
+    func testAValuesOwnErrorIsSaidAsIs() {
+        struct Refusing: Encodable {
+            struct Nope: Error, CustomStringConvertible { var description: String { "not today" } }
+            func encode(to encoder: any Encoder) throws { throw Nope() }
+        }
+        XCTAssertThrowsError(try PrettyJSONEncoder.encode(["a": Refusing()])) { error in
+            XCTAssertEqual("\(error)", "cannot encode the document: not today")
+        }
+    }
 }
 
 /// A small seeded generator (SplitMix64), so the test's values are the same on every run.
