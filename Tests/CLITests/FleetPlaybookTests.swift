@@ -153,12 +153,9 @@ final class FleetPlaybookTests: XCTestCase {
         // The report: fleet-a certified; b and c not, each for its planted check only.
         let report = try json(run.appendingPathComponent("fleet.json"))
         XCTAssertEqual(report["status"] as? Int, 1)
-        let verdicts = Dictionary(uniqueKeysWithValues: try XCTUnwrap(report["hosts"] as? [[String: Any]]).map {
-            ($0["name"] as? String ?? "?", $0["verdict"] as? String ?? "?")
-        })
+        let verdicts = try FleetDocuments.verdicts(report)
         XCTAssertEqual(verdicts, ["fleet-a": "certified", "fleet-b": "not_certified", "fleet-c": "not_certified"])
-        let failing = try XCTUnwrap(report["by_check"] as? [[String: Any]]).filter { $0["outcome"] as? String == "fail" }
-        XCTAssertEqual(Dictionary(uniqueKeysWithValues: failing.map { ($0["check"] as? String ?? "?", $0["hosts"] as? [String] ?? []) }),
+        XCTAssertEqual(try FleetDocuments.failingChecks(report),
                        ["host.kernel.numa_balancing": ["fleet-b"], "host.topology.nodes": ["fleet-c"]])
         let shown = try XCTUnwrap(result.stdout.range(of: "TASK [Show the fleet report]"), "the text report is shown")
         XCTAssertTrue(result.stdout[shown.upperBound...].contains("fleet-b"), result.stdout)
@@ -168,13 +165,7 @@ final class FleetPlaybookTests: XCTestCase {
         // The diff: fleet-b differs on its boot argument and the knob it sets, fleet-c on
         // exactly the topology facts `numaguard diff` counts against fleet-a; fleet-a nowhere.
         let diff = try json(run.appendingPathComponent("fleet-diff.json"))
-        var outliers: [String: Set<String>] = [:]
-        for difference in try XCTUnwrap(diff["differences"] as? [[String: Any]]) {
-            let id = try XCTUnwrap(difference["id"] as? String)
-            for group in difference["outliers"] as? [[String: Any]] ?? [] {
-                for host in group["hosts"] as? [String] ?? [] { outliers[host, default: []].insert(id) }
-            }
-        }
+        let outliers = try FleetDocuments.outliers(diff)
         XCTAssertEqual(outliers["fleet-b"], ["boot.numa_balancing", "kernel.numa_balancing"])
         XCTAssertEqual(outliers["fleet-b"], try pairwiseChanges(run, "fleet-b"))
         let topology = try pairwiseChanges(run, "fleet-c")
@@ -195,8 +186,7 @@ final class FleetPlaybookTests: XCTestCase {
         let directories = Self.names.map { run.appendingPathComponent($0).path }
         let again = try Command.numaguard(["fleet", "report", "--format", "json"] + directories)
         XCTAssertEqual(again.status, 1, again.stderr)
-        let rows = try XCTUnwrap(try Command.json(again.stdout)["hosts"] as? [[String: Any]])
-        XCTAssertEqual(Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as? String ?? "?", $0["verdict"] as? String ?? "?") }),
+        XCTAssertEqual(try FleetDocuments.verdicts(try Command.json(again.stdout)),
                        ["fleet-a": "certified", "fleet-b": "tampered", "fleet-c": "not_certified"])
         let junit = try Command.numaguard(["fleet", "report", "--format", "junit"] + directories)
         XCTAssertEqual(junit.status, 1, junit.stderr)

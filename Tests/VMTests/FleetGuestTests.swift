@@ -58,12 +58,9 @@ final class FleetGuestTests: XCTestCase {
         let report = try Command.numaguard(["fleet", "report", "--format", "json"] + directories)
         XCTAssertEqual(report.status, 1, report.stderr)
         let document = try Command.json(report.stdout)
-        let verdicts = Dictionary(uniqueKeysWithValues: try XCTUnwrap(document["hosts"] as? [[String: Any]]).map {
-            ($0["name"] as? String ?? "?", $0["verdict"] as? String ?? "?")
-        })
+        let verdicts = try FleetDocuments.verdicts(document)
         XCTAssertEqual(verdicts, ["fleet-a": "certified", "fleet-b": "not_certified", "fleet-c": "not_certified"])
-        let failing = try XCTUnwrap(document["by_check"] as? [[String: Any]]).filter { $0["outcome"] as? String == "fail" }
-        XCTAssertEqual(Dictionary(uniqueKeysWithValues: failing.map { ($0["check"] as? String ?? "?", $0["hosts"] as? [String] ?? []) }),
+        XCTAssertEqual(try FleetDocuments.failingChecks(document),
                        ["host.kernel.numa_balancing": ["fleet-b"], "host.topology.nodes": ["fleet-c"]])
         let junit = try Command.numaguard(["fleet", "report", "--format", "junit"] + directories)
         XCTAssertEqual(junit.status, 1, junit.stderr)
@@ -78,13 +75,7 @@ final class FleetGuestTests: XCTestCase {
         let snapshots = names.map { fleet.appendingPathComponent("\($0)/snapshot.json").path }
         let diff = try Command.numaguard(["fleet", "diff", "--format", "json"] + snapshots)
         XCTAssertEqual(diff.status, 1, diff.stderr)
-        var outliers: [String: Set<String>] = [:]
-        for difference in try XCTUnwrap(try Command.json(diff.stdout)["differences"] as? [[String: Any]]) {
-            let id = try XCTUnwrap(difference["id"] as? String)
-            for group in difference["outliers"] as? [[String: Any]] ?? [] {
-                for host in group["hosts"] as? [String] ?? [] { outliers[host, default: []].insert(id) }
-            }
-        }
+        let outliers = try FleetDocuments.outliers(try Command.json(diff.stdout))
         func pairwise(_ other: String) throws -> Set<String> {
             let result = try Command.numaguard(["diff", "--format", "json", snapshots[0], fleet.appendingPathComponent("\(other)/snapshot.json").path])
             XCTAssertEqual(result.status, 1, result.stderr)
@@ -107,8 +98,7 @@ final class FleetGuestTests: XCTestCase {
         try forged.write(to: certificate, atomically: true, encoding: .utf8)
         let again = try Command.numaguard(["fleet", "report", "--format", "json"] + directories)
         XCTAssertEqual(again.status, 1, again.stderr)
-        let rows = try XCTUnwrap(try Command.json(again.stdout)["hosts"] as? [[String: Any]])
-        XCTAssertEqual(Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as? String ?? "?", $0["verdict"] as? String ?? "?") }),
+        XCTAssertEqual(try FleetDocuments.verdicts(try Command.json(again.stdout)),
                        ["fleet-a": "certified", "fleet-b": "not_certified", "fleet-c": "tampered"])
     }
 }
