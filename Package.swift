@@ -62,8 +62,9 @@ let package = Package(
         // Reading documents back (Foundation's decoder); re-exports NumaguardView and NumaguardOutput.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardView"]),
         // `attribute`: telemetry (CSV, JSON lines) joined to watch's series, statistics by regime,
-        // the gate. Pure: bytes in (the CLI reads the files), figures and documents out.
-        .target(name: "NumaguardAttribution", dependencies: ["NumaguardCore", "NumaguardOutput"]),
+        // the gate. Bytes in (the CLI reads the files), figures and documents out; its only I/O
+        // is the scratch files (NumaguardHost's ScratchFile) that keep its memory flat.
+        .target(name: "NumaguardAttribution", dependencies: ["NumaguardCore", "NumaguardOutput", "NumaguardHost"]),
         // `fleet report` and `fleet diff`: many hosts' certificates and snapshots judged together;
         // pure but for CollectedHostReader, which reads the collected directories.
         .target(name: "NumaguardFleet", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardAudit", "NumaguardSnapshot"]),

@@ -130,5 +130,7 @@ public func fuzzPolicy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // The journal and snapshot readers (Fuzz/ReadersFuzz.swift) take the same input.
     checkJournal(bytes, text)
     checkSnapshot(bytes, text)
+    // And attribute's telemetry and series readers (Fuzz/TelemetryFuzz.swift).
+    checkTelemetry(bytes, text)
     return 0
 }

@@ -15,7 +15,8 @@
 #            seeds Fuzz/corpus/<target>-*. Not part of "all": the parsers target runs both.
 #   policy   PolicyLoader.load over arbitrary bytes (Fuzz/PolicyFuzz.swift), and the same input
 #            through the journal reader and the snapshot reader (Fuzz/ReadersFuzz.swift), so
-#            the run time stays one target's. Yams (its CYaml C sources and its Swift
+#            the run time stays one target's, and attribute's telemetry and watch-series
+#            readers (Fuzz/TelemetryFuzz.swift). Yams (its CYaml C sources and its Swift
 #            sources, from the package checkout), NumaguardCore, NumaguardPolicy (which needs
 #            only Core and Yams: the loader takes bytes), NumaguardHost, NumaguardView, NumaguardReport,
 #            NumaguardSnapshot, NumaguardAudit and NumaguardEnforce (Host and after: for the
@@ -152,7 +153,8 @@ build_policy() {
     # ones it imports). NumaguardPolicy comes before NumaguardHost: it does not import it.
     local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
     # Output, Host, Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
-    for module in NumaguardCore NumaguardOutput NumaguardPolicy NumaguardHost NumaguardView NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce; do
+    # Attribution: telemetry and watch series readers (TelemetryFuzz.swift).
+    for module in NumaguardCore NumaguardOutput NumaguardPolicy NumaguardHost NumaguardView NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce NumaguardAttribution; do
         inputs+=(Sources/"$module"/*.swift)
         cached "$module" "$swiftc" -parse-as-library -module-name "$module" -wmo -Onone -g "$sanitize" \
             -swift-version 6 "${includes[@]}" \
@@ -160,14 +162,14 @@ build_policy() {
             -- "${inputs[@]}"
     done
     "$swiftc" -parse-as-library -module-name PolicyFuzz -Onone -g "$sanitize" -swift-version 6 "${includes[@]}" \
-        Fuzz/PolicyFuzz.swift Fuzz/ReadersFuzz.swift "$obj"/*.o -lcap -o "$out/policy" 2> "$policy_build/link.log" \
+        Fuzz/PolicyFuzz.swift Fuzz/ReadersFuzz.swift Fuzz/TelemetryFuzz.swift "$obj"/*.o -lcap -o "$out/policy" 2> "$policy_build/link.log" \
         || { cat "$policy_build/link.log" >&2; exit 1; }
     quiet_log "$policy_build/link.log"
 }
 
 seed_policy() {
     local seeds="$1" file
-    for file in policies/*.yaml Fuzz/policy-corpus/* Fuzz/readers-corpus/*; do
+    for file in policies/*.yaml Fuzz/policy-corpus/* Fuzz/readers-corpus/* Tests/Fixtures/attribution/*; do
         [ -f "$file" ] || continue
         case "$file" in *.dict) continue ;; esac
         cp "$file" "$seeds/$(basename "$(dirname "$file")")-$(basename "$file")"

@@ -9,39 +9,25 @@ public struct GroupStats: Sendable {
     /// The share of the overall worst 1% of rows that is in this group.
     public var worstShare: Double?
 
-    init(_ sorted: [Double], worstThreshold: Double?, worstRows: Int) {
+    init<Values: RankedValues>(_ sorted: Values, worstThreshold: Double?, worstRows: Int) throws(Values.Failure) {
         count = sorted.count
-        mean = Quantile.mean(sorted)
-        p50 = Quantile.type7(sorted, 0.5)
-        p95 = Quantile.type7(sorted, 0.95)
-        p99 = Quantile.type7(sorted, 0.99)
+        mean = try Quantile.mean(sorted)
+        p50 = try Quantile.type7(sorted, 0.5)
+        p95 = try Quantile.type7(sorted, 0.95)
+        p99 = try Quantile.type7(sorted, 0.99)
         if let worstThreshold, worstRows > 0 {
-            worstShare = Double(sorted.count - Attribution.lowerBound(sorted, worstThreshold)) / Double(worstRows)
+            worstShare = Double(sorted.count - (try Attribution.lowerBound(sorted, worstThreshold))) / Double(worstRows)
         }
     }
-}
-
-public struct Uplift: Sendable {
-    public var regime: AttributionRegime
-    /// 0.95 or 0.99.
-    public var probability: Double
-    public var stable: Double
-    public var value: Double
-    /// value − stable, in the value's unit, with its interval.
-    public var difference: Double
-    public var interval: (low: Double, high: Double)?
-    /// value / stable − 1, where STABLE's quantile is positive.
-    public var ratio: Double?
-    public var ratioInterval: (low: Double, high: Double)?
-
-    /// Whether the interval excludes 0: an uplift the data show, not noise.
-    public var significant: Bool { interval.map { $0.low > 0 || $0.high < 0 } ?? false }
 }
 
 public struct SegmentStats: Sendable {
     /// One value per --segment column.
     public var values: [String]
     public var stats: GroupStats
+    /// In a regime other than STABLE, for the segments with intervals (Bootstrap.maximum-
+    /// SegmentIntervals): p95 and p99 over the same segment's STABLE rows.
+    public var uplifts: [Uplift] = []
 }
 
 public struct AttributionReport: Sendable {
@@ -70,68 +56,81 @@ public enum Attribution {
     public static let worstDefinition = "rows whose value is at or above the overall p99 (ties included, so at least 1%)"
 
     /// Index of the first value ≥ `threshold` in ascending `sorted`.
-    static func lowerBound(_ sorted: [Double], _ threshold: Double) -> Int {
+    static func lowerBound<Values: RankedValues>(_ sorted: Values, _ threshold: Double) throws(Values.Failure) -> Int {
         var low = 0, high = sorted.count
         while low < high {
             let middle = (low + high) / 2
-            if sorted[middle] < threshold { low = middle + 1 } else { high = middle }
+            if try sorted.value(at: middle) < threshold { low = middle + 1 } else { high = middle }
         }
         return low
     }
 
     /// The overall type 7 quantile `p` (near the top) of sorted groups, walked from their tops
     /// with a heap: n(1 − p) steps, no copy of the values.
-    static func upperQuantile(_ groups: [[Double]], _ p: Double) -> Double? {
+    static func upperQuantile<Values: RankedValues>(_ groups: [Values], _ p: Double) throws(Values.Failure) -> Double? {
         let n = groups.reduce(0) { $0 + $1.count }
         guard n > 0 else { return nil }
         let h = Double(n - 1) * p
         let low = Int(h.rounded(.down))
         let wanted = n - low // values from the top down to rank `low`
-        var heap = TopHeap(groups)
-        var fromTop: [Double] = []
-        fromTop.reserveCapacity(wanted)
-        while fromTop.count < wanted, let value = heap.pop() { fromTop.append(value) }
-        guard let lowValue = fromTop.last else { return nil }
-        let highValue = wanted >= 2 ? fromTop[wanted - 2] : lowValue
+        var heap = try TopHeap(groups)
+        // Only the last two values popped are needed: memory stays flat however many rows
+        // the top 1% holds.
+        var popped = 0
+        var last: Double?, beforeLast: Double?
+        while popped < wanted, let value = try heap.pop() {
+            beforeLast = last
+            last = value
+            popped += 1
+        }
+        guard let lowValue = last else { return nil }
+        let highValue = wanted >= 2 ? beforeLast ?? lowValue : lowValue
         return lowValue + (h - Double(low)) * (highValue - lowValue)
     }
 
-    public static func report(_ builder: AttributionBuilder, seriesFiles: [String]) -> AttributionReport {
-        var builder = builder
-        builder.sortGroups()
+    /// Reads the builder's values back sorted: in memory, or from its scratch files (whose
+    /// read errors, `.scratch`, are the only ones).
+    public static func report(_ builder: AttributionBuilder, seriesFiles: [String]) throws(AttributionError) -> AttributionReport {
         let coverage = builder.coverage
-        let threshold = upperQuantile(builder.groups, 0.99)
-        let worstRows = threshold.map { t in builder.groups.reduce(0) { $0 + $1.count - lowerBound($1, t) } } ?? 0
+        let sorted = try builder.sorted()
+        let groups = (0..<builder.segmentKeys.count * 4).map(sorted.column)
+        let threshold = try upperQuantile(groups, 0.99)
+        var worstRows = 0
+        if let threshold {
+            for group in groups { worstRows += group.count - (try lowerBound(group, threshold)) }
+        }
         var regimes: [GroupStats] = []
         var segments: [[SegmentStats]] = []
-        var replicates: [[[Double]]] = []
-        var fulls: [[Double?]] = []
+        var bootstrapped: [Bootstrapped] = []
+        let withIntervals = Uplift.segmentsWithIntervals(builder)
+        var segmentStable: [Int: Bootstrapped] = [:]
         for regime in AttributionRegime.allCases {
-            let values = builder.regimeValues(regime)
-            regimes.append(GroupStats(values, worstThreshold: threshold, worstRows: worstRows))
-            replicates.append(Bootstrap.replicates(values, [0.95, 0.99], label: regime.key))
-            fulls.append([Quantile.type7(values, 0.95), Quantile.type7(values, 0.99)])
-            segments.append(builder.segmentColumns.isEmpty ? [] : builder.segmentKeys.indices.compactMap { id in
-                let values = builder.groups[id * 4 + regime.rawValue]
-                guard !values.isEmpty else { return nil }
-                return SegmentStats(values: TelemetryReader.segmentValues(builder.segmentKeys[id]),
-                                    stats: GroupStats(values, worstThreshold: threshold, worstRows: worstRows))
-            })
+            let values = try builder.regimeColumn(regime)
+            regimes.append(try GroupStats(values, worstThreshold: threshold, worstRows: worstRows))
+            bootstrapped.append(try Bootstrapped(values, label: regime.key))
+            var inRegime: [SegmentStats] = []
+            if !builder.segmentColumns.isEmpty {
+                for id in builder.segmentKeys.indices where groups[id * 4 + regime.rawValue].count > 0 {
+                    let key = builder.segmentKeys[id], column = groups[id * 4 + regime.rawValue]
+                    var segment = SegmentStats(values: TelemetryReader.segmentValues(key),
+                                               stats: try GroupStats(column, worstThreshold: threshold, worstRows: worstRows))
+                    if withIntervals.contains(id) {
+                        let label = regime.key + TelemetryReader.segmentSeparatorText + key
+                        let here = try Bootstrapped(column, label: label, cap: Bootstrap.maximumSegmentResampleRows)
+                        if regime == .stable {
+                            segmentStable[id] = here
+                        } else if let stable = segmentStable[id] {
+                            segment.uplifts = Uplift.between(regime, stable: stable, other: here)
+                        }
+                    }
+                    inRegime.append(segment)
+                }
+            }
+            segments.append(inRegime)
         }
         var uplifts: [Uplift] = []
         for regime in AttributionRegime.allCases.dropFirst() {
-            for (position, p) in [0.95, 0.99].enumerated() {
-                guard let stable = fulls[0][position], let value = fulls[regime.rawValue][position] else { continue }
-                let base = replicates[0][position], other = replicates[regime.rawValue][position]
-                let differences = zip(other, base).map { $0 - $1 }
-                var uplift = Uplift(regime: regime, probability: p, stable: stable, value: value, difference: value - stable,
-                                    interval: Bootstrap.interval(differences))
-                if stable > 0 {
-                    uplift.ratio = value / stable - 1
-                    uplift.ratioInterval = Bootstrap.interval(zip(other, base).map { $1 > 0 ? $0 / $1 - 1 : .nan })
-                }
-                uplifts.append(uplift)
-            }
+            uplifts += Uplift.between(regime, stable: bootstrapped[0], other: bootstrapped[regime.rawValue])
         }
         let samples = coverage.samples
         let fit = LinearFit.fit(samples.map(\.hintFaultsPerSecond), samples.map(\.pagesMigratedPerSecond), counts: builder.sampleCounts,
@@ -155,11 +154,8 @@ public enum Attribution {
         let outsideStable = worstRows > 0
             ? regimes.dropFirst().reduce(0.0) { $0 + ($1.worstShare ?? 0) } : nil
         var windowP99: [Double?] = []
-        if let windows = builder.windows {
-            windowP99 = windows.map { window in
-                guard !window.isEmpty else { return nil }
-                return Quantile.type7(window.map(Double.init).sorted(), 0.99)
-            }
+        if let windows = try builder.windows?.finish() {
+            for window in 0..<AttributionBuilder.plotWindows { windowP99.append(try Quantile.type7(windows.column(window), 0.99)) }
         }
         return AttributionReport(
             seriesFiles: seriesFiles, coverage: coverage, telemetry: builder.files, segmentColumns: builder.segmentColumns,
@@ -171,16 +167,16 @@ public enum Attribution {
 }
 
 /// A max-heap over the tops of sorted arrays, popping their values in descending order.
-struct TopHeap {
-    private let groups: [[Double]]
+struct TopHeap<Values: RankedValues> {
+    private let groups: [Values]
     private var heap: [(value: Double, group: Int, position: Int)] = []
 
-    init(_ groups: [[Double]]) {
+    init(_ groups: [Values]) throws(Values.Failure) {
         self.groups = groups
-        for (index, group) in groups.enumerated() where !group.isEmpty { push((group[group.count - 1], index, group.count - 1)) }
+        for (index, group) in groups.enumerated() where group.count > 0 { push((try group.value(at: group.count - 1), index, group.count - 1)) }
     }
 
-    mutating func pop() -> Double? {
+    mutating func pop() throws(Values.Failure) -> Double? {
         guard let top = heap.first else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {
@@ -196,7 +192,7 @@ struct TopHeap {
                 index = largest
             }
         }
-        if top.position > 0 { push((groups[top.group][top.position - 1], top.group, top.position - 1)) }
+        if top.position > 0 { push((try groups[top.group].value(at: top.position - 1), top.group, top.position - 1)) }
         return top.value
     }
 

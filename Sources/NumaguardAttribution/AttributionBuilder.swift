@@ -1,19 +1,19 @@
 /// The join: each telemetry row goes to the watch sample covering its time (Coverage), and
-/// its value into the array of its group (regime × segment). Values are kept as plain
-/// [Double], one array per group, because the quantiles are exact; per sample only a count,
-/// mean and sum of squares are kept (for the fit). Rows outside the series are counted by
-/// where they fell (before, after, in a gap), never dropped silently.
+/// its value to its group (regime × segment) in a ValueSpill, which keeps every value for
+/// exact quantiles in bounded memory (a chunk in memory, sorted runs in a scratch file
+/// beyond); per sample only a count, mean and sum of squares are kept (for the fit). Rows
+/// outside the series are counted by where they fell (before, after, in a gap), never
+/// dropped silently.
 public struct AttributionBuilder {
     /// Distinct segments (combinations of the --segment columns' values) accepted; more is
     /// not a segmentation a report can show.
     public static let maximumSegments = 10_000
     public static let plotWindows = 600
-    /// Joined rows accepted by one join. Each costs 8 bytes of Double kept until the report
-    /// (16 at the moment an array doubles, old and new storage both alive), 4 more with
-    /// --plot, and the report sorts a regime's values into one more array when there are
-    /// segments: about 4 GB at this cap, 12 GB at worst with segments and --plot; gate holds
-    /// two joins. A 64 GiB file of short rows holds over a billion, so the cap, not the file
-    /// size, is what bounds memory; past it the join stops at the row that crossed it.
+    /// Joined rows accepted by one join. Memory does not grow with them, but scratch disk
+    /// does: 16 bytes a row while the runs are merged, 8 after, 8 more for a regime merged
+    /// over segments and again with --plot (about 16 GB at this cap). A 64 GiB file of short
+    /// rows holds over a billion, so the cap, not the file size, is what bounds the disk and
+    /// the time; past it the join stops at the row that crossed it.
     public static let defaultMaximumJoinedRows = 500_000_000
 
     public let coverage: Coverage
@@ -21,7 +21,7 @@ public struct AttributionBuilder {
     public let segmentColumns: [String]
     public let maximumJoinedRows: Int
     /// Values by group: segment × 4 + regime.
-    var groups: [[Double]] = []
+    let values: ValueSpill
     public private(set) var segmentKeys: [String] = []
     private var segmentIDs: [String: Int] = [:]
     public private(set) var before = 0, after = 0, inGaps = 0, noValue = 0
@@ -29,13 +29,15 @@ public struct AttributionBuilder {
     public private(set) var joined = 0
     public private(set) var firstTime: Int64?, lastTime: Int64?
     var sampleCounts: [Int], sampleMeans: [Double], sampleM2: [Double]
-    /// --plot: values by time window (Float: a plot's resolution).
-    var windows: [[Float]]?
+    /// --plot: values by time window.
+    let windows: ValueSpill?
     private var cursor = 0
     public private(set) var files: [TelemetryFileSummary] = []
 
     public init(coverage: Coverage, clockOffset: Int64 = 0, segmentColumns: [String] = [], plot: Bool = false,
-                maximumJoinedRows: Int = defaultMaximumJoinedRows) {
+                maximumJoinedRows: Int = defaultMaximumJoinedRows, spill: SpillSettings = SpillSettings()) {
+        values = ValueSpill(spill)
+        windows = plot ? ValueSpill(spill) : nil
         self.coverage = coverage
         self.maximumJoinedRows = maximumJoinedRows
         self.clockOffset = clockOffset
@@ -44,7 +46,6 @@ public struct AttributionBuilder {
         sampleCounts = [Int](repeating: 0, count: count)
         sampleMeans = [Double](repeating: 0, count: count)
         sampleM2 = [Double](repeating: 0, count: count)
-        if plot { windows = [[Float]](repeating: [], count: Self.plotWindows) }
         if segmentColumns.isEmpty { _ = segment(nil) }
     }
 
@@ -57,7 +58,6 @@ public struct AttributionBuilder {
         guard segmentKeys.count < Self.maximumSegments else { return nil }
         segmentIDs[key] = segmentKeys.count
         segmentKeys.append(key)
-        groups += [[Double]](repeating: [], count: AttributionRegime.allCases.count)
         return segmentKeys.count - 1
     }
 
@@ -79,25 +79,25 @@ public struct AttributionBuilder {
         case let .success(index):
             cursor = index
             guard joined < maximumJoinedRows else {
-                throw AttributionError(file: file, line: row.line, "more than \(maximumJoinedRows) rows joined: each value is held (8 bytes) "
-                                       + "for exact quantiles; attribute a shorter period, or fewer files, at a time")
+                throw AttributionError(file: file, line: row.line, "more than \(maximumJoinedRows) rows joined: each value is kept "
+                                       + "(sorted in scratch files) for exact quantiles; attribute a shorter period, or fewer files, at a time")
             }
             guard let id = segment(row.segment) else {
                 throw AttributionError(file: file, line: row.line, "more than \(Self.maximumSegments) distinct segments (\(segmentColumns.joined(separator: ", "))): "
                                        + "segment by fewer columns")
             }
-            groups[id * 4 + coverage.samples[index].regime.rawValue].append(value)
+            try values.append(group: id * 4 + coverage.samples[index].regime.rawValue, value: value)
             joined += 1
             let count = sampleCounts[index] + 1
             let delta = value - sampleMeans[index]
             sampleMeans[index] += delta / Double(count)
             sampleM2[index] += delta * (value - sampleMeans[index])
             sampleCounts[index] = count
-            if windows != nil, let first = coverage.first, let last = coverage.last, last > first {
+            if let windows, let first = coverage.first, let last = coverage.last, last > first {
                 // In Double: `time − first` and `last − first` can pass Int64.max.
                 let position = Coverage.seconds(from: first, to: time) / Coverage.seconds(from: first, to: last) * Double(Self.plotWindows)
                 let window = position.isFinite ? Int(min(max(position, 0), Double(Self.plotWindows - 1))) : 0
-                windows?[window].append(Float(value))
+                try windows.append(group: window, value: value)
             }
         }
     }
@@ -106,26 +106,21 @@ public struct AttributionBuilder {
         files.append(summary)
     }
 
-    /// The regime's values over every segment, sorted (one regime at a time: the only copy).
-    func regimeValues(_ regime: AttributionRegime) -> [Double] {
-        if segmentKeys.count == 1 { return groups[regime.rawValue] } // sorted by sortGroups, not copied
-        var values: [Double] = []
-        values.reserveCapacity(segmentKeys.indices.reduce(0) { $0 + groups[$1 * 4 + regime.rawValue].count })
-        for id in segmentKeys.indices { values.append(contentsOf: groups[id * 4 + regime.rawValue]) }
-        values.sort()
-        return values
+    /// Every joined value sorted by group (the end of the join: nothing may be added after).
+    func sorted() throws(AttributionError) -> SortedGroups { try values.finish() }
+
+    /// The regime's values over every segment, sorted.
+    func regimeColumn(_ regime: AttributionRegime) throws(AttributionError) -> SortedColumn {
+        try sorted().merged(segmentKeys.indices.map { $0 * 4 + regime.rawValue })
     }
 
     /// One segment's values over every regime, sorted (the gate's like-for-like unit).
-    func segmentValues(_ id: Int) -> [Double] {
-        var values: [Double] = []
-        for regime in AttributionRegime.allCases { values.append(contentsOf: groups[id * 4 + regime.rawValue]) }
-        values.sort()
-        return values
+    func segmentColumn(_ id: Int) throws(AttributionError) -> SortedColumn {
+        try sorted().merged(AttributionRegime.allCases.map { id * 4 + $0.rawValue })
     }
 
-    /// Sorts every group in place (the quantiles and the worst-1% threshold read them sorted).
-    mutating func sortGroups() {
-        for index in groups.indices { groups[index].sort() }
+    /// One segment's rows over every regime.
+    func segmentRows(_ id: Int) -> Int {
+        AttributionRegime.allCases.reduce(0) { id * 4 + $1.rawValue < values.counts.count ? $0 + values.counts[id * 4 + $1.rawValue] : $0 }
     }
 }

@@ -8,6 +8,9 @@ public struct AttributionError: Error, Sendable, Equatable, CustomStringConverti
         case data
         /// The command asked for something impossible (64).
         case usage
+        /// A scratch file could not be made, written or read (73): an output problem, not
+        /// the input's.
+        case scratch
     }
 
     public var kind: Kind

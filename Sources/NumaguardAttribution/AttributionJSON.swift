@@ -27,6 +27,20 @@ public enum AttributionJSON {
                           ("p95", number(stats.p95)), ("p99", number(stats.p99)), ("worst_share", number(stats.worstShare))] + extra)
     }
 
+    /// One regime's (or one segment's) uplifts: `{"p95": {...}, "p99": {...}}`.
+    static func uplifts(_ entries: [Uplift]) -> String {
+        var members: [(String, String)] = []
+        for entry in entries {
+            let fields: [(String, String)] = [
+                ("stable", number(entry.stable)), ("regime", number(entry.value)), ("difference", number(entry.difference)),
+                ("ci", interval(entry.interval)), ("ratio", number(entry.ratio)), ("ratio_ci", interval(entry.ratioInterval)),
+                ("significant", entry.significant ? "true" : "false"),
+            ]
+            members.append((entry.probability == 0.95 ? "p95" : "p99", JSONText.compact(fields)))
+        }
+        return JSONText.compact(members)
+    }
+
     static func members(_ report: AttributionReport) -> [(String, String)] {
         let coverage = report.coverage
         let series = JSONText.compact([
@@ -52,7 +66,7 @@ public enum AttributionJSON {
             if !report.segmentColumns.isEmpty {
                 let segments = report.segments[regime.rawValue].map { segment in
                     let values = JSONText.compact(zip(report.segmentColumns, segment.values).map { ($0, JSONText.quoted($1)) })
-                    return stats(segment.stats, extra: [("segment", values)])
+                    return stats(segment.stats, extra: [("segment", values)] + (segment.uplifts.isEmpty ? [] : [("uplift", uplifts(segment.uplifts))]))
                 }
                 extra.append(("segments", "[" + segments.joined(separator: ",") + "]"))
             }
@@ -63,18 +77,14 @@ public enum AttributionJSON {
                                       ("definition", JSONText.quoted(Attribution.worstDefinition))])
         var uplift: [(String, String)] = []
         for regime in AttributionRegime.allCases.dropFirst() {
-            let entries = report.uplifts.filter { $0.regime == regime }.map { entry in
-                (entry.probability == 0.95 ? "p95" : "p99", JSONText.compact([
-                    ("stable", number(entry.stable)), ("regime", number(entry.value)), ("difference", number(entry.difference)),
-                    ("ci", interval(entry.interval)), ("ratio", number(entry.ratio)), ("ratio_ci", interval(entry.ratioInterval)),
-                    ("significant", entry.significant ? "true" : "false"),
-                ]))
-            }
-            uplift.append((regime.key, entries.isEmpty ? "null" : JSONText.compact(entries)))
+            let entries = report.uplifts.filter { $0.regime == regime }
+            uplift.append((regime.key, entries.isEmpty ? "null" : uplifts(entries)))
         }
         let bootstrap = JSONText.compact([("resamples", String(Bootstrap.resamples)), ("seed", String(Bootstrap.seed)),
                                           ("confidence", number(Bootstrap.confidence)),
                                           ("max_resample_rows", String(Bootstrap.maximumResampleRows)),
+                                          ("segments_with_intervals", String(Bootstrap.maximumSegmentIntervals)),
+                                          ("segment_max_resample_rows", String(Bootstrap.maximumSegmentResampleRows)),
                                           ("method", JSONText.quoted("percentile bootstrap; groups over max_resample_rows resampled m out of n, "
                                                                       + "spread scaled by sqrt(m/n)"))])
         let fit: String = report.fit.map { fit in

@@ -35,6 +35,15 @@ public enum AttributionText {
         values.map { UntrustedText.escaped($0) }.joined(separator: "/")
     }
 
+    /// `SHOCK p99: 151 vs 110: +41 [+38, +44] (+37.3%)`, or the same ending "within noise".
+    static func line(_ uplift: Uplift) -> String {
+        let name = uplift.probability == 0.95 ? "p95" : "p99"
+        var text = "\(uplift.regime.name) \(name): \(short(uplift.value)) vs \(short(uplift.stable)): \(signed(uplift.difference))"
+        if let interval = uplift.interval { text += " [\(signed(interval.low)), \(signed(interval.high))]" }
+        if let ratio = uplift.ratio { text += " (\(ratio >= 0 ? "+" : "")\(percent(ratio)))" }
+        return text + (uplift.significant ? "\n" : ": within noise (the interval holds 0)\n")
+    }
+
     public static func render(_ report: AttributionReport) -> String {
         let coverage = report.coverage
         var text = "numaguard attribute\n"
@@ -70,12 +79,14 @@ public enum AttributionText {
         text += "uplift over STABLE (\(Int(Bootstrap.confidence * 100))% percentile bootstrap, \(Bootstrap.resamples) resamples, "
         text += "seed 0x\(String(Bootstrap.seed, radix: 16)), at most \(Bootstrap.maximumResampleRows) rows a resample):\n"
         if report.uplifts.isEmpty { text += "  none: STABLE or every other regime has no rows\n" }
-        for uplift in report.uplifts {
-            let name = uplift.probability == 0.95 ? "p95" : "p99"
-            text += "  \(uplift.regime.name) \(name): \(short(uplift.value)) vs \(short(uplift.stable)): \(signed(uplift.difference))"
-            if let interval = uplift.interval { text += " [\(signed(interval.low)), \(signed(interval.high))]" }
-            if let ratio = uplift.ratio { text += " (\(ratio >= 0 ? "+" : "")\(percent(ratio)))" }
-            text += uplift.significant ? "\n" : ": within noise (the interval holds 0)\n"
+        for uplift in report.uplifts { text += "  " + line(uplift) }
+        let bySegment = report.segments.joined().filter { !$0.uplifts.isEmpty }
+        if !bySegment.isEmpty {
+            text += "by segment, over the segment's own STABLE (the \(Bootstrap.maximumSegmentIntervals) segments with the most rows; "
+            text += "at most \(Bootstrap.maximumSegmentResampleRows) rows a resample):\n"
+            for segment in bySegment {
+                for uplift in segment.uplifts { text += "  \(segmentName(segment.values)) " + line(uplift) }
+            }
         }
         text += "\n"
         if let fit = report.fit {

@@ -98,7 +98,7 @@ public struct GateSide: Sendable {
 
 public enum AttributionGate {
     public static func judge(baseline: AttributionBuilder, baselineSide: GateSide, candidate: AttributionBuilder, candidateSide: GateSide,
-                             settings: GateSettings) -> GateReport {
+                             settings: GateSettings) throws(AttributionError) -> GateReport {
         var segments: [GateSegment] = []
         var reasons: [String] = []
         let candidateIDs = Dictionary(candidate.segmentKeys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
@@ -110,9 +110,9 @@ public enum AttributionGate {
         var judged = 0
         for (id, key) in baseline.segmentKeys.enumerated() {
             let values = TelemetryReader.segmentValues(key)
-            let base = baseline.segmentValues(id)
-            let other = candidateIDs[key].map { candidate.segmentValues($0) } ?? []
-            guard !base.isEmpty else { continue }
+            let base = try baseline.segmentColumn(id)
+            let other = try candidateIDs[key].map { (id) throws(AttributionError) in try candidate.segmentColumn(id) } ?? .empty
+            guard base.count > 0 else { continue }
             let drop = 1 - Double(other.count) / Double(base.count)
             let completionPassed = drop <= settings.maxCompletionDrop
             if !completionPassed {
@@ -120,10 +120,10 @@ public enum AttributionGate {
                                + "beyond \(AttributionText.percent(settings.maxCompletionDrop))")
             }
             var metrics: [GateMetric] = []
-            let baseReplicates = Bootstrap.replicates(base, settings.probabilities, label: "baseline\u{1F}" + key)
-            let otherReplicates = Bootstrap.replicates(other, settings.probabilities, label: "candidate\u{1F}" + key)
+            let baseReplicates = try Bootstrap.replicates(base, settings.probabilities, label: "baseline\u{1F}" + key)
+            let otherReplicates = try Bootstrap.replicates(other, settings.probabilities, label: "candidate\u{1F}" + key)
             for (position, p) in settings.probabilities.enumerated() {
-                var metric = GateMetric(probability: p, baseline: Quantile.type7(base, p), candidate: Quantile.type7(other, p),
+                var metric = GateMetric(probability: p, baseline: try Quantile.type7(base, p), candidate: try Quantile.type7(other, p),
                                         degradation: nil, interval: nil, verdict: .tooFewRows)
                 let tail = min(Double(base.count), Double(other.count)) * (1 - p)
                 if tail >= GateSettings.minimumTailRows, let b = metric.baseline, let c = metric.candidate {
@@ -157,7 +157,7 @@ public enum AttributionGate {
         }
         let baselineKeys = Set(baseline.segmentKeys)
         let newSegments = candidate.segmentKeys.enumerated()
-            .filter { !baselineKeys.contains($0.element) && !candidate.segmentValues($0.offset).isEmpty }
+            .filter { !baselineKeys.contains($0.element) && candidate.segmentRows($0.offset) > 0 }
             .map { TelemetryReader.segmentValues($0.element) }
         return GateReport(settings: settings, segmentColumns: columns, baseline: baselineSide, candidate: candidateSide,
                           segments: segments, newSegments: newSegments, reasons: reasons)

@@ -196,7 +196,9 @@ public struct TelemetryReader {
                     throw Self.separatorError(at: separator, name: columns.segments[position])
                 }
             }
-            segment = segmentIndexes.map { CSVFields.text(fields[$0], in: record) }.joined(separator: Self.segmentSeparatorText)
+            // One column (the usual case): its text, without an array and a join per row.
+            segment = segmentIndexes.count == 1 ? CSVFields.text(fields[segmentIndexes[0]], in: record)
+                : segmentIndexes.map { CSVFields.text(fields[$0], in: record) }.joined(separator: Self.segmentSeparatorText)
         }
         rows += 1
         try sink(TelemetryRow(time: time, value: value, segment: segment, line: line))

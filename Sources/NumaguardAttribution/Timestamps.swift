@@ -52,9 +52,10 @@ struct TimeColumn {
     static let range = "1970-01-01T00:00:00Z to 2262-01-01T00:00:00Z (nanoseconds since 1970 in 64 bits)"
 
     /// `nanoseconds` if it is in the accepted range, else why not, for the time spelled `spelled`.
-    static func checked(_ nanoseconds: Int64, _ spelled: String) throws(FieldError) -> Int64 {
-        guard nanoseconds >= earliest else { throw FieldError(offset: 0, message: "\(spelled) is before 1970: times are read from \(range)") }
-        guard nanoseconds < latest else { throw FieldError(offset: 0, message: "\(spelled) is past 2262: times are read from \(range)") }
+    /// (`spelled` is built only for an error: quoting a field costs more than parsing it.)
+    static func checked(_ nanoseconds: Int64, _ spelled: @autoclosure () -> String) throws(FieldError) -> Int64 {
+        guard nanoseconds >= earliest else { throw FieldError(offset: 0, message: "\(spelled()) is before 1970: times are read from \(range)") }
+        guard nanoseconds < latest else { throw FieldError(offset: 0, message: "\(spelled()) is past 2262: times are read from \(range)") }
         return nanoseconds
     }
 
@@ -100,21 +101,21 @@ struct TimeColumn {
             integer = overShift || overAdd ? Int64.max : next
             index += 1
         }
-        let spelled = FieldError.quoted(text)
+        func spelled() -> String { FieldError.quoted(text) }
         guard index > 0 else {
-            throw FieldError(offset: 0, message: "\(spelled) is not a time: expected RFC 3339 (2026-12-02T15:50:01.5Z) or an epoch number")
+            throw FieldError(offset: 0, message: "\(spelled()) is not a time: expected RFC 3339 (2026-12-02T15:50:01.5Z) or an epoch number")
         }
         guard let unit = TimeUnit.epoch(integerDigits: digits) else {
-            throw FieldError(offset: 0, message: "\(spelled) is not an epoch time in any unit: seconds have 9-10 digits, milliseconds 12-13, "
+            throw FieldError(offset: 0, message: "\(spelled()) is not an epoch time in any unit: seconds have 9-10 digits, milliseconds 12-13, "
                              + "microseconds 15-16, nanoseconds 18-19 (1973-2262)")
         }
         guard let fraction = fractionNanoseconds(text, &index, unit: unit.nanoseconds) else {
-            throw FieldError(offset: index, message: "\(spelled): digits must follow the decimal point")
+            throw FieldError(offset: index, message: "\(spelled()): digits must follow the decimal point")
         }
-        guard index == text.count else { throw FieldError(offset: index, message: "\(spelled) is not a time: unexpected character") }
+        guard index == text.count else { throw FieldError(offset: index, message: "\(spelled()) is not a time: unexpected character") }
         let (scaled, overflow) = integer.multipliedReportingOverflow(by: unit.nanoseconds)
         let (total, overAdd) = scaled.addingReportingOverflow(fraction)
-        return (try checked(overflow || overAdd ? Int64.max : total, spelled), unit)
+        return (try checked(overflow || overAdd ? Int64.max : total, spelled()), unit)
     }
 
     /// An optional `.digits` at `index` in nanoseconds, for a number whose unit is `unit`
@@ -138,9 +139,9 @@ struct TimeColumn {
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t`, `z` and a space for `T` are RFC 3339's too.
     static func rfc3339(_ text: UnsafeBufferPointer<UInt8>) throws(FieldError) -> Int64 {
-        let spelled = FieldError.quoted(text)
+        func spelled() -> String { FieldError.quoted(text) }
         func fail(_ offset: Int, _ why: String) -> FieldError {
-            FieldError(offset: offset, message: "\(spelled) is not an RFC 3339 time: \(why)")
+            FieldError(offset: offset, message: "\(spelled()) is not an RFC 3339 time: \(why)")
         }
         func number(_ at: Int, _ width: Int) throws(FieldError) -> Int {
             guard at + width <= text.count else { throw fail(at, "it ends early") }
@@ -194,7 +195,7 @@ struct TimeColumn {
         // all the same, so a wider year field later cannot bring the trap back.
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let (total, overAdd) = scaled.addingReportingOverflow(fraction)
-        return try checked(overflow || overAdd ? (seconds < 0 ? Int64.min : Int64.max) : total, spelled)
+        return try checked(overflow || overAdd ? (seconds < 0 ? Int64.min : Int64.max) : total, spelled())
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).

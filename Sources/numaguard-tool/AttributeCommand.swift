@@ -39,7 +39,12 @@ struct AttributeCommand: ParsableCommand {
         // `-` is standard output, where the report goes: the SVG would be mixed into it.
         if plot == "-" { throw Terminal.fail("--plot -: the report is written to standard output; give --plot a file", .usage) }
         let builder = try AttributionInputs.join(series: series, telemetry: telemetry, columns, plot: plot != nil)
-        let report = Attribution.report(builder, seriesFiles: series)
+        let report: AttributionReport
+        do {
+            report = try Attribution.report(builder, seriesFiles: series)
+        } catch {
+            throw Terminal.fail(error.description, ExitStatus(error))
+        }
         // The plot first: when it cannot be written (73), no report is printed as if all went well.
         if let plot {
             do {
@@ -69,6 +74,20 @@ struct TelemetryOptions: ParsableArguments {
                                valueName: "duration"))
     var clockOffset: String?
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(name: .customLong("scratch-dir"),
+            help: ArgumentHelp("Where joins beyond 1Mi rows keep their sorted values, in unnamed files (default: $TMPDIR, else /var/tmp).",
+                               valueName: "dir"))
+    var scratchDirectory: String?
+
+    /// --scratch-dir, else an absolute $TMPDIR, else /var/tmp: disk, where /tmp is often
+    /// tmpfs, whose pages are memory (what the spill is there to save).
+    var spill: SpillSettings {
+        if let scratchDirectory { return SpillSettings(directory: scratchDirectory) }
+        if let environment = getenv("TMPDIR"), case let directory = String(cString: environment), directory.hasPrefix("/") {
+            return SpillSettings(directory: directory)
+        }
+        return SpillSettings(directory: "/var/tmp")
+    }
 
     var offset: Int64 { clockOffset.flatMap(ClockOffset.parse) ?? 0 }
 
@@ -101,7 +120,8 @@ enum AttributionInputs {
             try stream(path, fail) { (chunk) throws(AttributionError) in try reader.feed(chunk) }
             do { samples += try reader.finish() } catch { throw fail(error.description, ExitStatus(error)) }
         }
-        var builder = AttributionBuilder(coverage: Coverage(samples), clockOffset: options.offset, segmentColumns: options.segment, plot: plot)
+        var builder = AttributionBuilder(coverage: Coverage(samples), clockOffset: options.offset, segmentColumns: options.segment, plot: plot,
+                                         spill: options.spill)
         for path in telemetry {
             var first: UInt8?
             var reader: TelemetryReader?
@@ -153,6 +173,7 @@ extension ExitStatus {
         self = switch error.kind {
         case .data: .dataError
         case .usage: .usage
+        case .scratch: .cannotCreate
         }
     }
 }

@@ -43,8 +43,13 @@ struct AttributeGateCommand: ParsableCommand {
                                     maxCompletionDrop: ((try? Quantity.percent(maxCompletionDrop).get()) ?? 1) / 100)
         let (baselineBuilder, baselineSide) = try side(baseline)
         let (candidateBuilder, candidateSide) = try side(candidate)
-        let report = AttributionGate.judge(baseline: baselineBuilder, baselineSide: baselineSide, candidate: candidateBuilder,
-                                           candidateSide: candidateSide, settings: settings)
+        let report: GateReport
+        do {
+            report = try AttributionGate.judge(baseline: baselineBuilder, baselineSide: baselineSide, candidate: candidateBuilder,
+                                               candidateSide: candidateSide, settings: settings)
+        } catch {
+            throw Terminal.fail(error.description, ExitStatus(error))
+        }
         switch columns.format {
         case .text: FileHandleWriter.write(1, GateText.render(report))
         case .json: FileHandleWriter.write(1, GateJSON.render(report))

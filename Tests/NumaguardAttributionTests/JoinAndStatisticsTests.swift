@@ -41,7 +41,7 @@ final class JoinAndStatisticsTests: XCTestCase {
         }
         try builder.add(TelemetryRow(time: 10 * second, value: nil, segment: nil, line: 1), file: "f")
         XCTAssertEqual([builder.before, builder.after, builder.inGaps, builder.noValue, builder.joined, builder.rows], [1, 1, 1, 1, 2, 6])
-        let report = Attribution.report(builder, seriesFiles: [])
+        let report = try Attribution.report(builder, seriesFiles: [])
         XCTAssertEqual(report.regimes.map(\.count), [1, 0, 1, 0])
     }
 

@@ -69,7 +69,7 @@ final class TimeRangeAndUntrustedTextTests: XCTestCase {
             try builder.add(TelemetryRow(time: time, value: value, segment: nil, line: 1), file: "f")
         }
         XCTAssertEqual([builder.joined, builder.before, builder.after], [2, 1, 0], "Int64.max + 1 h saturates inside the last sample")
-        let report = Attribution.report(builder, seriesFiles: ["s"])
+        let report = try Attribution.report(builder, seriesFiles: ["s"])
         XCTAssertGreaterThan(report.windowSeconds, 0)
         XCTAssertTrue(AttributionText.render(report).contains("joined 2 of 3 rows"))
         XCTAssertTrue(TimelinePlot.render(report, valueName: "v").hasSuffix("</svg>\n"))
@@ -113,11 +113,11 @@ final class TimeRangeAndUntrustedTextTests: XCTestCase {
             try builder.add(TelemetryRow(time: Int64(index + 1) * 4_000_000, value: Double(index % 100), segment: "X" + escape, line: index + 2),
                             file: "f\u{1B}c")
         }
-        let text = AttributionText.render(Attribution.report(builder, seriesFiles: ["s\u{9B}2J"]))
+        let text = AttributionText.render(try Attribution.report(builder, seriesFiles: ["s\u{9B}2J"]))
         var empty = AttributionBuilder(coverage: coverage, segmentColumns: ["venue"])
         try empty.add(TelemetryRow(time: second, value: 1, segment: "Y" + escape, line: 2), file: "f")
         let side = GateSide(directory: "d\u{1B}", seriesFiles: [], telemetry: [], rows: 0, joined: 0, outside: 0, noValue: 0)
-        let gate = GateText.render(AttributionGate.judge(baseline: builder, baselineSide: side, candidate: empty, candidateSide: side,
+        let gate = GateText.render(try AttributionGate.judge(baseline: builder, baselineSide: side, candidate: empty, candidateSide: side,
                                                          settings: GateSettings()))
         for output in [text, gate] {
             XCTAssertFalse(output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x7 || $0.value == 0x9B || $0.value == 0x202E }, output)
