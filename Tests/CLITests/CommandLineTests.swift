@@ -23,14 +23,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(far.stderr, "numaguard: unknown command 'frobnicate'\nsee: numaguard --help\n")
     }
 
+    /// A copy of the front in a new directory (the caller removes it), without numaguard-tool.
+    private func frontAlone() throws -> (directory: URL, front: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let front = directory.appendingPathComponent("numaguard").path
+        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
+        return (directory, front)
+    }
+
+    /// The tool the built front would exec: the reference output.
+    private static var tool: String {
+        Command.numaguard.replacingOccurrences(of: "/numaguard", with: "/numaguard-tool", options: .backwards)
+    }
+
     /// The front alone, without numaguard-tool beside it: a part of numaguard is missing
     /// (69, EX_UNAVAILABLE), not an unreadable host, and the message says what to install.
     func testTheFrontWithoutTheToolExits69() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, front) = try frontAlone()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let front = directory.appendingPathComponent("numaguard").path
-        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
         let result = try Command.run(front, ["policy", "schema"])
         XCTAssertEqual(result.status, 69, result.stderr)
         XCTAssertEqual(result.stderr, "numaguard: cannot run \(directory.path)/numaguard-tool: No such file or directory "
@@ -43,12 +54,9 @@ final class CommandLineTests: XCTestCase {
     /// quick parser does not take (`--`, help, a repeated option) still goes to the tool, which
     /// this front alone does not have (69).
     func testTheFrontServesTopologyAndInspectTextItself() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, front) = try frontAlone()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let front = directory.appendingPathComponent("numaguard").path
-        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
-        let tool = Command.numaguard.replacingOccurrences(of: "/numaguard", with: "/numaguard-tool", options: .backwards)
+        let tool = Self.tool
         let child = try Child("/bin/sleep", ["303.5"])
         let fixture = Command.repositoryRoot.appendingPathComponent("Tests/Fixtures/linux-6.1-4node-asym").path
         for arguments in [["topology"], ["topology", "--host-root", fixture], ["topology", "--host-root=\(fixture)"],
@@ -79,12 +87,9 @@ final class CommandLineTests: XCTestCase {
     /// `run --policy` (issue 17: the policy loader is libyaml's events, no Foundation), byte for
     /// byte what numaguard-tool prints, for a valid policy, an invalid one and a missing file.
     func testTheFrontServesPolicyCheckAndRunPolicyItself() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, front) = try frontAlone()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let front = directory.appendingPathComponent("numaguard").path
-        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
-        let tool = Command.numaguard.replacingOccurrences(of: "/numaguard", with: "/numaguard-tool", options: .backwards)
+        let tool = Self.tool
         let invalid = directory.appendingPathComponent("invalid.yaml")
         try "version: 1\nversion: 1\nworkloads:\n  - {name: a, match: {comm: a}, memory: {policy: bind}}\n"
             .write(to: invalid, atomically: true, encoding: .utf8)
