@@ -186,12 +186,17 @@ struct YAMLComposer {
     }
 
     /// libyaml's error as a located diagnostic. A reader error (bytes that are not UTF-8, a
-    /// control character) has only a byte offset: its line and column are counted here.
+    /// control character) has only a byte offset: its line and column are counted here, and a
+    /// bad trailing byte is shown at the start of the character it was meant to continue.
     private func report(_ parser: yaml_parser_t) {
         let problem = parser.problem.map { String(cString: $0) } ?? "unknown error"
         switch parser.error {
         case YAML_READER_ERROR:
-            let offset = min(Int(clamping: parser.problem_offset), bytes.count)
+            var offset = min(Int(clamping: parser.problem_offset), bytes.count)
+            if problem == "invalid trailing UTF-8 octet" {
+                while offset > 0, bytes[offset - 1] & 0xC0 == 0x80 { offset -= 1 }
+                if offset > 0, bytes[offset - 1] >= 0xC0 { offset -= 1 }
+            }
             let line = bytes[..<offset].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
             let start = bytes[..<offset].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
             let column = String(decoding: bytes[start..<offset], as: UTF8.self).unicodeScalars.count + 1

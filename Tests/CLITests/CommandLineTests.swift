@@ -108,7 +108,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(located.stderr.hasPrefix("\(invalid.path):2:1: error: duplicate key \"version\" (first at line 1, column 1)\n"), located.stderr)
         XCTAssertTrue(located.stderr.hasSuffix("numaguard: \(invalid.path): 2 errors; nothing was inspected\n"), located.stderr)
         let latin1 = try Command.run(front, ["policy", "check", notUTF8.path])
-        XCTAssertTrue(latin1.stderr.hasPrefix("\(notUTF8.path):2:31: error: invalid YAML: invalid trailing UTF-8 octet\n"), latin1.stderr)
+        XCTAssertTrue(latin1.stderr.hasPrefix("\(notUTF8.path):2:30: error: invalid YAML: invalid trailing UTF-8 octet\n"), latin1.stderr)
 
         let arguments = ["run", "--dry-run", "--host-root", Command.fixture("linux-rt-2node"), "--policy", shipped,
                          "--workload", "trading-engine", "--", "trading_engine"]

@@ -150,8 +150,9 @@ final class YAMLComposerTests: XCTestCase {
         let head = Array("version: 1\nhost:\n  forbid_processes: [é".utf8)
         assertRefused(head + [0xFF] + Array("]\n".utf8), "3:23: invalid YAML: invalid leading UTF-8 octet")
         assertRefused(head + [0xC3], "3:23: invalid YAML: incomplete UTF-8 octet sequence")
-        // libyaml points at the first byte that cannot continue the character.
-        assertRefused(head + [0xE2, 0x28, 0xA1] + Array("]\n".utf8), "3:24: invalid YAML: invalid trailing UTF-8 octet")
+        // libyaml points at the byte that cannot continue the character; the caret goes under the character.
+        assertRefused(head + [0xE2, 0x28, 0xA1] + Array("]\n".utf8), "3:23: invalid YAML: invalid trailing UTF-8 octet")
+        assertRefused(head + [0xF0, 0x9F, 0x98] + Array("]\n".utf8), "3:23: invalid YAML: invalid trailing UTF-8 octet")
         assertRefused(Array("version: 1\u{1}\n".utf8), "1:11: invalid YAML: control characters are not allowed")
         // A byte-order mark before the document is allowed; the digest is of the file's bytes.
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("version: 1\n".utf8)
