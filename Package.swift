@@ -5,7 +5,8 @@ let package = Package(
     name: "numaguard",
     platforms: [.macOS(.v13)],
     products: [
-        // `numaguard`: the small launcher front (run) that hands every other command to numaguard-tool.
+        // `numaguard`: the small front (run, inspect, topology, policy check) that hands every other
+        // command to numaguard-tool.
         .executable(name: "numaguard", targets: ["numaguard"]),
         .executable(name: "numaguard-tool", targets: ["numaguard-tool"]),
         .library(name: "NumaguardCore", targets: ["NumaguardCore"]),
@@ -15,7 +16,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries come in only as system-library targets (DESIGN.md: C stays there).
@@ -30,6 +30,12 @@ let package = Package(
             pkgConfig: "libcap",
             providers: [.apt(["libcap-dev"])]
         ),
+        // libyaml's event API: the policy loader composes its own small node tree over it.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         // The one C shim: raw memory-policy and affinity system calls (syscall(2) is variadic).
         .target(name: "CLinux"),
         // Pure values and parsers: no I/O, so fixtures, fuzzers and the live host share them.
@@ -40,9 +46,10 @@ let package = Package(
         .target(name: "NumaguardOutput", dependencies: ["NumaguardCore"]),
         // Every host read and syscall: one root path, one errno funnel.
         .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
-        // The policy language: values, the YAML loader with located errors, the JSON Schema. No
-        // host access: the loader takes bytes (NumaguardHost's InputFile reads the file).
-        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", .product(name: "Yams", package: "Yams")]),
+        // The policy language: values, the YAML loader with located errors (over libyaml's
+        // events, no Foundation, so the front links it), the JSON Schema. No host access: the
+        // loader takes bytes (NumaguardHost's InputFile reads the file).
+        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "CYAML"]),
         // Policy evaluation: host state in, findings out; and the audit reports.
         .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot", "NumaguardOutput"]),
         // Snapshots of the placement-relevant host, their diff, and captures of the raw files.
@@ -56,9 +63,9 @@ let package = Package(
         .target(name: "NumaguardWatch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput", "CLinux"]),
         // The enforcer: findings to a plan (pure), the apply loop over an Actuator, the journal and undo.
         .target(name: "NumaguardEnforce", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardAudit", "NumaguardOutput"]),
-        // inspect and topology without Foundation: the reads, the reports, their text, the JSON
-        // documents' bodies, and the quick command lines the front serves itself.
-        .target(name: "NumaguardView", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
+        // inspect, topology and policy check without Foundation: the reads, the reports, their
+        // text, the JSON documents' bodies, and the quick command lines the front serves itself.
+        .target(name: "NumaguardView", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardPolicy"]),
         // Reading documents back (Foundation's decoder); re-exports NumaguardView and NumaguardOutput.
         .target(name: "NumaguardReport", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardView"]),
         // `attribute`: telemetry (CSV, JSON lines) joined to watch's series, statistics by regime,
@@ -68,8 +75,11 @@ let package = Package(
         // `fleet report` and `fleet diff`: many hosts' certificates and snapshots judged together;
         // pure but for CollectedHostReader, which reads the collected directories.
         .target(name: "NumaguardFleet", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardAudit", "NumaguardSnapshot"]),
-        // The front: `run` itself, everything else exec'd to numaguard-tool.
-        .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardOutput", "NumaguardView"]),
+        // The front: `run` (with --policy), inspect, topology and policy check itself, everything
+        // else exec'd to numaguard-tool.
+        .executableTarget(name: "numaguard", dependencies: [
+            "NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardOutput", "NumaguardView",
+        ]),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
             name: "numaguard-tool",

@@ -1,16 +1,15 @@
 // libFuzzer entry point for the policy loader (Sources/NumaguardPolicy).
 //
-// Built by scripts/fuzz.sh (target "policy"), which compiles Yams' CYaml C sources and its
-// Swift sources from the package checkout, then NumaguardCore, NumaguardPolicy (Core and
-// Yams only: the loader takes bytes, the file is read by NumaguardHost's InputFile),
-// NumaguardHost, NumaguardReport, NumaguardSnapshot, NumaguardAudit and NumaguardEnforce as
-// separate modules (the last five for the journal and snapshot readers, ReadersFuzz.swift),
-// all with -sanitize=fuzzer,address, and links this file against them. Nothing in
-// Package.swift changes.
+// Built by scripts/fuzz.sh (target "policy"), which compiles NumaguardCore, NumaguardPolicy
+// (Core and the system's libyaml through Sources/CYAML only: the loader takes bytes, the file
+// is read by NumaguardHost's InputFile), NumaguardHost, NumaguardReport, NumaguardSnapshot,
+// NumaguardAudit and NumaguardEnforce as separate modules (the last five for the journal and
+// snapshot readers, ReadersFuzz.swift), all with -sanitize=fuzzer,address, and links this file
+// against them and libyaml. Nothing in Package.swift changes.
 //
-// Contract (issue 3: "a fuzz target for the policy loader"): any bytes, read as UTF-8 text,
-// make `PolicyLoader.load(_:file:)` either return a Policy or throw PolicyErrors; it never crashes
-// or hangs. Beyond that, every diagnostic must be usable: a location inside (or just past)
+// Contract (issue 3: "a fuzz target for the policy loader"): any bytes make
+// `PolicyLoader.load(_:file:)` either return a Policy or throw PolicyErrors; it never crashes
+// or hangs, and bytes that are not UTF-8 never load. Beyond that, every diagnostic must be usable: a location inside (or just past)
 // the text, a message, and a rendering that names it. A policy that loads must satisfy what
 // the loader promises (version 1, unique workload names, reservations naming workloads).
 
@@ -43,7 +42,7 @@ func check(_ bytes: [UInt8], _ text: String) {
         // libyaml counts lines by \n, \r, \r\n and Unicode breaks; allow for all of them.
         let lineLimit = text.unicodeScalars.count + 2
         for diagnostic in error.diagnostics {
-            if diagnostic.line < 0 || diagnostic.line > lineLimit || diagnostic.column < 0 {
+            if diagnostic.line < 1 || diagnostic.line > lineLimit || diagnostic.column < 1 {
                 violation("diagnostic outside the text: \(diagnostic.line):\(diagnostic.column)", text)
             }
             if diagnostic.message.isEmpty { violation("diagnostic without a message", text) }
@@ -56,6 +55,7 @@ func check(_ bytes: [UInt8], _ text: String) {
         _ = error.description
         return
     }
+    if String(validating: bytes, as: UTF8.self) == nil { violation("bytes that are not UTF-8 loaded", text) }
     if policy.version != 1 { violation("loaded version \(policy.version)", text) }
     let names = policy.workloads.map(\.name)
     if Set(names).count != names.count { violation("duplicate workload names loaded: \(names)", text) }

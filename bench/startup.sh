@@ -1,8 +1,9 @@
 # Bench "startup" (sourced by bench/run.sh; uses bench/lib.sh).
 # Issue 17 targets: `numaguard topology` ≤ 2× `numactl --hardware`, and `numaguard policy check`
 # of each shipped policy ≤ 2× the same anchor, medians in the same run. The front serves
-# topology itself (no Foundation); policy check runs in numaguard-tool (YAML), so the
-# tool's own start (`numaguard-tool --version`) is shown beside it, with the binaries' sizes.
+# topology and policy check itself (no Foundation; the policy loader is libyaml's events); the
+# tool's own start (`numaguard-tool --version`, every other command) is shown beside them, with
+# the binaries' sizes.
 #
 # Needs: $NUMAGUARD (release binary), $ROUNDS, $RUNS.
 

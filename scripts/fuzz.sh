@@ -16,15 +16,16 @@
 #   policy   PolicyLoader.load over arbitrary bytes (Fuzz/PolicyFuzz.swift), and the same input
 #            through the journal reader and the snapshot reader (Fuzz/ReadersFuzz.swift), so
 #            the run time stays one target's, and attribute's telemetry and watch-series
-#            readers (Fuzz/TelemetryFuzz.swift). Yams (its CYaml C sources and its Swift
-#            sources, from the package checkout), NumaguardCore, NumaguardPolicy (which needs
-#            only Core and Yams: the loader takes bytes), NumaguardHost, NumaguardView, NumaguardReport,
-#            NumaguardSnapshot, NumaguardAudit and NumaguardEnforce (Host and after: for the
+#            readers (Fuzz/TelemetryFuzz.swift). NumaguardCore, NumaguardOutput, NumaguardPolicy
+#            (which needs only Core and the system's libyaml through Sources/CYAML: the loader
+#            takes bytes), NumaguardHost, NumaguardView, NumaguardReport, NumaguardSnapshot,
+#            NumaguardAudit, NumaguardEnforce and NumaguardAttribution (Host and after: for the
 #            readers) are compiled with the fuzzer and address sanitizers into
-#            .build/fuzz/policy-build and linked into .build/fuzz/policy.
-#            Yams is built once per checkout revision (-O); the numaguard modules are rebuilt
-#            (-Onone, a few seconds) only when their sources change. Seeds from policies/*.yaml,
-#            Fuzz/policy-corpus and Fuzz/readers-corpus (journal lines, a snapshot).
+#            .build/fuzz/policy-build and linked into .build/fuzz/policy with libyaml
+#            (libyaml-dev; not instrumented: coverage guides through numaguard's composer, not
+#            inside libyaml). The numaguard modules are rebuilt (-Onone, a few seconds) only
+#            when their sources change. Seeds from policies/*.yaml, Fuzz/policy-corpus,
+#            Fuzz/readers-corpus (journal lines, a snapshot, telemetry) and the attribution fixture.
 # No Package.swift change is needed. Exits non-zero on any crash, property violation, leak,
 # timeout or OOM in either target, printing the offending input. Non-interactive: safe under
 # CI=true with no TTY.
@@ -123,35 +124,20 @@ cached() {
 }
 
 build_policy() {
-    local yams=.build/checkouts/Yams/Sources
-    if [ ! -d "$yams/CYaml" ]; then
-        echo "fuzz.sh: resolving packages for the Yams checkout"
-        swift package resolve >/dev/null
-    fi
     mkdir -p "$policy_build/obj" "$policy_build/modules"
     local obj="$policy_build/obj" modules="$policy_build/modules"
+    # Objects of a Yams-era build (libyaml's C sources compiled here) would be linked twice.
+    rm -f "$obj"/cyaml-*.o "$obj/Yams.o" "$policy_build"/cyaml-*.stamp "$policy_build/Yams.stamp"
     local sanitize=-sanitize=fuzzer,address
-    local includes=(-I "$modules" -I "$yams/CYaml/include" -I Sources/CLinux/include -I Sources/CCap)
+    local includes=(-I "$modules" -I Sources/CYAML -I Sources/CLinux/include -I Sources/CCap)
     echo "fuzz.sh: building $out/policy"
-    # libyaml: instrumented for coverage, not linked with libFuzzer's main until the end.
-    local c
-    for c in "$yams"/CYaml/src/*.c; do
-        cached "cyaml-$(basename "$c" .c)" "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address \
-            -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" "$c" -o "$obj/cyaml-$(basename "$c" .c).o" -- "$c"
-    done
     # numaguard's one C shim (raw memory-policy and affinity syscalls).
     cached clinux "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CLinux/include \
         Sources/CLinux/CLinux.c -o "$obj/clinux.o" -- Sources/CLinux/CLinux.c Sources/CLinux/include/CLinux.h
-    # Yams changes only with Package.resolved: built optimised once (the slowest step, ~20 s).
-    cached Yams "$swiftc" -parse-as-library -module-name Yams -wmo -O -g "$sanitize" \
-        -DSWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" \
-        -emit-module -emit-module-path "$modules/Yams.swiftmodule" -c "$yams"/Yams/*.swift -o "$obj/Yams.o" \
-        -- "$yams"/Yams/*.swift "$yams"/CYaml/include/*.h
-    # numaguard's modules: -Onone keeps the rebuild after an edit to a few seconds; the run's
-    # speed is dominated by Yams and libyaml anyway.
+    # numaguard's modules: -Onone keeps the rebuild after an edit to a few seconds.
     # Each is keyed by its own sources and those of the modules before it (which include the
     # ones it imports). NumaguardPolicy comes before NumaguardHost: it does not import it.
-    local module inputs=("$policy_build/Yams.stamp" Sources/CLinux/include/* Sources/CCap/*)
+    local module inputs=(Sources/CYAML/* Sources/CLinux/include/* Sources/CCap/*)
     # Output, Host, Report, Snapshot, Audit and Enforce: for the journal and snapshot readers (ReadersFuzz.swift).
     # Attribution: telemetry and watch series readers (TelemetryFuzz.swift).
     for module in NumaguardCore NumaguardOutput NumaguardPolicy NumaguardHost NumaguardView NumaguardReport NumaguardSnapshot NumaguardAudit NumaguardEnforce NumaguardAttribution; do
@@ -162,7 +148,7 @@ build_policy() {
             -- "${inputs[@]}"
     done
     "$swiftc" -parse-as-library -module-name PolicyFuzz -Onone -g "$sanitize" -swift-version 6 "${includes[@]}" \
-        Fuzz/PolicyFuzz.swift Fuzz/ReadersFuzz.swift Fuzz/TelemetryFuzz.swift "$obj"/*.o -lcap -o "$out/policy" 2> "$policy_build/link.log" \
+        Fuzz/PolicyFuzz.swift Fuzz/ReadersFuzz.swift Fuzz/TelemetryFuzz.swift "$obj"/*.o -lcap -lyaml -o "$out/policy" 2> "$policy_build/link.log" \
         || { cat "$policy_build/link.log" >&2; exit 1; }
     quiet_log "$policy_build/link.log"
 }

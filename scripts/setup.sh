@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what numaguard needs on a fresh Debian/Ubuntu machine (run as root or with sudo).
-#   scripts/setup.sh          build and run: libnuma, libcap, numactl (numastat is the inspect oracle)
+#   scripts/setup.sh          build and run: libnuma, libcap, libyaml (the policy loader's parser),
+#                             numactl (numastat is the inspect oracle)
 #   scripts/setup.sh --test   also the QEMU harness (qemu, busybox, cpio, a static C compiler, kmod for
 #                             the --pci guests' module order, irqbalance's libraries but not
 #                             irqbalance), promtool,
 #                             and what contrib/'s tests run: ansible-core, systemd-analyze
 set -euo pipefail
-packages=(pkg-config libnuma-dev libcap-dev numactl)
+packages=(pkg-config libnuma-dev libcap-dev libyaml-dev numactl)
 if [ "${1:-}" = "--test" ]; then
     # prometheus provides promtool, which checks the audit's and watch's metrics and tests
     # contrib's alert rules; ansible-core runs contrib's certify playbook against localhost and

@@ -7,8 +7,8 @@ import NumaguardCore
 import NumaguardHost
 
 /// `numaguard run` from argv to exec: the whole command layer of the launcher, shared by the
-/// small front binary (which has no YAML parser and passes no policy resolver) and the full
-/// tool. Every failure before exec is 125, as env(1) and timeout(1) do.
+/// small front binary and the full tool, both passing NumaguardLaunchPolicy's resolver (tests
+/// may pass none). Every failure before exec is 125, as env(1) and timeout(1) do.
 public enum LaunchCommand {
     /// Turns `--policy FILE --workload NAME` into the workload's placement; returns the
     /// request and the policy file's digest. Printing the policy's own diagnostics is its job.

@@ -1,5 +1,4 @@
 import NumaguardCore
-import Yams
 
 /// The policy's device parts: the `devices:` section, and device references (`netdev:ens1f0`)
 /// in workloads' node lists. Kept apart from `PolicySections` so the locality chain's grammar
@@ -24,14 +23,14 @@ extension PolicyLoader {
 
 extension PolicySections {
     /// `devices:`, each rule with the YAML item it came from (for the cross-section checks).
-    func devices(_ node: Node) -> [(rule: DeviceRule, node: Node)] {
+    func devices(_ node: YAMLNode) -> [(rule: DeviceRule, node: YAMLNode)] {
         guard let items = reader.list(node, "devices") else { return [] }
         return items.enumerated().compactMap { index, item in deviceRule(item, "devices[\(index)]").map { ($0, item) } }
     }
 
     /// A rule whose name or match is wrong is still read to its end, so every mistake in it is
     /// reported; it is returned only when all of it is right.
-    func deviceRule(_ node: Node, _ path: String) -> DeviceRule? {
+    func deviceRule(_ node: YAMLNode, _ path: String) -> DeviceRule? {
         guard let fields = reader.fields(node, path, allowed: Keys.deviceKeys, required: ["name", "match"]) else { return nil }
         var name = fields["name"].flatMap { reader.string($0.value, "\(path).name") }
         if let given = name, !Self.isDeviceName(given) {
@@ -70,7 +69,7 @@ extension PolicySections {
         }
     }
 
-    func deviceMatch(_ node: Node, _ path: String) -> DeviceMatch? {
+    func deviceMatch(_ node: YAMLNode, _ path: String) -> DeviceMatch? {
         guard let fields = reader.fields(node, path, allowed: Keys.deviceMatchKeys) else { return nil }
         if fields.isEmpty {
             // Only a bare {} is "empty"; an unknown key was reported already.
@@ -133,7 +132,7 @@ extension PolicySections {
         DeviceNames.blockProblem(name).map { "is not a block device's kernel name: \($0)" }
     }
 
-    func irqPlacement(_ node: Node, _ path: String) -> IRQPlacement? {
+    func irqPlacement(_ node: YAMLNode, _ path: String) -> IRQPlacement? {
         guard let fields = reader.fields(node, path, allowed: Keys.deviceIRQKeys) else { return nil }
         let allowManaged = fields["allow_managed"].flatMap { reader.bool($0.value, "\(path).allow_managed") }
         if fields["allow_managed"] != nil && allowManaged == nil { return nil }
@@ -153,7 +152,7 @@ extension PolicySections {
     }
 
     /// `count: {min, max}`; min defaults to 1 (a rule is about a device that must be there).
-    func deviceCount(_ node: Node, _ path: String) -> RunningCount? {
+    func deviceCount(_ node: YAMLNode, _ path: String) -> RunningCount? {
         guard let counts = reader.fields(node, path, allowed: ["min", "max"]) else { return nil }
         if counts.isEmpty {
             reader.error(node, "\(path) needs min or max")
@@ -176,8 +175,8 @@ extension PolicySections {
     /// A workload's `nodes`: `0`, `"0-1,3"`, `[0, 1]`, or a list mixing numbers and device
     /// references (`[0, "netdev:ens1f0"]`); a lone reference may stand without the list.
     /// Every item is checked (and each bad one reported) before the list is given up.
-    func nodeList(_ node: Node, _ path: String) -> (nodes: IDSet, devices: [DeviceSpecifier])? {
-        if let text = node.scalar?.string, Self.startsWithLetter(text) {
+    func nodeList(_ node: YAMLNode, _ path: String) -> (nodes: IDSet, devices: [DeviceSpecifier])? {
+        if let text = node.text, Self.startsWithLetter(text) {
             guard let text = reader.string(node, path) else { return nil }
             return deviceReference(node, text, path).map { (IDSet(), [$0]) }
         }
@@ -187,7 +186,7 @@ extension PolicySections {
         var devices: [DeviceSpecifier] = []
         var valid = true
         for item in items {
-            if let text = item.scalar?.string, Self.startsWithLetter(text) {
+            if let text = item.text, Self.startsWithLetter(text) {
                 guard let text = reader.string(item, "\(path) item"), let device = deviceReference(item, text, "\(path) item") else {
                     valid = false
                     continue
@@ -207,7 +206,7 @@ extension PolicySections {
     }
 
     /// One reference, reported at its item when it is not one.
-    func deviceReference(_ node: Node, _ text: String, _ path: String) -> DeviceSpecifier? {
+    func deviceReference(_ node: YAMLNode, _ text: String, _ path: String) -> DeviceSpecifier? {
         switch Self.deviceReference(text) {
         case let .success(device): return device
         case let .failure(problem):
@@ -247,14 +246,14 @@ extension PolicySections {
     // MARK: checks across sections
 
     /// Device names are unique, and a device's nodes exist when the topology declares them.
-    func deviceCrossChecks(_ rules: [(rule: DeviceRule, node: Node)], topology: TopologyPolicy?) {
+    func deviceCrossChecks(_ rules: [(rule: DeviceRule, node: YAMLNode)], topology: TopologyPolicy?) {
         var seen: Set<String> = []
         for (rule, node) in rules {
             if !seen.insert(rule.name).inserted {
                 reader.error(node["name"] ?? node, "device name \"\(rule.name)\" is used twice")
             }
             guard let declared = topology?.nodes else { continue }
-            func check(_ highest: Int?, _ what: String, _ at: Node?) {
+            func check(_ highest: Int?, _ what: String, _ at: YAMLNode?) {
                 guard let highest, highest >= declared else { return }
                 reader.error(at, "device \(rule.name).\(what) uses node \(highest), but host.topology.nodes declares \(declared) node\(declared == 1 ? "" : "s")")
             }

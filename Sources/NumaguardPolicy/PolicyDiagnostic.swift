@@ -68,9 +68,6 @@ final class DiagnosticSink {
     /// Units of cross-checking work (comparisons, lookups): what tests hold against the
     /// number of workloads to prove loading stays near-linear.
     var work = 0
-    /// Where duplicate keys were renamed so the rest of the document could be read; the
-    /// reader skips them (they were reported already).
-    var maskedKeys: Set<[Int]> = []
 
     init(file: String, text: String) {
         self.file = file
@@ -108,43 +105,5 @@ final class DiagnosticSink {
             if Array(text[start..<start + spelled.count]) == spelled, offset <= spelled.count { return start + offset + 1 }
         }
         return column
-    }
-
-    /// Where the second spelling of a duplicated mapping key is, given the first one's mark
-    /// (1-based, columns in code points as libyaml counts them). A block key is looked for at
-    /// the same column on a later line (nested mappings sit further right, so their keys of the
-    /// same name are skipped); a flow key (`{a: 1, a: 2}`) anywhere after the first.
-    func secondOccurrence(of key: String, line: Int, column: Int) -> (line: Int, column: Int)? {
-        guard line >= 1, line <= lines.count, column >= 1 else { return nil }
-        let spellings = [key, "\"\(key)\"", "'\(key)'"].map { Array($0.unicodeScalars) }
-        // The key spelled at `at` in `text`, followed by optional spaces and a colon.
-        func isKey(_ text: [Unicode.Scalar], at index: Int) -> Bool {
-            spellings.contains { spelling in
-                guard index + spelling.count <= text.count, Array(text[index..<index + spelling.count]) == spelling else { return false }
-                let rest = text[(index + spelling.count)...].drop { $0 == " " }
-                return rest.first == ":"
-            }
-        }
-        let firstText = Array(lines[line - 1].unicodeScalars)
-        let isBlock = column - 1 <= firstText.count && firstText[..<(column - 1)].allSatisfy { $0 == " " || $0 == "-" }
-        if isBlock {
-            for index in line..<lines.count {
-                let text = Array(lines[index].unicodeScalars)
-                guard column - 1 < text.count, text[..<(column - 1)].allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
-                if isKey(text, at: column - 1) { return (index + 1, column) }
-            }
-        }
-        var start = column  // just past the first spelling's first code point
-        for index in (line - 1)..<lines.count {
-            let text = Array(lines[index].unicodeScalars)
-            var position = index == line - 1 ? start : 0
-            while position < text.count {
-                let before = position == 0 ? " " : text[position - 1]
-                if [" ", "{", ","].contains(before), isKey(text, at: position) { return (index + 1, position + 1) }
-                position += 1
-            }
-            start = 0
-        }
-        return nil
     }
 }

@@ -1,5 +1,4 @@
 import NumaguardCore
-import Yams
 
 /// The CPU-isolation part of the policy walk: `host.isolation`, `host.irqbalance`, `reserve:`
 /// items with `cpus`, and the checks that span them (reservations naming workloads, CPU
@@ -10,7 +9,7 @@ extension PolicySections {
     static let isolationKeys = ["isolated", "nohz_full", "managed_irq", "workqueue"]
     static let cpuReservationKeys = ["cpus", "for", "irqs"]
 
-    func isolationPolicy(_ node: Node) -> IsolationPolicy? {
+    func isolationPolicy(_ node: YAMLNode) -> IsolationPolicy? {
         guard let fields = reader.fields(node, "host.isolation", allowed: Self.isolationKeys) else { return nil }
         if node.mapping?.isEmpty == true {
             reader.error(node, "host.isolation is empty: it would assert nothing (remove the key instead)")
@@ -23,10 +22,10 @@ extension PolicySections {
         isolation.nohzFull = fields["nohz_full"].flatMap { reader.idSet($0.value, "host.isolation.nohz_full", what: "cpulist") }
         isolation.managedIRQ = fields["managed_irq"].flatMap { reader.bool($0.value, "host.isolation.managed_irq") }
         if let workqueue = fields["workqueue"] {
-            if workqueue.value.scalar?.string == "housekeeping" {
+            if workqueue.value.text == "housekeeping" {
                 isolation.workqueue = .housekeeping
-            } else if let first = workqueue.value.scalar?.string.unicodeScalars.first, first.properties.isAlphabetic {
-                reader.error(workqueue.value, "host.isolation.workqueue must be housekeeping or a CPU list, not \"\(workqueue.value.scalar?.string.prefix(64) ?? "")\"",
+            } else if let first = workqueue.value.text?.unicodeScalars.first, first.properties.isAlphabetic {
+                reader.error(workqueue.value, "host.isolation.workqueue must be housekeeping or a CPU list, not \"\(workqueue.value.text?.prefix(64) ?? "")\"",
                              suggestion: "housekeeping")
             } else {
                 isolation.workqueue = reader.idSet(workqueue.value, "host.isolation.workqueue", what: "cpulist").map { .within($0) }
@@ -37,7 +36,7 @@ extension PolicySections {
         return read == given ? isolation : nil
     }
 
-    func irqBalancePolicy(_ node: Node) -> IRQBalancePolicy? {
+    func irqBalancePolicy(_ node: YAMLNode) -> IRQBalancePolicy? {
         guard let fields = reader.fields(node, "host.irqbalance", allowed: ["running"], required: ["running"]),
               let running = fields["running"].flatMap({ reader.bool($0.value, "host.irqbalance.running") }) else { return nil }
         return IRQBalancePolicy(running: running)
@@ -45,9 +44,9 @@ extension PolicySections {
 
     /// Whether a `reserve:` item is a CPU reservation (it has `cpus`). An item with both `node`
     /// and `cpus` is refused here, at the item, and yields nil (nothing else is read from it).
-    func isCPUReservation(_ node: Node, _ path: String) -> Bool? {
+    func isCPUReservation(_ node: YAMLNode, _ path: String) -> Bool? {
         guard let mapping = node.mapping else { return false }
-        let keys = Set(mapping.keys.compactMap { $0.scalar?.string })
+        let keys = Set(mapping.compactMap { $0.key.text })
         guard keys.contains("cpus") else { return false }
         if keys.contains("node") {
             reader.error(node, "\(path) takes node or cpus, not both")
@@ -56,14 +55,14 @@ extension PolicySections {
         return true
     }
 
-    func cpuReservation(_ node: Node, _ path: String) -> CPUReservation? {
+    func cpuReservation(_ node: YAMLNode, _ path: String) -> CPUReservation? {
         guard let fields = reader.fields(node, path, allowed: Self.cpuReservationKeys, required: ["cpus", "for"]) else { return nil }
         let cpus = fields["cpus"].flatMap { reader.idSet($0.value, "\(path).cpus", what: "cpulist") }
         let names = fields["for"].flatMap { reader.strings($0.value, "\(path).for") }
         var devices: [String]? = []
         if let irqs = fields["irqs"] {
             devices = reader.strings(irqs.value, "\(path).irqs")
-            let items = irqs.value.sequence.map(Array.init) ?? []
+            let items = irqs.value.sequence ?? []
             for (index, name) in (devices ?? []).enumerated() where !Self.isDeviceName(name) {
                 reader.error(index < items.count ? items[index] : irqs.value,
                              "\(path).irqs item \"\(name.prefix(64))\" is not a device name (1 to 64 letters, digits, - and _)")
@@ -74,7 +73,7 @@ extension PolicySections {
         return CPUReservation(cpus: cpus, workloads: names, irqDevices: devices)
     }
 
-    private func path(_ index: Int, _ items: [(index: Int, node: Node)]) -> String {
+    private func path(_ index: Int, _ items: [(index: Int, node: YAMLNode)]) -> String {
         index < items.count ? "reserve[\(items[index].index)]" : "reserve"
     }
 
@@ -83,11 +82,11 @@ extension PolicySections {
     /// so it costs one set operation per reservation, not one per pair.
     /// `irqs` names declared `devices:` entries.
     /// `items`: the `reserve:` index and YAML item of each accepted CPU reservation, in order.
-    func isolationCrossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)], cpuReserveItems items: [(index: Int, node: Node)]) {
+    func isolationCrossChecks(_ policy: Policy, _ top: [String: (key: YAMLNode, value: YAMLNode)], cpuReserveItems items: [(index: Int, node: YAMLNode)]) {
         let sink = reader.sink
         let workloads = Set(policy.workloads.map(\.name))
         let devices = Set(policy.devices.map(\.name))
-        func item(_ index: Int) -> Node? { index < items.count ? items[index].node : nil }
+        func item(_ index: Int) -> YAMLNode? { index < items.count ? items[index].node : nil }
         func path(_ index: Int) -> String { index < items.count ? "reserve[\(items[index].index)]" : "reserve" }
         var union = IDSet()
         for (index, reservation) in policy.cpuReservations.enumerated() {
@@ -98,7 +97,7 @@ extension PolicySections {
                 reader.error(item(index)?["for"] ?? item(index), "\(path) names workload \"\(name)\", which the policy does not declare",
                              suggestion: sink.isFull ? nil : Suggestion.nearest(to: name, in: policy.workloads.map(\.name)))
             }
-            let irqItems = item(index)?["irqs"]?.sequence.map(Array.init) ?? []
+            let irqItems = item(index)?["irqs"]?.sequence ?? []
             for (position, name) in reservation.irqDevices.enumerated() where !devices.contains(name) {
                 sink.work += 1
                 reader.error(position < irqItems.count ? irqItems[position] : item(index),
@@ -116,7 +115,7 @@ extension PolicySections {
         }
         guard let declared = policy.host.topology?.cpus, !declared.isEmpty else { return }
         let known = declared.values.reduce(IDSet()) { $0.union($1) }
-        func check(_ cpus: IDSet?, _ what: String, _ at: Node?) {
+        func check(_ cpus: IDSet?, _ what: String, _ at: YAMLNode?) {
             guard let cpus else { return }
             let unknown = cpus.subtracting(known)
             guard !unknown.isEmpty else { return }

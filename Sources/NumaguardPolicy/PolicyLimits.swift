@@ -15,6 +15,9 @@ public enum PolicyLimits {
     /// Values read in all, counting each use of a YAML alias again: anchors cannot multiply
     /// a small file into an unbounded amount of work.
     public static let maximumValues = 1_000_000
+    /// Lists and mappings open inside one another. A real policy nests six deep; the limit
+    /// keeps a file of `[[[[...` from costing more than its size in stack or bookkeeping.
+    public static let maximumNesting = 64
     /// Diagnostics reported for one file; the rest are counted in a last one.
     public static let maximumDiagnostics = 100
 }

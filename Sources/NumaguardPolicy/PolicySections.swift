@@ -1,5 +1,4 @@
 import NumaguardCore
-import Yams
 
 /// The walk from a YAML tree to a `Policy`, one function per section, then the checks that
 /// span sections (names referenced by reservations, workloads that would claim the same
@@ -8,7 +7,7 @@ struct PolicySections {
     let reader: YAMLReader
     typealias Keys = PolicyLoader
 
-    func policy(_ root: Node) -> Policy? {
+    func policy(_ root: YAMLNode) -> Policy? {
         guard let top = reader.fields(root, "the policy", allowed: Keys.topKeys, required: ["version"]) else { return nil }
         var policy = Policy()
         if let version = top["version"] {
@@ -17,8 +16,8 @@ struct PolicySections {
         if let host = top["host"] { policy.host = hostPolicy(host.value) }
         // The YAML item each accepted workload and reservation came from, for locating the
         // cross-section checks (a rejected item leaves no entry, so indices stay aligned).
-        var workloadNodes: [Node] = []
-        var reserveNodes: [Node] = []
+        var workloadNodes: [YAMLNode] = []
+        var reserveNodes: [YAMLNode] = []
         if let workloads = top["workloads"], let items = reader.list(workloads.value, "workloads") {
             for (index, item) in items.enumerated() {
                 guard let workload = workload(item, "workloads[\(index)]") else { continue }
@@ -26,7 +25,7 @@ struct PolicySections {
                 workloadNodes.append(item)
             }
         }
-        var cpuReserveItems: [(index: Int, node: Node)] = []
+        var cpuReserveItems: [(index: Int, node: YAMLNode)] = []
         if let reserve = top["reserve"], let items = reader.list(reserve.value, "reserve") {
             for (index, item) in items.enumerated() {
                 // A CPU reservation (PolicyIsolationSections.swift), else a node reservation.
@@ -55,7 +54,7 @@ struct PolicySections {
         return policy
     }
 
-    func hostPolicy(_ node: Node) -> HostPolicy {
+    func hostPolicy(_ node: YAMLNode) -> HostPolicy {
         var host = HostPolicy()
         guard let fields = reader.fields(node, "host", allowed: Keys.hostKeys) else { return host }
         if let kernel = fields["kernel"] { host.kernel = kernelPolicy(kernel.value) }
@@ -106,7 +105,7 @@ struct PolicySections {
             .mapError { _ in Invalid("\"\(text)\" is not a free-memory rule: expected a size (64GiB), a share (50%) or a multiple (2x protected)") }
     }
 
-    func kernelPolicy(_ node: Node) -> KernelPolicy {
+    func kernelPolicy(_ node: YAMLNode) -> KernelPolicy {
         var kernel = KernelPolicy()
         guard let fields = reader.fields(node, "host.kernel", allowed: Keys.kernelKeys) else { return kernel }
         if let value = fields["numa_balancing"],
@@ -129,7 +128,7 @@ struct PolicySections {
         return kernel
     }
 
-    func topologyPolicy(_ node: Node) -> TopologyPolicy {
+    func topologyPolicy(_ node: YAMLNode) -> TopologyPolicy {
         var topology = TopologyPolicy()
         guard let fields = reader.fields(node, "host.topology", allowed: Keys.topologyKeys) else { return topology }
         if let nodes = fields["nodes"] { topology.nodes = reader.int(nodes.value, "host.topology.nodes", 1...IDListParser.maximumMember) }
@@ -151,7 +150,7 @@ struct PolicySections {
 
     /// A workload whose name or match is wrong is still read to its end, so every mistake in it
     /// is reported; it is returned only when all of it is right.
-    func workload(_ node: Node, _ path: String) -> Workload? {
+    func workload(_ node: YAMLNode, _ path: String) -> Workload? {
         guard let fields = reader.fields(node, path, allowed: Keys.workloadKeys, required: ["name", "match"]) else { return nil }
         var name = fields["name"].flatMap { reader.string($0.value, "\(path).name") }
         if let given = name, !given.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
@@ -182,7 +181,7 @@ struct PolicySections {
         return name != nil && match != nil ? workload : nil
     }
 
-    func processMatch(_ node: Node, _ path: String) -> ProcessMatch? {
+    func processMatch(_ node: YAMLNode, _ path: String) -> ProcessMatch? {
         guard let fields = reader.fields(node, path, allowed: Keys.matchKeys) else { return nil }
         func text(_ key: String) -> String? { fields[key].flatMap { reader.string($0.value, "\(path).\(key)") } }
         let match = ProcessMatch(comm: text("comm"), exe: text("exe"), cmdline: text("cmdline"), cgroup: text("cgroup"),
@@ -208,7 +207,7 @@ struct PolicySections {
     }
 
     /// The placement, and the devices its `nodes` names (PolicyDeviceSections.swift).
-    func cpuPlacement(_ node: Node, _ path: String) -> (CPUPlacement, [DeviceSpecifier])? {
+    func cpuPlacement(_ node: YAMLNode, _ path: String) -> (CPUPlacement, [DeviceSpecifier])? {
         guard let fields = reader.fields(node, path, allowed: ["nodes", "cpulist"]) else { return nil }
         switch (fields["nodes"], fields["cpulist"]) {
         case let (nodes?, nil): return nodeList(nodes.value, "\(path).nodes").map { (.nodes($0.nodes), $0.devices) }
@@ -222,7 +221,7 @@ struct PolicySections {
     }
 
     /// Every field is read and every mistake reported before the placement is given up.
-    func memoryPlacement(_ node: Node, _ path: String) -> MemoryPlacement? {
+    func memoryPlacement(_ node: YAMLNode, _ path: String) -> MemoryPlacement? {
         guard let fields = reader.fields(node, path, allowed: Keys.memoryKeys, required: ["policy"]) else { return nil }
         let modeText = fields["policy"].flatMap { reader.choice($0.value, "\(path).policy", Keys.memoryModes) }
         let mode = modeText.flatMap { MemoryPolicy.Mode(rawValue: $0) }
@@ -256,7 +255,7 @@ struct PolicySections {
         return placement
     }
 
-    func reservation(_ node: Node, _ path: String) -> Reservation? {
+    func reservation(_ node: YAMLNode, _ path: String) -> Reservation? {
         guard let fields = reader.fields(node, path, allowed: ["node", "for", "max_foreign_memory"], required: ["node", "for"]) else { return nil }
         let id = fields["node"].flatMap { reader.int($0.value, "\(path).node", 0...IDListParser.maximumMember) }
         let names = fields["for"].flatMap { reader.strings($0.value, "\(path).for") }
@@ -265,7 +264,7 @@ struct PolicySections {
         return Reservation(node: id, workloads: names, maxForeignMemory: allowance)
     }
 
-    func waiver(_ node: Node, _ path: String) -> Waiver? {
+    func waiver(_ node: YAMLNode, _ path: String) -> Waiver? {
         guard let fields = reader.fields(node, path, allowed: ["check", "reason", "expires"], required: ["check", "reason", "expires"]) else { return nil }
         let check = fields["check"].flatMap { reader.string($0.value, "\(path).check") }
         let reason = fields["reason"].flatMap { reader.string($0.value, "\(path).reason") }
@@ -280,7 +279,7 @@ struct PolicySections {
         return Waiver(check: check, reason: reason, expires: expires)
     }
 
-    func watchSettings(_ node: Node) -> WatchSettings? {
+    func watchSettings(_ node: YAMLNode) -> WatchSettings? {
         guard let fields = reader.fields(node, "watch", allowed: Keys.watchKeys) else { return nil }
         var settings = WatchSettings(intervalSeconds: 1)
         if let interval = fields["interval"],
@@ -311,7 +310,7 @@ struct PolicySections {
         }
         guard let regimes = fields["regimes"],
               let levels = reader.fields(regimes.value, "watch.regimes", allowed: Keys.regimeKeys) else { return settings }
-        func number(_ node: Node, _ path: String) -> Double? {
+        func number(_ node: YAMLNode, _ path: String) -> Double? {
             guard let text = reader.string(node, path) else { return nil }
             guard let value = Double(text), value >= 0, value.isFinite else {
                 reader.error(node, "\(path) must be a non-negative number, not \"\(text)\"")
@@ -348,7 +347,7 @@ struct PolicySections {
 
     /// Checks that need the whole policy: unique workload names, reservations naming real
     /// workloads, and two workloads that would claim the same processes with different placements.
-    func crossChecks(_ policy: Policy, _ top: [String: (key: Node, value: Node)], workloadNodes: [Node], reserveNodes: [Node]) {
+    func crossChecks(_ policy: Policy, _ top: [String: (key: YAMLNode, value: YAMLNode)], workloadNodes: [YAMLNode], reserveNodes: [YAMLNode]) {
         var seen: Set<String> = []
         // Per match: the first workload with it, and the first whose placement differs from
         // that one's. The earliest earlier workload with a placement other than W's is always one
@@ -383,7 +382,7 @@ struct PolicySections {
         }
         // Every node a placement, reservation, huge page or headroom rule names must exist.
         if let declared = policy.host.topology?.nodes {
-            func check(_ nodes: IDSet?, _ what: String, _ at: Node?) {
+            func check(_ nodes: IDSet?, _ what: String, _ at: YAMLNode?) {
                 guard let highest = nodes?.members.max(), highest >= declared else { return }
                 reader.error(at, "\(what) uses node \(highest), but host.topology.nodes declares \(declared) node\(declared == 1 ? "" : "s")")
             }
@@ -400,11 +399,11 @@ struct PolicySections {
             }
             // The first item of a host list naming each node, by its spelling: one pass per list
             // (a scan per rule would be quadratic in the list's length).
-            func hostItems(_ key: String) -> [String: (index: Int, node: Node)] {
-                let items = top["host"]?.value[key]?.sequence.map(Array.init) ?? []
-                var first: [String: (index: Int, node: Node)] = [:]
+            func hostItems(_ key: String) -> [String: (index: Int, node: YAMLNode)] {
+                let items = top["host"]?.value[key]?.sequence ?? []
+                var first: [String: (index: Int, node: YAMLNode)] = [:]
                 for (index, item) in items.enumerated() {
-                    guard let node = item["node"], let spelling = node.scalar?.string, first[spelling] == nil else { continue }
+                    guard let node = item["node"], let spelling = node.text, first[spelling] == nil else { continue }
                     first[spelling] = (index, node)
                 }
                 return first

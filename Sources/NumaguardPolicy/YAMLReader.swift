@@ -1,5 +1,4 @@
 import NumaguardCore
-import Yams
 
 /// Typed reads over a composed YAML tree. Every read that fails records a located
 /// diagnostic and returns nil, so the loader can go on and report every mistake at once.
@@ -17,13 +16,13 @@ final class YAMLReader {
     static let coreTags = Set(["", "!"] + ["str", "int", "bool", "float", "null", "seq", "map", "timestamp"].map { "tag:yaml.org,2002:" + $0 })
 
     /// Counts one value read and checks its tag; false (reported) when it may not be used.
-    private func admit(_ node: Node) -> Bool {
+    private func admit(_ node: YAMLNode) -> Bool {
         values += 1
         if values == PolicyLimits.maximumValues + 1 {
             error(node, "the policy holds more than \(PolicyLimits.maximumValues) values once its aliases are expanded")
         }
         guard values <= PolicyLimits.maximumValues else { return false }
-        let tag = node.tag.description
+        let tag = node.tag
         guard Self.coreTags.contains(tag) else {
             let spelled = tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst("tag:yaml.org,2002:".count) : tag
             error(node, "unknown YAML tag \"\(spelled)\": a policy holds plain values, lists and mappings")
@@ -32,33 +31,33 @@ final class YAMLReader {
         return true
     }
 
-    func error(_ node: Node?, _ message: String, suggestion: String? = nil) {
-        let mark = node?.mark
-        sink.error(line: mark?.line ?? 1, column: mark?.column ?? 1, message, suggestion: suggestion)
+    func error(_ node: YAMLNode?, _ message: String, suggestion: String? = nil) {
+        sink.error(line: node?.mark.line ?? 1, column: node?.mark.column ?? 1, message, suggestion: suggestion)
     }
 
     /// An error at the `offset`th character of a scalar's value (a regex's bad construct), when
     /// the value is spelled on its line as it reads; otherwise at the scalar's start.
-    func error(_ node: Node?, inScalarAt offset: Int, _ message: String) {
-        guard let node, let mark = node.mark, let value = node.scalar?.string else { return error(node, message) }
+    func error(_ node: YAMLNode?, inScalarAt offset: Int, _ message: String) {
+        guard let node, let value = node.text else { return error(node, message) }
+        let mark = node.mark
         let column = sink.column(of: value, offset: offset, line: mark.line, column: mark.column)
         sink.error(line: mark.line, column: column, message)
     }
 
     /// A mapping's entries by key. Unknown keys are errors with the nearest valid key;
     /// missing required keys are errors at the mapping.
-    func fields(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: Node, value: Node)]? {
+    func fields(_ node: YAMLNode, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: YAMLNode, value: YAMLNode)]? {
         guard admit(node) else { return nil }
         guard let mapping = node.mapping else {
             error(node, "\(path) must be a mapping with keys \(allowed.joined(separator: ", "))")
             return nil
         }
-        var result: [String: (key: Node, value: Node)] = [:]
-        for (key, value) in mapping {
-            // A duplicate key renamed so the rest could be read: reported already.
-            if let mark = key.mark, sink.maskedKeys.contains([mark.line, mark.column]) { continue }
+        var result: [String: (key: YAMLNode, value: YAMLNode)] = [:]
+        // A duplicate key is skipped: the composer reported it.
+        for entry in mapping where !entry.isDuplicate {
+            let (key, value) = (entry.key, entry.value)
             guard admit(key) else { continue }
-            guard let name = key.scalar?.string else {
+            guard let name = key.text else {
                 error(key, "\(path) has a key that is not a plain word")
                 continue
             }
@@ -74,9 +73,9 @@ final class YAMLReader {
         return result
     }
 
-    func string(_ node: Node, _ path: String) -> String? {
+    func string(_ node: YAMLNode, _ path: String) -> String? {
         guard admit(node) else { return nil }
-        guard let text = node.scalar?.string else {
+        guard let text = node.text else {
             error(node, "\(path) must be a single value")
             return nil
         }
@@ -91,7 +90,7 @@ final class YAMLReader {
         return text
     }
 
-    func choice(_ node: Node, _ path: String, _ choices: [String]) -> String? {
+    func choice(_ node: YAMLNode, _ path: String, _ choices: [String]) -> String? {
         guard let text = string(node, path) else { return nil }
         guard choices.contains(text) else {
             error(node, "\(path) must be one of \(choices.joined(separator: ", ")), not \"\(text)\"",
@@ -101,7 +100,7 @@ final class YAMLReader {
         return text
     }
 
-    func int(_ node: Node, _ path: String, _ range: ClosedRange<Int>) -> Int? {
+    func int(_ node: YAMLNode, _ path: String, _ range: ClosedRange<Int>) -> Int? {
         guard let text = string(node, path) else { return nil }
         guard let value = Int(text), range.contains(value) else {
             error(node, "\(path) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \"\(text)\"")
@@ -110,7 +109,7 @@ final class YAMLReader {
         return value
     }
 
-    func bool(_ node: Node, _ path: String) -> Bool? {
+    func bool(_ node: YAMLNode, _ path: String) -> Bool? {
         guard let text = string(node, path) else { return nil }
         switch text {
         case "true": return true
@@ -122,7 +121,7 @@ final class YAMLReader {
     }
 
     /// A node set: `0`, `"0-1,3"`, or `[0, 1]`.
-    func idSet(_ node: Node, _ path: String, what: String) -> IDSet? {
+    func idSet(_ node: YAMLNode, _ path: String, what: String) -> IDSet? {
         if node.sequence != nil {
             guard let items = list(node, path, emptyMessage: "\(path) is an empty list: it would assert nothing") else { return nil }
             // Every item is checked (and each bad one reported) before giving up on the set.
@@ -141,7 +140,7 @@ final class YAMLReader {
     }
 
     /// A non-empty list; an empty one asserts nothing and is refused.
-    func list(_ node: Node, _ path: String, emptyMessage: String? = nil) -> [Node]? {
+    func list(_ node: YAMLNode, _ path: String, emptyMessage: String? = nil) -> [YAMLNode]? {
         guard admit(node) else { return nil }
         guard let sequence = node.sequence else {
             error(node, "\(path) must be a list")
@@ -153,22 +152,21 @@ final class YAMLReader {
         }
         guard sequence.count <= PolicyLimits.maximumListItems else {
             // At the first item beyond the limit: that is the line to cut from.
-            let items = Array(sequence)
-            error(items[PolicyLimits.maximumListItems],
-                  "\(path) has \(items.count) items, more than the \(PolicyLimits.maximumListItems) a list may hold")
+            error(sequence[PolicyLimits.maximumListItems],
+                  "\(path) has \(sequence.count) items, more than the \(PolicyLimits.maximumListItems) a list may hold")
             return nil
         }
-        return Array(sequence)
+        return sequence
     }
 
-    func strings(_ node: Node, _ path: String) -> [String]? {
+    func strings(_ node: YAMLNode, _ path: String) -> [String]? {
         guard let items = list(node, path) else { return nil }
         let values = items.compactMap { string($0, "\(path) item") }
         return values.count == items.count ? values : nil
     }
 
     /// Converts a scalar through one of the `Quantity` parsers.
-    func quantity<T>(_ node: Node, _ path: String, _ parse: (String) -> Result<T, Invalid>) -> T? {
+    func quantity<T>(_ node: YAMLNode, _ path: String, _ parse: (String) -> Result<T, Invalid>) -> T? {
         guard let text = string(node, path) else { return nil }
         switch parse(text) {
         case let .success(value): return value
@@ -181,7 +179,7 @@ final class YAMLReader {
     /// A mapping keyed by node number, e.g. `cpus: {0: "0-15", 1: "16-31"}`.
     /// Two spellings of one node (`0` and `00`) are refused at the second: YAML sees two keys,
     /// and the later one would silently win.
-    func byNode<T>(_ node: Node, _ path: String, _ value: (Node, String) -> T?) -> [Int: T]? {
+    func byNode<T>(_ node: YAMLNode, _ path: String, _ value: (YAMLNode, String) -> T?) -> [Int: T]? {
         guard admit(node) else { return nil }
         guard let mapping = node.mapping else {
             error(node, "\(path) must map node numbers to values")
@@ -192,18 +190,18 @@ final class YAMLReader {
             return nil
         }
         guard mapping.count <= PolicyLimits.maximumListItems else {
-            error(Array(mapping.keys)[PolicyLimits.maximumListItems],
+            error(mapping[PolicyLimits.maximumListItems].key,
                   "\(path) has \(mapping.count) entries, more than the \(PolicyLimits.maximumListItems) a mapping may hold")
             return nil
         }
         var result: [Int: T] = [:]
-        var keys: [Int: Node] = [:]
-        for (key, item) in mapping {
-            if let mark = key.mark, sink.maskedKeys.contains([mark.line, mark.column]) { continue }
+        var keys: [Int: YAMLNode] = [:]
+        for entry in mapping where !entry.isDuplicate {
+            let (key, item) = (entry.key, entry.value)
             guard let id = int(key, "\(path) key (a node number)", 0...IDListParser.maximumMember) else { continue }
             if let first = keys[id] {
-                let at = first.mark.map { " (first at line \($0.line), column \($0.column))" } ?? ""
-                error(key, "\(path) names node \(id) twice: \"\(first.scalar?.string ?? "")\" and \"\(key.scalar?.string ?? "")\"\(at)")
+                let at = " (first at line \(first.mark.line), column \(first.mark.column))"
+                error(key, "\(path) names node \(id) twice: \"\(first.text ?? "")\" and \"\(key.text ?? "")\"\(at)")
                 continue
             }
             keys[id] = key

@@ -2,8 +2,9 @@ import NumaguardCore
 import NumaguardHost
 import NumaguardOutput
 
-/// `inspect` and `topology` without ArgumentParser or Foundation, shared by the front (which
-/// serves them itself, so they cost one exec of a small binary) and by numaguard-tool.
+/// `inspect`, `topology` and `policy check FILE` without ArgumentParser or Foundation, shared
+/// by the front (which serves them itself, so they cost one exec of a small binary) and by
+/// numaguard-tool.
 ///
 /// ArgumentParser discovers a command's options by reflection on every start, and each
 /// reflective cast scans the whole static binary's protocol conformances: milliseconds,
@@ -15,12 +16,17 @@ public enum QuickCommand: Sendable {
 
     case inspect(root: HostRoot, format: Format, selection: InspectSelection)
     case topology(root: HostRoot, format: Format)
+    case policyCheck(file: String)
 
     /// `arguments` without the program name: `inspect 42 --format json`, `topology`.
     public static func parse(_ arguments: [String]) -> QuickCommand? {
         switch arguments.first {
         case "inspect": return inspect(arguments)
         case "topology": return topology(arguments)
+        case "policy":
+            // Only the plain form; `policy check --help`, `policy check -- -file` go to ArgumentParser.
+            guard arguments.count == 3, arguments[1] == "check", !arguments[2].hasPrefix("-") else { return nil }
+            return .policyCheck(file: arguments[2])
         default: return nil
         }
     }
@@ -142,6 +148,8 @@ extension QuickCommand {
                 }
             }
             return ExitStatus.success.rawValue
+        case let .policyCheck(file):
+            return PolicyCheck.run(file)
         }
     }
 

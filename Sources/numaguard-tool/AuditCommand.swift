@@ -125,16 +125,14 @@ struct JudgementOptions: ParsableArguments {
 /// at all exits 66 with the path and the errno (there is no line or column to give).
 enum PolicyFile {
     /// `fail` prints the last line and picks the status; audit's also writes its documents.
+    /// The loading and the words are PolicyCheck's (NumaguardView), shared with `policy check`.
     static func load(_ path: String, fail: (String, ExitStatus) -> ExitCode = Terminal.fail) throws(ExitCode) -> LoadedPolicy {
-        do {
-            return try PolicyLoader.load(file: path, reading: InputFile.read)
-        } catch {
-            if let unreadable = error.unreadable {
-                throw fail("\(unreadable); nothing was inspected", ExitStatus(error))
-            }
-            Terminal.printError(error.description)
-            let count = error.diagnostics.count
-            throw fail("\(path): \(count) error\(count == 1 ? "" : "s"); nothing was inspected", ExitStatus(error))
+        switch PolicyCheck.load(path) {
+        case let .success(loaded):
+            return loaded
+        case let .failure(failure):
+            if let diagnostics = failure.diagnostics { Terminal.printError(diagnostics) }
+            throw fail(failure.message, failure.status)
         }
     }
 }

@@ -3,6 +3,7 @@ import NumaguardAudit
 import NumaguardCore
 import NumaguardHost
 import NumaguardPolicy
+import NumaguardView
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,15 +67,11 @@ struct PolicyCommand: ParsableCommand {
 
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
 
-        func run() throws { try Self.execute(file) }
-
-        /// Shared with FastPath (`policy check FILE` skips ArgumentParser's reflection).
-        static func execute(_ file: String) throws(ExitCode) {
-            let loaded = try PolicyFile.load(file)
-            let policy = loaded.policy
-            FileHandleWriter.write(1, "\(file): valid (sha256:\(loaded.digest)); \(policy.workloads.count) workload\(policy.workloads.count == 1 ? "" : "s"), "
-                + "\(policy.reservations.count) reservation\(policy.reservations.count == 1 ? "" : "s"), \(policy.waivers.count) waiver\(policy.waivers.count == 1 ? "" : "s")"
-                + (policy.devices.isEmpty ? "" : ", \(policy.devices.count) device rule\(policy.devices.count == 1 ? "" : "s")") + "\n")
+        /// The same code as the front's and FastPath's (QuickCommand): `policy check -- FILE`
+        /// and the like reach it through ArgumentParser.
+        func run() throws {
+            let status = PolicyCheck.run(file)
+            if status != ExitStatus.success.rawValue { throw ExitCode(status) }
         }
     }
 }

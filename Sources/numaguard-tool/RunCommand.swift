@@ -20,8 +20,8 @@ struct RunHelp: ParsableCommand {
     }
 }
 
-/// The tool's `run`: the library's launch command with the policy form enabled (the front
-/// binary, which has no YAML parser, hands `run --policy` to this one).
+/// The tool's `run`: the library's launch command with the policy form enabled, as the front's
+/// (for `numaguard-tool run` typed directly).
 enum RunCommand {
     static func main(_ arguments: [RawArgument]) -> Int32 {
         LaunchCommand.main(arguments, policy: PolicyPlacement.resolve) ?? ExitStatus.launchFailed.rawValue

@@ -5,7 +5,7 @@ import Musl
 #endif
 import NumaguardCore
 
-// numaguard-tool: every command, with ArgumentParser, Yams and Foundation. Usually reached
+// numaguard-tool: every command, with ArgumentParser and Foundation. Usually reached
 // through the `numaguard` front (which execs it with the same arguments), and usable directly.
 // `run` reads argv as bytes, so a program path or argument that is not UTF-8 reaches execve unchanged.
 let arguments = CommandLine.arguments

@@ -23,15 +23,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(far.stderr, "numaguard: unknown command 'frobnicate'\nsee: numaguard --help\n")
     }
 
+    /// A copy of the front in a new directory (the caller removes it), without numaguard-tool.
+    private func frontAlone() throws -> (directory: URL, front: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let front = directory.appendingPathComponent("numaguard").path
+        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
+        return (directory, front)
+    }
+
+    /// The tool the built front would exec: the reference output.
+    private static var tool: String {
+        Command.numaguard.replacingOccurrences(of: "/numaguard", with: "/numaguard-tool", options: .backwards)
+    }
+
     /// The front alone, without numaguard-tool beside it: a part of numaguard is missing
     /// (69, EX_UNAVAILABLE), not an unreadable host, and the message says what to install.
     func testTheFrontWithoutTheToolExits69() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, front) = try frontAlone()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let front = directory.appendingPathComponent("numaguard").path
-        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
-        let result = try Command.run(front, ["policy", "check", "policies/latency-baseline.yaml"])
+        let result = try Command.run(front, ["policy", "schema"])
         XCTAssertEqual(result.status, 69, result.stderr)
         XCTAssertEqual(result.stderr, "numaguard: cannot run \(directory.path)/numaguard-tool: No such file or directory "
                        + "(install numaguard-tool beside numaguard)\n")
@@ -43,12 +54,9 @@ final class CommandLineTests: XCTestCase {
     /// quick parser does not take (`--`, help, a repeated option) still goes to the tool, which
     /// this front alone does not have (69).
     func testTheFrontServesTopologyAndInspectTextItself() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, front) = try frontAlone()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let front = directory.appendingPathComponent("numaguard").path
-        try FileManager.default.copyItem(atPath: Command.numaguard, toPath: front)
-        let tool = Command.numaguard.replacingOccurrences(of: "/numaguard", with: "/numaguard-tool", options: .backwards)
+        let tool = Self.tool
         let child = try Child("/bin/sleep", ["303.5"])
         let fixture = Command.repositoryRoot.appendingPathComponent("Tests/Fixtures/linux-6.1-4node-asym").path
         for arguments in [["topology"], ["topology", "--host-root", fixture], ["topology", "--host-root=\(fixture)"],
@@ -73,6 +81,42 @@ final class CommandLineTests: XCTestCase {
         let badReference = try Command.run(tool, ["inspect", "--name", "(unclosed"])
         XCTAssertEqual(bad.status, 64, bad.stderr)
         XCTAssertEqual(bad.stderr, badReference.stderr)
+    }
+
+    /// The front alone (no numaguard-tool beside it) serves `policy check FILE` and
+    /// `run --policy` (issue 17: the policy loader is libyaml's events, no Foundation), byte for
+    /// byte what numaguard-tool prints, for a valid policy, an invalid one and a missing file.
+    func testTheFrontServesPolicyCheckAndRunPolicyItself() throws {
+        let (directory, front) = try frontAlone()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tool = Self.tool
+        let invalid = directory.appendingPathComponent("invalid.yaml")
+        try "version: 1\nversion: 1\nworkloads:\n  - {name: a, match: {comm: a}, memory: {policy: bind}}\n"
+            .write(to: invalid, atomically: true, encoding: .utf8)
+        let notUTF8 = directory.appendingPathComponent("latin1.yaml")
+        try Data("version: 1\nhost: {forbid_processes: [caf\u{E9}]}\n".utf8.map { $0 == 0xC3 ? 0xE9 : $0 }.filter { $0 != 0xA9 })
+            .write(to: notUTF8)
+        let shipped = Command.repositoryRoot.appendingPathComponent("policies/trading-host.yaml").path
+        for (file, status) in [(shipped, Int32(0)), (invalid.path, 78), (notUTF8.path, 78), (directory.appendingPathComponent("missing.yaml").path, 66)] {
+            let served = try Command.run(front, ["policy", "check", file])
+            let reference = try Command.run(tool, ["policy", "check", "--", file])
+            XCTAssertEqual(served.status, status, "\(file): \(served.stderr)")
+            XCTAssertEqual(served.stdout, reference.stdout, file)
+            XCTAssertEqual(served.stderr, reference.stderr, file)
+        }
+        let located = try Command.run(front, ["policy", "check", invalid.path])
+        XCTAssertTrue(located.stderr.hasPrefix("\(invalid.path):2:1: error: duplicate key \"version\" (first at line 1, column 1)\n"), located.stderr)
+        XCTAssertTrue(located.stderr.hasSuffix("numaguard: \(invalid.path): 2 errors; nothing was inspected\n"), located.stderr)
+        let latin1 = try Command.run(front, ["policy", "check", notUTF8.path])
+        XCTAssertTrue(latin1.stderr.hasPrefix("\(notUTF8.path):2:30: error: invalid YAML: invalid trailing UTF-8 octet\n"), latin1.stderr)
+
+        let arguments = ["run", "--dry-run", "--host-root", Command.fixture("linux-rt-2node"), "--policy", shipped,
+                         "--workload", "trading-engine", "--", "trading_engine"]
+        let served = try Command.run(front, arguments)
+        let reference = try Command.run(tool, arguments)
+        XCTAssertEqual(served.status, 0, served.stderr)
+        XCTAssertEqual(served.stdout, reference.stdout)
+        XCTAssertTrue(served.stdout.contains("  placement from: workload \"trading-engine\" of \(shipped)\n"), served.stdout)
     }
 
     /// `policy check FILE` skips ArgumentParser (FastPath); with `--` it goes through it.
