@@ -137,7 +137,7 @@ final class ReservedIRQPlannerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: journal) }
         let applier = Applier(actuator: host, privileges: Privileges(uid: 0, effective: ["CAP_DAC_OVERRIDE"]), journal: try Journal(path: journal),
                               command: "apply", run: "run-1", protection: .none, clock: { "2026-12-02T10:00:00Z" })
-        let report = try applier.apply(plan.actions)
+        let report = applier.apply(plan.actions)
         XCTAssertEqual(report.results.map(\.outcome), [.done, .refused, .skipped])
         XCTAssertEqual(host.knobs["proc/irq/40/smp_affinity_list"], "0-2")
         XCTAssertEqual(host.knobs["proc/irq/41/smp_affinity_list"], "3", "the kernel refused it")
