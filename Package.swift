@@ -19,7 +19,8 @@ let package = Package(
     ],
     targets: [
         // C libraries come in only as system-library targets (DESIGN.md: C stays there).
-        // libnuma is numactl's own library: the tests use it as an oracle for CLinux's calls.
+        // libnuma is numactl's own library and libcap the reference reader of capabilities: the
+        // tests use them as oracles for CLinux's raw calls; nothing shipped links either.
         .systemLibrary(
             name: "CNuma",
             pkgConfig: "numa",
@@ -38,8 +39,9 @@ let package = Package(
         // Encodable documents), Prometheus text, JUnit XML, and DocumentKind (every document's
         // kind and its one format_version).
         .target(name: "NumaguardOutput", dependencies: ["NumaguardCore"]),
-        // Every host read and syscall: one root path, one errno funnel.
-        .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
+        // Every host read and syscall: one root path, one errno funnel. Capabilities through
+        // CLinux's capget/capset, not libcap, whose constructor costs every start-up.
+        .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux"]),
         // The policy language: values, the YAML loader with located errors, the JSON Schema. No
         // host access: the loader takes bytes (NumaguardHost's InputFile reads the file).
         .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", .product(name: "Yams", package: "Yams")]),
