@@ -51,7 +51,12 @@ let package = Package(
         .target(name: "NumaguardSnapshot", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardOutput"]),
         // The launcher: numactl-style placement, checked, applied to itself, exec. No Foundation
         // below it, so the front binary that runs it starts as fast as numactl.
-        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
+        // Type-layout lowering off: with it, IRGen copies and destroys the launch request's
+        // optional structs (NumactlSet?, MemoryRequest?) through value witnesses of metadata the
+        // runtime builds by demangling each type's name on first use, a tenth of a launch's
+        // instructions before exec (bench/README.md "launch"); without it they are inline code.
+        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"],
+                swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])]),
         // `run --policy`: a workload's declared placement as a launch request.
         .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardHost", "NumaguardLaunch", "NumaguardPolicy"]),
         // `watch`: counters to rates, the regime machine, protected processes, /metrics, events.
