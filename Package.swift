@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The front's release link: lld, with the functions a launch runs before exec placed first
+/// (start-up-order.txt, from scripts/front-order), so they share a few pages of the static
+/// binary instead of faulting in sixty 64 KiB windows scattered over it (bench/README.md
+/// "launch"). lld because gold orders only sections, and Swift keeps a module's internal
+/// functions in one. Release only: debug builds link as SwiftPM chooses.
+let frontLink: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/numaguard/start-up-order.txt",
+                  "-Xlinker", "--no-warn-symbol-ordering"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "numaguard",
     platforms: [.macOS(.v13)],
@@ -75,7 +85,8 @@ let package = Package(
         // pure but for CollectedHostReader, which reads the collected directories.
         .target(name: "NumaguardFleet", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput", "NumaguardReport", "NumaguardAudit", "NumaguardSnapshot"]),
         // The front: `run` itself, everything else exec'd to numaguard-tool.
-        .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardOutput", "NumaguardView"]),
+        .executableTarget(name: "numaguard", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardOutput", "NumaguardView"],
+                          exclude: ["start-up-order.txt"], linkerSettings: frontLink),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
             name: "numaguard-tool",
