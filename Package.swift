@@ -1,11 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The front's release link: lld, with the functions a launch runs before exec placed first
-/// (start-up-order.txt, from scripts/front-order), so they share a few pages of the static
-/// binary instead of faulting in sixty 64 KiB windows scattered over it (bench/README.md
-/// "launch"). lld because gold orders only sections, and Swift keeps a module's internal
-/// functions in one. Release only: debug builds link as SwiftPM chooses.
+/// The front's release link: lld, with the functions a launch runs and the data it touches
+/// before exec placed first (start-up-order.txt, from scripts/front-order), so they share a
+/// few pages of the static binary instead of faulting in pages scattered over it (bench/README.md
+/// "launch"). lld because gold orders only whole sections by name, and Swift keeps a module's
+/// internal functions in one. Release only: debug builds link as SwiftPM chooses.
 let frontLink: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/numaguard/start-up-order.txt",
                   "-Xlinker", "--no-warn-symbol-ordering"], .when(configuration: .release)),
