@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The front's release link: lld, with the functions a launch runs and the data it touches
+/// before exec placed first (start-up-order.txt, from scripts/front-order), so they share a
+/// few pages of the static binary instead of faulting in pages scattered over it (bench/README.md
+/// "launch"). lld because gold orders only whole sections by name, and Swift keeps a module's
+/// internal functions in one. Release only: debug builds link as SwiftPM chooses.
+let frontLink: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/numaguard/start-up-order.txt",
+                  "-Xlinker", "--no-warn-symbol-ordering"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "numaguard",
     platforms: [.macOS(.v13)],
@@ -19,7 +29,8 @@ let package = Package(
     ],
     targets: [
         // C libraries come in only as system-library targets (DESIGN.md: C stays there).
-        // libnuma is numactl's own library: the tests use it as an oracle for CLinux's calls.
+        // libnuma is numactl's own library and libcap the reference reader of capabilities: the
+        // tests use them as oracles for CLinux's raw calls; nothing shipped links either.
         .systemLibrary(
             name: "CNuma",
             pkgConfig: "numa",
@@ -44,8 +55,9 @@ let package = Package(
         // Encodable documents), Prometheus text, JUnit XML, and DocumentKind (every document's
         // kind and its one format_version).
         .target(name: "NumaguardOutput", dependencies: ["NumaguardCore"]),
-        // Every host read and syscall: one root path, one errno funnel.
-        .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux", "CCap"]),
+        // Every host read and syscall: one root path, one errno funnel. Capabilities through
+        // CLinux's capget/capset, not libcap, whose constructor costs every start-up.
+        .target(name: "NumaguardHost", dependencies: ["NumaguardCore", "CLinux"]),
         // The policy language: values, the YAML loader with located errors (over libyaml's
         // events, no Foundation, so the front links it), the JSON Schema. No host access: the
         // loader takes bytes (NumaguardHost's InputFile reads the file).
@@ -56,7 +68,12 @@ let package = Package(
         .target(name: "NumaguardSnapshot", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardReport", "NumaguardOutput"]),
         // The launcher: numactl-style placement, checked, applied to itself, exec. No Foundation
         // below it, so the front binary that runs it starts as fast as numactl.
-        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"]),
+        // Type-layout lowering off: with it, IRGen copies and destroys the launch request's
+        // optional structs (NumactlSet?, MemoryRequest?) through value witnesses of metadata the
+        // runtime builds by demangling each type's name on first use, a tenth of a launch's
+        // instructions before exec (bench/README.md "launch"); without it they are inline code.
+        .target(name: "NumaguardLaunch", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardOutput"],
+                swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])]),
         // `run --policy`: a workload's declared placement as a launch request.
         .target(name: "NumaguardLaunchPolicy", dependencies: ["NumaguardHost", "NumaguardLaunch", "NumaguardPolicy"]),
         // `watch`: counters to rates, the regime machine, protected processes, /metrics, events.
@@ -79,7 +96,7 @@ let package = Package(
         // else exec'd to numaguard-tool.
         .executableTarget(name: "numaguard", dependencies: [
             "NumaguardCore", "NumaguardHost", "NumaguardLaunch", "NumaguardLaunchPolicy", "NumaguardOutput", "NumaguardView",
-        ]),
+        ], exclude: ["start-up-order.txt"], linkerSettings: frontLink),
         // Thin CLI: argument parsing and wiring only.
         .executableTarget(
             name: "numaguard-tool",

@@ -4,11 +4,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
 #include <sys/socket.h>
@@ -212,4 +214,33 @@ int clinux_ifname(int index, char *name) {
     memcpy(name, request.ifr_name, IFNAMSIZ);
     name[IFNAMSIZ - 1] = 0;
     return 0;
+}
+
+int clinux_capget(clinux_capabilities *sets) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) != 0)
+        return -1;
+    sets->effective = (uint64_t)data[1].effective << 32 | data[0].effective;
+    sets->permitted = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+    sets->inheritable = (uint64_t)data[1].inheritable << 32 | data[0].inheritable;
+    return 0;
+}
+
+int clinux_capset(const clinux_capabilities *sets) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {
+        {(uint32_t)sets->effective, (uint32_t)sets->permitted, (uint32_t)sets->inheritable},
+        {(uint32_t)(sets->effective >> 32), (uint32_t)(sets->permitted >> 32), (uint32_t)(sets->inheritable >> 32)},
+    };
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+int clinux_clear_ambient_capabilities(void) {
+    return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+int clinux_set_no_new_privs(void) {
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }

@@ -6,7 +6,7 @@ import Musl
 import NumaguardHost
 
 /// Who numaguard is running as, as a value: the effective uid and the capability names in
-/// the effective and permitted sets. The live one is read through libcap; tests build
+/// the effective and permitted sets. The live one is read with capget (Capabilities); tests build
 /// any combination without a privileged host.
 ///
 /// "Held" means in the effective set, because that is the set the kernel checks. A

@@ -159,15 +159,20 @@ public enum LaunchPlanner {
     /// Modes newer than the running kernel are refused here, where the message can say why,
     /// rather than as a bare EINVAL from set_mempolicy.
     static func checkKernel(_ memory: MemoryPolicy, release: String) throws(LaunchError) {
-        let needed: (Int, Int)? = switch memory.mode {
+        guard let needed = minimumKernel(memory.mode), let running = KernelVersion.parse(release) else { return }
+        if running < needed {
+            throw .refused("\(memory.mode.rawValue) needs Linux \(needed.0).\(needed.1) or later; this kernel is \(release)")
+        }
+    }
+
+    /// The first Linux (major, minor) with `mode`; nil for the modes every supported kernel
+    /// has, whose launch then skips reading the kernel release.
+    static func minimumKernel(_ mode: MemoryPolicy.Mode) -> (Int, Int)? {
+        switch mode {
         case .preferredMany: (5, 15)
         case .weightedInterleave: (6, 9)
         case .local: (3, 8)
         default: nil
-        }
-        guard let needed, let running = KernelVersion.parse(release) else { return }
-        if running < needed {
-            throw .refused("\(memory.mode.rawValue) needs Linux \(needed.0).\(needed.1) or later; this kernel is \(release)")
         }
     }
 

@@ -45,10 +45,9 @@ public enum Launcher {
                                path: RawArgument?) throws(LaunchError) -> PreparedLaunch {
         let host: LaunchHost
         do {
-            let newerModes: [MemoryPolicy.Mode] = [.preferredMany, .weightedInterleave, .local]
             host = try LaunchHostReader.read(
                 root, memory: request.minFree != nil || !request.headroom.isEmpty,
-                release: request.memory.map { newerModes.contains($0.mode) } ?? false,
+                release: request.memory.map { LaunchPlanner.minimumKernel($0.mode) != nil } ?? false,
                 isolated: request.cpuNodes != nil || request.physicalCPUs != nil,
                 devices: request.devices)
         } catch {

@@ -38,10 +38,16 @@ public struct LiveProcess: SelfPlacing {
     public func resetSignals(_ state: SignalState) throws(SystemCallError) { try Signals.resetForExec(state) }
 
     /// Byte for byte: the path and arguments are handed to execve as the wrapper got them.
+    /// argv is a plain allocation, not an array of optional pointers, whose storage type the
+    /// runtime would build by demangling its name on this, the launch's last step.
     public func exec(_ path: RawArgument, _ arguments: [RawArgument]) -> Errno {
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { $0.duplicated() }
-        argv.append(nil)
-        defer { for pointer in argv { pointer?.deallocate() } }
+        let argv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: arguments.count + 1)
+        for (index, argument) in arguments.enumerated() { (argv + index).initialize(to: argument.duplicated()) }
+        (argv + arguments.count).initialize(to: nil)
+        defer {
+            for index in 0..<arguments.count { argv[index]?.deallocate() }
+            argv.deallocate()
+        }
         path.withCString { _ = execve($0, argv, environ) }
         return Errno(errno)
     }

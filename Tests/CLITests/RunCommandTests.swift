@@ -315,6 +315,16 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(statusField(kept.stdout, "NoNewPrivs"), try ownStatus("NoNewPrivs"))
     }
 
+    /// The front links no libcap: libcap's constructor probed PR_CAPBSET_READ for every
+    /// capability at every start of the launcher (six prctl calls before anything of
+    /// `numaguard run`); capabilities are cleared through CLinux's capset instead.
+    func testTheFrontLinksNoLibcap() throws {
+        let binary = try Data(contentsOf: URL(fileURLWithPath: Command.numaguard))
+        for marker in ["libcap.so", "_libcap_initialize", "cap_set_proc"] {
+            XCTAssertNil(binary.range(of: Data(marker.utf8)), "\(Command.numaguard) holds \(marker)")
+        }
+    }
+
     func testRecordNamesTheProgramsPID() throws {
         let records = scratch.appendingPathComponent("records")
         try FileManager.default.createDirectory(at: records, withIntermediateDirectories: true)

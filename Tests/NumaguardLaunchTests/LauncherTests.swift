@@ -62,7 +62,7 @@ final class RecordingProcess: SelfPlacing {
 
     func clearCapabilities() throws(SystemCallError) {
         events.append("clear capabilities")
-        if let error = failure("cap_set_proc") { throw error }
+        if let error = failure("capset") { throw error }
     }
 
     func resetSignals(_ state: SignalState) throws(SystemCallError) {
@@ -181,7 +181,7 @@ final class LauncherTests: XCTestCase {
              ["set_mempolicy bind:1", "sched_setaffinity 2-3", "get_mempolicy", "sched_getaffinity", "record /records"]),
             ("setuid", "--user trader: setuid(test): \(Errno.notPermitted): switching user needs CAP_SETUID and CAP_SETGID (run numaguard as root)",
              ["set_mempolicy bind:1", "sched_setaffinity 2-3", "get_mempolicy", "sched_getaffinity", "record /records", "become trader"]),
-            ("cap_set_proc", "cap_set_proc(test): \(Errno.notPermitted)",
+            ("capset", "capset(test): \(Errno.notPermitted)",
              ["set_mempolicy bind:1", "sched_setaffinity 2-3", "get_mempolicy", "sched_getaffinity", "record /records", "become trader",
               "clear capabilities"]),
             ("sigprocmask", "sigprocmask(test): \(Errno.notPermitted)",

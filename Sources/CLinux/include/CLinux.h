@@ -51,6 +51,22 @@ int clinux_route_oif(int family, const void *address, int length, int timeout_ms
 // holds at least 16 bytes (IFNAMSIZ). 0, or -1 with errno.
 int clinux_ifname(int index, char *name);
 
+// A thread's capability sets as capget(2)/capset(2) version 3 hold them (two 32-bit words
+// each), joined: bit n is capability n. Raw calls rather than libcap: libcap's constructor
+// probes PR_CAPBSET_READ for every capability at the start of every process that links it,
+// which the launcher (measured against numactl) paid for nothing.
+typedef struct {
+    uint64_t effective;
+    uint64_t permitted;
+    uint64_t inheritable;
+} clinux_capabilities;
+int clinux_capget(clinux_capabilities *sets);
+int clinux_capset(const clinux_capabilities *sets);
+// prctl(2) is variadic in glibc, so Swift cannot call it: the two calls numaguard makes.
+// PR_CAP_AMBIENT_CLEAR_ALL (Linux 4.3+) and PR_SET_NO_NEW_PRIVS (3.5+).
+int clinux_clear_ambient_capabilities(void);
+int clinux_set_no_new_privs(void);
+
 // O_PATH, which glibc defines only under _GNU_SOURCE (so Swift does not see it).
 extern const int clinux_o_path;
 // O_TMPFILE (the same): an unnamed file in a directory, gone at close, so OutputFile.check
