@@ -93,7 +93,8 @@ public enum Attribution {
     public static func report(_ builder: AttributionBuilder, seriesFiles: [String]) throws(AttributionError) -> AttributionReport {
         let coverage = builder.coverage
         let sorted = try builder.sorted()
-        let groups = (0..<builder.segmentKeys.count * 4).map(sorted.column)
+        let groupCount = builder.segmentKeys.count * 4
+        let groups = (0..<groupCount).map { sorted.column($0, sharing: groupCount) }
         let threshold = try upperQuantile(groups, 0.99)
         var worstRows = 0
         if let threshold {

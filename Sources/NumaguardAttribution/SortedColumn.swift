@@ -15,8 +15,8 @@ extension Array: RankedValues where Element == Double {
 }
 
 /// One group's sorted values: a range of an array, or of a scratch file read a block at a
-/// time (4 KiB: a sequential walk, forwards or backwards, reads each block once; a random
-/// read, as the bootstrap's, costs one pread).
+/// time (up to 4 KiB: a sequential walk, forwards or backwards, reads each block once; a
+/// random read, as the bootstrap's, costs one pread).
 public final class SortedColumn: RankedValues {
     enum Backing {
         case memory([Double])
@@ -25,17 +25,26 @@ public final class SortedColumn: RankedValues {
 
     static let blockValues = 512
 
+    /// Block size for `columns` columns read at once (the worst-1% heap reads every group's
+    /// top, a merge every input's head): 4 MiB of blocks in all, 512 B to 4 KiB each, so ten
+    /// thousand segments do not hold 160 MiB of blocks.
+    static func blockValues(sharing columns: Int) -> Int {
+        min(blockValues, max(64, (4 << 20) / 8 / max(columns, 1)))
+    }
+
     let backing: Backing
+    let blockValues: Int
     /// Index of the column's first value in the backing.
     let start: Int
     public let count: Int
     private var block: [Double] = []
     private var blockStart = -1
 
-    init(_ backing: Backing, start: Int, count: Int) {
+    init(_ backing: Backing, start: Int, count: Int, blockValues: Int = SortedColumn.blockValues) {
         self.backing = backing
         self.start = start
         self.count = count
+        self.blockValues = blockValues
     }
 
     static var empty: SortedColumn { SortedColumn(.memory([]), start: 0, count: 0) }
@@ -46,9 +55,9 @@ public final class SortedColumn: RankedValues {
         case let .memory(values):
             return values[start + rank]
         case let .file(file):
-            let first = rank - rank % Self.blockValues
+            let first = rank - rank % blockValues
             if blockStart != first {
-                let length = min(Self.blockValues, count - first)
+                let length = min(blockValues, count - first)
                 if block.count != length { block = [Double](repeating: 0, count: length) }
                 do {
                     try file.read(at: (start + first) * MemoryLayout<Double>.stride, into: &block)

@@ -224,15 +224,16 @@ final class SortedGroups {
 
     func count(_ group: Int) -> Int { group < counts.count ? counts[group] : 0 }
 
-    func column(_ group: Int) -> SortedColumn {
+    /// `sharing`: how many columns will be read at once (SortedColumn.blockValues(sharing:)).
+    func column(_ group: Int, sharing: Int = 1) -> SortedColumn {
         guard count(group) > 0 else { return .empty }
-        return SortedColumn(backing, start: starts[group], count: counts[group])
+        return SortedColumn(backing, start: starts[group], count: counts[group], blockValues: SortedColumn.blockValues(sharing: sharing))
     }
 
     /// The groups' values merged into one sorted column: the group's own when only one has
     /// values; in memory up to a chunk, in a scratch file beyond.
     func merged(_ groups: [Int]) throws(AttributionError) -> SortedColumn {
-        let columns = groups.map(column).filter { $0.count > 0 }
+        let columns = groups.filter { count($0) > 0 }.map { column($0, sharing: groups.count) }
         if columns.count <= 1 { return columns.first ?? .empty }
         let total = columns.reduce(0) { $0 + $1.count }
         var heap = MergeHeap<Double>()

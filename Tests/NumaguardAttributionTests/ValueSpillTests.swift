@@ -89,6 +89,10 @@ final class ValueSpillTests: XCTestCase {
             let column = sorted.column(group)
             XCTAssertEqual(try (0..<column.count).map { try column.value(at: $0) }, expected[group].sorted())
         }
+        // Small blocks, as when ten thousand segments are read at once: the same values.
+        let small = sorted.column(1, sharing: 100_000)
+        XCTAssertEqual(small.blockValues, 64)
+        XCTAssertEqual(try (0..<small.count).reversed().map { try small.value(at: $0) }, expected[1].sorted().reversed())
         let merged = try sorted.merged([0, 1, 2])
         XCTAssertEqual(try (0..<merged.count).map { try merged.value(at: $0) }, expected.flatMap { $0 }.sorted())
         XCTAssertThrowsError(try merged.value(at: merged.count))
