@@ -167,44 +167,33 @@ public enum Attribution {
     }
 }
 
-/// A max-heap over the tops of sorted arrays, popping their values in descending order.
+/// The values of sorted groups in descending order, from their tops: the merge's heap
+/// (ValueSpill's MergeHeap) with the order reversed.
 struct TopHeap<Values: RankedValues> {
+    private struct Descending: Comparable {
+        var value: Double
+        static func < (a: Descending, b: Descending) -> Bool { a.value > b.value }
+    }
+
     private let groups: [Values]
-    private var heap: [(value: Double, group: Int, position: Int)] = []
+    /// Each group's next rank to push (−1: exhausted).
+    private var next: [Int]
+    private var heap = MergeHeap<Descending>()
 
     init(_ groups: [Values]) throws(Values.Failure) {
         self.groups = groups
-        for (index, group) in groups.enumerated() where group.count > 0 { push((try group.value(at: group.count - 1), index, group.count - 1)) }
+        next = groups.map { $0.count - 2 }
+        for (index, group) in groups.enumerated() where group.count > 0 {
+            heap.push(Descending(value: try group.value(at: group.count - 1)), source: index)
+        }
     }
 
     mutating func pop() throws(Values.Failure) -> Double? {
-        guard let top = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var index = 0
-            while true {
-                let left = 2 * index + 1, right = left + 1
-                var largest = index
-                if left < heap.count, heap[left].value > heap[largest].value { largest = left }
-                if right < heap.count, heap[right].value > heap[largest].value { largest = right }
-                if largest == index { break }
-                heap.swapAt(index, largest)
-                index = largest
-            }
+        guard let (top, group) = heap.pop() else { return nil }
+        if next[group] >= 0 {
+            heap.push(Descending(value: try groups[group].value(at: next[group])), source: group)
+            next[group] -= 1
         }
-        if top.position > 0 { push((try groups[top.group].value(at: top.position - 1), top.group, top.position - 1)) }
         return top.value
-    }
-
-    private mutating func push(_ entry: (value: Double, group: Int, position: Int)) {
-        heap.append(entry)
-        var index = heap.count - 1
-        while index > 0 {
-            let parent = (index - 1) / 2
-            guard heap[parent].value < heap[index].value else { break }
-            heap.swapAt(parent, index)
-            index = parent
-        }
     }
 }
