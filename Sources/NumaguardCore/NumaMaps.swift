@@ -289,12 +289,32 @@ public struct NumaMapsScanner {
         while cursor < end {
             while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
             let tokenStart = cursor
+            // One pass per token: the key up to `=` (or the bare word up to a space), then the
+            // value up to a space, read as a decimal on the way (counters are most tokens).
+            guard tokenStart < end else { break }
+            while cursor < end && bytes[cursor] != 0x20 && bytes[cursor] != 0x3D { cursor += 1 }
             var equalsAt = -1
-            while cursor < end && bytes[cursor] != 0x20 {
-                if equalsAt < 0 && bytes[cursor] == 0x3D { equalsAt = cursor }
+            var decimal: Int? = nil
+            if cursor < end && bytes[cursor] == 0x3D {
+                equalsAt = cursor
                 cursor += 1
+                var value = 0
+                var numeric = cursor < end && bytes[cursor] != 0x20
+                while cursor < end && bytes[cursor] != 0x20 {
+                    let digit = bytes[cursor] &- 0x30
+                    if numeric {
+                        if digit > 9 {
+                            numeric = false
+                        } else {
+                            let (product, overflowA) = value.multipliedReportingOverflow(by: 10)
+                            let (sum, overflowB) = product.addingReportingOverflow(Int(digit))
+                            if overflowA || overflowB { numeric = false } else { value = sum }
+                        }
+                    }
+                    cursor += 1
+                }
+                if numeric { decimal = value }
             }
-            guard cursor > tokenStart else { break }
             if equalsAt < 0 {
                 if Self.equals(bytes, tokenStart, cursor, "heap") {
                     current.heap = true
@@ -312,7 +332,7 @@ public struct NumaMapsScanner {
                 continue
             }
             let isNode = bytes[tokenStart] == 0x4E  // "N<node>="
-            guard let value = Lex.decimal(bytes, equalsAt + 1, cursor) else {
+            guard let value = decimal else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
                 if isNode || counter(bytes, tokenStart, equalsAt) != nil {
@@ -374,6 +394,12 @@ public struct NumaMapsScanner {
     private enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
 
     private func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
+        // Every counter starts with one of these letters: most other keys (N0, file) are
+        // turned away on one byte.
+        switch bytes[start] {
+        case 0x61, 0x64, 0x6D, 0x73, 0x77, 0x6B: break  // a d m s w k
+        default: return nil
+        }
         switch end - start {
         case 4: return Self.equals(bytes, start, end, "anon") ? .anon : nil
         case 5: return Self.equals(bytes, start, end, "dirty") ? .dirty : nil
