@@ -88,7 +88,9 @@ public struct Mapping: Equatable, Sendable, Codable {
         swapcache = 0
         active = nil
         writeback = 0
-        nodePages.removeAll(keepingCapacity: true)
+        // removeLast keeps the storage too, without removeAll's generic replaceSubrange
+        // (a line has one entry per node, usually one).
+        while !nodePages.isEmpty { nodePages.removeLast() }
         pageSizeKiB = nil
     }
 }
@@ -140,9 +142,6 @@ public struct NumaMapsScanner {
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     private var lastPolicy = MemoryPolicy.default
     private var policies: [String: MemoryPolicy] = [:]
-    /// Where each `N<node>=` token of the current line starts, parallel to `current.nodePages`,
-    /// so an overflowing count is reported at its column.
-    private var nodeTokenStarts: [Int] = []
 
     public init(keepsFilePaths: Bool) {
         self.keepsFilePaths = keepsFilePaths
@@ -283,7 +282,6 @@ public struct NumaMapsScanner {
             throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
         }
         current.reset(address: address, policy: parsedPolicy)
-        nodeTokenStarts.removeAll(keepingCapacity: true)
         var pageSizeStart = end
         // Remaining tokens: `key=value` or bare words, separated by single spaces.
         while cursor < end {
@@ -345,7 +343,6 @@ public struct NumaMapsScanner {
                     throw fail(tokenStart + 1, "node \(node) is beyond the largest node id Linux has (\(KernelArithmetic.maximumNode))")
                 }
                 current.nodePages.append(.init(node: node, pages: value))
-                nodeTokenStarts.append(tokenStart)
                 continue
             }
             if let key = counter(bytes, tokenStart, equalsAt) {
@@ -363,12 +360,14 @@ public struct NumaMapsScanner {
                 }
             }
         }
-        try checkSizes(pageSizeStart: pageSizeStart, fail)
+        try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
     }
 
     /// Every count must make real bytes: each node's pages times the page size, and their
     /// sum, below 2^63 (`KernelArithmetic`), so no tally of what was parsed can trap.
-    private func checkSizes(pageSizeStart: Int, _ fail: (Int, String) -> ParseError) throws(ParseError) {
+    private func checkSizes(
+        _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, pageSizeStart: Int, _ fail: (Int, String) -> ParseError
+    ) throws(ParseError) {
         if let size = current.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
             throw fail(pageSizeStart, "kernelpagesize_kB=\(size) overflows")
         }
@@ -377,18 +376,40 @@ public struct NumaMapsScanner {
         var totalBytes = 0
         var totalPages = 0
         for (index, entry) in current.nodePages.enumerated() {
-            let column = nodeTokenStarts[index]
             guard let bytes = KernelArithmetic.bytes(pages: entry.pages, pageKiB: size) else {
-                throw fail(column, "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
+                throw fail(Self.nodeTokenStart(line, start, end, index), "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
             }
             let (bytesSum, bytesOverflow) = totalBytes.addingReportingOverflow(bytes)
             let (pagesSum, pagesOverflow) = totalPages.addingReportingOverflow(entry.pages)
             guard !bytesOverflow, !pagesOverflow else {
-                throw fail(column, "N\(entry.node)=\(entry.pages) pages of \(size) kB take the mapping beyond 2^63 bytes")
+                throw fail(Self.nodeTokenStart(line, start, end, index),
+                           "N\(entry.node)=\(entry.pages) pages of \(size) kB take the mapping beyond 2^63 bytes")
             }
             totalBytes = bytesSum
             totalPages = pagesSum
         }
+    }
+
+    /// Where the line's `index`th node count (`N<node>=<pages>`, as `parseLine` appended them)
+    /// starts: found again only when one is refused, so the hot path keeps no positions.
+    private static func nodeTokenStart(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ index: Int) -> Int {
+        var cursor = start
+        var seen = 0
+        while cursor < end {
+            while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
+            let tokenStart = cursor
+            var equalsAt = -1
+            while cursor < end && bytes[cursor] != 0x20 {
+                if equalsAt < 0 && bytes[cursor] == 0x3D { equalsAt = cursor }
+                cursor += 1
+            }
+            guard equalsAt > tokenStart, bytes[tokenStart] == 0x4E,
+                  Lex.decimal(bytes, tokenStart + 1, equalsAt) != nil,
+                  Lex.decimal(bytes, equalsAt + 1, cursor) != nil else { continue }
+            if seen == index { return tokenStart }
+            seen += 1
+        }
+        return start
     }
 
     private enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
