@@ -290,7 +290,14 @@ public struct NumaMapsScanner {
             // One pass per token: the key up to `=` (or the bare word up to a space), then the
             // value up to a space, read as a decimal on the way (counters are most tokens).
             guard tokenStart < end else { break }
-            while cursor < end && bytes[cursor] != 0x20 && bytes[cursor] != 0x3D { cursor += 1 }
+            // The kernel's own counters are recognised with `=` by one compare each; any other
+            // key is scanned to its `=` and matched after.
+            let known = Self.knownCounter(bytes, tokenStart, end)
+            if let known {
+                cursor = tokenStart + known.keyLength
+            } else {
+                while cursor < end && bytes[cursor] != 0x20 && bytes[cursor] != 0x3D { cursor += 1 }
+            }
             var equalsAt = -1
             var decimal: Int? = nil
             if cursor < end && bytes[cursor] == 0x3D {
@@ -333,7 +340,7 @@ public struct NumaMapsScanner {
             guard let value = decimal else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
-                if isNode || counter(bytes, tokenStart, equalsAt) != nil {
+                if isNode || known != nil || counter(bytes, tokenStart, equalsAt) != nil {
                     throw fail(equalsAt + 1, "\"\(Self.text(bytes, tokenStart, equalsAt))\" needs a decimal count")
                 }
                 continue
@@ -345,7 +352,7 @@ public struct NumaMapsScanner {
                 current.nodePages.append(.init(node: node, pages: value))
                 continue
             }
-            if let key = counter(bytes, tokenStart, equalsAt) {
+            if let key = known?.counter ?? counter(bytes, tokenStart, equalsAt) {
                 switch key {
                 case .anon: current.anon = value
                 case .dirty: current.dirty = value
@@ -413,6 +420,29 @@ public struct NumaMapsScanner {
     }
 
     private enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
+
+    /// The counters every resident line has, with their `=`: matched whole at the token's
+    /// start (memcmp) so the key is neither scanned byte by byte nor compared again after.
+    private static func knownCounter(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) -> (counter: Counter, keyLength: Int)? {
+        func starts(_ prefix: StaticString) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            guard end - start >= count, let base = bytes.baseAddress else { return false }
+            return memcmp(base + start, prefix.utf8Start, count) == 0
+        }
+        switch bytes[start] {
+        case 0x6B: return starts("kernelpagesize_kB=") ? (.pageSize, 17) : nil
+        case 0x61:
+            if starts("anon=") { return (.anon, 4) }
+            return starts("active=") ? (.active, 6) : nil
+        case 0x64: return starts("dirty=") ? (.dirty, 5) : nil
+        case 0x6D:
+            if starts("mapped=") { return (.mapped, 6) }
+            return starts("mapmax=") ? (.mapmax, 6) : nil
+        default: return nil
+        }
+    }
 
     private func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
         // Every counter starts with one of these letters: most other keys (N0, file) are
