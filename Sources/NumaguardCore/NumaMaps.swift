@@ -287,11 +287,11 @@ public struct NumaMapsScanner {
         while cursor < end {
             while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
             let tokenStart = cursor
+            guard tokenStart < end else { break }
             // One pass per token: the key up to `=` (or the bare word up to a space), then the
             // value up to a space, read as a decimal on the way (counters are most tokens).
-            guard tokenStart < end else { break }
-            // The kernel's own counters are recognised with `=` by one compare each; any other
-            // key is scanned to its `=` and matched after.
+            // The kernel's usual counters are recognised with their `=` by one compare each;
+            // any other key is scanned to its `=` and matched after.
             let known = Self.knownCounter(bytes, tokenStart, end)
             if let known {
                 cursor = tokenStart + known.keyLength
