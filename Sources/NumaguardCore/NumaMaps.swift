@@ -88,7 +88,9 @@ public struct Mapping: Equatable, Sendable, Codable {
         swapcache = 0
         active = nil
         writeback = 0
-        nodePages.removeAll(keepingCapacity: true)
+        // removeLast keeps the storage too, without removeAll's generic replaceSubrange
+        // (a line has one entry per node, usually one).
+        while !nodePages.isEmpty { nodePages.removeLast() }
         pageSizeKiB = nil
     }
 }
@@ -140,9 +142,6 @@ public struct NumaMapsScanner {
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     private var lastPolicy = MemoryPolicy.default
     private var policies: [String: MemoryPolicy] = [:]
-    /// Where each `N<node>=` token of the current line starts, parallel to `current.nodePages`,
-    /// so an overflowing count is reported at its column.
-    private var nodeTokenStarts: [Int] = []
 
     public init(keepsFilePaths: Bool) {
         self.keepsFilePaths = keepsFilePaths
@@ -283,18 +282,44 @@ public struct NumaMapsScanner {
             throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
         }
         current.reset(address: address, policy: parsedPolicy)
-        nodeTokenStarts.removeAll(keepingCapacity: true)
         var pageSizeStart = end
         // Remaining tokens: `key=value` or bare words, separated by single spaces.
         while cursor < end {
             while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
             let tokenStart = cursor
-            var equalsAt = -1
-            while cursor < end && bytes[cursor] != 0x20 {
-                if equalsAt < 0 && bytes[cursor] == 0x3D { equalsAt = cursor }
-                cursor += 1
+            guard tokenStart < end else { break }
+            // One pass per token: the key up to `=` (or the bare word up to a space), then the
+            // value up to a space, read as a decimal on the way (counters are most tokens).
+            // The kernel's usual counters are recognised with their `=` by one compare each;
+            // any other key is scanned to its `=` and matched after.
+            let known = Self.knownCounter(bytes, tokenStart, end)
+            if let known {
+                cursor = tokenStart + known.keyLength
+            } else {
+                while cursor < end && bytes[cursor] != 0x20 && bytes[cursor] != 0x3D { cursor += 1 }
             }
-            guard cursor > tokenStart else { break }
+            var equalsAt = -1
+            var decimal: Int? = nil
+            if cursor < end && bytes[cursor] == 0x3D {
+                equalsAt = cursor
+                cursor += 1
+                var value = 0
+                var numeric = cursor < end && bytes[cursor] != 0x20
+                while cursor < end && bytes[cursor] != 0x20 {
+                    let digit = bytes[cursor] &- 0x30
+                    if numeric {
+                        if digit > 9 {
+                            numeric = false
+                        } else {
+                            let (product, overflowA) = value.multipliedReportingOverflow(by: 10)
+                            let (sum, overflowB) = product.addingReportingOverflow(Int(digit))
+                            if overflowA || overflowB { numeric = false } else { value = sum }
+                        }
+                    }
+                    cursor += 1
+                }
+                if numeric { decimal = value }
+            }
             if equalsAt < 0 {
                 if Self.equals(bytes, tokenStart, cursor, "heap") {
                     current.heap = true
@@ -312,10 +337,10 @@ public struct NumaMapsScanner {
                 continue
             }
             let isNode = bytes[tokenStart] == 0x4E  // "N<node>="
-            guard let value = Lex.decimal(bytes, equalsAt + 1, cursor) else {
+            guard let value = decimal else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
-                if isNode || counter(bytes, tokenStart, equalsAt) != nil {
+                if isNode || known != nil || counter(bytes, tokenStart, equalsAt) != nil {
                     throw fail(equalsAt + 1, "\"\(Self.text(bytes, tokenStart, equalsAt))\" needs a decimal count")
                 }
                 continue
@@ -325,10 +350,9 @@ public struct NumaMapsScanner {
                     throw fail(tokenStart + 1, "node \(node) is beyond the largest node id Linux has (\(KernelArithmetic.maximumNode))")
                 }
                 current.nodePages.append(.init(node: node, pages: value))
-                nodeTokenStarts.append(tokenStart)
                 continue
             }
-            if let key = counter(bytes, tokenStart, equalsAt) {
+            if let key = known?.counter ?? counter(bytes, tokenStart, equalsAt) {
                 switch key {
                 case .anon: current.anon = value
                 case .dirty: current.dirty = value
@@ -343,12 +367,14 @@ public struct NumaMapsScanner {
                 }
             }
         }
-        try checkSizes(pageSizeStart: pageSizeStart, fail)
+        try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
     }
 
     /// Every count must make real bytes: each node's pages times the page size, and their
     /// sum, below 2^63 (`KernelArithmetic`), so no tally of what was parsed can trap.
-    private func checkSizes(pageSizeStart: Int, _ fail: (Int, String) -> ParseError) throws(ParseError) {
+    private func checkSizes(
+        _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, pageSizeStart: Int, _ fail: (Int, String) -> ParseError
+    ) throws(ParseError) {
         if let size = current.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
             throw fail(pageSizeStart, "kernelpagesize_kB=\(size) overflows")
         }
@@ -357,23 +383,74 @@ public struct NumaMapsScanner {
         var totalBytes = 0
         var totalPages = 0
         for (index, entry) in current.nodePages.enumerated() {
-            let column = nodeTokenStarts[index]
             guard let bytes = KernelArithmetic.bytes(pages: entry.pages, pageKiB: size) else {
-                throw fail(column, "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
+                throw fail(Self.nodeTokenStart(line, start, end, index), "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
             }
             let (bytesSum, bytesOverflow) = totalBytes.addingReportingOverflow(bytes)
             let (pagesSum, pagesOverflow) = totalPages.addingReportingOverflow(entry.pages)
             guard !bytesOverflow, !pagesOverflow else {
-                throw fail(column, "N\(entry.node)=\(entry.pages) pages of \(size) kB take the mapping beyond 2^63 bytes")
+                throw fail(Self.nodeTokenStart(line, start, end, index),
+                           "N\(entry.node)=\(entry.pages) pages of \(size) kB take the mapping beyond 2^63 bytes")
             }
             totalBytes = bytesSum
             totalPages = pagesSum
         }
     }
 
+    /// Where the line's `index`th node count (`N<node>=<pages>`, as `parseLine` appended them)
+    /// starts: found again only when one is refused, so the hot path keeps no positions.
+    private static func nodeTokenStart(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ index: Int) -> Int {
+        var cursor = start
+        var seen = 0
+        while cursor < end {
+            while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
+            let tokenStart = cursor
+            var equalsAt = -1
+            while cursor < end && bytes[cursor] != 0x20 {
+                if equalsAt < 0 && bytes[cursor] == 0x3D { equalsAt = cursor }
+                cursor += 1
+            }
+            guard equalsAt > tokenStart, bytes[tokenStart] == 0x4E,
+                  Lex.decimal(bytes, tokenStart + 1, equalsAt) != nil,
+                  Lex.decimal(bytes, equalsAt + 1, cursor) != nil else { continue }
+            if seen == index { return tokenStart }
+            seen += 1
+        }
+        return start
+    }
+
     private enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
 
+    /// The counters every resident line has, with their `=`: matched whole at the token's
+    /// start (memcmp) so the key is neither scanned byte by byte nor compared again after.
+    private static func knownCounter(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) -> (counter: Counter, keyLength: Int)? {
+        func starts(_ prefix: StaticString) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            guard end - start >= count, let base = bytes.baseAddress else { return false }
+            return memcmp(base + start, prefix.utf8Start, count) == 0
+        }
+        switch bytes[start] {
+        case 0x6B: return starts("kernelpagesize_kB=") ? (.pageSize, 17) : nil
+        case 0x61:
+            if starts("anon=") { return (.anon, 4) }
+            return starts("active=") ? (.active, 6) : nil
+        case 0x64: return starts("dirty=") ? (.dirty, 5) : nil
+        case 0x6D:
+            if starts("mapped=") { return (.mapped, 6) }
+            return starts("mapmax=") ? (.mapmax, 6) : nil
+        default: return nil
+        }
+    }
+
     private func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
+        // Every counter starts with one of these letters: most other keys (N0, file) are
+        // turned away on one byte.
+        switch bytes[start] {
+        case 0x61, 0x64, 0x6D, 0x73, 0x77, 0x6B: break  // a d m s w k
+        default: return nil
+        }
         switch end - start {
         case 4: return Self.equals(bytes, start, end, "anon") ? .anon : nil
         case 5: return Self.equals(bytes, start, end, "dirty") ? .dirty : nil

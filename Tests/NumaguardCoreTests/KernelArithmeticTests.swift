@@ -45,6 +45,19 @@ final class KernelArithmeticTests: XCTestCase {
         }
     }
 
+    /// The scanner keeps no token positions while parsing: a refused count's column is found
+    /// again afterwards, and must still be that count's own token, past a policy and a key
+    /// with `=` in them and a numeric key that is not a node.
+    func testTheRefusedNodeCountIsReportedAtItsOwnColumn() {
+        let pages = (1 << 62) / 1024
+        let line = "7f00 interleave=static:0-1 anon=1 N0=\(pages) unknown=3 N1=\(pages) kernelpagesize_kB=1"
+        let column = line.utf8.count - "N1=\(pages) kernelpagesize_kB=1".utf8.count + 1
+        XCTAssertThrowsError(try NumaMapsParser.parseLine(line)) { error in
+            XCTAssertEqual((error as? ParseError)?.reason, "N1=\(pages) pages of 1 kB take the mapping beyond 2^63 bytes")
+            XCTAssertEqual((error as? ParseError)?.column, column, "the N1= token")
+        }
+    }
+
     func testTheLargestRealValuesStillParse() throws {
         let pages = Int.max / (1_048_576 * 1024)
         let mapping = try NumaMapsParser.parseLine("7f00 default N0=\(pages - 1) N1023=1 kernelpagesize_kB=1048576")

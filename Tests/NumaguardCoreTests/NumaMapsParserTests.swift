@@ -77,6 +77,24 @@ final class NumaMapsParserTests: XCTestCase {
         }
     }
 
+    /// The usual counters are matched with their `=` at the token's start; a key that only
+    /// begins like one (or has no `=`) must not be taken for it, and every counter still lands
+    /// in its own field.
+    func testEveryCounterAndLookalikeKeys() throws {
+        let mapping = try NumaMapsParser.parseLine(
+            "7f00 default anonymous=7 anon=1 dirty=2 mapped=3 mapmax=4 swapcache=5 active=6 writeback=8 "
+                + "mapped2=9 kernelpagesize_kBx=3 activex dirty N0=1 kernelpagesize_kB=4")
+        XCTAssertEqual([mapping.anon, mapping.dirty, mapping.mapped, mapping.mapmax, mapping.swapcache, mapping.writeback],
+                       [1, 2, 3, 4, 5, 8])
+        XCTAssertEqual(mapping.active, 6)
+        XCTAssertEqual(mapping.pageSizeKiB, 4)
+        for bad in ["7f00 default kernelpagesize_kB= N0=1", "7f00 default active=-1", "7f00 default mapmax=1x"] {
+            XCTAssertThrowsError(try NumaMapsParser.parseLine(bad), bad) { error in
+                XCTAssertTrue((error as? ParseError)?.reason.hasSuffix("needs a decimal count") == true, "\(error)")
+            }
+        }
+    }
+
     func testToleratesUnknownFutureTokens() throws {
         let mapping = try NumaMapsParser.parseLine("7f00 default anon=1 newflag newkey=abc N0=1 kernelpagesize_kB=4")
         XCTAssertEqual(mapping.totalPages, 1)
