@@ -61,7 +61,7 @@ let package = Package(
         // The policy language: values, the YAML loader with located errors (over libyaml's
         // events, no Foundation, so the front links it), the JSON Schema. No host access: the
         // loader takes bytes (NumaguardHost's InputFile reads the file).
-        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "CYAML"]),
+        .target(name: "NumaguardPolicy", dependencies: ["NumaguardCore", "NumaguardOutput", "CYAML"]),
         // Policy evaluation: host state in, findings out; and the audit reports.
         .target(name: "NumaguardAudit", dependencies: ["NumaguardCore", "NumaguardHost", "NumaguardPolicy", "NumaguardSnapshot", "NumaguardOutput"]),
         // Snapshots of the placement-relevant host, their diff, and captures of the raw files.
@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(name: "NumaguardCoreTests", dependencies: ["NumaguardCore"]),
         .testTarget(name: "NumaguardOutputTests", dependencies: ["NumaguardOutput", "NumaguardCore"]),
-        .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "NumaguardHost", "TestSupport"]),
+        .testTarget(name: "NumaguardPolicyTests", dependencies: ["NumaguardPolicy", "NumaguardOutput", "NumaguardHost", "TestSupport"]),
         .testTarget(
             name: "NumaguardAuditTests",
             dependencies: ["NumaguardAudit", "NumaguardPolicy", "NumaguardHost", "NumaguardSnapshot", "NumaguardLaunch", "TestSupport"],

@@ -28,7 +28,9 @@ enum Escaping {
 public enum UntrustedText {
     public static let defaultLimit = 240
 
-    public static func escaped(_ text: String, limit: Int = defaultLimit) -> String {
+    /// `authored: true` keeps backslashes and tabs as they are, for text the reader wrote
+    /// (a policy's line or regex quoted in a diagnostic, where a tab lines up the caret).
+    public static func escaped(_ text: String, limit: Int = defaultLimit, authored: Bool = false) -> String {
         var kept = String.UnicodeScalarView()
         var count = 0, cut = false
         for scalar in text.unicodeScalars {
@@ -41,6 +43,7 @@ public enum UntrustedText {
         }
         return Escaping.replacing(String(kept)) { scalar in
             let value = scalar.value
+            if authored, value == 0x5C || value == 0x09 { return nil }
             guard value < 0x20 || value == 0x5C || (0x7F...0x9F).contains(value) || (0x2028...0x202E).contains(value)
                     || (0x2066...0x2069).contains(value) else { return nil }
             let hex = String(value, radix: 16)

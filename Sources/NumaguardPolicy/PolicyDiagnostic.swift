@@ -1,3 +1,5 @@
+import NumaguardOutput
+
 /// One mistake in a policy file, located to the character so an operator can fix it
 /// without guessing: `file:line:col`, the offending line, a caret, and a suggestion
 /// when a nearby valid spelling exists.
@@ -9,12 +11,18 @@ public struct PolicyDiagnostic: Error, Equatable, Sendable, CustomStringConverti
     public var sourceLine: String?
     public var suggestion: String?
 
+    /// The message, the source line and the suggestion quote the policy's own text, which a
+    /// double-quoted YAML scalar can fill with any character (`"\e[2J"`, a bidi override):
+    /// control characters, DEL, the line separators and bidi controls are written `\xHH` or
+    /// `\u{hhhh}` (UntrustedText; tabs and backslashes kept, they are the author's), so a
+    /// policy cannot steer the terminal its diagnostics are read on.
     public var description: String {
-        var text = "\(file):\(line):\(column): error: \(message)"
+        func shown(_ text: String) -> String { UntrustedText.escaped(text, limit: Int.max, authored: true) }
+        var text = "\(file):\(line):\(column): error: \(shown(message))"
         if let sourceLine {
-            text += "\n  \(sourceLine)\n  " + String(repeating: " ", count: max(0, column - 1)) + "^"
+            text += "\n  \(shown(sourceLine))\n  " + String(repeating: " ", count: max(0, column - 1)) + "^"
         }
-        if let suggestion { text += "\n  did you mean \"\(suggestion)\"?" }
+        if let suggestion { text += "\n  did you mean \"\(shown(suggestion))\"?" }
         return text
     }
 }

@@ -1,4 +1,5 @@
 import NumaguardCore
+import NumaguardOutput
 @testable import NumaguardPolicy
 import XCTest
 
@@ -13,6 +14,19 @@ final class PolicyErrorTests: XCTestCase {
                           line: 4, column: 11, "invalid YAML", "did not find expected ',' or '}'")
         assertPolicyError("version: 1\nhost:\n\tkernel: {}\n", line: 3, column: 1, "invalid YAML", "cannot start any token")
         assertPolicyError("version: 1\nworkloads:\n  - name: \"unterminated\n", line: 4, column: 1, "invalid YAML")
+    }
+
+    /// A double-quoted scalar can hold any character: an escape sequence or a bidi override in
+    /// a key reaches the message and the quoted line only as `\xHH`/`\u{hhhh}`; the author's
+    /// backslashes and tabs stay as written.
+    func testDiagnosticsCannotSteerTheTerminal() {
+        let text = "version: 1\n\"\\e[2J\\u202Ex\": 1\n\"\\e[2J\\u202Ex\": 2\nworkloads:\n  - {name: a, match: {comm: \"a\\\\d(\"}}\n"
+        let rendered = PolicyText.diagnostics(text).map(\.description).joined(separator: "\n")
+        XCTAssertTrue(rendered.contains("duplicate key \"\\x1b[2J\\u{202e}x\""), rendered)
+        XCTAssertFalse(rendered.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x202E }, rendered)
+        XCTAssertTrue(rendered.contains("\"\\e[2J\\u202Ex\": 2"), "the source line as written: \(rendered)")
+        XCTAssertEqual(UntrustedText.escaped("a\tb\\c\u{1B}", authored: true), "a\tb\\c\\x1b")
+        XCTAssertEqual(UntrustedText.escaped("a\tb\\c"), "a\\x09b\\x5cc")
     }
 
     func testTwoDocumentsAreRefused() {
