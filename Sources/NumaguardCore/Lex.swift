@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Small lexical helpers shared by the /proc and /sys parsers.
 public enum Lex {
     public static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
@@ -54,10 +60,33 @@ public enum Lex {
         return value
     }
 
-    /// Splits into lines, dropping a trailing empty line.
+    /// Splits into lines at every line feed byte, dropping a trailing empty line. Byte-wise,
+    /// not by Character: a split on `"\n"` runs grapheme breaking over every byte (a tenth of
+    /// watch's CPU went to it), and would keep `\r\n` (one Character) inside a line, where
+    /// the kernel's files end every line at the line feed alone.
     public static func lines(_ text: String) -> [Substring] {
-        var result = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if result.last?.isEmpty == true { result.removeLast() }
+        var text = text
+        let ends: [Int] = text.withUTF8 { bytes in
+            var ends: [Int] = []
+            guard let base = bytes.baseAddress else { return ends }
+            var start = 0
+            while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
+                let end = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+                ends.append(end)
+                start = end + 1
+            }
+            return ends
+        }
+        let utf8 = text.utf8
+        var result: [Substring] = []
+        result.reserveCapacity(ends.count + 1)
+        var start = utf8.startIndex
+        for end in ends {
+            let stop = utf8.index(utf8.startIndex, offsetBy: end)
+            result.append(text[start..<stop])
+            start = utf8.index(after: stop)
+        }
+        if start < utf8.endIndex { result.append(text[start...]) }
         return result
     }
 

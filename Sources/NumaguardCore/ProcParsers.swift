@@ -103,11 +103,30 @@ public struct ProcStatus: Equatable, Sendable {
 
     public init(fields: [String: String]) { self.fields = fields }
 
+    /// Every `Key:\tvalue` line; lines without a colon are skipped, a key seen twice keeps its
+    /// last value. Byte-wise over the text (watch reads the status of every thread of a
+    /// protected process each interval): the key ends at the first colon byte, the value is
+    /// what follows with ASCII blanks trimmed.
     public static func parse(_ text: String) -> ProcStatus {
-        var fields: [String: String] = [:]
-        for line in Lex.lines(text) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[String(line[..<colon])] = String(Lex.trimmed(line[line.index(after: colon)...]))
+        var text = text
+        let fields = text.withUTF8 { bytes -> [String: String] in
+            var fields: [String: String] = [:]
+            guard let base = bytes.baseAddress else { return fields }
+            func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0B || byte == 0x0C }
+            var lineStart = 0
+            while lineStart < bytes.count {
+                let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart)
+                    .map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? bytes.count
+                defer { lineStart = lineEnd + 1 }
+                guard let found = memchr(base + lineStart, 0x3A, lineEnd - lineStart) else { continue }
+                let colon = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
+                var valueStart = colon + 1, valueEnd = lineEnd
+                while valueStart < valueEnd && blank(bytes[valueStart]) { valueStart += 1 }
+                while valueEnd > valueStart && blank(bytes[valueEnd - 1]) { valueEnd -= 1 }
+                fields[String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<colon]), as: UTF8.self)] =
+                    String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+            }
+            return fields
         }
         return ProcStatus(fields: fields)
     }
@@ -210,26 +229,46 @@ public enum CounterFileParser {
     /// line was a tenth of its CPU). Every line is still checked whatever is kept.
     public static func parse(_ text: String, keeping wanted: [String]? = nil) throws(ParseError) -> [String: UInt64] {
         var values: [String: UInt64] = [:]
-        for line in Lex.lines(text) where !Lex.trimmed(line).isEmpty {
-            // Two words separated by spaces (as split(separator: " ") counts them), without
-            // an array per line.
-            let bytes = line.utf8
-            func skip(_ from: Substring.Index, blank: Bool) -> Substring.Index {
-                bytes[from...].firstIndex { ($0 == 0x20) != blank } ?? bytes.endIndex
+        for line in Lex.lines(text) {
+            // Two words separated by spaces (as split(separator: " ") counts them), over the
+            // line's bytes: no array, no String per line unless it is kept.
+            var storage = line
+            let parsed = storage.withUTF8 { bytes -> (name: Range<Int>, value: UInt64)?? in
+                var cursor = 0
+                func skip(blank: Bool) { while cursor < bytes.count && (bytes[cursor] == 0x20) == blank { cursor += 1 } }
+                // A line of ASCII blanks alone (as Lex.trimmed sees them) is skipped.
+                if bytes.allSatisfy({ Lex.isSpace($0) || $0 == 0x0B || $0 == 0x0C }) { return .some(nil) }
+                skip(blank: true)
+                let nameStart = cursor
+                skip(blank: false)
+                let nameEnd = cursor
+                skip(blank: true)
+                guard nameStart < nameEnd else { return nil }
+                let valueStart = cursor
+                var value: UInt64 = 0
+                while cursor < bytes.count && bytes[cursor] != 0x20 {
+                    guard Lex.isDigit(bytes[cursor]) else { return nil }
+                    let (product, overflowA) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, overflowB) = product.addingReportingOverflow(UInt64(bytes[cursor] - 0x30))
+                    guard !overflowA && !overflowB else { return nil }
+                    value = sum
+                    cursor += 1
+                }
+                guard cursor > valueStart else { return nil }
+                skip(blank: true)
+                guard cursor == bytes.count else { return nil }
+                return .some((nameStart..<nameEnd, value))
             }
-            let nameStart = skip(bytes.startIndex, blank: true)
-            let nameEnd = skip(nameStart, blank: false)
-            let valueStart = skip(nameEnd, blank: true)
-            let valueEnd = skip(valueStart, blank: false)
-            guard nameStart < nameEnd, valueStart < valueEnd, skip(valueEnd, blank: true) == bytes.endIndex,
-                  let value = UInt64(line[valueStart..<valueEnd]) else {
+            guard let parsed else {
                 throw ParseError(what: "counter line", input: line, reason: "expected \"name value\"")
             }
-            let name = line[nameStart..<nameEnd]
+            guard let entry = parsed else { continue }
+            let utf8 = line.utf8
+            let name = line[utf8.index(utf8.startIndex, offsetBy: entry.name.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: entry.name.upperBound)]
             if let wanted {
-                if let kept = wanted.first(where: { name == $0 }) { values[kept] = value }
+                if let kept = wanted.first(where: { name == $0 }) { values[kept] = entry.value }
             } else {
-                values[String(name)] = value
+                values[String(name)] = entry.value
             }
         }
         return values

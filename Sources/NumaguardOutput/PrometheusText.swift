@@ -25,7 +25,9 @@ public struct PrometheusText: Sendable {
 
     /// Label values escape backslash, double quote and line feed.
     static func escapeLabel(_ value: String) -> String {
-        Escaping.replacing(value) { scalar in
+        // Most values need nothing: a byte scan is cheaper than rebuilding them scalar by scalar.
+        guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) else { return value }
+        return Escaping.replacing(value) { scalar in
             switch scalar {
             case "\\": "\\\\"
             case "\"": "\\\""
@@ -37,7 +39,8 @@ public struct PrometheusText: Sendable {
 
     /// HELP text escapes backslash and line feed.
     static func escapeHelp(_ value: String) -> String {
-        Escaping.replacing(value) { scalar in
+        guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A }) else { return value }
+        return Escaping.replacing(value) { scalar in
             switch scalar {
             case "\\": "\\\\"
             case "\n": "\\n"
