@@ -45,21 +45,48 @@ public struct MemoryTally: Equatable, Sendable {
     }
 
     public mutating func add(_ mapping: Mapping) {
-        mappings += 1
-        let policyIndex = usageIndex(for: mapping.policy)
-        policies[policyIndex].mappings += 1
-        guard !mapping.nodePages.isEmpty else { return }
+        let policy = usageIndex(for: mapping.policy)
         // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
         // real-looking lines can still add up past Int.max (see KernelArithmetic).
-        let pageBytes = KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024)
-        let category = Self.category(of: mapping).rawValue
-        let backing = Self.backing(of: mapping).rawValue
-        for entry in mapping.nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
-            let bytes = KernelArithmetic.product(entry.pages, pageBytes)
-            Self.add(bytes, at: entry.node, to: &byCategory[category])
-            Self.add(bytes, at: entry.node, to: &byBacking[backing])
-            Self.add(bytes, at: entry.node, to: &policies[policyIndex].bytes)
+        let added = Added(policy: policy, category: Self.category(of: mapping).rawValue, backing: Self.backing(of: mapping).rawValue,
+                          pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
+        lastAdded = added
+        apply(added, mapping.nodePages)
+    }
+
+    /// `add`, for a mapping the scanner says repeats the one added last but for its address
+    /// (`NumaMapsScanner.scan`'s `repeatsPrevious`): its policy, category, backing and page
+    /// size are taken from that one instead of being looked at again.
+    public mutating func add(_ mapping: Mapping, repeatsPrevious: Bool) {
+        guard repeatsPrevious, let lastAdded else { return add(mapping) }
+        apply(lastAdded, mapping.nodePages)
+    }
+
+    /// Where a mapping's bytes go: what `add` decides once per distinct mapping.
+    private struct Added {
+        var policy: Int
+        var category: Int
+        var backing: Int
+        var pageBytes: Int
+    }
+
+    private var lastAdded: Added?
+
+    private mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages]) {
+        mappings += 1
+        policies[added.policy].mappings += 1
+        for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
+            let bytes = KernelArithmetic.product(entry.pages, added.pageBytes)
+            Self.add(bytes, at: entry.node, to: &byCategory[added.category])
+            Self.add(bytes, at: entry.node, to: &byBacking[added.backing])
+            Self.add(bytes, at: entry.node, to: &policies[added.policy].bytes)
         }
+    }
+
+    /// Equal sums are equal tallies, whatever order the mappings came in (the lookup caches
+    /// are not compared).
+    public static func == (lhs: MemoryTally, rhs: MemoryTally) -> Bool {
+        lhs.byCategory == rhs.byCategory && lhs.byBacking == rhs.byBacking && lhs.policies == rhs.policies && lhs.mappings == rhs.mappings
     }
 
     /// Nodes holding any of this process's pages.

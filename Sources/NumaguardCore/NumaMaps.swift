@@ -133,7 +133,9 @@ public enum NumaMapsParser {
 /// line's mapping to a visitor and keeps nothing. Inspecting a process with 30k mappings
 /// must cost little next to the kernel's own page walk that produces the file, so the hot
 /// loop works on bytes, reuses one `Mapping`, and allocates only for new policy spellings
-/// and (when asked) file paths.
+/// and (when asked) file paths. A line whose bytes after the address are the previous
+/// line's (runs of alike mappings: guard pages, thread stacks, allocator arenas) is not
+/// parsed again: it is the previous mapping at a new address, and the visitor is told so.
 public struct NumaMapsScanner {
     public let keepsFilePaths: Bool
     private var carry: [UInt8] = []
@@ -142,6 +144,12 @@ public struct NumaMapsScanner {
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     private var lastPolicy = MemoryPolicy.default
     private var policies: [String: MemoryPolicy] = [:]
+    /// The last parsed line's bytes after its address, and whether `current` is that line's
+    /// mapping (false before the first line and after a line that did not parse).
+    private var lastTail: [UInt8] = []
+    private var lastTailParsed = false
+    /// Whether the line just parsed repeated the previous one after its address.
+    private var repeated = false
 
     public init(keepsFilePaths: Bool) {
         self.keepsFilePaths = keepsFilePaths
@@ -149,6 +157,13 @@ public struct NumaMapsScanner {
 
     /// Parses every complete line in `chunk`; a trailing partial line waits for the next chunk.
     public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping) -> Void) throws(ParseError) {
+        try scan(chunk) { mapping, _ in visit(mapping) }
+    }
+
+    /// The same, telling the visitor whether the mapping is the previous one's at a new
+    /// address (every field but `address` equal), so a tally can add it again without
+    /// looking at it.
+    public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping, _ repeatsPrevious: Bool) -> Void) throws(ParseError) {
         var start = 0
         if !carry.isEmpty {
             guard let newline = Self.newline(in: chunk, from: 0) else {
@@ -161,7 +176,7 @@ public struct NumaMapsScanner {
             let result = line.withUnsafeBufferPointer { buffer in
                 Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
             }
-            if try result.get() { visit(current) }
+            if try result.get() { visit(current, repeated) }
             line.removeAll()
             start = newline + 1
         }
@@ -170,20 +185,24 @@ public struct NumaMapsScanner {
                 carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start...]))
                 return
             }
-            if try parseNumberedLine(chunk, start, end) { visit(current) }
+            if try parseNumberedLine(chunk, start, end) { visit(current, repeated) }
             start = end + 1
         }
     }
 
     /// Parses a final line that had no newline.
     public mutating func finish(_ visit: (Mapping) -> Void) throws(ParseError) {
+        try finish { mapping, _ in visit(mapping) }
+    }
+
+    public mutating func finish(_ visit: (Mapping, _ repeatsPrevious: Bool) -> Void) throws(ParseError) {
         guard !carry.isEmpty else { return }
         let line = carry
         carry = []
         let result = line.withUnsafeBufferPointer { buffer in
             Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
         }
-        if try result.get() { visit(current) }
+        if try result.get() { visit(current, repeated) }
     }
 
     /// Returns false for an empty line (nothing to visit).
@@ -267,6 +286,16 @@ public struct NumaMapsScanner {
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
         cursor += 1
+        // The same bytes after the address parse to the same fields: only the address is new.
+        if lastTailParsed && end - cursor == lastTail.count, let base = bytes.baseAddress,
+           lastTail.withUnsafeBufferPointer({ last in last.baseAddress.map { memcmp($0, base + cursor, last.count) == 0 } ?? true }) {
+            current.address = address
+            repeated = true
+            return
+        }
+        repeated = false
+        lastTailParsed = false
+        let tailStart = cursor
         // Policy: two kernel spellings contain a space, so skip over them before looking for the token's end.
         let policyStart = cursor
         if Self.hasPrefix(bytes, cursor, end, "prefer (many)") {
@@ -368,6 +397,9 @@ public struct NumaMapsScanner {
             }
         }
         try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
+        lastTail.removeAll(keepingCapacity: true)
+        lastTail.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[tailStart..<end]))
+        lastTailParsed = true
     }
 
     /// Every count must make real bytes: each node's pages times the page size, and their

@@ -122,7 +122,7 @@ public struct ProcessReader: Sendable {
     /// Every mapping of a process, with file paths: for callers that need more than the per-node sums.
     public func mappings(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> [Mapping] {
         var mappings: [Mapping] = []
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: true) { mappings.append($0) }
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: true) { mapping, _ in mappings.append(mapping) }
         return mappings
     }
 
@@ -130,7 +130,7 @@ public struct ProcessReader: Sendable {
     /// the kernel walks its page tables.
     public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
         var tally = MemoryTally()
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { tally.add($0) }
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { tally.add($0, repeatsPrevious: $1) }
         return tally
     }
 
@@ -138,7 +138,7 @@ public struct ProcessReader: Sendable {
     /// down) yields an empty or vanished file; only a process that is still the same one
     /// makes the figures valid.
     func scanNumaMaps(
-        pid: Int, comm: String, identity: ProcessIdentity, keepsFilePaths: Bool, _ visit: (Mapping) -> Void
+        pid: Int, comm: String, identity: ProcessIdentity, keepsFilePaths: Bool, _ visit: (Mapping, _ repeatsPrevious: Bool) -> Void
     ) throws(ProcessReadError) {
         let path = "proc/\(pid)/numa_maps"
         var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths)
@@ -146,9 +146,9 @@ public struct ProcessReader: Sendable {
         let outcome: Result<Void, ParseError>
         do {
             outcome = try root.streamContents(path) { chunk throws(ParseError) in
-                try scanner.scan(chunk) { mapping in
+                try scanner.scan(chunk) { mapping, repeated in
                     sawLine = true
-                    visit(mapping)
+                    visit(mapping, repeated)
                 }
             }
         } catch {
@@ -156,9 +156,9 @@ public struct ProcessReader: Sendable {
         }
         do {
             try outcome.get()
-            try scanner.finish { mapping in
+            try scanner.finish { mapping, repeated in
                 sawLine = true
-                visit(mapping)
+                visit(mapping, repeated)
             }
         } catch {
             throw .host(.malformed(path: root.absolute(path), error))

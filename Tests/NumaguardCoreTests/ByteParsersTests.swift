@@ -7,23 +7,6 @@ import XCTest
 /// the Character-wise definitions they replaced, over every such file recorded from a real
 /// kernel in Tests/Fixtures, and over the inputs where bytes and Characters part ways.
 final class ByteParsersTests: XCTestCase {
-    /// Tests/Fixtures, found from this file's own path (NumaguardCoreTests has no TestSupport).
-    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-    /// Recorded files whose name is one of `names`, at most `limit` of them.
-    private func recorded(_ names: Set<String>, limit: Int = 2000) throws -> [(path: String, text: String)] {
-        guard let walker = FileManager.default.enumerator(atPath: Self.fixtures.path) else { return [] }
-        var found: [(String, String)] = []
-        while let relative = walker.nextObject() as? String, found.count < limit {
-            guard names.contains((relative as NSString).lastPathComponent) else { continue }
-            let path = Self.fixtures.appendingPathComponent(relative).path
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            found.append((relative, String(decoding: data, as: UTF8.self)))
-        }
-        return found
-    }
-
     // The definitions the byte-wise parsers must keep, as they were written over Characters.
 
     private func referenceLines(_ text: String) -> [Substring] {
@@ -52,7 +35,7 @@ final class ByteParsersTests: XCTestCase {
     }
 
     func testRecordedStatusFilesParseAsBefore() throws {
-        let files = try recorded(["status"])
+        let files = RecordedFiles.named(["status"])
         XCTAssertGreaterThan(files.count, 50, "the fixtures hold the status of every captured process and thread")
         for file in files {
             XCTAssertEqual(ProcStatus.parse(file.text).fields, referenceStatus(file.text), file.path)
@@ -61,7 +44,7 @@ final class ByteParsersTests: XCTestCase {
     }
 
     func testRecordedCounterFilesParseAsBefore() throws {
-        let files = try recorded(["vmstat", "numastat"])
+        let files = RecordedFiles.named(["vmstat", "numastat"])
         XCTAssertGreaterThan(files.count, 20, "every fixture records /proc/vmstat and each node's vmstat and numastat")
         for file in files {
             let reference = try XCTUnwrap(referenceCounters(file.text), file.path)

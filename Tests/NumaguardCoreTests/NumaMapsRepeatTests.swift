@@ -1,0 +1,115 @@
+import XCTest
+
+@testable import NumaguardCore
+
+/// A numa_maps line whose bytes after the address repeat the previous line's is not parsed
+/// again (NumaMapsScanner) and is added again without being classified (MemoryTally): both
+/// must give exactly what parsing and adding every line on its own gives.
+final class NumaMapsRepeatTests: XCTestCase {
+    /// Each line parsed alone: the definition the scanner's shortcut must keep.
+    private func parsedAlone(_ text: String) throws -> [Mapping] {
+        try text.split(separator: "\n").map { line throws in try NumaMapsParser.parseLine(line) }
+    }
+
+    /// The scanner over `text` cut into `chunk`-byte pieces: each mapping and whether it was
+    /// said to repeat the previous one.
+    private func scanned(_ text: String, chunk: Int, keepsFilePaths: Bool = true) throws -> [(Mapping, Bool)] {
+        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths)
+        var seen: [(Mapping, Bool)] = []
+        let bytes = Array(text.utf8)
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + chunk)
+            try bytes[start..<end].withUnsafeBufferPointer { piece in try scanner.scan(piece) { seen.append(($0, $1)) } }
+            start = end
+        }
+        try scanner.finish { seen.append(($0, $1)) }
+        return seen
+    }
+
+    private func tally(_ mappings: [(Mapping, Bool)], usingRepeats: Bool) -> MemoryTally {
+        var tally = MemoryTally()
+        for (mapping, repeats) in mappings {
+            if usingRepeats { tally.add(mapping, repeatsPrevious: repeats) } else { tally.add(mapping) }
+        }
+        return tally
+    }
+
+    /// Runs of alike lines as a 32k-mapping process has them, between lines that differ in
+    /// one byte only, a file path, a policy, a second node, hugetlb and a page-less mapping.
+    private let alike = """
+        7f0000001000 default anon=1 dirty=1 active=0 N0=1 kernelpagesize_kB=4
+        7f0000002000 default anon=1 dirty=1 active=0 N0=1 kernelpagesize_kB=4
+        7f0000003000 default anon=1 dirty=1 active=0 N0=1 kernelpagesize_kB=4
+        7f0000004000 default anon=1 dirty=1 active=0 N0=2 kernelpagesize_kB=4
+        7f0000005000 default anon=1 dirty=1 active=0 N0=2 kernelpagesize_kB=4
+        7f0000006000 bind:1 anon=1 dirty=1 active=0 N0=2 kernelpagesize_kB=4
+        7f0000007000 bind:1 anon=1 dirty=1 active=0 N0=2 kernelpagesize_kB=4
+        7f0000008000 default file=/usr/lib/a.so mapped=3 mapmax=9 N0=3 kernelpagesize_kB=4
+        7f0000009000 default file=/usr/lib/b.so mapped=3 mapmax=9 N0=3 kernelpagesize_kB=4
+        7f000000a000 default file=/usr/lib/b.so mapped=3 mapmax=9 N0=3 kernelpagesize_kB=4
+        7f000000b000 interleave:0-1 anon=4 dirty=4 N0=2 N1=2 kernelpagesize_kB=4
+        7f000000c000 interleave:0-1 anon=4 dirty=4 N0=2 N1=2 kernelpagesize_kB=4
+        7f000000d000 default
+        7f000000e000 default
+        7f0000200000 default file=/anon_hugepage\\040(deleted) huge anon=1 dirty=1 N1=1 kernelpagesize_kB=2048
+        7f0000400000 default file=/anon_hugepage\\040(deleted) huge anon=1 dirty=1 N1=1 kernelpagesize_kB=2048
+        7ffd00000000 default stack anon=3 dirty=3 N0=3 kernelpagesize_kB=4
+        7ffd00001000 default stack anon=3 dirty=3 N0=3 kernelpagesize_kB=4
+        """
+
+    func testRepeatedLinesAreThePreviousMappingAtANewAddress() throws {
+        let alone = try parsedAlone(alike)
+        let expectedRepeats = [false, true, true, false, true, false, true, false, false, true, false, true, false, true, false, true, false, true]
+        for chunk in [1, 7, 64, 4096] {
+            let seen = try scanned(alike, chunk: chunk)
+            XCTAssertEqual(seen.map(\.0), alone, "chunk \(chunk)")
+            XCTAssertEqual(seen.map(\.1), expectedRepeats, "chunk \(chunk)")
+        }
+    }
+
+    func testATallyOfRepeatsIsTheTallyOfEveryLine() throws {
+        for chunk in [1, 13, 4096] {
+            let seen = try scanned(alike, chunk: chunk, keepsFilePaths: false)
+            let every = tally(seen, usingRepeats: false)
+            XCTAssertEqual(tally(seen, usingRepeats: true), every, "chunk \(chunk)")
+            XCTAssertEqual(every.mappings, 18)
+            XCTAssertEqual(every.bytes(.huge, on: 1), 2 * 2048 * 1024)
+            XCTAssertEqual(every.bytes(.stack, on: 0), 2 * 3 * 4096)
+            XCTAssertEqual(every.bytes(.private, on: 0), (3 * 1 + 2 * 2 + 2 * 2 + 3 * 3 + 2 * 2) * 4096)
+            XCTAssertEqual(every.policies.map(\.mappings), [14, 2, 2], "default, bind:1, interleave:0-1")
+        }
+    }
+
+    /// Every numa_maps recorded from a real kernel: the scanner with its shortcut gives what
+    /// each line parsed alone gives, and the tallies agree.
+    func testRecordedNumaMapsScanAsEveryLineAlone() throws {
+        let files = RecordedFiles.named(["numa_maps"])
+        XCTAssertGreaterThan(files.count, 100)
+        var repeats = 0
+        for file in files {
+            let seen = try scanned(file.text, chunk: 4096)
+            XCTAssertEqual(seen.map(\.0), try parsedAlone(file.text), file.path)
+            XCTAssertEqual(tally(seen, usingRepeats: true), tally(seen, usingRepeats: false), file.path)
+            repeats += seen.filter(\.1).count
+        }
+        XCTAssertGreaterThan(repeats, 0, "real processes have alike neighbouring mappings")
+    }
+
+    /// A line that repeats the bytes of a line that did not parse is parsed (and refused)
+    /// itself; the error names its own line.
+    func testAnErrorIsNeverRepeated() throws {
+        let text = "7f0000001000 default N0=x kernelpagesize_kB=4\n7f0000002000 default N0=x kernelpagesize_kB=4\n"
+        var scanner = NumaMapsScanner(keepsFilePaths: false)
+        let bytes = Array(text.utf8)
+        XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { buffer in try scanner.scan(buffer) { _, _ in } }) { error in
+            XCTAssertEqual((error as? ParseError)?.line, 1)
+        }
+        // A fresh scanner given only the second half (after a good line) parses it again.
+        let mixed = "7f0000001000 default N0=1 kernelpagesize_kB=4\n7f0000002000 default N0=x kernelpagesize_kB=4\n"
+        var second = NumaMapsScanner(keepsFilePaths: false)
+        XCTAssertThrowsError(try Array(mixed.utf8).withUnsafeBufferPointer { buffer in try second.scan(buffer) { _, _ in } }) { error in
+            XCTAssertEqual((error as? ParseError)?.line, 2)
+        }
+    }
+}
