@@ -44,42 +44,27 @@ public struct MemoryTally: Equatable, Sendable {
         }
     }
 
-    public mutating func add(_ mapping: Mapping) {
-        let policy = usageIndex(for: mapping.policy)
+    public mutating func add(_ mapping: Mapping) { add(mapping, times: 1) }
+
+    /// `times` mappings alike but for their addresses, added at once: a run of alike lines
+    /// (`NumaMapsScanner.scan`'s `repeatsPrevious`) is classified and added once, its bytes
+    /// multiplied by the run's length.
+    public mutating func add(_ mapping: Mapping, times: Int) {
+        guard times > 0 else { return }
+        mappings = KernelArithmetic.sum(mappings, times)
+        let policyIndex = usageIndex(for: mapping.policy)
+        policies[policyIndex].mappings = KernelArithmetic.sum(policies[policyIndex].mappings, times)
+        guard !mapping.nodePages.isEmpty else { return }
         // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
         // real-looking lines can still add up past Int.max (see KernelArithmetic).
-        let added = Added(policy: policy, category: Self.category(of: mapping).rawValue, backing: Self.backing(of: mapping).rawValue,
-                          pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
-        lastAdded = added
-        apply(added, mapping.nodePages)
-    }
-
-    /// `add`, for a mapping the scanner says repeats the one added last but for its address
-    /// (`NumaMapsScanner.scan`'s `repeatsPrevious`): its policy, category, backing and page
-    /// size are taken from that one instead of being looked at again.
-    public mutating func add(_ mapping: Mapping, repeatsPrevious: Bool) {
-        guard repeatsPrevious, let lastAdded else { return add(mapping) }
-        apply(lastAdded, mapping.nodePages)
-    }
-
-    /// Where a mapping's bytes go: what `add` decides once per distinct mapping.
-    private struct Added {
-        var policy: Int
-        var category: Int
-        var backing: Int
-        var pageBytes: Int
-    }
-
-    private var lastAdded: Added?
-
-    private mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages]) {
-        mappings += 1
-        policies[added.policy].mappings += 1
-        for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
-            let bytes = KernelArithmetic.product(entry.pages, added.pageBytes)
-            Self.add(bytes, at: entry.node, to: &byCategory[added.category])
-            Self.add(bytes, at: entry.node, to: &byBacking[added.backing])
-            Self.add(bytes, at: entry.node, to: &policies[added.policy].bytes)
+        let pageBytes = KernelArithmetic.product(KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024), times)
+        let category = Self.category(of: mapping).rawValue
+        let backing = Self.backing(of: mapping).rawValue
+        for entry in mapping.nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
+            let bytes = KernelArithmetic.product(entry.pages, pageBytes)
+            Self.add(bytes, at: entry.node, to: &byCategory[category])
+            Self.add(bytes, at: entry.node, to: &byBacking[backing])
+            Self.add(bytes, at: entry.node, to: &policies[policyIndex].bytes)
         }
     }
 

@@ -130,7 +130,18 @@ public struct ProcessReader: Sendable {
     /// the kernel walks its page tables.
     public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
         var tally = MemoryTally()
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { tally.add($0, repeatsPrevious: $1) }
+        // Runs of alike mappings (the scanner says which repeat the previous line) are added
+        // once with their length.
+        var run: (mapping: Mapping, count: Int)?
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { mapping, repeated in
+            if repeated, run != nil {
+                run?.count += 1
+                return
+            }
+            if let run { tally.add(run.mapping, times: run.count) }
+            run = (mapping, 1)
+        }
+        if let run { tally.add(run.mapping, times: run.count) }
         return tally
     }
 

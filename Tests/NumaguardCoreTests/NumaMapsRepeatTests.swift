@@ -3,8 +3,9 @@ import XCTest
 @testable import NumaguardCore
 
 /// A numa_maps line whose bytes after the address repeat the previous line's is not parsed
-/// again (NumaMapsScanner) and is added again without being classified (MemoryTally): both
-/// must give exactly what parsing and adding every line on its own gives.
+/// again (NumaMapsScanner), and a run of them is added once with its length (MemoryTally,
+/// as ProcessReader.tally does; ProcessReaderTests checks that over whole files): both must
+/// give exactly what parsing and adding every line on its own gives.
 final class NumaMapsRepeatTests: XCTestCase {
     /// Each line parsed alone: the definition the scanner's shortcut must keep.
     private func parsedAlone(_ text: String) throws -> [Mapping] {
@@ -25,14 +26,6 @@ final class NumaMapsRepeatTests: XCTestCase {
         }
         try scanner.finish { seen.append(($0, $1)) }
         return seen
-    }
-
-    private func tally(_ mappings: [(Mapping, Bool)], usingRepeats: Bool) -> MemoryTally {
-        var tally = MemoryTally()
-        for (mapping, repeats) in mappings {
-            if usingRepeats { tally.add(mapping, repeatsPrevious: repeats) } else { tally.add(mapping) }
-        }
-        return tally
     }
 
     /// Runs of alike lines as a 32k-mapping process has them, between lines that differ in
@@ -68,17 +61,25 @@ final class NumaMapsRepeatTests: XCTestCase {
         }
     }
 
-    func testATallyOfRepeatsIsTheTallyOfEveryLine() throws {
-        for chunk in [1, 13, 4096] {
-            let seen = try scanned(alike, chunk: chunk, keepsFilePaths: false)
-            let every = tally(seen, usingRepeats: false)
-            XCTAssertEqual(tally(seen, usingRepeats: true), every, "chunk \(chunk)")
-            XCTAssertEqual(every.mappings, 18)
-            XCTAssertEqual(every.bytes(.huge, on: 1), 2 * 2048 * 1024)
-            XCTAssertEqual(every.bytes(.stack, on: 0), 2 * 3 * 4096)
-            XCTAssertEqual(every.bytes(.private, on: 0), (3 * 1 + 2 * 2 + 2 * 2 + 3 * 3 + 2 * 2) * 4096)
-            XCTAssertEqual(every.policies.map(\.mappings), [14, 2, 2], "default, bind:1, interleave:0-1")
+    /// A run added once with its length is the run added line by line, saturating alike.
+    func testAddingARunIsAddingEachOfIt() throws {
+        let seen = try scanned(alike, chunk: 4096, keepsFilePaths: false)
+        for (mapping, _) in seen {
+            for times in [0, 1, 3, 1000] {
+                var once = MemoryTally(), each = MemoryTally()
+                once.add(mapping, times: times)
+                for _ in 0..<times { each.add(mapping) }
+                XCTAssertEqual(once, each, "\(mapping) × \(times)")
+            }
         }
+        var huge = Mapping(address: 0, policy: .default)
+        huge.nodePages = [.init(node: 0, pages: Int.max / 4096)]
+        huge.pageSizeKiB = 4
+        var once = MemoryTally(), each = MemoryTally()
+        once.add(huge, times: 3)
+        for _ in 0..<3 { each.add(huge) }
+        XCTAssertEqual(once.bytes(.private, on: 0), Int.max)
+        XCTAssertEqual(once, each, "saturates where adding one by one saturates")
     }
 
     /// Every numa_maps recorded from a real kernel: the scanner with its shortcut gives what
@@ -90,7 +91,6 @@ final class NumaMapsRepeatTests: XCTestCase {
         for file in files {
             let seen = try scanned(file.text, chunk: 4096)
             XCTAssertEqual(seen.map(\.0), try parsedAlone(file.text), file.path)
-            XCTAssertEqual(tally(seen, usingRepeats: true), tally(seen, usingRepeats: false), file.path)
             repeats += seen.filter(\.1).count
         }
         XCTAssertGreaterThan(repeats, 0, "real processes have alike neighbouring mappings")

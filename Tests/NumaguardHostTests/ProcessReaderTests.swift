@@ -101,4 +101,35 @@ final class ProcessReaderTests: XCTestCase {
             XCTAssertTrue(text.contains("N1"), text)
         }
     }
+
+    /// Runs of alike lines (a 32k-mapping process is mostly runs) are tallied once with their
+    /// length: the sums are those of every mapping added on its own, across read chunks.
+    func testRunsOfAlikeMappingsTallyAsEveryMapping() throws {
+        let root = try Fixtures.copy("linux-6.1-2node")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var lines: [String] = []
+        for page in 0..<20_000 {
+            let address = String(0x7f00_0000_0000 + page * 4096, radix: 16)
+            switch page {
+            case 5000..<5002: lines.append("\(address) bind:1 anon=1 dirty=1 N1=1 kernelpagesize_kB=4")
+            case 9000: lines.append("\(address) default file=/usr/lib/x.so mapped=3 mapmax=9 N0=3 kernelpagesize_kB=4")
+            case 12_000..<12_010: lines.append("\(address) default")
+            case 15_000..<15_004: lines.append("\(address) default file=/anon_hugepage\\040(deleted) huge anon=1 dirty=1 N1=1 kernelpagesize_kB=2048")
+            default: lines.append("\(address) default anon=1 dirty=1 active=0 N0=1 kernelpagesize_kB=4")
+            }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(to: root.appendingPathComponent("proc/122/numa_maps"), atomically: true, encoding: .utf8)
+        let reader = ProcessReader(root: HostRoot(path: root.path))
+        let snapshot = try reader.read(pid: 122, memory: true)
+        let tally = try XCTUnwrap(snapshot.memory)
+        var every = MemoryTally()
+        for mapping in try reader.mappings(of: snapshot.identity, comm: snapshot.comm) { every.add(mapping) }
+        XCTAssertEqual(tally, every)
+        XCTAssertEqual(tally.mappings, 20_000)
+        XCTAssertEqual(tally.bytes(.private, on: 0), (20_000 - 2 - 10 - 4) * 4096 + (3 - 1) * 4096, "the file mapping's 3 pages in place of one")
+        XCTAssertEqual(tally.bytes(.private, on: 1), 2 * 4096)
+        XCTAssertEqual(tally.bytes(.huge, on: 1), 4 * 2048 * 1024)
+        XCTAssertEqual(tally.policies.map(\.mappings), [19_998, 2], "default, then bind:1")
+        XCTAssertEqual(tally.bytes(.file, on: 0), 3 * 4096)
+    }
 }
