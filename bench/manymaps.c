@@ -1,41 +1,51 @@
 /*
  * manymaps: a process with many separate, resident mappings, for the inspect bench.
  *
- *   cc -O2 -o manymaps bench/manymaps.c && ./manymaps [MAPPINGS]   (default 32768)
+ *   cc -O2 -o manymaps bench/manymaps.c && ./manymaps [MAPPINGS [alike|varied]]   (default 32768 alike)
  *
- * Maps one anonymous region of MAPPINGS pages, writes every page (so each has a resident,
- * dirty page on some node), then makes every other page read-only. Adjacent VMAs with
- * different protections are never merged, so /proc/PID/numa_maps gets one line per page
- * plus the usual libc/stack lines. Prints "PID ready" on stdout, then sleeps until killed.
+ * Maps one anonymous region, writes every page (so each has a resident, dirty page on some
+ * node), then makes every other VMA read-only. Adjacent VMAs with different protections are
+ * never merged, so /proc/PID/numa_maps gets one line per VMA plus the usual libc/stack lines.
+ * alike: every VMA is one page, so the lines differ only in their addresses (runs of alike
+ * mappings, which numaguard parses once per run). varied: VMA i is 1 + i % 4 pages, so no
+ * line repeats its neighbour after the address and every line is parsed in full.
+ * Prints "PID ready" on stdout, then sleeps until killed.
  * Needs vm.max_map_count above MAPPINGS (Linux default 65530).
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
     long count = argc > 1 ? strtol(argv[1], NULL, 10) : 32768;
+    int varied = argc > 2 && strcmp(argv[2], "varied") == 0;
     long page = sysconf(_SC_PAGESIZE);
     if (count < 2) {
         fprintf(stderr, "manymaps: MAPPINGS must be at least 2\n");
         return 64;
     }
-    char *base = mmap(NULL, (size_t)count * page, PROT_READ | PROT_WRITE,
+    long pages = 0;
+    for (long i = 0; i < count; i++) pages += varied ? 1 + i % 4 : 1;
+    char *base = mmap(NULL, (size_t)pages * page, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         perror("manymaps: mmap");
         return 1;
     }
     /* No THP: a huge page would cover 512 of our pages and the split would be the kernel's choice. */
-    madvise(base, (size_t)count * page, MADV_NOHUGEPAGE);
-    for (long i = 0; i < count; i++) base[i * page] = (char)i;
-    for (long i = 1; i < count; i += 2) {
-        if (mprotect(base + i * page, page, PROT_READ) != 0) {
+    madvise(base, (size_t)pages * page, MADV_NOHUGEPAGE);
+    for (long i = 0; i < pages; i++) base[i * page] = (char)i;
+    long offset = 0;
+    for (long i = 0; i < count; i++) {
+        long size = varied ? 1 + i % 4 : 1;
+        if (i % 2 == 1 && mprotect(base + offset * page, (size_t)size * page, PROT_READ) != 0) {
             perror("manymaps: mprotect (raise vm.max_map_count?)");
             return 1;
         }
+        offset += size;
     }
     printf("%ld ready\n", (long)getpid());
     fflush(stdout);

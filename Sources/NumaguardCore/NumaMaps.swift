@@ -144,10 +144,11 @@ public struct NumaMapsScanner {
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     private var lastPolicy = MemoryPolicy.default
     private var policies: [String: MemoryPolicy] = [:]
-    /// The last parsed line's bytes after its address, and whether `current` is that line's
-    /// mapping (false before the first line and after a line that did not parse).
-    private var lastTail: [UInt8] = []
-    private var lastTailParsed = false
+    /// The previous line's bytes after its address, while they are still in the chunk being
+    /// scanned and `current` is that line's mapping: nil at each chunk's start, after a line
+    /// carried over from the last chunk and after a line that did not parse. Not copied, so
+    /// a line that does not repeat costs one length compare (or one memcmp) more.
+    private var previousTail: UnsafeBufferPointer<UInt8>?
     /// Whether the line just parsed repeated the previous one after its address.
     private var repeated = false
 
@@ -164,6 +165,8 @@ public struct NumaMapsScanner {
     /// address (every field but `address` equal), so a tally can add it again without
     /// looking at it.
     public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping, _ repeatsPrevious: Bool) -> Void) throws(ParseError) {
+        previousTail = nil
+        defer { previousTail = nil }
         var start = 0
         if !carry.isEmpty {
             guard let newline = Self.newline(in: chunk, from: 0) else {
@@ -176,6 +179,7 @@ public struct NumaMapsScanner {
             let result = line.withUnsafeBufferPointer { buffer in
                 Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
             }
+            previousTail = nil
             if try result.get() { visit(current, repeated) }
             line.removeAll()
             start = newline + 1
@@ -199,9 +203,11 @@ public struct NumaMapsScanner {
         guard !carry.isEmpty else { return }
         let line = carry
         carry = []
+        previousTail = nil
         let result = line.withUnsafeBufferPointer { buffer in
             Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
         }
+        previousTail = nil
         if try result.get() { visit(current, repeated) }
     }
 
@@ -287,15 +293,15 @@ public struct NumaMapsScanner {
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
         cursor += 1
         // The same bytes after the address parse to the same fields: only the address is new.
-        if lastTailParsed && end - cursor == lastTail.count, let base = bytes.baseAddress,
-           lastTail.withUnsafeBufferPointer({ last in last.baseAddress.map { memcmp($0, base + cursor, last.count) == 0 } ?? true }) {
+        let tail = UnsafeBufferPointer(rebasing: bytes[cursor..<end])
+        if let previous = previousTail, previous.count == tail.count, let a = previous.baseAddress, let b = tail.baseAddress,
+           memcmp(a, b, tail.count) == 0 {
             current.address = address
             repeated = true
             return
         }
         repeated = false
-        lastTailParsed = false
-        let tailStart = cursor
+        previousTail = nil
         // Policy: two kernel spellings contain a space, so skip over them before looking for the token's end.
         let policyStart = cursor
         if Self.hasPrefix(bytes, cursor, end, "prefer (many)") {
@@ -397,9 +403,7 @@ public struct NumaMapsScanner {
             }
         }
         try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
-        lastTail.removeAll(keepingCapacity: true)
-        lastTail.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[tailStart..<end]))
-        lastTailParsed = true
+        previousTail = tail
     }
 
     /// Every count must make real bytes: each node's pages times the page size, and their

@@ -54,11 +54,20 @@ final class NumaMapsRepeatTests: XCTestCase {
     func testRepeatedLinesAreThePreviousMappingAtANewAddress() throws {
         let alone = try parsedAlone(alike)
         let expectedRepeats = [false, true, true, false, true, false, true, false, false, true, false, true, false, true, false, true, false, true]
-        for chunk in [1, 7, 64, 4096] {
+        XCTAssertEqual(try scanned(alike + "\n", chunk: 4096).map(\.1), expectedRepeats)
+        XCTAssertEqual(try scanned(alike, chunk: 4096).map(\.1).last, false, "a last line without a newline is finished alone")
+        // A line carried over from the previous chunk (its start was read before the chunk in
+        // hand) is parsed in full, and so is the first line of a chunk: the previous line's
+        // bytes are not kept. Only alike lines are ever said to repeat.
+        for chunk in [1, 7, 64, 200, 4096] {
             let seen = try scanned(alike, chunk: chunk)
             XCTAssertEqual(seen.map(\.0), alone, "chunk \(chunk)")
-            XCTAssertEqual(seen.map(\.1), expectedRepeats, "chunk \(chunk)")
+            for (index, said) in seen.map(\.1).enumerated() where said {
+                XCTAssertTrue(expectedRepeats[index], "chunk \(chunk), line \(index + 1)")
+            }
         }
+        XCTAssertEqual(try scanned(alike, chunk: 1).filter(\.1).count, 0, "one byte a chunk: every line is carried")
+        XCTAssertGreaterThan(try scanned(alike, chunk: 200).filter(\.1).count, 0)
     }
 
     /// A run added once with its length is the run added line by line, saturating alike.
