@@ -46,25 +46,50 @@ public struct MemoryTally: Equatable, Sendable {
 
     public mutating func add(_ mapping: Mapping) { add(mapping, times: 1) }
 
-    /// `times` mappings alike but for their addresses, added at once: a run of alike lines
-    /// (`NumaMapsScanner.scan`'s `repeatsPrevious`) is classified and added once, its bytes
-    /// multiplied by the run's length.
+    /// `times` mappings alike but for their addresses, classified once and added at once.
     public mutating func add(_ mapping: Mapping, times: Int) {
         guard times > 0 else { return }
+        let added = Added(policy: usageIndex(for: mapping.policy), category: Self.category(of: mapping).rawValue,
+                          backing: Self.backing(of: mapping).rawValue,
+                          pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
+        lastAdded = added
+        // Kept in storage the tally owns, reused line after line (holding the mapping itself
+        // would share its node array with the scanner's, which then copies it every line).
+        lastNodePages.removeAll(keepingCapacity: true)
+        lastNodePages.append(contentsOf: mapping.nodePages)
+        apply(added, times: times)
+    }
+
+    /// The mapping added last, `times` more times: a run of alike lines the scanner said
+    /// repeat it (`NumaMapsScanner.scan`'s `repeatsPrevious`), added without being looked at.
+    public mutating func addLast(times: Int) {
+        guard let lastAdded else { return }
+        apply(lastAdded, times: times)
+    }
+
+    /// Where a mapping's bytes go: what `add` decides once per distinct mapping.
+    private struct Added {
+        var policy: Int
+        var category: Int
+        var backing: Int
+        var pageBytes: Int
+    }
+
+    private var lastAdded: Added?
+    private var lastNodePages: [Mapping.NodePages] = []
+
+    private mutating func apply(_ added: Added, times: Int) {
+        guard times > 0 else { return }
         mappings = KernelArithmetic.sum(mappings, times)
-        let policyIndex = usageIndex(for: mapping.policy)
-        policies[policyIndex].mappings = KernelArithmetic.sum(policies[policyIndex].mappings, times)
-        guard !mapping.nodePages.isEmpty else { return }
+        policies[added.policy].mappings = KernelArithmetic.sum(policies[added.policy].mappings, times)
         // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
         // real-looking lines can still add up past Int.max (see KernelArithmetic).
-        let pageBytes = KernelArithmetic.product(KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024), times)
-        let category = Self.category(of: mapping).rawValue
-        let backing = Self.backing(of: mapping).rawValue
-        for entry in mapping.nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
+        let pageBytes = KernelArithmetic.product(added.pageBytes, times)
+        for entry in lastNodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
             let bytes = KernelArithmetic.product(entry.pages, pageBytes)
-            Self.add(bytes, at: entry.node, to: &byCategory[category])
-            Self.add(bytes, at: entry.node, to: &byBacking[backing])
-            Self.add(bytes, at: entry.node, to: &policies[policyIndex].bytes)
+            Self.add(bytes, at: entry.node, to: &byCategory[added.category])
+            Self.add(bytes, at: entry.node, to: &byBacking[added.backing])
+            Self.add(bytes, at: entry.node, to: &policies[added.policy].bytes)
         }
     }
 

@@ -130,18 +130,19 @@ public struct ProcessReader: Sendable {
     /// the kernel walks its page tables.
     public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
         var tally = MemoryTally()
-        // Runs of alike mappings (the scanner says which repeat the previous line) are added
-        // once with their length.
-        var run: (mapping: Mapping, count: Int)?
+        // Runs of alike mappings (the scanner says which repeat the previous line) are counted
+        // and added once with their length.
+        var repeats = 0
         try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { mapping, repeated in
-            if repeated, run != nil {
-                run?.count += 1
+            if repeated {
+                repeats += 1
                 return
             }
-            if let run { tally.add(run.mapping, times: run.count) }
-            run = (mapping, 1)
+            tally.addLast(times: repeats)
+            repeats = 0
+            tally.add(mapping)
         }
-        if let run { tally.add(run.mapping, times: run.count) }
+        tally.addLast(times: repeats)
         return tally
     }
 

@@ -75,17 +75,23 @@ final class NumaMapsRepeatTests: XCTestCase {
         let seen = try scanned(alike, chunk: 4096, keepsFilePaths: false)
         for (mapping, _) in seen {
             for times in [0, 1, 3, 1000] {
-                var once = MemoryTally(), each = MemoryTally()
+                var once = MemoryTally(), each = MemoryTally(), again = MemoryTally()
                 once.add(mapping, times: times)
                 for _ in 0..<times { each.add(mapping) }
                 XCTAssertEqual(once, each, "\(mapping) × \(times)")
+                // As ProcessReader.tally adds a run: the first, then the rest as the last again.
+                guard times > 0 else { continue }
+                again.add(mapping)
+                again.addLast(times: times - 1)
+                XCTAssertEqual(again, each, "\(mapping) then \(times - 1) more")
             }
         }
         var huge = Mapping(address: 0, policy: .default)
         huge.nodePages = [.init(node: 0, pages: Int.max / 4096)]
         huge.pageSizeKiB = 4
         var once = MemoryTally(), each = MemoryTally()
-        once.add(huge, times: 3)
+        once.add(huge)
+        once.addLast(times: 2)
         for _ in 0..<3 { each.add(huge) }
         XCTAssertEqual(once.bytes(.private, on: 0), Int.max)
         XCTAssertEqual(once, each, "saturates where adding one by one saturates")
@@ -111,6 +117,9 @@ final class NumaMapsRepeatTests: XCTestCase {
         let text = "7f0000001000 default N0=x kernelpagesize_kB=4\n7f0000002000 default N0=x kernelpagesize_kB=4\n"
         var scanner = NumaMapsScanner(keepsFilePaths: false)
         let bytes = Array(text.utf8)
+        var nothing = MemoryTally()
+        nothing.addLast(times: 5)
+        XCTAssertEqual(nothing, MemoryTally(), "nothing added: nothing to repeat")
         XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { buffer in try scanner.scan(buffer) { _, _ in } }) { error in
             XCTAssertEqual((error as? ParseError)?.line, 1)
         }
