@@ -1,17 +1,26 @@
 # Bench "inspect" (sourced by bench/run.sh; uses bench/lib.sh).
 # Targets (DESIGN.md, tightened by issue 17): `inspect PID` of a process with 30k+ mappings is
 # faster than `numastat -p PID` and costs at most 1.05x `cat /proc/PID/numa_maps` (the kernel's
-# own walk), text and json, idle and with the other core busy.
+# own walk), text and json, idle and with the other core busy. Two victims (bench/manymaps.c):
+# `alike`, whose lines differ only in their addresses (numaguard parses a run of alike lines
+# once), and `varied`, where no line repeats its neighbour and every line is parsed in full.
 #
 # Needs: $NUMAGUARD (release binary), $BENCH_BUILD (scratch dir), $ROUNDS, $RUNS.
 
 bench_inspect() {
-    local mappings=${INSPECT_MAPPINGS:-32768}
     command -v numastat >/dev/null || { bench_log "inspect: numastat missing (apt-get install numactl)"; return 1; }
     cc -O2 -Wall -o "$BENCH_BUILD/manymaps" bench/manymaps.c
+    local shape
+    for shape in alike varied; do
+        bench_inspect_shape "$shape" || return 1
+    done
+}
 
+bench_inspect_shape() {
+    local shape=$1 mappings=${INSPECT_MAPPINGS:-32768}
     local ready="$BENCH_WORK/manymaps.out"
-    "$BENCH_BUILD/manymaps" "$mappings" > "$ready" &
+    rm -f "$ready"
+    "$BENCH_BUILD/manymaps" "$mappings" "$shape" > "$ready" &
     MANYMAPS_PID=$!
     local waited=0
     until grep -q ready "$ready" 2>/dev/null; do
@@ -34,33 +43,33 @@ bench_inspect() {
     local text="$NUMAGUARD inspect $pid --format text"
     local numastat="numastat -p $pid"
     local cat="cat /proc/$pid/numa_maps"
-    measure_set inspect "$ROUNDS" "$RUNS" \
+    measure_set "inspect-$shape" "$ROUNDS" "$RUNS" \
         inspect-json "$json" inspect-text "$text" numastat "$numastat" cat "$cat"
 
     {
-        echo "## inspect: one process with $lines mappings ($BENCH_LOAD)"
+        echo "## inspect: one process with $lines mappings, $shape ($BENCH_LOAD)"
         echo
         echo "Commands alternate round by round ($ROUNDS rounds × $RUNS runs each, timer: $BENCH_TOOL); stdout to /dev/null."
         echo
         echo "| name | command | median ms | min ms | p90 ms | samples |"
         echo "|---|---|---|---|---|---|"
     } >> "$BENCH_MD"
-    report_row inspect inspect-json "numaguard inspect PID --format json"
-    report_row inspect inspect-text "numaguard inspect PID --format text"
-    report_row inspect numastat "numastat -p PID"
-    report_row inspect cat "cat /proc/PID/numa_maps"
+    report_row "inspect-$shape" inspect-json "numaguard inspect PID --format json"
+    report_row "inspect-$shape" inspect-text "numaguard inspect PID --format text"
+    report_row "inspect-$shape" numastat "numastat -p PID"
+    report_row "inspect-$shape" cat "cat /proc/PID/numa_maps"
     {
         echo
         echo "| target | ratio (medians) | target | verdict |"
         echo "|---|---|---|---|"
     } >> "$BENCH_MD"
     local mj mt mn mc
-    mj=$(median inspect inspect-json); mt=$(median inspect inspect-text)
-    mn=$(median inspect numastat); mc=$(median inspect cat)
-    target "inspect json / numastat -p" "$mj" "$mn" 1.0 1
-    target "inspect text / numastat -p" "$mt" "$mn" 1.0 1
-    target "inspect json / cat numa_maps" "$mj" "$mc" 1.05
-    target "inspect text / cat numa_maps" "$mt" "$mc" 1.05
+    mj=$(median "inspect-$shape" inspect-json); mt=$(median "inspect-$shape" inspect-text)
+    mn=$(median "inspect-$shape" numastat); mc=$(median "inspect-$shape" cat)
+    target "inspect json / numastat -p ($shape)" "$mj" "$mn" 1.0 1
+    target "inspect text / numastat -p ($shape)" "$mt" "$mn" 1.0 1
+    target "inspect json / cat numa_maps ($shape)" "$mj" "$mc" 1.05
+    target "inspect text / cat numa_maps ($shape)" "$mt" "$mc" 1.05
     echo >> "$BENCH_MD"
 
     kill "$MANYMAPS_PID" 2>/dev/null; wait "$MANYMAPS_PID" 2>/dev/null || true

@@ -44,30 +44,25 @@ public struct MemoryTally: Equatable, Sendable {
         }
     }
 
-    public mutating func add(_ mapping: Mapping) { add(mapping, times: 1) }
-
-    /// `times` mappings alike but for their addresses, classified once and added at once.
-    public mutating func add(_ mapping: Mapping, times: Int) {
-        guard times > 0 else { return }
+    public mutating func add(_ mapping: Mapping) {
         let added = Added(policy: usageIndex(for: mapping.policy), category: Self.category(of: mapping).rawValue,
                           backing: Self.backing(of: mapping).rawValue,
                           pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
         lastAdded = added
-        // Kept in storage the tally owns, reused line after line (holding the mapping itself
-        // would share its node array with the scanner's, which then copies it every line).
-        lastNodePages.removeAll(keepingCapacity: true)
-        lastNodePages.append(contentsOf: mapping.nodePages)
-        apply(added, times: times)
+        apply(added, mapping.nodePages)
     }
 
-    /// The mapping added last, `times` more times: a run of alike lines the scanner said
-    /// repeat it (`NumaMapsScanner.scan`'s `repeatsPrevious`), added without being looked at.
-    public mutating func addLast(times: Int) {
-        guard let lastAdded else { return }
-        apply(lastAdded, times: times)
+    /// `add`, for a mapping the scanner says repeats the one added last but for its address
+    /// (`NumaMapsScanner.scan`'s `repeatsPrevious`): its policy, category, backing and page
+    /// size are taken from that one instead of being looked at again.
+    public mutating func add(_ mapping: Mapping, repeatsPrevious: Bool) {
+        guard repeatsPrevious, let lastAdded else { return add(mapping) }
+        apply(lastAdded, mapping.nodePages)
     }
 
-    /// Where a mapping's bytes go: what `add` decides once per distinct mapping.
+    /// Where a mapping's bytes go: what `add` decides once per distinct mapping. (Only this
+    /// is kept: holding the mapping would share its node array with the scanner's, which
+    /// would then copy it at every line.)
     private struct Added {
         var policy: Int
         var category: Int
@@ -76,17 +71,14 @@ public struct MemoryTally: Equatable, Sendable {
     }
 
     private var lastAdded: Added?
-    private var lastNodePages: [Mapping.NodePages] = []
 
-    private mutating func apply(_ added: Added, times: Int) {
-        guard times > 0 else { return }
-        mappings = KernelArithmetic.sum(mappings, times)
-        policies[added.policy].mappings = KernelArithmetic.sum(policies[added.policy].mappings, times)
+    private mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages]) {
+        mappings += 1
+        policies[added.policy].mappings += 1
         // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
         // real-looking lines can still add up past Int.max (see KernelArithmetic).
-        let pageBytes = KernelArithmetic.product(added.pageBytes, times)
-        for entry in lastNodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
-            let bytes = KernelArithmetic.product(entry.pages, pageBytes)
+        for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
+            let bytes = KernelArithmetic.product(entry.pages, added.pageBytes)
             Self.add(bytes, at: entry.node, to: &byCategory[added.category])
             Self.add(bytes, at: entry.node, to: &byBacking[added.backing])
             Self.add(bytes, at: entry.node, to: &policies[added.policy].bytes)

@@ -278,16 +278,18 @@ public struct NumaMapsScanner {
         var cursor = start
         // Address: hex digits up to the first space.
         var address: UInt64 = 0
-        while cursor < end && bytes[cursor] != 0x20 {
+        while cursor < end {
             let byte = bytes[cursor]
-            let digit: UInt64
-            switch byte {
-            case 0x30...0x39: digit = UInt64(byte - 0x30)
-            case 0x61...0x66: digit = UInt64(byte - 0x61 + 10)
-            default: throw fail(cursor, "address is not hexadecimal")
+            if byte == 0x20 { break }
+            // 0-9, then a-f (wrapping subtraction: anything below '0' or 'a' is far above 9 or 5).
+            var digit = byte &- 0x30
+            if digit > 9 {
+                digit = byte &- 0x61
+                guard digit < 6 else { throw fail(cursor, "address is not hexadecimal") }
+                digit += 10
             }
             guard address >> 60 == 0 else { throw fail(cursor, "address wider than 64 bits") }
-            address = address << 4 | digit
+            address = address << 4 | UInt64(digit)
             cursor += 1
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }

@@ -130,19 +130,8 @@ public struct ProcessReader: Sendable {
     /// the kernel walks its page tables.
     public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
         var tally = MemoryTally()
-        // Runs of alike mappings (the scanner says which repeat the previous line) are counted
-        // and added once with their length.
-        var repeats = 0
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { mapping, repeated in
-            if repeated {
-                repeats += 1
-                return
-            }
-            tally.addLast(times: repeats)
-            repeats = 0
-            tally.add(mapping)
-        }
-        tally.addLast(times: repeats)
+        // A mapping the scanner says repeats the previous line is added without being classified.
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { tally.add($0, repeatsPrevious: $1) }
         return tally
     }
 

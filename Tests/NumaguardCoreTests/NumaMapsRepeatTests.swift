@@ -3,9 +3,9 @@ import XCTest
 @testable import NumaguardCore
 
 /// A numa_maps line whose bytes after the address repeat the previous line's is not parsed
-/// again (NumaMapsScanner), and a run of them is added once with its length (MemoryTally,
-/// as ProcessReader.tally does; ProcessReaderTests checks that over whole files): both must
-/// give exactly what parsing and adding every line on its own gives.
+/// again (NumaMapsScanner) and is added again without being classified (MemoryTally, as
+/// ProcessReader.tally does; ProcessReaderTests checks that over whole files): both must give
+/// exactly what parsing and adding every line on its own gives.
 final class NumaMapsRepeatTests: XCTestCase {
     /// Each line parsed alone: the definition the scanner's shortcut must keep.
     private func parsedAlone(_ text: String) throws -> [Mapping] {
@@ -70,35 +70,39 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertGreaterThan(try scanned(alike, chunk: 200).filter(\.1).count, 0)
     }
 
-    /// A run added once with its length is the run added line by line, saturating alike.
-    func testAddingARunIsAddingEachOfIt() throws {
-        let seen = try scanned(alike, chunk: 4096, keepsFilePaths: false)
-        for (mapping, _) in seen {
-            for times in [0, 1, 3, 1000] {
-                var once = MemoryTally(), each = MemoryTally(), again = MemoryTally()
-                once.add(mapping, times: times)
-                for _ in 0..<times { each.add(mapping) }
-                XCTAssertEqual(once, each, "\(mapping) × \(times)")
-                // As ProcessReader.tally adds a run: the first, then the rest as the last again.
-                guard times > 0 else { continue }
-                again.add(mapping)
-                again.addLast(times: times - 1)
-                XCTAssertEqual(again, each, "\(mapping) then \(times - 1) more")
+    /// A tally told which mappings repeat the one before is the tally of every mapping added
+    /// on its own, whatever the chunks; saturation included.
+    func testATallyOfRepeatsIsTheTallyOfEveryMapping() throws {
+        for chunk in [1, 13, 200, 4096] {
+            let seen = try scanned(alike + "\n", chunk: chunk, keepsFilePaths: false)
+            var told = MemoryTally(), every = MemoryTally()
+            for (mapping, repeats) in seen {
+                told.add(mapping, repeatsPrevious: repeats)
+                every.add(mapping)
             }
+            XCTAssertEqual(told, every, "chunk \(chunk)")
+            XCTAssertEqual(every.mappings, 18)
+            XCTAssertEqual(every.bytes(.huge, on: 1), 2 * 2048 * 1024)
+            XCTAssertEqual(every.bytes(.stack, on: 0), 2 * 3 * 4096)
+            XCTAssertEqual(every.bytes(.private, on: 0), (3 * 1 + 2 * 2 + 2 * 2 + 3 * 3 + 2 * 2) * 4096)
+            XCTAssertEqual(every.policies.map(\.mappings), [14, 2, 2], "default, bind:1, interleave:0-1")
         }
+        var nothingBefore = MemoryTally(), plain = MemoryTally()
+        let first = try NumaMapsParser.parseLine("7f0000001000 bind:1 anon=1 dirty=1 N1=1 kernelpagesize_kB=4")
+        nothingBefore.add(first, repeatsPrevious: true)
+        plain.add(first)
+        XCTAssertEqual(nothingBefore, plain, "nothing added before: classified as any other")
         var huge = Mapping(address: 0, policy: .default)
         huge.nodePages = [.init(node: 0, pages: Int.max / 4096)]
         huge.pageSizeKiB = 4
-        var once = MemoryTally(), each = MemoryTally()
-        once.add(huge)
-        once.addLast(times: 2)
+        var told = MemoryTally(), each = MemoryTally()
+        told.add(huge)
+        for _ in 0..<2 { told.add(huge, repeatsPrevious: true) }
         for _ in 0..<3 { each.add(huge) }
-        XCTAssertEqual(once.bytes(.private, on: 0), Int.max)
-        XCTAssertEqual(once, each, "saturates where adding one by one saturates")
+        XCTAssertEqual(told.bytes(.private, on: 0), Int.max)
+        XCTAssertEqual(told, each, "saturates where adding one by one saturates")
     }
 
-    /// Every numa_maps recorded from a real kernel: the scanner with its shortcut gives what
-    /// each line parsed alone gives, and the tallies agree.
     func testRecordedNumaMapsScanAsEveryLineAlone() throws {
         let files = RecordedFiles.named(["numa_maps"])
         XCTAssertGreaterThan(files.count, 100)
@@ -117,9 +121,6 @@ final class NumaMapsRepeatTests: XCTestCase {
         let text = "7f0000001000 default N0=x kernelpagesize_kB=4\n7f0000002000 default N0=x kernelpagesize_kB=4\n"
         var scanner = NumaMapsScanner(keepsFilePaths: false)
         let bytes = Array(text.utf8)
-        var nothing = MemoryTally()
-        nothing.addLast(times: 5)
-        XCTAssertEqual(nothing, MemoryTally(), "nothing added: nothing to repeat")
         XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { buffer in try scanner.scan(buffer) { _, _ in } }) { error in
             XCTAssertEqual((error as? ParseError)?.line, 1)
         }
