@@ -102,8 +102,9 @@ final class ProcessReaderTests: XCTestCase {
         }
     }
 
-    /// Runs of alike lines (a 32k-mapping process is mostly runs) are tallied once with their
-    /// length: the sums are those of every mapping added on its own, across read chunks.
+    /// Runs of alike lines (a 32k-mapping process is mostly runs): each repeat is added from the
+    /// last classification, and the sums are those of every mapping added on its own, across
+    /// read chunks.
     func testRunsOfAlikeMappingsTallyAsEveryMapping() throws {
         let root = try Fixtures.copy("linux-6.1-2node")
         defer { try? FileManager.default.removeItem(at: root) }
