@@ -2,8 +2,9 @@
 # Targets (DESIGN.md, tightened by issue 17): `inspect PID` of a process with 30k+ mappings is
 # faster than `numastat -p PID` and costs at most 1.05x `cat /proc/PID/numa_maps` (the kernel's
 # own walk), text and json, idle and with the other core busy. Two victims (bench/manymaps.c):
-# `alike`, whose lines differ only in their addresses (numaguard parses a run of alike lines
-# once), and `varied`, where no line repeats its neighbour and every line is parsed in full.
+# `alike`, whose lines differ only in their addresses (numaguard does not parse again a line
+# that repeats the one before), and `varied`, where no line repeats its neighbour and every
+# line is parsed in full.
 #
 # Needs: $NUMAGUARD (release binary), $BENCH_BUILD (scratch dir), $ROUNDS, $RUNS.
 

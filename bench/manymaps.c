@@ -7,8 +7,9 @@
  * node), then makes every other VMA read-only. Adjacent VMAs with different protections are
  * never merged, so /proc/PID/numa_maps gets one line per VMA plus the usual libc/stack lines.
  * alike: every VMA is one page, so the lines differ only in their addresses (runs of alike
- * mappings, which numaguard parses once per run). varied: VMA i is 1 + i % 4 pages, so no
- * line repeats its neighbour after the address and every line is parsed in full.
+ * mappings: numaguard does not parse again a line that repeats the one before).
+ * varied: VMA i is 1 + i % 4 pages, so no line repeats its neighbour after the address and
+ * every line is parsed in full.
  * Prints "PID ready" on stdout, then sleeps until killed.
  * Needs vm.max_map_count above MAPPINGS (Linux default 65530).
  */
@@ -22,6 +23,10 @@
 int main(int argc, char **argv) {
     long count = argc > 1 ? strtol(argv[1], NULL, 10) : 32768;
     int varied = argc > 2 && strcmp(argv[2], "varied") == 0;
+    if (argc > 2 && !varied && strcmp(argv[2], "alike") != 0) {
+        fprintf(stderr, "manymaps: the shape is alike or varied, not %s\n", argv[2]);
+        return 64;
+    }
     long page = sysconf(_SC_PAGESIZE);
     if (count < 2) {
         fprintf(stderr, "manymaps: MAPPINGS must be at least 2\n");
