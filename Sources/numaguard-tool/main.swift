@@ -4,10 +4,12 @@ import Glibc
 import Musl
 #endif
 import NumaguardCore
+import NumaguardHost
 
 // numaguard-tool: every command, with ArgumentParser and Foundation. Usually reached
 // through the `numaguard` front (which execs it with the same arguments), and usable directly.
 // `run` reads argv as bytes, so a program path or argument that is not UTF-8 reaches execve unchanged.
+RuntimeStart.restoreEnvironment()
 let arguments = CommandLine.arguments
 if arguments.count > 1, arguments[1] == "run" {
     exit(RunCommand.main(RawArgument.commandLine(from: 2)))

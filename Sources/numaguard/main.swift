@@ -17,6 +17,7 @@ import NumaguardView
 // beside it with exec, so PIDs, exit codes and output are the tool's.
 // argv is read as bytes: CommandLine.arguments would turn a program path or argument that is
 // not UTF-8 into U+FFFD, and numactl passes them through unchanged.
+RuntimeStart.restoreEnvironment()
 let arguments = RawArgument.commandLine()
 if arguments.count > 1, arguments[1] == "run",
    let status = LaunchCommand.main(Array(arguments.dropFirst(2)), policy: PolicyPlacement.resolve) {

@@ -17,31 +17,6 @@ final class RunUserTests: XCTestCase {
         try? FileManager.default.removeItem(at: scratch)
     }
 
-    /// The numaguard scripts/build-release made: $NUMAGUARD_STATIC_BIN (scripts/test sets it),
-    /// else .build/release/numaguard. Either must be a static executable (no PT_INTERP).
-    private func staticNumaguard(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let path = ProcessInfo.processInfo.environment["NUMAGUARD_STATIC_BIN"]
-            ?? Command.repositoryRoot.appendingPathComponent(".build/release/numaguard").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            XCTFail("no static numaguard at \(path): run scripts/build-release (or set NUMAGUARD_STATIC_BIN)", file: file, line: line)
-            throw XCTSkip("no static binary")
-        }
-        XCTAssertFalse(try Self.hasInterpreter(path), "\(path) is dynamically linked: scripts/build-release builds the static one",
-                       file: file, line: line)
-        return path
-    }
-
-    /// Whether an ELF64 file asks for a dynamic loader (a PT_INTERP program header).
-    static func hasInterpreter(_ path: String) throws -> Bool {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        func integer<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
-            data.subdata(in: offset..<(offset + MemoryLayout<T>.size)).withUnsafeBytes { $0.loadUnaligned(as: T.self) }
-        }
-        guard data.count > 64, data.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]), data[4] == 2 else { throw CocoaError(.fileReadCorruptFile) }
-        let table = Int(integer(0x20, UInt64.self)), size = Int(integer(0x36, UInt16.self)), count = Int(integer(0x38, UInt16.self))
-        return (0..<count).contains { integer(table + $0 * size, UInt32.self) == 3 }   // PT_INTERP
-    }
-
     /// `numaguard` must be built from this source: a stale release build fails here (139).
     private func assertUserSwitch(_ numaguard: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let switched = try Command.run(numaguard, ["run", "--user", "nobody", "--", "id"])
@@ -75,7 +50,7 @@ final class RunUserTests: XCTestCase {
 
     func testStaticBinarySwitchesUserUnderThisHostsNsswitch() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root: switching to nobody needs CAP_SETUID and CAP_SETGID") }
-        try assertUserSwitch(try staticNumaguard())
+        try assertUserSwitch(try StaticBinary.numaguard())
     }
 
     func testBuiltBinarySwitchesUser() throws {

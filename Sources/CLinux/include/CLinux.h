@@ -67,6 +67,12 @@ int clinux_capset(const clinux_capabilities *sets);
 int clinux_clear_ambient_capabilities(void);
 int clinux_set_no_new_privs(void);
 
+// Takes out of the environment the SWIFT_BACKTRACE setting BacktracerSetting.c put there for
+// the Swift runtime's start-up (nothing if it put none: an operator's own setting, or a
+// dynamically linked build). The first call of both executables' main, before anything reads
+// the environment or passes it on.
+void clinux_restore_environment(void);
+
 // O_PATH, which glibc defines only under _GNU_SOURCE (so Swift does not see it).
 extern const int clinux_o_path;
 // O_TMPFILE (the same): an unnamed file in a directory, gone at close, so OutputFile.check
