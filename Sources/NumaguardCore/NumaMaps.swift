@@ -72,10 +72,10 @@ public struct Mapping: Equatable, Sendable, Codable {
         KernelArithmetic.product(pages(on: node), KernelArithmetic.product(pageSizeKiB ?? 0, 1024))
     }
 
-    /// Resets to an empty line, keeping the node array's storage for the next one.
-    mutating func reset(address: UInt64, policy: MemoryPolicy) {
+    /// Resets to an empty line, keeping the node array's storage for the next one. The policy
+    /// is left as it is: the scanner sets it only when a line's differs from the last one's.
+    mutating func reset(address: UInt64) {
         self.address = address
-        self.policy = policy
         file = nil
         fileBacked = false
         heap = false
@@ -141,8 +141,8 @@ public struct NumaMapsScanner {
     private var carry: [UInt8] = []
     private var lineNumber = 1
     private var current = Mapping(address: 0, policy: .default)
+    /// The spelling of `current.policy`: a line spelling its policy the same way keeps it.
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
-    private var lastPolicy = MemoryPolicy.default
     private var policies: [String: MemoryPolicy] = [:]
     /// The previous line's bytes after its address, while they are still in the chunk being
     /// scanned and `current` is that line's mapping: nil at each chunk's start, after a line
@@ -249,15 +249,16 @@ public struct NumaMapsScanner {
         return true
     }
 
-    /// Consecutive lines almost always share a policy: compare bytes with the last one
-    /// before hashing a new String.
-    private mutating func policy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> MemoryPolicy {
+    /// Sets `current.policy` from its spelling. Consecutive lines almost always share a policy:
+    /// compare bytes with the last one, and leave the policy in place (no copy, no retain)
+    /// when they match, before hashing a new String.
+    private mutating func setPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
         let same = slice.count == lastPolicyBytes.count && lastPolicyBytes.withUnsafeBufferPointer { last in
             guard let a = last.baseAddress, let b = slice.baseAddress else { return slice.isEmpty }
             return memcmp(a, b, slice.count) == 0
         }
-        if same { return lastPolicy }
+        if same { return }
         let spelling = Self.text(bytes, start, end)
         let parsed: MemoryPolicy
         if let known = policies[spelling] {
@@ -267,8 +268,7 @@ public struct NumaMapsScanner {
             policies[spelling] = parsed
         }
         lastPolicyBytes = Array(slice)
-        lastPolicy = parsed
-        return parsed
+        current.policy = parsed
     }
 
     private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
@@ -276,21 +276,23 @@ public struct NumaMapsScanner {
             ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)
         }
         var cursor = start
-        // Address: hex digits up to the first space.
+        // Address: hex digits up to the first space. The kernel prints 8 to 16 lowercase digits:
+        // they are taken without a branch per digit, any byte that is not one noted on the way,
+        // and only a line with such a byte or more than 16 digits is read again digit by digit
+        // to say where it goes wrong (or, for leading zeros, that it is fine).
         var address: UInt64 = 0
+        var invalid = false
         while cursor < end {
             let byte = bytes[cursor]
             if byte == 0x20 { break }
             // 0-9, then a-f (wrapping subtraction: anything below '0' or 'a' is far above 9 or 5).
-            var digit = byte &- 0x30
-            if digit > 9 {
-                digit = byte &- 0x61
-                guard digit < 6 else { throw fail(cursor, "address is not hexadecimal") }
-                digit += 10
-            }
-            guard address >> 60 == 0 else { throw fail(cursor, "address wider than 64 bits") }
-            address = address << 4 | UInt64(digit)
+            let decimal = byte &- 0x30, letter = byte &- 0x61
+            invalid = invalid || (decimal > 9 && letter > 5)
+            address = address &<< 4 | UInt64(decimal <= 9 ? decimal : letter &+ 10)
             cursor += 1
+        }
+        if invalid || cursor - start > 16 {
+            address = try Self.exactAddress(bytes, start, cursor, fail)
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
         cursor += 1
@@ -312,13 +314,12 @@ public struct NumaMapsScanner {
             cursor += 19
         }
         while cursor < end && bytes[cursor] != 0x20 { cursor += 1 }
-        let parsedPolicy: MemoryPolicy
         do {
-            parsedPolicy = try policy(bytes, policyStart, cursor)
+            try setPolicy(bytes, policyStart, cursor)
         } catch {
             throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
         }
-        current.reset(address: address, policy: parsedPolicy)
+        current.reset(address: address)
         var pageSizeStart = end
         // Remaining tokens: `key=value` or bare words, separated by single spaces.
         while cursor < end {
@@ -377,7 +378,7 @@ public struct NumaMapsScanner {
             guard let value = decimal else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
-                if isNode || known != nil || counter(bytes, tokenStart, equalsAt) != nil {
+                if isNode || known != nil || Self.counter(bytes, tokenStart, equalsAt) != nil {
                     throw fail(equalsAt + 1, "\"\(Self.text(bytes, tokenStart, equalsAt))\" needs a decimal count")
                 }
                 continue
@@ -389,7 +390,7 @@ public struct NumaMapsScanner {
                 current.nodePages.append(.init(node: node, pages: value))
                 continue
             }
-            if let key = known?.counter ?? counter(bytes, tokenStart, equalsAt) {
+            if let key = known?.counter ?? Self.counter(bytes, tokenStart, equalsAt) {
                 switch key {
                 case .anon: current.anon = value
                 case .dirty: current.dirty = value
@@ -408,9 +409,31 @@ public struct NumaMapsScanner {
         previousTail = tail
     }
 
+    /// The address in `start..<end`, digit by digit: the first byte that is not a lowercase
+    /// hex digit, or the digit that takes it past 64 bits, is the error's column.
+    private static func exactAddress(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ fail: (Int, String) -> ParseError
+    ) throws(ParseError) -> UInt64 {
+        var address: UInt64 = 0
+        for cursor in start..<end {
+            let byte = bytes[cursor]
+            var digit = byte &- 0x30
+            if digit > 9 {
+                digit = byte &- 0x61
+                guard digit < 6 else { throw fail(cursor, "address is not hexadecimal") }
+                digit += 10
+            }
+            guard address >> 60 == 0 else { throw fail(cursor, "address wider than 64 bits") }
+            address = address << 4 | UInt64(digit)
+        }
+        return address
+    }
+
     /// Every count must make real bytes: each node's pages times the page size, and their
     /// sum, below 2^63 (`KernelArithmetic`), so no tally of what was parsed can trap.
-    private func checkSizes(
+    /// (Mutating only so that the scanner is passed by reference: a non-mutating method called
+    /// from `parseLine` was handed a copy of the whole scanner at every line.)
+    private mutating func checkSizes(
         _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, pageSizeStart: Int, _ fail: (Int, String) -> ParseError
     ) throws(ParseError) {
         if let size = current.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
@@ -482,7 +505,7 @@ public struct NumaMapsScanner {
         }
     }
 
-    private func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
+    private static func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
         // Every counter starts with one of these letters: most other keys (N0, file) are
         // turned away on one byte.
         switch bytes[start] {

@@ -77,6 +77,33 @@ final class NumaMapsParserTests: XCTestCase {
         }
     }
 
+    /// Addresses are read without a branch per digit, and a line with a byte that is not a
+    /// lowercase hex digit, or more than 16 digits, is read again digit by digit: the error
+    /// names the first such byte (or the digit that passes 64 bits) as before, and leading
+    /// zeros beyond 16 digits still parse.
+    func testAddressesAndWhereTheyGoWrong() throws {
+        XCTAssertEqual(try NumaMapsParser.parseLine("ffffffffff600000 default").address, 0xFFFF_FFFF_FF60_0000)
+        XCTAssertEqual(try NumaMapsParser.parseLine("00400000 default").address, 0x40_0000)
+        XCTAssertEqual(try NumaMapsParser.parseLine("0123456789abcdef default").address, 0x0123_4567_89AB_CDEF)
+        XCTAssertEqual(try NumaMapsParser.parseLine("0000fedcba9876543210 default").address, 0xFEDC_BA98_7654_3210)
+        for (line, column, reason) in [
+            ("7G00 default", 2, "address is not hexadecimal"),
+            ("7f0A default", 4, "address is not hexadecimal"),
+            ("7f:0 default", 3, "address is not hexadecimal"),
+            ("1ffffffffffffffff default", 17, "address wider than 64 bits"),
+            ("1fffffffffffffffG default", 17, "address is not hexadecimal"),
+            ("1ffffffffffffffff0G default", 17, "address wider than 64 bits"),
+            ("7f00", 5, "expected an address followed by a policy"),
+            (" default", 1, "expected an address followed by a policy"),
+        ] {
+            XCTAssertThrowsError(try NumaMapsParser.parseLine(line), line) { error in
+                let parsed = error as? ParseError
+                XCTAssertEqual(parsed?.column, column, line)
+                XCTAssertEqual(parsed?.reason, reason, line)
+            }
+        }
+    }
+
     /// The usual counters are matched with their `=` at the token's start; a key that only
     /// begins like one (or has no `=`) must not be taken for it, and every counter still lands
     /// in its own field.
