@@ -1,7 +1,7 @@
 /// Bytes per node of one process, summed as numa_maps is scanned, in the two breakdowns
 /// inspect and audit need: numastat -p's categories, and backing (what follows the memory
-/// policy versus page cache). Kept as arrays indexed by node id so adding a mapping costs a
-/// few array writes, not a dictionary per mapping.
+/// policy versus page cache). Kept in one flat array of per-node rows so adding a mapping
+/// costs a few array writes, not a dictionary per mapping.
 public struct MemoryTally: Equatable, Sendable {
     /// numastat -p's rows: a mapping is Huge, Heap, Stack or else Private (numastat.c).
     public enum Category: Int, CaseIterable, Sendable {
@@ -22,12 +22,36 @@ public struct MemoryTally: Equatable, Sendable {
         public var bytes: [Int]
     }
 
-    public private(set) var byCategory: [[Int]] = Array(repeating: [], count: Category.allCases.count)
-    public private(set) var byBacking: [[Int]] = Array(repeating: [], count: Backing.allCases.count)
-    public private(set) var policies: [PolicyUsage] = []
+    /// One row per node, every sum a mapping's bytes go to in one place: numastat's four
+    /// categories, the three backings, then one slot per policy (in the order first seen). One
+    /// flat array, so adding a node's pages is three adds after one uniqueness check, where
+    /// an array per category, backing and policy cost six checks and a retain per line.
+    private var rows: [Int] = []
+    private var rowWidth = MemoryTally.policySlots
+    private var nodeCount = 0
+    private var policyList: [MemoryPolicy] = []
+    private var policyMappings: [Int] = []
+    /// Per policy, one past the highest node a mapping with it had a count for: the length of
+    /// its `bytes`, as when each policy kept its own array.
+    private var policyWidths: [Int] = []
     public private(set) var mappings = 0
 
-    public init() {}
+    /// Where a row's backings and policies start: the counts of `Category` and `Backing`,
+    /// spelled as literals so the hot path reads constants (init checks they still agree).
+    private static let backingSlots = 4
+    private static let policySlots = 7
+
+    public init() {
+        assert(Self.backingSlots == Category.allCases.count && Self.policySlots == Self.backingSlots + Backing.allCases.count)
+    }
+
+    /// Each policy seen, with its mapping count and bytes per node (indexed by node id).
+    public var policies: [PolicyUsage] {
+        policyList.indices.map { index in
+            PolicyUsage(policy: policyList[index], mappings: policyMappings[index],
+                        bytes: (0..<policyWidths[index]).map { rows[$0 * rowWidth + Self.policySlots + index] })
+        }
+    }
 
     public static func backing(of mapping: Mapping) -> Backing {
         guard mapping.fileBacked, !mapping.huge else { return .anonymous }
@@ -74,37 +98,52 @@ public struct MemoryTally: Equatable, Sendable {
 
     private mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages]) {
         mappings += 1
-        policies[added.policy].mappings += 1
-        // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
-        // real-looking lines can still add up past Int.max (see KernelArithmetic).
+        policyMappings[added.policy] += 1
         for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
+            if entry.node >= nodeCount { addNodes(through: entry.node) }
+            if entry.node >= policyWidths[added.policy] { policyWidths[added.policy] = entry.node + 1 }
+            // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
+            // real-looking lines can still add up past Int.max (see KernelArithmetic).
             let bytes = KernelArithmetic.product(entry.pages, added.pageBytes)
-            Self.add(bytes, at: entry.node, to: &byCategory[added.category])
-            Self.add(bytes, at: entry.node, to: &byBacking[added.backing])
-            Self.add(bytes, at: entry.node, to: &policies[added.policy].bytes)
+            let row = entry.node * rowWidth
+            rows.withUnsafeMutableBufferPointer { rows in
+                let category = row + added.category, backing = row + Self.backingSlots + added.backing
+                let policy = row + Self.policySlots + added.policy
+                rows[category] = KernelArithmetic.sum(rows[category], bytes)
+                rows[backing] = KernelArithmetic.sum(rows[backing], bytes)
+                rows[policy] = KernelArithmetic.sum(rows[policy], bytes)
+            }
         }
     }
 
-    /// Equal sums are equal tallies, whatever order the mappings came in (the lookup caches
-    /// are not compared).
+    private mutating func addNodes(through node: Int) {
+        rows.append(contentsOf: repeatElement(0, count: (node + 1 - nodeCount) * rowWidth))
+        nodeCount = node + 1
+    }
+
+    /// Equal sums are equal tallies: the same mapping count, the same policies (in the order
+    /// first seen, each with its bytes per node) and the same bytes on every node in every
+    /// category and backing (a node with nothing counted there equals a node not seen).
     public static func == (lhs: MemoryTally, rhs: MemoryTally) -> Bool {
-        lhs.byCategory == rhs.byCategory && lhs.byBacking == rhs.byBacking && lhs.policies == rhs.policies && lhs.mappings == rhs.mappings
+        guard lhs.mappings == rhs.mappings, lhs.policies == rhs.policies else { return false }
+        return (0..<max(lhs.nodeCount, rhs.nodeCount)).allSatisfy { node in
+            Category.allCases.allSatisfy { lhs.bytes($0, on: node) == rhs.bytes($0, on: node) }
+                && Backing.allCases.allSatisfy { lhs.bytes($0, on: node) == rhs.bytes($0, on: node) }
+        }
     }
 
     /// Nodes holding any of this process's pages.
     public var nodes: [Int] {
-        let width = byCategory.map(\.count).max() ?? 0
-        return (0..<width).filter { node in byCategory.contains { node < $0.count && $0[node] != 0 } }
+        (0..<nodeCount).filter { node in Category.allCases.contains { bytes($0, on: node) != 0 } }
     }
 
-    public func bytes(_ category: Category, on node: Int) -> Int { Self.value(byCategory[category.rawValue], node) }
-    public func bytes(_ backing: Backing, on node: Int) -> Int { Self.value(byBacking[backing.rawValue], node) }
+    public func bytes(_ category: Category, on node: Int) -> Int { slot(category.rawValue, node) }
+    public func bytes(_ backing: Backing, on node: Int) -> Int { slot(Self.backingSlots + backing.rawValue, node) }
 
-    public func total(_ backing: Backing) -> Int { byBacking[backing.rawValue].saturatingSum }
+    public func total(_ backing: Backing) -> Int { (0..<nodeCount).lazy.map { self.bytes(backing, on: $0) }.saturatingSum }
 
     public func bytes(_ backing: Backing, outside nodes: IDSet) -> Int {
-        let values = byBacking[backing.rawValue]
-        return values.indices.lazy.filter { !nodes.contains($0) }.map { values[$0] }.saturatingSum
+        (0..<nodeCount).lazy.filter { !nodes.contains($0) }.map { self.bytes(backing, on: $0) }.saturatingSum
     }
 
     /// The share of anonymous memory held off `nodes`, 0 when there is none: what a
@@ -114,24 +153,29 @@ public struct MemoryTally: Equatable, Sendable {
         return anonymous > 0 ? Double(bytes(.anonymous, outside: nodes)) / Double(anonymous) : 0
     }
 
-    static func value(_ values: [Int], _ node: Int) -> Int { node >= 0 && node < values.count ? values[node] : 0 }
-
-    private static func add(_ bytes: Int, at node: Int, to values: inout [Int]) {
-        if node >= values.count { values.append(contentsOf: repeatElement(0, count: node - values.count + 1)) }
-        values[node] = KernelArithmetic.sum(values[node], bytes)
-    }
+    private func slot(_ slot: Int, _ node: Int) -> Int { node >= 0 && node < nodeCount ? rows[node * rowWidth + slot] : 0 }
 
     /// Few distinct policies per process; the last one used is almost always the next.
     private var lastUsage = 0
 
     private mutating func usageIndex(for policy: MemoryPolicy) -> Int {
-        if lastUsage < policies.count && policies[lastUsage].policy == policy { return lastUsage }
-        if let index = policies.firstIndex(where: { $0.policy == policy }) {
+        if lastUsage < policyList.count && policyList[lastUsage] == policy { return lastUsage }
+        if let index = policyList.firstIndex(of: policy) {
             lastUsage = index
             return index
         }
-        policies.append(PolicyUsage(policy: policy, mappings: 0, bytes: []))
-        lastUsage = policies.count - 1
+        // A new policy: every node's row gets its slot (rare: a process has a few policies).
+        let width = rowWidth + 1
+        var widened = [Int](repeating: 0, count: nodeCount * width)
+        for node in 0..<nodeCount {
+            for slot in 0..<rowWidth { widened[node * width + slot] = rows[node * rowWidth + slot] }
+        }
+        rows = widened
+        rowWidth = width
+        policyList.append(policy)
+        policyMappings.append(0)
+        policyWidths.append(0)
+        lastUsage = policyList.count - 1
         return lastUsage
     }
 }

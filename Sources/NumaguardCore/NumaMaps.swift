@@ -143,6 +143,8 @@ public struct NumaMapsScanner {
     private var current = Mapping(address: 0, policy: .default)
     /// The spelling of `current.policy`: a line spelling its policy the same way keeps it.
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
+    /// False when the last spelling is a word that begins a two-word one (`samePolicyLength`).
+    private var lastPolicyMayBeMatched = true
     private var policies: [String: MemoryPolicy] = [:]
     /// The previous line's bytes after its address, while they are still in the chunk being
     /// scanned and `current` is that line's mapping: nil at each chunk's start, after a line
@@ -249,6 +251,20 @@ public struct NumaMapsScanner {
         return true
     }
 
+    /// The length of the last policy's spelling when the line spells its policy the same way
+    /// at `at` (the whole token: a space or the line's end follows), else nil. Not when the last
+    /// spelling is `prefer`: the line may go on as `prefer (many)`, one token with a space.
+    private func samePolicyLength(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
+        let length = lastPolicyBytes.count
+        guard end - at >= length, at + length == end || bytes[at + length] == 0x20, lastPolicyMayBeMatched,
+              let base = bytes.baseAddress else { return nil }
+        let same = lastPolicyBytes.withUnsafeBufferPointer { last in
+            guard let spelling = last.baseAddress else { return false }
+            return memcmp(spelling, base + at, length) == 0
+        }
+        return same ? length : nil
+    }
+
     /// Sets `current.policy` from its spelling. Consecutive lines almost always share a policy:
     /// compare bytes with the last one, and leave the policy in place (no copy, no retain)
     /// when they match, before hashing a new String.
@@ -268,6 +284,7 @@ public struct NumaMapsScanner {
             policies[spelling] = parsed
         }
         lastPolicyBytes = Array(slice)
+        lastPolicyMayBeMatched = !Self.equals(bytes, start, end, "prefer") && !Self.equals(bytes, start, end, "weighted")
         current.policy = parsed
     }
 
@@ -306,18 +323,23 @@ public struct NumaMapsScanner {
         }
         repeated = false
         previousTail = nil
-        // Policy: two kernel spellings contain a space, so skip over them before looking for the token's end.
+        // Policy: almost always spelled as on the line before, and then `current` has it already.
         let policyStart = cursor
-        if Self.hasPrefix(bytes, cursor, end, "prefer (many)") {
-            cursor += 13
-        } else if Self.hasPrefix(bytes, cursor, end, "weighted interleave") {
-            cursor += 19
-        }
-        while cursor < end && bytes[cursor] != 0x20 { cursor += 1 }
-        do {
-            try setPolicy(bytes, policyStart, cursor)
-        } catch {
-            throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
+        if let length = samePolicyLength(bytes, cursor, end) {
+            cursor += length
+        } else {
+            // Two kernel spellings contain a space, so skip over them before looking for the token's end.
+            if Self.hasPrefix(bytes, cursor, end, "prefer (many)") {
+                cursor += 13
+            } else if Self.hasPrefix(bytes, cursor, end, "weighted interleave") {
+                cursor += 19
+            }
+            while cursor < end && bytes[cursor] != 0x20 { cursor += 1 }
+            do {
+                try setPolicy(bytes, policyStart, cursor)
+            } catch {
+                throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
+            }
         }
         current.reset(address: address)
         var pageSizeStart = end
