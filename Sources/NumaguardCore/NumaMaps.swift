@@ -293,23 +293,28 @@ public struct NumaMapsScanner {
             ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)
         }
         var cursor = start
-        // Address: hex digits up to the first space. The kernel prints 8 to 16 lowercase digits:
-        // they are taken without a branch per digit, any byte that is not one noted on the way,
-        // and only a line with such a byte or more than 16 digits is read again digit by digit
-        // to say where it goes wrong (or, for leading zeros, that it is fine).
+        // Address: hex digits up to the first space, eight bytes at a time (`HexAddress`);
+        // else byte by byte, and a line with a byte that is not a lowercase hex digit or more
+        // than 16 digits read again digit by digit to say where it goes wrong (or, for leading
+        // zeros, that it is fine).
         var address: UInt64 = 0
-        var invalid = false
-        while cursor < end {
-            let byte = bytes[cursor]
-            if byte == 0x20 { break }
-            // 0-9, then a-f (wrapping subtraction: anything below '0' or 'a' is far above 9 or 5).
-            let decimal = byte &- 0x30, letter = byte &- 0x61
-            invalid = invalid || (decimal > 9 && letter > 5)
-            address = address &<< 4 | UInt64(decimal <= 9 ? decimal : letter &+ 10)
-            cursor += 1
-        }
-        if invalid || cursor - start > 16 {
-            address = try Self.exactAddress(bytes, start, cursor, fail)
+        if let leading = HexAddress.leading(bytes, start, end) {
+            address = leading.value
+            cursor += leading.digits
+        } else {
+            var invalid = false
+            while cursor < end {
+                let byte = bytes[cursor]
+                if byte == 0x20 { break }
+                // 0-9, then a-f (wrapping subtraction: anything below '0' or 'a' is far above 9 or 5).
+                let decimal = byte &- 0x30, letter = byte &- 0x61
+                invalid = invalid || (decimal > 9 && letter > 5)
+                address = address &<< 4 | UInt64(decimal <= 9 ? decimal : letter &+ 10)
+                cursor += 1
+            }
+            if invalid || cursor - start > 16 {
+                address = try Self.exactAddress(bytes, start, cursor, fail)
+            }
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
         cursor += 1
