@@ -131,9 +131,13 @@ build_policy() {
     local sanitize=-sanitize=fuzzer,address
     local includes=(-I "$modules" -I Sources/CYAML -I Sources/CLinux/include -I Sources/CCap)
     echo "fuzz.sh: building $out/policy"
-    # numaguard's one C shim (raw memory-policy and affinity syscalls).
+    # numaguard's one C shim (raw memory-policy and affinity syscalls), and the start-up file
+    # NumaguardHost's RuntimeStart calls into (its constructor does nothing in a dynamically
+    # linked binary such as this one). ArgumentVector.c is not needed: nothing here calls it.
     cached clinux "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CLinux/include \
         Sources/CLinux/CLinux.c -o "$obj/clinux.o" -- Sources/CLinux/CLinux.c Sources/CLinux/include/CLinux.h
+    cached clinux-backtracer "$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CLinux/include \
+        Sources/CLinux/BacktracerSetting.c -o "$obj/clinux-backtracer.o" -- Sources/CLinux/BacktracerSetting.c Sources/CLinux/include/CLinux.h
     # numaguard's modules: -Onone keeps the rebuild after an edit to a few seconds.
     # Each is keyed by its own sources and those of the modules before it (which include the
     # ones it imports). NumaguardPolicy comes before NumaguardHost: it does not import it.
