@@ -20,6 +20,14 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
 
     public var isEmpty: Bool { words.isEmpty }
 
+    /// Whether the two share their storage, which makes them equal without comparing a word
+    /// (a copy of a set shares it until either changes); false says nothing.
+    public func sharesStorage(with other: IDSet) -> Bool {
+        words.withUnsafeBufferPointer { mine in
+            other.words.withUnsafeBufferPointer { theirs in mine.baseAddress == theirs.baseAddress && mine.count == theirs.count }
+        }
+    }
+
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 
     public func contains(_ member: Int) -> Bool {

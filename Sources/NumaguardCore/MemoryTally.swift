@@ -157,8 +157,18 @@ public struct MemoryTally: Equatable, Sendable {
 
     /// Few distinct policies per process; the last one used is almost always the next.
     private var lastUsage = 0
+    /// The policy `lastUsage` was last found for, as it was handed in (see `usageIndex`).
+    private var lastPolicy = MemoryPolicy.default
 
     private mutating func usageIndex(for policy: MemoryPolicy) -> Int {
+        // A scanner keeps one policy value while lines spell it alike, so the last policy's node
+        // set is usually this one's very storage: equal without a comparison or a copy.
+        if lastUsage < policyList.count, lastPolicy.mode == policy.mode, lastPolicy.nodes.sharesStorage(with: policy.nodes),
+           lastPolicy.staticNodes == policy.staticNodes, lastPolicy.relativeNodes == policy.relativeNodes,
+           lastPolicy.balancing == policy.balancing {
+            return lastUsage
+        }
+        lastPolicy = policy
         if lastUsage < policyList.count && policyList[lastUsage] == policy { return lastUsage }
         if let index = policyList.firstIndex(of: policy) {
             lastUsage = index

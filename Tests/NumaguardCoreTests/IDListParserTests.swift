@@ -45,6 +45,20 @@ final class IDListParserTests: XCTestCase {
         XCTAssertThrowsError(try IDListParser.parseMask(""))
     }
 
+    /// A copy shares its storage until either changes, which proves it equal; sets built apart
+    /// may be equal without sharing, so a false answer proves nothing.
+    func testSharedStorageMeansEqual() {
+        let set = IDSet([0, 3, 64, 200])
+        var copy = set
+        XCTAssertTrue(copy.sharesStorage(with: set))
+        XCTAssertTrue(IDSet().sharesStorage(with: IDSet()), "empty sets are equal, and share the empty storage")
+        XCTAssertFalse(IDSet([0, 3, 64, 200]).sharesStorage(with: set), "equal but built apart")
+        XCTAssertEqual(IDSet([0, 3, 64, 200]), set)
+        copy.insert(5)
+        XCTAssertFalse(copy.sharesStorage(with: set))
+        XCTAssertNotEqual(copy, set)
+    }
+
     func testSetAlgebra() throws {
         let a = try IDListParser.parse("0-7")
         let b = try IDListParser.parse("4-11")
