@@ -18,17 +18,25 @@
 // environment: the programs numaguard runs and the tool it execs inherit the environment exactly
 // as numaguard received it. An operator's own SWIFT_BACKTRACE is left alone and obeyed.
 //
-// Only a statically linked executable does this: there the runtime is initialized by the same
-// constructor pass, after this one. In a dynamically linked one (the test builds) the runtime is
-// a shared library, initialized before the executable's constructors, and the setting would
-// come too late to matter and linger in the environment: there is no `_DYNAMIC` in a static
-// non-PIE executable, so the weak reference below tells the two apart.
+// Only numaguard's own executables do this, and only statically linked. Each defines
+// `numaguard_front_answers_backtracer` or `numaguard_tool_answers_backtracer` (a @_cdecl
+// function in its main.swift), promising that its main
+// calls clinux_restore_environment() first; another program that links numaguard's libraries
+// defines no such symbol, and its environment is left alone. In a dynamically linked executable
+// (the test builds) the runtime is a shared library, initialized before the executable's
+// constructors, so the setting would come too late to matter and linger in the environment:
+// there is no `_DYNAMIC` in a static non-PIE executable, so that weak reference tells the two
+// apart. Crash backtraces stay off, as they were: the helper is never installed beside
+// numaguard (with a Swift toolchain under the same prefix the runtime could have found one).
 
 #include <stdlib.h>
 
 #include "CLinux.h"
 
 extern char _DYNAMIC[] __attribute__((weak));
+// One name per executable: the test builds link both main modules into one binary.
+extern void numaguard_front_answers_backtracer(void) __attribute__((weak));
+extern void numaguard_tool_answers_backtracer(void) __attribute__((weak));
 
 // putenv keeps this very array in the environment (no copy), so it must outlive the entry.
 static char backtracer_setting[] = "SWIFT_BACKTRACE=enable=no,interactive=no,color=no,swift-backtrace=/nonexistent/swift-backtrace";
@@ -37,7 +45,7 @@ static int backtracer_setting_added;
 // Priority 102: after the argument capture (101), before any unprioritized C++ constructor,
 // which is where the runtime's are.
 __attribute__((constructor(102), used)) static void clinux_answer_backtracer(void) {
-    if (_DYNAMIC != 0 || getenv("SWIFT_BACKTRACE") != 0) {
+    if ((numaguard_front_answers_backtracer == 0 && numaguard_tool_answers_backtracer == 0) || _DYNAMIC != 0 || getenv("SWIFT_BACKTRACE") != 0) {
         return;
     }
     if (putenv(backtracer_setting) == 0) {

@@ -50,6 +50,14 @@ public struct MemoryPolicy: Hashable, Sendable {
 
     public static let `default` = MemoryPolicy(mode: .default)
 
+    /// True when `other` is this value itself or a copy of it (its node set shares this one's
+    /// storage, every other field equal): equal without comparing the sets; false says
+    /// nothing. Here beside the fields, so one added later is not left out.
+    public func isSameValue(as other: MemoryPolicy) -> Bool {
+        mode == other.mode && staticNodes == other.staticNodes && relativeNodes == other.relativeNodes
+            && balancing == other.balancing && nodes.sharesStorage(with: other.nodes)
+    }
+
     /// Exactly what `mpol_to_str` prints, so a report can be grepped against numa_maps.
     public var kernelSpelling: String {
         var text = mode.kernelName

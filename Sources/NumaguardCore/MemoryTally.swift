@@ -22,35 +22,32 @@ public struct MemoryTally: Equatable, Sendable {
         public var bytes: [Int]
     }
 
-    /// One row per node, every sum a mapping's bytes go to in one place: numastat's four
-    /// categories, the three backings, then one slot per policy (in the order first seen). One
-    /// flat array, so adding a node's pages is three adds after one uniqueness check, where
-    /// an array per category, backing and policy cost six checks and a retain per line.
+    /// One row per node holding the sums every mapping adds to: numastat's four categories,
+    /// then the three backings. One flat array of fixed-width rows, so adding a node's pages
+    /// is two adds after one uniqueness check (an array per category and backing cost four).
     private var rows: [Int] = []
-    private var rowWidth = MemoryTally.policySlots
     private var nodeCount = 0
+    /// Per policy in the order first seen: the policy, its mapping count and its bytes per
+    /// node, each array as long as that policy's own highest node (so many policies cost what
+    /// their own lines name, never policies × nodes).
     private var policyList: [MemoryPolicy] = []
     private var policyMappings: [Int] = []
-    /// Per policy, one past the highest node a mapping with it had a count for: the length of
-    /// its `bytes`, as when each policy kept its own array.
-    private var policyWidths: [Int] = []
+    private var policyBytes: [[Int]] = []
+    private var policyIndex: [MemoryPolicy: Int] = [:]
     public private(set) var mappings = 0
 
-    /// Where a row's backings and policies start: the counts of `Category` and `Backing`,
+    /// A row's width and where its backings start: the counts of `Category` and `Backing`,
     /// spelled as literals so the hot path reads constants (init checks they still agree).
     private static let backingSlots = 4
-    private static let policySlots = 7
+    private static let rowWidth = 7
 
     public init() {
-        assert(Self.backingSlots == Category.allCases.count && Self.policySlots == Self.backingSlots + Backing.allCases.count)
+        assert(Self.backingSlots == Category.allCases.count && Self.rowWidth == Self.backingSlots + Backing.allCases.count)
     }
 
     /// Each policy seen, with its mapping count and bytes per node (indexed by node id).
     public var policies: [PolicyUsage] {
-        policyList.indices.map { index in
-            PolicyUsage(policy: policyList[index], mappings: policyMappings[index],
-                        bytes: (0..<policyWidths[index]).map { rows[$0 * rowWidth + Self.policySlots + index] })
-        }
+        policyList.indices.map { PolicyUsage(policy: policyList[$0], mappings: policyMappings[$0], bytes: policyBytes[$0]) }
     }
 
     public static func backing(of mapping: Mapping) -> Backing {
@@ -101,24 +98,27 @@ public struct MemoryTally: Equatable, Sendable {
         policyMappings[added.policy] += 1
         for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
             if entry.node >= nodeCount { addNodes(through: entry.node) }
-            if entry.node >= policyWidths[added.policy] { policyWidths[added.policy] = entry.node + 1 }
             // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
             // real-looking lines can still add up past Int.max (see KernelArithmetic).
             let bytes = KernelArithmetic.product(entry.pages, added.pageBytes)
-            let row = entry.node * rowWidth
+            let row = entry.node * Self.rowWidth
             rows.withUnsafeMutableBufferPointer { rows in
                 let category = row + added.category, backing = row + Self.backingSlots + added.backing
-                let policy = row + Self.policySlots + added.policy
                 rows[category] = KernelArithmetic.sum(rows[category], bytes)
                 rows[backing] = KernelArithmetic.sum(rows[backing], bytes)
-                rows[policy] = KernelArithmetic.sum(rows[policy], bytes)
             }
+            Self.add(bytes, at: entry.node, to: &policyBytes[added.policy])
         }
     }
 
     private mutating func addNodes(through node: Int) {
-        rows.append(contentsOf: repeatElement(0, count: (node + 1 - nodeCount) * rowWidth))
+        rows.append(contentsOf: repeatElement(0, count: (node + 1 - nodeCount) * Self.rowWidth))
         nodeCount = node + 1
+    }
+
+    private static func add(_ bytes: Int, at node: Int, to values: inout [Int]) {
+        if node >= values.count { values.append(contentsOf: repeatElement(0, count: node - values.count + 1)) }
+        values[node] = KernelArithmetic.sum(values[node], bytes)
     }
 
     /// Equal sums are equal tallies: the same mapping count, the same policies (in the order
@@ -153,7 +153,7 @@ public struct MemoryTally: Equatable, Sendable {
         return anonymous > 0 ? Double(bytes(.anonymous, outside: nodes)) / Double(anonymous) : 0
     }
 
-    private func slot(_ slot: Int, _ node: Int) -> Int { node >= 0 && node < nodeCount ? rows[node * rowWidth + slot] : 0 }
+    private func slot(_ slot: Int, _ node: Int) -> Int { node >= 0 && node < nodeCount ? rows[node * Self.rowWidth + slot] : 0 }
 
     /// Few distinct policies per process; the last one used is almost always the next.
     private var lastUsage = 0
@@ -161,31 +161,19 @@ public struct MemoryTally: Equatable, Sendable {
     private var lastPolicy = MemoryPolicy.default
 
     private mutating func usageIndex(for policy: MemoryPolicy) -> Int {
-        // A scanner keeps one policy value while lines spell it alike, so the last policy's node
-        // set is usually this one's very storage: equal without a comparison or a copy.
-        if lastUsage < policyList.count, lastPolicy.mode == policy.mode, lastPolicy.nodes.sharesStorage(with: policy.nodes),
-           lastPolicy.staticNodes == policy.staticNodes, lastPolicy.relativeNodes == policy.relativeNodes,
-           lastPolicy.balancing == policy.balancing {
-            return lastUsage
-        }
+        // A scanner keeps one policy value while lines spell it alike: usually this is the
+        // last one's very storage, equal without a comparison or a copy.
+        if lastUsage < policyList.count, lastPolicy.isSameValue(as: policy) { return lastUsage }
         lastPolicy = policy
-        if lastUsage < policyList.count && policyList[lastUsage] == policy { return lastUsage }
-        if let index = policyList.firstIndex(of: policy) {
+        if let index = policyIndex[policy] {
             lastUsage = index
             return index
         }
-        // A new policy: every node's row gets its slot (rare: a process has a few policies).
-        let width = rowWidth + 1
-        var widened = [Int](repeating: 0, count: nodeCount * width)
-        for node in 0..<nodeCount {
-            for slot in 0..<rowWidth { widened[node * width + slot] = rows[node * rowWidth + slot] }
-        }
-        rows = widened
-        rowWidth = width
         policyList.append(policy)
         policyMappings.append(0)
-        policyWidths.append(0)
+        policyBytes.append([])
         lastUsage = policyList.count - 1
+        policyIndex[policy] = lastUsage
         return lastUsage
     }
 }

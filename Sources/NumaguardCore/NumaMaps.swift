@@ -138,6 +138,8 @@ public enum NumaMapsParser {
 /// parsed again: it is the previous mapping at a new address, and the visitor is told so.
 public struct NumaMapsScanner {
     public let keepsFilePaths: Bool
+    /// Distinct policy spellings one numa_maps may hold (`setPolicy`).
+    public static let maximumPolicies = 4096
     private var carry: [UInt8] = []
     private var lineNumber = 1
     private var current = Mapping(address: 0, policy: .default)
@@ -280,6 +282,13 @@ public struct NumaMapsScanner {
         if let known = policies[spelling] {
             parsed = known
         } else {
+            // A bound on what one file can make the scanner and a tally keep: a process with
+            // more distinct policies than this is not a real workload (a captured tree can be
+            // anything).
+            guard policies.count < Self.maximumPolicies else {
+                throw ParseError(what: "memory policy", input: spelling, column: 1,
+                                 reason: "more than \(Self.maximumPolicies) distinct memory policies in one numa_maps")
+            }
             parsed = try MemoryPolicy.parse(spelling)
             policies[spelling] = parsed
         }

@@ -26,3 +26,9 @@ if let status = CommandRouting.preflight(arguments) {
     exit(status)
 }
 Numaguard.main()
+
+/// Tells CLinux's start-up code (BacktracerSetting.c) that this executable's first statement
+/// is `RuntimeStart.restoreEnvironment()`, so it may answer the Swift runtime's backtracer set-up
+/// through the environment; a program without this symbol is left alone.
+@_cdecl("numaguard_tool_answers_backtracer")
+public func numaguardToolAnswersBacktracer() {}

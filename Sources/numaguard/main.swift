@@ -30,3 +30,9 @@ if texts.count == arguments.count - 1, let status = QuickCommand.parse(texts)?.e
     exit(status)
 }
 exit(ToolHandoff.exec())
+
+/// Tells CLinux's start-up code (BacktracerSetting.c) that this executable's first statement
+/// is `RuntimeStart.restoreEnvironment()`, so it may answer the Swift runtime's backtracer set-up
+/// through the environment; a program without this symbol is left alone.
+@_cdecl("numaguard_front_answers_backtracer")
+public func numaguardFrontAnswersBacktracer() {}

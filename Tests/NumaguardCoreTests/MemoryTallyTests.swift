@@ -106,6 +106,32 @@ final class MemoryTallyTests: XCTestCase {
         XCTAssertEqual(tally.bytes(.mixed, on: 1), 3 * 4096)
     }
 
+    /// What a tally keeps is bounded by what its lines name: the scanner refuses a file's
+    /// 4097th distinct policy at its line and column, and 4096 policies that each reach node
+    /// 1023 are tallied in one pass, each keeping only its own bytes.
+    func testDistinctPoliciesAreBounded() throws {
+        func file(_ count: Int) -> [UInt8] {
+            Array((0..<count).map { "7f\(String($0, radix: 16)) bind:\($0) anon=1 dirty=1 N1023=1 kernelpagesize_kB=4\n" }.joined().utf8)
+        }
+        var tally = MemoryTally()
+        var scanner = NumaMapsScanner(keepsFilePaths: false)
+        try file(NumaMapsScanner.maximumPolicies).withUnsafeBufferPointer { bytes in
+            try scanner.scan(bytes) { tally.add($0) }
+        }
+        XCTAssertEqual(tally.policies.count, 4096)
+        XCTAssertEqual(tally.mappings, 4096)
+        XCTAssertEqual(tally.bytes(.private, on: 1023), 4096 * 4096)
+        XCTAssertEqual(tally.policies.last?.bytes.count, 1024)
+
+        var refusing = NumaMapsScanner(keepsFilePaths: false)
+        XCTAssertThrowsError(try file(4097).withUnsafeBufferPointer { bytes in try refusing.scan(bytes) { _ in } }) { error in
+            let parsed = error as? ParseError
+            XCTAssertEqual(parsed?.what, "numa_maps line 4097")
+            XCTAssertEqual(parsed?.column, 8, "the policy's column: 7f1000 bind:4096")
+            XCTAssertEqual(parsed?.reason, "more than 4096 distinct memory policies in one numa_maps")
+        }
+    }
+
     /// Equal sums are equal tallies whatever the order, and a different sum is not equal.
     func testEqualityIsTheSums() throws {
         let mappings = try NumaMapsParser.parse("""
