@@ -302,28 +302,16 @@ public struct NumaMapsScanner {
             ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)
         }
         var cursor = start
-        // Address: hex digits up to the first space, eight bytes at a time (`HexAddress`);
-        // else byte by byte, and a line with a byte that is not a lowercase hex digit or more
-        // than 16 digits read again digit by digit to say where it goes wrong (or, for leading
-        // zeros, that it is fine).
-        var address: UInt64 = 0
+        // Address: hex digits up to the first space, eight bytes at a time (`HexAddress`); what
+        // that does not take (16 digits, a short line, any other byte) digit by digit, which
+        // also says where such a line goes wrong.
+        let address: UInt64
         if let leading = HexAddress.leading(bytes, start, end) {
             address = leading.value
             cursor += leading.digits
         } else {
-            var invalid = false
-            while cursor < end {
-                let byte = bytes[cursor]
-                if byte == 0x20 { break }
-                // 0-9, then a-f (wrapping subtraction: anything below '0' or 'a' is far above 9 or 5).
-                let decimal = byte &- 0x30, letter = byte &- 0x61
-                invalid = invalid || (decimal > 9 && letter > 5)
-                address = address &<< 4 | UInt64(decimal <= 9 ? decimal : letter &+ 10)
-                cursor += 1
-            }
-            if invalid || cursor - start > 16 {
-                address = try Self.exactAddress(bytes, start, cursor, fail)
-            }
+            while cursor < end && bytes[cursor] != 0x20 { cursor += 1 }
+            address = try Self.exactAddress(bytes, start, cursor, fail)
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
         cursor += 1
