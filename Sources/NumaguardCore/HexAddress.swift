@@ -15,6 +15,22 @@ enum HexAddress {
     /// the 16 bytes from `start` and those bytes lie inside the line (`start + 16 <= end`);
     /// nil otherwise.
     static func leading(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (value: UInt64, digits: Int)? {
+        guard let (first, second, digits) = words(bytes, start, end) else { return nil }
+        // 16 digit positions as one value; the bytes from the space on are shifted out.
+        let value = (hex8(first) << 32 | hex8(second)) >> (4 * (16 - digits))
+        return (value, digits)
+    }
+
+    /// Only the digit count of what `leading` takes, for a reader that needs the address checked
+    /// but not its value (a tally): the conversion is most of the work.
+    static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        words(bytes, start, end)?.digits
+    }
+
+    /// The line's first 16 bytes as two words and the digits before the first space, when
+    /// every one of them is a lowercase hex digit.
+    @inline(__always)
+    private static func words(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (UInt64, UInt64, digits: Int)? {
         guard end - start >= 16, start >= 0, end <= bytes.count, let base = bytes.baseAddress else { return nil }
         let raw = UnsafeRawPointer(base + start)
         let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
@@ -35,9 +51,7 @@ enum HexAddress {
         let firstMask = digits >= 8 ? UInt64.max : (UInt64(1) << (8 * digits)) &- 1
         let secondMask = digits <= 8 ? 0 : (UInt64(1) << (8 * (digits - 8))) &- 1
         guard allHex(first, firstMask), allHex(second, secondMask) else { return nil }
-        // 16 digit positions as one value; the bytes from the space on are shifted out.
-        let value = (hex8(first) << 32 | hex8(second)) >> (4 * (16 - digits))
-        return (value, digits)
+        return (first, second, digits)
     }
 
     /// A byte's high bit set where the byte is zero (exact for the lowest zero byte).

@@ -66,41 +66,33 @@ public struct MemoryTally: Equatable, Sendable {
     }
 
     public mutating func add(_ mapping: Mapping) {
-        let added = Added(policy: usageIndex(for: mapping.policy), category: Self.category(of: mapping).rawValue,
-                          backing: Self.backing(of: mapping).rawValue,
-                          pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
-        lastAdded = added
-        apply(added, mapping.nodePages)
+        apply(added(mapping), mapping.nodePages)
     }
 
-    /// `add`, for a mapping the scanner says repeats the one added last but for its address
-    /// (`NumaMapsScanner.scan`'s `repeatsPrevious`): its policy, category, backing and page
-    /// size are taken from that one instead of being looked at again.
-    public mutating func add(_ mapping: Mapping, repeatsPrevious: Bool) {
-        guard repeatsPrevious, let lastAdded else { return add(mapping) }
-        apply(lastAdded, mapping.nodePages)
+    /// Where a mapping's bytes go: what `add` decides, and `MemoryTallyBuilder` once per shape.
+    struct Added {
+        var policy = 0
+        var category = 0
+        var backing = 0
+        var pageBytes = 0
     }
 
-    /// Where a mapping's bytes go: what `add` decides once per distinct mapping. (Only this
-    /// is kept: holding the mapping would share its node array with the scanner's, which
-    /// would then copy it at every line.)
-    private struct Added {
-        var policy: Int
-        var category: Int
-        var backing: Int
-        var pageBytes: Int
+    mutating func added(_ mapping: Mapping) -> Added {
+        Added(policy: usageIndex(for: mapping.policy), category: Self.category(of: mapping).rawValue,
+              backing: Self.backing(of: mapping).rawValue, pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
     }
 
-    private var lastAdded: Added?
-
-    private mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages]) {
-        mappings += 1
-        policyMappings[added.policy] += 1
+    /// Adds `times` mappings with these node pages, as adding each would (sums saturate, so
+    /// once or `times` times over is the same).
+    mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages], times: Int = 1) {
+        mappings += times
+        policyMappings[added.policy] += times
         for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
             if entry.node >= nodeCount { addNodes(through: entry.node) }
             // Products and sums saturate: the parser refuses lines whose bytes overflow, but many
             // real-looking lines can still add up past Int.max (see KernelArithmetic).
-            let bytes = KernelArithmetic.product(entry.pages, added.pageBytes)
+            let once = KernelArithmetic.product(entry.pages, added.pageBytes)
+            let bytes = times == 1 ? once : KernelArithmetic.product(once, times)
             let row = entry.node * Self.rowWidth
             rows.withUnsafeMutableBufferPointer { rows in
                 let category = row + added.category, backing = row + Self.backingSlots + added.backing

@@ -38,35 +38,73 @@ public enum NumaMapsParser {
     }
 }
 
+/// What `NumaMapsScanner` hands each line's mapping to.
+public protocol NumaMapsVisitor {
+    /// `shape`: two mappings of one scanner with the same shape are equal in every field but
+    /// `address` (a line repeating a recent line's bytes after the address is not parsed again).
+    mutating func visit(_ mapping: Mapping, shape: Int)
+}
+
 /// A streaming numa_maps parser: fed the file in chunks as they are read, it hands each
 /// line's mapping to a visitor and keeps nothing. Inspecting a process with 30k mappings
 /// must cost little next to the kernel's own page walk that produces the file, so the hot
-/// loop works on bytes, reuses one `Mapping`, and allocates only for new policy spellings
-/// and (when asked) file paths. A line whose bytes after the address are the previous
-/// line's (runs of alike mappings: guard pages, thread stacks, allocator arenas) is not
-/// parsed again: it is the previous mapping at a new address, and the visitor is told so.
+/// loop works on bytes, reuses its `Mapping`s, and allocates only for new policy spellings
+/// and (when asked) file paths.
+///
+/// Most lines of a large numa_maps repeat a recent line but for the address: runs of alike
+/// mappings (allocator arenas), and alternations such as a thread's guard page and its stack,
+/// one pair per thread. The scanner remembers the bytes after the address of the last
+/// `recentLines` lines it parsed (each at most `longestRememberedTail` bytes: a bound on what it
+/// keeps), and a line whose bytes are one of those is not parsed again: it is that mapping at a
+/// new address. Each parsed line gets a `shape` number the visitor is told, so a tally can
+/// classify a shape once and add its repeats without looking at them again.
 public struct NumaMapsScanner {
     public let keepsFilePaths: Bool
+    /// False: addresses are checked but not converted, and every mapping's `address` is 0
+    /// (a tally has no use for them).
+    public let keepsAddresses: Bool
     /// Distinct policy spellings one numa_maps may hold (`setPolicy`).
     public static let maximumPolicies = 4096
+    /// How many recently parsed lines a line is compared with before it is parsed.
+    public static let recentLines = 8
+    /// A line's bytes after its address longer than this are parsed every time they occur.
+    public static let longestRememberedTail = 1024
     private var carry: [UInt8] = []
     private var lineNumber = 1
+    /// What identifies a parsed line: its shape, and where its bytes after the address are
+    /// kept (`tails`, `longestRememberedTail` bytes a region; a count of -1: nothing kept).
+    private struct Key {
+        var shape = -1
+        var tailCount = -1
+        var region: Int
+    }
+    /// The line last visited (compared first: runs of alike lines), the `recentLines` before
+    /// it (keys apart from mappings, so the search touches no reference), and the one being
+    /// parsed. Mappings move between these by `swap`, which moves their arrays and strings
+    /// without retaining them: the visitor is handed `current` in place.
     private var current = Mapping(address: 0, policy: .default)
-    /// The spelling of `current.policy`: a line spelling its policy the same way keeps it.
+    private var currentKey = Key(region: 0)
+    private var recent = [Mapping](repeating: Mapping(address: 0, policy: .default), count: NumaMapsScanner.recentLines)
+    private var recentKeys = (1...NumaMapsScanner.recentLines).map { Key(region: $0) }
+    private var scratch = Mapping(address: 0, policy: .default)
+    private var scratchKey = Key(region: NumaMapsScanner.recentLines + 1)
+    private var tails = [UInt8](repeating: 0, count: (NumaMapsScanner.recentLines + 2) * NumaMapsScanner.longestRememberedTail)
+    /// The slot of `recent` a newly parsed line's predecessor takes (oldest first).
+    private var nextSlot = 0
+    private var shapeCount = 0
+    /// Mappings handed to the visitor so far (a file of empty lines has none).
+    public private(set) var mappingsVisited = 0
+    /// The last policy parsed and its spelling: a line spelling its policy the same way gets
+    /// this value (its node set's storage shared, so a tally knows it without comparing).
+    private var lastPolicy = MemoryPolicy.default
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     /// False when the last spelling is a word that begins a two-word one (`samePolicyLength`).
     private var lastPolicyMayBeMatched = true
     private var policies: [String: MemoryPolicy] = [:]
-    /// The previous line's bytes after its address, while they are still in the chunk being
-    /// scanned and `current` is that line's mapping: nil at each chunk's start, after a line
-    /// carried over from the last chunk and after a line that did not parse. Not copied, so
-    /// a line that does not repeat costs one length compare (or one memcmp) more.
-    private var previousTail: UnsafeBufferPointer<UInt8>?
-    /// Whether the line just parsed repeated the previous one after its address.
-    private var repeated = false
 
-    public init(keepsFilePaths: Bool) {
+    public init(keepsFilePaths: Bool, keepsAddresses: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
+        self.keepsAddresses = keepsAddresses
     }
 
     /// Parses every complete line in `chunk`; a trailing partial line waits for the next chunk.
@@ -74,12 +112,18 @@ public struct NumaMapsScanner {
         try scan(chunk) { mapping, _ in visit(mapping) }
     }
 
-    /// The same, telling the visitor whether the mapping is the previous one's at a new
-    /// address (every field but `address` equal), so a tally can add it again without
-    /// looking at it.
-    public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping, _ repeatsPrevious: Bool) -> Void) throws(ParseError) {
-        previousTail = nil
-        defer { previousTail = nil }
+    /// The same, telling the visitor each mapping's shape: two mappings of one scanner with the
+    /// same shape are equal in every field but `address`.
+    public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, _ visit: (Mapping, _ shape: Int) -> Void) throws(ParseError) {
+        try withoutActuallyEscaping(visit) { (visit) throws(ParseError) in
+            var visitor = ClosureVisitor(body: visit)
+            try scan(chunk, into: &visitor)
+        }
+    }
+
+    /// The same, handing each mapping to a visitor's method: no closure between the scanner
+    /// and a tally, and the mapping passed in place.
+    public mutating func scan<Visitor: NumaMapsVisitor>(_ chunk: UnsafeBufferPointer<UInt8>, into visitor: inout Visitor) throws(ParseError) {
         var start = 0
         if !carry.isEmpty {
             guard let newline = Self.newline(in: chunk, from: 0) else {
@@ -92,8 +136,10 @@ public struct NumaMapsScanner {
             let result = line.withUnsafeBufferPointer { buffer in
                 Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
             }
-            previousTail = nil
-            if try result.get() { visit(current, repeated) }
+            if try result.get() {
+                mappingsVisited += 1
+                visitor.visit(current, shape: currentKey.shape)
+            }
             line.removeAll()
             start = newline + 1
         }
@@ -102,7 +148,10 @@ public struct NumaMapsScanner {
                 carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start...]))
                 return
             }
-            if try parseNumberedLine(chunk, start, end) { visit(current, repeated) }
+            if try parseNumberedLine(chunk, start, end) {
+                mappingsVisited += 1
+                visitor.visit(current, shape: currentKey.shape)
+            }
             start = end + 1
         }
     }
@@ -112,31 +161,44 @@ public struct NumaMapsScanner {
         try finish { mapping, _ in visit(mapping) }
     }
 
-    public mutating func finish(_ visit: (Mapping, _ repeatsPrevious: Bool) -> Void) throws(ParseError) {
+    public mutating func finish(_ visit: (Mapping, _ shape: Int) -> Void) throws(ParseError) {
+        try withoutActuallyEscaping(visit) { (visit) throws(ParseError) in
+            var visitor = ClosureVisitor(body: visit)
+            try finish(into: &visitor)
+        }
+    }
+
+    public mutating func finish<Visitor: NumaMapsVisitor>(into visitor: inout Visitor) throws(ParseError) {
         guard !carry.isEmpty else { return }
         let line = carry
         carry = []
-        previousTail = nil
         let result = line.withUnsafeBufferPointer { buffer in
             Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
         }
-        previousTail = nil
-        if try result.get() { visit(current, repeated) }
+        if try result.get() {
+            mappingsVisited += 1
+            visitor.visit(current, shape: currentKey.shape)
+        }
     }
 
-    /// Returns false for an empty line (nothing to visit).
+    private struct ClosureVisitor: NumaMapsVisitor {
+        let body: (Mapping, Int) -> Void
+        mutating func visit(_ mapping: Mapping, shape: Int) { body(mapping, shape) }
+    }
+
+    /// Makes the line `current`; false for an empty line (nothing to visit).
     private mutating func parseNumberedLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Bool {
         defer { lineNumber += 1 }
         guard end > start else { return false }
         do {
             try parseLine(bytes, start, end)
+            return true
         } catch {
             var located = error
             located.what = "numa_maps line \(lineNumber)"
             located.line = lineNumber
             throw located
         }
-        return true
     }
 
     /// memchr is vectorised; the scan for line ends is the one pass over every byte.
@@ -182,11 +244,11 @@ public struct NumaMapsScanner {
         }
     }
 
-    /// Sets `current.policy` from its spelling. Consecutive lines almost always share a policy:
-    /// compare bytes with the last one, and leave the policy in place (no copy, no retain)
-    /// when they match, before hashing a new String.
+    /// Sets `scratch.policy` from its spelling. Consecutive lines almost always share a policy:
+    /// compare bytes with the last one and take its value when they match, before hashing a
+    /// new String.
     private mutating func setPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
-        if spellsLastPolicy(bytes, start, end - start) { return }
+        if spellsLastPolicy(bytes, start, end - start) { return keepLastPolicy() }
         let spelling = Self.text(bytes, start, end)
         let parsed: MemoryPolicy
         if let known = policies[spelling] {
@@ -204,9 +266,16 @@ public struct NumaMapsScanner {
         }
         lastPolicyBytes = Array(UnsafeBufferPointer(rebasing: bytes[start..<end]))
         lastPolicyMayBeMatched = !Self.equals(bytes, start, end, "prefer") && !Self.equals(bytes, start, end, "weighted")
-        current.policy = parsed
+        lastPolicy = parsed
+        scratch.policy = parsed
     }
 
+    /// The line's policy is the last one: `scratch` (an earlier line's storage) usually has it already.
+    private mutating func keepLastPolicy() {
+        if !scratch.policy.isSameValue(as: lastPolicy) { scratch.policy = lastPolicy }
+    }
+
+    /// Parses one line, or finds it among the recent ones, into `current`.
     private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
         func fail(_ at: Int, _ reason: String) -> ParseError {
             ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)
@@ -215,30 +284,30 @@ public struct NumaMapsScanner {
         // Address: hex digits up to the first space, eight bytes at a time (`HexAddress`); what
         // that does not take (16 digits, a short line, any other byte) digit by digit, which
         // also says where such a line goes wrong.
-        let address: UInt64
-        if let leading = HexAddress.leading(bytes, start, end) {
+        var address: UInt64 = 0
+        if !keepsAddresses, let digits = HexAddress.digits(bytes, start, end) {
+            cursor += digits
+        } else if keepsAddresses, let leading = HexAddress.leading(bytes, start, end) {
             address = leading.value
             cursor += leading.digits
         } else {
             while cursor < end && bytes[cursor] != 0x20 { cursor += 1 }
-            address = try Self.exactAddress(bytes, start, cursor, fail)
+            let exact = try Self.exactAddress(bytes, start, cursor, fail)
+            if keepsAddresses { address = exact }
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
         cursor += 1
-        // The same bytes after the address parse to the same fields: only the address is new.
-        let tail = UnsafeBufferPointer(rebasing: bytes[cursor..<end])
-        if let previous = previousTail, previous.count == tail.count, let a = previous.baseAddress, let b = tail.baseAddress,
-           memcmp(a, b, tail.count) == 0 {
+        // Bytes after the address seen on a recent line parse to the same fields: only the address is new.
+        let tailCount = end - cursor
+        if tailCount <= Self.longestRememberedTail, isRemembered(bytes, cursor, tailCount) {
             current.address = address
-            repeated = true
             return
         }
-        repeated = false
-        previousTail = nil
-        // Policy: almost always spelled as on the line before, and then `current` has it already.
+        // Policy: almost always spelled as on the line before.
         let policyStart = cursor
         if let length = samePolicyLength(bytes, cursor, end) {
             cursor += length
+            keepLastPolicy()
         } else {
             // Two kernel spellings contain a space, so skip over them before looking for the token's end.
             if Self.hasPrefix(bytes, cursor, end, "prefer (many)") {
@@ -253,7 +322,7 @@ public struct NumaMapsScanner {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
         }
-        current.reset(address: address)
+        scratch.reset(address: address)
         var pageSizeStart = end
         // Remaining tokens: `key=value` or bare words, separated by single spaces.
         while cursor < end {
@@ -294,18 +363,18 @@ public struct NumaMapsScanner {
             }
             if equalsAt < 0 {
                 if Self.equals(bytes, tokenStart, cursor, "heap") {
-                    current.heap = true
+                    scratch.heap = true
                 } else if Self.hasPrefix(bytes, tokenStart, cursor, "stack") {
                     // Kernels before 4.5 printed `stack:TID` for thread stacks.
-                    current.stack = true
+                    scratch.stack = true
                 } else if Self.equals(bytes, tokenStart, cursor, "huge") {
-                    current.huge = true
+                    scratch.huge = true
                 }
                 continue  // other bare words are future kernel additions; they carry no counts
             }
             if Self.equals(bytes, tokenStart, equalsAt, "file") {
-                current.fileBacked = true
-                if keepsFilePaths { current.file = Self.text(bytes, equalsAt + 1, cursor) }
+                scratch.fileBacked = true
+                if keepsFilePaths { scratch.file = Self.text(bytes, equalsAt + 1, cursor) }
                 continue
             }
             let isNode = bytes[tokenStart] == 0x4E  // "N<node>="
@@ -321,26 +390,72 @@ public struct NumaMapsScanner {
                 guard node <= KernelArithmetic.maximumNode else {
                     throw fail(tokenStart + 1, "node \(node) is beyond the largest node id Linux has (\(KernelArithmetic.maximumNode))")
                 }
-                current.nodePages.append(.init(node: node, pages: value))
+                scratch.nodePages.append(.init(node: node, pages: value))
                 continue
             }
             if let key = known?.counter ?? Self.counter(bytes, tokenStart, equalsAt) {
                 switch key {
-                case .anon: current.anon = value
-                case .dirty: current.dirty = value
-                case .mapped: current.mapped = value
-                case .mapmax: current.mapmax = value
-                case .swapcache: current.swapcache = value
-                case .active: current.active = value
-                case .writeback: current.writeback = value
+                case .anon: scratch.anon = value
+                case .dirty: scratch.dirty = value
+                case .mapped: scratch.mapped = value
+                case .mapmax: scratch.mapmax = value
+                case .swapcache: scratch.swapcache = value
+                case .active: scratch.active = value
+                case .writeback: scratch.writeback = value
                 case .pageSize:
-                    current.pageSizeKiB = value
+                    scratch.pageSizeKiB = value
                     pageSizeStart = tokenStart
                 }
             }
         }
         try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
-        previousTail = tail
+        remember(bytes, end - tailCount, tailCount)
+    }
+
+    /// Whether the `count` bytes at `at` are those after the address of the last line or of
+    /// one of the recent lines, and then makes that line `current`.
+    private mutating func isRemembered(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let last = currentKey
+        let found: Int? = tails.withUnsafeBufferPointer { tails in
+            recentKeys.withUnsafeBufferPointer { keys in
+                guard let stored = tails.baseAddress else { return nil }
+                func matches(_ key: Key) -> Bool {
+                    key.tailCount == count && memcmp(stored + key.region * Self.longestRememberedTail, base + at, count) == 0
+                }
+                if matches(last) { return -1 }
+                for slot in 0..<keys.count where matches(keys[slot]) { return slot }
+                return nil
+            }
+        }
+        guard let found else { return false }
+        if found >= 0 {
+            swap(&current, &recent[found])
+            swap(&currentKey, &recentKeys[found])
+        }
+        return true
+    }
+
+    /// Makes the line just parsed into `scratch` current, with a new shape and (when short
+    /// enough) its bytes after the address kept; the line before it takes the oldest recent
+    /// line's place, and that one's storage is `scratch`'s to reuse.
+    private mutating func remember(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) {
+        scratchKey.shape = shapeCount
+        shapeCount += 1
+        if count <= Self.longestRememberedTail, let base = bytes.baseAddress {
+            let offset = scratchKey.region * Self.longestRememberedTail
+            tails.withUnsafeMutableBufferPointer { tails in
+                if let stored = tails.baseAddress { memcpy(stored + offset, base + at, count) }
+            }
+            scratchKey.tailCount = count
+        } else {
+            scratchKey.tailCount = -1
+        }
+        swap(&recent[nextSlot], &current)
+        swap(&recentKeys[nextSlot], &currentKey)
+        swap(&current, &scratch)
+        swap(&currentKey, &scratchKey)
+        nextSlot = (nextSlot + 1) % Self.recentLines
     }
 
     /// The address in `start..<end`, digit by digit: the first byte that is not a lowercase
@@ -370,14 +485,14 @@ public struct NumaMapsScanner {
     private mutating func checkSizes(
         _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, pageSizeStart: Int, _ fail: (Int, String) -> ParseError
     ) throws(ParseError) {
-        if let size = current.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
+        if let size = scratch.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
             throw fail(pageSizeStart, "kernelpagesize_kB=\(size) overflows")
         }
-        guard !current.nodePages.isEmpty else { return }
-        guard let size = current.pageSizeKiB else { throw fail(pageSizeStart, "page counts without kernelpagesize_kB") }
+        guard !scratch.nodePages.isEmpty else { return }
+        guard let size = scratch.pageSizeKiB else { throw fail(pageSizeStart, "page counts without kernelpagesize_kB") }
         var totalBytes = 0
         var totalPages = 0
-        for (index, entry) in current.nodePages.enumerated() {
+        for (index, entry) in scratch.nodePages.enumerated() {
             guard let bytes = KernelArithmetic.bytes(pages: entry.pages, pageKiB: size) else {
                 throw fail(Self.nodeTokenStart(line, start, end, index), "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
             }

@@ -121,50 +121,46 @@ public struct ProcessReader: Sendable {
 
     /// Every mapping of a process, with file paths: for callers that need more than the per-node sums.
     public func mappings(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> [Mapping] {
+        var list = MappingList()
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keeps: true, into: &list)
+        return list.mappings
+    }
+
+    private struct MappingList: NumaMapsVisitor {
         var mappings: [Mapping] = []
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: true) { mapping, _ in mappings.append(mapping) }
-        return mappings
+        mutating func visit(_ mapping: Mapping, shape: Int) { mappings.append(mapping) }
     }
 
     /// numa_maps summed per node and backing: one read, holding the target's mmap lock while
     /// the kernel walks its page tables.
     public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
-        var tally = MemoryTally()
-        // A mapping the scanner says repeats the previous line is added without being classified.
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keepsFilePaths: false) { tally.add($0, repeatsPrevious: $1) }
-        return tally
+        // A mapping of a shape seen among the last few lines is counted, not classified again.
+        var builder = MemoryTallyBuilder()
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keeps: false, into: &builder)
+        return builder.settled()
     }
 
-    /// Streams numa_maps through `visit`. An exiting process (zombie, or mm already torn
+    /// Streams numa_maps into `visitor`, with file paths and addresses when `keeps`. An exiting process (zombie, or mm already torn
     /// down) yields an empty or vanished file; only a process that is still the same one
     /// makes the figures valid.
-    func scanNumaMaps(
-        pid: Int, comm: String, identity: ProcessIdentity, keepsFilePaths: Bool, _ visit: (Mapping, _ repeatsPrevious: Bool) -> Void
+    func scanNumaMaps<Visitor: NumaMapsVisitor>(
+        pid: Int, comm: String, identity: ProcessIdentity, keeps: Bool, into visitor: inout Visitor
     ) throws(ProcessReadError) {
         let path = "proc/\(pid)/numa_maps"
-        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths)
-        var sawLine = false
+        var scanner = NumaMapsScanner(keepsFilePaths: keeps, keepsAddresses: keeps)
         let outcome: Result<Void, ParseError>
         do {
-            outcome = try root.streamContents(path) { chunk throws(ParseError) in
-                try scanner.scan(chunk) { mapping, repeated in
-                    sawLine = true
-                    visit(mapping, repeated)
-                }
-            }
+            outcome = try root.streamContents(path) { chunk throws(ParseError) in try scanner.scan(chunk, into: &visitor) }
         } catch {
             throw classify(error, pid: pid, comm: comm, identity: identity, what: "numa_maps")
         }
         do {
             try outcome.get()
-            try scanner.finish { mapping, repeated in
-                sawLine = true
-                visit(mapping, repeated)
-            }
+            try scanner.finish(into: &visitor)
         } catch {
             throw .host(.malformed(path: root.absolute(path), error))
         }
-        if !stillSame(identity) || (!sawLine && isZombie("proc/\(pid)")) {
+        if !stillSame(identity) || (scanner.mappingsVisited == 0 && isZombie("proc/\(pid)")) {
             throw .vanished(pid: pid, comm: comm, during: "numa_maps")
         }
     }

@@ -2,21 +2,20 @@ import XCTest
 
 @testable import NumaguardCore
 
-/// A numa_maps line whose bytes after the address repeat the previous line's is not parsed
-/// again (NumaMapsScanner) and is added again without being classified (MemoryTally, as
-/// ProcessReader.tally does; ProcessReaderTests checks that over whole files): both must give
-/// exactly what parsing and adding every line on its own gives.
+/// A numa_maps line whose bytes after the address repeat a recent line's is not parsed again
+/// (NumaMapsScanner gives it that line's shape) and is counted, not classified, by a tally
+/// (MemoryTallyBuilder, as ProcessReader.tally does; ProcessReaderTests checks that over whole
+/// files): both must give exactly what parsing and adding every line on its own gives.
 final class NumaMapsRepeatTests: XCTestCase {
     /// Each line parsed alone: the definition the scanner's shortcut must keep.
     private func parsedAlone(_ text: String) throws -> [Mapping] {
         try text.split(separator: "\n").map { line throws in try NumaMapsParser.parseLine(line) }
     }
 
-    /// The scanner over `text` cut into `chunk`-byte pieces: each mapping and whether it was
-    /// said to repeat the previous one.
-    private func scanned(_ text: String, chunk: Int, keepsFilePaths: Bool = true) throws -> [(Mapping, Bool)] {
-        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths)
-        var seen: [(Mapping, Bool)] = []
+    /// The scanner over `text` cut into `chunk`-byte pieces: each mapping and its shape.
+    private func scanned(_ text: String, chunk: Int, keepsFilePaths: Bool = true, keepsAddresses: Bool = true) throws -> [(Mapping, Int)] {
+        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths, keepsAddresses: keepsAddresses)
+        var seen: [(Mapping, Int)] = []
         let bytes = Array(text.utf8)
         var start = 0
         while start < bytes.count {
@@ -25,7 +24,22 @@ final class NumaMapsRepeatTests: XCTestCase {
             start = end
         }
         try scanner.finish { seen.append(($0, $1)) }
+        XCTAssertEqual(scanner.mappingsVisited, seen.count)
         return seen
+    }
+
+    /// Mappings of one shape must be equal but for their addresses.
+    private func assertShapesHold(_ seen: [(Mapping, Int)], _ context: String, file: StaticString = #filePath, line: UInt = #line) {
+        var first: [Int: Mapping] = [:]
+        for (mapping, shape) in seen {
+            var moved = mapping
+            if let earlier = first[shape] {
+                moved.address = earlier.address
+                XCTAssertEqual(moved, earlier, "\(context): shape \(shape)", file: file, line: line)
+            } else {
+                first[shape] = mapping
+            }
+        }
     }
 
     /// Runs of alike lines as a 32k-mapping process has them, between lines that differ in
@@ -51,68 +65,151 @@ final class NumaMapsRepeatTests: XCTestCase {
         7ffd00001000 default stack anon=3 dirty=3 N0=3 kernelpagesize_kB=4
         """
 
-    func testRepeatedLinesAreThePreviousMappingAtANewAddress() throws {
+    func testRepeatedLinesAreARecentMappingAtANewAddress() throws {
         let alone = try parsedAlone(alike)
-        let expectedRepeats = [false, true, true, false, true, false, true, false, false, true, false, true, false, true, false, true, false, true]
-        XCTAssertEqual(try scanned(alike + "\n", chunk: 4096).map(\.1), expectedRepeats)
-        XCTAssertEqual(try scanned(alike, chunk: 4096).map(\.1).last, false, "a last line without a newline is finished alone")
-        // A line carried over from the previous chunk (its start was read before the chunk in
-        // hand) is parsed in full, and so is the first line of a chunk: the previous line's
-        // bytes are not kept. Only alike lines are ever said to repeat.
+        // Lines 2, 3, 5, 7, 10, 12, 14, 16 and 18 repeat the line before; no other line repeats
+        // a recent one but line 9's file differs from line 8's (a.so, b.so).
+        let expectedShapes = [0, 0, 0, 1, 1, 2, 2, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]
+        XCTAssertEqual(try scanned(alike + "\n", chunk: 4096).map(\.1), expectedShapes)
+        // Whatever the chunks (a line carried over from one chunk to the next included), the
+        // mappings are every line parsed alone and the shapes the same.
         for chunk in [1, 7, 64, 200, 4096] {
             let seen = try scanned(alike, chunk: chunk)
             XCTAssertEqual(seen.map(\.0), alone, "chunk \(chunk)")
-            for (index, said) in seen.map(\.1).enumerated() where said {
-                XCTAssertTrue(expectedRepeats[index], "chunk \(chunk), line \(index + 1)")
-            }
+            XCTAssertEqual(seen.map(\.1), expectedShapes, "chunk \(chunk)")
+            assertShapesHold(seen, "chunk \(chunk)")
         }
-        XCTAssertEqual(try scanned(alike, chunk: 1).filter(\.1).count, 0, "one byte a chunk: every line is carried")
-        XCTAssertGreaterThan(try scanned(alike, chunk: 200).filter(\.1).count, 0)
     }
 
-    /// A tally told which mappings repeat the one before is the tally of every mapping added
-    /// on its own, whatever the chunks; saturation included.
-    func testATallyOfRepeatsIsTheTallyOfEveryMapping() throws {
+    /// A thread's guard page and its stack, one pair per thread: the lines alternate, and no
+    /// line repeats the one before, but each repeats the line two back.
+    func testAlternatingLinesShareTwoShapes() throws {
+        let pairs = (0..<500).map { thread in
+            let base = 0x7f00_0000_0000 + thread * 0x10_0000
+            return "\(String(base, radix: 16)) default\n\(String(base + 0x1000, radix: 16)) default stack anon=3 dirty=3 N0=3 kernelpagesize_kB=4"
+        }.joined(separator: "\n")
+        let seen = try scanned(pairs, chunk: 4096)
+        XCTAssertEqual(seen.map(\.0), try parsedAlone(pairs))
+        XCTAssertEqual(Set(seen.map(\.1)), [0, 1])
+        assertShapesHold(seen, "pairs")
+    }
+
+    /// The window: a line is found among the last `recentLines + 1` distinct lines parsed. A
+    /// cycle of that many distinct lines is parsed once per line kind; one more, and every line
+    /// is parsed (and still right).
+    func testTheWindowIsTheLastNineLines() throws {
+        func cycle(_ kinds: Int) -> String {
+            (0..<(kinds * 20)).map { index in
+                "\(String(0x7f00_0000_0000 + index * 0x1000, radix: 16)) default anon=\(index % kinds + 1) dirty=1 N0=\(index % kinds + 1) kernelpagesize_kB=4"
+            }.joined(separator: "\n")
+        }
+        let window = NumaMapsScanner.recentLines + 1
+        let held = try scanned(cycle(window), chunk: 4096)
+        XCTAssertEqual(Set(held.map(\.1)).count, window)
+        XCTAssertEqual(held.map(\.0), try parsedAlone(cycle(window)))
+        assertShapesHold(held, "cycle of \(window)")
+        let beyond = try scanned(cycle(window + 1), chunk: 4096)
+        XCTAssertEqual(Set(beyond.map(\.1)).count, beyond.count, "every line parsed")
+        XCTAssertEqual(beyond.map(\.0), try parsedAlone(cycle(window + 1)))
+    }
+
+    /// What the scanner keeps is bounded: bytes after the address longer than
+    /// `longestRememberedTail` are parsed every time (and right).
+    func testLongLinesAreParsedEveryTime() throws {
+        let path = "/srv/" + String(repeating: "p", count: NumaMapsScanner.longestRememberedTail)
+        let text = (0..<6).map { "7f00000\($0)0000 default file=\(path) mapped=1 N0=1 kernelpagesize_kB=4" }.joined(separator: "\n")
+        let seen = try scanned(text, chunk: 1000)
+        XCTAssertEqual(seen.map(\.0), try parsedAlone(text))
+        XCTAssertEqual(Set(seen.map(\.1)).count, 6)
+        let short = text.replacingOccurrences(of: path, with: "/srv/p")
+        XCTAssertEqual(Set(try scanned(short, chunk: 1000).map(\.1)).count, 1)
+    }
+
+    /// Without addresses (a tally's scan) every other field is the same, and a line whose
+    /// address is wrong is refused just as it is with them.
+    func testAddressesCheckedButNotKept() throws {
+        let without = try scanned(alike, chunk: 64, keepsAddresses: false)
+        XCTAssertEqual(without.map(\.0.address), Array(repeating: 0, count: 18))
+        XCTAssertEqual(without.map(\.0), try parsedAlone(alike).map { mapping in
+            var moved = mapping
+            moved.address = 0
+            return moved
+        })
+        for bad in ["7f00000g1000 default N0=1 kernelpagesize_kB=4", "7F0000001000 default N0=1 kernelpagesize_kB=4",
+                    "7f0000001000f0000 default", "x"] {
+            for keeps in [true, false] {
+                XCTAssertThrowsError(try scanned(bad, chunk: 4096, keepsAddresses: keeps), "\(bad), keeps \(keeps)") { error in
+                    XCTAssertEqual((error as? ParseError)?.line, 1)
+                    XCTAssertNotNil((error as? ParseError)?.column)
+                }
+            }
+            XCTAssertEqual(columnOf(bad, keepsAddresses: true), columnOf(bad, keepsAddresses: false), bad)
+        }
+    }
+
+    private func columnOf(_ text: String, keepsAddresses: Bool) -> Int? {
+        do {
+            _ = try scanned(text, chunk: 4096, keepsAddresses: keepsAddresses)
+            return nil
+        } catch {
+            return (error as? ParseError)?.column
+        }
+    }
+
+    /// A tally built from shapes is the tally of every mapping added on its own, whatever the
+    /// chunks; saturation included.
+    func testATallyOfShapesIsTheTallyOfEveryMapping() throws {
         for chunk in [1, 13, 200, 4096] {
-            let seen = try scanned(alike + "\n", chunk: chunk, keepsFilePaths: false)
-            var told = MemoryTally(), every = MemoryTally()
-            for (mapping, repeats) in seen {
-                told.add(mapping, repeatsPrevious: repeats)
+            let seen = try scanned(alike + "\n", chunk: chunk, keepsFilePaths: false, keepsAddresses: false)
+            var builder = MemoryTallyBuilder(), every = MemoryTally()
+            for (mapping, shape) in seen {
+                builder.visit(mapping, shape: shape)
                 every.add(mapping)
             }
-            XCTAssertEqual(told, every, "chunk \(chunk)")
+            XCTAssertEqual(builder.settled(), every, "chunk \(chunk)")
             XCTAssertEqual(every.mappings, 18)
             XCTAssertEqual(every.bytes(.huge, on: 1), 2 * 2048 * 1024)
             XCTAssertEqual(every.bytes(.stack, on: 0), 2 * 3 * 4096)
             XCTAssertEqual(every.bytes(.private, on: 0), (3 * 1 + 2 * 2 + 2 * 2 + 3 * 3 + 2 * 2) * 4096)
             XCTAssertEqual(every.policies.map(\.mappings), [14, 2, 2], "default, bind:1, interleave:0-1")
         }
-        var nothingBefore = MemoryTally(), plain = MemoryTally()
-        let first = try NumaMapsParser.parseLine("7f0000001000 bind:1 anon=1 dirty=1 N1=1 kernelpagesize_kB=4")
-        nothingBefore.add(first, repeatsPrevious: true)
-        plain.add(first)
-        XCTAssertEqual(nothingBefore, plain, "nothing added before: classified as any other")
         var huge = Mapping(address: 0, policy: .default)
         huge.nodePages = [.init(node: 0, pages: Int.max / 4096)]
         huge.pageSizeKiB = 4
-        var told = MemoryTally(), each = MemoryTally()
-        told.add(huge)
-        for _ in 0..<2 { told.add(huge, repeatsPrevious: true) }
-        for _ in 0..<3 { each.add(huge) }
-        XCTAssertEqual(told.bytes(.private, on: 0), Int.max)
-        XCTAssertEqual(told, each, "saturates where adding one by one saturates")
+        var small = Mapping(address: 0, policy: .default)
+        small.nodePages = [.init(node: 1, pages: 1)]
+        small.pageSizeKiB = 4
+        var builder = MemoryTallyBuilder(), each = MemoryTally()
+        // Shapes 0 and 16 share a slot: a shape leaving its slot adds its repeats first.
+        for (mapping, shape) in [(huge, 0), (huge, 0), (small, 16), (huge, 0), (huge, 0), (small, 16)] {
+            builder.visit(mapping, shape: shape)
+            each.add(mapping)
+        }
+        let built = builder.settled()
+        XCTAssertEqual(built.bytes(.private, on: 0), Int.max)
+        XCTAssertEqual(built.bytes(.private, on: 1), 2 * 4096)
+        XCTAssertEqual(built, each, "saturates where adding one by one saturates")
+        XCTAssertEqual(built.mappings, 6)
     }
 
     func testRecordedNumaMapsScanAsEveryLineAlone() throws {
         let files = RecordedFiles.named(["numa_maps"])
         XCTAssertGreaterThan(files.count, 100)
-        var repeats = 0
+        var lines = 0, shapes = 0
         for file in files {
             let seen = try scanned(file.text, chunk: 4096)
             XCTAssertEqual(seen.map(\.0), try parsedAlone(file.text), file.path)
-            repeats += seen.filter(\.1).count
+            assertShapesHold(seen, file.path)
+            var builder = MemoryTallyBuilder(), every = MemoryTally()
+            for (mapping, shape) in try scanned(file.text, chunk: 4096, keepsFilePaths: false, keepsAddresses: false) {
+                builder.visit(mapping, shape: shape)
+            }
+            for mapping in seen.map(\.0) { every.add(mapping) }
+            XCTAssertEqual(builder.settled(), every, file.path)
+            lines += seen.count
+            shapes += Set(seen.map(\.1)).count
         }
-        XCTAssertGreaterThan(repeats, 0, "real processes have alike neighbouring mappings")
+        XCTAssertLessThan(shapes, lines, "real processes have alike recent mappings")
     }
 
     /// A line that repeats the bytes of a line that did not parse is parsed (and refused)
