@@ -124,6 +124,17 @@ public struct NumaMapsScanner {
     /// The same, handing each mapping to a visitor's method: no closure between the scanner
     /// and a tally, and the mapping passed in place.
     public mutating func scan<Visitor: NumaMapsVisitor>(_ chunk: UnsafeBufferPointer<UInt8>, into visitor: inout Visitor) throws(ParseError) {
+        try scanChunk(chunk, into: &visitor)
+    }
+
+    /// The same for a tally, compiled for it here: a generic call from another module would go
+    /// through the protocol's witness table and hand over a copy of the mapping at every line.
+    public mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, into builder: inout MemoryTallyBuilder) throws(ParseError) {
+        try scanChunk(chunk, into: &builder)
+    }
+
+    @inline(__always)
+    private mutating func scanChunk<Visitor: NumaMapsVisitor>(_ chunk: UnsafeBufferPointer<UInt8>, into visitor: inout Visitor) throws(ParseError) {
         var start = 0
         if !carry.isEmpty {
             guard let newline = Self.newline(in: chunk, from: 0) else {

@@ -191,34 +191,67 @@ public struct ProcStatus: Equatable, Sendable {
 
 /// `key: value kB` files: /proc/meminfo and, with a `Node N ` prefix, node*/meminfo.
 public enum MeminfoParser {
-    /// Values in bytes for `kB` lines, raw counts otherwise (HugePages_*).
+    /// Values in bytes for `kB` lines, raw counts otherwise (HugePages_*). Read as bytes: every
+    /// command that reads the topology parses one of these per node, and String's character
+    /// walk (split, firstIndex) made it a third of `topology`'s and `inspect`'s start-up.
+    /// Lines as `Lex.lines` gives them; blank ones skipped; words separated by runs of spaces.
     public static func parse(_ text: String) throws(ParseError) -> [String: Int] {
         var values: [String: Int] = [:]
-        for line in Lex.lines(text) where !Lex.trimmed(line).isEmpty {
-            var body = line
-            if body.hasPrefix("Node ") {
-                let words = body.split(separator: " ", maxSplits: 2)
-                guard words.count == 3 else { throw ParseError(what: "node meminfo line", input: line, reason: "expected \"Node N key: value\"") }
-                body = words[2]
-            }
-            guard let colon = body.firstIndex(of: ":") else {
-                throw ParseError(what: "meminfo line", input: line, reason: "no ':'")
-            }
-            let key = String(body[..<colon])
-            let words = body[body.index(after: colon)...].split(separator: " ")
-            guard let first = words.first, let number = Lex.decimal(first) else {
-                throw ParseError(what: "meminfo line", input: line, reason: "value is not a number")
-            }
-            if words.count > 1 && words[1] == "kB" {
-                guard let bytes = KernelArithmetic.bytes(kibibytes: number) else {
-                    throw ParseError(what: "meminfo line", input: line, reason: "\(key): \(number) kB overflows")
+        var copy = text
+        try copy.withUTF8 { bytes in
+            Result { () throws(ParseError) in
+                var start = 0
+                while start <= bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                    try parseLine(bytes, start, end, into: &values)
+                    start = end + 1
                 }
-                values[key] = bytes
-            } else {
-                values[key] = number
             }
-        }
+        }.get()
         return values
+    }
+
+    private static func parseLine(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into values: inout [String: Int]
+    ) throws(ParseError) {
+        func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self) }
+        func blank(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        guard (start..<end).contains(where: { !blank(bytes[$0]) }) else { return }
+        let line = text(start, end)
+        // The next word (a run of bytes other than space) from `at`: its start and end.
+        func word(from at: Int, to limit: Int) -> (Int, Int)? {
+            var first = at
+            while first < limit && bytes[first] == 0x20 { first += 1 }
+            guard first < limit else { return nil }
+            var last = first
+            while last < limit && bytes[last] != 0x20 { last += 1 }
+            return (first, last)
+        }
+        var body = start
+        if end - start >= 5 && text(start, start + 5) == "Node " {
+            // "Node N key: value": the rest from just after the space that ends N (as
+            // split(separator:maxSplits: 2) cuts it), which must not be empty.
+            guard let node = word(from: start, to: end), let id = word(from: node.1, to: end), id.1 + 1 < end else {
+                throw ParseError(what: "node meminfo line", input: line, reason: "expected \"Node N key: value\"")
+            }
+            body = id.1 + 1
+        }
+        guard let colon = (body..<end).first(where: { bytes[$0] == 0x3A }) else {
+            throw ParseError(what: "meminfo line", input: line, reason: "no ':'")
+        }
+        let key = text(body, colon)
+        guard let number = word(from: colon + 1, to: end), let value = Lex.decimal(bytes, number.0, number.1) else {
+            throw ParseError(what: "meminfo line", input: line, reason: "value is not a number")
+        }
+        if let unit = word(from: number.1, to: end), unit.1 - unit.0 == 2, bytes[unit.0] == 0x6B, bytes[unit.0 + 1] == 0x42 {
+            guard let converted = KernelArithmetic.bytes(kibibytes: value) else {
+                throw ParseError(what: "meminfo line", input: line, reason: "\(key): \(value) kB overflows")
+            }
+            values[key] = converted
+        } else {
+            values[key] = value
+        }
     }
 }
 

@@ -122,7 +122,9 @@ public struct ProcessReader: Sendable {
     /// Every mapping of a process, with file paths: for callers that need more than the per-node sums.
     public func mappings(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> [Mapping] {
         var list = MappingList()
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keeps: true, into: &list)
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keeps: true) { (scanner, chunk) throws(ParseError) in
+            if let chunk { try scanner.scan(chunk, into: &list) } else { try scanner.finish(into: &list) }
+        }
         return list.mappings
     }
 
@@ -135,28 +137,33 @@ public struct ProcessReader: Sendable {
     /// the kernel walks its page tables.
     public func tally(of identity: ProcessIdentity, comm: String) throws(ProcessReadError) -> MemoryTally {
         // A mapping of a shape seen among the last few lines is counted, not classified again.
+        // (`scan(_:into:)` for a tally is the scanner's own compiled loop, not a generic call.)
         var builder = MemoryTallyBuilder()
-        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keeps: false, into: &builder)
+        try scanNumaMaps(pid: identity.pid, comm: comm, identity: identity, keeps: false) { (scanner, chunk) throws(ParseError) in
+            if let chunk { try scanner.scan(chunk, into: &builder) } else { try scanner.finish(into: &builder) }
+        }
         return builder.settled()
     }
 
-    /// Streams numa_maps into `visitor`, with file paths and addresses when `keeps`. An exiting process (zombie, or mm already torn
-    /// down) yields an empty or vanished file; only a process that is still the same one
-    /// makes the figures valid.
-    func scanNumaMaps<Visitor: NumaMapsVisitor>(
-        pid: Int, comm: String, identity: ProcessIdentity, keeps: Bool, into visitor: inout Visitor
+    /// Streams numa_maps through a scanner (with file paths and addresses when `keeps`): `feed`
+    /// scans each chunk, then is called once with nil to finish. An exiting process (zombie, or
+    /// mm already torn down) yields an empty or vanished file; only a process that is still the
+    /// same one makes the figures valid.
+    func scanNumaMaps(
+        pid: Int, comm: String, identity: ProcessIdentity, keeps: Bool,
+        _ feed: (inout NumaMapsScanner, UnsafeBufferPointer<UInt8>?) throws(ParseError) -> Void
     ) throws(ProcessReadError) {
         let path = "proc/\(pid)/numa_maps"
         var scanner = NumaMapsScanner(keepsFilePaths: keeps, keepsAddresses: keeps)
         let outcome: Result<Void, ParseError>
         do {
-            outcome = try root.streamContents(path) { chunk throws(ParseError) in try scanner.scan(chunk, into: &visitor) }
+            outcome = try root.streamContents(path) { chunk throws(ParseError) in try feed(&scanner, chunk) }
         } catch {
             throw classify(error, pid: pid, comm: comm, identity: identity, what: "numa_maps")
         }
         do {
             try outcome.get()
-            try scanner.finish(into: &visitor)
+            try feed(&scanner, nil)
         } catch {
             throw .host(.malformed(path: root.absolute(path), error))
         }

@@ -68,6 +68,67 @@ final class ProcParsersTests: XCTestCase {
         XCTAssertThrowsError(try MeminfoParser.parse("Node 0 MemTotal: x kB"))
     }
 
+    /// The byte-wise parser against the String-based one it replaced (kept here as the
+    /// definition): every recorded meminfo, and each of them broken line by line in the ways
+    /// a captured tree can be (cut, spaces doubled, units and numbers changed), must give the
+    /// same values, or an error for the same inputs.
+    func testMeminfoAsTheStringParserReadIt() throws {
+        let files = RecordedFiles.named(["meminfo"])
+        XCTAssertGreaterThan(files.count, 10)
+        var compared = 0
+        for file in files {
+            var variants = [file.text, file.text.replacingOccurrences(of: " ", with: "  "),
+                            file.text.replacingOccurrences(of: "\n", with: "\n\n  \n"),
+                            file.text.replacingOccurrences(of: " kB", with: " KB"),
+                            file.text.replacingOccurrences(of: " kB", with: " kB extra"),
+                            file.text.replacingOccurrences(of: ":", with: ""),
+                            file.text.replacingOccurrences(of: "Node 0 ", with: "Node 0"),
+                            file.text.replacingOccurrences(of: "Node 0 ", with: "Node  0   "),
+                            file.text.replacingOccurrences(of: "0 kB", with: "99999999999999999 kB"),
+                            file.text.replacingOccurrences(of: "1", with: "x")]
+            let lines = file.text.split(separator: "\n", omittingEmptySubsequences: false)
+            for cut in stride(from: 0, to: lines.count, by: max(1, lines.count / 7)) {
+                variants.append(lines[cut...].joined(separator: "\n").dropLast(3) + "")
+                variants.append(String(lines[cut].prefix(lines[cut].count / 2)))
+            }
+            for variant in variants {
+                let fast = Result { try MeminfoParser.parse(variant) }
+                let definition = Result { try Self.stringMeminfo(variant) }
+                switch (fast, definition) {
+                case let (.success(a), .success(b)): XCTAssertEqual(a, b, file.path)
+                case (.failure, .failure): break
+                default: XCTFail("\(file.path): \(fast) against \(definition) for \(variant.prefix(200))")
+                }
+                compared += 1
+            }
+        }
+        XCTAssertGreaterThan(compared, 100)
+    }
+
+    private static func stringMeminfo(_ text: String) throws -> [String: Int] {
+        struct Refused: Error {}
+        var values: [String: Int] = [:]
+        for line in Lex.lines(text) where !Lex.trimmed(line).isEmpty {
+            var body = line
+            if body.hasPrefix("Node ") {
+                let words = body.split(separator: " ", maxSplits: 2)
+                guard words.count == 3 else { throw Refused() }
+                body = words[2]
+            }
+            guard let colon = body.firstIndex(of: ":") else { throw Refused() }
+            let key = String(body[..<colon])
+            let words = body[body.index(after: colon)...].split(separator: " ")
+            guard let first = words.first, let number = Lex.decimal(first) else { throw Refused() }
+            if words.count > 1 && words[1] == "kB" {
+                guard let bytes = KernelArithmetic.bytes(kibibytes: number) else { throw Refused() }
+                values[key] = bytes
+            } else {
+                values[key] = number
+            }
+        }
+        return values
+    }
+
     func testCountersCgroupDistanceAndChoices() throws {
         XCTAssertEqual(try CounterFileParser.parse("numa_hit 100\nnuma_miss 2\n"), ["numa_hit": 100, "numa_miss": 2])
         XCTAssertThrowsError(try CounterFileParser.parse("numa_hit\n"))
