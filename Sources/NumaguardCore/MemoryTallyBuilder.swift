@@ -45,6 +45,14 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         nodesForShape[index].append(contentsOf: mapping.nodePages)
     }
 
+    /// A repeat of a shape still in its slot is counted; any other is handed over by `visit`.
+    public mutating func visitAgain(shape: Int) -> Bool {
+        let index = shape & (Self.slots - 1)
+        guard shapeOfSlot[index] == shape else { return false }
+        pending[index] += 1
+        return true
+    }
+
     /// The tally of every mapping added, repeats included.
     public mutating func settled() -> MemoryTally {
         for index in 0..<Self.slots { settle(index) }

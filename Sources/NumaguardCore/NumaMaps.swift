@@ -43,6 +43,15 @@ public protocol NumaMapsVisitor {
     /// `shape`: two mappings of one scanner with the same shape are equal in every field but
     /// `address` (a line repeating a recent line's bytes after the address is not parsed again).
     mutating func visit(_ mapping: Mapping, shape: Int)
+
+    /// A line repeated a recent line of this shape after its address: true when the visitor
+    /// has taken it from the shape alone (a tally that has seen the shape counts it), so the
+    /// scanner need not bring that mapping forward; false to be handed it by `visit`.
+    mutating func visitAgain(shape: Int) -> Bool
+}
+
+extension NumaMapsVisitor {
+    public mutating func visitAgain(shape: Int) -> Bool { false }
 }
 
 /// A streaming numa_maps parser: fed the file in chunks as they are read, it hands each
@@ -147,10 +156,7 @@ public struct NumaMapsScanner {
             let result = line.withUnsafeBufferPointer { buffer in
                 Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
             }
-            if try result.get() {
-                mappingsVisited += 1
-                visitor.visit(current, shape: currentKey.shape)
-            }
+            hand(try result.get(), to: &visitor)
             line.removeAll()
             start = newline + 1
         }
@@ -159,10 +165,7 @@ public struct NumaMapsScanner {
                 carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start...]))
                 return
             }
-            if try parseNumberedLine(chunk, start, end) {
-                mappingsVisited += 1
-                visitor.visit(current, shape: currentKey.shape)
-            }
+            hand(try parseNumberedLine(chunk, start, end), to: &visitor)
             start = end + 1
         }
     }
@@ -186,10 +189,37 @@ public struct NumaMapsScanner {
         let result = line.withUnsafeBufferPointer { buffer in
             Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
         }
-        if try result.get() {
-            mappingsVisited += 1
-            visitor.visit(current, shape: currentKey.shape)
+        hand(try result.get(), to: &visitor)
+    }
+
+    /// What a line was: nothing (empty), a line parsed into `current`, or a remembered line
+    /// again (the last one, -1, or `recent[slot]`) at `address`.
+    private enum Line {
+        case empty
+        case parsed
+        case again(slot: Int, address: UInt64)
+    }
+
+    /// Hands the line's mapping to the visitor: a remembered line first by its shape alone,
+    /// and only when the visitor wants the mapping itself is that line made `current`.
+    @inline(__always)
+    private mutating func hand<Visitor: NumaMapsVisitor>(_ line: Line, to visitor: inout Visitor) {
+        switch line {
+        case .empty: return
+        case .parsed: break
+        case let .again(slot, address):
+            if visitor.visitAgain(shape: slot < 0 ? currentKey.shape : recentKeys[slot].shape) {
+                mappingsVisited += 1
+                return
+            }
+            if slot >= 0 {
+                swap(&current, &recent[slot])
+                swap(&currentKey, &recentKeys[slot])
+            }
+            current.address = address
         }
+        mappingsVisited += 1
+        visitor.visit(current, shape: currentKey.shape)
     }
 
     private struct ClosureVisitor: NumaMapsVisitor {
@@ -197,13 +227,12 @@ public struct NumaMapsScanner {
         mutating func visit(_ mapping: Mapping, shape: Int) { body(mapping, shape) }
     }
 
-    /// Makes the line `current`; false for an empty line (nothing to visit).
-    private mutating func parseNumberedLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Bool {
+    /// What the line is (`hand` gives it to the visitor).
+    private mutating func parseNumberedLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Line {
         defer { lineNumber += 1 }
-        guard end > start else { return false }
+        guard end > start else { return .empty }
         do {
-            try parseLine(bytes, start, end)
-            return true
+            return try parseLine(bytes, start, end)
         } catch {
             var located = error
             located.what = "numa_maps line \(lineNumber)"
@@ -238,7 +267,7 @@ public struct NumaMapsScanner {
     /// The length of the last policy's spelling when the line spells its policy the same way
     /// at `at` (the whole token: a space or the line's end follows), else nil. Not when the last
     /// spelling is `prefer`: the line may go on as `prefer (many)`, one token with a space.
-    private func samePolicyLength(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
+    private mutating func samePolicyLength(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
         let length = lastPolicyBytes.count
         guard end - at >= length, at + length == end || bytes[at + length] == 0x20, lastPolicyMayBeMatched,
               spellsLastPolicy(bytes, at, length) else { return nil }
@@ -246,7 +275,7 @@ public struct NumaMapsScanner {
     }
 
     /// Whether the `length` bytes at `at` are the last policy's spelling.
-    private func spellsLastPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ length: Int) -> Bool {
+    private mutating func spellsLastPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ length: Int) -> Bool {
         guard length == lastPolicyBytes.count else { return false }
         guard length > 0, let base = bytes.baseAddress else { return length == 0 }
         return lastPolicyBytes.withUnsafeBufferPointer { last in
@@ -286,8 +315,8 @@ public struct NumaMapsScanner {
         if !scratch.policy.isSameValue(as: lastPolicy) { scratch.policy = lastPolicy }
     }
 
-    /// Parses one line, or finds it among the recent ones, into `current`.
-    private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
+    /// Parses one line into `current`, or finds it among the remembered ones.
+    private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Line {
         func fail(_ at: Int, _ reason: String) -> ParseError {
             ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)
         }
@@ -310,9 +339,8 @@ public struct NumaMapsScanner {
         cursor += 1
         // Bytes after the address seen on a recent line parse to the same fields: only the address is new.
         let tailCount = end - cursor
-        if tailCount <= Self.longestRememberedTail, isRemembered(bytes, cursor, tailCount) {
-            current.address = address
-            return
+        if tailCount <= Self.longestRememberedTail, let slot = rememberedSlot(bytes, cursor, tailCount) {
+            return .again(slot: slot, address: address)
         }
         // Policy: almost always spelled as on the line before.
         let policyStart = cursor
@@ -421,14 +449,17 @@ public struct NumaMapsScanner {
         }
         try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
         remember(bytes, end - tailCount, tailCount)
+        return .parsed
     }
 
-    /// Whether the `count` bytes at `at` are those after the address of the last line or of
-    /// one of the recent lines, and then makes that line `current`.
-    private mutating func isRemembered(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Bool {
-        guard let base = bytes.baseAddress else { return false }
+    /// The remembered line whose bytes after the address are the `count` bytes at `at`: -1 for
+    /// the last line (compared first: runs of alike lines), else its slot in `recent`.
+    /// (Mutating, as the other helpers `parseLine` calls, only so that the scanner is passed by
+    /// reference: a non-mutating method called from a mutating one was handed a copy of it.)
+    private mutating func rememberedSlot(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
         let last = currentKey
-        let found: Int? = tails.withUnsafeBufferPointer { tails in
+        return tails.withUnsafeBufferPointer { tails in
             recentKeys.withUnsafeBufferPointer { keys in
                 guard let stored = tails.baseAddress else { return nil }
                 func matches(_ key: Key) -> Bool {
@@ -439,12 +470,6 @@ public struct NumaMapsScanner {
                 return nil
             }
         }
-        guard let found else { return false }
-        if found >= 0 {
-            swap(&current, &recent[found])
-            swap(&currentKey, &recentKeys[found])
-        }
-        return true
     }
 
     /// Makes the line just parsed into `scratch` current, with a new shape and (when short

@@ -28,6 +28,23 @@ final class NumaMapsRepeatTests: XCTestCase {
         return seen
     }
 
+    /// The tally as ProcessReader.tally makes it: the scanner hands lines to the builder
+    /// directly, a repeat by its shape alone (`visitAgain`).
+    private func tallied(_ text: String, chunk: Int) throws -> MemoryTally {
+        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false)
+        var builder = MemoryTallyBuilder()
+        let bytes = Array(text.utf8)
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + chunk)
+            try bytes[start..<end].withUnsafeBufferPointer { piece in try scanner.scan(piece, into: &builder) }
+            start = end
+        }
+        try scanner.finish(into: &builder)
+        XCTAssertEqual(scanner.mappingsVisited, builder.settled().mappings)
+        return builder.settled()
+    }
+
     /// Mappings of one shape must be equal but for their addresses.
     private func assertShapesHold(_ seen: [(Mapping, Int)], _ context: String, file: StaticString = #filePath, line: UInt = #line) {
         var first: [Int: Mapping] = [:]
@@ -92,6 +109,9 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertEqual(seen.map(\.0), try parsedAlone(pairs))
         XCTAssertEqual(Set(seen.map(\.1)), [0, 1])
         assertShapesHold(seen, "pairs")
+        let tally = try tallied(pairs, chunk: 4096)
+        XCTAssertEqual(tally.mappings, 1000)
+        XCTAssertEqual(tally.bytes(.stack, on: 0), 500 * 3 * 4096)
     }
 
     /// The window: a line is found among the last `recentLines + 1` distinct lines parsed. A
@@ -167,6 +187,7 @@ final class NumaMapsRepeatTests: XCTestCase {
                 every.add(mapping)
             }
             XCTAssertEqual(builder.settled(), every, "chunk \(chunk)")
+            XCTAssertEqual(try tallied(alike + "\n", chunk: chunk), every, "chunk \(chunk), straight into the builder")
             XCTAssertEqual(every.mappings, 18)
             XCTAssertEqual(every.bytes(.huge, on: 1), 2 * 2048 * 1024)
             XCTAssertEqual(every.bytes(.stack, on: 0), 2 * 3 * 4096)
@@ -200,12 +221,11 @@ final class NumaMapsRepeatTests: XCTestCase {
             let seen = try scanned(file.text, chunk: 4096)
             XCTAssertEqual(seen.map(\.0), try parsedAlone(file.text), file.path)
             assertShapesHold(seen, file.path)
-            var builder = MemoryTallyBuilder(), every = MemoryTally()
-            for (mapping, shape) in try scanned(file.text, chunk: 4096, keepsFilePaths: false, keepsAddresses: false) {
-                builder.visit(mapping, shape: shape)
-            }
+            var every = MemoryTally()
             for mapping in seen.map(\.0) { every.add(mapping) }
-            XCTAssertEqual(builder.settled(), every, file.path)
+            for chunk in [4096, 7] {
+                XCTAssertEqual(try tallied(file.text, chunk: chunk), every, "\(file.path), chunk \(chunk)")
+            }
             lines += seen.count
             shapes += Set(seen.map(\.1)).count
         }
