@@ -21,6 +21,24 @@ enum HexAddress {
         return (value, digits)
     }
 
+    /// The value of the `digits` bytes at `start` (1 to 16) when every one of them is a
+    /// lowercase hex digit and the line has 16 bytes from `start` (`start + 16 <= end`); nil
+    /// otherwise. For a line whose address ends where the scanner already knows (it repeats
+    /// the last line after the address): no search for the space. `converting` false checks
+    /// the digits and gives 0.
+    @inline(__always)
+    static func value(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, digits: Int, lineEnd end: Int, converting: Bool) -> UInt64? {
+        guard digits > 0, digits <= 16, end - start >= 16, start >= 0, end <= bytes.count, let base = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base + start)
+        let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let second = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let (firstMask, secondMask) = masks(digits)
+        guard allHex(first, firstMask), allHex(second, secondMask) else { return nil }
+        // The bytes after the digits cleared: a byte above 0x0F there would carry into the last
+        // digit's nibble when `hex8` folds pairs (in `leading` the byte after is the space).
+        return converting ? (hex8(first & firstMask) << 32 | hex8(second & secondMask)) >> (4 * (16 - digits)) : 0
+    }
+
     /// Only the digit count of what `leading` takes, for a reader that needs the address checked
     /// but not its value (a tally): the conversion is most of the work.
     static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
@@ -46,12 +64,23 @@ enum HexAddress {
         } else {
             return nil
         }
-        guard digits > 0 else { return nil }
-        // Which bytes are digits: all of the first word's when the space is in the second.
-        let firstMask = digits >= 8 ? UInt64.max : (UInt64(1) << (8 * digits)) &- 1
-        let secondMask = digits <= 8 ? 0 : (UInt64(1) << (8 * (digits - 8))) &- 1
-        guard allHex(first, firstMask), allHex(second, secondMask) else { return nil }
+        guard digits > 0, allHex(first, second, digits) else { return nil }
         return (first, second, digits)
+    }
+
+    /// Whether the first `digits` bytes (1 to 16) of the two words are lowercase hex digits.
+    @inline(__always)
+    private static func allHex(_ first: UInt64, _ second: UInt64, _ digits: Int) -> Bool {
+        let (firstMask, secondMask) = masks(digits)
+        return allHex(first, firstMask) && allHex(second, secondMask)
+    }
+
+    /// Which bytes of the two words are the `digits` (1 to 16) digits: all of the first word's
+    /// when there are eight or more.
+    @inline(__always)
+    private static func masks(_ digits: Int) -> (UInt64, UInt64) {
+        (digits >= 8 ? UInt64.max : (UInt64(1) << (8 * digits)) &- 1,
+         digits <= 8 ? 0 : digits >= 16 ? UInt64.max : (UInt64(1) << (8 * (digits - 8))) &- 1)
     }
 
     /// A byte's high bit set where the byte is zero (exact for the lowest zero byte).

@@ -165,7 +165,9 @@ public struct NumaMapsScanner {
                 carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start...]))
                 return
             }
-            hand(try parseNumberedLine(chunk, start, end), to: &visitor)
+            if !repeatsCurrent(chunk, start, end, to: &visitor) {
+                hand(try parseNumberedLine(chunk, start, end), to: &visitor)
+            }
             start = end + 1
         }
     }
@@ -190,6 +192,31 @@ public struct NumaMapsScanner {
             Result { () throws(ParseError) in try parseNumberedLine(buffer, 0, buffer.count) }
         }
         hand(try result.get(), to: &visitor)
+    }
+
+    /// Whether the line is the current line again at a new address, handed to the visitor if
+    /// so: its bytes after the address are the current line's when they end the line after a
+    /// space, and the bytes before that space are all lowercase hex digits (`HexAddress` checks
+    /// them knowing how many there are). The first check of every line in a chunk, so a run of
+    /// alike lines (most of a large numa_maps) costs a compare and that check, not the search
+    /// for the address's end; anything else goes on to `parseLine`.
+    @inline(__always)
+    private mutating func repeatsCurrent<Visitor: NumaMapsVisitor>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, to visitor: inout Visitor
+    ) -> Bool {
+        let count = currentKey.tailCount, space = end - count - 1
+        guard count > 0, space > start, bytes[space] == 0x20, let base = bytes.baseAddress else { return false }
+        let offset = currentKey.region * Self.longestRememberedTail
+        let same = tails.withUnsafeBufferPointer { tails in
+            guard let stored = tails.baseAddress else { return false }
+            return memcmp(stored + offset, base + space + 1, count) == 0
+        }
+        guard same, let address = HexAddress.value(bytes, start, digits: space - start, lineEnd: end, converting: keepsAddresses) else {
+            return false
+        }
+        lineNumber += 1
+        hand(.again(slot: -1, address: address), to: &visitor)
+        return true
     }
 
     /// What a line was: nothing (empty), a line parsed into `current`, or a remembered line
@@ -452,8 +479,9 @@ public struct NumaMapsScanner {
         return .parsed
     }
 
-    /// The remembered line whose bytes after the address are the `count` bytes at `at`: -1 for
-    /// the last line (compared first: runs of alike lines), else its slot in `recent`.
+    /// The remembered line whose bytes after the address are the `count` bytes at `at`: its slot
+    /// in `recent`, or -1 for the last line (compared last: `repeatsCurrent` tried it already,
+    /// for all but lines it could not check, e.g. shorter than 16 bytes).
     /// (Mutating, as the other helpers `parseLine` calls, only so that the scanner is passed by
     /// reference: a non-mutating method called from a mutating one was handed a copy of it.)
     private mutating func rememberedSlot(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Int? {
@@ -465,9 +493,8 @@ public struct NumaMapsScanner {
                 func matches(_ key: Key) -> Bool {
                     key.tailCount == count && memcmp(stored + key.region * Self.longestRememberedTail, base + at, count) == 0
                 }
-                if matches(last) { return -1 }
                 for slot in 0..<keys.count where matches(keys[slot]) { return slot }
-                return nil
+                return matches(last) ? -1 : nil
             }
         }
     }

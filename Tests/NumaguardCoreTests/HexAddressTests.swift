@@ -87,4 +87,44 @@ final class HexAddressTests: XCTestCase {
             assertAgrees(bytes)
         }
     }
+
+    /// `value(digits:)`, for an address whose length the scanner already knows: the first
+    /// `digits` bytes (1 to 16) all lowercase hex digits give their value (0 when not
+    /// converting), anything else nil; and only inside a line with 16 bytes from its start.
+    func testKnownLengthAgreesWithTheDefinition() {
+        func definition(_ bytes: [UInt8], _ digits: Int) -> UInt64? {
+            guard digits >= 1, digits <= 16, bytes.count >= 16 else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes.prefix(digits) {
+                switch byte {
+                case 0x30...0x39: value = value << 4 | UInt64(byte - 0x30)
+                case 0x61...0x66: value = value << 4 | UInt64(byte - 0x61 + 10)
+                default: return nil
+                }
+            }
+            return value
+        }
+        func value(_ bytes: [UInt8], _ digits: Int, converting: Bool = true, end: Int? = nil) -> UInt64? {
+            bytes.withUnsafeBufferPointer { HexAddress.value($0, 0, digits: digits, lineEnd: end ?? $0.count, converting: converting) }
+        }
+        XCTAssertEqual(value(Array("ffffffffff600000 default".utf8), 16), 0xFFFF_FFFF_FF60_0000, "16 digits")
+        XCTAssertEqual(value(Array("7f1c2e3d4000 default anon=1".utf8), 12), 0x7F1C_2E3D_4000)
+        XCTAssertEqual(value(Array("7f1c2e3d4000 default anon=1".utf8), 12, converting: false), 0)
+        XCTAssertNil(value(Array("7f1c2e3d4000 default anon=1".utf8), 13), "the space is not a digit")
+        XCTAssertNil(value(Array("7F1C2E3D4000 default anon=1".utf8), 12))
+        XCTAssertNil(value(Array("7f1c2e3d4000 default anon=1".utf8), 12, end: 15), "a line shorter than 16 bytes")
+        XCTAssertNil(value(Array("7f1c2e3d4000 default anon=1".utf8), 0))
+        XCTAssertNil(value(Array("0123456789abcdef0 default".utf8), 17))
+        var generator = SplitMix(state: 29)
+        let alphabets: [[UInt8]] = [Array("0123456789abcdef".utf8), Array("0123456789abcdefABCDEFgxz:/ \t".utf8),
+                                    (0...255).map { UInt8($0) }]
+        for round in 0..<20_000 {
+            let alphabet = alphabets[round % alphabets.count]
+            let bytes = (0..<Int.random(in: 14...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? 0x30 }
+            let digits = Int.random(in: 0...17, using: &generator)
+            let expected = definition(bytes, digits)
+            XCTAssertEqual(value(bytes, digits), expected, String(decoding: bytes, as: UTF8.self) + " (\(digits))")
+            XCTAssertEqual(value(bytes, digits, converting: false), expected.map { _ in 0 })
+        }
+    }
 }
