@@ -182,6 +182,27 @@ func fuzzNumaMaps(_ data: UnsafeBufferPointer<UInt8>, _ text: String, validUTF8:
         _ = mapping.kind
     }
     fuzzTally(mappings, text)
+    fuzzShapeTally(data, mappings, text)
+}
+
+/// The tally as `ProcessReader.tally` builds it (the scanner handing repeats to the builder by
+/// shape, addresses not converted), whole and cut in two, must be the tally of every mapping.
+func fuzzShapeTally(_ data: UnsafeBufferPointer<UInt8>, _ mappings: [Mapping], _ text: String) {
+    var every = MemoryTally()
+    for mapping in mappings { every.add(mapping) }
+    for cut in [data.count, data.count / 3] {
+        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false)
+        var builder = MemoryTallyBuilder()
+        do {
+            try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)
+            try scanner.scan(UnsafeBufferPointer(rebasing: data[cut...]), into: &builder)
+            try scanner.finish(into: &builder)
+        } catch {
+            violation("the tally's scan refused what parse accepted: \(error)", text)
+            return
+        }
+        if builder.settled() != every { violation("the tally by shapes differs from adding every mapping (cut at \(cut))", text) }
+    }
 }
 
 /// The byte arithmetic on what was parsed (issue 12: a parsed count once trapped in

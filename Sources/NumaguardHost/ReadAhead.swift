@@ -34,10 +34,22 @@ final class ReadAhead: @unchecked Sendable {
     private var handedOut = false
     private var finished = false
 
-    private init(fd: Int32, chunkSize: Int) {
+    /// Both buffers, one mapping whose pages the kernel makes present in the mmap call itself
+    /// (MAP_POPULATE): filled a page per read(), they were otherwise faulted in one trap per
+    /// page, 128 of them per large read, each dearer than zeroing the page (in a VM above all).
+    private let region: UnsafeMutableRawPointer
+
+    private init?(fd: Int32, chunkSize: Int) {
+        let mapped = try? SystemCall.checkPointer("mmap", "read-ahead buffers") { () -> UnsafeMutableRawPointer? in
+            let address = mmap(nil, 2 * chunkSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+            return address == UnsafeMutableRawPointer(bitPattern: -1) ? nil : address
+        }
+        guard let mapped else { return nil }
         self.fd = fd
         self.chunkSize = chunkSize
-        buffers = [UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize), UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)]
+        region = mapped
+        let first = mapped.bindMemory(to: UInt8.self, capacity: 2 * chunkSize)
+        buffers = [first, first + chunkSize]
         counts = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         counts.initialize(repeating: 0, count: 2)
         semaphores = UnsafeMutablePointer<sem_t>.allocate(capacity: 4)
@@ -48,13 +60,13 @@ final class ReadAhead: @unchecked Sendable {
         for index in 0..<4 { sem_destroy(semaphores + index) }
         semaphores.deallocate()
         counts.deallocate()
-        for buffer in buffers { buffer.deallocate() }
+        munmap(region, 2 * chunkSize)
     }
 
-    /// Starts reading `fd` from its current offset; nil when no thread could be started (the
-    /// caller then reads on its own thread, as it would for a small file).
+    /// Starts reading `fd` from its current offset; nil when no buffers could be mapped or no
+    /// thread started (the caller then reads on its own thread, as it would for a small file).
     static func start(fd: Int32, chunkSize: Int) -> ReadAhead? {
-        let ahead = ReadAhead(fd: fd, chunkSize: chunkSize)
+        guard let ahead = ReadAhead(fd: fd, chunkSize: chunkSize) else { return nil }
         let context = Unmanaged.passRetained(ahead).toOpaque()
         let created = pthread_create(&ahead.thread, nil, { context in
             guard let context else { return nil }
