@@ -1,10 +1,12 @@
 # Bench "inspect" (sourced by bench/run.sh; uses bench/lib.sh).
 # Targets (DESIGN.md, tightened by issue 17): `inspect PID` of a process with 30k+ mappings is
 # faster than `numastat -p PID` and costs at most 1.05x `cat /proc/PID/numa_maps` (the kernel's
-# own walk), text and json, idle and with the other core busy. Two victims (bench/manymaps.c):
+# own walk), text and json, idle and with the other core busy. Three victims (bench/manymaps.c):
 # `alike`, whose lines differ only in their addresses (numaguard does not parse again a line
-# that repeats the one before), and `varied`, where no line repeats its neighbour and every
-# line is parsed in full.
+# that repeats a recent one), `varied`, where no line repeats its neighbour but each repeats
+# the line four before it (as a thread's guard page and stack alternate), and `distinct`, where
+# no line repeats any of the nineteen before it, so every line is parsed in full, its memory
+# policy included (the worst case).
 #
 # Needs: $NUMAGUARD (release binary), $BENCH_BUILD (scratch dir), $ROUNDS, $RUNS.
 
@@ -12,7 +14,7 @@ bench_inspect() {
     command -v numastat >/dev/null || { bench_log "inspect: numastat missing (apt-get install numactl)"; return 1; }
     cc -O2 -Wall -o "$BENCH_BUILD/manymaps" bench/manymaps.c
     local shape
-    for shape in alike varied; do
+    for shape in alike varied distinct; do
         bench_inspect_shape "$shape" || return 1
     done
 }

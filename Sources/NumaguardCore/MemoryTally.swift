@@ -157,6 +157,11 @@ public struct MemoryTally: Equatable, Sendable {
         // last one's very storage, equal without a comparison or a copy.
         if lastUsage < policyList.count, lastPolicy.isSameValue(as: policy) { return lastUsage }
         lastPolicy = policy
+        // A process has few policies: look at each (storage compares) before hashing one.
+        if policyList.count <= 16, let index = policyList.firstIndex(where: { $0.isSameValue(as: policy) }) {
+            lastUsage = index
+            return index
+        }
         if let index = policyIndex[policy] {
             lastUsage = index
             return index

@@ -41,8 +41,9 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         addedForShape[index] = added
         // Its own copy of the node counts: sharing the scanner's array would make the scanner
         // copy it when it parses the next line into that storage.
-        nodesForShape[index].removeAll(keepingCapacity: true)
-        nodesForShape[index].append(contentsOf: mapping.nodePages)
+        // (removeLast, not removeAll: no generic replaceSubrange for a line's one or two nodes.)
+        while !nodesForShape[index].isEmpty { nodesForShape[index].removeLast() }
+        for entry in mapping.nodePages { nodesForShape[index].append(entry) }
     }
 
     /// A repeat of a shape still in its slot is counted; any other is handed over by `visit`.

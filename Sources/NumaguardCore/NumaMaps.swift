@@ -109,6 +109,10 @@ public struct NumaMapsScanner {
     private var lastPolicyBytes: [UInt8] = Array("default".utf8)
     /// False when the last spelling is a word that begins a two-word one (`samePolicyLength`).
     private var lastPolicyMayBeMatched = true
+    /// The spellings before the last one (up to `recentLines`), each with its policy: a line
+    /// whose policy is one of them takes it without a String or a dictionary lookup.
+    private var otherPolicies: [(bytes: [UInt8], policy: MemoryPolicy, mayBeMatched: Bool)] = []
+    private var nextOtherPolicy = 0
     private var policies: [String: MemoryPolicy] = [:]
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true) {
@@ -312,10 +316,19 @@ public struct NumaMapsScanner {
     }
 
     /// Sets `scratch.policy` from its spelling. Consecutive lines almost always share a policy:
-    /// compare bytes with the last one and take its value when they match, before hashing a
-    /// new String.
+    /// compare bytes with the last one, then with the few before it, and take the value that
+    /// matches, before hashing a new String.
     private mutating func setPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
         if spellsLastPolicy(bytes, start, end - start) { return keepLastPolicy() }
+        if let base = bytes.baseAddress, let index = otherPolicies.firstIndex(where: { other in
+            other.bytes.count == end - start && other.bytes.withUnsafeBufferPointer { spelling in spelling.baseAddress.map { memcmp($0, base + start, end - start) == 0 } ?? false }
+        }) {
+            // One of the recent spellings: it becomes the last, the last takes its place.
+            swap(&otherPolicies[index].bytes, &lastPolicyBytes)
+            swap(&otherPolicies[index].policy, &lastPolicy)
+            swap(&otherPolicies[index].mayBeMatched, &lastPolicyMayBeMatched)
+            return keepLastPolicy()
+        }
         let spelling = Self.text(bytes, start, end)
         let parsed: MemoryPolicy
         if let known = policies[spelling] {
@@ -330,6 +343,13 @@ public struct NumaMapsScanner {
             }
             parsed = try MemoryPolicy.parse(spelling)
             policies[spelling] = parsed
+        }
+        let previous = (bytes: lastPolicyBytes, policy: lastPolicy, mayBeMatched: lastPolicyMayBeMatched)
+        if otherPolicies.count < Self.recentLines {
+            otherPolicies.append(previous)
+        } else {
+            otherPolicies[nextOtherPolicy] = previous
+            nextOtherPolicy = (nextOtherPolicy + 1) % Self.recentLines
         }
         lastPolicyBytes = Array(UnsafeBufferPointer(rebasing: bytes[start..<end]))
         lastPolicyMayBeMatched = !Self.equals(bytes, start, end, "prefer") && !Self.equals(bytes, start, end, "weighted")

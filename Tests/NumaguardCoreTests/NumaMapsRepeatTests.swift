@@ -133,6 +133,31 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertEqual(beyond.map(\.0), try parsedAlone(cycle(window + 1)))
     }
 
+    /// Lines whose policy changes from line to line (VMAs under different mbind policies):
+    /// the scanner takes a recent spelling's policy without parsing it again, and a tally finds
+    /// a recent policy without hashing it. Over more spellings than either keeps (20 cycling),
+    /// with the two-word spellings among them, every mapping is the line parsed alone and the
+    /// tally is adding every mapping.
+    func testPoliciesChangingFromLineToLine() throws {
+        let spellings = ["default", "prefer:0", "bind:0", "interleave:0", "local", "prefer (many):0-1",
+                         "weighted interleave:0-1", "bind=static:1", "interleave=relative:0-3", "prefer",
+                         "bind:0-1", "bind:1", "interleave:0-1", "prefer:1", "bind=static:0", "prefer (many):2",
+                         "interleave:1", "bind:2", "bind:3", "prefer:2"]
+        for kinds in [5, 12, 20] {
+            let text = (0..<(kinds * 25)).map { index in
+                let pages = 1 + index % 4
+                return "\(String(0x7f00_0000_0000 + index * 0x4000, radix: 16)) \(spellings[index % kinds]) anon=\(pages) dirty=\(pages) N0=\(pages) kernelpagesize_kB=4"
+            }.joined(separator: "\n")
+            let alone = try parsedAlone(text)
+            let seen = try scanned(text, chunk: 4096)
+            XCTAssertEqual(seen.map(\.0), alone, "\(kinds) policies")
+            var every = MemoryTally()
+            for mapping in alone { every.add(mapping) }
+            XCTAssertEqual(try tallied(text, chunk: 4096), every, "\(kinds) policies")
+            XCTAssertEqual(every.policies.count, Set(spellings.prefix(kinds)).count)
+        }
+    }
+
     /// What the scanner keeps is bounded: bytes after the address longer than
     /// `longestRememberedTail` are parsed every time (and right).
     func testLongLinesAreParsedEveryTime() throws {
