@@ -6,7 +6,8 @@
 /// product, when the shape leaves its slot or the tally is asked for. Adding one at a time
 /// was most of what inspect spent on a line that repeats. Sums saturate, and every count the
 /// scanner gives is at least zero, so a product of repeats saturates where adding them one by
-/// one would: the tally is the same as `MemoryTally.add` of every mapping (MemoryTallyTests).
+/// one would: the tally is the same as `MemoryTally.add` of every mapping (NumaMapsRepeatTests,
+/// the parsers fuzzer).
 ///
 /// Shapes must all come from one scanner; only the tally (`settled()`) is read, so no figure
 /// can be taken while repeats are still being counted.

@@ -63,9 +63,9 @@ extension NumaMapsVisitor {
 /// Most lines of a large numa_maps repeat a recent line but for the address: runs of alike
 /// mappings (allocator arenas), and alternations such as a thread's guard page and its stack,
 /// one pair per thread. The scanner remembers the bytes after the address of the last
-/// `recentLines` lines it parsed (each at most `longestRememberedTail` bytes: a bound on what it
-/// keeps), and a line whose bytes are one of those is not parsed again: it is that mapping at a
-/// new address. Each parsed line gets a `shape` number the visitor is told, so a tally can
+/// `recentLines + 1` distinct lines it parsed (each at most `longestRememberedTail` bytes: a
+/// bound on what it keeps), and a line whose bytes are one of those is not parsed again: it is
+/// that mapping at a new address. Each parsed line gets a `shape` number the visitor is told, so a tally can
 /// classify a shape once and add its repeats without looking at them again.
 public struct NumaMapsScanner {
     public let keepsFilePaths: Bool
@@ -74,7 +74,7 @@ public struct NumaMapsScanner {
     public let keepsAddresses: Bool
     /// Distinct policy spellings one numa_maps may hold (`setPolicy`).
     public static let maximumPolicies = 4096
-    /// How many recently parsed lines a line is compared with before it is parsed.
+    /// How many parsed lines before the last one a line is compared with before it is parsed.
     public static let recentLines = 8
     /// A line's bytes after its address longer than this are parsed every time they occur.
     public static let longestRememberedTail = 1024
@@ -362,7 +362,8 @@ public struct NumaMapsScanner {
         if !scratch.policy.isSameValue(as: lastPolicy) { scratch.policy = lastPolicy }
     }
 
-    /// Parses one line into `current`, or finds it among the remembered ones.
+    /// Parses one line (into `scratch`, then made `current` by `remember`), or finds it among
+    /// the remembered ones.
     private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Line {
         func fail(_ at: Int, _ reason: String) -> ParseError {
             ParseError(what: "numa_maps line", input: Self.text(bytes, start, end), column: at - start + 1, reason: reason)

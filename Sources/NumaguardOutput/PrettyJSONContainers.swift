@@ -21,28 +21,40 @@ struct TreeEncoder: Encoder {
 
 /// One value's encoding, shared by the three containers: primitives directly, anything else
 /// through its own `encode(to:)` into a fresh slot.
+///
+/// A primitive is recognised by its exact type before any cast: a cast that fails (a document's
+/// own struct tried as String, Bool, Double...) has the runtime look through protocol
+/// conformances, a search of the whole static binary's conformance records the first time for
+/// each type, which was half of a small `inspect --format json`. An Optional goes through its
+/// own `encode(to:)`, which hands the wrapped primitive back here (or writes null): the same
+/// value the cast of the optional gave.
 enum TreeValue {
     static func encode<T: Encodable>(_ value: T, into slot: PrettyJSONEncoder.Slot, at path: [any CodingKey]) throws {
-        switch value {
-        case let text as String: slot.value = .string(text)
-        case let flag as Bool: slot.value = .bool(flag)
-        case let number as Double: slot.value = try PrettyJSONEncoder.number(number, path)
-        case let number as Float: slot.value = try PrettyJSONEncoder.number(number, path)
-        case let number as Int: slot.value = .number(String(number))
-        case let number as Int8: slot.value = .number(String(number))
-        case let number as Int16: slot.value = .number(String(number))
-        case let number as Int32: slot.value = .number(String(number))
-        case let number as Int64: slot.value = .number(String(number))
-        case let number as UInt: slot.value = .number(String(number))
-        case let number as UInt8: slot.value = .number(String(number))
-        case let number as UInt16: slot.value = .number(String(number))
-        case let number as UInt32: slot.value = .number(String(number))
-        case let number as UInt64: slot.value = .number(String(number))
-        default:
-            try value.encode(to: TreeEncoder(slot: slot, codingPath: path))
-            // Foundation writes a value that encoded nothing as an empty object.
-            if slot.value == nil { slot.value = .object([:]) }
+        if let primitive = try primitive(value, path) {
+            slot.value = primitive
+            return
         }
+        try value.encode(to: TreeEncoder(slot: slot, codingPath: path))
+        // Foundation writes a value that encoded nothing as an empty object.
+        if slot.value == nil { slot.value = .object([:]) }
+    }
+
+    private static func primitive<T: Encodable>(_ value: T, _ path: [any CodingKey]) throws -> PrettyJSONEncoder.Value? {
+        if T.self == String.self, let text = value as? String { return .string(text) }
+        if T.self == Bool.self, let flag = value as? Bool { return .bool(flag) }
+        if T.self == Double.self, let number = value as? Double { return try PrettyJSONEncoder.number(number, path) }
+        if T.self == Float.self, let number = value as? Float { return try PrettyJSONEncoder.number(number, path) }
+        if T.self == Int.self, let number = value as? Int { return .number(String(number)) }
+        if T.self == Int8.self, let number = value as? Int8 { return .number(String(number)) }
+        if T.self == Int16.self, let number = value as? Int16 { return .number(String(number)) }
+        if T.self == Int32.self, let number = value as? Int32 { return .number(String(number)) }
+        if T.self == Int64.self, let number = value as? Int64 { return .number(String(number)) }
+        if T.self == UInt.self, let number = value as? UInt { return .number(String(number)) }
+        if T.self == UInt8.self, let number = value as? UInt8 { return .number(String(number)) }
+        if T.self == UInt16.self, let number = value as? UInt16 { return .number(String(number)) }
+        if T.self == UInt32.self, let number = value as? UInt32 { return .number(String(number)) }
+        if T.self == UInt64.self, let number = value as? UInt64 { return .number(String(number)) }
+        return nil
     }
 }
 

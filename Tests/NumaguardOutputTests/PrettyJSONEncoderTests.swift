@@ -23,9 +23,17 @@ final class PrettyJSONEncoderTests: XCTestCase {
         var nested: [[Int]] = [[1, 2], []]
         var float: Float = 0.1
         var flags = [true, false]
+        // Optionals handed to `encode` (not encodeIfPresent): their own encode(to:) writes the
+        // wrapped primitive or null.
+        var some: Int? = 7
+        var someText: String? = "s"
+        var someDouble: Double? = 0.1
+        var optionals: [Int?] = [1, nil, 3]
+        var optionalFlags: [Bool?] = [nil, true]
 
         enum CodingKeys: String, CodingKey {
             case a9, a10, B, empty, object, doubles, text, absent, null, big, small, dictionary, byNumber, nested, float, flags
+            case some, someText, someDouble, optionals, optionalFlags
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -46,6 +54,11 @@ final class PrettyJSONEncoderTests: XCTestCase {
             try container.encode(nested, forKey: .nested)
             try container.encode(float, forKey: .float)
             try container.encode(flags, forKey: .flags)
+            try container.encode(some, forKey: .some)
+            try container.encode(someText, forKey: .someText)
+            try container.encode(someDouble, forKey: .someDouble)
+            try container.encode(optionals, forKey: .optionals)
+            try container.encode(optionalFlags, forKey: .optionalFlags)
             // A second container of the same encoder adds to the same object (JSONDocument's envelope).
             var more = encoder.container(keyedBy: CodingKeys.self)
             try more.encode("again", forKey: .B)
