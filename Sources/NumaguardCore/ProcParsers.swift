@@ -195,6 +195,10 @@ public enum MeminfoParser {
     /// command that reads the topology parses one of these per node, and String's character
     /// walk (split, firstIndex) made it a third of `topology`'s and `inspect`'s start-up.
     /// Lines as `Lex.lines` gives them; blank ones skipped; words separated by runs of spaces.
+    /// A space or colon is the byte, whatever follows it: the kernel writes ASCII, and a
+    /// combining mark after a separator no longer hides it (String's Characters joined the two,
+    /// so `A: 5 \u{301}` was refused as a value that is not a number; now it is 5, as
+    /// `A: 5 extra` always was).
     public static func parse(_ text: String) throws(ParseError) -> [String: Int] {
         var values: [String: Int] = [:]
         var copy = text

@@ -70,7 +70,8 @@ final class ProcParsersTests: XCTestCase {
 
     /// The byte-wise parser against the String-based one it replaced (kept here as the
     /// definition): every recorded meminfo, and each of them broken line by line in the ways
-    /// a captured tree can be (cut, spaces doubled, units and numbers changed), must give the
+    /// a captured tree can be (cut, spaces doubled, units and numbers changed; ASCII, as the
+    /// kernel writes), must give the
     /// same values, or an error for the same inputs.
     func testMeminfoAsTheStringParserReadIt() throws {
         let files = RecordedFiles.named(["meminfo"])
@@ -103,6 +104,11 @@ final class ProcParsersTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(compared, 100)
+        // Where the two differ on purpose: a separator followed by a combining mark (one
+        // Character for String, two things for bytes). Bytes decide.
+        XCTAssertEqual(try MeminfoParser.parse("A: 5 \u{301}\n"), ["A": 5])
+        XCTAssertNil(try? Self.stringMeminfo("A: 5 \u{301}\n"))
+        XCTAssertEqual(try MeminfoParser.parse("Node 0 \u{301}A: 5 kB\n"), ["\u{301}A": 5 * 1024])
     }
 
     private static func stringMeminfo(_ text: String) throws -> [String: Int] {
