@@ -71,8 +71,7 @@ final class ProcParsersTests: XCTestCase {
     /// The byte-wise parser against the String-based one it replaced (kept here as the
     /// definition): every recorded meminfo, and each of them broken line by line in the ways
     /// a captured tree can be (cut, spaces doubled, units and numbers changed; ASCII, as the
-    /// kernel writes), must give the
-    /// same values, or an error for the same inputs.
+    /// kernel writes), must give the same values, or an error for the same inputs.
     func testMeminfoAsTheStringParserReadIt() throws {
         let files = RecordedFiles.named(["meminfo"])
         XCTAssertGreaterThan(files.count, 10)
