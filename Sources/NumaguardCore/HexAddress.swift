@@ -28,10 +28,7 @@ enum HexAddress {
     /// the digits and gives 0.
     @inline(__always)
     static func value(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, digits: Int, lineEnd end: Int, converting: Bool) -> UInt64? {
-        guard digits > 0, digits <= 16, end - start >= 16, start >= 0, end <= bytes.count, let base = bytes.baseAddress else { return nil }
-        let raw = UnsafeRawPointer(base + start)
-        let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
-        let second = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard digits > 0, digits <= 16, let (first, second) = load(bytes, start, end) else { return nil }
         let (firstMask, secondMask) = masks(digits)
         guard allHex(first, firstMask), allHex(second, secondMask) else { return nil }
         // The bytes after the digits cleared: a byte above 0x0F there would carry into the last
@@ -49,10 +46,7 @@ enum HexAddress {
     /// every one of them is a lowercase hex digit.
     @inline(__always)
     private static func words(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (UInt64, UInt64, digits: Int)? {
-        guard end - start >= 16, start >= 0, end <= bytes.count, let base = bytes.baseAddress else { return nil }
-        let raw = UnsafeRawPointer(base + start)
-        let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
-        let second = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard let (first, second) = load(bytes, start, end) else { return nil }
         // The first space: the lowest zero byte of word ^ spaces (a borrow can mark bytes above
         // it too, never below).
         let spaceInFirst = zeroBytes(first ^ (ones &* 0x20)), spaceInSecond = zeroBytes(second ^ (ones &* 0x20))
@@ -66,6 +60,15 @@ enum HexAddress {
         }
         guard digits > 0, allHex(first, second, digits) else { return nil }
         return (first, second, digits)
+    }
+
+    /// The 16 bytes from `start` as two words, when they lie inside the line.
+    @inline(__always)
+    private static func load(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (UInt64, UInt64)? {
+        guard end - start >= 16, start >= 0, end <= bytes.count, let base = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base + start)
+        return (UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
 
     /// Whether the first `digits` bytes (1 to 16) of the two words are lowercase hex digits.

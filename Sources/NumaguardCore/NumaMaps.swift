@@ -103,16 +103,30 @@ public struct NumaMapsScanner {
     private var shapeCount = 0
     /// Mappings handed to the visitor so far (a file of empty lines has none).
     public private(set) var mappingsVisited = 0
-    /// The last policy parsed and its spelling: a line spelling its policy the same way gets
-    /// this value (its node set's storage shared, so a tally knows it without comparing).
-    private var lastPolicy = MemoryPolicy.default
-    private var lastPolicyBytes: [UInt8] = Array("default".utf8)
-    /// False when the last spelling is a word that begins a two-word one (`samePolicyLength`).
-    private var lastPolicyMayBeMatched = true
-    /// The spellings before the last one (up to `recentLines`), each with its policy: a line
-    /// whose policy is one of them takes it without a String or a dictionary lookup.
-    private var otherPolicies: [(bytes: [UInt8], policy: MemoryPolicy, mayBeMatched: Bool)] = []
-    private var nextOtherPolicy = 0
+    /// A policy as a line spelled it.
+    private struct PolicySpelling {
+        var bytes: [UInt8]
+        var policy: MemoryPolicy
+        /// False when the spelling is a word that begins a two-word one (`samePolicyLength`).
+        var mayBeMatched: Bool
+
+        /// Whether the `length` bytes at `at` are this spelling.
+        func isSpelled(by bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ length: Int) -> Bool {
+            guard length == self.bytes.count else { return false }
+            guard length > 0, let base = bytes.baseAddress else { return length == 0 }
+            return self.bytes.withUnsafeBufferPointer { spelling in
+                guard let first = spelling.baseAddress else { return false }
+                return memcmp(first, base + at, length) == 0
+            }
+        }
+    }
+    /// The last policy parsed: a line spelling its policy the same way gets this value (its
+    /// node set's storage shared, so a tally knows it without comparing).
+    private var lastSpelling = PolicySpelling(bytes: Array("default".utf8), policy: .default, mayBeMatched: true)
+    /// The spellings before the last one (up to `recentLines`): a line whose policy is one of
+    /// them takes it without a String or a dictionary lookup.
+    private var otherSpellings: [PolicySpelling] = []
+    private var nextOtherSpelling = 0
     private var policies: [String: MemoryPolicy] = [:]
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true) {
@@ -210,11 +224,8 @@ public struct NumaMapsScanner {
     ) -> Bool {
         let count = currentKey.tailCount, space = end - count - 1
         guard count > 0, space > start, bytes[space] == 0x20, let base = bytes.baseAddress else { return false }
-        let offset = currentKey.region * Self.longestRememberedTail
-        let same = tails.withUnsafeBufferPointer { tails in
-            guard let stored = tails.baseAddress else { return false }
-            return memcmp(stored + offset, base + space + 1, count) == 0
-        }
+        let key = currentKey
+        let same = tails.withUnsafeBufferPointer { tails in tails.baseAddress.map { Self.isTail(of: key, $0, base + space + 1, count) } ?? false }
         guard same, let address = HexAddress.value(bytes, start, digits: space - start, lineEnd: end, converting: keepsAddresses) else {
             return false
         }
@@ -299,34 +310,20 @@ public struct NumaMapsScanner {
     /// at `at` (the whole token: a space or the line's end follows), else nil. Not when the last
     /// spelling is `prefer`: the line may go on as `prefer (many)`, one token with a space.
     private mutating func samePolicyLength(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
-        let length = lastPolicyBytes.count
-        guard end - at >= length, at + length == end || bytes[at + length] == 0x20, lastPolicyMayBeMatched,
-              spellsLastPolicy(bytes, at, length) else { return nil }
+        let length = lastSpelling.bytes.count
+        guard end - at >= length, at + length == end || bytes[at + length] == 0x20, lastSpelling.mayBeMatched,
+              lastSpelling.isSpelled(by: bytes, at, length) else { return nil }
         return length
-    }
-
-    /// Whether the `length` bytes at `at` are the last policy's spelling.
-    private mutating func spellsLastPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ length: Int) -> Bool {
-        guard length == lastPolicyBytes.count else { return false }
-        guard length > 0, let base = bytes.baseAddress else { return length == 0 }
-        return lastPolicyBytes.withUnsafeBufferPointer { last in
-            guard let spelling = last.baseAddress else { return false }
-            return memcmp(spelling, base + at, length) == 0
-        }
     }
 
     /// Sets `scratch.policy` from its spelling. Consecutive lines almost always share a policy:
     /// compare bytes with the last one, then with the few before it, and take the value that
     /// matches, before hashing a new String.
     private mutating func setPolicy(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
-        if spellsLastPolicy(bytes, start, end - start) { return keepLastPolicy() }
-        if let base = bytes.baseAddress, let index = otherPolicies.firstIndex(where: { other in
-            other.bytes.count == end - start && other.bytes.withUnsafeBufferPointer { spelling in spelling.baseAddress.map { memcmp($0, base + start, end - start) == 0 } ?? false }
-        }) {
+        if lastSpelling.isSpelled(by: bytes, start, end - start) { return keepLastPolicy() }
+        if let index = otherSpellings.firstIndex(where: { $0.isSpelled(by: bytes, start, end - start) }) {
             // One of the recent spellings: it becomes the last, the last takes its place.
-            swap(&otherPolicies[index].bytes, &lastPolicyBytes)
-            swap(&otherPolicies[index].policy, &lastPolicy)
-            swap(&otherPolicies[index].mayBeMatched, &lastPolicyMayBeMatched)
+            swap(&otherSpellings[index], &lastSpelling)
             return keepLastPolicy()
         }
         let spelling = Self.text(bytes, start, end)
@@ -344,22 +341,21 @@ public struct NumaMapsScanner {
             parsed = try MemoryPolicy.parse(spelling)
             policies[spelling] = parsed
         }
-        let previous = (bytes: lastPolicyBytes, policy: lastPolicy, mayBeMatched: lastPolicyMayBeMatched)
-        if otherPolicies.count < Self.recentLines {
-            otherPolicies.append(previous)
+        let spelled = PolicySpelling(bytes: Array(UnsafeBufferPointer(rebasing: bytes[start..<end])), policy: parsed,
+                                     mayBeMatched: !Self.equals(bytes, start, end, "prefer") && !Self.equals(bytes, start, end, "weighted"))
+        if otherSpellings.count < Self.recentLines {
+            otherSpellings.append(lastSpelling)
         } else {
-            otherPolicies[nextOtherPolicy] = previous
-            nextOtherPolicy = (nextOtherPolicy + 1) % Self.recentLines
+            otherSpellings[nextOtherSpelling] = lastSpelling
+            nextOtherSpelling = (nextOtherSpelling + 1) % Self.recentLines
         }
-        lastPolicyBytes = Array(UnsafeBufferPointer(rebasing: bytes[start..<end]))
-        lastPolicyMayBeMatched = !Self.equals(bytes, start, end, "prefer") && !Self.equals(bytes, start, end, "weighted")
-        lastPolicy = parsed
+        lastSpelling = spelled
         scratch.policy = parsed
     }
 
     /// The line's policy is the last one: `scratch` (an earlier line's storage) usually has it already.
     private mutating func keepLastPolicy() {
-        if !scratch.policy.isSameValue(as: lastPolicy) { scratch.policy = lastPolicy }
+        if !scratch.policy.isSameValue(as: lastSpelling.policy) { scratch.policy = lastSpelling.policy }
     }
 
     /// Parses one line (into `scratch`, then made `current` by `remember`), or finds it among
@@ -511,13 +507,17 @@ public struct NumaMapsScanner {
         return tails.withUnsafeBufferPointer { tails in
             recentKeys.withUnsafeBufferPointer { keys in
                 guard let stored = tails.baseAddress else { return nil }
-                func matches(_ key: Key) -> Bool {
-                    key.tailCount == count && memcmp(stored + key.region * Self.longestRememberedTail, base + at, count) == 0
-                }
-                for slot in 0..<keys.count where matches(keys[slot]) { return slot }
-                return matches(last) ? -1 : nil
+                for slot in keys.indices where Self.isTail(of: keys[slot], stored, base + at, count) { return slot }
+                return Self.isTail(of: last, stored, base + at, count) ? -1 : nil
             }
         }
+    }
+
+    /// Whether the `count` bytes at `line` are the bytes after the address `key`'s line had
+    /// (`tails` is the scanner's store of them).
+    @inline(__always)
+    private static func isTail(of key: Key, _ tails: UnsafePointer<UInt8>, _ line: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        key.tailCount == count && memcmp(tails + key.region * longestRememberedTail, line, count) == 0
     }
 
     /// Makes the line just parsed into `scratch` current, with a new shape and (when short
