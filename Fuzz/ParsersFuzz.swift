@@ -137,6 +137,7 @@ func numaMapsLine(_ mapping: Mapping) -> String {
 }
 
 func fuzzNumaMaps(_ data: UnsafeBufferPointer<UInt8>, _ text: String, validUTF8: Bool) {
+    fuzzUsualTokens(data, text)
     let mappings: [Mapping]
     do {
         mappings = try NumaMapsParser.parse(bytes: data)
@@ -185,13 +186,38 @@ func fuzzNumaMaps(_ data: UnsafeBufferPointer<UInt8>, _ text: String, validUTF8:
     fuzzShapeTally(data, mappings, text)
 }
 
+/// The scanner's reader of usual tokens and its general loop must read every input alike:
+/// the same mappings, or the same error (line, column, reason).
+func fuzzUsualTokens(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
+    func read(usual: Bool) -> Result<[Mapping], ParseError> {
+        var scanner = NumaMapsScanner(keepsFilePaths: true)
+        scanner.readsUsualTokens = usual
+        var mappings: [Mapping] = []
+        return Result { () throws(ParseError) in
+            try scanner.scan(data) { mappings.append($0) }
+            try scanner.finish { mappings.append($0) }
+            return mappings
+        }
+    }
+    switch (read(usual: true), read(usual: false)) {
+    case let (.success(usual), .success(general)):
+        if usual != general { violation("the usual-token reader and the general loop give different mappings", text) }
+    case let (.failure(usual), .failure(general)):
+        if usual.line != general.line || usual.column != general.column || usual.reason != general.reason {
+            violation("the usual-token reader refused as \(usual), the general loop as \(general)", text)
+        }
+    case let (usual, general):
+        violation("the usual-token reader gave \(usual), the general loop \(general)", text)
+    }
+}
+
 /// The tally as `ProcessReader.tally` builds it (the scanner handing repeats to the builder by
 /// shape, addresses not converted), whole and cut in two, must be the tally of every mapping.
 func fuzzShapeTally(_ data: UnsafeBufferPointer<UInt8>, _ mappings: [Mapping], _ text: String) {
     var every = MemoryTally()
     for mapping in mappings { every.add(mapping) }
     for cut in [data.count, data.count / 3] {
-        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false)
+        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
         var builder = MemoryTallyBuilder()
         do {
             try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)

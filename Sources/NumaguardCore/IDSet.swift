@@ -23,9 +23,22 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
     /// Whether the two share their storage, which makes them equal without comparing a word
     /// (a copy of a set shares it until either changes); false says nothing.
     public func sharesStorage(with other: IDSet) -> Bool {
-        words.withUnsafeBufferPointer { mine in
-            other.words.withUnsafeBufferPointer { theirs in mine.baseAddress == theirs.baseAddress && mine.count == theirs.count }
-        }
+        storageIdentity == other.storageIdentity
+    }
+
+    /// What `sharesStorage` compares, as a plain value holding no reference: comparing
+    /// identities kept in an array retains nothing, where comparing the sets themselves
+    /// retains each one loaded. Two sets with equal identities share storage only while both
+    /// are alive (freed storage may be reused at the same address), so whoever keeps an
+    /// identity keeps its set with it.
+    public struct StorageIdentity: Equatable, Sendable {
+        let address: UInt
+        let count: Int
+    }
+
+    @inline(__always)
+    public var storageIdentity: StorageIdentity {
+        words.withUnsafeBufferPointer { StorageIdentity(address: UInt(bitPattern: $0.baseAddress), count: $0.count) }
     }
 
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }

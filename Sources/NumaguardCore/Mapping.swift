@@ -82,9 +82,17 @@ public struct Mapping: Equatable, Sendable, Codable {
         swapcache = 0
         active = nil
         writeback = 0
-        // removeLast keeps the storage too, without removeAll's generic replaceSubrange
-        // (a line has one entry per node, usually one).
-        while !nodePages.isEmpty { nodePages.removeLast() }
+        nodePages.replace(with: [])
         pageSizeKiB = nil
+    }
+}
+
+extension [Mapping.NodePages] {
+    /// Makes this array hold `entries`, in its own storage when it has room: removeLast keeps
+    /// the storage, without removeAll's generic replaceSubrange (a line has one entry per node,
+    /// usually one), and appending copies entries rather than sharing another array's storage.
+    mutating func replace(with entries: [Mapping.NodePages]) {
+        while !isEmpty { removeLast() }
+        for entry in entries { append(entry) }
     }
 }

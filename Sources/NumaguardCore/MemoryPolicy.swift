@@ -52,10 +52,25 @@ public struct MemoryPolicy: Hashable, Sendable {
 
     /// True when `other` is this value itself or a copy of it (its node set shares this one's
     /// storage, every other field equal): equal without comparing the sets; false says
-    /// nothing. Here beside the fields, so one added later is not left out.
+    /// nothing.
     public func isSameValue(as other: MemoryPolicy) -> Bool {
-        mode == other.mode && staticNodes == other.staticNodes && relativeNodes == other.relativeNodes
-            && balancing == other.balancing && nodes.sharesStorage(with: other.nodes)
+        identity == other.identity
+    }
+
+    /// What `isSameValue` compares, as a plain value (see `IDSet.StorageIdentity`: kept only
+    /// beside the policy it was taken from). Here beside the fields, so one added later is not
+    /// left out.
+    public struct Identity: Equatable, Sendable {
+        let mode: Mode
+        let staticNodes: Bool
+        let relativeNodes: Bool
+        let balancing: Bool
+        let nodes: IDSet.StorageIdentity
+    }
+
+    @inline(__always)
+    public var identity: Identity {
+        Identity(mode: mode, staticNodes: staticNodes, relativeNodes: relativeNodes, balancing: balancing, nodes: nodes.storageIdentity)
     }
 
     /// Exactly what `mpol_to_str` prints, so a report can be grepped against numa_maps.

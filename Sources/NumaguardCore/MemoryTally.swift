@@ -31,6 +31,8 @@ public struct MemoryTally: Equatable, Sendable {
     /// node, each array as long as that policy's own highest node (so many policies cost what
     /// their own lines name, never policies × nodes).
     private var policyList: [MemoryPolicy] = []
+    /// Each listed policy's `identity`, to find one without loading (and retaining) a policy.
+    private var policyIdentities: [MemoryPolicy.Identity] = []
     private var policyMappings: [Int] = []
     private var policyBytes: [[Int]] = []
     private var policyIndex: [MemoryPolicy: Int] = [:]
@@ -149,24 +151,23 @@ public struct MemoryTally: Equatable, Sendable {
 
     /// Few distinct policies per process; the last one used is almost always the next.
     private var lastUsage = 0
-    /// The policy `lastUsage` was last found for, as it was handed in (see `usageIndex`).
-    private var lastPolicy = MemoryPolicy.default
 
     private mutating func usageIndex(for policy: MemoryPolicy) -> Int {
-        // A scanner keeps one policy value while lines spell it alike: usually this is the
-        // last one's very storage, equal without a comparison or a copy.
-        if lastUsage < policyList.count, lastPolicy.isSameValue(as: policy) { return lastUsage }
-        lastPolicy = policy
-        // A process has few policies: look at each (storage compares) before hashing one.
-        if policyList.count <= 16, let index = policyList.firstIndex(where: { $0.isSameValue(as: policy) }) {
-            lastUsage = index
-            return index
+        // A scanner keeps one policy value per spelling, and the first of each is the one kept
+        // here: usually the same storage, equal by identity without comparing nodes. A process
+        // has few policies, so look at the last one and then each before hashing one.
+        let identity = policy.identity, last = lastUsage
+        let found = policyIdentities.withUnsafeBufferPointer { list -> Int? in
+            if last < list.count, list[last] == identity { return last }
+            guard list.count <= 16 else { return nil }
+            return list.firstIndex(of: identity)
         }
-        if let index = policyIndex[policy] {
+        if let index = found ?? policyIndex[policy] {
             lastUsage = index
             return index
         }
         policyList.append(policy)
+        policyIdentities.append(identity)
         policyMappings.append(0)
         policyBytes.append([])
         lastUsage = policyList.count - 1

@@ -17,11 +17,15 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     /// `recentLines + 1` lines, so a power of two above that many never makes two of them
     /// collide (a collision would only add that shape's repeats early and classify it again).
     private static let slots = 16
-    private var shapeOfSlot = [Int](repeating: -1, count: MemoryTallyBuilder.slots)
-    private var addedForShape = [MemoryTally.Added](repeating: MemoryTally.Added(), count: MemoryTallyBuilder.slots)
-    private var nodesForShape = [[Mapping.NodePages]](repeating: [], count: MemoryTallyBuilder.slots)
-    /// Repeats of each slot's shape counted but not yet added.
-    private var pending = [Int](repeating: 0, count: MemoryTallyBuilder.slots)
+    /// A shape's first mapping as added (where its bytes go, its node counts) and its repeats
+    /// counted but not yet added.
+    private struct Slot {
+        var shape = -1
+        var added = MemoryTally.Added()
+        var nodes: [Mapping.NodePages] = []
+        var pending = 0
+    }
+    private var slots = [Slot](repeating: Slot(), count: MemoryTallyBuilder.slots)
 
     public init() {
         assert(Self.slots > NumaMapsScanner.recentLines && Self.slots & (Self.slots - 1) == 0)
@@ -31,27 +35,27 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     /// added (so policies are listed in the order first seen), its repeats are counted.
     public mutating func visit(_ mapping: Mapping, shape: Int) {
         let index = shape & (Self.slots - 1)
-        if shapeOfSlot[index] == shape {
-            pending[index] += 1
+        if slots[index].shape == shape {
+            slots[index].pending += 1
             return
         }
         settle(index)
         let added = tally.added(mapping)
         tally.apply(added, mapping.nodePages)
-        shapeOfSlot[index] = shape
-        addedForShape[index] = added
-        // Its own copy of the node counts: sharing the scanner's array would make the scanner
-        // copy it when it parses the next line into that storage.
-        // (removeLast, not removeAll: no generic replaceSubrange for a line's one or two nodes.)
-        while !nodesForShape[index].isEmpty { nodesForShape[index].removeLast() }
-        for entry in mapping.nodePages { nodesForShape[index].append(entry) }
+        slots.withUnsafeMutableBufferPointer { slots in
+            slots[index].shape = shape
+            slots[index].added = added
+            // Its own copy of the node counts: sharing the scanner's array would make the
+            // scanner copy it when it parses the next line into that storage.
+            slots[index].nodes.replace(with: mapping.nodePages)
+        }
     }
 
     /// A repeat of a shape still in its slot is counted; any other is handed over by `visit`.
     public mutating func visitAgain(shape: Int) -> Bool {
         let index = shape & (Self.slots - 1)
-        guard shapeOfSlot[index] == shape else { return false }
-        pending[index] += 1
+        guard slots[index].shape == shape else { return false }
+        slots[index].pending += 1
         return true
     }
 
@@ -62,8 +66,8 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     }
 
     private mutating func settle(_ index: Int) {
-        guard pending[index] > 0 else { return }
-        tally.apply(addedForShape[index], nodesForShape[index], times: pending[index])
-        pending[index] = 0
+        guard slots[index].pending > 0 else { return }
+        tally.apply(slots[index].added, slots[index].nodes, times: slots[index].pending)
+        slots[index].pending = 0
     }
 }

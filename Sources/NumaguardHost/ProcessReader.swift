@@ -145,16 +145,16 @@ public struct ProcessReader: Sendable {
         return builder.settled()
     }
 
-    /// Streams numa_maps through a scanner (with file paths and addresses when `keeps`): `feed`
-    /// scans each chunk, then is called once with nil to finish. An exiting process (zombie, or
-    /// mm already torn down) yields an empty or vanished file; only a process that is still the
-    /// same one makes the figures valid.
+    /// Streams numa_maps through a scanner (keeping file paths, addresses and recent mappings
+    /// when `keeps`): `feed` scans each chunk, then is called once with nil to finish. An
+    /// exiting process (zombie, or mm already torn down) yields an empty or vanished file; only
+    /// a process that is still the same one makes the figures valid.
     func scanNumaMaps(
         pid: Int, comm: String, identity: ProcessIdentity, keeps: Bool,
         _ feed: (inout NumaMapsScanner, UnsafeBufferPointer<UInt8>?) throws(ParseError) -> Void
     ) throws(ProcessReadError) {
         let path = "proc/\(pid)/numa_maps"
-        var scanner = NumaMapsScanner(keepsFilePaths: keeps, keepsAddresses: keeps)
+        var scanner = NumaMapsScanner(keepsFilePaths: keeps, keepsAddresses: keeps, keepsRecentMappings: keeps)
         let outcome: Result<Void, ParseError>
         do {
             outcome = try root.streamContents(path) { chunk throws(ParseError) in try feed(&scanner, chunk) }

@@ -61,18 +61,6 @@ final class HexAddressTests: XCTestCase {
         XCTAssertEqual(leading(Array("xx7f00 default anon=1".utf8), from: 2, to: 21)?.value, 0x7F00)
     }
 
-    /// SplitMix64: the same inputs on every run, so a failure can be run again.
-    private struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Pseudo-random lines of every length and mix, digits then a space or not, against the definition.
     func testRandomInputsAgreeWithTheDefinition() {
         var generator = SplitMix(state: 17)
@@ -126,5 +114,17 @@ final class HexAddressTests: XCTestCase {
             XCTAssertEqual(value(bytes, digits), expected, String(decoding: bytes, as: UTF8.self) + " (\(digits))")
             XCTAssertEqual(value(bytes, digits, converting: false), expected.map { _ in 0 })
         }
+    }
+}
+
+/// SplitMix64: the same inputs on every run, so a failure can be run again.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

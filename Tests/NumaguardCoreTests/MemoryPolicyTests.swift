@@ -54,4 +54,28 @@ final class MemoryPolicyTests: XCTestCase {
         XCTAssertTrue(MemoryPolicy.Mode.weightedInterleave.isInterleave)
         XCTAssertFalse(MemoryPolicy.Mode.bind.isInterleave)
     }
+
+    /// A policy's identity (what a tally compares, no reference held) is the same for the
+    /// value and its copies, and differs when any field or the node set's storage differs, so
+    /// a field added later must be in it to keep two policies from being taken as one.
+    func testSameValueIsIdentityAndEveryFieldCounts() throws {
+        let policy = try MemoryPolicy.parse("bind=static:0-1")
+        let copy = policy
+        XCTAssertTrue(copy.isSameValue(as: policy))
+        XCTAssertEqual(copy.identity, policy.identity)
+        let apart = try MemoryPolicy.parse("bind=static:0-1")
+        XCTAssertEqual(apart, policy)
+        XCTAssertFalse(apart.isSameValue(as: policy), "equal, built apart: no storage shared")
+        var changed = [policy, policy, policy, policy, policy]
+        changed[0].mode = .preferred
+        changed[1].staticNodes = false
+        changed[2].relativeNodes = true
+        changed[3].balancing = true
+        changed[4].nodes.insert(2)
+        for (index, other) in changed.enumerated() {
+            XCTAssertFalse(other.isSameValue(as: policy), "field \(index)")
+            XCTAssertNotEqual(other.identity, policy.identity, "field \(index)")
+        }
+        XCTAssertEqual(Mirror(reflecting: policy).children.count, 5, "a new field belongs in Identity")
+    }
 }

@@ -106,6 +106,25 @@ final class MemoryTallyTests: XCTestCase {
         XCTAssertEqual(tally.bytes(.mixed, on: 1), 3 * 4096)
     }
 
+    /// A tally finds a policy by identity among its first 16 and by hashing beyond them, and a
+    /// policy equal to a listed one but built apart (by another scanner) counts in that row.
+    func testPoliciesFoundByIdentityAndByValue() throws {
+        let text = (0..<240).map { index in
+            "\(String(0x7f00_0000_0000 + index * 0x1000, radix: 16)) bind:\(index % 24) anon=1 dirty=1 N0=1 kernelpagesize_kB=4"
+        }.joined(separator: "\n")
+        let shared = try NumaMapsParser.parse(text)
+        var tally = MemoryTally(), reference = Reference()
+        for (index, mapping) in shared.enumerated() {
+            let apart = index % 3 == 0 ? try NumaMapsParser.parseLine(text.split(separator: "\n")[index]) : mapping
+            XCTAssertEqual(apart, mapping)
+            tally.add(apart)
+            reference.add(apart)
+        }
+        assertAgree(tally, reference, "24 policies")
+        XCTAssertEqual(tally.policies.map(\.policy), (0..<24).map { MemoryPolicy(mode: .bind, nodes: IDSet([$0])) })
+        XCTAssertEqual(tally.policies.map(\.mappings), Array(repeating: 10, count: 24))
+    }
+
     /// What a tally keeps is bounded by what its lines name: the scanner refuses a file's
     /// 4097th distinct policy at its line and column, and 4096 policies that each reach node
     /// 1023 are tallied in one pass, each keeping only its own bytes.

@@ -38,6 +38,16 @@ final class NumaMapsParserTests: XCTestCase {
         let flagged = try NumaMapsParser.parseLine("7f1c2a400000 weighted interleave=static|balancing:0-1 anon=1 N0=1 kernelpagesize_kB=4")
         XCTAssertTrue(flagged.policy.staticNodes)
         XCTAssertTrue(flagged.policy.balancing)
+        // `prefer` alone, then `prefer (many)` on the next line: the first word of a two-word
+        // spelling, taken as the line before's policy, would cut the second line's short.
+        let lines = try NumaMapsParser.parse("""
+            7f1c2a400000 prefer anon=1 N0=1 kernelpagesize_kB=4
+            7f1c2a401000 prefer (many):0-1 anon=1 N0=1 kernelpagesize_kB=4
+            7f1c2a402000 prefer anon=1 N0=1 kernelpagesize_kB=4
+            7f1c2a403000 prefer (many):0-1 anon=1 N0=1 kernelpagesize_kB=4
+            """)
+        XCTAssertEqual(lines.map(\.policy.mode), [.preferred, .preferredMany, .preferred, .preferredMany])
+        XCTAssertThrowsError(try NumaMapsParser.parse("7f1c2a400000 weighted anon=1 N0=1 kernelpagesize_kB=4"))
     }
 
     func testHugetlbCountsHugePagesAndNoPageMappingsHaveNoCounts() throws {

@@ -13,8 +13,10 @@ final class NumaMapsRepeatTests: XCTestCase {
     }
 
     /// The scanner over `text` cut into `chunk`-byte pieces: each mapping and its shape.
-    private func scanned(_ text: String, chunk: Int, keepsFilePaths: Bool = true, keepsAddresses: Bool = true) throws -> [(Mapping, Int)] {
-        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths, keepsAddresses: keepsAddresses)
+    private func scanned(
+        _ text: String, chunk: Int, keepsFilePaths: Bool = true, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true
+    ) throws -> [(Mapping, Int)] {
+        var scanner = NumaMapsScanner(keepsFilePaths: keepsFilePaths, keepsAddresses: keepsAddresses, keepsRecentMappings: keepsRecentMappings)
         var seen: [(Mapping, Int)] = []
         let bytes = Array(text.utf8)
         var start = 0
@@ -28,10 +30,10 @@ final class NumaMapsRepeatTests: XCTestCase {
         return seen
     }
 
-    /// The tally as ProcessReader.tally makes it: the scanner hands lines to the builder
-    /// directly, a repeat by its shape alone (`visitAgain`).
+    /// The tally as ProcessReader.tally makes it: the scanner, keeping no mappings, hands lines
+    /// to the builder directly, a repeat by its shape alone (`visitAgain`).
     private func tallied(_ text: String, chunk: Int) throws -> MemoryTally {
-        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false)
+        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
         var builder = MemoryTallyBuilder()
         let bytes = Array(text.utf8)
         var start = 0
@@ -139,7 +141,9 @@ final class NumaMapsRepeatTests: XCTestCase {
     /// with the two-word spellings among them, every mapping is the line parsed alone and the
     /// tally is adding every mapping.
     func testPoliciesChangingFromLineToLine() throws {
-        let spellings = ["default", "prefer:0", "bind:0", "interleave:0", "local", "prefer (many):0-1",
+        // Spellings over 64 bytes are not kept as bytes but looked up each time (one among the first five).
+        let long = "interleave:" + stride(from: 0, to: 120, by: 2).map(String.init).joined(separator: ",")
+        let spellings = ["default", "prefer:0", "bind:0", long, "local", "prefer (many):0-1",
                          "weighted interleave:0-1", "bind=static:1", "interleave=relative:0-3", "prefer",
                          "bind:0-1", "bind:1", "interleave:0-1", "prefer:1", "bind=static:0", "prefer (many):2",
                          "interleave:1", "bind:2", "bind:3", "prefer:2"]
@@ -255,6 +259,58 @@ final class NumaMapsRepeatTests: XCTestCase {
             shapes += Set(seen.map(\.1)).count
         }
         XCTAssertLessThan(shapes, lines, "real processes have alike recent mappings")
+    }
+
+    /// A visitor taking some repeats by their shape and not others (`visitAgain` false).
+    private struct Choosy: NumaMapsVisitor {
+        var seen: [(Mapping, Int)] = []
+        var taken = 0
+        var asked = 0
+        /// Takes a repeat by its shape on every `every`th ask (never, when 0).
+        let every: Int
+        mutating func visit(_ mapping: Mapping, shape: Int) { seen.append((mapping, shape)) }
+        mutating func visitAgain(shape: Int) -> Bool {
+            asked += 1
+            guard every > 0, asked % every == 0, let earlier = seen.last(where: { $0.1 == shape }) else { return false }
+            taken += 1
+            seen.append(earlier)
+            return true
+        }
+    }
+
+    /// A scanner keeping no mappings (a tally's) cannot hand over a repeat the visitor will not
+    /// take by its shape: it parses that line again, as a new shape. Whatever the visitor
+    /// takes, every mapping (addresses aside, for repeats taken by shape) is the line parsed alone.
+    func testARepeatNotTakenByShapeIsParsedAgain() throws {
+        let texts = [alike, RecordedFiles.named(["numa_maps"], limit: 20).map(\.text).joined()]
+        for text in texts {
+            let alone = try parsedAlone(text)
+            for every in [0, 1, 2, 3] {
+                for keeps in [true, false] {
+                    var scanner = NumaMapsScanner(keepsFilePaths: true, keepsRecentMappings: keeps)
+                    var visitor = Choosy(every: every)
+                    try Array(text.utf8).withUnsafeBufferPointer { bytes in try scanner.scan(bytes, into: &visitor) }
+                    try scanner.finish(into: &visitor)
+                    let context = "every \(every), keeps \(keeps)"
+                    XCTAssertEqual(scanner.mappingsVisited, alone.count, context)
+                    XCTAssertEqual(visitor.seen.count, alone.count, context)
+                    for (index, (mapping, _)) in visitor.seen.enumerated() where index < alone.count {
+                        var moved = mapping
+                        moved.address = alone[index].address
+                        XCTAssertEqual(moved, alone[index], "\(context), mapping \(index)")
+                    }
+                    assertShapesHold(visitor.seen, context)
+                    if every == 1 { XCTAssertEqual(visitor.taken, visitor.asked, context) }
+                    if every == 1, text == alike { XCTAssertEqual(visitor.taken, 9, "alike's nine repeats") }
+                    if every == 0 { XCTAssertEqual(visitor.taken, 0, context) }
+                    XCTAssertGreaterThan(visitor.asked, 0, context)
+                }
+            }
+            // A closure visitor takes nothing by shape: without kept mappings, every repeat is parsed.
+            let unkept = try scanned(text, chunk: 64, keepsRecentMappings: false)
+            XCTAssertEqual(unkept.map(\.0), alone)
+            XCTAssertEqual(Set(unkept.map(\.1)).count, unkept.count, "each line its own shape")
+        }
     }
 
     /// A line that repeats the bytes of a line that did not parse is parsed (and refused)

@@ -1,0 +1,204 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The pieces of a numa_maps line `NumaMapsScanner` reads: pure functions over its bytes, so
+/// the scanner holds only the loop and what it keeps between lines.
+enum NumaMapsTokens {
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    }
+
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ word: StaticString) -> Bool {
+        end - start == word.utf8CodeUnitCount && hasPrefix(bytes, start, end, word)
+    }
+
+    static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard end - at >= count else { return false }
+        let pointer = prefix.utf8Start
+        for offset in 0..<count where bytes[at + offset] != pointer[offset] { return false }
+        return true
+    }
+
+    /// The address in `start..<end`, digit by digit: the first byte that is not a lowercase
+    /// hex digit, or the digit that takes it past 64 bits, is the error's column.
+    static func exactAddress(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ fail: (Int, String) -> ParseError
+    ) throws(ParseError) -> UInt64 {
+        var address: UInt64 = 0
+        for cursor in start..<end {
+            let byte = bytes[cursor]
+            var digit = byte &- 0x30
+            if digit > 9 {
+                digit = byte &- 0x61
+                guard digit < 6 else { throw fail(cursor, "address is not hexadecimal") }
+                digit += 10
+            }
+            guard address >> 60 == 0 else { throw fail(cursor, "address wider than 64 bits") }
+            address = address << 4 | UInt64(digit)
+        }
+        return address
+    }
+
+    /// Where the line's `index`th node count (`N<node>=<pages>`, as `parseLine` appended them)
+    /// starts: found again only when one is refused, so the hot path keeps no positions.
+    static func nodeTokenStart(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ index: Int) -> Int {
+        var cursor = start
+        var seen = 0
+        while cursor < end {
+            while cursor < end && bytes[cursor] == 0x20 { cursor += 1 }
+            let tokenStart = cursor
+            var equalsAt = -1
+            while cursor < end && bytes[cursor] != 0x20 {
+                if equalsAt < 0 && bytes[cursor] == 0x3D { equalsAt = cursor }
+                cursor += 1
+            }
+            guard equalsAt > tokenStart, bytes[tokenStart] == 0x4E,
+                  Lex.decimal(bytes, tokenStart + 1, equalsAt) != nil,
+                  Lex.decimal(bytes, equalsAt + 1, cursor) != nil else { continue }
+            if seen == index { return tokenStart }
+            seen += 1
+        }
+        return start
+    }
+
+    /// The counters a line may carry, each a field of `Mapping`.
+    enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
+
+    /// A token `usualToken` read: a counter's value, or a node's pages.
+    struct UsualToken {
+        var counter: Counter?
+        var node: Int
+        var value: Int
+        /// Where the token ends (a space or the line's end).
+        var end: Int
+    }
+
+    /// A resident line's usual tokens read at once: a counter the kernel prints on most lines
+    /// (`anon=`, `dirty=`, `mapped=`, `mapmax=`, `active=`, `kernelpagesize_kB=`) or a node's
+    /// `N<node>=`, its key matched by one load and compare of eight bytes, then 1 to 18 digits
+    /// (too few to overflow) ending the token. Nil leaves the token to the scanner's general
+    /// loop, which reads these tokens the same way (NumaMapsTokensTests compares the two) and
+    /// anything else, and says what is wrong.
+    @inline(__always)
+    static func usualToken(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> UsualToken? {
+        guard end - start >= 8 else { return nil }
+        let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+        let five = word & 0xFF_FFFF_FFFF, six = word & 0xFFFF_FFFF_FFFF, seven = word & 0xFF_FFFF_FFFF_FFFF
+        var token = UsualToken(counter: nil, node: -1, value: 0, end: start)
+        if five == key("anon=") {
+            token.counter = .anon
+            token.end += 5
+        } else if six == key("dirty=") {
+            token.counter = .dirty
+            token.end += 6
+        } else if seven == key("active=") {
+            token.counter = .active
+            token.end += 7
+        } else if seven == key("mapped=") {
+            token.counter = .mapped
+            token.end += 7
+        } else if seven == key("mapmax=") {
+            token.counter = .mapmax
+            token.end += 7
+        } else if word == key("kernelpa"), end - start >= 18,
+                  UnsafeRawPointer(base + start + 8).loadUnaligned(as: UInt64.self) == key("gesize_k"),
+                  base[start + 16] == 0x42, base[start + 17] == 0x3D {  // "B="
+            token.counter = .pageSize
+            token.end += 18
+        } else if base[start] == 0x4E {  // "N<node>=", the node of at most four digits
+            var cursor = start + 1, node = 0
+            while cursor < start + 5, case let digit = base[cursor] &- 0x30, digit < 10 {
+                node = node * 10 + Int(digit)
+                cursor += 1
+            }
+            guard cursor > start + 1, base[cursor] == 0x3D, node <= KernelArithmetic.maximumNode else { return nil }
+            token.node = node
+            token.end = cursor + 1
+        } else {
+            return nil
+        }
+        let digitsStart = token.end
+        var cursor = digitsStart
+        while cursor < end, case let digit = base[cursor] &- 0x30, digit < 10 {
+            token.value = token.value &* 10 &+ Int(digit)
+            cursor += 1
+        }
+        guard cursor > digitsStart, cursor - digitsStart <= 18, cursor == end || base[cursor] == 0x20 else { return nil }
+        token.end = cursor
+        return token
+    }
+
+
+    /// Up to eight bytes of a key as one little-endian word, as `readUsualToken` loads them.
+    @inline(__always)
+    static func key(_ text: StaticString) -> UInt64 {
+        var word: UInt64 = 0
+        for index in (0..<min(text.utf8CodeUnitCount, 8)).reversed() { word = word << 8 | UInt64(text.utf8Start[index]) }
+        return word
+    }
+
+    /// The counters every resident line has, with their `=`: matched whole at the token's
+    /// start (memcmp) so the key is neither scanned byte by byte nor compared again after.
+    static func knownCounter(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) -> (counter: Counter, keyLength: Int)? {
+        func starts(_ prefix: StaticString) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            guard end - start >= count, let base = bytes.baseAddress else { return false }
+            return memcmp(base + start, prefix.utf8Start, count) == 0
+        }
+        switch bytes[start] {
+        case 0x6B: return starts("kernelpagesize_kB=") ? (.pageSize, 17) : nil
+        case 0x61:
+            if starts("anon=") { return (.anon, 4) }
+            return starts("active=") ? (.active, 6) : nil
+        case 0x64: return starts("dirty=") ? (.dirty, 5) : nil
+        case 0x6D:
+            if starts("mapped=") { return (.mapped, 6) }
+            return starts("mapmax=") ? (.mapmax, 6) : nil
+        default: return nil
+        }
+    }
+
+    static func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
+        // Every counter starts with one of these letters: most other keys (N0, file) are
+        // turned away on one byte.
+        switch bytes[start] {
+        case 0x61, 0x64, 0x6D, 0x73, 0x77, 0x6B: break  // a d m s w k
+        default: return nil
+        }
+        switch end - start {
+        case 4: return equals(bytes, start, end, "anon") ? .anon : nil
+        case 5: return equals(bytes, start, end, "dirty") ? .dirty : nil
+        case 6:
+            if equals(bytes, start, end, "mapped") { return .mapped }
+            if equals(bytes, start, end, "mapmax") { return .mapmax }
+            return equals(bytes, start, end, "active") ? .active : nil
+        case 9:
+            if equals(bytes, start, end, "swapcache") { return .swapcache }
+            return equals(bytes, start, end, "writeback") ? .writeback : nil
+        case 17: return equals(bytes, start, end, "kernelpagesize_kB") ? .pageSize : nil
+        default: return nil
+        }
+    }
+}
+
+extension Mapping {
+    /// Sets the field a counter token names.
+    mutating func set(_ counter: NumaMapsTokens.Counter, _ value: Int) {
+        switch counter {
+        case .anon: anon = value
+        case .dirty: dirty = value
+        case .mapped: mapped = value
+        case .mapmax: mapmax = value
+        case .swapcache: swapcache = value
+        case .active: active = value
+        case .writeback: writeback = value
+        case .pageSize: pageSizeKiB = value
+        }
+    }
+}
