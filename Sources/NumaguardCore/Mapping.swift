@@ -82,17 +82,17 @@ public struct Mapping: Equatable, Sendable, Codable {
         swapcache = 0
         active = nil
         writeback = 0
-        nodePages.replace(with: [])
+        nodePages.removeAllKeepingStorage()
         pageSizeKiB = nil
     }
 }
 
 extension [Mapping.NodePages] {
-    /// Makes this array hold `entries`, in its own storage when it has room: removeLast keeps
-    /// the storage, without removeAll's generic replaceSubrange (a line has one entry per node,
-    /// usually one), and appending copies entries rather than sharing another array's storage.
-    mutating func replace(with entries: [Mapping.NodePages]) {
+    /// Empties the array keeping its storage for the next line's entries: removeLast keeps the
+    /// storage, without removeAll's generic replaceSubrange (a line has one entry per node,
+    /// usually one).
+    @inline(__always)
+    mutating func removeAllKeepingStorage() {
         while !isEmpty { removeLast() }
-        for entry in entries { append(entry) }
     }
 }

@@ -47,7 +47,8 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
             slots[index].added = added
             // Its own copy of the node counts: sharing the scanner's array would make the
             // scanner copy it when it parses the next line into that storage.
-            slots[index].nodes.replace(with: mapping.nodePages)
+            slots[index].nodes.removeAllKeepingStorage()
+            for entry in mapping.nodePages { slots[index].nodes.append(entry) }
         }
     }
 

@@ -87,29 +87,39 @@ enum NumaMapsTokens {
     static func usualToken(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> UsualToken? {
         guard end - start >= 8 else { return nil }
         let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
-        let five = word & 0xFF_FFFF_FFFF, six = word & 0xFFFF_FFFF_FFFF, seven = word & 0xFF_FFFF_FFFF_FFFF
         var token = UsualToken(counter: nil, node: -1, value: 0, end: start)
-        if five == key("anon=") {
-            token.counter = .anon
-            token.end += 5
-        } else if six == key("dirty=") {
+        switch UInt8(truncatingIfNeeded: word) {
+        case 0x61:  // a
+            if word & 0xFF_FFFF_FFFF == key("anon=") {
+                token.counter = .anon
+                token.end += 5
+            } else if word & 0xFF_FFFF_FFFF_FFFF == key("active=") {
+                token.counter = .active
+                token.end += 7
+            } else {
+                return nil
+            }
+        case 0x64:  // d
+            guard word & 0xFFFF_FFFF_FFFF == key("dirty=") else { return nil }
             token.counter = .dirty
             token.end += 6
-        } else if seven == key("active=") {
-            token.counter = .active
+        case 0x6D:  // m
+            let seven = word & 0xFF_FFFF_FFFF_FFFF
+            if seven == key("mapped=") {
+                token.counter = .mapped
+            } else if seven == key("mapmax=") {
+                token.counter = .mapmax
+            } else {
+                return nil
+            }
             token.end += 7
-        } else if seven == key("mapped=") {
-            token.counter = .mapped
-            token.end += 7
-        } else if seven == key("mapmax=") {
-            token.counter = .mapmax
-            token.end += 7
-        } else if word == key("kernelpa"), end - start >= 18,
+        case 0x6B:  // k
+            guard word == key("kernelpa"), end - start >= 18,
                   UnsafeRawPointer(base + start + 8).loadUnaligned(as: UInt64.self) == key("gesize_k"),
-                  base[start + 16] == 0x42, base[start + 17] == 0x3D {  // "B="
+                  base[start + 16] == 0x42, base[start + 17] == 0x3D else { return nil }  // "B="
             token.counter = .pageSize
             token.end += 18
-        } else if base[start] == 0x4E {  // "N<node>=", the node of at most four digits
+        case 0x4E:  // "N<node>=", the node of at most four digits
             var cursor = start + 1, node = 0
             while cursor < start + 5, case let digit = base[cursor] &- 0x30, digit < 10 {
                 node = node * 10 + Int(digit)
@@ -118,7 +128,7 @@ enum NumaMapsTokens {
             guard cursor > start + 1, base[cursor] == 0x3D, node <= KernelArithmetic.maximumNode else { return nil }
             token.node = node
             token.end = cursor + 1
-        } else {
+        default:
             return nil
         }
         let digitsStart = token.end
