@@ -141,9 +141,9 @@ final class ProcessMatcher {
         }
         if let prefix = match.cgroup {
             let cgroup = process.cgroup
-            guard cgroup == prefix || cgroup.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") else { return .noMatch }
+            guard PathText.isWithin(cgroup, prefix) else { return .noMatch }
         }
-        if let unit = match.systemdUnit, !process.cgroup.split(separator: "/").contains(where: { $0 == unit }) { return .noMatch }
+        if let unit = match.systemdUnit, !PathText.names(in: process.cgroup).contains(where: { $0.utf8.elementsEqual(unit.utf8) }) { return .noMatch }
         if let user = match.user {
             guard let uid = process.uid, uid == (Int(user) ?? users[user] ?? -1) else { return .noMatch }
         }

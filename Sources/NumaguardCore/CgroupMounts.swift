@@ -49,7 +49,7 @@ public struct CgroupMount: Equatable, Sendable {
             return nil
         }
         // A path that climbs is not a cgroup the kernel printed.
-        if inside.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) { return nil }
+        if PathText.names(in: inside).contains(where: { $0 == ".." || $0 == "." }) { return nil }
         let base = mountPoint == "/" ? "" : mountPoint
         return inside == "/" || inside.isEmpty ? (base.isEmpty ? "/" : base) : base + inside
     }

@@ -105,6 +105,6 @@ public struct RootedPath: Sendable {
 
     /// Non-empty components other than `.`, last first (the order `pending` pops them).
     private static func components(_ path: Substring) -> [Substring] {
-        path.split(separator: "/").filter { $0 != "." }.reversed()
+        PathText.names(in: path).filter { $0 != "." }.reversed()
     }
 }

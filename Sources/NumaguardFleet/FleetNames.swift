@@ -1,3 +1,5 @@
+import NumaguardCore
+
 /// How the fleet commands name a host: by the collector's layout, not by what the host says
 /// about itself. The directory a collector fetched into (Ansible's inventory_hostname) is
 /// unique per host and is what its failure messages name; a certificate's or snapshot's own
@@ -35,8 +37,8 @@ public enum FleetNames {
     /// `a/b/host-1/` → `host-1`; `/` stays `/`; `` stays ``.
     static func baseName(_ path: String) -> String {
         var trimmed = Substring(path)
-        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
-        guard trimmed.count > 1, let slash = trimmed.lastIndex(of: "/") else { return String(trimmed) }
-        return String(trimmed[trimmed.index(after: slash)...])
+        while trimmed.utf8.count > 1, trimmed.utf8.last == 0x2F { trimmed = trimmed.dropLast() }
+        guard trimmed.utf8.count > 1, let cut = PathText.cutAtLastSlash(trimmed) else { return String(trimmed) }
+        return String(cut.after)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import NumaguardCore
 
 /// Replaces a file so that a reader (node_exporter's textfile collector, a CI job picking up
 /// a report) sees either the old contents or the new, never a half-written file.
@@ -32,7 +33,7 @@ public enum AtomicFile {
     /// syncs were half of watch's CPU on a 1 s interval (issue 17).
     public static func write(_ contents: [UInt8], in directory: Int32, name: String, path: String, mode: mode_t = 0o644,
                              synced: Bool = true) throws(SystemCallError) {
-        guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+        guard !name.isEmpty, name != ".", name != "..", !name.utf8.contains(0x2F) else {
             throw SystemCallError(call: "open", subject: path, errno: .invalid)
         }
         let (descriptor, temporaryName) = try create(directory, ".\(name).", path: path)
@@ -84,15 +85,14 @@ public enum AtomicFile {
 
     /// Everything up to and including the last slash; empty for a bare name.
     static func prefix(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return String(path[...slash])
+        guard let cut = PathText.cutAtLastSlash(path) else { return "" }
+        return String(cut.before) + "/"
     }
 
     /// The directory part (`.` when there is none) and the last component.
     static func split(_ path: String) -> (directory: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let directory = String(path[..<slash])
-        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+        guard let cut = PathText.cutAtLastSlash(path) else { return (".", path) }
+        return (cut.before.isEmpty ? "/" : String(cut.before), String(cut.after))
     }
 
     /// fsync on the directory makes the new entry durable. Filesystems that cannot sync a

@@ -16,7 +16,7 @@ struct BusDevice {
     /// The devices walked through below it, nearest first (`…/virtio1`).
     var below: [String]
 
-    var name: Substring { path.split(separator: "/").last ?? "" }
+    var name: Substring { PathText.names(in: path).last ?? "" }
     var address: PCIAddress? { PCIAddress(sysfsName: name) }
 
     enum Walk {
@@ -76,7 +76,7 @@ struct BusDevice {
             if error.isMissing { return nil }
             throw error
         }
-        guard let name = target.split(separator: "/").last, DeviceNames.isSingleComponent(name) else {
+        guard let name = PathText.names(in: target).last, DeviceNames.isSingleComponent(name) else {
             throw .refused(path: root.absolute("\(directory)/driver"), reason: "its target names no driver")
         }
         return String(name)

@@ -77,7 +77,7 @@ public struct CgroupCpuset: Equatable, Sendable {
                 for file in location.candidates(name) {
                     // try? flattens: nil when absent, unreadable or malformed alike.
                     if let value = try? root.parseIfPresent(file, { text throws(ParseError) in try IDListParser.parse(text) }) {
-                        return (value, String(file.split(separator: "/").last ?? Substring(name)))
+                        return (value, String(PathText.names(in: file).last ?? Substring(name)))
                     }
                 }
             }

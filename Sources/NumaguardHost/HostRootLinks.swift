@@ -39,9 +39,14 @@ extension HostRoot {
     /// The link itself is read, not followed; the directory holding it is found inside the root.
     private func confinedLinkTarget(_ relative: String) throws(HostError) -> String {
         let full = absolute(relative)
-        var parts = relative.split(separator: "/")
+        var parts = PathText.names(in: relative)
         guard let name = parts.popLast() else { throw .unreadable(path: full, errno: .invalid) }
-        let parent = try RootedOpen.openFile(root: path, parts.joined(separator: "/"), flags: clinux_o_path | O_DIRECTORY, display: full)
+        // Joined by hand: the generic `joined` looked up its associated types at run time.
+        let directory = parts.reduce(into: "") { directory, part in
+            if !directory.isEmpty { directory += "/" }
+            directory += part
+        }
+        let parent = try RootedOpen.openFile(root: path, directory, flags: clinux_o_path | O_DIRECTORY, display: full)
         defer { close(parent) }
         return try linkTarget(full, directory: parent, name: String(name))
     }
@@ -67,7 +72,7 @@ extension HostRoot {
     /// path resolves in the copy. Not reported to an observer: it reads no contents.
     public func resolve(_ relative: String) throws(HostError) -> Resolved {
         var resolved: [Substring] = []
-        var pending = Array(relative.split(separator: "/").reversed())
+        var pending = Array(PathText.names(in: relative).reversed())
         var links: [Resolved.Link] = []
         var isDirectory = true
         while let component = pending.popLast() {
@@ -93,7 +98,7 @@ extension HostRoot {
             let target = try linkTarget(full)
             links.append(.init(path: candidate, target: target))
             if target.hasPrefix("/") { resolved = [] }
-            pending.append(contentsOf: target.split(separator: "/").reversed())
+            pending.append(contentsOf: PathText.names(in: target).reversed())
         }
         return Resolved(path: resolved.joined(separator: "/"), links: links, isDirectory: isDirectory)
     }

@@ -42,7 +42,7 @@ enum TrustedDirectory {
     }
 
     static func walk(_ path: String, create: Bool) throws(OutputError) -> Int32 {
-        var pending = Array(path.split(separator: "/").reversed())
+        var pending = Array(PathText.names(in: path).reversed())
         var walked = path.hasPrefix("/") ? "" : "."
         var fd = try start(absolute: path.hasPrefix("/"), path)
         var links = 0
@@ -61,7 +61,7 @@ enum TrustedDirectory {
                 links += 1
                 guard links <= maximumLinks else { throw OutputError(path, "has more than \(maximumLinks) symbolic links", errno: Errno(ELOOP)) }
                 let target = try readLink(fd, name, here)
-                pending.append(contentsOf: target.split(separator: "/").reversed())
+                pending.append(contentsOf: PathText.names(in: target).reversed())
                 if target.hasPrefix("/") {
                     _ = close(fd)
                     fd = try start(absolute: true, path)

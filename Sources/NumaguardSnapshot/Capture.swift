@@ -228,7 +228,7 @@ final class CaptureRecorder: HostReadObserver {
 
     /// The parent directory ("" at the top) and the last component.
     private func split(_ path: String) -> (parent: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
-        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+        guard let cut = PathText.cutAtLastSlash(path) else { return ("", path) }
+        return (String(cut.before), String(cut.after))
     }
 }

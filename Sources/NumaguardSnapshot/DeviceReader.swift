@@ -21,7 +21,7 @@ enum DeviceReader {
         return inventory.devices.compactMap { device in
             guard let bus = device.busPath else { return nil }
             return SnapshotDevice(
-                kind: device.kind.rawValue, name: device.name, address: String(bus.split(separator: "/").last ?? ""),
+                kind: device.kind.rawValue, name: device.name, address: String(PathText.names(in: bus).last ?? ""),
                 numaNode: device.numaNode,
                 irqs: device.irqs.map { SnapshotDevice.IRQ(irq: $0.irq, mode: $0.mode.rawValue, affinity: $0.affinity.requested) })
         }

@@ -16,7 +16,7 @@ enum ToolHandoff {
         let tool: String
         do {
             let me = try HostRoot.live.readLink("proc/self/exe")
-            let directory = me.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            let directory = PathText.cutAtLastSlash(me).map { String($0.before) } ?? ""
             tool = directory + "/" + toolName
         } catch {
             FileHandleWriter.write(2, "numaguard: cannot locate \(toolName): \(error)\n")

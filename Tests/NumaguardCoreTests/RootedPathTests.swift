@@ -27,6 +27,31 @@ final class RootedPathTests: XCTestCase {
         XCTAssertEqual(walk("proc/./1//cmdline", [:])?.leftRoot, false)
     }
 
+    /// A `/` followed by a combining mark is one Character with it: split by Characters,
+    /// `../\u{301}x` was one name holding `..`, and opening that name let the kernel climb
+    /// above the root. Every `/` byte separates names, in a path and in a link's target, and
+    /// no name handed to an open contains one.
+    func testASlashBeforeACombiningMarkStillSeparates() {
+        XCTAssertEqual(PathText.names(in: "../\u{301}x//y/"), ["..", "\u{301}x", "y"])
+        XCTAssertEqual(PathText.names(in: "/"), [])
+        XCTAssertEqual(PathText.names(in: "a\u{301}/b"), ["a\u{301}", "b"])
+        XCTAssertEqual(walk("proc/1/../../../\u{301}etc/shadow", [:])?.path, "\u{301}etc/shadow")
+        XCTAssertEqual(walk("proc/1/../../../\u{301}etc/shadow", [:])?.leftRoot, true)
+        let linked = walk("proc/1/cmdline", ["proc/1/cmdline": "../../../\u{301}../\u{301}etc/passwd"])
+        XCTAssertEqual(linked?.path, "\u{301}../\u{301}etc/passwd", "`\u{301}..` is a name, not `..`")
+        XCTAssertEqual(linked?.leftRoot, true)
+        var named: [String] = []
+        var walk = RootedPath("a/../\u{301}b/\u{301}../c")
+        while let step = walk.next() {
+            if case let .child(name, _) = step {
+                named.append(name)
+                walk.descended()
+            }
+        }
+        XCTAssertFalse(named.contains { $0.utf8.contains(0x2F) }, "\(named)")
+        XCTAssertEqual(named, ["a", "\u{301}b", "\u{301}..", "c"])
+    }
+
     func testAbsoluteTargetsRestartAtTheRoot() {
         let result = walk("proc/1/cmdline", ["proc/1/cmdline": "/etc/shadow"])
         XCTAssertEqual(result?.path, "etc/shadow")

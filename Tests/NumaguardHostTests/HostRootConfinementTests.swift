@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 @testable import NumaguardHost
 import NumaguardCore
+import CLinux
 import XCTest
 
 /// A root other than `/` is a tree of untrusted files: its paths resolve inside it, only
@@ -65,6 +66,27 @@ final class HostRootConfinementTests: XCTestCase {
         assertRefused("proc/1/cmdline", "leads outside the host root")
         try link("proc/1/environ", "../../../../../../../../../../../..\(secret.path)")
         assertRefused("proc/1/environ", "leads outside the host root")
+    }
+
+    /// A `/` before a combining mark separates names like any other: split by Characters,
+    /// `../\u{301}esc` was one name, and the kernel resolved its `..` above the root, both in
+    /// the walk without openat2 (`byComponents`) and in `resolve`'s lstat of each name.
+    func testASlashBeforeACombiningMarkDoesNotClimbOut() throws {
+        let outside = root.deletingLastPathComponent().appendingPathComponent("\u{301}esc")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try Self.secretText.write(to: outside.appendingPathComponent("secret"), atomically: false, encoding: .utf8)
+        try link("proc/1/cmdline", "../../../\u{301}esc/secret")
+        let rootFD = open(root.path, clinux_o_path | O_DIRECTORY | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(rootFD, 0)
+        defer { close(rootFD) }
+        for path in ["proc/1/cmdline", "proc/../../\u{301}esc/secret"] {
+            // Opened, it would be the secret: the walk must end inside the root, where nothing is.
+            XCTAssertThrowsError(try RootedOpen.byComponents(rootFD: rootFD, path, flags: O_RDONLY, display: path), path)
+        }
+        assertRefused("proc/1/cmdline", "leads outside the host root")
+        try link("sys/class/net/x", "../../../../\u{301}esc")
+        // Resolved outside, it would name the directory beside the root.
+        XCTAssertThrowsError(try host.resolve("sys/class/net/x"), "\((try? host.resolve("sys/class/net/x"))?.path ?? "")")
     }
 
     func testDirectoryLinkOutOfTheRootIsNotListed() throws {

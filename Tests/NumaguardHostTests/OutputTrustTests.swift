@@ -85,6 +85,26 @@ final class OutputTrustTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: victimDirectory + "/certificate"))
     }
 
+    /// The same link, reached through a `/` before a combining mark: split by Characters the
+    /// path's last `/` was the one before `reports`, so `reports/\u{301}x.conf` was taken as
+    /// one name in the shared directory and opened through the planted links.
+    func testALinkBehindASlashBeforeACombiningMarkIsNotFollowed() throws {
+        try XCTSkipUnless(geteuid() == 0, "lchown to another user needs root")
+        let shared = shared()
+        let victimDirectory = directory + "/etc"
+        XCTAssertEqual(mkdir(victimDirectory, 0o755), 0)
+        for name in ["reports", ".reports"] {
+            XCTAssertEqual(symlink(victimDirectory, shared + "/" + name), 0)
+            XCTAssertEqual(lchown(shared + "/" + name, nobody, nobody), 0)
+        }
+        let output = shared + "/reports/\u{301}x.conf"
+        XCTAssertThrowsError(try OutputFile.write("numaguard 1\n", to: output)) { error in
+            XCTAssertTrue("\(error)".contains("\(shared)/reports is a symbolic link on the way owned by uid 65534"), "\(error)")
+        }
+        XCTAssertThrowsError(try OutputFile.openAppend(output, mode: 0o644))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victimDirectory), [])
+    }
+
     /// A link in a directory only root can write (as /var/run -> /run) is followed, and a
     /// relative one too; the file is replaced where the link leads.
     func testASystemLinkAboveTheFileIsFollowed() throws {

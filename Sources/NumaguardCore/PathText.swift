@@ -1,0 +1,43 @@
+/// Paths as the kernel reads them: names separated by `/` bytes.
+///
+/// Swift's String splits, searches and compares by Characters, and a `/` followed by a
+/// combining mark (U+0301, say) is one Character with it: `split(separator: "/")`,
+/// `lastIndex(of: "/")` and `hasPrefix("a/")` do not see that slash. A name holding it then
+/// reached an open, and the kernel walked through it: its `..` above a host root, or a link
+/// planted in a directory numaguard meant to check name by name. Every path numaguard splits
+/// to walk, open or match goes through these.
+public enum PathText {
+    /// The names of `path`, split at every `/` byte, empty names dropped.
+    public static func names(in path: some StringProtocol) -> [Substring] {
+        let text = Substring(path)
+        var names: [Substring] = []
+        var start = text.utf8.startIndex
+        var index = start
+        while index < text.utf8.endIndex {
+            if text.utf8[index] == 0x2F {
+                if index > start { names.append(text[start..<index]) }
+                start = text.utf8.index(after: index)
+            }
+            index = text.utf8.index(after: index)
+        }
+        if start < text.utf8.endIndex { names.append(text[start...]) }
+        return names
+    }
+
+    /// `path` cut at its last `/` byte: what is before that slash and what is after it; nil
+    /// when there is none. (Index arithmetic by Characters would step over a combining mark
+    /// after the slash, so the cut is made here, by bytes.)
+    public static func cutAtLastSlash(_ path: some StringProtocol) -> (before: Substring, after: Substring)? {
+        let text = Substring(path)
+        guard let slash = text.utf8.lastIndex(of: 0x2F) else { return nil }
+        return (text[..<slash], text[text.utf8.index(after: slash)...])
+    }
+
+    /// Whether `path` is `prefix` or lies below it (`prefix` then a `/`), byte for byte.
+    public static func isWithin(_ path: String, _ prefix: String) -> Bool {
+        let path = path.utf8, prefix = prefix.utf8
+        guard path.starts(with: prefix) else { return false }
+        guard path.count > prefix.count else { return true }
+        return prefix.last == 0x2F || path[path.index(path.startIndex, offsetBy: prefix.count)] == 0x2F
+    }
+}
