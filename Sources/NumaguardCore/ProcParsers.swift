@@ -61,7 +61,10 @@ public enum TaskStatParser {
         guard sawDigit else { throw fail("pid is not a number") }
         let comm = String(decoding: UnsafeBufferPointer(rebasing: bytes[(open + 1)..<close]), as: UTF8.self)
         // Fields after ") ": field 3 (state) onwards, single-space separated.
-        var wanted: [Int: Range<Int>] = [:]
+        // The five fields wanted (3, 4, 9, 22, 39), by their place in `wanted`: an array, not a
+        // dictionary, whose generic metadata the static front would build at run time.
+        let fields = [3, 4, 9, 22, 39]
+        var wanted = [Range<Int>?](repeating: nil, count: fields.count)
         var field = 3
         var cursor = close + 1
         while cursor < bytes.count && field <= 39 {
@@ -69,11 +72,14 @@ public enum TaskStatParser {
             let start = cursor
             while cursor < bytes.count && bytes[cursor] != 0x20 && bytes[cursor] != 0x0A { cursor += 1 }
             guard cursor > start else { break }
-            if field == 3 || field == 4 || field == 9 || field == 22 || field == 39 { wanted[field] = start..<cursor }
+            if let slot = fields.firstIndex(of: field) { wanted[slot] = start..<cursor }
             field += 1
         }
+        func range(_ index: Int) -> Range<Int>? {
+            fields.firstIndex(of: index).flatMap { wanted[$0] }
+        }
         func number(_ index: Int) throws(ParseError) -> UInt64 {
-            guard let range = wanted[index] else { throw fail("has \(field - 1) fields, field \(index) needed") }
+            guard let range = range(index) else { throw fail("has \(field - 1) fields, field \(index) needed") }
             var value: UInt64 = 0
             for position in range {
                 guard Lex.isDigit(bytes[position]), value < UInt64.max / 10 - 10 else {
@@ -88,7 +94,7 @@ public enum TaskStatParser {
             guard let value = Int(exactly: try number(index)) else { throw fail("field \(index) is out of range") }
             return value
         }
-        guard let stateRange = wanted[3], stateRange.count == 1 else { throw fail("field 3 (state) is not one letter") }
+        guard let stateRange = range(3), stateRange.count == 1 else { throw fail("field 3 (state) is not one letter") }
         let state = Character(Unicode.Scalar(bytes[stateRange.lowerBound]))
         return TaskStat(
             pid: pid, comm: comm, state: state, ppid: try int(4),

@@ -96,8 +96,11 @@ public struct InspectReport: Equatable, Sendable, Encodable {
             return
         }
         // Columns: the topology's nodes, plus any node pages were found on that the topology
-        // did not list (a kernel oddity worth seeing, not hiding).
-        let columns = Array(Set(nodeIDs).union(tally.nodes)).sorted()
+        // did not list (a kernel oddity worth seeing, not hiding). Sorted and merged without a
+        // Set, whose generic metadata the static front would build at run time for this.
+        let columns = (nodeIDs + tally.nodes).sorted().reduce(into: [Int]()) { columns, node in
+            if columns.last != node { columns.append(node) }
+        }
         func perNode(_ value: (Int) -> Int) -> PerNode {
             PerNode(nodes: columns, values: columns.map(value))
         }

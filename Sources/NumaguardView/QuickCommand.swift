@@ -74,14 +74,17 @@ public enum QuickCommand: Sendable {
     private struct Options {
         var format = Format.text
         var hostRoot = "/"
-        var seen: Set<String> = []
+        /// Options already given (two at most: an array, not a Set, whose generic metadata the
+        /// static front would build at run time for this one use).
+        var seen: [String] = []
 
         /// nil: not one of these options; false: one of them, malformed or repeated.
         mutating func take(_ arguments: [String], _ index: inout Int) -> Bool? {
             for option in ["--format", "--host-root"] where arguments[index].hasPrefix(option) {
-                guard seen.insert(option).inserted, let text = value(of: option, arguments, &index), !text.hasPrefix("-") else {
+                guard !seen.contains(option), let text = value(of: option, arguments, &index), !text.hasPrefix("-") else {
                     return false
                 }
+                seen.append(option)
                 if option == "--format" {
                     guard let parsed = Format(rawValue: text) else { return false }
                     format = parsed

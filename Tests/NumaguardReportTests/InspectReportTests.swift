@@ -6,6 +6,8 @@ import NumaguardReport
 import TestSupport
 import XCTest
 
+@testable import NumaguardView
+
 /// inspect's figures over processes recorded in real guests, against numastat -p recorded
 /// in the same guest, and its verdicts and splits over hand-made mappings.
 final class InspectReportTests: XCTestCase {
@@ -13,6 +15,20 @@ final class InspectReportTests: XCTestCase {
         let root = HostRoot(path: Fixtures.path(name))
         return InspectReport(snapshot: try ProcessReader(root: root).read(pid: pid, memory: true),
                              topology: try TopologyReader.read(root))
+    }
+
+    /// `inspect PID…` reports each PID once, in the order first given, compared one by one
+    /// for a few PIDs and hashed for many: both ways give the same list.
+    func testEachPIDOnceInTheOrderGiven() {
+        XCTAssertEqual(Inspection.firstOfEach([7, 3, 7, 1, 3, 9]), [7, 3, 1, 9])
+        XCTAssertEqual(Inspection.firstOfEach([]), [])
+        var generator = SystemRandomNumberGenerator()
+        for count in [5, 16, 17, 300] {
+            let pids = (0..<count).map { _ in Int.random(in: 1...20, using: &generator) }
+            var seen: [Int] = []
+            for pid in pids where !seen.contains(pid) { seen.append(pid) }
+            XCTAssertEqual(Inspection.firstOfEach(pids), seen, "\(count) PIDs")
+        }
     }
 
     func testEveryRecordedProcessMatchesNumastat() throws {
