@@ -31,7 +31,7 @@ public struct IDSet: Hashable, Sendable, Sequence, CustomStringConvertible {
     /// retains each one loaded. Two sets with equal identities share storage only while both
     /// are alive (freed storage may be reused at the same address), so whoever keeps an
     /// identity keeps its set with it.
-    public struct StorageIdentity: Equatable, Sendable {
+    public struct StorageIdentity: Hashable, Sendable {
         let address: UInt
         let count: Int
     }

@@ -62,5 +62,8 @@ public enum KernelArithmetic {
 
 extension Sequence where Element == Int {
     /// The sum, saturating at `Int.max` (see `KernelArithmetic`): for totals of byte counts.
+    /// Inlinable, so each caller gets it for its own sequence: unspecialized, `reduce` looked
+    /// up the sequence's associated types at run time (7% of a small inspect's start-up).
+    @inlinable
     public var saturatingSum: Int { reduce(0, KernelArithmetic.sum) }
 }

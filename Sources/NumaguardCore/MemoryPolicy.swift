@@ -60,7 +60,7 @@ public struct MemoryPolicy: Hashable, Sendable {
     /// What `isSameValue` compares, as a plain value (see `IDSet.StorageIdentity`: kept only
     /// beside the policy it was taken from). Here beside the fields, so one added later is not
     /// left out.
-    public struct Identity: Equatable, Sendable {
+    public struct Identity: Hashable, Sendable {
         let mode: Mode
         let staticNodes: Bool
         let relativeNodes: Bool
@@ -125,6 +125,12 @@ public struct MemoryPolicy: Hashable, Sendable {
             }
             if policy.nodes.isEmpty {
                 throw ParseError(what: "memory policy", input: string, reason: "':' with no nodes")
+            }
+            // No kernel prints a node above its largest id; a captured file that does would
+            // make each policy a set of up to 65,536 bits to hash and compare.
+            if let highest = policy.nodes.max(), highest > KernelArithmetic.maximumNode {
+                throw ParseError(what: "memory policy", input: string, column: nodesColumn,
+                                 reason: "node \(highest) is beyond the largest node id Linux has (\(KernelArithmetic.maximumNode))")
             }
             rest = rest[rest.endIndex...]
         }

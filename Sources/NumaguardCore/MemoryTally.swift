@@ -35,7 +35,13 @@ public struct MemoryTally: Equatable, Sendable {
     private var policyIdentities: [MemoryPolicy.Identity] = []
     private var policyMappings: [Int] = []
     private var policyBytes: [[Int]] = []
+    /// Beyond `linearPolicies`, each policy's index by value and by identity (a policy the
+    /// scanner hands again, the same storage, is found without hashing its node set). Up to
+    /// there the lists are searched: a dictionary's generic metadata is built at run time by
+    /// the static front, a twentieth of a small inspect.
     private var policyIndex: [MemoryPolicy: Int] = [:]
+    private var policyIndexByIdentity: [MemoryPolicy.Identity: Int] = [:]
+    private static let linearPolicies = 16
     public private(set) var mappings = 0
 
     /// A row's width and where its backings start: the counts of `Category` and `Backing`,
@@ -155,23 +161,33 @@ public struct MemoryTally: Equatable, Sendable {
     private mutating func usageIndex(for policy: MemoryPolicy) -> Int {
         // A scanner keeps one policy value per spelling, and the first of each is the one kept
         // here: usually the same storage, equal by identity without comparing nodes. A process
-        // has few policies, so look at the last one and then each before hashing one.
+        // has few policies: the last one, then each, by identity, then by value.
         let identity = policy.identity, last = lastUsage
-        let found = policyIdentities.withUnsafeBufferPointer { list -> Int? in
-            if last < list.count, list[last] == identity { return last }
-            guard list.count <= 16 else { return nil }
-            return list.firstIndex(of: identity)
+        let found: Int?
+        if policyList.count <= Self.linearPolicies {
+            found = policyIdentities.withUnsafeBufferPointer { list -> Int? in
+                if last < list.count, list[last] == identity { return last }
+                return list.firstIndex(of: identity)
+            } ?? policyList.firstIndex(of: policy)
+        } else {
+            found = policyIndexByIdentity[identity] ?? policyIndex[policy]
         }
-        if let index = found ?? policyIndex[policy] {
-            lastUsage = index
-            return index
+        if let found {
+            lastUsage = found
+            return found
         }
         policyList.append(policy)
         policyIdentities.append(identity)
         policyMappings.append(0)
         policyBytes.append([])
         lastUsage = policyList.count - 1
-        policyIndex[policy] = lastUsage
+        if policyList.count > Self.linearPolicies {
+            // The first time past the bound, every policy so far; after, the new one.
+            for index in (policyList.count == Self.linearPolicies + 1 ? 0 : lastUsage)...lastUsage {
+                policyIndex[policyList[index]] = index
+                policyIndexByIdentity[policyIdentities[index]] = index
+            }
+        }
         return lastUsage
     }
 }

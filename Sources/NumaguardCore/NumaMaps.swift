@@ -62,9 +62,10 @@ extension NumaMapsVisitor {
 ///
 /// Most lines of a large numa_maps repeat a recent line but for the address: runs of alike
 /// mappings (allocator arenas), and alternations such as a thread's guard page and its stack,
-/// one pair per thread. The scanner remembers the last `recentLines + 1` distinct lines it
-/// parsed (`NumaMapsRecentLines`), and a line whose bytes after the address are one of those
-/// is not parsed again: it is that mapping at a new address. Each parsed line gets a `shape`
+/// one pair per thread. The scanner remembers the last `recentLines + 1` lines it parsed
+/// (`NumaMapsRecentLines`; distinct, but for a repeat a visitor declined that had to be parsed
+/// again), and a line whose bytes after the address are one of those is not parsed again: it
+/// is that mapping at a new address. Each parsed line gets a `shape`
 /// number the visitor is told, so a tally can classify a shape once and add its repeats
 /// without looking at them again.
 public struct NumaMapsScanner {

@@ -61,7 +61,8 @@ struct NumaMapsRecentLines {
     }
 
     /// The remembered line whose bytes after the address are the `count` bytes at `line`: its
-    /// slot in `recent`, or -1 for the last line (compared last: the scanner tried it first,
+    /// slot among the recent lines (keys, with mappings in `recent` when kept), or -1 for the
+    /// last line (compared last: the scanner tried it first,
     /// for all but lines it could not check that way, e.g. shorter than 16 bytes).
     /// (Mutating only so that it is passed by reference, as the scanner's helpers are.)
     mutating func slot(of line: UnsafePointer<UInt8>, _ count: Int) -> Int? {

@@ -79,14 +79,15 @@ enum NumaMapsTokens {
 
     /// A resident line's usual tokens read at once: a counter the kernel prints on most lines
     /// (`anon=`, `dirty=`, `mapped=`, `mapmax=`, `active=`, `kernelpagesize_kB=`) or a node's
-    /// `N<node>=`, its key matched by one load and compare of eight bytes, then 1 to 18 digits
-    /// (too few to overflow) ending the token. Nil leaves the token to the scanner's general
+    /// `N<node>=`: a counter's key matched by one load and compare of eight bytes (the node's
+    /// read byte by byte, at most four digits), then 1 to 18 digits (too few to overflow)
+    /// ending the token. Nil leaves the token to the scanner's general
     /// loop, which reads these tokens the same way (NumaMapsTokensTests compares the two) and
     /// anything else, and says what is wrong.
     @inline(__always)
     static func usualToken(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> UsualToken? {
         guard end - start >= 8 else { return nil }
-        let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+        let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
         var token = UsualToken(counter: nil, node: -1, value: 0, end: start)
         switch UInt8(truncatingIfNeeded: word) {
         case 0x61:  // a
@@ -115,7 +116,7 @@ enum NumaMapsTokens {
             token.end += 7
         case 0x6B:  // k
             guard word == key("kernelpa"), end - start >= 18,
-                  UnsafeRawPointer(base + start + 8).loadUnaligned(as: UInt64.self) == key("gesize_k"),
+                  UInt64(littleEndian: UnsafeRawPointer(base + start + 8).loadUnaligned(as: UInt64.self)) == key("gesize_k"),
                   base[start + 16] == 0x42, base[start + 17] == 0x3D else { return nil }  // "B="
             token.counter = .pageSize
             token.end += 18
@@ -143,7 +144,7 @@ enum NumaMapsTokens {
     }
 
 
-    /// Up to eight bytes of a key as one little-endian word, as `readUsualToken` loads them.
+    /// Up to eight bytes of a key as one little-endian word, as `usualToken` loads them.
     @inline(__always)
     static func key(_ text: StaticString) -> UInt64 {
         var word: UInt64 = 0

@@ -61,10 +61,9 @@ public enum TaskStatParser {
         guard sawDigit else { throw fail("pid is not a number") }
         let comm = String(decoding: UnsafeBufferPointer(rebasing: bytes[(open + 1)..<close]), as: UTF8.self)
         // Fields after ") ": field 3 (state) onwards, single-space separated.
-        // The five fields wanted (3, 4, 9, 22, 39), by their place in `wanted`: an array, not a
-        // dictionary, whose generic metadata the static front would build at run time.
-        let fields = [3, 4, 9, 22, 39]
-        var wanted = [Range<Int>?](repeating: nil, count: fields.count)
+        // The five fields wanted, each in its own variable: a dictionary or an array of
+        // optional ranges is generic metadata the static front builds at run time.
+        var stateField: Range<Int>?, ppid: Range<Int>?, flags: Range<Int>?, startTime: Range<Int>?, processor: Range<Int>?
         var field = 3
         var cursor = close + 1
         while cursor < bytes.count && field <= 39 {
@@ -72,11 +71,24 @@ public enum TaskStatParser {
             let start = cursor
             while cursor < bytes.count && bytes[cursor] != 0x20 && bytes[cursor] != 0x0A { cursor += 1 }
             guard cursor > start else { break }
-            if let slot = fields.firstIndex(of: field) { wanted[slot] = start..<cursor }
+            switch field {
+            case 3: stateField = start..<cursor
+            case 4: ppid = start..<cursor
+            case 9: flags = start..<cursor
+            case 22: startTime = start..<cursor
+            case 39: processor = start..<cursor
+            default: break
+            }
             field += 1
         }
         func range(_ index: Int) -> Range<Int>? {
-            fields.firstIndex(of: index).flatMap { wanted[$0] }
+            switch index {
+            case 3: stateField
+            case 4: ppid
+            case 9: flags
+            case 22: startTime
+            default: processor
+            }
         }
         func number(_ index: Int) throws(ParseError) -> UInt64 {
             guard let range = range(index) else { throw fail("has \(field - 1) fields, field \(index) needed") }

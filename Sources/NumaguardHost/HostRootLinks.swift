@@ -41,10 +41,12 @@ extension HostRoot {
         let full = absolute(relative)
         var parts = PathText.names(in: relative)
         guard let name = parts.popLast() else { throw .unreadable(path: full, errno: .invalid) }
-        // Joined by hand: the generic `joined` looked up its associated types at run time.
-        let directory = parts.reduce(into: "") { directory, part in
-            if !directory.isEmpty { directory += "/" }
-            directory += part
+        // Joined by hand, Substrings appended as such: the generic `joined` and `append`
+        // looked up their associated types at run time.
+        var directory = ""
+        for part in parts {
+            if !directory.isEmpty { directory.append("/") }
+            directory.append(contentsOf: part)
         }
         let parent = try RootedOpen.openFile(root: path, directory, flags: clinux_o_path | O_DIRECTORY, display: full)
         defer { close(parent) }

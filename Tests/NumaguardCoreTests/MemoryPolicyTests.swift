@@ -55,6 +55,18 @@ final class MemoryPolicyTests: XCTestCase {
         XCTAssertFalse(MemoryPolicy.Mode.bind.isInterleave)
     }
 
+    /// No kernel prints a node above its largest id: refused at the node list, so a captured
+    /// file cannot make each policy a set of 65,536 bits to hash.
+    func testNodesBeyondTheLargestNodeIdAreRefused() throws {
+        XCTAssertEqual(try MemoryPolicy.parse("bind:1023").nodes, IDSet([1023]))
+        for text in ["bind:1024", "interleave:0-65536", "prefer (many):0,2000"] {
+            XCTAssertThrowsError(try MemoryPolicy.parse(text), text) { error in
+                XCTAssertTrue((error as? ParseError)?.reason.contains("beyond the largest node id Linux has (1023)") ?? false, "\(error)")
+                XCTAssertEqual((error as? ParseError)?.column, text.utf8.count - text.split(separator: ":").last!.utf8.count + 1, text)
+            }
+        }
+    }
+
     /// A policy's identity (what a tally compares, no reference held) is the same for the
     /// value and its copies, and differs when any field or the node set's storage differs, so
     /// a field added later must be in it to keep two policies from being taken as one.

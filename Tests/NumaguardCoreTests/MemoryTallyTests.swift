@@ -123,6 +123,11 @@ final class MemoryTallyTests: XCTestCase {
         assertAgree(tally, reference, "24 policies")
         XCTAssertEqual(tally.policies.map(\.policy), (0..<24).map { MemoryPolicy(mode: .bind, nodes: IDSet([$0])) })
         XCTAssertEqual(tally.policies.map(\.mappings), Array(repeating: 10, count: 24))
+        // Beyond 16 policies, found by identity or by value in dictionaries: the same rows.
+        var fresh = MemoryTally()
+        for mapping in shared { fresh.add(mapping) }
+        for mapping in shared.reversed() { fresh.add(try NumaMapsParser.parseLine("7f0000000000 \(mapping.policy.kernelSpelling) anon=1 N0=1 kernelpagesize_kB=4")) }
+        XCTAssertEqual(fresh.policies.map(\.mappings), Array(repeating: 20, count: 24))
     }
 
     /// What a tally keeps is bounded by what its lines name: the scanner refuses a file's
@@ -130,7 +135,9 @@ final class MemoryTallyTests: XCTestCase {
     /// 1023 are tallied in one pass, each keeping only its own bytes.
     func testDistinctPoliciesAreBounded() throws {
         func file(_ count: Int) -> [UInt8] {
-            Array((0..<count).map { "7f\(String($0, radix: 16)) bind:\($0) anon=1 dirty=1 N1023=1 kernelpagesize_kB=4\n" }.joined().utf8)
+            // Distinct by mode and node (no kernel prints a node above 1023).
+            let modes = ["bind", "interleave", "prefer", "prefer (many)", "weighted interleave"]
+            return Array((0..<count).map { "7f\(String($0, radix: 16)) \(modes[$0 / 1024]):\($0 % 1024) anon=1 dirty=1 N1023=1 kernelpagesize_kB=4\n" }.joined().utf8)
         }
         var tally = MemoryTally()
         var scanner = NumaMapsScanner(keepsFilePaths: false)
@@ -146,7 +153,7 @@ final class MemoryTallyTests: XCTestCase {
         XCTAssertThrowsError(try file(4097).withUnsafeBufferPointer { bytes in try refusing.scan(bytes) { _ in } }) { error in
             let parsed = error as? ParseError
             XCTAssertEqual(parsed?.what, "numa_maps line 4097")
-            XCTAssertEqual(parsed?.column, 8, "the policy's column: 7f1000 bind:4096")
+            XCTAssertEqual(parsed?.column, 8, "the policy's column: 7f1000 weighted interleave:0")
             XCTAssertEqual(parsed?.reason, "more than 4096 distinct memory policies in one numa_maps")
         }
     }

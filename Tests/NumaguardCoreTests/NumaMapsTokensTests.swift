@@ -43,6 +43,37 @@ final class NumaMapsTokensTests: XCTestCase {
         XCTAssertEqual(NumaMapsTokens.key("kernelpagesize_kB="), NumaMapsTokens.key("kernelpa"), "eight bytes at most")
     }
 
+    /// The usual reader takes each usual token itself (were it to give every token to the
+    /// general loop, the comparisons below would still agree): its counter or node, its value
+    /// and where it ends, whether a space, more tokens or the line's end follows.
+    func testTheUsualTokensAreReadByTheUsualReader() {
+        func read(_ text: String, end: Int? = nil) -> NumaMapsTokens.UsualToken? {
+            Array(text.utf8).withUnsafeBufferPointer { bytes in
+                bytes.baseAddress.flatMap { NumaMapsTokens.usualToken($0, 0, end ?? bytes.count) }
+            }
+        }
+        let usual: [(String, NumaMapsTokens.Counter?, Int, Int)] = [
+            ("anon=12 dirty=1", .anon, -1, 12), ("dirty=7 N0=7", .dirty, -1, 7), ("active=0 N0=1", .active, -1, 0),
+            ("mapped=3 N0=3", .mapped, -1, 3), ("mapmax=99", .mapmax, -1, 99), ("kernelpagesize_kB=2048", .pageSize, -1, 2048),
+            ("N0=5 kernelpagesize_kB=4", nil, 0, 5), ("N1023=1 kernelpagesize_kB=4", nil, 1023, 1), ("anon=" + String(repeating: "9", count: 18), .anon, -1, 999_999_999_999_999_999),
+        ]
+        for (text, counter, node, value) in usual {
+            let token = read(text)
+            XCTAssertNotNil(token, text)
+            XCTAssertEqual(token?.counter, counter, text)
+            XCTAssertEqual(token?.node, node, text)
+            XCTAssertEqual(token?.value, value, text)
+            XCTAssertEqual(token?.end, text.firstIndex(of: " ").map { text.utf8.distance(from: text.startIndex, to: $0) } ?? text.utf8.count, text)
+        }
+        // Left to the general loop: short tokens, 19 digits, nodes past 1023 or of five digits,
+        // other counters, and anything else.
+        for text in ["anon=1", "anon=" + String(repeating: "9", count: 19), "N1024=1 x", "N10000=1", "swapcache=1", "writeback=1",
+                     "file=/lib/x.so", "heap anon=1", "anon=1x dirty=1", "kernelpagesize_kb=4", "Anon=12 x"] {
+            XCTAssertNil(read(text), text)
+        }
+        XCTAssertNil(read("dirty=12 N0=1", end: 7), "the token must end at the line's end or a space")
+    }
+
     /// Each token the usual reader takes, and every near miss of one: values of 0 to 20
     /// digits, leading zeros, signs and letters; node ids up to and past the largest Linux
     /// has; keys cut short, misspelt or bare; tokens at the line's end shorter than a word.
@@ -82,7 +113,9 @@ final class NumaMapsTokensTests: XCTestCase {
         for _ in 0..<3000 {
             let count = Int.random(in: 0...8, using: &generator)
             let tail = (0..<count).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &generator)] }.joined()
-            let text = "7f0000001000 default " + tail + "\n7f0000002000 default " + tail
+            // The second line differs after its address (another policy), so that it is read
+            // too rather than taken as the first again.
+            let text = "7f0000001000 default " + tail + "\n7f0000002000 bind:0 " + tail
             let chunk = Int.random(in: 1...80, using: &generator)
             XCTAssertEqual(outcome(text, usual: true, chunk: chunk), outcome(text, usual: false, chunk: chunk), text)
         }
