@@ -133,9 +133,11 @@ final class ProcessMatcher {
     /// Cheapest reads first: comm and the exe link before the command line, which the kernel
     /// reads under the process's mmap lock.
     func verdict(_ match: ProcessMatch, _ process: CandidateProcess) -> Verdict {
-        if let comm = match.comm, process.comm != comm { return .noMatch }
+        // Names and paths compared as bytes: String's == holds canonically equivalent spellings
+        // equal (a binary at /opt/\u{212A}x/srv would be /opt/Kx/srv's).
+        if let comm = match.comm, !process.comm.utf8.elementsEqual(comm.utf8) { return .noMatch }
         var exeUnknown: String?
-        if let exe = match.exe, process.exe != exe {
+        if let exe = match.exe, !(process.exe.map { $0.utf8.elementsEqual(exe.utf8) } ?? false) {
             guard process.exeDenied else { return .noMatch }
             exeUnknown = exe
         }

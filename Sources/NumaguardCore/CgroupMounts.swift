@@ -39,12 +39,12 @@ public struct CgroupMount: Equatable, Sendable {
     /// absolute; nil when the cgroup lies outside the mounted subtree.
     public func directory(of path: String) -> String? {
         let inside: Substring
+        // By bytes (`PathText`): a child whose name begins with a combining mark is below the
+        // root, and a canonically equal but different root is not this one.
         if root == "/" {
             inside = Substring(path)
-        } else if path == root {
-            inside = ""
-        } else if path.hasPrefix(root + "/") {
-            inside = path.dropFirst(root.count)
+        } else if PathText.isWithin(path, root) {
+            inside = Substring(Substring(path).utf8.dropFirst(root.utf8.count))
         } else {
             return nil
         }
@@ -76,7 +76,9 @@ public enum MountInfoParser {
             guard index < maximumLines else {
                 throw ParseError(what: "mountinfo", input: line, reason: "more than \(maximumLines) lines", line: index + 1)
             }
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            // Fields at every space byte: a source field beginning with a combining mark (a
+            // FUSE fsname any user can choose) would otherwise join the field before it.
+            let fields = line.utf8.split(separator: 0x20, omittingEmptySubsequences: false).map { Substring($0) }
             guard fields.count >= 10, let dash = fields[6...].firstIndex(of: "-"), dash + 4 == fields.count else {
                 throw ParseError(what: "mountinfo line", input: line,
                                  reason: "expected \"id parent major:minor root mount-point options [optional...] - fstype source super-options\"",
@@ -86,7 +88,7 @@ public enum MountInfoParser {
             guard type == "cgroup" || type == "cgroup2" else { continue }
             let root = try unescape(fields[3], number: index + 1)
             let point = try unescape(fields[4], number: index + 1)
-            guard root.hasPrefix("/"), point.hasPrefix("/") else {
+            guard PathText.isAbsolute(root), PathText.isAbsolute(point) else {
                 throw ParseError(what: "mountinfo line", input: line, reason: "root and mount point must be absolute", line: index + 1)
             }
             let options = fields[dash + 3].split(separator: ",").map(String.init)

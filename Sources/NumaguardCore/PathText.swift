@@ -40,4 +40,16 @@ public enum PathText {
         guard path.count > prefix.count else { return true }
         return prefix.last == 0x2F || path[path.index(path.startIndex, offsetBy: prefix.count)] == 0x2F
     }
+
+    /// Whether the path begins at `/`: its first byte. (`hasPrefix("/")` said no for a path
+    /// whose first name begins with a combining mark, and it was resolved from the working
+    /// directory instead.)
+    public static func isAbsolute(_ path: some StringProtocol) -> Bool {
+        path.utf8.first == 0x2F
+    }
+
+    /// The path without its leading `/` bytes: relative to `/`.
+    public static func belowRoot(_ path: String) -> String {
+        String(Substring(path.utf8.drop { $0 == 0x2F }))
+    }
 }

@@ -128,7 +128,7 @@ public enum DedicatedCgroups {
         var kept: [String: Group] = [:]
         for directory in groups.keys.sorted(by: { $0.count != $1.count ? $0.count < $1.count : $0 < $1 }) {
             guard let group = groups[directory] else { continue }
-            if let upper = kept.keys.first(where: { directory.hasPrefix($0 + "/") }), var into = kept[upper] {
+            if let upper = kept.keys.first(where: { !$0.utf8.elementsEqual(directory.utf8) && PathText.isWithin(directory, $0) }), var into = kept[upper] {
                 into.pids = (into.pids + group.pids).sorted()
                 kept[upper] = into
             } else {

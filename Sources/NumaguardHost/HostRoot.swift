@@ -284,8 +284,8 @@ public struct HostRoot: Sendable {
     /// A file outside any host root (a policy, a snapshot), read through the same funnel:
     /// not confined (it is the user's own path) and blocking (`--policy <(command)` is a pipe).
     public static func readFile(atPath path: String) throws(HostError) -> [UInt8] {
-        let root = HostRoot(userFileRoot: path.hasPrefix("/") ? "/" : ".")
-        let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
+        let root = HostRoot(userFileRoot: PathText.isAbsolute(path) ? "/" : ".")
+        let relative = PathText.isAbsolute(path) ? PathText.belowRoot(path) : path
         return try root.readBytes(relative)
     }
 
@@ -295,8 +295,8 @@ public struct HostRoot: Sendable {
     public static func streamFile<E: Error>(
         atPath path: String, limit: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
-        let root = HostRoot(userFileRoot: path.hasPrefix("/") ? "/" : ".")
-        let relative = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
+        let root = HostRoot(userFileRoot: PathText.isAbsolute(path) ? "/" : ".")
+        let relative = PathText.isAbsolute(path) ? PathText.belowRoot(path) : path
         return try root.streamContents(relative, chunkSize: 1 << 20, limit: limit, body)
     }
 

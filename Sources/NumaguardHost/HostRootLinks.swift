@@ -99,7 +99,7 @@ extension HostRoot {
             guard links.count < RootedPath.maximumLinks else { throw .unreadable(path: full, errno: Errno(ELOOP)) }
             let target = try linkTarget(full)
             links.append(.init(path: candidate, target: target))
-            if target.hasPrefix("/") { resolved = [] }
+            if PathText.isAbsolute(target) { resolved = [] }
             pending.append(contentsOf: PathText.names(in: target).reversed())
         }
         return Resolved(path: resolved.joined(separator: "/"), links: links, isDirectory: isDirectory)

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import NumaguardCore
 
 /// Why an output could not be created or written: the path and the reason, in words a user
 /// can act on (exit 73, EX_CANTCREAT, in every command).
@@ -130,7 +131,7 @@ public enum OutputFile {
                 return .standardOutput("standard output (\(path))")
             }
             let link = try TrustedDirectory.readLink(directory, name, path)
-            let next = link.hasPrefix("/") ? link : (directoryPath == "/" ? "" : directoryPath) + "/" + link
+            let next = PathText.isAbsolute(link) ? link : (directoryPath == "/" ? "" : directoryPath) + "/" + link
             return try destination(of: next, links: links + 1)
         default:
             try refuseUnwritableKind(entry, path)

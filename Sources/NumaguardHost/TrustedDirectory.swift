@@ -43,8 +43,8 @@ enum TrustedDirectory {
 
     static func walk(_ path: String, create: Bool) throws(OutputError) -> Int32 {
         var pending = Array(PathText.names(in: path).reversed())
-        var walked = path.hasPrefix("/") ? "" : "."
-        var fd = try start(absolute: path.hasPrefix("/"), path)
+        var walked = PathText.isAbsolute(path) ? "" : "."
+        var fd = try start(absolute: PathText.isAbsolute(path), path)
         var links = 0
         while let component = pending.popLast() {
             if component == "." { continue }
@@ -62,7 +62,7 @@ enum TrustedDirectory {
                 guard links <= maximumLinks else { throw OutputError(path, "has more than \(maximumLinks) symbolic links", errno: Errno(ELOOP)) }
                 let target = try readLink(fd, name, here)
                 pending.append(contentsOf: PathText.names(in: target).reversed())
-                if target.hasPrefix("/") {
+                if PathText.isAbsolute(target) {
                     _ = close(fd)
                     fd = try start(absolute: true, path)
                     walked = ""

@@ -135,6 +135,29 @@ final class AuditorTests: XCTestCase {
         XCTAssertEqual(try finding(report, "workload.plain.running").outcome, .pass)
     }
 
+    /// A workload's `exe` and `comm` are compared byte for byte: String's == holds canonically
+    /// equivalent spellings equal, so a binary at `/opt/\u{212A}x/srv` (KELVIN SIGN) was the
+    /// workload's `/opt/Kx/srv`, and root placed or protected it as the workload.
+    func testExeIsMatchedByteForByte() throws {
+        let root = try Fixtures.copy("linux-6.1-2node", keeping: [122, 168])
+        copies.append(root)
+        for (pid, target) in [(122, "/opt/Kx/srv"), (168, "/opt/\u{212A}x/srv")] {
+            let link = root.appendingPathComponent("proc/\(pid)/exe").path
+            try? FileManager.default.removeItem(atPath: link)
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        }
+        XCTAssertEqual("/opt/Kx/srv", "/opt/\u{212A}x/srv", "equal as Strings")
+        let policy = try PolicyLoader.parse("""
+            version: 1
+            workloads:
+              - {name: svc, match: {exe: /opt/Kx/srv}, running: {min: 1, max: 1}}
+            """, file: "test.yaml")
+        let report = try Auditor.run(root: HostRoot(path: root.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "0"),
+                                     today: Day(year: 2026, month: 11, day: 21))
+        let running = try finding(report, "workload.svc.running")
+        XCTAssertEqual(running.outcome, .pass, running.actual)
+    }
+
     func testWaiverSilencesUntilItExpires() throws {
         let yaml = """
             version: 1

@@ -45,6 +45,24 @@ final class CgroupParsersTests: XCTestCase {
         XCTAssertEqual(mounts[0].directory(of: "/"), "/sys/fs/cgroup/cpu,cpuacct")
     }
 
+    /// Fields and cgroup paths are read by bytes: a mount's source field beginning with a
+    /// combining mark (a FUSE fsname any user chooses) joined the field before it and made the
+    /// whole file unreadable; a child cgroup whose name begins with one was outside its mount;
+    /// a canonically equal but different root was taken for the mount's.
+    func testACombiningMarkAfterASeparatorIsStillSeparate() throws {
+        let text = """
+            60 31 0:50 / /mnt/fuse rw - fuse.x \u{301}name rw
+            34 31 0:31 /ctr /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset
+            35 31 0:32 /caf\u{E9} /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+
+            """
+        let mounts = try MountInfoParser.cgroupMounts(text)
+        XCTAssertEqual(mounts.count, 2)
+        XCTAssertEqual(mounts[0].directory(of: "/ctr/\u{301}x"), "/sys/fs/cgroup/cpuset/\u{301}x")
+        XCTAssertNil(mounts[1].directory(of: "/cafe\u{301}/x"), "another cgroup, though equal as a String")
+        XCTAssertEqual(mounts[1].directory(of: "/caf\u{E9}/x"), "/sys/fs/cgroup/memory/x")
+    }
+
     func testMalformedMountinfoNamesTheLine() {
         for bad in ["32 31 0:29 / /sys/fs/cgroup/cpu rw cgroup cgroup rw,cpu",
                     "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup",

@@ -37,4 +37,13 @@ final class PathTextTests: XCTestCase {
         XCTAssertFalse("/a/\u{301}x".hasPrefix("/a/"), "what a Character prefix said")
         XCTAssertFalse(PathText.isWithin("/é", "/e"), "bytes, not canonical equivalence")
     }
+
+    func testAbsoluteIsTheFirstByte() {
+        XCTAssertTrue(PathText.isAbsolute("/\u{301}tmp/r"))
+        XCTAssertFalse("/\u{301}tmp/r".hasPrefix("/"), "what a Character prefix said")
+        XCTAssertFalse(PathText.isAbsolute("tmp/r"))
+        XCTAssertFalse(PathText.isAbsolute(""))
+        XCTAssertEqual(PathText.belowRoot("///\u{301}tmp/r"), "\u{301}tmp/r")
+        XCTAssertEqual(PathText.belowRoot("/"), "")
+    }
 }

@@ -105,6 +105,21 @@ final class OutputTrustTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victimDirectory), [])
     }
 
+    /// A path beginning with `/` is absolute whatever its first name begins with: `/\u{301}x/out`
+    /// was taken as relative (`hasPrefix("/")` compared Characters) and written below the
+    /// working directory.
+    func testAnAbsolutePathIsAbsoluteWhateverItsFirstName() throws {
+        let name = "\u{301}numaguard-\(UUID().uuidString)"
+        XCTAssertEqual(mkdir(directory + "/" + name, 0o755), 0)
+        let previous = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+        XCTAssertThrowsError(try OutputFile.write("numaguard 1\n", to: "/" + name + "/out"))
+        XCTAssertThrowsError(try OutputFile.openAppend("/" + name + "/events", mode: 0o644))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory + "/" + name), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/" + name))
+    }
+
     /// A link in a directory only root can write (as /var/run -> /run) is followed, and a
     /// relative one too; the file is replaced where the link leads.
     func testASystemLinkAboveTheFileIsFollowed() throws {
