@@ -102,7 +102,8 @@ final class CandidateProcess {
 final class ProcessMatcher {
     private let root: HostRoot
     private var regexes: [String: LinearRegex] = [:]
-    private lazy var users: [String: Int] = Self.readUsers(root)
+    /// uid by user name, the name as its bytes (String keys would merge canonically equal names).
+    private lazy var users: [[UInt8]: Int] = Self.readUsers(root)
 
     init(root: HostRoot) { self.root = root }
 
@@ -147,7 +148,7 @@ final class ProcessMatcher {
         }
         if let unit = match.systemdUnit, !PathText.names(in: process.cgroup).contains(where: { $0.utf8.elementsEqual(unit.utf8) }) { return .noMatch }
         if let user = match.user {
-            guard let uid = process.uid, uid == (Int(user) ?? users[user] ?? -1) else { return .noMatch }
+            guard let uid = process.uid, uid == (Int(user) ?? users[Array(user.utf8)] ?? -1) else { return .noMatch }
         }
         if let pattern = match.cmdline {
             guard let regex = regex(pattern), regex.search(process.cmdlineScalars).matched else { return .noMatch }
@@ -168,12 +169,13 @@ final class ProcessMatcher {
     }
 
     /// User names from the host's own /etc/passwd (under the same root as everything else).
-    static func readUsers(_ root: HostRoot) -> [String: Int] {
+    static func readUsers(_ root: HostRoot) -> [[UInt8]: Int] {
         guard let text = try? root.readText("etc/passwd") else { return [:] }
-        var users: [String: Int] = [:]
+        var users: [[UInt8]: Int] = [:]
         for line in Lex.lines(text) {
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-            if fields.count > 2, let uid = Int(fields[2]) { users[String(fields[0])] = uid }
+            // Fields at `:` bytes: a `:` before a combining mark is one Character with it.
+            let fields = line.utf8.split(separator: 0x3A, omittingEmptySubsequences: false)
+            if fields.count > 2, let uid = Lex.decimal(Substring(fields[2])) { users[Array(fields[0])] = uid }
         }
         return users
     }

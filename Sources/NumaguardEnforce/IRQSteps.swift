@@ -45,7 +45,8 @@ extension Step {
             finish(.failed, "cannot re-read IRQ \(target.irq)'s handler before writing: \(error); nothing written")
             return false
         }
-        guard actions == target.actions else {
+        // By bytes: String's == holds canonically equivalent handler names equal.
+        guard actions.map({ Array($0.utf8) }) == target.actions.map({ Array($0.utf8) }) else {
             finish(.skipped, "IRQ \(target.irq) is now \(actions.map { "\"\(Self.escaped($0))\"" } ?? "freed"), planned for "
                    + "\(target.actions.map { "\"\(Self.escaped($0))\"" } ?? "no handler"): not the same interrupt; nothing written")
             return false

@@ -158,6 +158,25 @@ final class AuditorTests: XCTestCase {
         XCTAssertEqual(running.outcome, .pass, running.actual)
     }
 
+    /// `match.user` names a user of /etc/passwd by its bytes: `Kate` and `\u{212A}ate` (KELVIN
+    /// SIGN) are two users, though equal as Strings.
+    func testUsersAreNamedByteForByte() throws {
+        let root = try Fixtures.copy("linux-6.1-2node", keeping: [122, 168])
+        copies.append(root)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        let passwd = "Kate:x:0:0::/root:/bin/sh\n\u{212A}ate:x:4242:4242::/home/k:/bin/sh\n"
+        try Data(passwd.utf8).write(to: root.appendingPathComponent("etc/passwd"))
+        let policy = try PolicyLoader.parse("""
+            version: 1
+            workloads:
+              - {name: svc, match: {user: Kate}, running: {min: 1}}
+            """, file: "test.yaml")
+        let report = try Auditor.run(root: HostRoot(path: root.path), policy: LoadedPolicy(policy: policy, file: "test.yaml", digest: "0"),
+                                     today: Day(year: 2026, month: 11, day: 21))
+        let running = try finding(report, "workload.svc.running")
+        XCTAssertEqual(running.outcome, .pass, "the fixture's processes run as uid 0: \(running.actual)")
+    }
+
     func testWaiverSilencesUntilItExpires() throws {
         let yaml = """
             version: 1

@@ -99,6 +99,17 @@ final class ApplierIRQTests: XCTestCase {
         XCTAssertEqual(try Journal.read(journalPath).map(\.result), [.skipped, .skipped, .refused, .refused], "each journaled, no intent")
     }
 
+    /// A handler's name is compared byte for byte: `e\u{301}th0-rx` is another interrupt than
+    /// `\u{E9}th0-rx`, though equal as Strings.
+    func testAHandlerEqualOnlyAsAStringIsNotTheSame() throws {
+        let host = memoryHost()
+        host.irqActions[31] = "e\u{301}th0-rx"
+        XCTAssertEqual("e\u{301}th0-rx", "\u{E9}th0-rx")
+        let report = try applier(host).apply([Self.action(31, "\u{E9}th0-rx", to: "0-1")])
+        XCTAssertEqual(report.results.map(\.outcome), [.skipped])
+        XCTAssertEqual(host.calls, [])
+    }
+
     func testAnIRQKnobWithoutItsTargetIsNotWritten() throws {
         let host = memoryHost()
         var action = Self.action(31, "virtio1-input.0", to: "0-1")

@@ -62,6 +62,24 @@ final class CaptureTests: XCTestCase {
         XCTAssertTrue(manifest.contains("\"tool_version\" : \"test\""), manifest)
     }
 
+    /// Two cgroups whose names are equal as Strings (canonically equivalent) but not as bytes
+    /// are two directories: both are captured (a Set of Strings took the second for the first).
+    func testCanonicallyEqualNamesAreTwoPaths() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node-cgroup-v2")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let cgroup = copy.appendingPathComponent("sys/fs/cgroup")
+        let names = ["caf\u{E9}", "cafe\u{301}"]
+        XCTAssertEqual(names[0], names[1], "equal as Strings")
+        for name in names {
+            try FileManager.default.copyItem(at: cgroup.appendingPathComponent("engine"), to: cgroup.appendingPathComponent(name))
+        }
+        let (unpacked, _, _) = try roundTrip(copy.path)
+        for name in names {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: unpacked.appendingPathComponent("sys/fs/cgroup/\(name)/cpuset.cpus").path),
+                          "\(Array(name.utf8))")
+        }
+    }
+
     func testUnreadableFilesAreListedAndTheCaptureGoesOn() throws {
         let copy = try Fixtures.copy("linux-6.1-2node")
         defer { try? FileManager.default.removeItem(at: copy) }
