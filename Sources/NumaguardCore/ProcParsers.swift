@@ -81,17 +81,8 @@ public enum TaskStatParser {
             }
             field += 1
         }
-        func range(_ index: Int) -> Range<Int>? {
-            switch index {
-            case 3: stateField
-            case 4: ppid
-            case 9: flags
-            case 22: startTime
-            default: processor
-            }
-        }
-        func number(_ index: Int) throws(ParseError) -> UInt64 {
-            guard let range = range(index) else { throw fail("has \(field - 1) fields, field \(index) needed") }
+        func number(_ index: Int, _ range: Range<Int>?) throws(ParseError) -> UInt64 {
+            guard let range else { throw fail("has \(field - 1) fields, field \(index) needed") }
             var value: UInt64 = 0
             for position in range {
                 guard Lex.isDigit(bytes[position]), value < UInt64.max / 10 - 10 else {
@@ -102,15 +93,15 @@ public enum TaskStatParser {
             return value
         }
         // A PID or CPU number beyond Int is no kernel's: an error, never a trap (the fuzzer found one).
-        func int(_ index: Int) throws(ParseError) -> Int {
-            guard let value = Int(exactly: try number(index)) else { throw fail("field \(index) is out of range") }
+        func int(_ index: Int, _ range: Range<Int>?) throws(ParseError) -> Int {
+            guard let value = Int(exactly: try number(index, range)) else { throw fail("field \(index) is out of range") }
             return value
         }
-        guard let stateRange = range(3), stateRange.count == 1 else { throw fail("field 3 (state) is not one letter") }
+        guard let stateRange = stateField, stateRange.count == 1 else { throw fail("field 3 (state) is not one letter") }
         let state = Character(Unicode.Scalar(bytes[stateRange.lowerBound]))
         return TaskStat(
-            pid: pid, comm: comm, state: state, ppid: try int(4),
-            startTime: try number(22), processor: try int(39), flags: try number(9)
+            pid: pid, comm: comm, state: state, ppid: try int(4, ppid),
+            startTime: try number(22, startTime), processor: try int(39, processor), flags: try number(9, flags)
         )
     }
 }
