@@ -48,8 +48,9 @@ public enum PathText {
         path.utf8.first == 0x2F
     }
 
-    /// The path without its leading `/` bytes: relative to `/`.
-    public static func belowRoot(_ path: String) -> String {
-        String(Substring(path.utf8.drop { $0 == 0x2F }))
+    /// A path the user gave (a policy, an output, a snapshot) as the root it starts from and
+    /// the rest below it: `/` and the path without its leading `/` bytes, or `.` and the path.
+    public static func fromItsRoot(_ path: String) -> (root: String, relative: String) {
+        isAbsolute(path) ? ("/", String(Substring(path.utf8.drop { $0 == 0x2F }))) : (".", path)
     }
 }

@@ -284,9 +284,8 @@ public struct HostRoot: Sendable {
     /// A file outside any host root (a policy, a snapshot), read through the same funnel:
     /// not confined (it is the user's own path) and blocking (`--policy <(command)` is a pipe).
     public static func readFile(atPath path: String) throws(HostError) -> [UInt8] {
-        let root = HostRoot(userFileRoot: PathText.isAbsolute(path) ? "/" : ".")
-        let relative = PathText.isAbsolute(path) ? PathText.belowRoot(path) : path
-        return try root.readBytes(relative)
+        let (start, relative) = PathText.fromItsRoot(path)
+        return try HostRoot(userFileRoot: start).readBytes(relative)
     }
 
     /// A large file the user names (attribute's telemetry and series), streamed chunk by chunk
@@ -295,9 +294,8 @@ public struct HostRoot: Sendable {
     public static func streamFile<E: Error>(
         atPath path: String, limit: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
     ) throws(HostError) -> Result<Void, E> {
-        let root = HostRoot(userFileRoot: PathText.isAbsolute(path) ? "/" : ".")
-        let relative = PathText.isAbsolute(path) ? PathText.belowRoot(path) : path
-        return try root.streamContents(relative, chunkSize: 1 << 20, limit: limit, body)
+        let (start, relative) = PathText.fromItsRoot(path)
+        return try HostRoot(userFileRoot: start).streamContents(relative, chunkSize: 1 << 20, limit: limit, body)
     }
 
     public func readText(_ relative: String) throws(HostError) -> String {

@@ -29,8 +29,8 @@ public enum InputFile {
     /// read on).
     public static func read(_ path: String, atMost limit: Int) throws(InputFileError) -> [UInt8] {
         var bytes: [UInt8] = []
-        let root = HostRoot(path: PathText.isAbsolute(path) ? "/" : ".")
-        let relative = PathText.isAbsolute(path) ? PathText.belowRoot(path) : path
+        let (start, relative) = PathText.fromItsRoot(path)
+        let root = HostRoot(path: start)
         do {
             // The body's throw only stops the loop once `limit` bytes are in: it is not a failure.
             _ = try root.streamContents(relative, chunkSize: 64 * 1024) { (chunk) throws(LimitReached) in

@@ -43,7 +43,8 @@ final class PathTextTests: XCTestCase {
         XCTAssertFalse("/\u{301}tmp/r".hasPrefix("/"), "what a Character prefix said")
         XCTAssertFalse(PathText.isAbsolute("tmp/r"))
         XCTAssertFalse(PathText.isAbsolute(""))
-        XCTAssertEqual(PathText.belowRoot("///\u{301}tmp/r"), "\u{301}tmp/r")
-        XCTAssertEqual(PathText.belowRoot("/"), "")
+        XCTAssertTrue(PathText.fromItsRoot("///\u{301}tmp/r") == ("/", "\u{301}tmp/r"))
+        XCTAssertTrue(PathText.fromItsRoot("/") == ("/", ""))
+        XCTAssertTrue(PathText.fromItsRoot("\u{301}tmp/r") == (".", "\u{301}tmp/r"))
     }
 }
