@@ -102,8 +102,11 @@ final class CandidateProcess {
 final class ProcessMatcher {
     private let root: HostRoot
     private var regexes: [String: LinearRegex] = [:]
-    /// uid by user name, the name as its bytes (String keys would merge canonically equal names).
-    private lazy var users: [[UInt8]: Int] = Self.readUsers(root)
+    /// /etc/passwd, read once; a name is looked up in it as `run --user` does (AccountFiles).
+    private lazy var passwd: [UInt8] = (try? root.readBytes("etc/passwd")) ?? []
+    /// Each name looked up so far, by its bytes (String keys would merge canonically equal
+    /// names); -1 for one passwd does not hold.
+    private var uids: [[UInt8]: Int] = [:]
 
     init(root: HostRoot) { self.root = root }
 
@@ -148,7 +151,7 @@ final class ProcessMatcher {
         }
         if let unit = match.systemdUnit, !PathText.names(in: process.cgroup).contains(where: { $0.utf8.elementsEqual(unit.utf8) }) { return .noMatch }
         if let user = match.user {
-            guard let uid = process.uid, uid == (Int(user) ?? users[Array(user.utf8)] ?? -1) else { return .noMatch }
+            guard let uid = process.uid, uid == (Int(user) ?? passwdUID(named: user)) else { return .noMatch }
         }
         if let pattern = match.cmdline {
             guard let regex = regex(pattern), regex.search(process.cmdlineScalars).matched else { return .noMatch }
@@ -169,15 +172,13 @@ final class ProcessMatcher {
     }
 
     /// User names from the host's own /etc/passwd (under the same root as everything else).
-    static func readUsers(_ root: HostRoot) -> [[UInt8]: Int] {
-        guard let text = try? root.readText("etc/passwd") else { return [:] }
-        var users: [[UInt8]: Int] = [:]
-        for line in Lex.lines(text) {
-            // Fields at `:` bytes: a `:` before a combining mark is one Character with it.
-            let fields = line.utf8.split(separator: 0x3A, omittingEmptySubsequences: false)
-            if fields.count > 2, let uid = Lex.decimal(Substring(fields[2])) { users[Array(fields[0])] = uid }
-        }
-        return users
+    /// The uid of the first passwd entry named `user`, compared by bytes; -1 when none is.
+    private func passwdUID(named user: String) -> Int {
+        let key = Array(user.utf8)
+        if let known = uids[key] { return known }
+        let found = AccountFiles.passwd(.name(user), in: passwd).entry.map { Int($0.uid) } ?? -1
+        uids[key] = found
+        return found
     }
 }
 
