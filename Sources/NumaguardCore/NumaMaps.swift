@@ -330,16 +330,10 @@ public struct NumaMapsScanner {
                 cursor = token.end
                 continue
             }
-            // One pass per token: the key up to `=` (or the bare word up to a space), then the
-            // value up to a space, read as a decimal on the way (counters are most tokens).
-            // The kernel's usual counters are recognised with their `=` by one compare each;
-            // any other key is scanned to its `=` and matched after.
-            let known = NumaMapsTokens.knownCounter(bytes, tokenStart, end)
-            if let known {
-                cursor = tokenStart + known.keyLength
-            } else {
-                while cursor < end && bytes[cursor] != 0x20 && bytes[cursor] != 0x3D { cursor += 1 }
-            }
+            // Any other token (a file, a bare word, a count too long or malformed, a key of a
+            // later kernel), in one pass: the key up to `=` (or the bare word up to a space),
+            // then the value up to a space, read as a decimal on the way.
+            while cursor < end && bytes[cursor] != 0x20 && bytes[cursor] != 0x3D { cursor += 1 }
             var equalsAt = -1
             var decimal: Int? = nil
             if cursor < end && bytes[cursor] == 0x3D {
@@ -382,7 +376,7 @@ public struct NumaMapsScanner {
             guard let value = decimal else {
                 // Only counters are numeric; an unknown key with a non-numeric value is tolerated,
                 // but a node count or a known counter that does not parse is corruption.
-                if isNode || known != nil || NumaMapsTokens.counter(bytes, tokenStart, equalsAt) != nil {
+                if isNode || NumaMapsTokens.counter(bytes, tokenStart, equalsAt) != nil {
                     throw fail(equalsAt + 1, "\"\(NumaMapsTokens.text(bytes, tokenStart, equalsAt))\" needs a decimal count")
                 }
                 continue
@@ -394,7 +388,7 @@ public struct NumaMapsScanner {
                 scratch.nodePages.append(.init(node: node, pages: value))
                 continue
             }
-            if let counter = known?.counter ?? NumaMapsTokens.counter(bytes, tokenStart, equalsAt) {
+            if let counter = NumaMapsTokens.counter(bytes, tokenStart, equalsAt) {
                 scratch.set(counter, value)
                 if counter == .pageSize { pageSizeStart = tokenStart }
             }

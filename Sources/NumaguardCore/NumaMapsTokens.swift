@@ -152,29 +152,6 @@ enum NumaMapsTokens {
         return word
     }
 
-    /// The counters every resident line has, with their `=`: matched whole at the token's
-    /// start (memcmp) so the key is neither scanned byte by byte nor compared again after.
-    static func knownCounter(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
-    ) -> (counter: Counter, keyLength: Int)? {
-        func starts(_ prefix: StaticString) -> Bool {
-            let count = prefix.utf8CodeUnitCount
-            guard end - start >= count, let base = bytes.baseAddress else { return false }
-            return memcmp(base + start, prefix.utf8Start, count) == 0
-        }
-        switch bytes[start] {
-        case 0x6B: return starts("kernelpagesize_kB=") ? (.pageSize, 17) : nil
-        case 0x61:
-            if starts("anon=") { return (.anon, 4) }
-            return starts("active=") ? (.active, 6) : nil
-        case 0x64: return starts("dirty=") ? (.dirty, 5) : nil
-        case 0x6D:
-            if starts("mapped=") { return (.mapped, 6) }
-            return starts("mapmax=") ? (.mapmax, 6) : nil
-        default: return nil
-        }
-    }
-
     static func counter(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Counter? {
         // Every counter starts with one of these letters: most other keys (N0, file) are
         // turned away on one byte.
