@@ -54,3 +54,23 @@ public enum PathText {
         isAbsolute(path) ? ("/", String(Substring(path.utf8.drop { $0 == 0x2F }))) : (".", path)
     }
 }
+
+/// A path as a dictionary or sort key: equal, hashed and ordered by its bytes. String's `==`
+/// and hash are canonical equivalence, so `café` (U+00E9) and `cafe` + U+0301 were one key,
+/// while to the kernel they are two directories, which any user may create side by side.
+public struct PathKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    public var description: String { path }
+
+    public static func == (lhs: PathKey, rhs: PathKey) -> Bool { lhs.path.utf8.elementsEqual(rhs.path.utf8) }
+
+    public static func < (lhs: PathKey, rhs: PathKey) -> Bool { lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8) }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in path.utf8 { hasher.combine(byte) }
+        hasher.combine(path.utf8.count)
+    }
+}

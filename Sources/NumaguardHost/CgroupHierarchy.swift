@@ -138,7 +138,7 @@ public struct CgroupLocation: Equatable, Sendable {
         self.mount = mount
         self.controller = controller
         self.path = path
-        self.directory = String(absolute.drop { $0 == "/" })
+        self.directory = String(Substring(absolute.utf8.drop { $0 == 0x2F }))
     }
 
     /// The file name the kernel gives `name` (`cpuset.cpus`) under this mount: without the

@@ -61,9 +61,10 @@ public enum DedicatedCgroups {
     }
 
     public struct Outcome: Sendable {
-        /// Dedicated cgroups by memory directory, outermost only: a dedicated cgroup below
+        /// Dedicated cgroups by memory directory (by its bytes: two directories whose names are
+        /// canonically equal are two cgroups), outermost only: a dedicated cgroup below
         /// another is counted in the upper one's figures, so its processes join that group.
-        public var groups: [String: Group] = [:]
+        public var groups: [PathKey: Group] = [:]
         /// Claimed processes no dedicated cgroup speaks for, and why. A process whose cgroup
         /// vanished while it was read (it exited) is in neither.
         public var refused: [Int: Refusal] = [:]
@@ -76,15 +77,15 @@ public enum DedicatedCgroups {
         var outcome = Outcome()
         var byWorkload: [String: Set<Int>] = [:]
         for claim in claims { byWorkload[claim.workload, default: []].insert(claim.pid) }
-        var found: [String: (location: CgroupLocation, inside: [Claim])] = [:]
+        var found: [PathKey: (location: CgroupLocation, inside: [Claim])] = [:]
         for claim in claims.sorted(by: { $0.pid < $1.pid }) {
             guard let location = hierarchy.location(of: "memory", in: claim.cgroups) else {
                 outcome.refused[claim.pid] = .unmounted(source: hierarchy.source)
                 continue
             }
-            found[location.directory, default: (location, [])].inside.append(claim)
+            found[PathKey(location.directory), default: (location, [])].inside.append(claim)
         }
-        var dedicated: [String: Group] = [:]
+        var dedicated: [PathKey: Group] = [:]
         for directory in found.keys.sorted() {
             guard let (location, inside) = found[directory], let lead = inside.first else { continue }
             let read: CgroupSubtree.Outcome
@@ -124,11 +125,12 @@ public enum DedicatedCgroups {
     }
 
     /// Each dedicated cgroup below another dedicated one hands its processes to the upper.
-    static func outermost(_ groups: [String: Group]) -> [String: Group] {
-        var kept: [String: Group] = [:]
-        for directory in groups.keys.sorted(by: { $0.count != $1.count ? $0.count < $1.count : $0 < $1 }) {
+    static func outermost(_ groups: [PathKey: Group]) -> [PathKey: Group] {
+        var kept: [PathKey: Group] = [:]
+        // Shorter first (by bytes): an upper directory is a byte prefix of those below it.
+        for directory in groups.keys.sorted(by: { $0.path.utf8.count != $1.path.utf8.count ? $0.path.utf8.count < $1.path.utf8.count : $0 < $1 }) {
             guard let group = groups[directory] else { continue }
-            if let upper = kept.keys.first(where: { !$0.utf8.elementsEqual(directory.utf8) && PathText.isWithin(directory, $0) }), var into = kept[upper] {
+            if let upper = kept.keys.first(where: { $0 != directory && PathText.isWithin(directory.path, $0.path) }), var into = kept[upper] {
                 into.pids = (into.pids + group.pids).sorted()
                 kept[upper] = into
             } else {

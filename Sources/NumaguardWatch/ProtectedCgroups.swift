@@ -43,8 +43,8 @@ final class ProtectedCgroups {
 
     let root: HostRoot
     private(set) var hierarchy: CgroupHierarchy?
-    /// Dedicated cgroups by memory directory.
-    private(set) var groups: [String: Group] = [:]
+    /// Dedicated cgroups by memory directory (by its bytes, as `DedicatedCgroups` keys them).
+    private(set) var groups: [PathKey: Group] = [:]
     /// Processes already told why their cgroup does not speak for them: once each.
     private var noted: Set<Int> = []
 
@@ -99,7 +99,7 @@ final class ProtectedCgroups {
                 notes += once(member, refusal.reason)
             }
         }
-        var fresh: [String: Group] = [:]
+        var fresh: [PathKey: Group] = [:]
         for (directory, found) in outcome.groups {
             let inside = found.pids.compactMap { byPID[$0] }
             let previous = groups[directory].flatMap { $0.members.first?.workload == found.workload ? $0 : nil }

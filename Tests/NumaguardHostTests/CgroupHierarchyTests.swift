@@ -89,6 +89,46 @@ final class CgroupHierarchyTests: XCTestCase {
         }
     }
 
+    /// `café` (U+00E9) and `cafe` + U+0301 are equal as Strings but two directories to the
+    /// kernel, which any user with a delegated subtree can create side by side: each is its
+    /// own dedicated cgroup, read from its own memory.numa_stat. (Keyed by String they were
+    /// one group: the second cgroup's process was counted in the first's figures.)
+    func testCanonicallyEqualCgroupNamesAreTwoCgroups() throws {
+        let composed = "/caf\u{E9}", decomposed = "/cafe\u{301}"
+        XCTAssertEqual(composed, decomposed, "the premise: one String, two byte sequences")
+        for layout in [CgroupLayout.v2, .v1] {
+            let root = try tree(layout)
+            try FileManager.default.removeItem(at: root)
+            try layout.write(into: root, cgroup: composed, cpus: "2-3", mems: "1", pids: [500])
+            try layout.write(into: root, cgroup: decomposed, cpus: "2-3", mems: "1", pids: [502], anonPages: (3, 4))
+            let parent = root.appendingPathComponent(layout.memoryDirectory("/x")).deletingLastPathComponent()
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent.path).filter { $0.utf8.starts(with: "caf".utf8) }.count, 2,
+                           "\(layout): two directories on disk")
+            let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
+            let claims = try [500, 502].map { DedicatedCgroups.Claim(pid: $0, workload: "trading", cgroups: try hierarchy.cgroups(of: $0)) }
+            let outcome = DedicatedCgroups.find(hierarchy, claims: claims)
+            XCTAssertEqual(outcome.refused, [:], "\(layout)")
+            let groups = outcome.groups.values.sorted { $0.pids[0] < $1.pids[0] }
+            XCTAssertEqual(groups.map(\.pids), [[500], [502]], "\(layout)")
+            XCTAssertEqual(groups.map { Array($0.location.path.utf8) }, [Array(composed.utf8), Array(decomposed.utf8)], "\(layout)")
+            XCTAssertEqual(try groups.map { try hierarchy.numaStat(for: $0.cgroups, pageKiB: 4)?.anon?.value(on: 1) }, [20 * 4096, 4 * 4096],
+                           "\(layout): each from its own numa_stat")
+        }
+        XCTAssertNotEqual(PathKey(composed), PathKey(decomposed))
+        XCTAssertEqual(Set([PathKey(composed), PathKey(decomposed), PathKey(composed)]).count, 2)
+        XCTAssertTrue(PathKey("/a") < PathKey("/a/b") && PathKey("/a/b") < PathKey("/b"))
+    }
+
+    /// A cgroup's directory is its mount point and path without the leading `/` bytes; a
+    /// first name starting with a combining mark keeps that mark (it was one Character with
+    /// the slash, so the slash was kept and the directory read from the working directory).
+    func testALocationsDirectoryDropsOnlyTheLeadingSlashBytes() throws {
+        let mount = try XCTUnwrap(CgroupHierarchy.read(HostRoot(path: try tree(.v2).path)).mounts.first)
+        XCTAssertEqual(Array(CgroupLocation(mount: mount, controller: "memory", path: "/x", directory: "//\u{301}m/x").directory.utf8),
+                       Array("\u{301}m/x".utf8))
+        XCTAssertEqual(CgroupLocation(mount: mount, controller: "memory", path: "/x", directory: "/sys/fs/cgroup/x").directory, "sys/fs/cgroup/x")
+    }
+
     func testV1TasksStandForTheirProcesses() throws {
         let root = try tree(.v1)
         let memory = root.appendingPathComponent(CgroupLayout.v1.memoryDirectory("/trading"))
