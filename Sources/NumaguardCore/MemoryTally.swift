@@ -74,7 +74,8 @@ public struct MemoryTally: Equatable, Sendable {
     }
 
     public mutating func add(_ mapping: Mapping) {
-        apply(added(mapping), mapping.nodePages)
+        let added = added(mapping)
+        mapping.nodePages.withUnsafeBufferPointer { apply(added, $0) }
     }
 
     /// Where a mapping's bytes go: what `add` decides, and `MemoryTallyBuilder` once per shape.
@@ -86,13 +87,27 @@ public struct MemoryTally: Equatable, Sendable {
     }
 
     mutating func added(_ mapping: Mapping) -> Added {
-        Added(policy: usageIndex(for: mapping.policy), category: Self.category(of: mapping).rawValue,
+        added(policy: mapping.policy, known: -1, category: Self.category(of: mapping).rawValue,
               backing: Self.backing(of: mapping).rawValue, pageBytes: KernelArithmetic.product(mapping.pageSizeKiB ?? 0, 1024))
+    }
+
+    /// The same from what a line's summary says (`NumaMapsLineSummary`); `known`: the index
+    /// the caller last found for a policy spelled the same (or -1), taken when its identity is
+    /// this policy's. (The tally keeps each indexed policy, so its storage is never another's.)
+    mutating func added(policy: MemoryPolicy, known: Int, category: Int, backing: Int, pageBytes: Int) -> Added {
+        let index: Int
+        if known >= 0, known < policyIdentities.count, policyIdentities[known] == policy.identity {
+            index = known
+            lastUsage = known
+        } else {
+            index = usageIndex(for: policy)
+        }
+        return Added(policy: index, category: category, backing: backing, pageBytes: pageBytes)
     }
 
     /// Adds `times` mappings with these node pages, as adding each would (sums saturate, so
     /// once or `times` times over is the same).
-    mutating func apply(_ added: Added, _ nodePages: [Mapping.NodePages], times: Int = 1) {
+    mutating func apply(_ added: Added, _ nodePages: UnsafeBufferPointer<Mapping.NodePages>, times: Int = 1) {
         mappings += times
         policyMappings[added.policy] += times
         for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {

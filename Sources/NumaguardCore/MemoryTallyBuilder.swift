@@ -26,6 +26,9 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         var pending = 0
     }
     private var slots = [Slot](repeating: Slot(), count: MemoryTallyBuilder.slots)
+    /// The tally's policy index last found for each of the scanner's kept policy spellings:
+    /// a process with a few policies in turn finds each by one compare, not a search.
+    private var usageBySpelling = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept)
 
     public init() {
         assert(Self.slots > NumaMapsScanner.recentLines && Self.slots & (Self.slots - 1) == 0)
@@ -41,14 +44,42 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         }
         settle(index)
         let added = tally.added(mapping)
-        tally.apply(added, mapping.nodePages)
+        mapping.nodePages.withUnsafeBufferPointer { nodes in
+            tally.apply(added, nodes)
+            keep(shape, added, nodes, at: index)
+        }
+    }
+
+    /// A shape's first line as added, in its slot, for its repeats. Its own copy of the node
+    /// counts: sharing the scanner's array would make the scanner copy it when it parses the
+    /// next line into that storage.
+    private mutating func keep(_ shape: Int, _ added: MemoryTally.Added, _ nodes: UnsafeBufferPointer<Mapping.NodePages>, at index: Int) {
         slots.withUnsafeMutableBufferPointer { slots in
             slots[index].shape = shape
             slots[index].added = added
-            // Its own copy of the node counts: sharing the scanner's array would make the
-            // scanner copy it when it parses the next line into that storage.
             slots[index].nodes.removeAllKeepingStorage()
-            for entry in mapping.nodePages { slots[index].nodes.append(entry) }
+            for entry in nodes { slots[index].nodes.append(entry) }
+        }
+    }
+
+    public static var takesSummaries: Bool { true }
+
+    /// The same for a line the scanner read as a summary (no `Mapping` built).
+    public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+        let index = shape & (Self.slots - 1)
+        if slots[index].shape == shape {
+            slots[index].pending += 1
+            return
+        }
+        settle(index)
+        let spelling = summary.spelling
+        let known = spelling >= 0 && spelling < usageBySpelling.count ? usageBySpelling[spelling] : -1
+        let added = tally.added(policy: policy, known: known, category: summary.category, backing: summary.backing, pageBytes: summary.pageBytes)
+        if spelling >= 0 && spelling < usageBySpelling.count { usageBySpelling[spelling] = added.policy }
+        summary.nodes.withUnsafeBufferPointer { all in
+            let nodes = UnsafeBufferPointer(rebasing: all[0..<summary.nodeCount])
+            tally.apply(added, nodes)
+            keep(shape, added, nodes, at: index)
         }
     }
 
@@ -68,7 +99,8 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
 
     private mutating func settle(_ index: Int) {
         guard slots[index].pending > 0 else { return }
-        tally.apply(slots[index].added, slots[index].nodes, times: slots[index].pending)
+        let (added, times) = (slots[index].added, slots[index].pending)
+        slots[index].nodes.withUnsafeBufferPointer { nodes in tally.apply(added, nodes, times: times) }
         slots[index].pending = 0
     }
 }

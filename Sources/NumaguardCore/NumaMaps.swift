@@ -48,10 +48,23 @@ public protocol NumaMapsVisitor {
     /// has taken it from the shape alone (a tally that has seen the shape counts it), so the
     /// scanner need not bring that mapping forward; false to be handed it by `visit`.
     mutating func visitAgain(shape: Int) -> Bool
+
+    /// True for a visitor that takes a parsed line's `NumaMapsLineSummary` (with its policy)
+    /// instead of its mapping, when the scanner keeps no mappings: what a tally needs, read
+    /// without building a `Mapping` (a line the summary turns down is still parsed in full and
+    /// handed to `visit(_:shape:)`).
+    static var takesSummaries: Bool { get }
+
+    /// A parsed line's summary and policy, with its shape (as `visit(_:shape:)` has it).
+    mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int)
 }
 
 extension NumaMapsVisitor {
     public mutating func visitAgain(shape: Int) -> Bool { false }
+    public static var takesSummaries: Bool { false }
+    public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+        preconditionFailure("a scanner hands summaries only to a visitor that takes them")
+    }
 }
 
 /// A streaming numa_maps parser: fed the file in chunks as they are read, it hands each
@@ -92,6 +105,8 @@ public struct NumaMapsScanner {
     var readsUsualTokens = true
     /// The policies read so far, by spelling (`NumaMapsPolicySpellings`).
     private var spellings = NumaMapsPolicySpellings()
+    /// The line being read for a visitor that takes summaries.
+    private var summary = NumaMapsLineSummary()
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -184,8 +199,10 @@ public struct NumaMapsScanner {
     ) throws(ParseError) {
         defer { lineNumber += 1 }
         if let address = repeatsLast(bytes, start, end), hand(.again(slot: -1, address: address), to: &visitor) { return }
-        if try hand(parseNumberedLine(bytes, start, end, recalling: true), to: &visitor) { return }
-        _ = try hand(parseNumberedLine(bytes, start, end, recalling: false), to: &visitor)
+        // A summary serves only when no later repeat will want this line's mapping.
+        let summarizing = Visitor.takesSummaries && !lines.keepsMappings
+        if try hand(parseNumberedLine(bytes, start, end, recalling: true, summarizing: summarizing), to: &visitor) { return }
+        _ = try hand(parseNumberedLine(bytes, start, end, recalling: false, summarizing: summarizing), to: &visitor)
     }
 
     /// The line's address when the line is the last line again: its bytes after the address
@@ -202,11 +219,13 @@ public struct NumaMapsScanner {
         return HexAddress.value(bytes, start, digits: space - start, lineEnd: end, converting: keepsAddresses)
     }
 
-    /// What a line was: nothing (empty), a line parsed into `scratch` and given `shape`, or a
-    /// remembered line again (the last one, -1, or a recent one) at `address`.
+    /// What a line was: nothing (empty), a line parsed into `scratch` (or read into `summary`)
+    /// and given `shape`, or a remembered line again (the last one, -1, or a recent one) at
+    /// `address`.
     private enum Line {
         case empty
         case parsed(shape: Int)
+        case summarized(shape: Int)
         case again(slot: Int, address: UInt64)
     }
 
@@ -225,6 +244,9 @@ public struct NumaMapsScanner {
             } else {
                 visitor.visit(scratch, shape: shape)
             }
+        case let .summarized(shape):
+            mappingsVisited += 1
+            visitor.visit(summary, policy: spellings.lastPolicy, shape: shape)
         case let .again(slot, address):
             if visitor.visitAgain(shape: lines.shape(ofSlot: slot)) {
                 mappingsVisited += 1
@@ -244,13 +266,13 @@ public struct NumaMapsScanner {
     }
 
     /// What the line is (`hand` gives it to the visitor); `recalling` false: parsed even when
-    /// it repeats a remembered line.
+    /// it repeats a remembered line; `summarizing`: read into `summary` when it can be.
     private mutating func parseNumberedLine(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, recalling: Bool
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, recalling: Bool, summarizing: Bool
     ) throws(ParseError) -> Line {
         guard end > start else { return .empty }
         do {
-            return try parseLine(bytes, start, end, recalling: recalling)
+            return try parseLine(bytes, start, end, recalling: recalling, summarizing: summarizing)
         } catch {
             var located = error
             located.what = "numa_maps line \(lineNumber)"
@@ -266,9 +288,11 @@ public struct NumaMapsScanner {
         return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
-    /// Parses one line into `scratch` and remembers it, or (`recalling`) finds it among the
-    /// remembered ones.
-    private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, recalling: Bool) throws(ParseError) -> Line {
+    /// Parses one line into `scratch` (or, `summarizing`, reads it into `summary` when that
+    /// takes it) and remembers it, or (`recalling`) finds it among the remembered ones.
+    private mutating func parseLine(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, recalling: Bool, summarizing: Bool
+    ) throws(ParseError) -> Line {
         func fail(_ at: Int, _ reason: String) -> ParseError {
             ParseError(what: "numa_maps line", input: NumaMapsTokens.text(bytes, start, end), column: at - start + 1, reason: reason)
         }
@@ -311,6 +335,10 @@ public struct NumaMapsScanner {
             } catch {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
+        }
+        if summarizing, let base = bytes.baseAddress, summary.read(base, cursor, end) {
+            summary.spelling = spellings.lastSlot
+            return .summarized(shape: lines.remember(&scratch, base + end - tailCount, tailCount))
         }
         scratch.reset(address: address)
         spellings.setLast(in: &scratch)

@@ -81,6 +81,13 @@ struct NumaMapsPolicySpellings {
         }
     }
 
+    /// The last policy read.
+    var lastPolicy: MemoryPolicy { policies[last] }
+
+    /// Which kept spelling the last policy read was (0 to `kept - 1`), or -1 for one not kept:
+    /// a tally remembers the policy's place by it (`NumaMapsLineSummary.spelling`).
+    var lastSlot: Int { last == Self.unkept ? -1 : last }
+
     /// The last policy read; `mapping` (an earlier line's storage) usually holds it already.
     @inline(__always)
     mutating func setLast(in mapping: inout Mapping) {
