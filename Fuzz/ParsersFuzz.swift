@@ -143,6 +143,7 @@ func fuzzNumaMaps(_ data: UnsafeBufferPointer<UInt8>, _ text: String, validUTF8:
         mappings = try NumaMapsParser.parse(bytes: data)
     } catch {
         checkError(error, text)
+        fuzzShapeTallyRefuses(data, error, text)
         // The String entry point must refuse the same input.
         if validUTF8, let accepted = try? NumaMapsParser.parse(text) {
             violation("parse(bytes:) refused but parse(String) accepted \(accepted.count) mappings", text)
@@ -228,6 +229,25 @@ func fuzzShapeTally(_ data: UnsafeBufferPointer<UInt8>, _ mappings: [Mapping], _
             return
         }
         if builder.settled() != every { violation("the tally by shapes differs from adding every mapping (cut at \(cut))", text) }
+    }
+}
+
+/// What parse refused the tally's scan (which reads most lines as summaries, not mappings)
+/// must refuse too, at the same line and column for the same reason, whole and cut in two.
+func fuzzShapeTallyRefuses(_ data: UnsafeBufferPointer<UInt8>, _ refused: ParseError, _ text: String) {
+    for cut in [data.count, data.count / 3] {
+        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
+        var builder = MemoryTallyBuilder()
+        do {
+            try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)
+            try scanner.scan(UnsafeBufferPointer(rebasing: data[cut...]), into: &builder)
+            try scanner.finish(into: &builder)
+            violation("the tally's scan accepted what parse refused (\(refused.reason), cut at \(cut))", text)
+        } catch {
+            if error.line != refused.line || error.column != refused.column || error.reason != refused.reason {
+                violation("the tally's scan refused otherwise: \(error) where parse said \(refused) (cut at \(cut))", text)
+            }
+        }
     }
 }
 
