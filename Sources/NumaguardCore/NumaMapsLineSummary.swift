@@ -42,29 +42,71 @@ public struct NumaMapsLineSummary {
         var count = 0
         let read = nodes.withUnsafeMutableBufferPointer { nodes -> Bool in
             while cursor < end {
-                while cursor < end && base[cursor] == 0x20 { cursor += 1 }
-                guard cursor < end else { break }
-                if let token = NumaMapsTokens.usualToken(base, cursor, end) {
-                    if let counter = token.counter {
-                        if counter == .anon { anon = token.value } else if counter == .pageSize { pageKiB = token.value }
-                    } else {
-                        guard count < nodes.count else { return false }
-                        nodes[count] = .init(node: token.node, pages: token.value)
-                        count += 1
-                    }
-                    cursor = token.end
+                let first = base[cursor]
+                if first == 0x20 {
+                    cursor += 1
                     continue
                 }
-                let tokenStart = cursor
-                while cursor < end && base[cursor] != 0x20 { cursor += 1 }
-                switch Self.word(base, tokenStart, cursor) {
-                case .file: file = true
-                case .heap: heap = true
-                case .stack: stack = true
-                case .huge: huge = true
-                case .count: break
-                case nil: return false
+                // Most tokens are eight bytes or more: their key is one load and a compare.
+                let word = end - cursor >= 8 ? UInt64(littleEndian: UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self)) : 0
+                switch first {
+                case 0x4E:  // N<node>=<pages>, the node of at most four digits
+                    var at = cursor + 1, node = 0
+                    while at < end && at < cursor + 5, case let digit = base[at] &- 0x30, digit < 10 {
+                        node = node * 10 + Int(digit)
+                        at += 1
+                    }
+                    guard at > cursor + 1, at < end, base[at] == 0x3D, node <= KernelArithmetic.maximumNode, count < nodes.count else { return false }
+                    cursor = at + 1
+                    let pages = Self.count(base, &cursor, end)
+                    guard pages >= 0 else { return false }
+                    nodes[count] = .init(node: node, pages: pages)
+                    count += 1
+                    continue
+                case 0x61:  // a
+                    if word & 0xFF_FFFF_FFFF == NumaMapsTokens.key("anon=") {
+                        cursor += 5
+                        anon = Self.count(base, &cursor, end)
+                        guard anon >= 0 else { return false }
+                        continue
+                    }
+                    guard word & 0xFF_FFFF_FFFF_FFFF == NumaMapsTokens.key("active=") else { return false }
+                    cursor += 7
+                case 0x64:  // d
+                    guard word & 0xFFFF_FFFF_FFFF == NumaMapsTokens.key("dirty=") else { return false }
+                    cursor += 6
+                case 0x6D:  // m
+                    let seven = word & 0xFF_FFFF_FFFF_FFFF
+                    guard seven == NumaMapsTokens.key("mapped=") || seven == NumaMapsTokens.key("mapmax=") else { return false }
+                    cursor += 7
+                case 0x6B:  // k
+                    guard word == NumaMapsTokens.key("kernelpa"), end - cursor >= 18,
+                          UInt64(littleEndian: UnsafeRawPointer(base + cursor + 8).loadUnaligned(as: UInt64.self)) == NumaMapsTokens.key("gesize_k"),
+                          base[cursor + 16] == 0x42, base[cursor + 17] == 0x3D else { return false }  // "B="
+                    cursor += 18
+                    pageKiB = Self.count(base, &cursor, end)
+                    guard pageKiB >= 0 else { return false }
+                    continue
+                default:
+                    let tokenStart = cursor
+                    if first == 0x66, Self.has("file=", base, cursor, end) {
+                        // The path, to the next space (numa_maps escapes spaces in paths).
+                        file = true
+                        cursor = Self.space(base, cursor + 5, end)
+                        continue
+                    }
+                    cursor = Self.space(base, cursor, end)
+                    switch Self.word(base, tokenStart, cursor) {
+                    case .heap: heap = true
+                    case .stack: stack = true
+                    case .huge: huge = true
+                    case .count: break
+                    case nil: return false
+                    }
+                    continue
                 }
+                // A counter whose value a tally does not use: checked, not kept.
+                guard Self.count(base, &cursor, end) >= 0 else { return false }
             }
             return true
         }
@@ -96,12 +138,12 @@ public struct NumaMapsLineSummary {
         return true
     }
 
-    private enum Word { case file, heap, stack, huge, count }
+    private enum Word { case heap, stack, huge, count }
 
-    /// A token `usualToken` did not take, as far as a tally is concerned: `file=` (whatever
-    /// path follows), the bare words `heap`, `stack` and `huge`, or one of the other counters
-    /// the kernel prints (`swapcache=`, `writeback=`: checked to be a count of 1 to 18 digits,
-    /// their value unused). Nil: anything else (the full parse reads it, or says what is wrong).
+    /// A token of no key the reader above matched, as far as a tally is concerned: the bare
+    /// words `heap`, `stack` and `huge`, or one of the other counters the kernel prints
+    /// (`swapcache=`, `writeback=`: checked to be a count of 1 to 18 digits, their value
+    /// unused). Nil: anything else (the full parse reads it, or says what is wrong).
     private static func word(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Word? {
         let length = end - start
         func matches(_ text: StaticString) -> Bool {
@@ -110,7 +152,6 @@ public struct NumaMapsLineSummary {
             return memcmp(base + start, text.utf8Start, count) == 0
         }
         switch base[start] {
-        case 0x66: return matches("file=") ? .file : nil  // f
         case 0x68: return length == 4 ? (matches("heap") ? .heap : matches("huge") ? .huge : nil) : nil  // h
         case 0x73:  // s
             if length == 5 { return matches("stack") ? .stack : nil }
@@ -118,6 +159,34 @@ public struct NumaMapsLineSummary {
         case 0x77: return matches("writeback=") && isCount(base, start + 10, end) ? .count : nil  // w
         default: return nil
         }
+    }
+
+    /// The count of 1 to 18 digits (too few to overflow) at `cursor`, which must end its
+    /// token (a space or `end` follows), with `cursor` moved past it; -1 for anything else.
+    @inline(__always)
+    private static func count(_ base: UnsafePointer<UInt8>, _ cursor: inout Int, _ end: Int) -> Int {
+        let first = cursor
+        var value = 0
+        while cursor < end, case let digit = base[cursor] &- 0x30, digit < 10 {
+            value = value &* 10 &+ Int(digit)
+            cursor += 1
+        }
+        let digits = cursor - first
+        guard digits > 0, digits <= 18, cursor == end || base[cursor] == 0x20 else { return -1 }
+        return value
+    }
+
+    /// Where the next space is at or after `start`, or `end`.
+    @inline(__always)
+    private static func space(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        guard start < end, let found = memchr(base + start, 0x20, end - start) else { return end }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Whether the bytes at `at` begin with `text`.
+    @inline(__always)
+    private static func has(_ text: StaticString, _ base: UnsafePointer<UInt8>, _ at: Int, _ end: Int) -> Bool {
+        end - at >= text.utf8CodeUnitCount && memcmp(base + at, text.utf8Start, text.utf8CodeUnitCount) == 0
     }
 
     /// Whether `start..<end` is 1 to 18 decimal digits (too few to overflow).

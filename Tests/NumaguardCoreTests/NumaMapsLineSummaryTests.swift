@@ -127,7 +127,7 @@ final class NumaMapsLineSummaryTests: XCTestCase {
             "7f0000002000 default anon=1 future=7 N0=1 kernelpagesize_kB=4",
             "7f0000003000 default anon=1234567890123456789 N0=1 kernelpagesize_kB=4",
             "7f0000004000 default anon=40 \(nodes) kernelpagesize_kB=4",
-            "7f0000005000 default kernelpagesize_kB=4 N0=1",
+            "7f0000005000 default N0=1 kernelpagesize_kB=4 anon=1",
         ]
         for line in deferred {
             let read = try ways(line)
