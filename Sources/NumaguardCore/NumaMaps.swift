@@ -77,10 +77,12 @@ extension NumaMapsVisitor {
 /// mappings (allocator arenas), and alternations such as a thread's guard page and its stack,
 /// one pair per thread. The scanner remembers the last `recentLines + 1` lines it parsed
 /// (`NumaMapsRecentLines`; distinct, but for a repeat a visitor declined that had to be parsed
-/// again), and a line whose bytes after the address are one of those is not parsed again: it
-/// is that mapping at a new address. Each parsed line gets a `shape`
-/// number the visitor is told, so a tally can classify a shape once and add its repeats
-/// without looking at them again.
+/// again, or one not looked for while the search kept missing: `missesBeforeProbing`), and a
+/// line whose bytes after the address are one of those is not parsed again: it is that
+/// mapping at a new address. Each parsed line gets a `shape` number the visitor is told, so a
+/// tally can classify a shape once and add its repeats without looking at them again; a
+/// visitor that takes summaries (a tally) is handed a parsed line's `NumaMapsLineSummary`
+/// instead of its mapping.
 public struct NumaMapsScanner {
     public let keepsFilePaths: Bool
     /// False: addresses are checked but not converted, and every mapping's `address` is 0
@@ -92,6 +94,13 @@ public struct NumaMapsScanner {
     public static let recentLines = 8
     /// A line's bytes after its address longer than this are parsed every time they occur.
     public static let longestRememberedTail = 1024
+    /// After this many lines in a row were parsed because no remembered line was theirs
+    /// (mbind'ed regions, each with its own counts), only every `probeInterval`th line is
+    /// compared with the remembered ones until one is found again: a search that keeps
+    /// missing costs a tenth of such a line. A line not compared is parsed, which gives the
+    /// same mapping; a run of repeats after the stretch is found again within the interval.
+    static let missesBeforeProbing = 64
+    static let probeInterval = 16
     private var carry: [UInt8] = []
     private var lineNumber = 1
     /// The lines a line is compared with before it is parsed (`NumaMapsRecentLines`).
@@ -107,6 +116,8 @@ public struct NumaMapsScanner {
     private var spellings = NumaMapsPolicySpellings()
     /// The line being read for a visitor that takes summaries.
     private var summary = NumaMapsLineSummary()
+    /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
+    private var misses = 0
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -216,6 +227,7 @@ public struct NumaMapsScanner {
         let count = lines.lastTailCount, space = end - count - 1
         guard count > 0, space > start, bytes[space] == 0x20, let base = bytes.baseAddress,
               lines.isLastTail(base + space + 1, count) else { return nil }
+        misses = 0
         return HexAddress.value(bytes, start, digits: space - start, lineEnd: end, converting: keepsAddresses)
     }
 
@@ -315,8 +327,12 @@ public struct NumaMapsScanner {
         cursor += 1
         // Bytes after the address seen on a recent line parse to the same fields: only the address is new.
         let tailCount = end - cursor
-        if recalling, let base = bytes.baseAddress, let slot = lines.slot(of: base + cursor, tailCount) {
-            return .again(slot: slot, address: address)
+        if recalling, let base = bytes.baseAddress {
+            if misses < Self.missesBeforeProbing || misses % Self.probeInterval == 0, let slot = lines.slot(of: base + cursor, tailCount) {
+                misses = 0
+                return .again(slot: slot, address: address)
+            }
+            if misses < Int.max { misses += 1 }
         }
         // Policy: almost always spelled as on the line before.
         let policyStart = cursor

@@ -135,6 +135,32 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertEqual(beyond.map(\.0), try parsedAlone(cycle(window + 1)))
     }
 
+    /// After a long stretch of lines that repeat none before them, the scanner compares only
+    /// every `probeInterval`th line with the remembered ones: lines of a cycle that follows
+    /// are parsed (and right) until a compared one is found, and from then on found again.
+    func testASearchThatKeepsMissingProbes() throws {
+        func line(_ index: Int, _ kinds: Int) -> String {
+            "\(String(0x7f00_0000_0000 + index * 0x1000, radix: 16)) default anon=\(index % kinds + 1) dirty=1 N0=\(index % kinds + 1) kernelpagesize_kB=4"
+        }
+        let missing = NumaMapsScanner.missesBeforeProbing + 100
+        let window = NumaMapsScanner.recentLines + 1
+        // `missing` lines of a cycle longer than the window, then 400 of a cycle of four.
+        let text = ((0..<missing).map { line($0, window + 1) } + (0..<400).map { line(missing + $0, 4) }).joined(separator: "\n")
+        let seen = try scanned(text, chunk: 4096)
+        XCTAssertEqual(seen.map(\.0), try parsedAlone(text))
+        assertShapesHold(seen, "probing")
+        let shapes = Set(seen.map(\.1)).count
+        XCTAssertEqual(Set(seen.prefix(missing).map(\.1)).count, missing, "every line of the first stretch parsed")
+        XCTAssertGreaterThan(shapes, missing + 4, "the cycle's first lines parsed while only probing")
+        XCTAssertLessThanOrEqual(shapes, missing + NumaMapsScanner.probeInterval + 4, "found again within one interval")
+        XCTAssertEqual(Set(seen.suffix(200).map(\.1)).count, 4, "then found as before")
+        var every = MemoryTally()
+        for mapping in try parsedAlone(text) { every.add(mapping) }
+        for chunk in [4096, 13] { XCTAssertEqual(try tallied(text, chunk: chunk), every, "chunk \(chunk)") }
+        // Without the stretch, the cycle is found from its fifth line.
+        XCTAssertEqual(Set(try scanned((0..<400).map { line($0, 4) }.joined(separator: "\n"), chunk: 4096).map(\.1)).count, 4)
+    }
+
     /// Lines whose policy changes from line to line (VMAs under different mbind policies):
     /// the scanner takes a recent spelling's policy without parsing it again, and a tally finds
     /// a recent policy without hashing it. Over more spellings than either keeps (20 cycling),
