@@ -97,7 +97,7 @@ public struct NumaMapsScanner {
     /// After this many lines in a row were parsed because no remembered line was theirs
     /// (mbind'ed regions, each with its own counts), only every `probeInterval`th line is
     /// compared with the remembered ones until one is found again: a search that keeps
-    /// missing costs a tenth of such a line. A line not compared is parsed, which gives the
+    /// missing cost about 6% of such a line. A line not compared is parsed, which gives the
     /// same mapping; a run of repeats after the stretch is found again within the interval.
     static let missesBeforeProbing = 64
     static let probeInterval = 16
