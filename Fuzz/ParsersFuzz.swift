@@ -212,38 +212,41 @@ func fuzzUsualTokens(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
     }
 }
 
-/// The tally as `ProcessReader.tally` builds it (the scanner handing repeats to the builder by
-/// shape, addresses not converted), whole and cut in two, must be the tally of every mapping.
+/// The tally as `ProcessReader.tally` builds it (lines parsed into summaries, repeats handed to
+/// the builder by shape, addresses not converted), the input fed in two pieces cut at `cut`.
+func shapeTally(_ data: UnsafeBufferPointer<UInt8>, cut: Int) -> Result<MemoryTally, ParseError> {
+    var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
+    var builder = MemoryTallyBuilder()
+    return Result { () throws(ParseError) in
+        try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)
+        try scanner.scan(UnsafeBufferPointer(rebasing: data[cut...]), into: &builder)
+        try scanner.finish(into: &builder)
+        return builder.settled()
+    }
+}
+
+/// That tally, whole and cut in two, must be the tally of every mapping parse gave.
 func fuzzShapeTally(_ data: UnsafeBufferPointer<UInt8>, _ mappings: [Mapping], _ text: String) {
     var every = MemoryTally()
     for mapping in mappings { every.add(mapping) }
     for cut in [data.count, data.count / 3] {
-        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var builder = MemoryTallyBuilder()
-        do {
-            try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)
-            try scanner.scan(UnsafeBufferPointer(rebasing: data[cut...]), into: &builder)
-            try scanner.finish(into: &builder)
-        } catch {
+        switch shapeTally(data, cut: cut) {
+        case let .failure(error):
             violation("the tally's scan refused what parse accepted: \(error)", text)
-            return
+        case let .success(tally):
+            if tally != every { violation("the tally by shapes differs from adding every mapping (cut at \(cut))", text) }
         }
-        if builder.settled() != every { violation("the tally by shapes differs from adding every mapping (cut at \(cut))", text) }
     }
 }
 
-/// What parse refused the tally's scan (which reads most lines as summaries, not mappings)
-/// must refuse too, at the same line and column for the same reason, whole and cut in two.
+/// What parse refused the tally's scan must refuse too, at the same line and column for the
+/// same reason, whole and cut in two.
 func fuzzShapeTallyRefuses(_ data: UnsafeBufferPointer<UInt8>, _ refused: ParseError, _ text: String) {
     for cut in [data.count, data.count / 3] {
-        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var builder = MemoryTallyBuilder()
-        do {
-            try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)
-            try scanner.scan(UnsafeBufferPointer(rebasing: data[cut...]), into: &builder)
-            try scanner.finish(into: &builder)
+        switch shapeTally(data, cut: cut) {
+        case .success:
             violation("the tally's scan accepted what parse refused (\(refused.reason), cut at \(cut))", text)
-        } catch {
+        case let .failure(error):
             if error.line != refused.line || error.column != refused.column || error.reason != refused.reason {
                 violation("the tally's scan refused otherwise: \(error) where parse said \(refused) (cut at \(cut))", text)
             }

@@ -40,18 +40,8 @@ final class NumaMapsLineSummaryTests: XCTestCase {
     /// The tally as inspect builds it (the scanner compiled for a builder), fed `chunk` bytes
     /// at a time.
     private func summarized(_ text: String, chunk: Int = 4096) -> Outcome {
-        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var builder = MemoryTallyBuilder()
-        let bytes = Array(text.utf8)
         do {
-            var start = 0
-            while start < bytes.count {
-                let end = min(bytes.count, start + chunk)
-                try bytes[start..<end].withUnsafeBufferPointer { piece in try scanner.scan(piece, into: &builder) }
-                start = end
-            }
-            try scanner.finish(into: &builder)
-            return .tally(builder.settled())
+            return .tally(try tallyInChunks(text, chunk: chunk).tally)
         } catch {
             return refusal(error)
         }

@@ -33,18 +33,9 @@ final class NumaMapsRepeatTests: XCTestCase {
     /// The tally as ProcessReader.tally makes it: the scanner, keeping no mappings, hands lines
     /// to the builder directly, a repeat by its shape alone (`visitAgain`).
     private func tallied(_ text: String, chunk: Int) throws -> MemoryTally {
-        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var builder = MemoryTallyBuilder()
-        let bytes = Array(text.utf8)
-        var start = 0
-        while start < bytes.count {
-            let end = min(bytes.count, start + chunk)
-            try bytes[start..<end].withUnsafeBufferPointer { piece in try scanner.scan(piece, into: &builder) }
-            start = end
-        }
-        try scanner.finish(into: &builder)
-        XCTAssertEqual(scanner.mappingsVisited, builder.settled().mappings)
-        return builder.settled()
+        let (tally, visited) = try tallyInChunks(text, chunk: chunk)
+        XCTAssertEqual(visited, tally.mappings)
+        return tally
     }
 
     /// Mappings of one shape must be equal but for their addresses.
@@ -355,4 +346,23 @@ final class NumaMapsRepeatTests: XCTestCase {
             XCTAssertEqual((error as? ParseError)?.line, 2)
         }
     }
+}
+
+/// The tally as ProcessReader.tally makes it, `text` fed `chunk` bytes at a time, and how many
+/// mappings the scanner handed over (NumaMapsLineSummaryTests uses it too).
+func tallyInChunks(_ text: String, chunk: Int) throws(ParseError) -> (tally: MemoryTally, visited: Int) {
+    var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
+    var builder = MemoryTallyBuilder()
+    let bytes = Array(text.utf8)
+    var start = 0
+    while start < bytes.count {
+        let end = min(bytes.count, start + chunk)
+        let result = bytes[start..<end].withUnsafeBufferPointer { piece in
+            Result { () throws(ParseError) in try scanner.scan(piece, into: &builder) }
+        }
+        try result.get()
+        start = end
+    }
+    try scanner.finish(into: &builder)
+    return (builder.settled(), scanner.mappingsVisited)
 }
