@@ -48,6 +48,20 @@ public enum PathText {
         path.utf8.first == 0x2F
     }
 
+    /// False when `name` holds U+FFFD: what decoding bytes that are not UTF-8 leaves in their
+    /// place (`String(decoding:)`, `String(cString:)`), so two names that differ on disk read
+    /// alike, and the name read opens neither. A directory or cgroup so named cannot be told
+    /// apart or read by that name; the callers refuse it rather than guess.
+    public static func isExact(_ name: some StringProtocol) -> Bool {
+        let bytes = Substring(name).utf8
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if bytes[index] == 0xEF, bytes[index...].starts(with: [0xEF, 0xBF, 0xBD]) { return false }
+            index = bytes.index(after: index)
+        }
+        return true
+    }
+
     /// A path the user gave (a policy, an output, a snapshot) as the root it starts from and
     /// the rest below it: `/` and the path without its leading `/` bytes, or `.` and the path.
     public static func fromItsRoot(_ path: String) -> (root: String, relative: String) {

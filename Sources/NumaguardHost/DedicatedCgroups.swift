@@ -83,6 +83,12 @@ public enum DedicatedCgroups {
                 outcome.refused[claim.pid] = .unmounted(source: hierarchy.source)
                 continue
             }
+            // /proc/PID/cgroup named it with bytes that are not UTF-8: read as another name,
+            // it would be taken for another cgroup (or for one that is gone).
+            guard PathText.isExact(location.path) else {
+                outcome.refused[claim.pid] = .unreadable(path: location.path, error: "its name is not UTF-8, so numaguard cannot tell it from another cgroup")
+                continue
+            }
             found[PathKey(location.directory), default: (location, [])].inside.append(claim)
         }
         var dedicated: [PathKey: Group] = [:]

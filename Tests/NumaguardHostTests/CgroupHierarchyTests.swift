@@ -119,6 +119,51 @@ final class CgroupHierarchyTests: XCTestCase {
         XCTAssertTrue(PathKey("/a") < PathKey("/a/b") && PathKey("/a/b") < PathKey("/b"))
     }
 
+    /// Names that are not UTF-8 are read as U+FFFD (`String(decoding:)`, `String(cString:)`),
+    /// so a cgroup so named could be taken for another or for one that is gone. Found by an
+    /// attacker's review: a process in `/a\xFE` was grouped with one in `/a\u{FFFD}` and given
+    /// its figures; a child `x\xFF` holding a foreign process was skipped as gone, and the
+    /// cgroup above it taken as the workload's alone. Both are refused now, with the reason.
+    func testCgroupNamesThatAreNotUTF8AreRefusedNotGuessed() throws {
+        func cString(_ bytes: [UInt8]) -> [CChar] { (bytes + [0]).map { CChar(bitPattern: $0) } }
+        // A process whose cgroup is named with the byte 0xFE, beside one named a + U+FFFD.
+        let root = try tree(.v2)
+        try FileManager.default.removeItem(at: root)
+        try CgroupLayout.v2.write(into: root, cgroup: "/a\u{FFFD}", cpus: "2-3", mems: "1", pids: [500])
+        try CgroupLayout.v2.write(into: root, cgroup: "/b", cpus: "2-3", mems: "1", pids: [502], anonPages: (3, 4))
+        let renamed = rename(root.path + "/sys/fs/cgroup/b", cString(Array((root.path + "/sys/fs/cgroup/a").utf8) + [0xFE]))
+        XCTAssertEqual(renamed, 0)
+        try Data(Array("0::/a".utf8) + [0xFE, 0x0A]).write(to: root.appendingPathComponent("proc/502/cgroup"))
+        let hierarchy = CgroupHierarchy.read(HostRoot(path: root.path))
+        let claims = try [500, 502].map { DedicatedCgroups.Claim(pid: $0, workload: "trading", cgroups: try hierarchy.cgroups(of: $0)) }
+        let outcome = DedicatedCgroups.find(hierarchy, claims: claims)
+        // Neither is grouped: the one read as a + U+FFFD cannot be told from the other either.
+        XCTAssertTrue(outcome.groups.isEmpty, "\(outcome.groups)")
+        for pid in [500, 502] {
+            guard case let .unreadable(path, error)? = outcome.refused[pid] else { return XCTFail("\(pid): \(outcome.refused)") }
+            XCTAssertEqual(Array(path.utf8), Array("/a\u{FFFD}".utf8))
+            XCTAssertEqual(error, "its name is not UTF-8, so numaguard cannot tell it from another cgroup")
+        }
+
+        // A child cgroup so named, holding a process that is not the workload's.
+        let second = try tree(.v2)
+        let child = cString(Array((second.path + "/sys/fs/cgroup/trading/x").utf8) + [0xFF])
+        XCTAssertEqual(mkdir(child, 0o755), 0)
+        let procs = cString(Array((second.path + "/sys/fs/cgroup/trading/x").utf8) + [0xFF] + Array("/cgroup.procs".utf8))
+        let fd = open(procs, O_CREAT | O_WRONLY, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual("777\n".withCString { write(fd, $0, 4) }, 4)
+        close(fd)
+        let below = CgroupHierarchy.read(HostRoot(path: second.path))
+        let claim = DedicatedCgroups.Claim(pid: 500, workload: "trading", cgroups: try below.cgroups(of: 500))
+        let shared = DedicatedCgroups.find(below, claims: [claim])
+        XCTAssertTrue(shared.groups.isEmpty, "pid 777 below it is not the workload's")
+        guard case let .unreadable(childPath, childError)? = shared.refused[500] else { return XCTFail("\(shared.refused)") }
+        XCTAssertEqual(childPath, "/trading")
+        XCTAssertTrue(childError.hasSuffix("a cgroup below it has a name that is not UTF-8, so numaguard cannot read it"), childError)
+        XCTAssertTrue(PathText.isExact("/trading/café") && !PathText.isExact("x\u{FFFD}y"))
+    }
+
     /// A cgroup's directory is its mount point and path without the leading `/` bytes; a
     /// first name starting with a combining mark keeps that mark (it was one Character with
     /// the slash, so the slash was kept and the directory read from the working directory).
