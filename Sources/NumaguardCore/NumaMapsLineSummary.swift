@@ -16,7 +16,7 @@ import Musl
 /// malformed token, a count of 19 digits or more, more than `capacity` node counts, sizes
 /// that overflow — so that the scanner parses that line in full, which reads it or says what
 /// is wrong. A line read here therefore tallies exactly as its mapping would
-/// (NumaMapsSummaryTests, the parsers fuzzer).
+/// (NumaMapsLineSummaryTests, the parsers fuzzer).
 public struct NumaMapsLineSummary {
     /// Node counts one summary holds; a line with more is parsed in full.
     static let capacity = 32
