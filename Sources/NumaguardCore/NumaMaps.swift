@@ -442,33 +442,31 @@ public struct NumaMapsScanner {
         return .parsed(shape: lines.remember(&scratch, base + end - tailCount, tailCount))
     }
 
-    /// Every count must make real bytes: each node's pages times the page size, and their
-    /// sum, below 2^63 (`KernelArithmetic`), so no tally of what was parsed can trap.
+    /// Every count must make real bytes (`NumaMapsTokens.sizes`); a line whose counts do not is
+    /// refused at the token that takes it past 2^63 bytes.
     /// (Mutating only so that the scanner is passed by reference: a non-mutating method called
     /// from `parseLine` was handed a copy of the whole scanner at every line.)
     private mutating func checkSizes(
         _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, pageSizeStart: Int, _ fail: (Int, String) -> ParseError
     ) throws(ParseError) {
-        if let size = scratch.pageSizeKiB, KernelArithmetic.bytes(kibibytes: size) == nil {
-            throw fail(pageSizeStart, "kernelpagesize_kB=\(size) overflows")
+        let pageKiB = scratch.pageSizeKiB, size = scratch.pageSizeKiB ?? 0
+        func node(_ index: Int) -> (at: Int, text: String) {
+            let entry = scratch.nodePages[index]
+            return (NumaMapsTokens.nodeTokenStart(line, start, end, index), "N\(entry.node)=\(entry.pages) pages of \(size) kB")
         }
-        guard !scratch.nodePages.isEmpty else { return }
-        guard let size = scratch.pageSizeKiB else { throw fail(pageSizeStart, "page counts without kernelpagesize_kB") }
-        var totalBytes = 0
-        var totalPages = 0
-        for (index, entry) in scratch.nodePages.enumerated() {
-            guard let bytes = KernelArithmetic.bytes(pages: entry.pages, pageKiB: size) else {
-                throw fail(NumaMapsTokens.nodeTokenStart(line, start, end, index), "N\(entry.node)=\(entry.pages) pages of \(size) kB overflows")
-            }
-            let (bytesSum, bytesOverflow) = totalBytes.addingReportingOverflow(bytes)
-            let (pagesSum, pagesOverflow) = totalPages.addingReportingOverflow(entry.pages)
-            guard !bytesOverflow, !pagesOverflow else {
-                throw fail(NumaMapsTokens.nodeTokenStart(line, start, end, index),
-                           "N\(entry.node)=\(entry.pages) pages of \(size) kB take the mapping beyond 2^63 bytes")
-            }
-            totalBytes = bytesSum
-            totalPages = pagesSum
+        switch scratch.nodePages.withUnsafeBufferPointer({ NumaMapsTokens.sizes(pageKiB: pageKiB, $0) }) {
+        case .fit:
+            return
+        case .pageSizeOverflows:
+            throw fail(pageSizeStart, "kernelpagesize_kB=\(size) overflows")
+        case .countsWithoutPageSize:
+            throw fail(pageSizeStart, "page counts without kernelpagesize_kB")
+        case let .nodeOverflows(index):
+            let (at, text) = node(index)
+            throw fail(at, "\(text) overflows")
+        case let .totalOverflows(index):
+            let (at, text) = node(index)
+            throw fail(at, "\(text) take the mapping beyond 2^63 bytes")
         }
     }
-
 }

@@ -112,23 +112,12 @@ public struct NumaMapsLineSummary {
         }
         guard read else { return false }
         nodeCount = count
-        // The scanner's size checks (`checkSizes`), as conditions: a line failing one is parsed
-        // in full, which refuses it at the right column.
-        if pageKiB >= 0, KernelArithmetic.bytes(kibibytes: pageKiB) == nil { return false }
-        var totalPages = 0
-        if count > 0 {
-            guard pageKiB >= 0 else { return false }
-            var totalBytes = 0
-            for index in 0..<count {
-                let pages = nodes[index].pages
-                guard let bytes = KernelArithmetic.bytes(pages: pages, pageKiB: pageKiB) else { return false }
-                let (bytesSum, bytesOverflow) = totalBytes.addingReportingOverflow(bytes)
-                let (pagesSum, pagesOverflow) = totalPages.addingReportingOverflow(pages)
-                guard !bytesOverflow, !pagesOverflow else { return false }
-                totalBytes = bytesSum
-                totalPages = pagesSum
-            }
+        // The scanner's size checks: a line failing one is parsed in full, which refuses it at
+        // the right column.
+        let sizes = nodes.withUnsafeBufferPointer { all in
+            NumaMapsTokens.sizes(pageKiB: pageKiB >= 0 ? pageKiB : nil, UnsafeBufferPointer(rebasing: all[0..<count]))
         }
+        guard case let .fit(totalPages) = sizes else { return false }
         // `MemoryTally.category(of:)` and `backing(of:)` of the mapping the line makes.
         let kind: MemoryTally.Category = huge ? .huge : heap ? .heap : stack ? .stack : .private
         category = kind.rawValue

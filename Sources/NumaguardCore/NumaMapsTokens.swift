@@ -65,6 +65,37 @@ enum NumaMapsTokens {
         return start
     }
 
+    /// What a line's counts come to in bytes: every node's pages times the page size, and
+    /// their sum, must stay below 2^63 (`KernelArithmetic`) so that no tally of what was
+    /// parsed can trap. One check for the scanner's full parse (which turns a failure into its
+    /// error, at the token's column) and for `NumaMapsLineSummary` (which leaves such a line
+    /// to the full parse).
+    enum Sizes: Equatable {
+        case fit(totalPages: Int)
+        case pageSizeOverflows
+        case countsWithoutPageSize
+        /// The node count at `index` alone, or the sum up to it, passes 2^63 bytes.
+        case nodeOverflows(index: Int)
+        case totalOverflows(index: Int)
+    }
+
+    static func sizes(pageKiB: Int?, _ nodes: UnsafeBufferPointer<Mapping.NodePages>) -> Sizes {
+        if let pageKiB, KernelArithmetic.bytes(kibibytes: pageKiB) == nil { return .pageSizeOverflows }
+        guard !nodes.isEmpty else { return .fit(totalPages: 0) }
+        guard let pageKiB else { return .countsWithoutPageSize }
+        var totalBytes = 0
+        var totalPages = 0
+        for index in nodes.indices {
+            guard let bytes = KernelArithmetic.bytes(pages: nodes[index].pages, pageKiB: pageKiB) else { return .nodeOverflows(index: index) }
+            let (bytesSum, bytesOverflow) = totalBytes.addingReportingOverflow(bytes)
+            let (pagesSum, pagesOverflow) = totalPages.addingReportingOverflow(nodes[index].pages)
+            guard !bytesOverflow, !pagesOverflow else { return .totalOverflows(index: index) }
+            totalBytes = bytesSum
+            totalPages = pagesSum
+        }
+        return .fit(totalPages: totalPages)
+    }
+
     /// The counters a line may carry, each a field of `Mapping`.
     enum Counter { case anon, dirty, mapped, mapmax, swapcache, active, writeback, pageSize }
 
