@@ -72,10 +72,10 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
             return
         }
         settle(index)
-        let spelling = summary.spelling
-        let known = spelling >= 0 && spelling < usageBySpelling.count ? usageBySpelling[spelling] : -1
-        let added = tally.added(policy: policy, known: known, category: summary.category, backing: summary.backing, pageBytes: summary.pageBytes)
-        if spelling >= 0 && spelling < usageBySpelling.count { usageBySpelling[spelling] = added.policy }
+        let spelling = summary.spelling, kept = usageBySpelling.indices.contains(spelling)
+        let added = tally.added(policy: policy, known: kept ? usageBySpelling[spelling] : -1, category: summary.category,
+                                backing: summary.backing, pageBytes: summary.pageBytes)
+        if kept { usageBySpelling[spelling] = added.policy }
         summary.nodes.withUnsafeBufferPointer { all in
             let nodes = UnsafeBufferPointer(rebasing: all[0..<summary.nodeCount])
             tally.apply(added, nodes)

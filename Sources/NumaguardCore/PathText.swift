@@ -53,13 +53,7 @@ public enum PathText {
     /// alike, and the name read opens neither. A directory or cgroup so named cannot be told
     /// apart or read by that name; the callers refuse it rather than guess.
     public static func isExact(_ name: some StringProtocol) -> Bool {
-        let bytes = Substring(name).utf8
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            if bytes[index] == 0xEF, bytes[index...].starts(with: [0xEF, 0xBF, 0xBD]) { return false }
-            index = bytes.index(after: index)
-        }
-        return true
+        !name.unicodeScalars.contains("\u{FFFD}")
     }
 
     /// A path the user gave (a policy, an output, a snapshot) as the root it starts from and

@@ -31,12 +31,13 @@ public struct CgroupMembership: Equatable, Sendable {
         }
         pids = Array(Set(pids)).sorted()
         var children: [String] = []
-        for name in try root.list(directory).sorted() where root.exists("\(directory)/\(name)/cgroup.procs") || !PathText.isExact(name) {
+        for name in try root.list(directory).sorted() {
             // A child whose name is not UTF-8 was listed under another name, which does not
             // open: skipped as gone, its processes would go unseen in the figures above it.
             guard PathText.isExact(name) else {
                 throw .refused(path: root.absolute(directory), reason: "a cgroup below it has a name that is not UTF-8, so numaguard cannot read it")
             }
+            guard root.exists("\(directory)/\(name)/cgroup.procs") else { continue }
             children.append(name)
             if children.count >= maximumChildren { break }
         }

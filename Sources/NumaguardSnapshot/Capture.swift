@@ -95,11 +95,11 @@ public enum Capture {
 final class CaptureRecorder: HostReadObserver {
     struct State {
         var archive: UstarArchive
-        /// Paths as bytes: a Set of Strings held canonically equal paths (two cgroups named
-        /// `café` and `cafe\u{301}`) as one, and the second's files were left out.
-        var stored: Set<[UInt8]> = []
+        /// Paths by their bytes (`PathKey`): a Set of Strings held canonically equal paths (two
+        /// cgroups named `café` and `cafe\u{301}`) as one, and the second's files were left out.
+        var stored: Set<PathKey> = []
         var manifest: [CaptureManifest.Skipped] = []
-        var noted: Set<[UInt8]> = []
+        var noted: Set<PathKey> = []
         var files = 0
         var symlinks = 0
         var directories = 0
@@ -150,7 +150,7 @@ final class CaptureRecorder: HostReadObserver {
         state.withLock { state in
             guard let place = place(relative, &state) else { return }
             if place.isDirectory { return addDirectory(place.path, &state) }
-            guard !state.stored.contains(Array(place.path.utf8)) else { return }
+            guard !state.stored.contains(PathKey(place.path)) else { return }
             do throws(HostError) {
                 addFile(place.path, try root.readBytes(place.path), &state)
             } catch {
@@ -200,31 +200,31 @@ final class CaptureRecorder: HostReadObserver {
     }
 
     private func addDirectory(_ path: String, _ state: inout State) {
-        guard !path.isEmpty, !state.stored.contains(Array(path.utf8)) else { return }
+        guard !path.isEmpty, !state.stored.contains(PathKey(path)) else { return }
         addDirectory(split(path).parent, &state)
-        state.stored.insert(Array(path.utf8))
+        state.stored.insert(PathKey(path))
         state.archive.addDirectory(path)
         state.directories += 1
     }
 
     private func addFile(_ path: String, _ contents: [UInt8], _ state: inout State) {
-        guard !state.stored.contains(Array(path.utf8)) else { return }
+        guard !state.stored.contains(PathKey(path)) else { return }
         addDirectory(split(path).parent, &state)
-        state.stored.insert(Array(path.utf8))
+        state.stored.insert(PathKey(path))
         state.archive.addFile(path, contents)
         state.files += 1
     }
 
     private func addLink(_ path: String, _ target: String, _ state: inout State) {
-        guard !state.stored.contains(Array(path.utf8)) else { return }
+        guard !state.stored.contains(PathKey(path)) else { return }
         addDirectory(split(path).parent, &state)
-        state.stored.insert(Array(path.utf8))
+        state.stored.insert(PathKey(path))
         state.archive.addSymlink(path, target: target)
         state.symlinks += 1
     }
 
     private func note(_ path: String, _ error: String, _ state: inout State) {
-        guard state.noted.insert(Array(path.utf8)).inserted else { return }
+        guard state.noted.insert(PathKey(path)).inserted else { return }
         state.manifest.append(.init(path: path, error: error))
     }
 
