@@ -135,17 +135,16 @@ public struct NumaMapsLineSummary {
     /// unused). Nil: anything else (the full parse reads it, or says what is wrong).
     private static func word(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Word? {
         let length = end - start
-        func matches(_ text: StaticString) -> Bool {
-            let count = text.utf8CodeUnitCount
-            guard length >= count else { return false }
-            return memcmp(base + start, text.utf8Start, count) == 0
+        func counted(_ key: StaticString) -> Bool {
+            var at = start + key.utf8CodeUnitCount
+            return has(key, base, start, end) && count(base, &at, end) >= 0
         }
         switch base[start] {
-        case 0x68: return length == 4 ? (matches("heap") ? .heap : matches("huge") ? .huge : nil) : nil  // h
+        case 0x68: return length == 4 ? (has("heap", base, start, end) ? .heap : has("huge", base, start, end) ? .huge : nil) : nil  // h
         case 0x73:  // s
-            if length == 5 { return matches("stack") ? .stack : nil }
-            return matches("swapcache=") && isCount(base, start + 10, end) ? .count : nil
-        case 0x77: return matches("writeback=") && isCount(base, start + 10, end) ? .count : nil  // w
+            if length == 5 { return has("stack", base, start, end) ? .stack : nil }
+            return counted("swapcache=") ? .count : nil
+        case 0x77: return counted("writeback=") ? .count : nil  // w
         default: return nil
         }
     }
@@ -176,12 +175,5 @@ public struct NumaMapsLineSummary {
     @inline(__always)
     private static func has(_ text: StaticString, _ base: UnsafePointer<UInt8>, _ at: Int, _ end: Int) -> Bool {
         end - at >= text.utf8CodeUnitCount && memcmp(base + at, text.utf8Start, text.utf8CodeUnitCount) == 0
-    }
-
-    /// Whether `start..<end` is 1 to 18 decimal digits (too few to overflow).
-    private static func isCount(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
-        guard end > start, end - start <= 18 else { return false }
-        for index in start..<end where base[index] &- 0x30 > 9 { return false }
-        return true
     }
 }
