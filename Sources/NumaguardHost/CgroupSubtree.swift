@@ -55,12 +55,13 @@ public struct CgroupSubtree: Equatable, Sendable {
     }
 
     /// `entries` with the memory cgroup's path replaced by its child's: the lines naming
-    /// the same cgroup as the memory controller's move down with it.
+    /// the same cgroup as the memory controller's (the same bytes: a path only canonically
+    /// equal is another cgroup) move down with it.
     static func entries(_ entries: [CgroupEntry], below path: String, child: String) -> [CgroupEntry] {
-        let down = path == "/" ? "/" + child : path + "/" + child
+        let down = PathKey(path) == PathKey("/") ? "/" + child : path + "/" + child
         return entries.map { entry in
             var entry = entry
-            if entry.path == path { entry.path = down }
+            if PathKey(entry.path) == PathKey(path) { entry.path = down }
             return entry
         }
     }

@@ -87,7 +87,9 @@ public final class WatchService {
     var knob: Int?
     var knobKnown = false
     /// Reported once each until they read again, so a file unreadable for a day is one event.
-    var unreadable: Set<String> = []
+    /// Keyed by bytes, as paths are: messages name cgroups and files any user may name, and
+    /// two only canonically equal are two problems (String's `==` would report one of them).
+    var unreadable: Set<PathKey> = []
     var outputProblem: String?
     /// The --events (or stdout) write failure already reported on stderr.
     var eventsProblem: String?
@@ -401,11 +403,11 @@ public final class WatchService {
     /// Reports each problem when it first appears; what reads again is forgotten, so it is
     /// reported again if it fails again later.
     func noteUnreadable(_ problems: [String]) {
-        for problem in problems where !unreadable.contains(problem) {
+        for problem in problems where !unreadable.contains(PathKey(problem)) {
             report(.unreadable, problem)
         }
         // Bounded by what one sample reads.
-        unreadable = Set(problems.prefix(256))
+        unreadable = Set(problems.prefix(256).map(PathKey.init))
     }
 
     /// SIGHUP: the new policy replaces the old only if it loads; otherwise the old one

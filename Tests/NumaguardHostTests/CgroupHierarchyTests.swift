@@ -119,6 +119,20 @@ final class CgroupHierarchyTests: XCTestCase {
         XCTAssertTrue(PathKey("/a") < PathKey("/a/b") && PathKey("/a/b") < PathKey("/b"))
     }
 
+    /// Walking down a cgroup moves along the /proc/PID/cgroup lines that name the same
+    /// cgroup, byte for byte: a v1 line naming a canonically equal path is another cgroup and
+    /// stays where it is (an attacker's review found it moved with String's `==`).
+    func testASubtreeWalkMovesOnlyTheLinesOfTheSameBytes() {
+        let composed = "/caf\u{E9}", decomposed = "/cafe\u{301}"
+        let entries = [CgroupEntry(hierarchy: 4, controllers: ["memory"], path: composed),
+                       CgroupEntry(hierarchy: 3, controllers: ["cpuset"], path: decomposed),
+                       CgroupEntry(hierarchy: 2, controllers: ["cpu"], path: composed)]
+        let down = CgroupSubtree.entries(entries, below: composed, child: "x")
+        XCTAssertEqual(down.map { Array($0.path.utf8) }, [Array((composed + "/x").utf8), Array(decomposed.utf8), Array((composed + "/x").utf8)])
+        XCTAssertEqual(CgroupSubtree.entries(entries, below: "/", child: "y").map(\.path), entries.map(\.path), "no line names the root")
+        XCTAssertEqual(CgroupSubtree.entries([CgroupEntry(hierarchy: 0, controllers: [], path: "/")], below: "/", child: "y").map(\.path), ["/y"])
+    }
+
     /// Names that are not UTF-8 are read as U+FFFD (`String(decoding:)`, `String(cString:)`),
     /// so a cgroup so named could be taken for another or for one that is gone. Found by an
     /// attacker's review: a process in `/a\xFE` was grouped with one in `/a\u{FFFD}` and given

@@ -34,6 +34,23 @@ final class WatchSeriesTests: XCTestCase {
         return try WatchService(options: options, policy: try PolicyLoader.load(file: policy.path, reading: InputFile.read))
     }
 
+    /// An unreadable file or cgroup is one event until it reads again, and two of them are
+    /// two events even when their names are only canonically equal (two cgroups any user
+    /// with a delegated subtree may create side by side): the messages are keyed by bytes.
+    func testUnreadableMessagesAreKeptApartByTheirBytes() throws {
+        let service = try service(series: root.appendingPathComponent("samples.jsonl").path)
+        let composed = "cgroup /caf\u{E9}: memory.numa_stat unreadable", decomposed = "cgroup /cafe\u{301}: memory.numa_stat unreadable"
+        XCTAssertEqual(composed, decomposed, "the premise: one String, two byte sequences")
+        let before = service.status.events[.unreadable, default: 0]
+        service.noteUnreadable([composed, decomposed])
+        XCTAssertEqual(service.status.events[.unreadable, default: 0] - before, 2)
+        service.noteUnreadable([composed, decomposed])
+        XCTAssertEqual(service.status.events[.unreadable, default: 0] - before, 2, "still unreadable: not reported again")
+        service.noteUnreadable([decomposed])
+        service.noteUnreadable([composed, decomposed])
+        XCTAssertEqual(service.status.events[.unreadable, default: 0] - before, 3, "the one that read again and failed anew")
+    }
+
     func testALinePerSampleWithFiguresRegimeAndPlacement() throws {
         let series = root.appendingPathComponent("samples.jsonl").path
         let service = try service(series: series)
