@@ -35,18 +35,19 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     }
 
     /// Adds a mapping the scanner gave with `shape`: the first of a shape is classified and
-    /// added (so policies are listed in the order first seen), its repeats are counted.
+    /// added (so policies are listed in the order first seen), its repeats are counted. A
+    /// mapping with no shape (-1: the scanner did not remember its line) is only added.
     public mutating func visit(_ mapping: Mapping, shape: Int) {
         let index = shape & (Self.slots - 1)
-        if slots[index].shape == shape {
+        if shape >= 0, slots[index].shape == shape {
             slots[index].pending += 1
             return
         }
-        settle(index)
+        if shape >= 0 { settle(index) }
         let added = tally.added(mapping)
         mapping.nodePages.withUnsafeBufferPointer { nodes in
             tally.apply(added, nodes)
-            keep(shape, added, nodes, at: index)
+            if shape >= 0 { keep(shape, added, nodes, at: index) }
         }
     }
 
@@ -67,11 +68,11 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     /// The same for a line the scanner read as a summary (no `Mapping` built).
     public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
         let index = shape & (Self.slots - 1)
-        if slots[index].shape == shape {
+        if shape >= 0, slots[index].shape == shape {
             slots[index].pending += 1
             return
         }
-        settle(index)
+        if shape >= 0 { settle(index) }
         let spelling = summary.spelling, kept = usageBySpelling.indices.contains(spelling)
         let added = tally.added(policy: policy, known: kept ? usageBySpelling[spelling] : -1, category: summary.category,
                                 backing: summary.backing, pageBytes: summary.pageBytes)
@@ -79,7 +80,7 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         summary.nodes.withUnsafeBufferPointer { all in
             let nodes = UnsafeBufferPointer(rebasing: all[0..<summary.nodeCount])
             tally.apply(added, nodes)
-            keep(shape, added, nodes, at: index)
+            if shape >= 0 { keep(shape, added, nodes, at: index) }
         }
     }
 

@@ -52,7 +52,8 @@ public protocol NumaMapsVisitor {
     /// True for a visitor that takes a parsed line's `NumaMapsLineSummary` (with its policy)
     /// instead of its mapping, when the scanner keeps no mappings: what a tally needs, read
     /// without building a `Mapping` (a line the summary turns down is still parsed in full and
-    /// handed to `visit(_:shape:)`).
+    /// handed to `visit(_:shape:)`). Such a visitor is also handed lines the scanner did not
+    /// remember (`missesBeforeProbing`) with shape -1: no later line repeats them by shape.
     static var takesSummaries: Bool { get }
 
     /// A parsed line's summary and policy, with its shape (as `visit(_:shape:)` has it).
@@ -100,7 +101,7 @@ public struct NumaMapsScanner {
     /// missing cost about 6% of such a line. A line not compared is parsed, which gives the
     /// same mapping; a run of repeats after the stretch is found again within the interval.
     static let missesBeforeProbing = 64
-    static let probeInterval = 16
+    static let probeInterval = 64
     private var carry: [UInt8] = []
     private var lineNumber = 1
     /// The lines a line is compared with before it is parsed (`NumaMapsRecentLines`).
@@ -118,6 +119,9 @@ public struct NumaMapsScanner {
     private var summary = NumaMapsLineSummary()
     /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
     private var misses = 0
+    /// Lines parsed so far, as opposed to found among the remembered ones (tests count what
+    /// remembering saves).
+    private(set) var linesParsed = 0
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -327,13 +331,24 @@ public struct NumaMapsScanner {
         cursor += 1
         // Bytes after the address seen on a recent line parse to the same fields: only the address is new.
         let tailCount = end - cursor
+        let position = misses % Self.probeInterval
+        let compared = misses < Self.missesBeforeProbing || position == 0
         if recalling, let base = bytes.baseAddress {
-            if misses < Self.missesBeforeProbing || misses % Self.probeInterval == 0, let slot = lines.slot(of: base + cursor, tailCount) {
+            if compared, let slot = lines.slot(of: base + cursor, tailCount) {
                 misses = 0
                 return .again(slot: slot, address: address)
             }
             if misses < Int.max { misses += 1 }
         }
+        // While probing, a tally's scanner remembers only the lines the next compared line is
+        // compared with (the `recentLines + 1` before it) and the compared lines: it finds
+        // what it found remembering every line. Remembering (the bytes copied, a shape, the
+        // builder's slot) was a tenth of a line parsed in full. A line not remembered is
+        // handed over with no shape (-1): counted, never repeated by shape; and the line
+        // before it is no longer the last line (a repeat of it is found as a run of alike
+        // lines is, once the lines before a compared one are remembered).
+        let remembered = compared || !recalling || !summarizing || position >= Self.probeInterval - Self.recentLines - 1
+        if !remembered { lines.forgetLast() }
         // Policy: almost always spelled as on the line before.
         let policyStart = cursor
         if let length = spellings.lastLength(bytes, cursor, end) {
@@ -352,9 +367,10 @@ public struct NumaMapsScanner {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
         }
+        linesParsed += 1
         if summarizing, let base = bytes.baseAddress, summary.read(base, cursor, end) {
             summary.spelling = spellings.lastSlot
-            return .summarized(shape: lines.remember(&scratch, base + end - tailCount, tailCount))
+            return .summarized(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
         }
         scratch.reset(address: address)
         spellings.setLast(in: &scratch)
@@ -439,7 +455,7 @@ public struct NumaMapsScanner {
         }
         try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
         guard let base = bytes.baseAddress else { return .empty }
-        return .parsed(shape: lines.remember(&scratch, base + end - tailCount, tailCount))
+        return .parsed(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
     }
 
     /// Every count must make real bytes (`NumaMapsTokens.sizes`); a line whose counts do not is

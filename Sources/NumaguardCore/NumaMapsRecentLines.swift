@@ -119,6 +119,13 @@ struct NumaMapsRecentLines {
         return shape
     }
 
+    /// The last line is no longer the line before the next one (a line was parsed and not
+    /// remembered): it is no longer compared as the last line, and leaves the recent ones at
+    /// the next `remember`. (Compared still, it found lines further back than the window.)
+    mutating func forgetLast() {
+        lastKey.tailCount = -1
+    }
+
     @inline(__always)
     private static func isTail(of key: Key, _ tails: UnsafePointer<UInt8>, _ line: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         key.tailCount == count && memcmp(tails + key.region * longestTail, line, count) == 0

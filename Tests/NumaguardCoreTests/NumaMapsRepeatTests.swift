@@ -152,6 +152,44 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertEqual(Set(try scanned((0..<400).map { line($0, 4) }.joined(separator: "\n"), chunk: 4096).map(\.1)).count, 4)
     }
 
+    /// While probing, a tally's scanner remembers only the lines a compared line is compared
+    /// with (the window before it) and the compared lines, and forgets the line before one it
+    /// did not remember. It must still tally every line, and still find a cycle of up to the
+    /// window's length (or a run of alike lines) within an interval of its start, whatever
+    /// the cycle's phase against the interval, and from then on parse no more of it.
+    func testATallyWhileProbingRemembersTheWindowAndFindsCyclesAgain() throws {
+        func line(_ index: Int, _ kinds: Int, _ base: Int) -> String {
+            "\(String(0x7f00_0000_0000 + index * 0x1000, radix: 16)) default anon=\(base + index % kinds) dirty=1 N0=\(base + index % kinds) kernelpagesize_kB=4"
+        }
+        let window = NumaMapsScanner.recentLines + 1, interval = NumaMapsScanner.probeInterval
+        for length in [1, 2, 3, 4, 7, window] {
+            for phase in stride(from: 0, to: interval, by: 5) {
+                // A stretch no remembered line repeats (a cycle longer than the window), long
+                // enough to be probing, then `length`'s cycle (other counts: it repeats nothing before).
+                let missing = NumaMapsScanner.missesBeforeProbing + 3 * interval + phase
+                let stretch = (0..<missing).map { line($0, window + 11, 1) }
+                func text(_ cycleLines: Int) -> String {
+                    (stretch + (0..<cycleLines).map { line(missing + $0, length, 100) }).joined(separator: "\n")
+                }
+                var every = MemoryTally()
+                for mapping in try parsedAlone(text(600)) { every.add(mapping) }
+                let (tally, parsed) = try tallyCountingParsed(text(600))
+                XCTAssertEqual(tally, every, "cycle \(length), phase \(phase)")
+                XCTAssertGreaterThanOrEqual(parsed, missing + length, "cycle \(length), phase \(phase): the stretch and the cycle's first lines parsed (none found beyond the window)")
+                XCTAssertLessThanOrEqual(parsed, missing + interval + window, "cycle \(length), phase \(phase): found within an interval")
+                XCTAssertEqual(try tallyCountingParsed(text(1200)).parsed, parsed, "cycle \(length), phase \(phase): then found every time")
+            }
+        }
+    }
+
+    private func tallyCountingParsed(_ text: String) throws -> (tally: MemoryTally, parsed: Int) {
+        var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
+        var builder = MemoryTallyBuilder()
+        try Array(text.utf8).withUnsafeBufferPointer { bytes throws(ParseError) in try scanner.scan(bytes, into: &builder) }
+        try scanner.finish(into: &builder)
+        return (builder.settled(), scanner.linesParsed)
+    }
+
     /// Lines whose policy changes from line to line (VMAs under different mbind policies):
     /// the scanner takes a recent spelling's policy without parsing it again, and a tally finds
     /// a recent policy without hashing it. Over more spellings than either keeps (20 cycling),
