@@ -63,16 +63,14 @@ bench_inspect_shape() {
     report_row "inspect-$shape" cat "cat /proc/PID/numa_maps"
     {
         echo
-        echo "| target | ratio (medians) | target | verdict |"
+        echo "| target | ratio (paired rounds; of medians) | target | verdict |"
         echo "|---|---|---|---|"
     } >> "$BENCH_MD"
-    local mj mt mn mc
-    mj=$(median "inspect-$shape" inspect-json); mt=$(median "inspect-$shape" inspect-text)
-    mn=$(median "inspect-$shape" numastat); mc=$(median "inspect-$shape" cat)
-    target "inspect json / numastat -p ($shape)" "$mj" "$mn" 1.0 1
-    target "inspect text / numastat -p ($shape)" "$mt" "$mn" 1.0 1
-    target "inspect json / cat numa_maps ($shape)" "$mj" "$mc" 1.05
-    target "inspect text / cat numa_maps ($shape)" "$mt" "$mc" 1.05
+    local set="inspect-$shape"
+    target_paired "inspect json / numastat -p ($shape)" "$set" inspect-json numastat 1.0 1
+    target_paired "inspect text / numastat -p ($shape)" "$set" inspect-text numastat 1.0 1
+    target_paired "inspect json / cat numa_maps ($shape)" "$set" inspect-json cat 1.05
+    target_paired "inspect text / cat numa_maps ($shape)" "$set" inspect-text cat 1.05
     echo >> "$BENCH_MD"
 
     kill "$MANYMAPS_PID" 2>/dev/null; wait "$MANYMAPS_PID" 2>/dev/null || true

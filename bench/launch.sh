@@ -33,9 +33,9 @@ bench_launch() {
     report_row launch true "/bin/true (the exec'd program alone)"
     {
         echo
-        echo "| target | ratio (medians) | target | verdict |"
+        echo "| target | ratio (paired rounds; of medians) | target | verdict |"
         echo "|---|---|---|---|"
     } >> "$BENCH_MD"
-    target "numaguard run / numactl" "$(median launch numaguard)" "$(median launch numactl)" 1.0
+    target_paired "numaguard run / numactl" launch numaguard numactl 1.0
     echo >> "$BENCH_MD"
 }

@@ -8,7 +8,10 @@
 #   median SET name         -> median seconds of name (printed);
 #   report_row SET name     -> a markdown table row for name;
 #   target LABEL NUMERATOR DENOMINATOR LIMIT STRICT
-#       prints and records "MET"/"MISSED" for NUMERATOR/DENOMINATOR <= LIMIT (< when STRICT=1).
+#       prints and records "MET"/"MISSED" for NUMERATOR/DENOMINATOR <= LIMIT (< when STRICT=1);
+#   target_paired LABEL SET NUM DEN LIMIT STRICT
+#       the same for the paired ratio of two commands of SET (`paired_ratio`), the ratio of
+#       their medians shown beside it.
 # Results go into $BENCH_MD (markdown) and $BENCH_SUMMARY (plain summary lines).
 
 BENCH_WORK=${BENCH_WORK:-$(mktemp -d)}
@@ -48,9 +51,11 @@ measure_set() {
             done
             # -N: no intermediate shell, so nothing to correct for; stdout goes to /dev/null.
             # -i: an audit that finds violations exits 1 by design; the command was checked to work first.
-            hyperfine -N -i --style none --output null --warmup 2 --runs "$runs" \
+            # Warm-up runs in the first round only: later rounds find the page cache warm, and
+            # a round can then be one run of each command, alternating run by run.
+            hyperfine -N -i --style none --output null --warmup "$((round == 1 ? 2 : 0))" --runs "$runs" \
                 --export-json "$BENCH_WORK/$set.$round.json" "${args[@]}" >/dev/null 2>>"$BENCH_WORK/hyperfine.log"
-            jq -r '.results[] | .command as $c | .times[] | "\($c) \(.)"' \
+            jq -r --arg round "$round" '.results[] | .command as $c | .times[] | "\($c) \(.) \($round)"' \
                 "$BENCH_WORK/$set.$round.json" >> "$samples"
         else
             local n i
@@ -59,7 +64,7 @@ measure_set() {
                     local name=${!i} j=$((i + 1)) start end
                     # shellcheck disable=SC2086  # commands are word-split on purpose, as for hyperfine -N
                     start=$EPOCHREALTIME; ${!j} >/dev/null; end=$EPOCHREALTIME
-                    echo "$name $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }')" >> "$samples"
+                    echo "$name $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }') $round" >> "$samples"
                 done
             done
         fi
@@ -81,6 +86,35 @@ bench_stats() {
 
 median() { bench_stats "$1" "$2" | cut -d' ' -f1; }
 
+# The median over rounds of NUM's median in the round over DEN's median in the same round.
+# Each round times the two side by side, so a drift of the machine from round to round
+# cancels: this VM's runs switch between modes up to 1.5x apart for seconds at a time (the
+# medians of a whole set then land in either mode, one command's in one and the other's in
+# the other). Printed with three decimals; "nan" without rounds holding both.
+paired_ratio() {
+    awk -v a="$2" -v b="$3" '
+        function median(name, round,   k, i, j, t, x) {
+            k = count[name, round]
+            for (i = 1; i <= k; i++) x[i] = value[name, round, i]
+            for (i = 2; i <= k; i++) { t = x[i]; for (j = i - 1; j >= 1 && x[j] > t; j--) x[j + 1] = x[j]; x[j + 1] = t }
+            return (k % 2) ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2
+        }
+        NF >= 3 && ($1 == a || $1 == b) {
+            count[$1, $3]++; value[$1, $3, count[$1, $3]] = $2
+            if (!($3 in seen)) { seen[$3] = 1; order[++rounds] = $3 }
+        }
+        END {
+            n = 0
+            for (r = 1; r <= rounds; r++) {
+                round = order[r]
+                if (count[a, round] > 0 && count[b, round] > 0 && median(b, round) > 0) ratios[++n] = median(a, round) / median(b, round)
+            }
+            if (n == 0) { print "nan"; exit }
+            for (i = 2; i <= n; i++) { t = ratios[i]; for (j = i - 1; j >= 1 && ratios[j] > t; j--) ratios[j + 1] = ratios[j]; ratios[j + 1] = t }
+            printf "%.3f\n", (n % 2) ? ratios[(n + 1) / 2] : (ratios[n / 2] + ratios[n / 2 + 1]) / 2
+        }' "$BENCH_WORK/$1.samples"
+}
+
 report_row() {
     local set=$1 name=$2 command=$3 m lo p n
     read -r m lo p n < <(bench_stats "$set" "$name")
@@ -89,14 +123,28 @@ report_row() {
 }
 
 target() {
-    local label=$1 num=$2 den=$3 limit=$4 strict=${5:-0} ratio verdict
+    local label=$1 num=$2 den=$3 limit=$4 strict=${5:-0} ratio
     ratio=$(awk -v a="$num" -v b="$den" 'BEGIN { printf "%.3f", a / b }')
-    if awk -v r="$ratio" -v l="$limit" -v s="$strict" 'BEGIN { exit !((s == 1) ? (r < l) : (r <= l)) }'; then
+    verdict "$label" "$ratio" "$limit" "$strict" "$ratio×"
+}
+
+target_paired() {
+    local label=$1 set=$2 num=$3 den=$4 limit=$5 strict=${6:-0} paired medians
+    paired=$(paired_ratio "$set" "$num" "$den")
+    medians=$(awk -v a="$(median "$set" "$num")" -v b="$(median "$set" "$den")" 'BEGIN { printf "%.3f", a / b }')
+    verdict "$label" "$paired" "$limit" "$strict" "$paired× paired ($medians× of medians)"
+}
+
+# Records RATIO against LIMIT; SHOWN is what the markdown and the summary print for it.
+verdict() {
+    local label=$1 ratio=$2 limit=$3 strict=$4 shown=$5 verdict
+    # A ratio that is not a number (no round held both commands) is no evidence: missed.
+    if [[ $ratio =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v r="$ratio" -v l="$limit" -v s="$strict" 'BEGIN { exit !((s == 1) ? (r < l) : (r <= l)) }'; then
         verdict=MET
     else
         verdict=MISSED
     fi
     local op="≤"; [ "$strict" = 1 ] && op="<"
-    printf '| %s | %s× | %s %s× | **%s** |\n' "$label" "$ratio" "$op" "$limit" "$verdict" >> "$BENCH_MD"
-    printf '%-6s %-52s %6s×  (target %s %s×, %s)\n' "$verdict" "$label" "$ratio" "$op" "$limit" "${BENCH_LOAD:-idle}" >> "$BENCH_SUMMARY"
+    printf '| %s | %s | %s %s× | **%s** |\n' "$label" "$shown" "$op" "$limit" "$verdict" >> "$BENCH_MD"
+    printf '%-6s %-52s %s  (target %s %s×, %s)\n' "$verdict" "$label" "$shown" "$op" "$limit" "${BENCH_LOAD:-idle}" >> "$BENCH_SUMMARY"
 }

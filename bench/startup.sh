@@ -38,14 +38,12 @@ bench_startup() {
     for policy in "${checks[@]}"; do report_row startup "$policy" "numaguard policy check policies/${policy#check-}.yaml"; done
     {
         echo
-        echo "| target | ratio (medians) | target | verdict |"
+        echo "| target | ratio (paired rounds; of medians) | target | verdict |"
         echo "|---|---|---|---|"
     } >> "$BENCH_MD"
-    local anchor
-    anchor=$(median startup hardware)
-    target "topology / numactl --hardware" "$(median startup topology)" "$anchor" 2
+    target_paired "topology / numactl --hardware" startup topology hardware 2
     for policy in "${checks[@]}"; do
-        target "policy check ${policy#check-} / numactl --hardware" "$(median startup "$policy")" "$anchor" 2
+        target_paired "policy check ${policy#check-} / numactl --hardware" startup "$policy" hardware 2
     done
     echo >> "$BENCH_MD"
 }
