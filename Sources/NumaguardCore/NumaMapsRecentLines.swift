@@ -7,7 +7,8 @@ import Musl
 /// What a `NumaMapsScanner` remembers of the lines it parsed, so that a line repeating one of
 /// them after its address is not parsed again.
 ///
-/// Kept: the bytes after the address of the last `recentLines + 1` distinct lines parsed (each
+/// Kept: the bytes after the address of the last `recentLines + 1` distinct lines remembered
+/// (every line parsed, but while a tally's scanner probes: `NumaMapsScanner.parseLine`; each
 /// at most `longestRememberedTail` bytes, in one fixed buffer: a bound on what a hostile file
 /// can make the scanner hold), the shape number each was given, and, when the scanner's
 /// visitor may want a repeat's whole mapping, those lines' mappings.
