@@ -182,6 +182,20 @@ final class NumaMapsRepeatTests: XCTestCase {
         }
     }
 
+    /// A mapping with no shape (-1: a line the scanner did not remember) is added each time,
+    /// never counted as a repeat of a slot, though a fresh builder's slots hold shape -1 too.
+    /// (The scanner cannot reach that: it remembers 64 lines before it probes.)
+    func testAMappingWithNoShapeIsAddedNotCountedAsARepeat() throws {
+        let mapping = try NumaMapsParser.parseLine("7f0000000000 bind:0 anon=2 dirty=2 N0=2 kernelpagesize_kB=4")
+        var builder = MemoryTallyBuilder()
+        builder.visit(mapping, shape: -1)
+        builder.visit(mapping, shape: -1)
+        var every = MemoryTally()
+        every.add(mapping)
+        every.add(mapping)
+        XCTAssertEqual(builder.settled(), every)
+    }
+
     private func tallyCountingParsed(_ text: String) throws -> (tally: MemoryTally, parsed: Int) {
         var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
         var builder = MemoryTallyBuilder()
