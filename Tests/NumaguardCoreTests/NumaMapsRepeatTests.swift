@@ -7,9 +7,10 @@ import XCTest
 /// (MemoryTallyBuilder, as ProcessReader.tally does; ProcessReaderTests checks that over whole
 /// files): both must give exactly what parsing and adding every line on its own gives.
 final class NumaMapsRepeatTests: XCTestCase {
-    /// Each line parsed alone: the definition the scanner's shortcut must keep.
+    /// Each line parsed alone: the definition the scanner's shortcut must keep. Lines end at
+    /// LF bytes, as the scanner's do (a Character split would keep "\r\n" as one).
     private func parsedAlone(_ text: String) throws -> [Mapping] {
-        try text.split(separator: "\n").map { line throws in try NumaMapsParser.parseLine(line) }
+        try text.utf8.split(separator: 0x0A).map { line throws in try NumaMapsParser.parseLine(String(decoding: line, as: UTF8.self)) }
     }
 
     /// The scanner over `text` cut into `chunk`-byte pieces: each mapping and its shape.
