@@ -38,23 +38,23 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     /// added (so policies are listed in the order first seen), its repeats are counted. A
     /// mapping with no shape (-1: the scanner did not remember its line) is only added.
     public mutating func visit(_ mapping: Mapping, shape: Int) {
-        let index = shape & (Self.slots - 1)
-        if shape >= 0, slots[index].shape == shape {
-            slots[index].pending += 1
-            return
-        }
-        if shape >= 0 { settle(index) }
+        if visitAgain(shape: shape) { return }
         let added = tally.added(mapping)
         mapping.nodePages.withUnsafeBufferPointer { nodes in
             tally.apply(added, nodes)
-            if shape >= 0 { keep(shape, added, nodes, at: index) }
+            keep(shape, added, nodes)
         }
     }
 
-    /// A shape's first line as added, in its slot, for its repeats. Its own copy of the node
-    /// counts: sharing the scanner's array would make the scanner copy it when it parses the
-    /// next line into that storage.
-    private mutating func keep(_ shape: Int, _ added: MemoryTally.Added, _ nodes: UnsafeBufferPointer<Mapping.NodePages>, at index: Int) {
+    /// A shape's first line as added, in its slot, for its repeats, once the repeats of the
+    /// shape the slot held are added (sums saturate, so in any order they come to the same);
+    /// nothing for a line with no shape. Its own copy of the node counts: sharing the
+    /// scanner's array would make the scanner copy it when it parses the next line into that
+    /// storage.
+    private mutating func keep(_ shape: Int, _ added: MemoryTally.Added, _ nodes: UnsafeBufferPointer<Mapping.NodePages>) {
+        guard shape >= 0 else { return }
+        let index = shape & (Self.slots - 1)
+        settle(index)
         slots.withUnsafeMutableBufferPointer { slots in
             slots[index].shape = shape
             slots[index].added = added
@@ -67,12 +67,7 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
 
     /// The same for a line the scanner read as a summary (no `Mapping` built).
     public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
-        let index = shape & (Self.slots - 1)
-        if shape >= 0, slots[index].shape == shape {
-            slots[index].pending += 1
-            return
-        }
-        if shape >= 0 { settle(index) }
+        if visitAgain(shape: shape) { return }
         let spelling = summary.spelling, kept = usageBySpelling.indices.contains(spelling)
         let added = tally.added(policy: policy, known: kept ? usageBySpelling[spelling] : -1, category: summary.category,
                                 backing: summary.backing, pageBytes: summary.pageBytes)
@@ -80,14 +75,15 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         summary.nodes.withUnsafeBufferPointer { all in
             let nodes = UnsafeBufferPointer(rebasing: all[0..<summary.nodeCount])
             tally.apply(added, nodes)
-            if shape >= 0 { keep(shape, added, nodes, at: index) }
+            keep(shape, added, nodes)
         }
     }
 
-    /// A repeat of a shape still in its slot is counted; any other is handed over by `visit`.
+    /// A repeat of a shape still in its slot is counted; any other is handed over by `visit`
+    /// (as is a line with no shape: an empty slot's shape is -1 too).
     public mutating func visitAgain(shape: Int) -> Bool {
         let index = shape & (Self.slots - 1)
-        guard slots[index].shape == shape else { return false }
+        guard shape >= 0, slots[index].shape == shape else { return false }
         slots[index].pending += 1
         return true
     }
