@@ -119,9 +119,6 @@ public struct NumaMapsScanner {
     private var summary = NumaMapsLineSummary()
     /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
     private var misses = 0
-    /// Lines parsed so far, as opposed to found among the remembered ones (tests count what
-    /// remembering saves).
-    private(set) var linesParsed = 0
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -367,7 +364,6 @@ public struct NumaMapsScanner {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
         }
-        linesParsed += 1
         if summarizing, let base = bytes.baseAddress, summary.read(base, cursor, end) {
             summary.spelling = spellings.lastSlot
             return .summarized(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)

@@ -197,12 +197,29 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertEqual(builder.settled(), every)
     }
 
+    /// A tally's builder behind a visitor that counts the lines the scanner parsed (handed over
+    /// by `visit`, as opposed to repeats the builder took by shape).
+    private struct CountingTally: NumaMapsVisitor {
+        var builder = MemoryTallyBuilder()
+        var parsed = 0
+        static var takesSummaries: Bool { true }
+        mutating func visit(_ mapping: Mapping, shape: Int) {
+            parsed += 1
+            builder.visit(mapping, shape: shape)
+        }
+        mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+            parsed += 1
+            builder.visit(summary, policy: policy, shape: shape)
+        }
+        mutating func visitAgain(shape: Int) -> Bool { builder.visitAgain(shape: shape) }
+    }
+
     private func tallyCountingParsed(_ text: String) throws -> (tally: MemoryTally, parsed: Int) {
         var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var builder = MemoryTallyBuilder()
-        try Array(text.utf8).withUnsafeBufferPointer { bytes throws(ParseError) in try scanner.scan(bytes, into: &builder) }
-        try scanner.finish(into: &builder)
-        return (builder.settled(), scanner.linesParsed)
+        var counting = CountingTally()
+        try Array(text.utf8).withUnsafeBufferPointer { bytes throws(ParseError) in try scanner.scan(bytes, into: &counting) }
+        try scanner.finish(into: &counting)
+        return (counting.builder.settled(), counting.parsed)
     }
 
     /// Lines whose policy changes from line to line (VMAs under different mbind policies):
