@@ -93,11 +93,14 @@ median() { bench_stats "$1" "$2" | cut -d' ' -f1; }
 # the other). Printed with three decimals; "nan" without rounds holding both.
 paired_ratio() {
     awk -v a="$2" -v b="$3" '
-        function median(name, round,   k, i, j, t, x) {
-            k = count[name, round]
-            for (i = 1; i <= k; i++) x[i] = value[name, round, i]
+        # The median of x[1..k], sorting x in place (mawk has no asort).
+        function median(x, k,   i, j, t) {
             for (i = 2; i <= k; i++) { t = x[i]; for (j = i - 1; j >= 1 && x[j] > t; j--) x[j + 1] = x[j]; x[j + 1] = t }
             return (k % 2) ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2
+        }
+        function in_round(name, round,   k, x) {
+            for (k = 1; k <= count[name, round]; k++) x[k] = value[name, round, k]
+            return median(x, count[name, round])
         }
         NF >= 3 && ($1 == a || $1 == b) {
             count[$1, $3]++; value[$1, $3, count[$1, $3]] = $2
@@ -107,11 +110,10 @@ paired_ratio() {
             n = 0
             for (r = 1; r <= rounds; r++) {
                 round = order[r]
-                if (count[a, round] > 0 && count[b, round] > 0 && median(b, round) > 0) ratios[++n] = median(a, round) / median(b, round)
+                if (count[a, round] > 0 && count[b, round] > 0 && in_round(b, round) > 0) ratios[++n] = in_round(a, round) / in_round(b, round)
             }
             if (n == 0) { print "nan"; exit }
-            for (i = 2; i <= n; i++) { t = ratios[i]; for (j = i - 1; j >= 1 && ratios[j] > t; j--) ratios[j + 1] = ratios[j]; ratios[j + 1] = t }
-            printf "%.3f\n", (n % 2) ? ratios[(n + 1) / 2] : (ratios[n / 2] + ratios[n / 2 + 1]) / 2
+            printf "%.3f\n", median(ratios, n)
         }' "$BENCH_WORK/$1.samples"
 }
 
