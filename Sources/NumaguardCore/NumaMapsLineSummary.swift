@@ -89,7 +89,7 @@ public struct NumaMapsLineSummary {
                     continue
                 default:
                     let tokenStart = cursor
-                    if first == 0x66, Self.has("file=", base, cursor, end) {
+                    if first == 0x66, NumaMapsTokens.hasPrefix(base, cursor, end, "file=") {
                         // The path, to the next space (numa_maps escapes spaces in paths).
                         file = true
                         cursor = Self.space(base, cursor + 5, end)
@@ -137,12 +137,12 @@ public struct NumaMapsLineSummary {
         let length = end - start
         func counted(_ key: StaticString) -> Bool {
             var at = start + key.utf8CodeUnitCount
-            return has(key, base, start, end) && count(base, &at, end) >= 0
+            return NumaMapsTokens.hasPrefix(base, start, end, key) && count(base, &at, end) >= 0
         }
         switch base[start] {
-        case 0x68: return length == 4 ? (has("heap", base, start, end) ? .heap : has("huge", base, start, end) ? .huge : nil) : nil  // h
+        case 0x68: return length == 4 ? (NumaMapsTokens.hasPrefix(base, start, end, "heap") ? .heap : NumaMapsTokens.hasPrefix(base, start, end, "huge") ? .huge : nil) : nil  // h
         case 0x73:  // s
-            if length == 5 { return has("stack", base, start, end) ? .stack : nil }
+            if length == 5 { return NumaMapsTokens.hasPrefix(base, start, end, "stack") ? .stack : nil }
             return counted("swapcache=") ? .count : nil
         case 0x77: return counted("writeback=") ? .count : nil  // w
         default: return nil
@@ -169,11 +169,5 @@ public struct NumaMapsLineSummary {
     private static func space(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
         guard start < end, let found = memchr(base + start, 0x20, end - start) else { return end }
         return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-    }
-
-    /// Whether the bytes at `at` begin with `text`.
-    @inline(__always)
-    private static func has(_ text: StaticString, _ base: UnsafePointer<UInt8>, _ at: Int, _ end: Int) -> Bool {
-        end - at >= text.utf8CodeUnitCount && memcmp(base + at, text.utf8Start, text.utf8CodeUnitCount) == 0
     }
 }

@@ -15,12 +15,16 @@ enum NumaMapsTokens {
         end - start == word.utf8CodeUnitCount && hasPrefix(bytes, start, end, word)
     }
 
+    /// Whether the bytes at `at` (before `end`) begin with `prefix`, a non-empty literal.
     static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int, _ prefix: StaticString) -> Bool {
-        let count = prefix.utf8CodeUnitCount
-        guard end - at >= count else { return false }
-        let pointer = prefix.utf8Start
-        for offset in 0..<count where bytes[at + offset] != pointer[offset] { return false }
-        return true
+        guard let base = bytes.baseAddress else { return false }
+        return hasPrefix(base, at, end, prefix)
+    }
+
+    /// The same from the line's base address (`NumaMapsLineSummary` reads from a pointer).
+    @inline(__always)
+    static func hasPrefix(_ base: UnsafePointer<UInt8>, _ at: Int, _ end: Int, _ prefix: StaticString) -> Bool {
+        end - at >= prefix.utf8CodeUnitCount && memcmp(base + at, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
     }
 
     /// The address in `start..<end`, digit by digit: the first byte that is not a lowercase
