@@ -12,26 +12,6 @@ final class NumaMapsLineSummaryTests: XCTestCase {
         case refused(line: Int?, column: Int?, reason: String)
     }
 
-    /// A builder that counts which way each parsed line reached it.
-    private struct Recorder: NumaMapsVisitor {
-        static var takesSummaries: Bool { true }
-        var builder = MemoryTallyBuilder()
-        var summaries = 0
-        var mappings = 0
-
-        mutating func visit(_ mapping: Mapping, shape: Int) {
-            mappings += 1
-            builder.visit(mapping, shape: shape)
-        }
-
-        mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
-            summaries += 1
-            builder.visit(summary, policy: policy, shape: shape)
-        }
-
-        mutating func visitAgain(shape: Int) -> Bool { builder.visitAgain(shape: shape) }
-    }
-
     private func refusal(_ error: any Error) -> Outcome {
         guard let error = error as? ParseError else { return .refused(line: nil, column: nil, reason: "not a ParseError: \(error)") }
         return .refused(line: error.line, column: error.column, reason: error.reason)
@@ -61,7 +41,7 @@ final class NumaMapsLineSummaryTests: XCTestCase {
     /// How many parsed lines reached the builder as summaries and as mappings.
     private func ways(_ text: String) throws -> (summaries: Int, mappings: Int, tally: MemoryTally) {
         var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var recorder = Recorder()
+        var recorder = TallyRecorder()
         try Array(text.utf8).withUnsafeBufferPointer { bytes in try scanner.scan(bytes, into: &recorder) }
         try scanner.finish(into: &recorder)
         return (recorder.summaries, recorder.mappings, recorder.builder.settled())

@@ -197,29 +197,14 @@ final class NumaMapsRepeatTests: XCTestCase {
         XCTAssertEqual(builder.settled(), every)
     }
 
-    /// A tally's builder behind a visitor that counts the lines the scanner parsed (handed over
-    /// by `visit`, as opposed to repeats the builder took by shape).
-    private struct CountingTally: NumaMapsVisitor {
-        var builder = MemoryTallyBuilder()
-        var parsed = 0
-        static var takesSummaries: Bool { true }
-        mutating func visit(_ mapping: Mapping, shape: Int) {
-            parsed += 1
-            builder.visit(mapping, shape: shape)
-        }
-        mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
-            parsed += 1
-            builder.visit(summary, policy: policy, shape: shape)
-        }
-        mutating func visitAgain(shape: Int) -> Bool { builder.visitAgain(shape: shape) }
-    }
-
+    /// The tally and how many lines the scanner parsed (handed over by `visit`, as opposed to
+    /// repeats the builder took by shape).
     private func tallyCountingParsed(_ text: String) throws -> (tally: MemoryTally, parsed: Int) {
         var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
-        var counting = CountingTally()
-        try Array(text.utf8).withUnsafeBufferPointer { bytes throws(ParseError) in try scanner.scan(bytes, into: &counting) }
-        try scanner.finish(into: &counting)
-        return (counting.builder.settled(), counting.parsed)
+        var recorder = TallyRecorder()
+        try Array(text.utf8).withUnsafeBufferPointer { bytes throws(ParseError) in try scanner.scan(bytes, into: &recorder) }
+        try scanner.finish(into: &recorder)
+        return (recorder.builder.settled(), recorder.summaries + recorder.mappings)
     }
 
     /// Lines whose policy changes from line to line (VMAs under different mbind policies):
@@ -416,6 +401,27 @@ final class NumaMapsRepeatTests: XCTestCase {
             XCTAssertEqual((error as? ParseError)?.line, 2)
         }
     }
+}
+
+/// A tally's builder behind a visitor that counts which way each parsed line reached it
+/// (NumaMapsLineSummaryTests uses it too).
+struct TallyRecorder: NumaMapsVisitor {
+    static var takesSummaries: Bool { true }
+    var builder = MemoryTallyBuilder()
+    var summaries = 0
+    var mappings = 0
+
+    mutating func visit(_ mapping: Mapping, shape: Int) {
+        mappings += 1
+        builder.visit(mapping, shape: shape)
+    }
+
+    mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+        summaries += 1
+        builder.visit(summary, policy: policy, shape: shape)
+    }
+
+    mutating func visitAgain(shape: Int) -> Bool { builder.visitAgain(shape: shape) }
 }
 
 /// The tally as ProcessReader.tally makes it, `text` fed `chunk` bytes at a time, and how many
