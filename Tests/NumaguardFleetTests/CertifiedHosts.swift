@@ -24,6 +24,8 @@ enum CertifiedHosts {
         lock.lock()
         defer { lock.unlock() }
         if let output = cache[fixture] { return output }
+        // Kept for the whole run, removed when the test process exits (nothing else would).
+        if cache.isEmpty { atexit { CertifiedHosts.removeAll() } }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-cert-\(fixture)-\(UUID().uuidString)")
         let result = try Command.numaguard(["certify", "--policy", policy, "--host-root", Fixtures.path(fixture),
                                             "--out", directory.path, "--window", "10ms"])
@@ -34,6 +36,13 @@ enum CertifiedHosts {
         let output = Output(directory: directory, status: result.status)
         cache[fixture] = output
         return output
+    }
+
+    private static func removeAll() {
+        lock.lock()
+        defer { lock.unlock() }
+        for output in cache.values { try? FileManager.default.removeItem(at: output.directory) }
+        cache = [:]
     }
 
     /// A fleet directory: for each (host name, fixture), that fixture's certify output as if

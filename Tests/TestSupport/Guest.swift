@@ -41,7 +41,11 @@ public struct Guest {
             XCTFail("NUMAGUARD_STATIC_BIN must name the numaguard scripts/build-release builds", file: file, line: line)
             throw XCTSkip("no static binary")
         }
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("numaguard-vmtest-\(UUID().uuidString)")
+        // Under NUMAGUARD_VM_WORK when scripts/test sets it (a directory it empties first, so
+        // the last run's guests stay there to read after a failure and no run adds to the
+        // last); the system's temporary directory otherwise. Each guest leaves ~8 MB.
+        let base = environment["NUMAGUARD_VM_WORK"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        let work = base.appendingPathComponent("numaguard-vmtest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let scriptURL = work.appendingPathComponent("guest.sh")
         try (Guest.library + "\n" + script).write(to: scriptURL, atomically: true, encoding: .utf8)
@@ -56,7 +60,7 @@ public struct Guest {
         ] + (append.map { ["--append", $0] } ?? []) + (pci.map { ["--pci", $0] } ?? []))
         let guest = Guest(directory: out, exitCode: result.status, harnessLog: result.stderr, package: booted)
         if result.status != 0 {
-            XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) (\(booted.description)) exited \(result.status): \(result.stderr)\n"
+            XCTFail("guest \(kernel.rawValue)/\(topology.rawValue) (\(booted.description)) exited \(result.status) (its files: \(out.path)): \(result.stderr)\n"
                     + "guest log:\n\((try? guest.text("guest.log")) ?? "(none)")", file: file, line: line)
         }
         return guest
