@@ -43,7 +43,7 @@ public struct Guest {
         }
         // Under NUMAGUARD_VM_WORK when scripts/test sets it (a directory it empties first, so
         // the last run's guests stay there to read after a failure and no run adds to the
-        // last); the system's temporary directory otherwise. Each guest leaves ~8 MB.
+        // last); the system's temporary directory otherwise. A guest leaves 0.1-4 MB.
         let base = environment["NUMAGUARD_VM_WORK"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
         let work = base.appendingPathComponent("numaguard-vmtest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
