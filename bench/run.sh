@@ -80,6 +80,9 @@ bench_pick_tool
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- Sources 2>/dev/null || echo ' (Sources modified)')"
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), NUMA nodes online: $(cat /sys/devices/system/node/online 2>/dev/null || echo '?')"
+    # What the scheduler was told at boot: where two threads run decides whether inspect's
+    # walk and parse overlap (this development VM's kernel packs threads: sched_vcpu_pack).
+    echo "- scheduling on the kernel command line: $(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(sched|isolcpus|nohz|rcu_nocbs|irqaffinity|hugepages|numa|mitigations)/) o = o (o == "" ? "" : " ") $i } END { print o == "" ? "(none)" : o }' /proc/cmdline)"
     echo "- $(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}"), $(swift --version 2>/dev/null | head -n1), $(numastat -V 2>&1 | head -n1 || true), timer: $BENCH_TOOL $(hyperfine --version 2>/dev/null | cut -d' ' -f2 || true)"
     echo "- binary: \`scripts/build-release\` (fully static executables), timed as installed copies (\`install\` into a scratch directory)"
     echo
