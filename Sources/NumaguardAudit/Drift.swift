@@ -8,19 +8,21 @@ import NumaguardSnapshot
 public enum Drift {
     /// One failure per counted change (`drift.<fact id>`, expected the baseline's value,
     /// actual today's), one incomplete per fact that could not be compared, or a single
-    /// pass when nothing changed. Changes a diff shows but does not count are left to diff.
+    /// pass when nothing changed. Changes a diff shows but does not count are left to diff. The
+    /// baseline is a file like any other input: its strings are shown escaped (`DiffText.shown`).
     public static func findings(_ diff: SnapshotDiff) -> [Finding] {
         var findings = diff.changes.map { change in
-            Finding(check: .drift(fact: change.id), severity: .warning, outcome: .fail, subject: change.group.title,
-                    expected: change.old ?? "absent", actual: change.new ?? "absent", remediation: remediation(change.group))
+            Finding(check: .drift(fact: DiffText.shown(change.id)), severity: .warning, outcome: .fail, subject: change.group.title,
+                    expected: change.old.map(DiffText.shown) ?? "absent", actual: change.new.map(DiffText.shown) ?? "absent",
+                    remediation: remediation(change.group))
         }
         findings += diff.notCompared.map { item in
-            Finding(check: .drift(fact: item.id), severity: .warning, outcome: .incomplete, subject: "not compared",
-                    expected: "readable in both snapshots", actual: "unreadable in the \(item.side) snapshot: \(item.path): \(item.error)",
+            Finding(check: .drift(fact: DiffText.shown(item.id)), severity: .warning, outcome: .incomplete, subject: "not compared",
+                    expected: "readable in both snapshots", actual: "unreadable in the \(item.side) snapshot: \(DiffText.shown(item.path)): \(DiffText.shown(item.error))",
                     remediation: "run numaguard as root (debugfs and other users' files need it)")
         }
         if findings.isEmpty {
-            findings.append(.pass(.drift(fact: nil), .warning, expected: "no placement-relevant change since \(diff.old.file) (taken \(diff.old.takenAt))",
+            findings.append(.pass(.drift(fact: nil), .warning, expected: "no placement-relevant change since \(DiffText.shown(diff.old.file)) (taken \(DiffText.shown(diff.old.takenAt)))",
                                   actual: "none"))
         }
         return findings

@@ -1,5 +1,11 @@
+import NumaguardOutput
+
 /// `numaguard diff` for people: which two snapshots, the counted changes by meaning, then
 /// what was shown but not counted and what could not be compared, then the verdict.
+///
+/// Every string that came from a snapshot file is shown through `UntrustedText`: a snapshot
+/// is input like any other (a host name, a boot parameter or a path written with an escape
+/// sequence in it went to the terminal as it was).
 public enum DiffText {
     public static func render(_ diff: SnapshotDiff) -> String {
         var out = ["numaguard diff", "old: \(describe(diff.old))", "new: \(describe(diff.new))"]
@@ -13,12 +19,12 @@ public enum DiffText {
         if !diff.notes.isEmpty {
             out.append("")
             out.append("not counted:")
-            out += diff.notes.map { "  \(line($0)) (\($0.note ?? ""))" }
+            out += diff.notes.map { "  \(line($0)) (\(shown($0.note ?? "")))" }
         }
         if !diff.notCompared.isEmpty {
             out.append("")
             out.append("not compared:")
-            out += diff.notCompared.map { "  \($0.id): unreadable in \($0.side) snapshot (\($0.path): \($0.error))" }
+            out += diff.notCompared.map { "  \(shown($0.id)): unreadable in \($0.side) snapshot (\(shown($0.path)): \(shown($0.error)))" }
         }
         out.append("")
         switch diff.status {
@@ -38,11 +44,18 @@ public enum DiffText {
     }
 
     static func line(_ change: DriftChange) -> String {
-        "\(change.id): \(change.old ?? "absent") -> \(change.new ?? "absent")"
+        "\(shown(change.id)): \(change.old.map(shown) ?? "absent") -> \(change.new.map(shown) ?? "absent")"
     }
 
     static func describe(_ side: DiffSide) -> String {
-        "\(side.file) (host \(side.hostname ?? "unnamed"), kernel \(side.kernelRelease), boot \(side.bootID ?? "unknown"), "
-            + "taken \(side.takenAt) by numaguard \(side.toolVersion))"
+        "\(shown(side.file)) (host \(side.hostname.map(shown) ?? "unnamed"), kernel \(shown(side.kernelRelease)), "
+            + "boot \(side.bootID.map(shown) ?? "unknown"), taken \(shown(side.takenAt)) by numaguard \(shown(side.toolVersion)))"
+    }
+
+    /// A string from a snapshot file as text shows it (here and in `audit --baseline`'s
+    /// findings): escaped, and a long boot parameter whole (up to a page), not cut at a
+    /// message's length.
+    public static func shown(_ text: String) -> String {
+        UntrustedText.escaped(text, limit: 4096)
     }
 }

@@ -43,7 +43,8 @@ struct CaptureCommand: ParsableCommand {
         let skipped = manifest.skipped
         Terminal.printError("numaguard: captured \(manifest.files) files, \(manifest.symlinks) symlinks into \(out)"
                             + (skipped.isEmpty ? "" : "; \(skipped.count) could not be read (listed in \(Capture.manifestName))"))
-        for item in skipped.prefix(20) { Terminal.printError("numaguard: not captured: \(item.path): \(item.error)") }
+        // Paths under /proc and /sys hold names others chose (a cgroup's, say): shown escaped.
+        for item in skipped.prefix(20) { Terminal.printError("numaguard: not captured: \(DiffText.shown(item.path)): \(DiffText.shown(item.error))") }
         if skipped.count > 20 { Terminal.printError("numaguard: ... and \(skipped.count - 20) more") }
         if !skipped.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
     }

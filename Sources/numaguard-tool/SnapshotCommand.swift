@@ -41,7 +41,7 @@ struct SnapshotCommand: ParsableCommand {
             FileHandleWriter.write(1, json)
         }
         for item in snapshot.unreadable {
-            Terminal.printError("numaguard: \(item.path): \(item.error): \(item.id) is not in the snapshot")
+            Terminal.printError("numaguard: \(DiffText.shown(item.path)): \(DiffText.shown(item.error)): \(DiffText.shown(item.id)) is not in the snapshot")
         }
         if !snapshot.unreadable.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
     }

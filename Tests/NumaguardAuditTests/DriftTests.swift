@@ -36,6 +36,19 @@ final class DriftTests: XCTestCase {
         XCTAssertEqual(findings[2].expected, "absent")
     }
 
+    /// The baseline is a file anyone could have written: its strings reach the audit's
+    /// findings (and the terminal) escaped.
+    func testABaselinesStringsAreShownEscaped() throws {
+        var baseline = try snapshot(Fixtures.path("linux-6.1-2node"))
+        baseline.kernel.release = "6.1\u{1B}[2J"
+        baseline.unreadable = [SnapshotUnreadable(id: "debugfs.numa_balancing\u{1B}", path: "/x\u{9B}y", error: "e\u{07}")]
+        let findings = try drift(root: Fixtures.path("linux-6.1-2node"), baseline: baseline)
+        let shown = findings.flatMap { [$0.check, $0.expected, $0.actual] }.joined(separator: "|")
+        XCTAssertFalse(shown.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, shown)
+        XCTAssertTrue(shown.contains("6.1\\x1b[2J"), shown)
+        XCTAssertTrue(shown.contains("unreadable in the old snapshot: /x\\xc2\\x9by: e\\x07") || shown.contains("unreadable in the old snapshot: /x\\x9by: e\\x07"), shown)
+    }
+
     func testNoChangeIsOnePass() throws {
         let baseline = try snapshot(Fixtures.path("linux-rt-2node"))
         let findings = try drift(root: Fixtures.path("linux-rt-2node"), baseline: baseline)

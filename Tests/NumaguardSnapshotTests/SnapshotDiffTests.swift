@@ -79,6 +79,25 @@ final class SnapshotDiffTests: XCTestCase {
         XCTAssertTrue(result.notes.allSatisfy { $0.note == "not a placement parameter" })
     }
 
+    /// A snapshot is a file anyone could have written: what diff prints of it is escaped, and
+    /// a long value is shown whole.
+    func testTextShowsASnapshotsStringsEscaped() throws {
+        let old = try snapshot("linux-6.1-2node")
+        var new = old
+        new.host.hostname = "vm\u{1B}[31mRED"
+        new.kernel.release = "6.1\u{202E}evil"
+        let long = "x=" + String(repeating: "a", count: 600)
+        new.kernel.cmdline = old.kernel.cmdline + " evil=\u{1B}]0;title\u{07} \(long)"
+        new.unreadable = [SnapshotUnreadable(id: "debugfs.numa_balancing", path: "/x\u{1B}[2Jy", error: "\u{9B}31m")]
+        let text = DiffText.render(diff(old, new))
+        let controls = text.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) || $0 == "\u{202E}" }
+        XCTAssertEqual(controls.map(\.value), [], text)
+        XCTAssertTrue(text.contains("(host vm\\x1b[31mRED, kernel 6.1\\u{202e}evil,"), text)
+        XCTAssertTrue(text.contains("boot.evil: absent -> evil=\\x1b]0;title\\x07"), text)
+        XCTAssertTrue(text.contains("boot.x: absent -> \(long) ("), "shown whole: \(text)")
+        XCTAssertTrue(text.contains("(/x\\x1b[2Jy: "), text)
+    }
+
     func testUnreadableIsNotComparedAndMakesTheDiffIncomplete() throws {
         let host = try SyntheticHost.make()
         defer { host.remove() }
