@@ -85,6 +85,9 @@ public enum Capture {
             guard let process = try? reader.read(pid: pid, memory: true, numaEnabled: numaEnabled) else { continue }
             _ = CgroupCpuset.read(observed, cgroups: process.cgroups, hierarchy: &cgroupHierarchy, mountinfo: ["proc/1/mountinfo"])
         }
+        // A capture of an unpacked capture: what the first could not read, the second has not
+        // either (its files are not in the tree, so no reader above failed on them).
+        for gap in CaptureGaps.read(root).all { recorder.skip(gap.path, gap.error) }
         if let excludingPID { manifest.excluded.append("proc/\(excludingPID): the numaguard process taking the capture") }
         return try recorder.finish(manifest)
     }

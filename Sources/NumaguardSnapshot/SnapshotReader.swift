@@ -22,7 +22,9 @@ public enum SnapshotReader {
     /// kernel and topology once).
     public static func read(_ root: HostRoot, facts: HostFacts, names: HostNames, toolVersion: String,
                             takenAt: String) throws(HostError) -> Snapshot {
-        var reads = OptionalReads(root: root)
+        var reads = OptionalReads(root: root, gaps: CaptureGaps.read(root))
+        // A manifest that could not be read or decoded: the capture's gaps are unknown.
+        if let manifest = reads.gaps.gap(Capture.manifestName) { reads.record("capture.manifest", manifest) }
         let kernel = readKernel(facts.kernel, &reads)
         let devices = DeviceReader.read(&reads)
         let cpusets = CpusetReader.read(&reads)
@@ -92,10 +94,23 @@ public enum SnapshotReader {
 /// and whose failure is recorded under the fact id it would have filled, never fatal.
 struct OptionalReads {
     let root: HostRoot
+    /// What the capture unpacked at `root` could not read on its host (none when live).
+    var gaps = CaptureGaps()
     var unreadable: [SnapshotUnreadable] = []
+
+    /// An absent file the capture could not read was unreadable on the host: it is recorded
+    /// as the host's snapshot records it, at its path there.
+    mutating func record(_ id: String, _ error: HostError, _ relative: String) {
+        if error.isMissing, let gap = gaps.gap(relative) { return record(id, gap) }
+        record(id, error)
+    }
 
     mutating func record(_ id: String, _ error: HostError) {
         if !error.isMissing { unreadable.append(SnapshotUnreadable(id: id, path: error.path, error: error.reason)) }
+    }
+
+    mutating func record(_ id: String, _ gap: CaptureGaps.Gap) {
+        unreadable.append(SnapshotUnreadable(id: id, path: gaps.hostPath(gap), error: gap.error))
     }
 
     /// Trimmed contents; nil when absent or unreadable (and then recorded).
@@ -103,7 +118,7 @@ struct OptionalReads {
         do {
             return String(Lex.trimmed(try root.readText(relative)))
         } catch {
-            record(id, error)
+            record(id, error, relative)
             return nil
         }
     }
@@ -112,17 +127,25 @@ struct OptionalReads {
         do {
             return try root.parse(relative, parser)
         } catch {
-            record(id, error)
+            record(id, error, relative)
             return nil
         }
     }
 
     /// Sorted names; empty when the directory is absent or unreadable (and then recorded).
+    /// In a capture, the names of files it could not read are listed too, as on the host.
     mutating func list(_ relative: String, id: String) -> [String] {
+        let missed = gaps.names(in: relative)
         do {
-            return try root.list(relative).sorted()
+            let names = try root.list(relative)
+            guard !missed.isEmpty else { return names.sorted() }
+            // By bytes: two names only canonically equal are two files.
+            let present = Set(names.map(PathKey.init))
+            return (names + missed.filter { !present.contains(PathKey($0)) }).sorted()
         } catch {
-            record(id, error)
+            // A directory the copy lacks but whose files the capture could not read was there.
+            if error.isMissing, !missed.isEmpty { return missed.sorted() }
+            record(id, error, relative)
             return []
         }
     }

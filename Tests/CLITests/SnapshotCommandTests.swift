@@ -185,6 +185,25 @@ final class SnapshotCommandTests: XCTestCase {
         XCTAssertEqual(try Command.numaguard(["capture"]).status, 64, "--out is required")
     }
 
+    /// What a capture could not read stays unreadable in the copy (exit 3, named on stderr),
+    /// and a manifest's strings reach the terminal escaped: a capture is input like any other.
+    func testACapturesGapsAreReportedEscaped() throws {
+        let archive = file("gaps.tar")
+        XCTAssertEqual(try Command.numaguard(["capture", "--host-root", Fixtures.path("linux-6.1-2node"), "--out", archive]).status, 0)
+        let unpacked = file("gaps")
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        XCTAssertEqual(try Command.run("/usr/bin/tar", ["-xf", archive, "-C", unpacked]).status, 0)
+        let manifest = """
+            {"kind": "capture", "format_version": 1, "source": "/", "skipped": [
+              {"path": "sys/kernel/debug/sched/numa_balancing/scan_\\u001b]0;owned\\u0007", "error": "Operation not permitted\\u001b[2J"}]}
+            """
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: unpacked).appendingPathComponent("numaguard-capture.json"))
+        let result = try Command.numaguard(["snapshot", "--host-root", unpacked])
+        XCTAssertEqual(result.status, 3, result.stderr)
+        XCTAssertEqual(result.stderr, "numaguard: /sys/kernel/debug/sched/numa_balancing/scan_\\x1b]0;owned\\x07: Operation not permitted\\x1b[2J: "
+                       + "debugfs.numa_balancing.scan_\\x1b]0;owned\\x07 is not in the snapshot\n")
+    }
+
     /// This host's /proc and /sys, captured and unpacked, snapshot exactly as the host does.
     func testCaptureOfThisHost() throws {
         let archive = file("live.tar")

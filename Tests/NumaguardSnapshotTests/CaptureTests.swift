@@ -112,4 +112,64 @@ final class CaptureTests: XCTestCase {
         XCTAssertTrue(listing.contains("proc/139/stat"))
         XCTAssertEqual(result.manifest.excluded, ["proc/122: the numaguard process taking the capture"])
     }
+
+    /// A file the capture could not read is unreadable in its copy too, at the captured root's
+    /// path, so the copy's snapshot is the host's, incomplete where the host's was (debugfs
+    /// locked down: the copy's snapshot had come out complete, and a diff saw nothing).
+    func testWhatACaptureCouldNotReadIsUnreadableInTheCopy() throws {
+        let host = try SyntheticHost.make()
+        defer { host.remove() }
+        // A directory where a file should be: a captured root reads regular files only.
+        for relative in ["sys/kernel/debug/sched/numa_balancing/scan_size_mb", "sys/kernel/mm/transparent_hugepage/shmem_enabled"] {
+            try? FileManager.default.removeItem(at: host.root.appendingPathComponent(relative))
+            try FileManager.default.createDirectory(at: host.root.appendingPathComponent(relative), withIntermediateDirectories: true)
+        }
+        let original = try SnapshotReaderTests.snapshot(host.path)
+        XCTAssertEqual(original.unreadable.map(\.id), ["debugfs.numa_balancing.scan_size_mb", "thp.shmem_enabled"])
+        let (unpacked, result, _) = try roundTrip(host.path)
+        XCTAssertEqual(result.manifest.skipped.map(\.path),
+                       ["sys/kernel/debug/sched/numa_balancing/scan_size_mb", "sys/kernel/mm/transparent_hugepage/shmem_enabled"])
+        let copy = try SnapshotReaderTests.snapshot(unpacked.path)
+        XCTAssertEqual(copy, original)
+        XCTAssertEqual(copy.kernel.numaBalancingDebug, ["scan_delay_ms": "1000", "scan_period_min_ms": "1000"])
+
+        // A capture of the copy has not read them either, and says so.
+        let (again, second, _) = try roundTrip(unpacked.path)
+        XCTAssertEqual(second.manifest.skipped, result.manifest.skipped)
+        XCTAssertEqual(try SnapshotReaderTests.snapshot(again.path).unreadable.map(\.id), original.unreadable.map(\.id))
+    }
+
+    /// The manifest is input like any other: one that does not decode makes the copy's
+    /// snapshot incomplete (what the capture missed is unknown), and a gap's name never
+    /// lists `.`, `..` or an empty name in a directory.
+    func testACaptureManifestIsCheckedLikeAnyInput() throws {
+        let (unpacked, _, _) = try roundTrip(Fixtures.path("linux-6.1-2node"))
+        let manifest = unpacked.appendingPathComponent(Capture.manifestName)
+        let complete = try SnapshotReaderTests.snapshot(unpacked.path)
+        XCTAssertEqual(complete.unreadable, [])
+        for broken in ["not json", #"{"kind": "snapshot", "format_version": 1, "source": "/", "skipped": []}"#, #"{"kind": "capture"}"#] {
+            try Data(broken.utf8).write(to: manifest)
+            let snapshot = try SnapshotReaderTests.snapshot(unpacked.path)
+            XCTAssertEqual(snapshot.unreadable.map(\.id), ["capture.manifest"], broken)
+            XCTAssertEqual(snapshot.unreadable.first?.path, manifest.path, broken)
+            var rest = snapshot
+            rest.unreadable = []
+            XCTAssertEqual(rest, complete, "only the manifest is reported: \(broken)")
+        }
+        // The recorded guest has no debugfs: the gaps name its directory's files, as a
+        // capture of a host whose debugfs is locked down does.
+        let debug = "sys/kernel/debug/sched/numa_balancing"
+        let hostile = """
+            {"kind": "capture", "format_version": \(DocumentKind.capture.formatVersion), "source": "/h\\u001b[2J", "skipped": [
+              {"path": "\(debug)/..", "error": "e"}, {"path": "\(debug)/.", "error": "e"}, {"path": "\(debug)/", "error": "e"},
+              {"path": "\(debug)/scan_size_mb", "error": "Operation not permitted"},
+              {"path": "sys/kernel/mm/transparent_hugepage/enabled", "error": "Permission denied"}]}
+            """
+        try Data(hostile.utf8).write(to: manifest)
+        let snapshot = try SnapshotReaderTests.snapshot(unpacked.path)
+        XCTAssertEqual(snapshot.unreadable, [SnapshotUnreadable(id: "debugfs.numa_balancing.scan_size_mb", path: "/h\u{1B}[2J/\(debug)/scan_size_mb",
+                                                                error: "Operation not permitted")],
+                       "only the file's own name is listed; a gap for a file the copy holds is not consulted")
+        XCTAssertEqual(snapshot.kernel.transparentHugepage["enabled"], complete.kernel.transparentHugepage["enabled"])
+    }
 }
