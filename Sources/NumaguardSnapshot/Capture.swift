@@ -10,10 +10,14 @@ public struct CaptureManifest: Encodable, Sendable {
     public struct Skipped: Encodable, Equatable, Sendable {
         public var path: String
         public var error: String
+        /// Where the file was unreadable when that was not this capture's `source`: a
+        /// capture of an unpacked capture keeps the first capture's root for what it missed.
+        public var source: String?
 
-        public init(path: String, error: String) {
+        public init(path: String, error: String, source: String? = nil) {
             self.path = path
             self.error = error
+            self.source = source
         }
     }
 
@@ -87,7 +91,8 @@ public enum Capture {
         }
         // A capture of an unpacked capture: what the first could not read, the second has not
         // either (its files are not in the tree, so no reader above failed on them).
-        for gap in CaptureGaps.read(root).all { recorder.skip(gap.path, gap.error) }
+        let gaps = CaptureGaps.read(root)
+        for gap in gaps.all { recorder.skip(gap.path, gap.error, source: gaps.source(of: gap)) }
         if let excludingPID { manifest.excluded.append("proc/\(excludingPID): the numaguard process taking the capture") }
         return try recorder.finish(manifest)
     }
@@ -119,6 +124,9 @@ final class CaptureRecorder: HostReadObserver {
     }
 
     func isExcluded(_ relative: String) -> Bool {
+        // An unpacked capture's own manifest is not the host's: the new one replaces it (the
+        // gaps it lists are carried over by `Capture.run`).
+        if relative.utf8.elementsEqual(Capture.manifestName.utf8) { return true }
         guard let excluded else { return false }
         return relative == excluded || relative.hasPrefix(excluded + "/")
     }
@@ -167,8 +175,8 @@ final class CaptureRecorder: HostReadObserver {
         state.withLock { state in note(relative, error.reason, &state) }
     }
 
-    func skip(_ relative: String, _ reason: String) {
-        state.withLock { state in note(relative, reason, &state) }
+    func skip(_ relative: String, _ reason: String, source: String? = nil) {
+        state.withLock { state in note(relative, reason, source: source, &state) }
     }
 
     func finish(_ manifest: CaptureManifest) throws(CaptureError) -> Capture.Result {
@@ -226,9 +234,9 @@ final class CaptureRecorder: HostReadObserver {
         state.symlinks += 1
     }
 
-    private func note(_ path: String, _ error: String, _ state: inout State) {
+    private func note(_ path: String, _ error: String, source: String? = nil, _ state: inout State) {
         guard state.noted.insert(PathKey(path)).inserted else { return }
-        state.manifest.append(.init(path: path, error: error))
+        state.manifest.append(.init(path: path, error: error, source: source))
     }
 
     /// The parent directory ("" at the top) and the last component.

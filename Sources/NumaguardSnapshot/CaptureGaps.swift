@@ -15,6 +15,9 @@ struct CaptureGaps {
     struct Gap: Decodable, Sendable {
         var path: String
         var error: String
+        /// The root it was unreadable under, when not the manifest's `source` (a gap a
+        /// capture of a capture carried over).
+        var source: String?
     }
 
     private struct Manifest: Decodable {
@@ -61,9 +64,15 @@ struct CaptureGaps {
 
     var isEmpty: Bool { all.isEmpty }
 
+    /// The root `gap` was unreadable under.
+    func source(of gap: Gap) -> String {
+        gap.source ?? source
+    }
+
     /// Where the capture found `gap` unreadable.
     func hostPath(_ gap: Gap) -> String {
-        source.utf8.last == UInt8(ascii: "/") ? source + gap.path : source + "/" + gap.path
+        let source = source(of: gap)
+        return source.utf8.last == UInt8(ascii: "/") ? source + gap.path : source + "/" + gap.path
     }
 
     /// The gap recorded for `relative`, if the capture could not read it.
@@ -77,12 +86,21 @@ struct CaptureGaps {
         namesByDirectory[PathKey(relative)] ?? []
     }
 
+    /// The longest file name Linux has (NAME_MAX).
+    static let longestName = 255
+
+    /// How many gaps one manifest may hold is bounded by its size (HostRoot reads 16 MiB of
+    /// it at most: ~280k gaps, each one an entry of the snapshot's `unreadable`).
     private mutating func add(_ gap: Gap) {
-        guard byPath.updateValue(gap, forKey: PathKey(gap.path)) == nil else { return }
+        // A NUL ends a path where the kernel reads it: `dir/name\0junk` would be read as
+        // `dir/name` and invent a fact under a name no host has. No file's path holds one.
+        guard !gap.path.utf8.contains(0) else { return }
+        guard byPath[PathKey(gap.path)] == nil else { return }
+        byPath[PathKey(gap.path)] = gap
         all.append(gap)
         let cut = PathText.cutAtLastSlash(gap.path)
         let name = cut.map { String($0.after) } ?? gap.path
-        guard !name.isEmpty, name != ".", name != ".." else { return }
+        guard !name.isEmpty, name != ".", name != "..", name.utf8.count <= Self.longestName else { return }
         namesByDirectory[PathKey(cut.map { String($0.before) } ?? ""), default: []].append(name)
     }
 }

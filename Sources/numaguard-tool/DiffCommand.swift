@@ -40,12 +40,14 @@ enum SnapshotFile {
         do {
             bytes = try HostRoot.readFile(atPath: path)
         } catch {
-            throw fail("cannot read the snapshot \(path): \(error.errno?.description ?? error.description)", ExitStatus(inputFile: error))
+            throw fail("cannot read the snapshot \(DiffText.shown(path)): \(DiffText.shown(error.errno?.description ?? error.description))",
+                       ExitStatus(inputFile: error))
         }
         do {
             return try SnapshotDocument.parse(bytes)
         } catch {
-            throw fail("\(path) is not a snapshot numaguard can read: \(error)", ExitStatus(error))
+            // The document's own words (its kind, a key) are in the error: shown escaped.
+            throw fail("\(DiffText.shown(path)) is not a snapshot numaguard can read: \(DiffText.shown(error.description))", ExitStatus(error))
         }
     }
 }

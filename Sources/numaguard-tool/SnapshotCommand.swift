@@ -28,7 +28,8 @@ struct SnapshotCommand: ParsableCommand {
         do {
             snapshot = try SnapshotReader.read(host.root, toolVersion: Numaguard.version, takenAt: SystemClock.now().iso)
         } catch {
-            throw Terminal.fail(error.description, ExitStatus(host: error))
+            // A host file's bytes can be in the error (what did not parse): shown escaped.
+            throw Terminal.fail(DiffText.shown(error.description), ExitStatus(host: error))
         }
         let json = try SnapshotDocument.render(snapshot)
         if let out {

@@ -133,10 +133,12 @@ final class CaptureTests: XCTestCase {
         XCTAssertEqual(copy, original)
         XCTAssertEqual(copy.kernel.numaBalancingDebug, ["scan_delay_ms": "1000", "scan_period_min_ms": "1000"])
 
-        // A capture of the copy has not read them either, and says so.
-        let (again, second, _) = try roundTrip(unpacked.path)
-        XCTAssertEqual(second.manifest.skipped, result.manifest.skipped)
-        XCTAssertEqual(try SnapshotReaderTests.snapshot(again.path).unreadable.map(\.id), original.unreadable.map(\.id))
+        // A capture of the copy has not read them either, and says so, at the first root.
+        let (again, second, listing) = try roundTrip(unpacked.path)
+        XCTAssertEqual(second.manifest.skipped.map(\.path), result.manifest.skipped.map(\.path))
+        XCTAssertEqual(second.manifest.skipped.map(\.source), [host.path, host.path])
+        XCTAssertEqual(try SnapshotReaderTests.snapshot(again.path).unreadable, original.unreadable)
+        XCTAssertEqual(listing.filter { $0 == Capture.manifestName }.count, 1, "the copy's manifest is replaced, not stored beside the new one")
     }
 
     /// The manifest is input like any other: one that does not decode makes the copy's
@@ -163,13 +165,17 @@ final class CaptureTests: XCTestCase {
             {"kind": "capture", "format_version": \(DocumentKind.capture.formatVersion), "source": "/h\\u001b[2J", "skipped": [
               {"path": "\(debug)/..", "error": "e"}, {"path": "\(debug)/.", "error": "e"}, {"path": "\(debug)/", "error": "e"},
               {"path": "\(debug)/scan_size_mb", "error": "Operation not permitted"},
+              {"path": "proc/sys/kernel/numa_balancing\\u0000junk", "error": "e"},
+              {"path": "\(debug)/\(String(repeating: "n", count: 256))", "error": "e"},
               {"path": "sys/kernel/mm/transparent_hugepage/enabled", "error": "Permission denied"}]}
             """
         try Data(hostile.utf8).write(to: manifest)
         let snapshot = try SnapshotReaderTests.snapshot(unpacked.path)
         XCTAssertEqual(snapshot.unreadable, [SnapshotUnreadable(id: "debugfs.numa_balancing.scan_size_mb", path: "/h\u{1B}[2J/\(debug)/scan_size_mb",
                                                                 error: "Operation not permitted")],
-                       "only the file's own name is listed; a gap for a file the copy holds is not consulted")
+                       "only the file's own name is listed (not `.`, `..`, an empty one, one over NAME_MAX, nor one cut at a NUL);"
+                       + " a gap for a file the copy holds is not consulted")
+        XCTAssertEqual(snapshot.kernel.sysctls, complete.kernel.sysctls, "a NUL in a gap invents no fact")
         XCTAssertEqual(snapshot.kernel.transparentHugepage["enabled"], complete.kernel.transparentHugepage["enabled"])
     }
 }
