@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardOutput
 
 /// Why attribution stopped: what is wrong and where, so an operator can open the file at the

@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardOutput
 
 /// `attribute gate`: the playbook's validation protocol. A candidate period (or host) is

@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardOutput
 
 /// Telemetry: one row per order or decision, with a time and a numeric value, as CSV (a

@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardOutput
 
 /// The four regimes of `watch`, in its order. Named here rather than imported from

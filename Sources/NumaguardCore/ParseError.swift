@@ -25,6 +25,10 @@ public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let place = column.map { " at column \($0)" } ?? ""
-        return "invalid \(what) \"\(input)\"\(place): \(reason)"
+        // The input is often a host file's bytes (a captured tree is anyone's), and a reason
+        // often quotes part of it: controls are escaped in both; backslashes and tabs kept,
+        // as a policy's author wrote them.
+        return "invalid \(what) \"\(UntrustedText.escaped(input, authored: true))\"\(place): "
+            + UntrustedText.escaped(reason, limit: 1024, authored: true)
     }
 }

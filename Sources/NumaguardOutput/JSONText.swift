@@ -1,3 +1,5 @@
+import NumaguardCore
+
 /// The JSON writer: values encoded by hand, without Foundation, so the launch path (`run`'s
 /// records and dry run) and watch's event lines need no encoder, and every hand-written
 /// document escapes strings the same way.

@@ -1,3 +1,5 @@
+import NumaguardCore
+
 /// The JUnit XML writer: `<testsuite>`s inside `<testsuites>` (one for an audit, one per host
 /// for a fleet), the layout CI systems
 /// (Jenkins' junit step, GitLab's `artifacts:reports:junit`) read. Attributes are those the

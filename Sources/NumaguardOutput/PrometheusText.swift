@@ -1,3 +1,5 @@
+import NumaguardCore
+
 /// Prometheus text exposition (format 0.0.4) built family by family: HELP and TYPE lines,
 /// then the samples, label values and HELP text escaped as the format requires. Shared by
 /// the audit's textfile (and the exposition of an audit that could not run) and `watch`'s

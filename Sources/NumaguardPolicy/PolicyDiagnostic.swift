@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardOutput
 
 /// One mistake in a policy file, located to the character so an operator can fix it

@@ -1,3 +1,4 @@
+import NumaguardCore
 import NumaguardOutput
 
 /// `numaguard diff` for people: which two snapshots, the counted changes by meaning, then

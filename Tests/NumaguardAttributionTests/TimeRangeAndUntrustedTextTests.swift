@@ -1,4 +1,5 @@
 @testable import NumaguardAttribution
+import NumaguardCore
 import NumaguardOutput
 import XCTest
 

@@ -23,6 +23,18 @@ final class IDListParserTests: XCTestCase {
         }
     }
 
+    /// A host file's bytes quoted in the error reach a terminal escaped (a captured tree's
+    /// `node/online` written `0-1ESC]0;ownedBEL`): every command prints this description.
+    func testTheErrorQuotesWhatItCouldNotParseEscaped() {
+        XCTAssertThrowsError(try IDListParser.parse("0-1\u{1B}]0;owned\u{07}")) { error in
+            let text = "\(error)"
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 }, text)
+            XCTAssertTrue(text.contains("\"0-1\\x1b]0;owned\\x07\""), text)
+        }
+        XCTAssertEqual(ParseError(what: "regex", input: #"a\d+\tb"#, reason: "r").description, #"invalid regex "a\d+\tb": r"#,
+                       "backslashes stay as written")
+    }
+
     func testRejectsAbsurdlyLargeIDs() {
         XCTAssertThrowsError(try IDListParser.parse("0-4000000000"))
         XCTAssertThrowsError(try IDListParser.parse("99999999999999999999999"))

@@ -1,9 +1,9 @@
 /// The one loop behind every format's escaping (JSON strings, Prometheus labels and HELP,
 /// XML): each format only says which scalars it rewrites and how. Linear in the text.
-enum Escaping {
+package enum Escaping {
     /// `text` with every scalar `replacement` returns a spelling for replaced by it, the
     /// others kept as they are.
-    static func replacing(_ text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
+    package static func replacing(_ text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -24,7 +24,8 @@ enum Escaping {
 /// embeddings, overrides and isolates (U+202A-202E, U+2066-2069, which reorder what a reader
 /// sees) `\u{hhhh}`, so nothing in the file steers the output or hides what it holds; and
 /// more than `limit` scalars is cut with `…`, so a 1 MiB field does not become a 1 MiB
-/// message. Linear in at most `limit` scalars, whatever the text's length.
+/// message. Linear in at most `limit` scalars, whatever the text's length. In NumaguardCore, so
+/// a parse error quoting what it could not parse escapes it too, in every command.
 public enum UntrustedText {
     public static let defaultLimit = 240
 
