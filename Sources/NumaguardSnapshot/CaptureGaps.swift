@@ -62,8 +62,6 @@ struct CaptureGaps {
         return gaps
     }
 
-    var isEmpty: Bool { all.isEmpty }
-
     /// The root `gap` was unreadable under.
     func source(of gap: Gap) -> String {
         gap.source ?? source
@@ -80,8 +78,8 @@ struct CaptureGaps {
         byPath[PathKey(relative)]
     }
 
-    /// The names of the gaps directly inside `relative` (a name with a slash, `.`, `..` or
-    /// nothing in it never comes out: a manifest is input like any other).
+    /// The names of the gaps directly inside `relative` (`.`, `..`, an empty name or one
+    /// longer than NAME_MAX never comes out: a manifest is input like any other).
     func names(in relative: String) -> [String] {
         namesByDirectory[PathKey(relative)] ?? []
     }
