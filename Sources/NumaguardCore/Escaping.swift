@@ -1,9 +1,10 @@
 /// The one loop behind every format's escaping (JSON strings, Prometheus labels and HELP,
 /// XML): each format only says which scalars it rewrites and how. Linear in the text.
-package enum Escaping {
+/// Public for the fuzzers, which compile the sources without a package name.
+public enum Escaping {
     /// `text` with every scalar `replacement` returns a spelling for replaced by it, the
     /// others kept as they are.
-    package static func replacing(_ text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
+    public static func replacing(_ text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
