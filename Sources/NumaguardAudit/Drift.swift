@@ -1,6 +1,5 @@
 import NumaguardCore
 import NumaguardHost
-import NumaguardOutput
 import NumaguardSnapshot
 
 /// `audit --baseline`: every placement-relevant change since a snapshot becomes a finding
@@ -13,12 +12,12 @@ public enum Drift {
     /// baseline is a file like any other input: its strings are shown escaped (`DiffText.shown`).
     public static func findings(_ diff: SnapshotDiff) -> [Finding] {
         var findings = diff.changes.map { change in
-            Finding(check: .drift(fact: factID(change.id)), severity: .warning, outcome: .fail, subject: change.group.title,
+            Finding(check: .drift(fact: DiffText.controlsShown(change.id)), severity: .warning, outcome: .fail, subject: change.group.title,
                     expected: change.old.map(DiffText.shown) ?? "absent", actual: change.new.map(DiffText.shown) ?? "absent",
                     remediation: remediation(change.group))
         }
         findings += diff.notCompared.map { item in
-            Finding(check: .drift(fact: factID(item.id)), severity: .warning, outcome: .incomplete, subject: "not compared",
+            Finding(check: .drift(fact: DiffText.controlsShown(item.id)), severity: .warning, outcome: .incomplete, subject: "not compared",
                     expected: "readable in both snapshots", actual: "unreadable in the \(item.side) snapshot: \(DiffText.shown(item.path)): \(DiffText.shown(item.error))",
                     remediation: "run numaguard as root (debugfs and other users' files need it)")
         }
@@ -27,12 +26,6 @@ public enum Drift {
                                   actual: "none"))
         }
         return findings
-    }
-
-    /// A fact id as a check id: controls escaped, backslashes kept, so a waiver written for
-    /// a systemd-escaped cgroup name (`\x2d`) still matches it.
-    static func factID(_ id: String) -> String {
-        UntrustedText.escaped(id, limit: 4096, authored: true)
     }
 
     static func remediation(_ group: DriftGroup) -> String {

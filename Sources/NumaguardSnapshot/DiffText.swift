@@ -59,4 +59,12 @@ public enum DiffText {
     public static func shown(_ text: String) -> String {
         UntrustedText.escaped(text, limit: 4096)
     }
+
+    /// Controls escaped, backslashes kept: for a message numaguard put together whose quoted
+    /// parts are escaped already (a `ParseError` escapes what it quotes; `shown` would turn its
+    /// `\x1b` into `\x5cx1b`), a path as the host spells it, or a fact id that a waiver must
+    /// still match as written (`\x2d` in a systemd-escaped cgroup name).
+    public static func controlsShown(_ text: String) -> String {
+        UntrustedText.escaped(text, limit: 4096, authored: true)
+    }
 }

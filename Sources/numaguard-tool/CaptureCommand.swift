@@ -43,8 +43,11 @@ struct CaptureCommand: ParsableCommand {
         let skipped = manifest.skipped
         Terminal.printError("numaguard: captured \(manifest.files) files, \(manifest.symlinks) symlinks into \(out)"
                             + (skipped.isEmpty ? "" : "; \(skipped.count) could not be read (listed in \(Capture.manifestName))"))
-        // Paths under /proc and /sys hold names others chose (a cgroup's, say): shown escaped.
-        for item in skipped.prefix(20) { Terminal.printError("numaguard: not captured: \(DiffText.shown(item.path)): \(DiffText.shown(item.error))") }
+        // Paths under /proc and /sys hold names others chose (a cgroup's, say): controls escaped
+        // (an error quoting a file escaped that part already).
+        for item in skipped.prefix(20) {
+            Terminal.printError("numaguard: not captured: \(DiffText.controlsShown(item.path)): \(DiffText.controlsShown(item.error))")
+        }
         if skipped.count > 20 { Terminal.printError("numaguard: ... and \(skipped.count - 20) more") }
         if !skipped.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
     }

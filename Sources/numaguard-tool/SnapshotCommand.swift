@@ -28,8 +28,8 @@ struct SnapshotCommand: ParsableCommand {
         do {
             snapshot = try SnapshotReader.read(host.root, toolVersion: Numaguard.version, takenAt: SystemClock.now().iso)
         } catch {
-            // A host file's bytes can be in the error (what did not parse): shown escaped.
-            throw Terminal.fail(DiffText.shown(error.description), ExitStatus(host: error))
+            // Its path is the host's and its parse error escaped what it quoted: controls only.
+            throw Terminal.fail(DiffText.controlsShown(error.description), ExitStatus(host: error))
         }
         let json = try SnapshotDocument.render(snapshot)
         if let out {
@@ -42,7 +42,10 @@ struct SnapshotCommand: ParsableCommand {
             FileHandleWriter.write(1, json)
         }
         for item in snapshot.unreadable {
-            Terminal.printError("numaguard: \(DiffText.shown(item.path)): \(DiffText.shown(item.error)): \(DiffText.shown(item.id)) is not in the snapshot")
+            // Read just now (or from a capture's manifest): controls escaped, the rest as the host
+            // spells it; an error quoting a file escaped that part already.
+            Terminal.printError("numaguard: \(DiffText.controlsShown(item.path)): \(DiffText.controlsShown(item.error)): "
+                                + "\(DiffText.controlsShown(item.id)) is not in the snapshot")
         }
         if !snapshot.unreadable.isEmpty { throw ExitCode(ExitStatus.incomplete.rawValue) }
     }

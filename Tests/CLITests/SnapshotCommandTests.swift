@@ -204,6 +204,19 @@ final class SnapshotCommandTests: XCTestCase {
                        + "debugfs.numa_balancing.scan_\\x1b]0;owned\\x07 is not in the snapshot\n")
     }
 
+    /// A host file that does not parse is quoted in the failure escaped once: the parse error
+    /// escapes what it quotes, and the command escapes only controls on top (no `\x5cx1b`).
+    func testAMalformedHostFileIsQuotedEscapedOnce() throws {
+        let copy = try Fixtures.copy("linux-6.1-2node")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try Data("0-1\u{1B}]0;owned\u{07}\n".utf8).write(to: copy.appendingPathComponent("sys/devices/system/node/online"))
+        let result = try Command.numaguard(["snapshot", "--host-root", copy.path])
+        XCTAssertEqual(result.status, 71, result.stderr)
+        XCTAssertTrue(result.stderr.contains("0-1\\x1b]0;owned\\x07"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("x5c"), result.stderr)
+        XCTAssertFalse(result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, result.stderr)
+    }
+
     /// This host's /proc and /sys, captured and unpacked, snapshot exactly as the host does.
     func testCaptureOfThisHost() throws {
         let archive = file("live.tar")
