@@ -73,7 +73,7 @@ final class CandidateProcess {
 
     var uid: Int? {
         if let cachedUID { return cachedUID }
-        let value = (try? reader.root.parse("proc/\(pid)/status") { ProcStatus.parse($0) })?.uids.first
+        let value = (try? reader.root.parse("proc/\(pid)/status") { ProcStatus.parse($0, keeping: ["Uid"]) })?.uids.first
         cachedUID = .some(value)
         return value
     }

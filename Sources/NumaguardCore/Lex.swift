@@ -31,6 +31,17 @@ public enum Lex {
         return value
     }
 
+    /// Whether `bytes[start..<end]` are the UTF-8 of `text`: a parser that keeps a few named
+    /// fields finds them without making a String of every name it reads.
+    public static func bytes(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, equal text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { wanted in
+            guard wanted.count == end - start else { return false }
+            for offset in 0..<wanted.count where wanted[offset] != bytes[start + offset] { return false }
+            return true
+        }
+    }
+
     /// Unsigned hexadecimal of up to 16 digits (the signal masks of /proc/PID/status); nil on
     /// empty, non-hex, or longer input. Byte-wise: the generic `UInt64(_:radix:)` costs more
     /// than the whole lookup on the launch path.

@@ -9,7 +9,7 @@ import Musl
 /// Consecutive lines almost always share a policy, and a process has few: the last
 /// `kept` spellings are kept as bytes in one fixed buffer, so a line spelling its policy as
 /// one of them takes that value after a byte compare, with no String, hash or retain. Every
-/// distinct spelling is also kept in a dictionary (at most `NumaMapsScanner.maximumPolicies`
+/// distinct spelling is also kept with its policy (at most `NumaMapsScanner.maximumPolicies`
 /// of them: a bound on what one file can make a scanner hold), so each is parsed once and a
 /// spelling always gives the same value, whose node set's storage a tally recognises
 /// (`MemoryPolicy.identity`) without comparing nodes.
@@ -28,7 +28,14 @@ struct NumaMapsPolicySpellings {
     /// The slot of the spelling last read, and the one a new spelling takes next.
     private var last = 0
     private var nextSlot = 0
-    private var parsed: [String: MemoryPolicy] = [:]
+    /// Every distinct spelling parsed, with its policy: searched while there are few (a
+    /// process has a handful), then through `parsedIndex`. A `[String: ...]` alone was a tenth
+    /// of a small inspect: the static front builds such a dictionary's type, and looks up
+    /// String's hashing, at its first use.
+    private var parsedSpellings: [String] = []
+    private var parsedPolicies: [MemoryPolicy] = []
+    private var parsedIndex: [String: Int] = [:]
+    private static let linearSpellings = 16
 
     /// The length of the last spelling when the bytes at `at` are that spelling as a whole
     /// token (a space or `end` follows it).
@@ -41,7 +48,7 @@ struct NumaMapsPolicySpellings {
     }
 
     /// Makes the policy spelled by the `end - start` bytes at `start` the last one: one of the
-    /// kept spellings, else the dictionary's value, else parsed (and kept). Errors are those of
+    /// kept spellings, else the one parsed before for it, else parsed (and kept). Errors are those of
     /// `MemoryPolicy.parse`, and too many distinct spellings.
     mutating func read(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
         let length = end - start
@@ -54,17 +61,26 @@ struct NumaMapsPolicySpellings {
         }
         let spelling = String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
         let policy: MemoryPolicy
-        if let known = parsed[spelling] {
-            policy = known
+        let known = parsedSpellings.count <= Self.linearSpellings ? parsedSpellings.firstIndex(of: spelling) : parsedIndex[spelling]
+        if let known {
+            policy = parsedPolicies[known]
         } else {
             // A process with more distinct policies than this is not a real workload (a captured
             // tree can be anything).
-            guard parsed.count < NumaMapsScanner.maximumPolicies else {
+            guard parsedSpellings.count < NumaMapsScanner.maximumPolicies else {
                 throw ParseError(what: "memory policy", input: spelling, column: 1,
                                  reason: "more than \(NumaMapsScanner.maximumPolicies) distinct memory policies in one numa_maps")
             }
             policy = try MemoryPolicy.parse(spelling)
-            parsed[spelling] = policy
+            parsedSpellings.append(spelling)
+            parsedPolicies.append(policy)
+            if parsedSpellings.count > Self.linearSpellings {
+                // The first time past the bound, every spelling so far; after, the new one.
+                let last = parsedSpellings.count - 1
+                for index in (parsedSpellings.count == Self.linearSpellings + 1 ? 0 : last)...last {
+                    parsedIndex[parsedSpellings[index]] = index
+                }
+            }
         }
         // `prefer` and `weighted` alone begin the two-word spellings `prefer (many)` and
         // `weighted interleave`: kept, they would be matched by `lastLength` on such a line.

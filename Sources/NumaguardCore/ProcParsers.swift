@@ -108,20 +108,51 @@ public enum TaskStatParser {
 
 /// /proc/PID/status as key/value pairs, with typed accessors for the placement fields.
 public struct ProcStatus: Equatable, Sendable {
-    public var fields: [String: String]
+    /// Each key once, with its last value. Two lists rather than a dictionary: a reader keeps
+    /// only the few keys it uses (`parse(keeping:)`), and a `[String: String]`'s type was built
+    /// at its first use by the static front, a tenth of a small inspect.
+    private var keys: [String] = []
+    private var values: [String] = []
 
-    public init(fields: [String: String]) { self.fields = fields }
+    private init() {}
+
+    public init(fields: [String: String]) {
+        for key in fields.keys.sorted() {
+            keys.append(key)
+            values.append(fields[key] ?? "")
+        }
+    }
+
+    /// Every field read, by key.
+    public var fields: [String: String] {
+        var fields: [String: String] = [:]
+        for index in keys.indices { fields[keys[index]] = values[index] }
+        return fields
+    }
+
+    /// The value of `key`, nil when the status had no such line (or it was not kept).
+    public func value(_ key: String) -> String? {
+        keys.firstIndex(of: key).map { values[$0] }
+    }
+
+    public static func == (lhs: ProcStatus, rhs: ProcStatus) -> Bool { lhs.fields == rhs.fields }
 
     /// Every `Key:\tvalue` line; lines without a colon are skipped, a key seen twice keeps its
     /// last value. Byte-wise over the text (watch reads the status of every thread of a
     /// protected process each interval): the key ends at the first colon byte, the value is
     /// what follows with ASCII blanks trimmed.
-    public static func parse(_ text: String) -> ProcStatus {
+    /// `keeping`: store only these keys (a process read for inspect or audit needs four of
+    /// status's ~55 lines; a String pair for each of the others was a tenth of a small
+    /// inspect). Either way the work is linear in the text: kept keys are searched among at
+    /// most `wanted.count`, every key by a dictionary of indices.
+    public static func parse(_ text: String, keeping wanted: [String]? = nil) -> ProcStatus {
         var text = text
-        let fields = text.withUTF8 { bytes -> [String: String] in
-            var fields: [String: String] = [:]
-            guard let base = bytes.baseAddress else { return fields }
+        var status = ProcStatus()
+        var index: [String: Int] = [:]
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
             func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0B || byte == 0x0C }
+            func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self) }
             var lineStart = 0
             while lineStart < bytes.count {
                 let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart)
@@ -132,15 +163,31 @@ public struct ProcStatus: Equatable, Sendable {
                 var valueStart = colon + 1, valueEnd = lineEnd
                 while valueStart < valueEnd && blank(bytes[valueStart]) { valueStart += 1 }
                 while valueEnd > valueStart && blank(bytes[valueEnd - 1]) { valueEnd -= 1 }
-                fields[String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<colon]), as: UTF8.self)] =
-                    String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+                if let wanted {
+                    guard let key = wanted.first(where: { Lex.bytes(bytes, lineStart, colon, equal: $0) }) else { continue }
+                    status.set(key, text(valueStart, valueEnd), at: status.keys.firstIndex(of: key))
+                } else {
+                    let key = text(lineStart, colon)
+                    let at = index[key]
+                    if at == nil { index[key] = status.keys.count }
+                    status.set(key, text(valueStart, valueEnd), at: at)
+                }
             }
-            return fields
         }
-        return ProcStatus(fields: fields)
+        return status
     }
 
-    public var name: String? { fields["Name"] }
+    /// `value` for `key`, at `index` when the key is there already.
+    private mutating func set(_ key: String, _ value: String, at index: Int?) {
+        if let index {
+            values[index] = value
+        } else {
+            keys.append(key)
+            values.append(value)
+        }
+    }
+
+    public var name: String? { value("Name") }
 
     /// One field's value without building the table: the launcher needs two fields of its
     /// own status and no dictionary on its path.
@@ -177,7 +224,7 @@ public struct ProcStatus: Equatable, Sendable {
     }
 
     public func idSet(_ key: String) throws(ParseError) -> IDSet? {
-        guard let value = fields[key] else { return nil }
+        guard let value = value(key) else { return nil }
         return try IDListParser.parse(value, what: key)
     }
 
@@ -185,12 +232,12 @@ public struct ProcStatus: Equatable, Sendable {
     public var memsAllowed: IDSet? { get throws(ParseError) { try idSet("Mems_allowed_list") } }
 
     /// Real, effective, saved and filesystem uid.
-    public var uids: [Int] { (fields["Uid"] ?? "").split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { Lex.decimal($0) } }
+    public var uids: [Int] { (value("Uid") ?? "").split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { Lex.decimal($0) } }
 
     /// A `kB` field in bytes (VmRSS, RssAnon, ...); nil when absent or not a number. A count
     /// whose bytes pass 2^63 cannot be real and is refused, naming the field.
     public func kilobytes(_ key: String) throws(ParseError) -> Int? {
-        guard let value = fields[key], let number = Lex.decimal(value.split(separator: " ").first ?? "") else { return nil }
+        guard let value = value(key), let number = Lex.decimal(value.split(separator: " ").first ?? "") else { return nil }
         guard let bytes = KernelArithmetic.bytes(kibibytes: number) else {
             throw ParseError(what: "status field \(key)", input: value, reason: "\(number) kB overflows")
         }
@@ -210,6 +257,32 @@ public enum MeminfoParser {
     /// `A: 5 extra` always was).
     public static func parse(_ text: String) throws(ParseError) -> [String: Int] {
         var values: [String: Int] = [:]
+        try lines(text) { bytes, key, value in
+            values[String(decoding: UnsafeBufferPointer(rebasing: bytes[key]), as: UTF8.self)] = value
+        }
+        return values
+    }
+
+    /// MemTotal and MemFree, each nil when absent, every line checked as `parse` checks it:
+    /// what the topology takes of a node's ~30 lines. No String per line and no dictionary (a
+    /// `[String: Int]`'s type is built at its first use in the static front, a tenth of a small
+    /// inspect).
+    public static func totals(_ text: String) throws(ParseError) -> (total: Int?, free: Int?) {
+        var totals: (total: Int?, free: Int?) = (nil, nil)
+        try lines(text) { bytes, key, value in
+            if NumaMapsTokens.equals(bytes, key.lowerBound, key.upperBound, "MemTotal") {
+                totals.total = value
+            } else if NumaMapsTokens.equals(bytes, key.lowerBound, key.upperBound, "MemFree") {
+                totals.free = value
+            }
+        }
+        return totals
+    }
+
+    /// Each line's key (where it is in the bytes) and value, in order; blank lines skipped.
+    private static func lines(
+        _ text: String, _ take: (UnsafeBufferPointer<UInt8>, Range<Int>, Int) -> Void
+    ) throws(ParseError) {
         var copy = text
         try copy.withUTF8 { bytes in
             Result { () throws(ParseError) in
@@ -217,21 +290,19 @@ public enum MeminfoParser {
                 while start <= bytes.count {
                     var end = start
                     while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-                    try parseLine(bytes, start, end, into: &values)
+                    if let (key, value) = try parseLine(bytes, start, end) { take(bytes, key, value) }
                     start = end + 1
                 }
             }
         }.get()
-        return values
     }
 
-    private static func parseLine(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into values: inout [String: Int]
-    ) throws(ParseError) {
+    private static func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> (Range<Int>, Int)? {
         func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self) }
         func blank(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
-        guard (start..<end).contains(where: { !blank(bytes[$0]) }) else { return }
-        let line = text(start, end)
+        guard (start..<end).contains(where: { !blank(bytes[$0]) }) else { return nil }
+        // The line as text only for a message: most lines are read without one.
+        func failure(_ what: String, _ reason: String) -> ParseError { ParseError(what: what, input: text(start, end), reason: reason) }
         // The next word (a run of bytes other than space) from `at`: its start and end.
         func word(from at: Int, to limit: Int) -> (Int, Int)? {
             var first = at
@@ -242,29 +313,27 @@ public enum MeminfoParser {
             return (first, last)
         }
         var body = start
-        if end - start >= 5 && text(start, start + 5) == "Node " {
+        if NumaMapsTokens.hasPrefix(bytes, start, end, "Node ") {
             // "Node N key: value": the rest from just after the space that ends N (as
             // split(separator:maxSplits: 2) cuts it), which must not be empty.
             guard let node = word(from: start, to: end), let id = word(from: node.1, to: end), id.1 + 1 < end else {
-                throw ParseError(what: "node meminfo line", input: line, reason: "expected \"Node N key: value\"")
+                throw failure("node meminfo line", "expected \"Node N key: value\"")
             }
             body = id.1 + 1
         }
         guard let colon = (body..<end).first(where: { bytes[$0] == 0x3A }) else {
-            throw ParseError(what: "meminfo line", input: line, reason: "no ':'")
+            throw failure("meminfo line", "no ':'")
         }
-        let key = text(body, colon)
         guard let number = word(from: colon + 1, to: end), let value = Lex.decimal(bytes, number.0, number.1) else {
-            throw ParseError(what: "meminfo line", input: line, reason: "value is not a number")
+            throw failure("meminfo line", "value is not a number")
         }
         if let unit = word(from: number.1, to: end), unit.1 - unit.0 == 2, bytes[unit.0] == 0x6B, bytes[unit.0 + 1] == 0x42 {
             guard let converted = KernelArithmetic.bytes(kibibytes: value) else {
-                throw ParseError(what: "meminfo line", input: line, reason: "\(key): \(value) kB overflows")
+                throw failure("meminfo line", "\(text(body, colon)): \(value) kB overflows")
             }
-            values[key] = converted
-        } else {
-            values[key] = value
+            return (body..<colon, converted)
         }
+        return (body..<colon, value)
     }
 }
 
@@ -333,18 +402,41 @@ public struct CgroupEntry: Equatable, Sendable, Codable {
         self.path = path
     }
 
+    /// Byte-wise: the lines, the two `:` and each `,` are those bytes, whatever follows them
+    /// (the kernel writes them as ASCII; String's Characters would join a combining mark to a
+    /// separator). Splitting Substrings instead was a tenth of a small inspect's start-up.
     public static func parse(_ text: String) throws(ParseError) -> [CgroupEntry] {
-        try Lex.lines(text).filter { !$0.isEmpty }.map { line throws(ParseError) in
-            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, let id = Lex.decimal(parts[0]) else {
-                throw ParseError(what: "cgroup line", input: line, reason: "expected \"id:controllers:path\"")
+        var copy = text
+        return try copy.withUTF8 { bytes in
+            Result { () throws(ParseError) in
+                var entries: [CgroupEntry] = []
+                var start = 0
+                while start < bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                    if end > start { entries.append(try entry(bytes, start, end)) }
+                    start = end + 1
+                }
+                return entries
             }
-            return CgroupEntry(
-                hierarchy: id,
-                controllers: parts[1].split(separator: ",").map(String.init),
-                path: String(parts[2])
-            )
+        }.get()
+    }
+
+    /// The line in `start..<end` (not empty): `id:controllers:path`, controllers split at
+    /// commas with empty names dropped, the path everything after the second colon.
+    private static func entry(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> CgroupEntry {
+        func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self) }
+        func colon(from: Int) -> Int? { (from..<end).first { bytes[$0] == 0x3A } }
+        guard let first = colon(from: start), let second = colon(from: first + 1), let id = Lex.decimal(bytes, start, first) else {
+            throw ParseError(what: "cgroup line", input: text(start, end), reason: "expected \"id:controllers:path\"")
         }
+        var controllers: [String] = []
+        var name = first + 1
+        for at in (first + 1)...second where at == second || bytes[at] == 0x2C {
+            if at > name { controllers.append(text(name, at)) }
+            name = at + 1
+        }
+        return CgroupEntry(hierarchy: id, controllers: controllers, path: text(second + 1, end))
     }
 }
 

@@ -149,7 +149,7 @@ public enum Migration {
     /// memory, so a (renamed) thread must not stand in for the process --protect or the
     /// policy judge. nil when status cannot be read: the process read that follows says why.
     static func threadGroup(of pid: Int, root: HostRoot) -> Int? {
-        guard let status = try? root.parse("proc/\(pid)/status", { ProcStatus.parse($0) }) else { return nil }
-        return status.fields["Tgid"].flatMap { Lex.decimal($0) }
+        guard let status = try? root.parse("proc/\(pid)/status", { ProcStatus.parse($0, keeping: ["Tgid"]) }) else { return nil }
+        return status.value("Tgid").flatMap { Lex.decimal($0) }
     }
 }

@@ -105,7 +105,7 @@ public enum IsolationReader {
         let base = "proc/\(pid)"
         let uid: Int?
         do {
-            uid = try root.parse("\(base)/status") { ProcStatus.parse($0) }.uids.first
+            uid = try root.parse("\(base)/status") { ProcStatus.parse($0, keeping: ["Uid"]) }.uids.first
         } catch {
             if !error.isMissing { state.irqbalanceProblems.append("irqbalance PID \(pid): \(error)") }
             return

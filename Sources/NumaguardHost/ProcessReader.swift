@@ -45,6 +45,10 @@ public struct ProcessReader: Sendable {
     public let root: HostRoot
     public init(root: HostRoot) { self.root = root }
 
+    /// The status lines `read` uses (each still checked by `ProcStatus`'s rules as it is
+    /// found; the others are skipped, not stored).
+    static let statusFields = ["Cpus_allowed_list", "Mems_allowed_list", "VmRSS", "Uid"]
+
     /// PIDs present under proc/, ascending.
     public func pids() throws(HostError) -> [Int] {
         try root.list("proc").compactMap { Lex.decimal($0) }.sorted()
@@ -78,7 +82,9 @@ public struct ProcessReader: Sendable {
             }
         }
 
-        let status = try guarded("status") { () throws(HostError) in try root.parse("\(base)/status") { ProcStatus.parse($0) } }
+        let status = try guarded("status") { () throws(HostError) in
+            try root.parse("\(base)/status") { ProcStatus.parse($0, keeping: Self.statusFields) }
+        }
         let (cpus, mems, resident): (IDSet?, IDSet?, Int?)
         do {
             cpus = try status.cpusAllowed
@@ -203,7 +209,7 @@ public struct ProcessReader: Sendable {
     func readThread(tid: Int, _ taskBase: String) throws(HostError) -> ThreadPlacement {
         let stat = try root.parse("\(taskBase)/stat", TaskStatParser.parse)
         let allowed = try root.parseIfPresent("\(taskBase)/status") { text throws(ParseError) in
-            try ProcStatus.parse(text).cpusAllowed
+            try ProcStatus.parse(text, keeping: ["Cpus_allowed_list"]).cpusAllowed
         }
         return ThreadPlacement(tid: tid, comm: stat.comm, lastCPU: stat.processor, cpusAllowed: allowed ?? nil)
     }
@@ -222,7 +228,7 @@ public struct ProcessReader: Sendable {
     /// numa_maps is guarded by PTRACE_MODE_READ: the reader must own the target (and the
     /// target be dumpable) or hold CAP_SYS_PTRACE. Say which, and whether we hold it.
     public func permissionRemedy(pid: Int) -> String {
-        let owner = (try? root.parse("proc/\(pid)/status") { ProcStatus.parse($0) })?.uids.first
+        let owner = (try? root.parse("proc/\(pid)/status") { ProcStatus.parse($0, keeping: ["Uid"]) })?.uids.first
         let ownerText = owner.map { $0 == 0 ? "root" : "uid \($0) or root" } ?? "its owner or root"
         let held = root.isLive && Capabilities.current().holds(.sysPtrace)
         // Root with the capability refused all the same: not numaguard's privilege to fix.

@@ -84,11 +84,13 @@ public enum ThreadPlacementReader {
     static func thread(_ root: HostRoot, pid: Int, tid: Int) throws(HostError) -> TaskPlacement {
         let base = "proc/\(pid)/task/\(tid)"
         let stat = try root.parse("\(base)/stat", TaskStatParser.parse)
-        let status = try root.parse("\(base)/status") { ProcStatus.parse($0) }
+        let status = try root.parse("\(base)/status") {
+            ProcStatus.parse($0, keeping: ["Cpus_allowed_list", "Uid", "nonvoluntary_ctxt_switches"])
+        }
         let allowed: IDSet?
         do { allowed = try status.cpusAllowed } catch { throw .malformed(path: root.absolute("\(base)/status"), error) }
         return TaskPlacement(pid: pid, tid: tid, comm: stat.comm, processComm: stat.comm, uid: status.uids.first,
                              kernel: stat.isKernelThread, allowed: allowed, lastCPU: stat.processor, startTime: stat.startTime,
-                             nonvoluntary: status.fields["nonvoluntary_ctxt_switches"].flatMap { Lex.decimal($0) })
+                             nonvoluntary: status.value("nonvoluntary_ctxt_switches").flatMap { Lex.decimal($0) })
     }
 }

@@ -43,11 +43,11 @@ public enum TopologyReader {
     static func readNode(_ root: HostRoot, _ id: Int) throws(HostError) -> NodeInfo {
         let base = "\(nodeDirectory)/node\(id)"
         let cpus = try root.parse("\(base)/cpulist") { text throws(ParseError) in try IDListParser.parse(text) }
-        let meminfo = try root.parse("\(base)/meminfo", MeminfoParser.parse)
+        let memory = try root.parse("\(base)/meminfo", MeminfoParser.totals)
         let distances = try root.parse("\(base)/distance", DistanceParser.parse)
         let hugePages = try readHugePages(root, "\(base)/hugepages")
         return NodeInfo(
-            id: id, cpus: cpus, memTotal: meminfo["MemTotal"] ?? 0, memFree: meminfo["MemFree"] ?? 0,
+            id: id, cpus: cpus, memTotal: memory.total ?? 0, memFree: memory.free ?? 0,
             distances: distances, hugePages: hugePages
         )
     }
@@ -72,10 +72,10 @@ public enum TopologyReader {
     static func singleNode(
         _ root: HostRoot, possibleCPUs: IDSet, onlineCPUs: IDSet, isolated: IDSet, nohzFull: IDSet
     ) throws(HostError) -> Topology {
-        let meminfo = try root.parse("proc/meminfo", MeminfoParser.parse)
+        let memory = try root.parse("proc/meminfo", MeminfoParser.totals)
         let hugePages = try readHugePages(root, "sys/kernel/mm/hugepages")
         let node = NodeInfo(
-            id: 0, cpus: onlineCPUs, memTotal: meminfo["MemTotal"] ?? 0, memFree: meminfo["MemFree"] ?? 0,
+            id: 0, cpus: onlineCPUs, memTotal: memory.total ?? 0, memFree: memory.free ?? 0,
             distances: [10], hugePages: hugePages
         )
         let zero = IDSet([0])

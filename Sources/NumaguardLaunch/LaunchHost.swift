@@ -196,8 +196,8 @@ public enum LaunchHostReader {
         if memory {
             for index in host.nodes.indices where host.nodesWithMemory.contains(host.nodes[index].id) {
                 let file = root.exists(nodeDirectory) ? "\(nodeDirectory)/node\(host.nodes[index].id)/meminfo" : "proc/meminfo"
-                let meminfo = try root.parse(file, MeminfoParser.parse)
-                host.nodes[index].memory = NodeMemory(total: meminfo["MemTotal"] ?? 0, free: meminfo["MemFree"] ?? 0)
+                let memory = try root.parse(file, MeminfoParser.totals)
+                host.nodes[index].memory = NodeMemory(total: memory.total ?? 0, free: memory.free ?? 0)
             }
         }
         return host

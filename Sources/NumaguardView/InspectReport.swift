@@ -143,7 +143,7 @@ public struct InspectReport: Equatable, Sendable, Encodable {
         let others = anonymous.columns.filter { $0 != top && anonymous[$0] > 0 }
         var text = "\(Size.percent(anonymous[top], of: total))% of anonymous memory (\(Bytes.text(total, tenths: .always))) on node \(top)"
         if !others.isEmpty {
-            text += "; " + others.map { "\(Size.percent(anonymous[$0], of: total))% on node \($0)" }.joined(separator: ", ")
+            text += "; " + others.map { "\(Size.percent(anonymous[$0], of: total))% on node \($0)" }.joinedText(separator: ", ")
         }
         return text
     }

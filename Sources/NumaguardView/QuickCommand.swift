@@ -126,7 +126,7 @@ extension QuickCommand {
             }
             switch format {
             case .text:
-                FileHandleWriter.write(1, outcome.reports.map(InspectText.render).joined(separator: "\n"))
+                FileHandleWriter.write(1, outcome.reports.map(InspectText.render).joinedText(separator: "\n"))
             case .json:
                 do {
                     FileHandleWriter.write(1, try JSONDocument.render(

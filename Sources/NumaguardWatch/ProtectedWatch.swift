@@ -247,7 +247,7 @@ public final class ProtectedWatch {
         var notes: [ProtectedNote] = []
         let base = "proc/\(pid)"
         do {
-            let status = try root.parse("\(base)/status") { ProcStatus.parse($0) }
+            let status = try root.parse("\(base)/status") { ProcStatus.parse($0, keeping: ["Cpus_allowed_list", "Mems_allowed_list"]) }
             // A status that cannot be parsed is unreadable, not "unchanged".
             let cpus: IDSet, mems: IDSet
             do throws(ParseError) {

@@ -43,6 +43,62 @@ final class ByteParsersTests: XCTestCase {
         }
     }
 
+    /// A reader keeping a few keys gets exactly those of the whole table, the last of a
+    /// repeated key included, from every recorded status and from hostile ones.
+    func testStatusKeepsOnlyTheKeysAsked() throws {
+        let kept = ["Cpus_allowed_list", "Mems_allowed_list", "VmRSS", "Uid", "Absent"]
+        var texts = RecordedFiles.named(["status"]).map(\.text)
+        XCTAssertGreaterThan(texts.count, 50)
+        texts += ["Uid:\t1\nUid:\t2\nVmRSS:  5 kB\nUid\t3\n", "", "Uid:", ":\n:\n", "Ui:\t1\nUidd:\t2\n",
+                  "Uid:\t\u{0301}7\n", String(repeating: "Uid:\t1\n", count: 20_000)]
+        for text in texts {
+            let whole = ProcStatus.parse(text)
+            let some = ProcStatus.parse(text, keeping: kept)
+            XCTAssertEqual(some.fields, whole.fields.filter { kept.contains($0.key) }, text.prefix(200).debugDescription)
+            for key in kept { XCTAssertEqual(some.value(key), whole.fields[key], key) }
+        }
+        let repeated = ProcStatus.parse("Uid:\t1\nVmRSS:\t4 kB\nUid:\t2\n", keeping: ["Uid", "VmRSS"])
+        XCTAssertEqual(repeated.value("Uid"), "2", "the last of a repeated key wins")
+        XCTAssertEqual(repeated.uids, [2])
+        XCTAssertEqual(try repeated.kilobytes("VmRSS"), 4096)
+        XCTAssertNil(repeated.value("Name"), "a key not kept is not there")
+        XCTAssertEqual(ProcStatus(fields: ["A": "1", "B": "2"]), ProcStatus.parse("B:2\nA:1\n"), "equal by their fields")
+    }
+
+    /// /proc/PID/cgroup as it was read over Substrings (lines, then two colons, then commas):
+    /// the byte-wise reader must give the same entries, or refuse the same lines.
+    private func referenceCgroups(_ text: String) -> [CgroupEntry]? {
+        var entries: [CgroupEntry] = []
+        for line in Lex.lines(text) where !line.isEmpty {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let id = Lex.decimal(parts[0]) else { return nil }
+            entries.append(CgroupEntry(hierarchy: id, controllers: parts[1].split(separator: ",").map(String.init), path: String(parts[2])))
+        }
+        return entries
+    }
+
+    func testCgroupLinesParseAsBefore() throws {
+        let files = RecordedFiles.named(["cgroup"]).map(\.text)
+        XCTAssertGreaterThan(files.count, 50, "the fixtures hold the cgroup file of every captured process")
+        var texts: [String] = []
+        for text in files + ["12:cpu,cpuacct:/a\n11:blkio:/\n0::/x:y\n"] {
+            texts += [text, text.replacingOccurrences(of: ",", with: ",,"), text.replacingOccurrences(of: ":/", with: ":"),
+                      text.replacingOccurrences(of: "\n", with: "\n\n"), text + "x", text.replacingOccurrences(of: "0::", with: "0:"),
+                      text.replacingOccurrences(of: "1", with: "\u{00e9}"), String(text.dropLast())]
+        }
+        texts += ["", "\n", "0::\n", "::/\n", "a::/\n", "0:,,:/\n", "0:a,:/ \n", " 0::/\n", "99999999999999999999::/\n", "0::/a\r\n"]
+        for text in texts {
+            let reference = referenceCgroups(text)
+            let parsed = try? CgroupEntry.parse(text)
+            XCTAssertEqual(parsed, reference, text.prefix(300).debugDescription)
+        }
+        XCTAssertEqual(try CgroupEntry.parse("3:cpu,,cpuacct:/a:b\n"), [CgroupEntry(hierarchy: 3, controllers: ["cpu", "cpuacct"], path: "/a:b")])
+        // Where bytes and Characters part ways: a colon followed by a combining mark is a
+        // colon to the kernel and to the byte-wise reader.
+        XCTAssertEqual(try CgroupEntry.parse("0::\u{0301}/a\n"), [CgroupEntry(hierarchy: 0, controllers: [], path: "\u{0301}/a")])
+        XCTAssertNil(referenceCgroups("0::\u{0301}/a\n"))
+    }
+
     func testRecordedCounterFilesParseAsBefore() throws {
         let files = RecordedFiles.named(["vmstat", "numastat"])
         XCTAssertGreaterThan(files.count, 20, "every fixture records /proc/vmstat and each node's vmstat and numastat")

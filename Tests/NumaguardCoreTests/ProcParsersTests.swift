@@ -99,6 +99,14 @@ final class ProcParsersTests: XCTestCase {
                 case (.failure, .failure): break
                 default: XCTFail("\(file.path): \(fast) against \(definition) for \(variant.prefix(200))")
                 }
+                // The topology's two figures: the whole table's, refused where it is.
+                switch (Result { try MeminfoParser.totals(variant) }, fast) {
+                case let (.success(totals), .success(all)):
+                    XCTAssertEqual(totals.total, all["MemTotal"], file.path)
+                    XCTAssertEqual(totals.free, all["MemFree"], file.path)
+                case let (.failure(a), .failure(b)): XCTAssertEqual("\(a)", "\(b)", file.path)
+                case let (totals, all): XCTFail("\(file.path): totals \(totals) against \(all) for \(variant.prefix(200))")
+                }
                 compared += 1
             }
         }
