@@ -70,7 +70,10 @@ public struct PolicyUnreadable: Sendable, Equatable, CustomStringConvertible {
 /// Collects diagnostics against one source text.
 final class DiagnosticSink {
     let file: String
-    private let lines: [Substring]
+    private let text: String
+    /// The source's lines, split when a diagnostic first needs one: a policy that loads
+    /// cleanly never does, and splitting it up front was a sixth of `policy check`.
+    private lazy var lines: [Substring] = text.split(separator: "\n", omittingEmptySubsequences: false)
     private(set) var diagnostics: [PolicyDiagnostic] = []
     /// Diagnostics beyond `PolicyLimits.maximumDiagnostics`, counted but not kept.
     private(set) var dropped = 0
@@ -80,7 +83,7 @@ final class DiagnosticSink {
 
     init(file: String, text: String) {
         self.file = file
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        self.text = text
     }
 
     /// Whether another diagnostic would still be kept (callers skip costly suggestions when not).
