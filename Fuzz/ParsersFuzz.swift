@@ -349,12 +349,24 @@ func fuzzOthers(_ text: String) {
     _ = status.name
     _ = status.uids
     do { _ = try status.cpusAllowed; _ = try status.memsAllowed } catch { checkError(error, text) }
+    // A reader keeping a few keys gets exactly those of the whole table.
+    let keys = ["Cpus_allowed_list", "Mems_allowed_list", "VmRSS", "Uid", "Name"]
+    if ProcStatus.parse(text, keeping: keys).fields != status.fields.filter({ keys.contains($0.key) }) {
+        violation("status keeping \(keys) differs from the whole table", text)
+    }
     do {
         // Node totals are summed across nodes: many large real values saturate, never trap.
         let values = try MeminfoParser.parse(text)
         _ = Array(values.values).saturatingSum
         _ = (Array(values.values) + Array(values.values)).saturatingSum
-    } catch { checkError(error, text) }
+        // The topology's two figures are the table's, and refused where it is refused.
+        guard let totals = try? MeminfoParser.totals(text), totals.total == values["MemTotal"], totals.free == values["MemFree"] else {
+            violation("meminfo totals differ from the table", text)
+        }
+    } catch {
+        checkError(error, text)
+        if (try? MeminfoParser.totals(text)) != nil { violation("meminfo totals read what the table refuses", text) }
+    }
     do { _ = try status.kilobytes("VmRSS") } catch { checkError(error, text) }
     do { _ = try CounterFileParser.parse(text) } catch { checkError(error, text) }
     do { _ = try CgroupEntry.parse(text) } catch { checkError(error, text) }
