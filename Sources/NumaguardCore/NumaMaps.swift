@@ -119,6 +119,13 @@ public struct NumaMapsScanner {
     private var summary = NumaMapsLineSummary()
     /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
     private var misses = 0
+    /// Digits of the address of a line just taken as the last line again by its shape (0:
+    /// none): `takeRun` looks at the lines after it.
+    private var runDigits = 0
+    /// Whether `hand` gave the visitor the last remembered line again by its shape alone.
+    private var tookByShape = false
+    /// The number of the line last taken so (0: none yet).
+    private var againLine = 0
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -177,6 +184,35 @@ public struct NumaMapsScanner {
             }
             try take(chunk, start, end, to: &visitor)
             start = end + 1
+            if runDigits > 0 { start = takeRun(chunk, start, into: &visitor) }
+        }
+    }
+
+    /// Lines from `start` that are the last line again at an address of `runDigits` digits,
+    /// each handed to the visitor by its shape, while the visitor takes them so; where the
+    /// first other line starts. A run of alike lines (most of the bench's 32k-mapping victim,
+    /// an allocator's arenas) costs here a compare and the address's check a line: its end
+    /// is where the last line's bytes end, if a newline is there (digits and a line's bytes
+    /// hold none, so it is the first one), found without searching for it. A loop apart from
+    /// `take`'s, entered only after a line repeated the last one: put in the main loop, the
+    /// check slowed every other line (and `take` was no longer inlined).
+    @inline(never)
+    private mutating func takeRun<Visitor: NumaMapsVisitor>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
+    ) -> Int {
+        var start = start
+        let digits = runDigits, count = lines.lastTailCount, shape = lines.shape(ofSlot: -1)
+        runDigits = 0
+        guard count > 0, let base = bytes.baseAddress else { return start }
+        while true {
+            let space = start + digits, end = space + 1 + count
+            guard end < bytes.count, bytes[end] == 0x0A, bytes[space] == 0x20, lines.isLastTail(base + space + 1, count),
+                  HexAddress.value(bytes, start, digits: digits, lineEnd: end, converting: false) != nil,
+                  visitor.visitAgain(shape: shape) else { return start }
+            againLine = lineNumber
+            mappingsVisited += 1
+            lineNumber += 1
+            start = end + 1
         }
     }
 
@@ -210,7 +246,15 @@ public struct NumaMapsScanner {
         _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, to visitor: inout Visitor
     ) throws(ParseError) {
         defer { lineNumber += 1 }
-        if let address = repeatsLast(bytes, start, end), hand(.again(slot: -1, address: address), to: &visitor) { return }
+        if let address = repeatsLast(bytes, start, end), hand(.again(slot: -1, address: address), to: &visitor) {
+            // The second such line in a row starts a run (`takeRun`): a line repeating the last
+            // one between others (a cycle of shapes) would only pay for a run's first check.
+            if tookByShape {
+                if againLine == lineNumber - 1 { runDigits = end - lines.lastTailCount - 1 - start }
+                againLine = lineNumber
+            }
+            return
+        }
         // A summary serves only when no later repeat will want this line's mapping.
         let summarizing = Visitor.takesSummaries && !lines.keepsMappings
         if try hand(parseNumberedLine(bytes, start, end, recalling: true, summarizing: summarizing), to: &visitor) { return }
@@ -261,7 +305,8 @@ public struct NumaMapsScanner {
             mappingsVisited += 1
             visitor.visit(summary, policy: spellings.lastPolicy, shape: shape)
         case let .again(slot, address):
-            if visitor.visitAgain(shape: lines.shape(ofSlot: slot)) {
+            tookByShape = visitor.visitAgain(shape: lines.shape(ofSlot: slot))
+            if tookByShape {
                 mappingsVisited += 1
                 return true
             }

@@ -385,6 +385,42 @@ final class NumaMapsRepeatTests: XCTestCase {
         }
     }
 
+    /// From the second line in a row that repeats the last one, a tally's scanner takes the
+    /// lines after it in a run (`takeRun`: each line's end found by comparing it, its address
+    /// checked), until a line differs: in a byte, in its address's digit count, by a bad
+    /// digit, or by running past the chunk. Whatever the chunks, the tally is that of every
+    /// line added alone, every line is counted once, and an error names its own line.
+    func testRunsOfTheLastLineAreTheLinesAlone() throws {
+        let line = " default anon=1 dirty=1 N0=1 kernelpagesize_kB=4"
+        let runs = ["7f0000001000", "7f0000002000", "7f0000003000", "7f0000004000", "7f0000005000",
+                    "ffff000", "fffe000", "fffd000", "fffc000"].map { $0 + line }
+            + ["7f0000006000 default anon=1 dirty=1 N0=1 kernelpagesize_kB=44", "7f0000007000" + line,
+               "7f0000008000" + line, "7f0000009000" + line, "7f000000a000 default anon=2 dirty=2 N1=2 kernelpagesize_kB=4",
+               "7f000000b000" + line, "7f000000c000" + line, "7f000000d000" + line]
+        for ending in ["\n", ""] {
+            let text = runs.joined(separator: "\n") + ending
+            var every = MemoryTally()
+            for mapping in try parsedAlone(text) { every.add(mapping) }
+            XCTAssertEqual(every.mappings, runs.count)
+            for chunk in [1, 7, 13, 61, 62, 63, 64, 200, 4096] {
+                let (tally, visited) = try tallyInChunks(text, chunk: chunk)
+                XCTAssertEqual(tally, every, "chunk \(chunk), ending \(ending.debugDescription)")
+                XCTAssertEqual(visited, runs.count, "chunk \(chunk)")
+            }
+        }
+        // A bad digit, an upper-case one, a missing space: refused at that line, mid-run.
+        for (index, bad) in [(3, "7f00000g4000" + line), (4, "7F0000005000" + line), (6, "fffe000" + line.dropFirst()),
+                             (5, "7f0000005000 " + line)] {
+            var broken = runs
+            broken[index] = bad
+            for chunk in [1, 13, 64, 4096] {
+                XCTAssertThrowsError(try tallyInChunks(broken.joined(separator: "\n") + "\n", chunk: chunk), "\(bad), chunk \(chunk)") { error in
+                    XCTAssertEqual((error as? ParseError)?.line, index + 1, "\(bad), chunk \(chunk)")
+                }
+            }
+        }
+    }
+
     /// A line that repeats the bytes of a line that did not parse is parsed (and refused)
     /// itself; the error names its own line.
     func testAnErrorIsNeverRepeated() throws {
