@@ -30,9 +30,7 @@ public enum PrettyJSONEncoder {
             // The tree encoder throws nothing else; a value's own encode(to:) may.
             throw Failure(path: "", reason: "\(error)")
         }
-        var out = ""
-        write(root.value ?? .object([:]), indent: 0, into: &out)
-        return out
+        return tree(root.value ?? .object([:])).text
     }
 
     indirect enum Value {
@@ -47,32 +45,15 @@ public enum PrettyJSONEncoder {
         init(_ value: Value? = nil) { self.value = value }
     }
 
-    static func write(_ value: Value, indent: Int, into out: inout String) {
-        let inner = String(repeating: " ", count: indent + 2)
+    /// The filled-in tree as the value `JSONTree` writes (the one writer of this layout).
+    static func tree(_ value: Value) -> JSONTree {
         switch value {
-        case .null: out += "null"
-        case let .bool(flag): out += flag ? "true" : "false"
-        case let .number(text): out += text
-        case let .string(text): out += JSONText.quoted(text)
-        case let .array(items):
-            out += "[\n"
-            for (index, item) in items.enumerated() {
-                out += inner
-                write(item.value ?? .object([:]), indent: indent + 2, into: &out)
-                out += index == items.count - 1 ? "\n" : ",\n"
-            }
-            if items.isEmpty { out += "\n" }
-            out += String(repeating: " ", count: indent) + "]"
-        case let .object(members):
-            out += "{\n"
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
-                out += inner + JSONText.quoted(key) + " : "
-                write(members[key]?.value ?? .object([:]), indent: indent + 2, into: &out)
-                out += index == keys.count - 1 ? "\n" : ",\n"
-            }
-            if keys.isEmpty { out += "\n" }
-            out += String(repeating: " ", count: indent) + "}"
+        case .null: .null
+        case let .bool(flag): .bool(flag)
+        case let .number(text): .number(text)
+        case let .string(text): .string(text)
+        case let .array(items): .array(items.map { tree($0.value ?? .object([:])) })
+        case let .object(members): .object(members.map { JSONTree.Member($0.key, tree($0.value.value ?? .object([:]))) })
         }
     }
 

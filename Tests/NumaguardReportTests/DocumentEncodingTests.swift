@@ -43,4 +43,41 @@ final class DocumentEncodingTests: XCTestCase {
         }
         XCTAssertGreaterThan(processes, 50, "the recorded processes were compared")
     }
+
+    /// The front writes inspect's JSON by hand (`InspectDocument.jsonDocument`): for every
+    /// recorded host, and for reports whose optional members are absent or hostile, it must be
+    /// the Encodable document byte for byte.
+    func testInspectsHandWrittenJSONIsTheEncodableDocument() throws {
+        var compared = 0
+        for name in Fixtures.names + Fixtures.deviceNames {
+            let outcome = try Inspection.run(root: HostRoot(path: Fixtures.path(name)), selection: .all)
+            var documents = [InspectDocument(processes: outcome.reports, failures: outcome.failures)]
+            // Every optional member absent, strings a terminal or a JSON reader would trip on.
+            var bare = outcome.reports
+            for index in bare.indices {
+                bare[index].process.exe = nil
+                bare[index].process.uid = nil
+                bare[index].process.cgroup = nil
+                bare[index].process.comm = "a\"b\\c\u{1b}[2J\u{7f}\u{2028}é"
+                bare[index].memory = nil
+                bare[index].backing = nil
+                for thread in bare[index].threads.indices {
+                    bare[index].threads[thread].node = nil
+                    bare[index].threads[thread].cpusAllowed = nil
+                }
+                bare[index].notes.append("")
+            }
+            documents.append(InspectDocument(processes: bare, failures: [
+                .init(pid: nil, kind: .missing, error: "no process matched \"x\""), .init(pid: 7, kind: .permission, error: "\t"),
+            ]))
+            documents.append(InspectDocument(processes: [], failures: []))
+            for document in documents {
+                let encoded = try JSONDocument.render(kind: .inspect, document)
+                XCTAssertEqual(document.jsonDocument, encoded, name)
+                XCTAssertEqual(encoded, try foundation(.inspect, document), name)
+                compared += 1
+            }
+        }
+        XCTAssertGreaterThan(compared, 30)
+    }
 }
