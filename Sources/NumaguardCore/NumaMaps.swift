@@ -126,6 +126,18 @@ public struct NumaMapsScanner {
     private var tookByShape = false
     /// The number of the line last taken so (0: none yet).
     private var againLine = 0
+    /// Digits of the address of a line just taken as a remembered line again by its shape
+    /// (0: none): `takeCycle` looks at the lines after it.
+    private var cycleDigits = 0
+    /// Digits of the address of the line `parseLine` read last.
+    private var lineDigits = 0
+    /// The shape of the line handed over last (-1: none, or one with no shape).
+    private var previousShape = -1
+    /// Which shape followed a shape last time, by the shape's low four bits, beside the shape
+    /// itself (a stale entry names another): what `takeCycle` expects next. Only the last
+    /// `recentLines + 2` shapes numbered are remembered, so theirs never share an entry.
+    private var followed = [Int](repeating: -1, count: 16)
+    private var follower = [Int](repeating: -1, count: 16)
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -175,7 +187,7 @@ public struct NumaMapsScanner {
             }
             try result.get()
             line.removeAll()
-            start = newline + 1
+            start = takeAhead(chunk, newline + 1, into: &visitor)
         }
         while start < chunk.count {
             guard let end = Self.newline(in: chunk, from: start) else {
@@ -183,9 +195,68 @@ public struct NumaMapsScanner {
                 return
             }
             try take(chunk, start, end, to: &visitor)
-            start = end + 1
-            if runDigits > 0 { start = takeRun(chunk, start, into: &visitor) }
+            start = takeAhead(chunk, end + 1, into: &visitor)
         }
+    }
+
+    /// After a line taken as a remembered line again by its shape, the lines that follow as
+    /// they followed before (`takeRun`, `takeCycle`); where the first other line starts.
+    @inline(__always)
+    private mutating func takeAhead<Visitor: NumaMapsVisitor>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
+    ) -> Int {
+        if cycleDigits > 0, previousShape >= 0, previousShape == lines.lastKey.shape,
+           followed[previousShape & 15] == previousShape, follower[previousShape & 15] == previousShape {
+            // The last line again after itself: a run, which `takeRun` reads for less.
+            runDigits = cycleDigits
+            cycleDigits = 0
+        }
+        if runDigits > 0 { return takeRun(bytes, start, into: &visitor) }
+        if cycleDigits > 0 { return takeCycle(bytes, start, into: &visitor) }
+        return start
+    }
+
+    /// Lines from `start` that repeat, line after line, the remembered line that followed the
+    /// line before them last time, each handed to the visitor by its shape while it takes
+    /// them so; where the first other line starts. A cycle of shapes (a thread's guard page
+    /// and stack, one pair per thread; the bench's varied victim, each line repeating the
+    /// one four before) otherwise has each line searched for among the remembered ones after
+    /// its address was read. Each line is compared with the one expected, its end where that
+    /// line's bytes end if a newline is there (then the first one, as in `takeRun`), and its
+    /// address checked.
+    @inline(never)
+    private mutating func takeCycle<Visitor: NumaMapsVisitor>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
+    ) -> Int {
+        var start = start
+        let digits = cycleDigits
+        cycleDigits = 0
+        guard let base = bytes.baseAddress else { return start }
+        while previousShape >= 0 {
+            let entry = previousShape & 15
+            guard followed[entry] == previousShape, let key = lines.key(ofShape: follower[entry]) else { return start }
+            let space = start + digits, end = space + 1 + key.tailCount
+            guard key.tailCount > 0, end < bytes.count, bytes[end] == 0x0A, bytes[space] == 0x20,
+                  lines.isTail(key, base + space + 1, key.tailCount),
+                  HexAddress.value(bytes, start, digits: digits, lineEnd: end, converting: false) != nil,
+                  visitor.visitAgain(shape: key.shape) else { return start }
+            misses = 0
+            previousShape = key.shape
+            mappingsVisited += 1
+            lineNumber += 1
+            start = end + 1
+        }
+        return start
+    }
+
+    /// The line handed over last had `shape`: it follows the one before (`takeCycle`).
+    @inline(__always)
+    private mutating func handed(_ shape: Int) {
+        if previousShape >= 0, shape >= 0 {
+            followed[previousShape & 15] = previousShape
+            follower[previousShape & 15] = shape
+        }
+        previousShape = shape
     }
 
     /// Lines from `start` that are the last line again at an address of `runDigits` digits,
@@ -250,14 +321,19 @@ public struct NumaMapsScanner {
             // The second such line in a row starts a run (`takeRun`): a line repeating the last
             // one between others (a cycle of shapes) would only pay for a run's first check.
             if tookByShape {
-                if againLine == lineNumber - 1 { runDigits = end - lines.lastTailCount - 1 - start }
+                let digits = end - lines.lastTailCount - 1 - start
+                if againLine == lineNumber - 1 { runDigits = digits } else { cycleDigits = digits }
                 againLine = lineNumber
             }
             return
         }
         // A summary serves only when no later repeat will want this line's mapping.
         let summarizing = Visitor.takesSummaries && !lines.keepsMappings
-        if try hand(parseNumberedLine(bytes, start, end, recalling: true, summarizing: summarizing), to: &visitor) { return }
+        let line = try parseNumberedLine(bytes, start, end, recalling: true, summarizing: summarizing)
+        if hand(line, to: &visitor) {
+            if case .again = line, tookByShape { cycleDigits = lineDigits }
+            return
+        }
         _ = try hand(parseNumberedLine(bytes, start, end, recalling: false, summarizing: summarizing), to: &visitor)
     }
 
@@ -295,6 +371,7 @@ public struct NumaMapsScanner {
         case .empty:
             return true
         case let .parsed(shape):
+            handed(shape)
             mappingsVisited += 1
             if lines.keepsMappings {
                 visitor.visit(lines.last, shape: shape)
@@ -302,14 +379,18 @@ public struct NumaMapsScanner {
                 visitor.visit(scratch, shape: shape)
             }
         case let .summarized(shape):
+            handed(shape)
             mappingsVisited += 1
             visitor.visit(summary, policy: spellings.lastPolicy, shape: shape)
         case let .again(slot, address):
-            tookByShape = visitor.visitAgain(shape: lines.shape(ofSlot: slot))
+            let shape = lines.shape(ofSlot: slot)
+            tookByShape = visitor.visitAgain(shape: shape)
             if tookByShape {
+                handed(shape)
                 mappingsVisited += 1
                 return true
             }
+            previousShape = -1
             guard lines.keepsMappings else { return false }
             lines.bringForward(slot, address: address)
             mappingsVisited += 1
@@ -370,6 +451,7 @@ public struct NumaMapsScanner {
             if keepsAddresses { address = exact }
         }
         guard cursor > start, cursor < end else { throw fail(cursor, "expected an address followed by a policy") }
+        lineDigits = cursor - start
         cursor += 1
         // Bytes after the address seen on a recent line parse to the same fields: only the address is new.
         let tailCount = end - cursor

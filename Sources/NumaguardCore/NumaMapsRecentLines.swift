@@ -78,6 +78,19 @@ struct NumaMapsRecentLines {
         }
     }
 
+    /// The key of the remembered line of `shape`, nil when no remembered line has it now.
+    func key(ofShape shape: Int) -> Key? {
+        if lastKey.shape == shape { return lastKey }
+        for key in recentKeys where key.shape == shape { return key }
+        return nil
+    }
+
+    /// Whether the `count` bytes at `line` are the bytes kept for `key`.
+    @inline(__always)
+    mutating func isTail(_ key: Key, _ line: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        tails.withUnsafeBufferPointer { tails in tails.baseAddress.map { Self.isTail(of: key, $0, line, count) } ?? false }
+    }
+
     /// The shape of the line in `slot` (-1: the last line).
     func shape(ofSlot slot: Int) -> Int {
         slot < 0 ? lastKey.shape : recentKeys[slot].shape

@@ -421,6 +421,53 @@ final class NumaMapsRepeatTests: XCTestCase {
         }
     }
 
+    /// After a line taken as a remembered line again, a tally's scanner expects the line that
+    /// followed it last time (`takeCycle`): cycles of two (a guard page and a stack) and of
+    /// four shapes, broken by a line that differs in a byte, by an address of another digit
+    /// count, by a new shape, and by a cycle that changes its order. Whatever the chunks, the
+    /// tally is that of every line alone, every line counted once, and an error names its line.
+    func testCyclesOfRememberedLinesAreTheLinesAlone() throws {
+        let shapes = [" default anon=1 dirty=1 N0=1 kernelpagesize_kB=4", " default anon=2 dirty=2 N0=2 kernelpagesize_kB=4",
+                      " bind:1 anon=3 dirty=3 N1=3 kernelpagesize_kB=4", " default stack anon=4 dirty=4 N0=4 kernelpagesize_kB=4"]
+        var lines: [String] = []
+        var address = 0x7f00_0000_0000
+        func add(_ shape: Int, digits: Int = 12) {
+            address += 0x1000
+            let hex = String(address, radix: 16)
+            lines.append(String(hex.suffix(digits)) + shapes[shape])
+        }
+        for index in 0..<12 { add(index % 2) }                       // a guard page and a stack, six times
+        for index in 0..<17 { add(index % 4) }                       // a cycle of four
+        add(0, digits: 11)                                           // another digit count mid-cycle
+        for index in 2..<9 { add(index % 4) }
+        lines.append(String(address + 0x1000, radix: 16) + " default anon=9 dirty=9 N0=9 kernelpagesize_kB=4")  // a new shape
+        for index in 0..<9 { add([3, 1, 2, 0][index % 4]) }          // the same shapes in another order
+        lines[40] = lines[40].replacingOccurrences(of: "N0=4", with: "N0=5")   // one byte off, mid-cycle
+        for ending in ["\n", ""] {
+            let text = lines.joined(separator: "\n") + ending
+            var every = MemoryTally()
+            for mapping in try parsedAlone(text) { every.add(mapping) }
+            XCTAssertEqual(every.mappings, lines.count)
+            for chunk in [1, 7, 13, 50, 51, 52, 53, 64, 200, 4096] {
+                let (tally, visited) = try tallyInChunks(text, chunk: chunk)
+                XCTAssertEqual(tally, every, "chunk \(chunk), ending \(ending.debugDescription)")
+                XCTAssertEqual(visited, lines.count, "chunk \(chunk)")
+            }
+        }
+        // A bad digit or an upper-case one, mid-cycle: refused at that line.
+        for index in [14, 15] + Array(18...27) + Array(31...36) {
+            for bad in [lines[index].replacingOccurrences(of: "7f", with: "7g"), lines[index].uppercased()] {
+                var broken = lines
+                broken[index] = bad
+                for chunk in [1, 13, 64, 4096] {
+                    XCTAssertThrowsError(try tallyInChunks(broken.joined(separator: "\n") + "\n", chunk: chunk), "\(bad), chunk \(chunk)") { error in
+                        XCTAssertEqual((error as? ParseError)?.line, index + 1, "\(bad), chunk \(chunk)")
+                    }
+                }
+            }
+        }
+    }
+
     /// A line that repeats the bytes of a line that did not parse is parsed (and refused)
     /// itself; the error names its own line.
     func testAnErrorIsNeverRepeated() throws {
