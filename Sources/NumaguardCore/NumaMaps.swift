@@ -4,70 +4,6 @@ import Glibc
 import Musl
 #endif
 
-/// Parser for /proc/PID/numa_maps (fs/proc/task_mmu.c `show_numa_map`).
-public enum NumaMapsParser {
-    public static func parse(_ text: String) throws(ParseError) -> [Mapping] {
-        var copy = text
-        return try copy.withUTF8 { buffer in
-            Result { () throws(ParseError) in try parse(bytes: buffer) }
-        }.get()
-    }
-
-    /// Every mapping as a value (with file paths); `NumaMapsScanner` streams instead.
-    public static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) -> [Mapping] {
-        var mappings: [Mapping] = []
-        mappings.reserveCapacity(bytes.count / 64)
-        var scanner = NumaMapsScanner(keepsFilePaths: true)
-        try scanner.scan(bytes) { mappings.append($0) }
-        try scanner.finish { mappings.append($0) }
-        return mappings
-    }
-
-    public static func parseLine(_ line: some StringProtocol) throws(ParseError) -> Mapping {
-        var copy = String(line)
-        return try copy.withUTF8 { buffer in
-            Result { () throws(ParseError) in
-                var scanner = NumaMapsScanner(keepsFilePaths: true)
-                var result: Mapping?
-                try scanner.scan(buffer) { result = $0 }
-                try scanner.finish { result = $0 }
-                guard let result else { throw ParseError(what: "numa_maps line", input: line, reason: "empty line") }
-                return result
-            }
-        }.get()
-    }
-}
-
-/// What `NumaMapsScanner` hands each line's mapping to.
-public protocol NumaMapsVisitor {
-    /// `shape`: two mappings of one scanner with the same shape are equal in every field but
-    /// `address` (a line repeating a recent line's bytes after the address is not parsed again).
-    mutating func visit(_ mapping: Mapping, shape: Int)
-
-    /// A line repeated a recent line of this shape after its address: true when the visitor
-    /// has taken it from the shape alone (a tally that has seen the shape counts it), so the
-    /// scanner need not bring that mapping forward; false to be handed it by `visit`.
-    mutating func visitAgain(shape: Int) -> Bool
-
-    /// True for a visitor that takes a parsed line's `NumaMapsLineSummary` (with its policy)
-    /// instead of its mapping, when the scanner keeps no mappings: what a tally needs, read
-    /// without building a `Mapping` (a line the summary turns down is still parsed in full and
-    /// handed to `visit(_:shape:)`). Such a visitor is also handed lines the scanner did not
-    /// remember (`missesBeforeProbing`) with shape -1: no later line repeats them by shape.
-    static var takesSummaries: Bool { get }
-
-    /// A parsed line's summary and policy, with its shape (as `visit(_:shape:)` has it).
-    mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int)
-}
-
-extension NumaMapsVisitor {
-    public mutating func visitAgain(shape: Int) -> Bool { false }
-    public static var takesSummaries: Bool { false }
-    public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
-        preconditionFailure("a scanner hands summaries only to a visitor that takes them")
-    }
-}
-
 /// A streaming numa_maps parser: fed the file in chunks as they are read, it hands each
 /// line's mapping to a visitor and keeps nothing. Inspecting a process with 30k mappings
 /// must cost little next to the kernel's own page walk that produces the file, so the hot
@@ -133,11 +69,6 @@ public struct NumaMapsScanner {
     private var lineDigits = 0
     /// The shape of the line handed over last (-1: none, or one with no shape).
     private var previousShape = -1
-    /// Which shape followed a shape last time, by the shape's low four bits, beside the shape
-    /// itself (a stale entry names another): what `takeCycle` expects next. Only the last
-    /// `recentLines + 2` shapes numbered are remembered, so theirs never share an entry.
-    private var followed = [Int](repeating: -1, count: 16)
-    private var follower = [Int](repeating: -1, count: 16)
 
     public init(keepsFilePaths: Bool, keepsAddresses: Bool = true, keepsRecentMappings: Bool = true) {
         self.keepsFilePaths = keepsFilePaths
@@ -205,8 +136,7 @@ public struct NumaMapsScanner {
     private mutating func takeAhead<Visitor: NumaMapsVisitor>(
         _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
     ) -> Int {
-        if cycleDigits > 0, previousShape >= 0, previousShape == lines.lastKey.shape,
-           followed[previousShape & 15] == previousShape, follower[previousShape & 15] == previousShape {
+        if cycleDigits > 0, previousShape >= 0, previousShape == lines.lastKey.shape, lines.follower(of: previousShape) == previousShape {
             // The last line again after itself: a run, which `takeRun` reads for less.
             runDigits = cycleDigits
             cycleDigits = 0
@@ -233,8 +163,7 @@ public struct NumaMapsScanner {
         cycleDigits = 0
         guard let base = bytes.baseAddress else { return start }
         while previousShape >= 0 {
-            let entry = previousShape & 15
-            guard followed[entry] == previousShape, let key = lines.key(ofShape: follower[entry]) else { return start }
+            guard let next = lines.follower(of: previousShape), let key = lines.key(ofShape: next) else { return start }
             let space = start + digits, end = space + 1 + key.tailCount
             guard key.tailCount > 0, end < bytes.count, bytes[end] == 0x0A, bytes[space] == 0x20,
                   lines.isTail(key, base + space + 1, key.tailCount),
@@ -252,10 +181,7 @@ public struct NumaMapsScanner {
     /// The line handed over last had `shape`: it follows the one before (`takeCycle`).
     @inline(__always)
     private mutating func handed(_ shape: Int) {
-        if previousShape >= 0, shape >= 0 {
-            followed[previousShape & 15] = previousShape
-            follower[previousShape & 15] = shape
-        }
+        if previousShape >= 0, shape >= 0 { lines.follow(previousShape, by: shape) }
         previousShape = shape
     }
 

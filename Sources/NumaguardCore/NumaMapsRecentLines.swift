@@ -78,6 +78,24 @@ struct NumaMapsRecentLines {
         }
     }
 
+    /// Which shape followed a shape last time, by the shape's low four bits, beside the shape
+    /// itself (a stale entry names another): what the scanner expects next after a repeat
+    /// (`NumaMapsScanner.takeCycle`). Only the last `recentLines + 2` shapes numbered are
+    /// remembered, consecutive numbers, so theirs never share an entry.
+    private var followed = [Int](repeating: -1, count: 16)
+    private var followers = [Int](repeating: -1, count: 16)
+
+    /// The line of `next` came right after a line of `shape`.
+    mutating func follow(_ shape: Int, by next: Int) {
+        followed[shape & 15] = shape
+        followers[shape & 15] = next
+    }
+
+    /// The shape that came after `shape` last time, if recorded.
+    func follower(of shape: Int) -> Int? {
+        followed[shape & 15] == shape ? followers[shape & 15] : nil
+    }
+
     /// The key of the remembered line of `shape`, nil when no remembered line has it now.
     func key(ofShape shape: Int) -> Key? {
         if lastKey.shape == shape { return lastKey }
