@@ -243,10 +243,15 @@ public struct NumaMapsScanner {
         _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, to visitor: inout Visitor
     ) throws(ParseError) {
         defer { lineNumber += 1 }
+        // A tally's scanner: the visitor takes summaries, every remembered shape again, and no
+        // later repeat will want a line's mapping. Only for it do `takeRun` and `takeCycle`
+        // read ahead: another visitor declining a line in those loops would be asked about it
+        // again by this one.
+        let tallies = Visitor.takesSummaries && !lines.keepsMappings
         if let address = repeatsLast(bytes, start, end), hand(.again(slot: -1, address: address), to: &visitor) {
             // The second such line in a row starts a run (`takeRun`): a line repeating the last
             // one between others (a cycle of shapes) would only pay for a run's first check.
-            if tookByShape {
+            if tookByShape, tallies {
                 let digits = end - lines.lastTailCount - 1 - start
                 if againLine == lineNumber - 1 { runDigits = digits } else { cycleDigits = digits }
                 againLine = lineNumber
@@ -254,13 +259,12 @@ public struct NumaMapsScanner {
             return
         }
         // A summary serves only when no later repeat will want this line's mapping.
-        let summarizing = Visitor.takesSummaries && !lines.keepsMappings
-        let line = try parseNumberedLine(bytes, start, end, recalling: true, summarizing: summarizing)
+        let line = try parseNumberedLine(bytes, start, end, recalling: true, summarizing: tallies)
         if hand(line, to: &visitor) {
-            if case .again = line, tookByShape { cycleDigits = lineDigits }
+            if case .again = line, tookByShape, tallies { cycleDigits = lineDigits }
             return
         }
-        _ = try hand(parseNumberedLine(bytes, start, end, recalling: false, summarizing: summarizing), to: &visitor)
+        _ = try hand(parseNumberedLine(bytes, start, end, recalling: false, summarizing: tallies), to: &visitor)
     }
 
     /// The line's address when the line is the last line again: its bytes after the address

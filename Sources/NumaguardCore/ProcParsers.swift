@@ -402,9 +402,10 @@ public struct CgroupEntry: Equatable, Sendable, Codable {
         self.path = path
     }
 
-    /// Byte-wise: the lines, the two `:` and each `,` are those bytes, whatever follows them
-    /// (the kernel writes them as ASCII; String's Characters would join a combining mark to a
-    /// separator). Splitting Substrings instead was a tenth of a small inspect's start-up.
+    /// Byte-wise: the lines, the two `:` and each `,` are those bytes, whatever surrounds them
+    /// (the kernel writes them as ASCII; String's Characters joined a separator with a
+    /// neighbouring combining mark, joiner or prepended character into one, which hid it).
+    /// Splitting Substrings instead was a tenth of a small inspect's start-up.
     public static func parse(_ text: String) throws(ParseError) -> [CgroupEntry] {
         var copy = text
         return try copy.withUTF8 { bytes in

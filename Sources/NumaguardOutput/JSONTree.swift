@@ -13,7 +13,7 @@ public indirect enum JSONTree: Sendable {
     case string(String)
     case array([JSONTree])
     /// Members in any order (written sorted); a key given twice keeps its last value, as an
-    /// encoder's container does.
+    /// encoder's container does. Keys are told apart, and sorted, by their UTF-8 bytes.
     case object([Member])
 
     public struct Member: Sendable {
@@ -74,16 +74,18 @@ public indirect enum JSONTree: Sendable {
         }
     }
 
-    /// The members' indices sorted by key (UTF-8 bytes), only the last member of each key:
-    /// n log n, however many members a hostile tree's object has.
+    /// The members' indices sorted by key, only the last member of each key: n log n, however
+    /// many members a hostile tree's object has. Equality and order are both the keys' bytes
+    /// (String's `==` would join canonically equal keys that their bytes sort apart, and the
+    /// pass that keeps the last of each would miss them).
     private static func sortedLast(_ members: [Member]) -> [Int] {
         let sorted = members.indices.sorted { left, right in
-            let (a, b) = (members[left].key, members[right].key)
-            return a == b ? left < right : a.utf8.lexicographicallyPrecedes(b.utf8)
+            let (a, b) = (members[left].key.utf8, members[right].key.utf8)
+            return a.elementsEqual(b) ? left < right : a.lexicographicallyPrecedes(b)
         }
         var kept: [Int] = []
         for (position, index) in sorted.enumerated()
-        where position == sorted.count - 1 || members[sorted[position + 1]].key != members[index].key {
+        where position == sorted.count - 1 || !members[sorted[position + 1]].key.utf8.elementsEqual(members[index].key.utf8) {
             kept.append(index)
         }
         return kept

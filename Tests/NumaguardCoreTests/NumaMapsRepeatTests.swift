@@ -354,9 +354,13 @@ final class NumaMapsRepeatTests: XCTestCase {
     /// take by its shape: it parses that line again, as a new shape. Whatever the visitor
     /// takes, every mapping (addresses aside, for repeats taken by shape) is the line parsed alone.
     func testARepeatNotTakenByShapeIsParsedAgain() throws {
-        let texts = [alike, RecordedFiles.named(["numa_maps"], limit: 20).map(\.text).joined()]
+        let texts = [alike, RecordedFiles.named(["numa_maps"], limit: 20).map(\.text).joined(),
+                     (1...12).map { String(0x7f00_0000_0000 + $0 * 4096, radix: 16) + " default anon=1 dirty=1 N0=1 kernelpagesize_kB=4\n" }.joined()]
         for text in texts {
             let alone = try parsedAlone(text)
+            // A scanner that keeps mappings asks about each repeat once, whatever the visitor
+            // answers (a decline brings the remembered mapping forward).
+            var asks: Int?
             for every in [0, 1, 2, 3] {
                 for keeps in [true, false] {
                     var scanner = NumaMapsScanner(keepsFilePaths: true, keepsRecentMappings: keeps)
@@ -373,6 +377,9 @@ final class NumaMapsRepeatTests: XCTestCase {
                     }
                     assertShapesHold(visitor.seen, context)
                     if every == 1 { XCTAssertEqual(visitor.taken, visitor.asked, context) }
+                    if keeps {
+                        if let asks { XCTAssertEqual(visitor.asked, asks, "\(context): one ask a repeat") } else { asks = visitor.asked }
+                    }
                     if every == 1, text == alike { XCTAssertEqual(visitor.taken, 9, "alike's nine repeats") }
                     if every == 0 { XCTAssertEqual(visitor.taken, 0, context) }
                     XCTAssertGreaterThan(visitor.asked, 0, context)

@@ -112,6 +112,14 @@ final class PrettyJSONEncoderTests: XCTestCase {
             XCTAssertEqual("\(error)", "cannot encode the document: not today")
         }
     }
+    /// JSONTree's own objects: a key given twice keeps its last value; keys that are equal as
+    /// Strings but not in their bytes (é and e + U+0301) are two keys, each once, in byte order.
+    func testJSONTreeKeysAreTheirBytes() {
+        let tree = JSONTree.object([.init("e\u{301}", .int(0)), .init("\u{e9}", .int(1)), .init("f", .int(2)),
+                                    .init("f", .int(3)), .init("a", .array([])), .init("b", .object([]))])
+        XCTAssertEqual(tree.text, "{\n  \"a\" : [\n\n  ],\n  \"b\" : {\n\n  },\n  \"e\u{301}\" : 0,\n  \"f\" : 3,\n  \"\u{e9}\" : 1\n}")
+    }
+
 }
 
 /// A small seeded generator (SplitMix64), so the test's values are the same on every run.
