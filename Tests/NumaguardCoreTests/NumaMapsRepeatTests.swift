@@ -404,26 +404,39 @@ final class NumaMapsRepeatTests: XCTestCase {
             + ["7f0000006000 default anon=1 dirty=1 N0=1 kernelpagesize_kB=44", "7f0000007000" + line,
                "7f0000008000" + line, "7f0000009000" + line, "7f000000a000 default anon=2 dirty=2 N1=2 kernelpagesize_kB=4",
                "7f000000b000" + line, "7f000000c000" + line, "7f000000d000" + line]
-        for ending in ["\n", ""] {
-            let text = runs.joined(separator: "\n") + ending
-            var every = MemoryTally()
-            for mapping in try parsedAlone(text) { every.add(mapping) }
-            XCTAssertEqual(every.mappings, runs.count)
-            for chunk in [1, 7, 13, 61, 62, 63, 64, 200, 4096] {
-                let (tally, visited) = try tallyInChunks(text, chunk: chunk)
-                XCTAssertEqual(tally, every, "chunk \(chunk), ending \(ending.debugDescription)")
-                XCTAssertEqual(visited, runs.count, "chunk \(chunk)")
-            }
-        }
+        try assertTalliedAsAlone(runs, chunks: [1, 7, 13, 61, 62, 63, 64, 200, 4096])
         // A bad digit, an upper-case one, a missing space: refused at that line, mid-run.
         for (index, bad) in [(3, "7f00000g4000" + line), (4, "7F0000005000" + line), (6, "fffe000" + line.dropFirst()),
                              (5, "7f0000005000 " + line)] {
-            var broken = runs
-            broken[index] = bad
-            for chunk in [1, 13, 64, 4096] {
-                XCTAssertThrowsError(try tallyInChunks(broken.joined(separator: "\n") + "\n", chunk: chunk), "\(bad), chunk \(chunk)") { error in
-                    XCTAssertEqual((error as? ParseError)?.line, index + 1, "\(bad), chunk \(chunk)")
-                }
+            assertRefused(runs, replacing: index, by: String(bad))
+        }
+    }
+
+    /// `lines` tallied by a tally's scanner in chunks of each size, with and without a final
+    /// newline: the tally of every line parsed alone, every line counted once.
+    private func assertTalliedAsAlone(_ lines: [String], chunks: [Int], file: StaticString = #filePath, line: UInt = #line) throws {
+        for ending in ["\n", ""] {
+            let text = lines.joined(separator: "\n") + ending
+            var every = MemoryTally()
+            for mapping in try parsedAlone(text) { every.add(mapping) }
+            XCTAssertEqual(every.mappings, lines.count, file: file, line: line)
+            for chunk in chunks {
+                let (tally, visited) = try tallyInChunks(text, chunk: chunk)
+                XCTAssertEqual(tally, every, "chunk \(chunk), ending \(ending.debugDescription)", file: file, line: line)
+                XCTAssertEqual(visited, lines.count, "chunk \(chunk)", file: file, line: line)
+            }
+        }
+    }
+
+    /// `lines` with the one at `index` replaced by `bad` are refused at that line, whatever
+    /// the chunks.
+    private func assertRefused(_ lines: [String], replacing index: Int, by bad: String, file: StaticString = #filePath, line: UInt = #line) {
+        var broken = lines
+        broken[index] = bad
+        for chunk in [1, 13, 64, 4096] {
+            XCTAssertThrowsError(try tallyInChunks(broken.joined(separator: "\n") + "\n", chunk: chunk), "\(bad), chunk \(chunk)",
+                                 file: file, line: line) { error in
+                XCTAssertEqual((error as? ParseError)?.line, index + 1, "\(bad), chunk \(chunk)", file: file, line: line)
             }
         }
     }
@@ -450,27 +463,11 @@ final class NumaMapsRepeatTests: XCTestCase {
         lines.append(String(address + 0x1000, radix: 16) + " default anon=9 dirty=9 N0=9 kernelpagesize_kB=4")  // a new shape
         for index in 0..<9 { add([3, 1, 2, 0][index % 4]) }          // the same shapes in another order
         lines[40] = lines[40].replacingOccurrences(of: "N0=4", with: "N0=5")   // one byte off, mid-cycle
-        for ending in ["\n", ""] {
-            let text = lines.joined(separator: "\n") + ending
-            var every = MemoryTally()
-            for mapping in try parsedAlone(text) { every.add(mapping) }
-            XCTAssertEqual(every.mappings, lines.count)
-            for chunk in [1, 7, 13, 50, 51, 52, 53, 64, 200, 4096] {
-                let (tally, visited) = try tallyInChunks(text, chunk: chunk)
-                XCTAssertEqual(tally, every, "chunk \(chunk), ending \(ending.debugDescription)")
-                XCTAssertEqual(visited, lines.count, "chunk \(chunk)")
-            }
-        }
+        try assertTalliedAsAlone(lines, chunks: [1, 7, 13, 50, 51, 52, 53, 64, 200, 4096])
         // A bad digit or an upper-case one, mid-cycle: refused at that line.
         for index in [14, 15] + Array(18...27) + Array(31...36) {
             for bad in [lines[index].replacingOccurrences(of: "7f", with: "7g"), lines[index].uppercased()] {
-                var broken = lines
-                broken[index] = bad
-                for chunk in [1, 13, 64, 4096] {
-                    XCTAssertThrowsError(try tallyInChunks(broken.joined(separator: "\n") + "\n", chunk: chunk), "\(bad), chunk \(chunk)") { error in
-                        XCTAssertEqual((error as? ParseError)?.line, index + 1, "\(bad), chunk \(chunk)")
-                    }
-                }
+                assertRefused(lines, replacing: index, by: bad)
             }
         }
     }
