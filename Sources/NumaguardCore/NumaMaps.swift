@@ -55,16 +55,11 @@ public struct NumaMapsScanner {
     private var summary = NumaMapsLineSummary()
     /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
     private var misses = 0
-    /// Digits of the address of a line just taken as the last line again by its shape (0:
-    /// none): `takeRun` looks at the lines after it.
-    private var runDigits = 0
-    /// Whether `hand` gave the visitor the last remembered line again by its shape alone.
+    /// Whether `hand` gave the visitor a remembered line again by its shape alone.
     private var tookByShape = false
-    /// The number of the line last taken so (0: none yet).
-    private var againLine = 0
-    /// Digits of the address of a line just taken as a remembered line again by its shape
-    /// (0: none): `takeCycle` looks at the lines after it.
-    private var cycleDigits = 0
+    /// Digits of the address of a line just taken so by a tally's scanner (0: none):
+    /// `takeAhead` looks at the lines after it.
+    private var aheadDigits = 0
     /// Digits of the address of the line `parseLine` read last.
     private var lineDigits = 0
     /// The shape of the line handed over last (-1: none, or one with no shape).
@@ -136,14 +131,14 @@ public struct NumaMapsScanner {
     private mutating func takeAhead<Visitor: NumaMapsVisitor>(
         _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
     ) -> Int {
-        if cycleDigits > 0, previousShape >= 0, previousShape == lines.lastKey.shape, lines.follower(of: previousShape) == previousShape {
+        let digits = aheadDigits
+        guard digits > 0 else { return start }
+        aheadDigits = 0
+        if previousShape >= 0, previousShape == lines.lastKey.shape, lines.follower(of: previousShape) == previousShape {
             // The last line again after itself: a run, which `takeRun` reads for less.
-            runDigits = cycleDigits
-            cycleDigits = 0
+            return takeRun(bytes, start, digits: digits, into: &visitor)
         }
-        if runDigits > 0 { return takeRun(bytes, start, into: &visitor) }
-        if cycleDigits > 0 { return takeCycle(bytes, start, into: &visitor) }
-        return start
+        return takeCycle(bytes, start, digits: digits, into: &visitor)
     }
 
     /// Lines from `start` that repeat, line after line, the remembered line that followed the
@@ -156,11 +151,9 @@ public struct NumaMapsScanner {
     /// address checked.
     @inline(never)
     private mutating func takeCycle<Visitor: NumaMapsVisitor>(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, digits: Int, into visitor: inout Visitor
     ) -> Int {
         var start = start
-        let digits = cycleDigits
-        cycleDigits = 0
         guard let base = bytes.baseAddress else { return start }
         while previousShape >= 0 {
             guard let next = lines.follower(of: previousShape), let key = lines.key(ofShape: next) else { return start }
@@ -185,28 +178,27 @@ public struct NumaMapsScanner {
         previousShape = shape
     }
 
-    /// Lines from `start` that are the last line again at an address of `runDigits` digits,
+    /// Lines from `start` that are the last line again at an address of `digits` digits,
     /// each handed to the visitor by its shape, while the visitor takes them so; where the
     /// first other line starts. A run of alike lines (most of the bench's 32k-mapping victim,
     /// an allocator's arenas) costs here a compare and the address's check a line: its end
     /// is where the last line's bytes end, if a newline is there (digits and a line's bytes
     /// hold none, so it is the first one), found without searching for it. A loop apart from
-    /// `take`'s, entered only after a line repeated the last one: put in the main loop, the
-    /// check slowed every other line (and `take` was no longer inlined).
+    /// `take`'s, entered (`takeAhead`) after a line repeated the last line, which followed
+    /// itself before: put in the main loop, the check slowed every other line (and `take` was
+    /// no longer inlined).
     @inline(never)
     private mutating func takeRun<Visitor: NumaMapsVisitor>(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, digits: Int, into visitor: inout Visitor
     ) -> Int {
         var start = start
-        let digits = runDigits, count = lines.lastTailCount, shape = lines.shape(ofSlot: -1)
-        runDigits = 0
+        let count = lines.lastTailCount, shape = lines.shape(ofSlot: -1)
         guard count > 0, let base = bytes.baseAddress else { return start }
         while true {
             let space = start + digits, end = space + 1 + count
             guard end < bytes.count, bytes[end] == 0x0A, bytes[space] == 0x20, lines.isLastTail(base + space + 1, count),
                   HexAddress.value(bytes, start, digits: digits, lineEnd: end, converting: false) != nil,
                   visitor.visitAgain(shape: shape) else { return start }
-            againLine = lineNumber
             mappingsVisited += 1
             lineNumber += 1
             start = end + 1
@@ -249,19 +241,13 @@ public struct NumaMapsScanner {
         // again by this one.
         let tallies = Visitor.takesSummaries && !lines.keepsMappings
         if let address = repeatsLast(bytes, start, end), hand(.again(slot: -1, address: address), to: &visitor) {
-            // The second such line in a row starts a run (`takeRun`): a line repeating the last
-            // one between others (a cycle of shapes) would only pay for a run's first check.
-            if tookByShape, tallies {
-                let digits = end - lines.lastTailCount - 1 - start
-                if againLine == lineNumber - 1 { runDigits = digits } else { cycleDigits = digits }
-                againLine = lineNumber
-            }
+            if tookByShape, tallies { aheadDigits = end - lines.lastTailCount - 1 - start }
             return
         }
         // A summary serves only when no later repeat will want this line's mapping.
         let line = try parseNumberedLine(bytes, start, end, recalling: true, summarizing: tallies)
         if hand(line, to: &visitor) {
-            if case .again = line, tookByShape, tallies { cycleDigits = lineDigits }
+            if case .again = line, tookByShape, tallies { aheadDigits = lineDigits }
             return
         }
         _ = try hand(parseNumberedLine(bytes, start, end, recalling: false, summarizing: tallies), to: &visitor)

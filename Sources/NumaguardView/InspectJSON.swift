@@ -3,7 +3,7 @@ import NumaguardOutput
 
 /// `inspect --format json` written by hand (`JSONTree`): the same document as the
 /// `Encodable` conformances in InspectReport.swift and Documents.swift give, byte for byte
-/// (InspectJSONTests compares the two), without the Codable machinery's run-time cost in the
+/// (DocumentEncodingTests compares the two), without the Codable machinery's run-time cost in the
 /// static front. Optional members are left out when nil, as synthesized `Encodable` leaves
 /// them out.
 extension InspectDocument {
