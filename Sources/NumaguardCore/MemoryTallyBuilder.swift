@@ -26,9 +26,12 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         var pending = 0
     }
     private var slots = [Slot](repeating: Slot(), count: MemoryTallyBuilder.slots)
-    /// The tally's policy index last found for each of the scanner's kept policy spellings:
-    /// a process with a few policies in turn finds each by one compare, not a search.
+    /// The tally's policy index last found for each of the scanner's kept policy spellings,
+    /// and that spelling's serial: a line whose spelling has the serial takes the index with
+    /// no compare (one spelling is one policy); any other finds it by the policy's identity,
+    /// the slot's index first (a process with a few policies in turn finds each so).
     private var usageBySpelling = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept)
+    private var serialBySpelling = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept)
 
     public init() {
         assert(Self.slots > NumaMapsScanner.recentLines && Self.slots & (Self.slots - 1) == 0)
@@ -66,17 +69,23 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     public static var takesSummaries: Bool { true }
 
     /// The same for a line the scanner read as a summary (no `Mapping` built).
-    public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+    public mutating func visit(_ summary: NumaMapsLineSummary, nodes: UnsafeBufferPointer<Mapping.NodePages>, policy: () -> MemoryPolicy, shape: Int) {
         if visitAgain(shape: shape) { return }
         let spelling = summary.spelling, kept = usageBySpelling.indices.contains(spelling)
-        let added = tally.added(policy: policy, known: kept ? usageBySpelling[spelling] : -1, category: summary.category,
+        let added: MemoryTally.Added
+        if kept, summary.serial >= 0, serialBySpelling[spelling] == summary.serial {
+            added = MemoryTally.Added(policy: usageBySpelling[spelling], category: summary.category,
+                                      backing: summary.backing, pageBytes: summary.pageBytes)
+        } else {
+            added = tally.added(policy: policy(), known: kept ? usageBySpelling[spelling] : -1, category: summary.category,
                                 backing: summary.backing, pageBytes: summary.pageBytes)
-        if kept { usageBySpelling[spelling] = added.policy }
-        summary.nodes.withUnsafeBufferPointer { all in
-            let nodes = UnsafeBufferPointer(rebasing: all[0..<summary.nodeCount])
-            tally.apply(added, nodes)
-            keep(shape, added, nodes)
+            if kept {
+                usageBySpelling[spelling] = added.policy
+                serialBySpelling[spelling] = summary.serial
+            }
         }
+        tally.apply(added, nodes)
+        keep(shape, added, nodes)
     }
 
     /// A repeat of a shape still in its slot is counted; any other is handed over by `visit`

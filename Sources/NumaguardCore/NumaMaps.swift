@@ -53,6 +53,7 @@ public struct NumaMapsScanner {
     private var spellings = NumaMapsPolicySpellings()
     /// The line being read for a visitor that takes summaries.
     private var summary = NumaMapsLineSummary()
+    private var summaryNodes = NumaMapsLineSummary.Nodes(repeating: .init(node: 0, pages: 0))
     /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
     private var misses = 0
     /// Whether `hand` gave the visitor a remembered line again by its shape alone.
@@ -297,7 +298,10 @@ public struct NumaMapsScanner {
         case let .summarized(shape):
             handed(shape)
             mappingsVisited += 1
-            visitor.visit(summary, policy: spellings.lastPolicy, shape: shape)
+            let count = summary.nodeCount
+            summaryNodes.span.withUnsafeBufferPointer { all in
+                visitor.visit(summary, nodes: UnsafeBufferPointer(rebasing: all[0..<count]), policy: { spellings.lastPolicy }, shape: shape)
+            }
         case let .again(slot, address):
             let shape = lines.shape(ofSlot: slot)
             tookByShape = visitor.visitAgain(shape: shape)
@@ -389,9 +393,9 @@ public struct NumaMapsScanner {
         // lines is, once the lines before a compared one are remembered).
         let remembered = compared || !recalling || !summarizing || position >= Self.probeInterval - Self.recentLines - 1
         if !remembered { lines.forgetLast() }
-        // Policy: almost always spelled as on the line before.
+        // Policy: almost always spelled as on the line before, or as on a recent line.
         let policyStart = cursor
-        if let length = spellings.lastLength(bytes, cursor, end) {
+        if let length = spellings.keptLength(bytes, cursor, end) {
             cursor += length
         } else {
             // Two kernel spellings contain a space, so skip over them before looking for the token's end.
@@ -407,8 +411,9 @@ public struct NumaMapsScanner {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
         }
-        if summarizing, let base = bytes.baseAddress, summary.read(base, cursor, end) {
+        if summarizing, let base = bytes.baseAddress, summary.read(base, cursor, end, nodes: &summaryNodes) {
             summary.spelling = spellings.lastSlot
+            summary.serial = spellings.lastSerial
             return .summarized(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
         }
         scratch.reset(address: address)

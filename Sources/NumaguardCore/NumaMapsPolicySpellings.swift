@@ -25,6 +25,13 @@ struct NumaMapsPolicySpellings {
     private var lengths = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
     private var policies = [MemoryPolicy](repeating: .default, count: NumaMapsPolicySpellings.kept + 1)
     private var identities = [MemoryPolicy.Identity](repeating: MemoryPolicy.default.identity, count: NumaMapsPolicySpellings.kept + 1)
+    /// Each kept spelling's first 16 bytes as two little-endian words, zero past its length.
+    private var heads = [UInt64](repeating: 0, count: 2 * NumaMapsPolicySpellings.kept)
+    /// The slot whose spelling was read after each slot's last time (-1: none yet).
+    private var followers = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
+    /// `lastSerial` of each slot, and the last one given.
+    private var serials = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
+    private var serial = -1
     /// The slot of the spelling last read, and the one a new spelling takes next.
     private var last = 0
     private var nextSlot = 0
@@ -37,14 +44,65 @@ struct NumaMapsPolicySpellings {
     private var parsedIndex: [String: Int] = [:]
     private static let linearSpellings = 16
 
-    /// The length of the last spelling when the bytes at `at` are that spelling as a whole
-    /// token (a space or `end` follows it).
+    /// The length of a kept spelling the bytes at `at` are as a whole token (a space or `end`
+    /// follows it), which becomes the last one read: the last spelling first, then the one
+    /// read after it last time (a process whose mappings take a few policies in turn, as the
+    /// bench's distinct victim), then the others. A kept spelling is found so where `read`
+    /// would find it: only `prefer (many)` and `weighted interleave` put a space inside a
+    /// spelling, and their first words alone (`prefer`, `weighted`) are never kept.
     @inline(__always)
-    mutating func lastLength(_ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
-        let length = lengths[last]
+    mutating func keptLength(_ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
+        let last = last
+        if let length = tokenLength(last, line, at, end) { return length }
+        return otherKeptLength(line, at, end, after: last)
+    }
+
+    @inline(never)
+    private mutating func otherKeptLength(_ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int, after previous: Int) -> Int? {
+        let predicted = followers[previous]
+        if predicted >= 0, let length = tokenLength(predicted, line, at, end) {
+            last = predicted
+            return length
+        }
+        for slot in 0..<Self.kept where slot != previous && slot != predicted {
+            if let length = tokenLength(slot, line, at, end) {
+                followed(previous, by: slot)
+                return length
+            }
+        }
+        return nil
+    }
+
+    /// `slot`'s spelling was read after `previous`'s, and is now the last one.
+    private mutating func followed(_ previous: Int, by slot: Int) {
+        if previous != slot { followers[previous] = slot }
+        last = slot
+    }
+
+    /// The length of the spelling kept in `slot` when the bytes at `at` are it as a whole
+    /// token. A spelling of 16 bytes or fewer (all but long node lists) is compared as two
+    /// words, its first 16 bytes masked to its length (`heads`), when the line has 16 bytes
+    /// from `at`; any other by its stored bytes.
+    @inline(__always)
+    private mutating func tokenLength(_ slot: Int, _ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
+        let length = lengths[slot]
         guard length > 0, end - at >= length, at + length == end || line[at + length] == 0x20,
-              let base = line.baseAddress, isSpelling(last, base + at, length) else { return nil }
-        return length
+              let base = line.baseAddress else { return nil }
+        if length <= 16, line.count - at >= 16 {
+            let raw = UnsafeRawPointer(base + at)
+            let (firstMask, secondMask) = Self.masks(length)
+            let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & firstMask
+            let second = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & secondMask
+            return first == heads[2 * slot] && second == heads[2 * slot + 1] ? length : nil
+        }
+        return isSpelling(slot, base + at, length) ? length : nil
+    }
+
+    /// Which bytes of two little-endian words are a spelling's first `length` (at most 16).
+    @inline(__always)
+    private static func masks(_ length: Int) -> (UInt64, UInt64) {
+        (length >= 8 ? UInt64.max : (UInt64(1) << (8 * length)) &- 1,
+         length <= 8 ? 0 : length >= 16 ? UInt64.max : (UInt64(1) << (8 * (length - 8))) &- 1)
     }
 
     /// Makes the policy spelled by the `end - start` bytes at `start` the last one: one of the
@@ -55,7 +113,7 @@ struct NumaMapsPolicySpellings {
         guard let base = line.baseAddress else { return }
         if length <= Self.longest {
             for slot in 0..<Self.kept where isSpelling(slot, base + start, length) {
-                last = slot
+                followed(last, by: slot)
                 return
             }
         }
@@ -83,19 +141,39 @@ struct NumaMapsPolicySpellings {
             }
         }
         // `prefer` and `weighted` alone begin the two-word spellings `prefer (many)` and
-        // `weighted interleave`: kept, they would be matched by `lastLength` on such a line.
+        // `weighted interleave`: kept, they would be matched by `keptLength` on such a line.
+        let previous = last
         if length <= Self.longest, spelling != "prefer", spelling != "weighted" {
             let slot = nextSlot
             bytes.withUnsafeMutableBufferPointer { stored in
                 if let first = stored.baseAddress { memcpy(first + slot * Self.longest, base + start, length) }
             }
             lengths[slot] = length
+            // The first 16 bytes as two words, masked to the spelling (`tokenLength`).
+            var head = [UInt8](repeating: 0, count: 16)
+            for index in 0..<min(length, 16) { head[index] = base[start + index] }
+            let words = head.withUnsafeBytes { raw in
+                (UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)), UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            heads[2 * slot] = words.0
+            heads[2 * slot + 1] = words.1
+            // No slot is followed by a spelling that has left it, nor is this one yet by any.
+            for index in followers.indices where followers[index] == slot { followers[index] = -1 }
+            followers[slot] = -1
             nextSlot = (slot + 1) % Self.kept
             set(slot, policy)
+            serial += 1
+            serials[slot] = serial
         } else {
             set(Self.unkept, policy)
         }
+        if previous != last { followers[previous] = last }
     }
+
+    /// A number told apart from every other spelling this scanner has kept, for the last
+    /// policy read (-1: a spelling not kept): a tally that found a policy's place for it can
+    /// take that place again without comparing policies (`MemoryTallyBuilder`).
+    var lastSerial: Int { last == Self.unkept ? -1 : serials[last] }
 
     /// The last policy read.
     var lastPolicy: MemoryPolicy { policies[last] }

@@ -16,14 +16,16 @@ public protocol NumaMapsVisitor {
     /// remember (`missesBeforeProbing`) with shape -1: no later line repeats them by shape.
     static var takesSummaries: Bool { get }
 
-    /// A parsed line's summary and policy, with its shape (as `visit(_:shape:)` has it).
-    mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int)
+    /// A parsed line's summary, node counts and policy, with its shape (as `visit(_:shape:)`
+    /// has it). The policy is asked for only when needed: a tally that knows the line's
+    /// spelling (`NumaMapsLineSummary.serial`) does not load, and retain, the value.
+    mutating func visit(_ summary: NumaMapsLineSummary, nodes: UnsafeBufferPointer<Mapping.NodePages>, policy: () -> MemoryPolicy, shape: Int)
 }
 
 extension NumaMapsVisitor {
     public mutating func visitAgain(shape: Int) -> Bool { false }
     public static var takesSummaries: Bool { false }
-    public mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+    public mutating func visit(_ summary: NumaMapsLineSummary, nodes: UnsafeBufferPointer<Mapping.NodePages>, policy: () -> MemoryPolicy, shape: Int) {
         preconditionFailure("a scanner hands summaries only to a visitor that takes them")
     }
 }

@@ -211,7 +211,8 @@ final class NumaMapsRepeatTests: XCTestCase {
     /// the scanner takes a recent spelling's policy without parsing it again, and a tally finds
     /// a recent policy without hashing it. Over more spellings than either keeps (20 cycling),
     /// with the two-word spellings among them, every mapping is the line parsed alone and the
-    /// tally is adding every mapping.
+    /// tally is adding every mapping. At every chunk size: a spelling is compared as words only
+    /// when 16 bytes follow it in the buffer, and a line cut by a chunk is read from its own.
     func testPoliciesChangingFromLineToLine() throws {
         // Spellings over 64 bytes are not kept as bytes but looked up each time (one among the first five).
         let long = "interleave:" + stride(from: 0, to: 120, by: 2).map(String.init).joined(separator: ",")
@@ -225,12 +226,13 @@ final class NumaMapsRepeatTests: XCTestCase {
                 return "\(String(0x7f00_0000_0000 + index * 0x4000, radix: 16)) \(spellings[index % kinds]) anon=\(pages) dirty=\(pages) N0=\(pages) kernelpagesize_kB=4"
             }.joined(separator: "\n")
             let alone = try parsedAlone(text)
-            let seen = try scanned(text, chunk: 4096)
-            XCTAssertEqual(seen.map(\.0), alone, "\(kinds) policies")
             var every = MemoryTally()
             for mapping in alone { every.add(mapping) }
-            XCTAssertEqual(try tallied(text, chunk: 4096), every, "\(kinds) policies")
             XCTAssertEqual(every.policies.count, Set(spellings.prefix(kinds)).count)
+            for chunk in [1, 13, 70, 4096] {
+                XCTAssertEqual(try scanned(text, chunk: chunk).map(\.0), alone, "\(kinds) policies, chunks of \(chunk)")
+                XCTAssertEqual(try tallied(text, chunk: chunk), every, "\(kinds) policies, chunks of \(chunk)")
+            }
         }
     }
 
@@ -503,9 +505,9 @@ struct TallyRecorder: NumaMapsVisitor {
         builder.visit(mapping, shape: shape)
     }
 
-    mutating func visit(_ summary: NumaMapsLineSummary, policy: MemoryPolicy, shape: Int) {
+    mutating func visit(_ summary: NumaMapsLineSummary, nodes: UnsafeBufferPointer<Mapping.NodePages>, policy: () -> MemoryPolicy, shape: Int) {
         summaries += 1
-        builder.visit(summary, policy: policy, shape: shape)
+        builder.visit(summary, nodes: nodes, policy: policy, shape: shape)
     }
 
     mutating func visitAgain(shape: Int) -> Bool { builder.visitAgain(shape: shape) }
