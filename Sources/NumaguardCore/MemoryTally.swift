@@ -79,7 +79,7 @@ public struct MemoryTally: Equatable, Sendable {
     }
 
     /// Where a mapping's bytes go: what `add` decides, and `MemoryTallyBuilder` once per shape.
-    struct Added {
+    struct Added: Equatable {
         var policy = 0
         var category = 0
         var backing = 0
@@ -108,8 +108,19 @@ public struct MemoryTally: Equatable, Sendable {
     /// Adds `times` mappings with these node pages, as adding each would (sums saturate, so
     /// once or `times` times over is the same).
     mutating func apply(_ added: Added, _ nodePages: UnsafeBufferPointer<Mapping.NodePages>, times: Int = 1) {
-        mappings += times
-        policyMappings[added.policy] += times
+        apply(added, nodePages, mappings: times, times: times)
+    }
+
+    /// Adds `count` mappings whose pages come to `nodePages` together (`MemoryTallyBuilder`'s
+    /// batches): every count is at least zero and sums saturate, so pages summed first give
+    /// the bytes the mappings' own would.
+    mutating func apply(_ added: Added, _ nodePages: UnsafeBufferPointer<Mapping.NodePages>, mappings count: Int) {
+        apply(added, nodePages, mappings: count, times: 1)
+    }
+
+    private mutating func apply(_ added: Added, _ nodePages: UnsafeBufferPointer<Mapping.NodePages>, mappings count: Int, times: Int) {
+        mappings += count
+        policyMappings[added.policy] += count
         for entry in nodePages where entry.node >= 0 && entry.node <= KernelArithmetic.maximumNode {
             if entry.node >= nodeCount { addNodes(through: entry.node) }
             // Products and sums saturate: the parser refuses lines whose bytes overflow, but many

@@ -25,10 +25,19 @@ struct NumaMapsPolicySpellings {
     private var lengths = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
     private var policies = [MemoryPolicy](repeating: .default, count: NumaMapsPolicySpellings.kept + 1)
     private var identities = [MemoryPolicy.Identity](repeating: MemoryPolicy.default.identity, count: NumaMapsPolicySpellings.kept + 1)
-    /// Each kept spelling's first 16 bytes as two little-endian words, zero past its length.
-    private var heads = [UInt64](repeating: 0, count: 2 * NumaMapsPolicySpellings.kept)
+    /// Each kept spelling's length and first 16 bytes as two little-endian words, zero past
+    /// its length, with the masks that select those bytes: what `tokenLength` compares, in
+    /// place (an array here was a bounds check per word).
+    private struct Head {
+        var length = -1
+        var first: UInt64 = 0
+        var second: UInt64 = 0
+        var firstMask: UInt64 = 0
+        var secondMask: UInt64 = 0
+    }
+    private var heads = InlineArray<16, Head>(repeating: Head())
     /// The slot whose spelling was read after each slot's last time (-1: none yet).
-    private var followers = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
+    private var followers = InlineArray<16, Int>(repeating: -1)
     /// `lastSerial` of each slot, and the last one given.
     private var serials = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
     private var serial = -1
@@ -43,6 +52,10 @@ struct NumaMapsPolicySpellings {
     private var parsedPolicies: [MemoryPolicy] = []
     private var parsedIndex: [String: Int] = [:]
     private static let linearSpellings = 16
+
+    init() {
+        assert(Self.kept + 1 <= heads.count && Self.kept + 1 <= followers.count)
+    }
 
     /// The length of a kept spelling the bytes at `at` are as a whole token (a space or `end`
     /// follows it), which becomes the last one read: the last spelling first, then the one
@@ -85,17 +98,18 @@ struct NumaMapsPolicySpellings {
     /// from `at`; any other by its stored bytes.
     @inline(__always)
     private mutating func tokenLength(_ slot: Int, _ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
-        let length = lengths[slot]
-        guard length > 0, end - at >= length, at + length == end || line[at + length] == 0x20,
-              let base = line.baseAddress else { return nil }
+        let head = heads[slot]
+        let length = head.length
+        guard length > 0, end - at >= length, let base = line.baseAddress else { return nil }
         if length <= 16, line.count - at >= 16 {
             let raw = UnsafeRawPointer(base + at)
-            let (firstMask, secondMask) = Self.masks(length)
-            let first = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & firstMask
-            let second = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & secondMask
-            return first == heads[2 * slot] && second == heads[2 * slot + 1] ? length : nil
+            guard UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & head.firstMask == head.first,
+                  UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & head.secondMask == head.second
+            else { return nil }
+        } else if !isSpelling(slot, base + at, length) {
+            return nil
         }
-        return isSpelling(slot, base + at, length) ? length : nil
+        return at + length == end || base[at + length] == 0x20 ? length : nil
     }
 
     /// Which bytes of two little-endian words are a spelling's first `length` (at most 16).
@@ -155,8 +169,8 @@ struct NumaMapsPolicySpellings {
             let words = head.withUnsafeBytes { raw in
                 (UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)), UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
             }
-            heads[2 * slot] = words.0
-            heads[2 * slot + 1] = words.1
+            let (firstMask, secondMask) = Self.masks(length)
+            heads[slot] = Head(length: length, first: words.0 & firstMask, second: words.1 & secondMask, firstMask: firstMask, secondMask: secondMask)
             // No slot is followed by a spelling that has left it, nor is this one yet by any.
             for index in followers.indices where followers[index] == slot { followers[index] = -1 }
             followers[slot] = -1
