@@ -254,6 +254,30 @@ func fuzzShapeTallyRefuses(_ data: UnsafeBufferPointer<UInt8>, _ refused: ParseE
     }
 }
 
+/// The input with every line followed by itself with its digits turned (0 to 1 ... 9 to 0):
+/// the same tokens but for their digits, which a tally's scanner reads by its token template
+/// (learned from one line, it reads the other). Parse and the tally must agree on it as on
+/// any input: the same tally, or the same refusal.
+func fuzzTurnedDigits(_ data: UnsafeBufferPointer<UInt8>) {
+    var turned: [UInt8] = []
+    turned.reserveCapacity(2 * data.count + 2)
+    for line in data.split(separator: 0x0A, omittingEmptySubsequences: false).prefix(256) {
+        turned.append(contentsOf: line)
+        turned.append(0x0A)
+        for byte in line { turned.append(byte &- 0x30 < 10 ? 0x30 + (byte &- 0x30 + 1) % 10 : byte) }
+        turned.append(0x0A)
+    }
+    turned.withUnsafeBufferPointer { bytes in
+        let text = String(decoding: bytes, as: UTF8.self)
+        do throws(ParseError) {
+            let mappings = try NumaMapsParser.parse(bytes: bytes)
+            fuzzShapeTally(bytes, mappings, text)
+        } catch {
+            fuzzShapeTallyRefuses(bytes, error, text)
+        }
+    }
+}
+
 /// The byte arithmetic on what was parsed (issue 12: a parsed count once trapped in
 /// Mapping.bytes): every accepted mapping's bytes fit exactly, and tallies of any number of
 /// mappings, their totals and their renderings never trap. Each mapping is added several
@@ -639,6 +663,7 @@ public func fuzzParsers(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let validUTF8 = Array(text.utf8).elementsEqual(data)
 
     fuzzNumaMaps(data, text, validUTF8: validUTF8)
+    fuzzTurnedDigits(data)
     // Whole input, then each line: sysfs files hold one value, but a line is how
     // numa_maps and status embed policies and lists.
     let whole = Substring(text)

@@ -33,7 +33,7 @@ public struct NumaMapsLineSummary {
     /// serial is the same spelling, so the same policy.
     var serial = -1
     /// How many node counts the line had: the first `nodeCount` of the `Nodes` it was read with.
-    private(set) var nodeCount = 0
+    var nodeCount = 0
 
     /// Where a summary's node counts go: beside it in the scanner, in place. An array here
     /// was checked for uniqueness, and made unique, at every line, and a summary holding them
@@ -122,10 +122,15 @@ public struct NumaMapsLineSummary {
         // `MemoryTally.category(of:)` and `backing(of:)` of the mapping the line makes.
         let kind: MemoryTally.Category = huge ? .huge : heap ? .heap : stack ? .stack : .private
         category = kind.rawValue
-        let backs: MemoryTally.Backing = !file || huge ? .anonymous : anon == 0 ? .file : anon >= totalPages ? .anonymous : .mixed
-        backing = backs.rawValue
+        backing = Self.backing(file: file, huge: huge, anon: anon, totalPages: totalPages).rawValue
         pageBytes = KernelArithmetic.product(max(pageKiB, 0), 1024)
         return true
+    }
+
+    /// `MemoryTally.backing(of:)` of a mapping with these tokens.
+    @inline(__always)
+    static func backing(file: Bool, huge: Bool, anon: Int, totalPages: Int) -> MemoryTally.Backing {
+        !file || huge ? .anonymous : anon == 0 ? .file : anon >= totalPages ? .anonymous : .mixed
     }
 
     /// Steps over a counter's key of `keyLength` bytes and its count, whose value a tally does
