@@ -36,8 +36,10 @@ struct NumaMapsPolicySpellings {
         var secondMask: UInt64 = 0
     }
     private var heads = InlineArray<16, Head>(repeating: Head())
-    /// The slot whose spelling was read after each slot's last time (-1: none yet).
+    /// The slot whose spelling was read after each slot's last time (-1: none yet), and
+    /// whether the last spelling read was another than the one before it.
     private var followers = InlineArray<16, Int>(repeating: -1)
+    private var changed = false
     /// `lastSerial` of each slot, and the last one given.
     private var serials = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
     private var serial = -1
@@ -58,23 +60,35 @@ struct NumaMapsPolicySpellings {
     }
 
     /// The length of a kept spelling the bytes at `at` are as a whole token (a space or `end`
-    /// follows it), which becomes the last one read: the last spelling first, then the one
-    /// read after it last time (a process whose mappings take a few policies in turn, as the
-    /// bench's distinct victim), then the others. A kept spelling is found so where `read`
-    /// would find it: only `prefer (many)` and `weighted interleave` put a space inside a
-    /// spelling, and their first words alone (`prefer`, `weighted`) are never kept.
+    /// follows it), which becomes the last one read: the last spelling and the one read after
+    /// it last time (a process whose mappings take a few policies in turn, as the bench's
+    /// distinct victim), the follower first when the last line's policy was not the one
+    /// before it; then the others. A kept spelling is found so where `read` would find it:
+    /// only `prefer (many)` and `weighted interleave` put a space inside a spelling, and their
+    /// first words alone (`prefer`, `weighted`) are never kept.
     @inline(__always)
     mutating func keptLength(_ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int) -> Int? {
         let last = last
-        if let length = tokenLength(last, line, at, end) { return length }
+        if changed {
+            let predicted = followers[last]
+            if predicted >= 0, let length = tokenLength(predicted, line, at, end) {
+                self.last = predicted
+                return length
+            }
+        }
+        if let length = tokenLength(last, line, at, end) {
+            changed = false
+            return length
+        }
         return otherKeptLength(line, at, end, after: last)
     }
 
     @inline(never)
     private mutating func otherKeptLength(_ line: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int, after previous: Int) -> Int? {
         let predicted = followers[previous]
-        if predicted >= 0, let length = tokenLength(predicted, line, at, end) {
+        if !changed, predicted >= 0, let length = tokenLength(predicted, line, at, end) {
             last = predicted
+            changed = true
             return length
         }
         for slot in 0..<Self.kept where slot != previous && slot != predicted {
@@ -89,6 +103,7 @@ struct NumaMapsPolicySpellings {
     /// `slot`'s spelling was read after `previous`'s, and is now the last one.
     private mutating func followed(_ previous: Int, by slot: Int) {
         if previous != slot { followers[previous] = slot }
+        changed = previous != slot
         last = slot
     }
 
@@ -182,6 +197,7 @@ struct NumaMapsPolicySpellings {
             set(Self.unkept, policy)
         }
         if previous != last { followers[previous] = last }
+        changed = previous != last
     }
 
     /// A number told apart from every other spelling this scanner has kept, for the last

@@ -29,16 +29,19 @@ struct NumaMapsTokenTemplate {
     /// Where the counts a tally uses are, as offsets from the start and digit counts
     /// (`digits` 0: the line had no such token).
     private var anon = Count()
-    private var pageSize = Count()
+    /// The page size is part of the layout (its digits are not open): its value, -1 for none,
+    /// and bytes.
+    private var pageKiB = -1
+    private var pageBytes = 0
     private var nodes = InlineArray<4, Count>(repeating: Count())
     private var nodeCount = 0
     /// What the bare words and `file=` made the line.
     private var category = 0
     private var file = false
     private var huge = false
-    /// Whether every line of this layout makes real bytes (`NumaMapsTokens.sizes`): at most
-    /// four node counts of `a` digits and a page size of `b` digits, with a + b ≤ 15, come to
-    /// under 4 × 10^15 × 1024 bytes (2^63 is above 9 × 10^18), so their sizes need no check.
+    /// Whether every line of this layout makes real bytes (`NumaMapsTokens.sizes`): its node
+    /// counts at their widest (all nines) times the page size, summed, stay below 2^63, so
+    /// their sizes need no check.
     private var fits = false
 
     /// Eight bytes of the template, little-endian: `expected` holds the bytes, with 0x30 where
@@ -87,8 +90,6 @@ struct NumaMapsTokenTemplate {
             guard Self.matches(word, words[index], live: (UInt64(1) &<< UInt64(left &<< 3)) &- 1) else { return false }
         }
         // Every open byte is a digit: the counts are read without checks.
-        let anon = Self.value(base, start, self.anon)
-        let pageKiB = pageSize.digits > 0 ? Self.value(base, start, pageSize) : -1
         var position = 0, totalPages = 0
         while position < nodeCount {
             let pages = Self.value(base, start, nodes[position])
@@ -105,8 +106,11 @@ struct NumaMapsTokenTemplate {
         }
         summary.nodeCount = nodeCount
         summary.category = category
-        summary.backing = NumaMapsLineSummary.backing(file: file, huge: huge, anon: anon, totalPages: totalPages).rawValue
-        summary.pageBytes = KernelArithmetic.product(max(pageKiB, 0), 1024)
+        // Only a file's mapping outside hugetlb has a backing that depends on its counts.
+        summary.backing = file && !huge
+            ? NumaMapsLineSummary.backing(file: true, huge: false, anon: Self.value(base, start, anon), totalPages: totalPages).rawValue
+            : MemoryTally.Backing.anonymous.rawValue
+        summary.pageBytes = pageBytes
         return true
     }
 
@@ -143,7 +147,7 @@ struct NumaMapsTokenTemplate {
         let line = base + start
         var open = InlineArray<16, UInt64>(repeating: 0)
         anon = Count()
-        pageSize = Count()
+        pageKiB = -1
         nodeCount = 0
         file = false
         huge = false
@@ -168,18 +172,18 @@ struct NumaMapsTokenTemplate {
                 continue
             }
             cursor += 1
-            let value = cursor
+            let value = cursor, pageSize = Self.equals(line, key, "kernelpagesize_kB")
             while cursor < length, line[cursor] != 0x20 {
                 guard line[cursor] &- 0x30 < 10 else { return }
-                open[cursor >> 3] |= 0xFF << UInt64((cursor & 7) * 8)
+                if !pageSize { open[cursor >> 3] |= 0xFF << UInt64((cursor & 7) * 8) }
                 cursor += 1
             }
             let count = Count(node: 0, offset: value, digits: cursor - value)
             guard count.digits > 0, count.digits <= 18 else { return }
             if Self.equals(line, key, "anon") {
                 anon = count
-            } else if Self.equals(line, key, "kernelpagesize_kB") {
-                pageSize = count
+            } else if pageSize {
+                pageKiB = Self.value(line, 0, count)
             } else if line[token] == 0x4E {
                 guard nodeCount < nodes.count, let node = Self.node(line, key) else { return }
                 nodes[nodeCount] = Count(node: node, offset: value, digits: count.digits)
@@ -195,9 +199,18 @@ struct NumaMapsTokenTemplate {
                                 addend: Self.ones &* 0x76 & digits, high: Self.ones &* 0x80 & digits)
         }
         category = summary.category
-        var widest = 0
-        for index in 0..<nodeCount { widest = max(widest, nodes[index].digits) }
-        fits = nodeCount == 0 ? pageSize.digits <= 15 : pageSize.digits > 0 && pageSize.digits + widest <= 15
+        pageBytes = KernelArithmetic.product(max(pageKiB, 0), 1024)
+        // All nines on every node, times the page size, and their sum: no overflow, no check.
+        var most = 0, overflow = pageKiB < 0 && nodeCount > 0 || KernelArithmetic.bytes(kibibytes: max(pageKiB, 0)) == nil
+        for index in 0..<nodeCount where !overflow {
+            var nines = 0
+            for _ in 0..<nodes[index].digits { nines = nines * 10 + 9 }
+            let (bytes, productOverflow) = nines.multipliedReportingOverflow(by: pageBytes)
+            let (sum, sumOverflow) = most.addingReportingOverflow(bytes)
+            overflow = productOverflow || sumOverflow
+            most = sum
+        }
+        fits = !overflow
         self.length = length
     }
 
