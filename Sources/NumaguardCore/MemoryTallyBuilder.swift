@@ -113,9 +113,15 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
     /// Adds one mapping's pages: to its batch when every node it names is one a batch sums,
     /// else to the tally.
     private mutating func pend(_ added: MemoryTally.Added, _ nodes: UnsafeBufferPointer<Mapping.NodePages>) {
-        for entry in nodes where entry.node < 0 || entry.node >= Self.batchNodes {
-            tally.apply(added, nodes)
-            return
+        // (Index loops: an iterator over the buffer was not optimized away here.)
+        var position = 0
+        while position < nodes.count {
+            let node = nodes[position].node
+            guard node >= 0, node < Self.batchNodes else {
+                tally.apply(added, nodes)
+                return
+            }
+            position &+= 1
         }
         let index = added.policy & (batches.count - 1)
         if batches[index].added != added {
@@ -123,9 +129,12 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
             batches[index].added = added
         }
         batches[index].mappings &+= 1
-        for entry in nodes {
+        position = 0
+        while position < nodes.count {
+            let entry = nodes[position]
             batches[index].pages[entry.node] = KernelArithmetic.sum(batches[index].pages[entry.node], entry.pages)
             if entry.node > batches[index].highest { batches[index].highest = entry.node }
+            position &+= 1
         }
     }
 
@@ -155,7 +164,11 @@ public struct MemoryTallyBuilder: NumaMapsVisitor {
         slots[index].added = added
         slots[index].count = nodes.count
         if nodes.count <= slots[index].nodes.count {
-            for position in nodes.indices { slots[index].nodes[position] = nodes[position] }
+            var position = 0
+            while position < nodes.count {
+                slots[index].nodes[position] = nodes[position]
+                position &+= 1
+            }
             if !slots[index].more.isEmpty { slots[index].more = [] }
         } else {
             slots[index].more = Array(nodes)
