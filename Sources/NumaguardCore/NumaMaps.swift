@@ -19,7 +19,8 @@ import Musl
 /// mapping at a new address. Each parsed line gets a `shape` number the visitor is told, so a
 /// tally can classify a shape once and add its repeats without looking at them again; a
 /// visitor that takes summaries (a tally) is handed a parsed line's `NumaMapsLineSummary`
-/// instead of its mapping.
+/// instead of its mapping; a line whose tokens are a learned line's but for count digits is
+/// read against that layout (`NumaMapsTokenTemplate`).
 public struct NumaMapsScanner {
     public let keepsFilePaths: Bool
     /// False: addresses are checked but not converted, and every mapping's `address` is 0
@@ -53,6 +54,7 @@ public struct NumaMapsScanner {
     private var spellings = NumaMapsPolicySpellings()
     /// The line being read for a visitor that takes summaries.
     private var summary = NumaMapsLineSummary()
+    /// Its node counts, beside it (`NumaMapsLineSummary.Nodes`).
     private var summaryNodes = NumaMapsLineSummary.Nodes(repeating: .init(node: 0, pages: 0))
     /// The tokens of a line read into `summary`, for the lines after it (`readSummary`).
     private var template = NumaMapsTokenTemplate()
