@@ -214,12 +214,15 @@ func fuzzUsualTokens(_ data: UnsafeBufferPointer<UInt8>, _ text: String) {
 
 /// The tally as `ProcessReader.tally` builds it (lines parsed into summaries, repeats handed to
 /// the builder by shape, addresses not converted), the input fed in two pieces cut at `cut`.
+/// Each piece is copied into its own allocation, so that a read past a piece's end (the token
+/// template loads whole words) is one AddressSanitizer sees, not bytes of the next piece.
 func shapeTally(_ data: UnsafeBufferPointer<UInt8>, cut: Int) -> Result<MemoryTally, ParseError> {
     var scanner = NumaMapsScanner(keepsFilePaths: false, keepsAddresses: false, keepsRecentMappings: false)
     var builder = MemoryTallyBuilder()
+    let first = Array(data[..<cut]), second = Array(data[cut...])
     return Result { () throws(ParseError) in
-        try scanner.scan(UnsafeBufferPointer(rebasing: data[..<cut]), into: &builder)
-        try scanner.scan(UnsafeBufferPointer(rebasing: data[cut...]), into: &builder)
+        try first.withUnsafeBufferPointer { (piece) throws(ParseError) in try scanner.scan(piece, into: &builder) }
+        try second.withUnsafeBufferPointer { (piece) throws(ParseError) in try scanner.scan(piece, into: &builder) }
         try scanner.finish(into: &builder)
         return builder.settled()
     }
