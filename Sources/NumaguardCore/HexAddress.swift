@@ -79,9 +79,10 @@ enum HexAddress {
     }
 
     /// Which bytes of the two words are the `digits` (1 to 16) digits: all of the first word's
-    /// when there are eight or more.
+    /// when there are eight or more (all of both from 16 on). Also how a policy spelling's
+    /// first bytes are compared (`NumaMapsPolicySpellings`).
     @inline(__always)
-    private static func masks(_ digits: Int) -> (UInt64, UInt64) {
+    static func masks(_ digits: Int) -> (UInt64, UInt64) {
         (digits >= 8 ? UInt64.max : (UInt64(1) << (8 * digits)) &- 1,
          digits <= 8 ? 0 : digits >= 16 ? UInt64.max : (UInt64(1) << (8 * (digits - 8))) &- 1)
     }

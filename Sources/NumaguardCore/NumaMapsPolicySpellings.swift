@@ -21,13 +21,12 @@ struct NumaMapsPolicySpellings {
     /// The last slot (`unkept`) holds a policy whose spelling is not kept: never matched.
     private static let unkept = kept
     private var bytes = [UInt8](repeating: 0, count: NumaMapsPolicySpellings.kept * NumaMapsPolicySpellings.longest)
-    /// Bytes of each kept spelling; -1 for a slot not used yet, and for `unkept`.
-    private var lengths = [Int](repeating: -1, count: NumaMapsPolicySpellings.kept + 1)
     private var policies = [MemoryPolicy](repeating: .default, count: NumaMapsPolicySpellings.kept + 1)
     private var identities = [MemoryPolicy.Identity](repeating: MemoryPolicy.default.identity, count: NumaMapsPolicySpellings.kept + 1)
-    /// Each kept spelling's length and first 16 bytes as two little-endian words, zero past
-    /// its length, with the masks that select those bytes: what `tokenLength` compares, in
-    /// place (an array here was a bounds check per word).
+    /// Each kept spelling's length (-1 for a slot not used yet, and for `unkept`) and first 16
+    /// bytes as two little-endian words, zero past its length, with the masks that select
+    /// those bytes: what `tokenLength` compares, in place (an array here was a bounds check
+    /// per word).
     private struct Head {
         var length = -1
         var first: UInt64 = 0
@@ -127,13 +126,6 @@ struct NumaMapsPolicySpellings {
         return at + length == end || base[at + length] == 0x20 ? length : nil
     }
 
-    /// Which bytes of two little-endian words are a spelling's first `length` (at most 16).
-    @inline(__always)
-    private static func masks(_ length: Int) -> (UInt64, UInt64) {
-        (length >= 8 ? UInt64.max : (UInt64(1) << (8 * length)) &- 1,
-         length <= 8 ? 0 : length >= 16 ? UInt64.max : (UInt64(1) << (8 * (length - 8))) &- 1)
-    }
-
     /// Makes the policy spelled by the `end - start` bytes at `start` the last one: one of the
     /// kept spellings, else the one parsed before for it, else parsed (and kept). Errors are those of
     /// `MemoryPolicy.parse`, and too many distinct spellings.
@@ -174,17 +166,15 @@ struct NumaMapsPolicySpellings {
         let previous = last
         if length <= Self.longest, spelling != "prefer", spelling != "weighted" {
             let slot = nextSlot
-            bytes.withUnsafeMutableBufferPointer { stored in
-                if let first = stored.baseAddress { memcpy(first + slot * Self.longest, base + start, length) }
+            // The stored spelling's first 16 bytes as two words (its slot holds `longest`),
+            // masked to the spelling (`tokenLength`): what a longer one left there is cleared.
+            let words = bytes.withUnsafeMutableBufferPointer { stored -> (UInt64, UInt64) in
+                guard let first = stored.baseAddress else { return (0, 0) }
+                memcpy(first + slot * Self.longest, base + start, length)
+                let raw = UnsafeRawPointer(first + slot * Self.longest)
+                return (UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)), UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
             }
-            lengths[slot] = length
-            // The first 16 bytes as two words, masked to the spelling (`tokenLength`).
-            var head = [UInt8](repeating: 0, count: 16)
-            for index in 0..<min(length, 16) { head[index] = base[start + index] }
-            let words = head.withUnsafeBytes { raw in
-                (UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)), UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-            }
-            let (firstMask, secondMask) = Self.masks(length)
+            let (firstMask, secondMask) = HexAddress.masks(length)
             heads[slot] = Head(length: length, first: words.0 & firstMask, second: words.1 & secondMask, firstMask: firstMask, secondMask: secondMask)
             // No slot is followed by a spelling that has left it, nor is this one yet by any.
             for index in followers.indices where followers[index] == slot { followers[index] = -1 }
@@ -226,7 +216,7 @@ struct NumaMapsPolicySpellings {
 
     @inline(__always)
     private mutating func isSpelling(_ slot: Int, _ spelling: UnsafePointer<UInt8>, _ length: Int) -> Bool {
-        guard lengths[slot] == length else { return false }
+        guard heads[slot].length == length else { return false }
         return bytes.withUnsafeBufferPointer { stored in
             stored.baseAddress.map { memcmp($0 + slot * Self.longest, spelling, length) == 0 } ?? false
         }
