@@ -56,11 +56,8 @@ public struct NumaMapsScanner {
     private var summary = NumaMapsLineSummary()
     /// Its node counts, beside it (`NumaMapsLineSummary.Nodes`).
     private var summaryNodes = NumaMapsLineSummary.Nodes(repeating: .init(node: 0, pages: 0))
-    /// The tokens of a line read into `summary`, for the lines after it (`readSummary`).
+    /// The tokens of a line read into `summary`, for the lines after it.
     private var template = NumaMapsTokenTemplate()
-    /// Lines read into `summary` since the template was learned (at first as if that were
-    /// long ago: the first line is learned).
-    private var sinceLearning = NumaMapsScanner.probeInterval
     /// Lines parsed in a row since a line last repeated a remembered one (`missesBeforeProbing`).
     private var misses = 0
     /// Whether `hand` gave the visitor a remembered line again by its shape alone.
@@ -418,7 +415,7 @@ public struct NumaMapsScanner {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
         }
-        if summarizing, let base = bytes.baseAddress, readSummary(base, cursor, end, limit: bytes.count) {
+        if summarizing, let base = bytes.baseAddress, template.summarize(base, cursor, end, limit: bytes.count, into: &summary, nodes: &summaryNodes) {
             summary.spelling = spellings.lastSlot
             summary.serial = spellings.lastSerial
             return .summarized(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
@@ -507,24 +504,6 @@ public struct NumaMapsScanner {
         try checkSizes(bytes, start, end, pageSizeStart: pageSizeStart, fail)
         guard let base = bytes.baseAddress else { return .empty }
         return .parsed(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
-    }
-
-    /// Reads the tokens in `start..<end` into `summary`: as the template's tokens with other
-    /// counts when they are, else token by token, and then learns them if `probeInterval`
-    /// lines went by since the template was learned. Learning costs a few lines read, so it
-    /// is never done more often: lines of several layouts in turn keep one template (and the
-    /// others are read as before), and a process whose layout changes for good is followed
-    /// within so many lines.
-    @inline(__always)
-    private mutating func readSummary(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int) -> Bool {
-        if sinceLearning < Self.probeInterval { sinceLearning &+= 1 }
-        if template.read(base, start, end, limit: limit, into: &summary, nodes: &summaryNodes) { return true }
-        guard summary.read(base, start, end, nodes: &summaryNodes) else { return false }
-        if sinceLearning >= Self.probeInterval {
-            template.learn(base, start, end, summary)
-            sinceLearning = 0
-        }
-        return true
     }
 
     /// Every count must make real bytes (`NumaMapsTokens.sizes`); a line whose counts do not is

@@ -13,14 +13,11 @@ import Musl
 /// again. A scanner whose visitor takes summaries (`MemoryTallyBuilder`) reads the tokens after
 /// the policy here; this takes only what the kernel prints (`show_numa_map`), each token as
 /// the scanner's general loop would read it, and turns down anything else — an unknown or
-/// malformed token, a count of 19 digits or more, more than `capacity` node counts, sizes
+/// malformed token, a count of 19 digits or more, more node counts than `Nodes` holds, sizes
 /// that overflow — so that the scanner parses that line in full, which reads it or says what
 /// is wrong. A line read here therefore tallies exactly as its mapping would
 /// (NumaMapsLineSummaryTests, the parsers fuzzer).
 public struct NumaMapsLineSummary {
-    /// Node counts one summary holds; a line with more is parsed in full.
-    static let capacity = 32
-
     /// `MemoryTally.Category` and `Backing` raw values, and bytes per page (0 without
     /// `kernelpagesize_kB`).
     var category = 0
@@ -35,9 +32,9 @@ public struct NumaMapsLineSummary {
     /// How many node counts the line had: the first `nodeCount` of the `Nodes` it was read with.
     var nodeCount = 0
 
-    /// Where a summary's node counts go: beside it in the scanner, in place. An array here
-    /// was checked for uniqueness, and made unique, at every line, and a summary holding them
-    /// in place was copied whole each time the scanner handed it over.
+    /// Where a summary's node counts go (32: a line with more is parsed in full): beside it in
+    /// the scanner, in place. An array here was checked for uniqueness, and made unique, at
+    /// every line, and a summary holding them in place was copied whole at every hand-over.
     typealias Nodes = InlineArray<32, Mapping.NodePages>
 
     /// Reads the tokens in `start..<end` (after the policy), the node counts into `nodes`;
@@ -66,7 +63,7 @@ public struct NumaMapsLineSummary {
                     node = node &* 10 &+ Int(digit)
                     at &+= 1
                 }
-                guard at > cursor &+ 1, at < end, base[at] == 0x3D, node <= KernelArithmetic.maximumNode, count < Self.capacity else { return false }
+                guard at > cursor &+ 1, at < end, base[at] == 0x3D, node <= KernelArithmetic.maximumNode, count < nodes.count else { return false }
                 cursor = at &+ 1
                 let pages = Self.count(base, &cursor, end)
                 guard pages >= 0 else { return false }

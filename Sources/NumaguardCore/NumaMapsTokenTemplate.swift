@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The tokens of a line a tally's scanner read as a summary (`NumaMapsLineSummary.read`),
 /// with the digits of its counts left open: a later line whose tokens are the same bytes but
 /// for those digits (as many of them) is the same summary with other counts, read by
@@ -43,6 +37,9 @@ struct NumaMapsTokenTemplate {
     /// counts at their widest (all nines) times the page size, summed, stay below 2^63, so
     /// their sizes need no check.
     private var fits = false
+    /// Lines summarized since the template was learned (at first as if that were long ago:
+    /// the first line is learned).
+    private var sinceLearning = NumaMapsScanner.probeInterval
 
     /// Eight bytes of the template, little-endian: `expected` holds the bytes, with 0x30 where
     /// a count's digit is (zero past `length`); `fixed` is 0xFF on every other byte; `addend`
@@ -65,6 +62,25 @@ struct NumaMapsTokenTemplate {
     }
 
     private static var ones: UInt64 { 0x0101_0101_0101_0101 }
+
+    /// Reads the tokens in `start..<end` into `summary`: as the template's tokens with other
+    /// counts when they are, else token by token (`NumaMapsLineSummary.read`, whose answer
+    /// this is), and then learns them if `NumaMapsScanner.probeInterval` lines went by since
+    /// the template was learned. Learning costs a few lines read, so it is never done more
+    /// often: lines of several layouts in turn keep one template (and the others are read as
+    /// before), and a process whose layout changes for good is followed within so many lines.
+    @inline(__always)
+    mutating func summarize(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int,
+                            into summary: inout NumaMapsLineSummary, nodes: inout NumaMapsLineSummary.Nodes) -> Bool {
+        if sinceLearning < NumaMapsScanner.probeInterval { sinceLearning &+= 1 }
+        if read(base, start, end, limit: limit, into: &summary, nodes: &nodes) { return true }
+        guard summary.read(base, start, end, nodes: &nodes) else { return false }
+        if sinceLearning >= NumaMapsScanner.probeInterval {
+            learn(base, start, end, summary)
+            sinceLearning = 0
+        }
+        return true
+    }
 
     /// Reads the tokens in `start..<end` into `summary` and `nodes` when they are the learned
     /// tokens but for count digits; false otherwise (and then nothing was changed but
@@ -139,7 +155,7 @@ struct NumaMapsTokenTemplate {
     /// Learns the tokens in `start..<end`, which `NumaMapsLineSummary.read` has just read into
     /// `summary`. Tokens longer than `longest`, more than four node counts, or anything the
     /// reader would not have taken leave no template. Read from the line in place, once in
-    /// `probeInterval` lines at most (`NumaMapsScanner.readSummary`).
+    /// `probeInterval` lines at most (`summarize`).
     mutating func learn(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ summary: NumaMapsLineSummary) {
         length = -1
         let length = end - start
@@ -163,16 +179,16 @@ struct NumaMapsTokenTemplate {
             guard cursor < length, line[cursor] == 0x3D else {
                 // A bare word: `huge` makes the backing anonymous (`heap` and `stack` only the
                 // category, which `summary` has).
-                if Self.equals(line, key, "huge") { huge = true }
+                if NumaMapsTokens.equals(line, key.lowerBound, key.upperBound, "huge") { huge = true }
                 continue
             }
-            if Self.equals(line, key, "file") {
+            if NumaMapsTokens.equals(line, key.lowerBound, key.upperBound, "file") {
                 file = true
                 while cursor < length, line[cursor] != 0x20 { cursor += 1 }
                 continue
             }
             cursor += 1
-            let value = cursor, pageSize = Self.equals(line, key, "kernelpagesize_kB")
+            let value = cursor, pageSize = NumaMapsTokens.equals(line, key.lowerBound, key.upperBound, "kernelpagesize_kB")
             while cursor < length, line[cursor] != 0x20 {
                 guard line[cursor] &- 0x30 < 10 else { return }
                 if !pageSize { open[cursor >> 3] |= 0xFF << UInt64((cursor & 7) * 8) }
@@ -180,7 +196,7 @@ struct NumaMapsTokenTemplate {
             }
             let count = Count(node: 0, offset: value, digits: cursor - value)
             guard count.digits > 0, count.digits <= 18 else { return }
-            if Self.equals(line, key, "anon") {
+            if NumaMapsTokens.equals(line, key.lowerBound, key.upperBound, "anon") {
                 anon = count
             } else if pageSize {
                 pageKiB = Self.value(line, 0, count)
@@ -214,19 +230,11 @@ struct NumaMapsTokenTemplate {
         self.length = length
     }
 
-    private static func equals(_ line: UnsafePointer<UInt8>, _ range: Range<Int>, _ word: StaticString) -> Bool {
-        range.count == word.utf8CodeUnitCount && memcmp(line + range.lowerBound, word.utf8Start, range.count) == 0
-    }
-
     /// The node of an `N<node>` key (one to four digits, as the reader takes).
     private static func node(_ line: UnsafePointer<UInt8>, _ key: Range<Int>) -> Int? {
-        guard key.count >= 2, key.count <= 5 else { return nil }
-        var node = 0
-        for index in key.dropFirst() {
-            let digit = line[index] &- 0x30
-            guard digit < 10 else { return nil }
-            node = node * 10 + Int(digit)
-        }
+        guard key.count >= 2, key.count <= 5,
+              let node = Lex.decimal(UnsafeBufferPointer(start: line, count: key.upperBound), key.lowerBound + 1, key.upperBound)
+        else { return nil }
         return node <= KernelArithmetic.maximumNode ? node : nil
     }
 }

@@ -15,6 +15,11 @@ enum NumaMapsTokens {
         end - start == word.utf8CodeUnitCount && hasPrefix(bytes, start, end, word)
     }
 
+    /// The same from a line's base address (`NumaMapsTokenTemplate` learns from a pointer).
+    static func equals(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ word: StaticString) -> Bool {
+        end - start == word.utf8CodeUnitCount && hasPrefix(base, start, end, word)
+    }
+
     /// Whether the bytes at `at` (before `end`) begin with `prefix`, a non-empty literal.
     static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ end: Int, _ prefix: StaticString) -> Bool {
         guard let base = bytes.baseAddress else { return false }
