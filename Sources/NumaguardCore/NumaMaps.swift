@@ -62,8 +62,9 @@ public struct NumaMapsScanner {
     private var misses = 0
     /// Whether `hand` gave the visitor a remembered line again by its shape alone.
     private var tookByShape = false
-    /// Digits of the address of a line just taken so by a tally's scanner (0: none):
-    /// `takeAhead` looks at the lines after it.
+    /// Digits of the address of a line just taken so by a tally's scanner (0: none), or -1
+    /// after a line read against the token layout while the scanner was not remembering
+    /// lines: `takeAhead` looks at the lines after it.
     private var aheadDigits = 0
     /// Digits of the address of the line `parseLine` read last.
     private var lineDigits = 0
@@ -137,8 +138,9 @@ public struct NumaMapsScanner {
         _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
     ) -> Int {
         let digits = aheadDigits
-        guard digits > 0 else { return start }
+        guard digits != 0 else { return start }
         aheadDigits = 0
+        if digits < 0 { return takeSummaries(bytes, start, into: &visitor) }
         if previousShape >= 0, previousShape == lines.lastKey.shape, lines.follower(of: previousShape) == previousShape {
             // The last line again after itself: a run, which `takeRun` reads for less.
             return takeRun(bytes, start, digits: digits, into: &visitor)
@@ -174,6 +176,53 @@ public struct NumaMapsScanner {
             start = end + 1
         }
         return start
+    }
+
+    /// Lines from `start` that `parseLine` would read against the token layout without
+    /// remembering them (their bytes after the address are not looked for among the recent
+    /// lines: `missesBeforeProbing`), each read so and handed to the visitor as `parseLine`
+    /// and `hand` would; where the first other line starts. Such lines (mbind'ed regions, each
+    /// with its own counts; the bench's distinct victim) went through `take` one by one: the
+    /// search for the newline, the check for a repeat of the last line (there is none: it was
+    /// forgotten), and `parseLine`'s bookkeeping cost as much as reading the line. Here the
+    /// address is checked, the policy must be a kept spelling, and the line must end where the
+    /// layout's tokens end: every byte before that newline is then a hex digit, the space,
+    /// a spelling's byte or a layout's byte (none of them a newline), so it is the first one
+    /// `take` would have found. Anything else is left to `take` from the line's start (a
+    /// kept spelling matched here only moves the spellings' guess of the next one).
+    @inline(never)
+    private mutating func takeSummaries<Visitor: NumaMapsVisitor>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, into visitor: inout Visitor
+    ) -> Int {
+        var start = start
+        let layout = template.layoutLength
+        guard Visitor.takesSummaries, !lines.keepsMappings, lines.lastTailCount < 0, layout >= 0,
+              let base = bytes.baseAddress else { return start }
+        let limit = bytes.count
+        while true {
+            // The lines `parseLine` neither compares nor remembers.
+            let position = misses % Self.probeInterval
+            guard misses >= Self.missesBeforeProbing, misses < Int.max, position != 0,
+                  position < Self.probeInterval - Self.recentLines - 1,
+                  let digits = HexAddress.digits(bytes, start, limit),
+                  let policy = spellings.keptLength(bytes, start &+ digits &+ 1, limit) else { return start }
+            let tokens = start &+ digits &+ 1 &+ policy, end = tokens &+ layout
+            guard end < limit, end &- start >= 16, base[end] == 0x0A,
+                  template.summarizeByLayout(base, tokens, end, limit: limit, into: &summary, nodes: &summaryNodes)
+            else { return start }
+            summary.spelling = spellings.lastSlot
+            summary.serial = spellings.lastSerial
+            lineDigits = digits
+            misses &+= 1
+            previousShape = -1
+            mappingsVisited &+= 1
+            lineNumber &+= 1
+            let count = summary.nodeCount
+            summaryNodes.span.withUnsafeBufferPointer { all in
+                visitor.visit(summary, nodes: UnsafeBufferPointer(rebasing: all[0..<count]), policy: { spellings.lastPolicy }, shape: -1)
+            }
+            start = end &+ 1
+        }
     }
 
     /// The line handed over last had `shape`: it follows the one before (`takeCycle`).
@@ -415,9 +464,13 @@ public struct NumaMapsScanner {
                 throw fail(policyStart + (error.column ?? 1) - 1, error.reason)
             }
         }
-        if summarizing, let base = bytes.baseAddress, template.summarize(base, cursor, end, limit: bytes.count, into: &summary, nodes: &summaryNodes) {
+        if summarizing, let base = bytes.baseAddress,
+           let reading = template.summarize(base, cursor, end, limit: bytes.count, into: &summary, nodes: &summaryNodes) {
             summary.spelling = spellings.lastSlot
             summary.serial = spellings.lastSerial
+            // A line of the learned layout, neither compared nor remembered: the lines after it
+            // are likely the same (`takeSummaries`).
+            if reading == .layout, !remembered { aheadDigits = -1 }
             return .summarized(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
         }
         scratch.reset(address: address)

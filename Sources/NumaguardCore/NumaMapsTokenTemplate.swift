@@ -69,16 +69,38 @@ struct NumaMapsTokenTemplate {
     /// the template was learned. Learning costs a few lines read, so it is never done more
     /// often: lines of several layouts in turn keep one template (and the others are read as
     /// before), and a process whose layout changes for good is followed within so many lines.
+    /// Says which way the tokens were read (nil: neither took them).
     @inline(__always)
     mutating func summarize(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int,
-                            into summary: inout NumaMapsLineSummary, nodes: inout NumaMapsLineSummary.Nodes) -> Bool {
+                            into summary: inout NumaMapsLineSummary, nodes: inout NumaMapsLineSummary.Nodes) -> Reading? {
         if sinceLearning < NumaMapsScanner.probeInterval { sinceLearning &+= 1 }
-        if read(base, start, end, limit: limit, into: &summary, nodes: &nodes) { return true }
-        guard summary.read(base, start, end, nodes: &nodes) else { return false }
+        if read(base, start, end, limit: limit, into: &summary, nodes: &nodes) { return .layout }
+        guard summary.read(base, start, end, nodes: &nodes) else { return nil }
         if sinceLearning >= NumaMapsScanner.probeInterval {
             learn(base, start, end, summary)
             sinceLearning = 0
         }
+        return .tokens
+    }
+
+    /// How `summarize` read a line's tokens: against the learned layout, or token by token.
+    enum Reading {
+        case layout
+        case tokens
+    }
+
+    /// How many bytes the learned tokens take (-1: none learned): a line read against them
+    /// ends there, so the scanner's loop over such lines (`NumaMapsScanner.takeSummaries`)
+    /// looks for its newline at that one place instead of searching for it.
+    var layoutLength: Int { length }
+
+    /// `summarize` for a line that only the layout may read (false: it did not, and nothing
+    /// was changed but `nodes`): counted as `summarize` counts it.
+    @inline(__always)
+    mutating func summarizeByLayout(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int,
+                                    into summary: inout NumaMapsLineSummary, nodes: inout NumaMapsLineSummary.Nodes) -> Bool {
+        guard read(base, start, end, limit: limit, into: &summary, nodes: &nodes) else { return false }
+        if sinceLearning < NumaMapsScanner.probeInterval { sinceLearning &+= 1 }
         return true
     }
 
