@@ -39,6 +39,8 @@ public struct NumaMapsScanner {
     /// same mapping; a run of repeats after the stretch is found again within the interval.
     static let missesBeforeProbing = 64
     static let probeInterval = 64
+    /// `summaryPause` after a `takeSummaries` that took no line.
+    static let summaryPauseLines = 16
     private var carry: [UInt8] = []
     private var lineNumber = 1
     /// The lines a line is compared with before it is parsed (`NumaMapsRecentLines`).
@@ -66,6 +68,10 @@ public struct NumaMapsScanner {
     /// after a line read against the token layout while the scanner was not remembering
     /// lines: `takeAhead` looks at the lines after it.
     private var aheadDigits = 0
+    /// Lines `parseLine` reads against the layout before `takeSummaries` is tried again, after
+    /// it took none: lines of two layouts in turn (the template holds one) would otherwise
+    /// have every other line checked there for nothing, then read by `take` from its start.
+    private var summaryPause = 0
     /// Digits of the address of the line `parseLine` read last.
     private var lineDigits = 0
     /// The shape of the line handed over last (-1: none, or one with no shape).
@@ -198,7 +204,8 @@ public struct NumaMapsScanner {
         let layout = template.layoutLength
         guard Visitor.takesSummaries, !lines.keepsMappings, lines.lastTailCount < 0, layout >= 0,
               let base = bytes.baseAddress else { return start }
-        let limit = bytes.count
+        let limit = bytes.count, first = start
+        defer { if start == first { summaryPause = Self.summaryPauseLines } }
         while true {
             // The lines `parseLine` neither compares nor remembers.
             let position = misses % Self.probeInterval
@@ -470,7 +477,9 @@ public struct NumaMapsScanner {
             summary.serial = spellings.lastSerial
             // A line of the learned layout, neither compared nor remembered: the lines after it
             // are likely the same (`takeSummaries`).
-            if reading == .layout, !remembered { aheadDigits = -1 }
+            if reading == .layout, !remembered {
+                if summaryPause == 0 { aheadDigits = -1 } else { summaryPause -= 1 }
+            }
             return .summarized(shape: remembered ? lines.remember(&scratch, base + end - tailCount, tailCount) : -1)
         }
         scratch.reset(address: address)
