@@ -118,13 +118,17 @@ public struct NumaMapsScanner {
                 return
             }
             carry.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<newline]))
-            var line = carry
-            carry = []
+            let end = carry.count
+            var line: [UInt8] = []
+            swap(&line, &carry)
             let result = line.withUnsafeBufferPointer { buffer in
-                Result { () throws(ParseError) in try take(buffer, 0, buffer.count, to: &visitor) }
+                Result { () throws(ParseError) in try take(buffer, 0, end, to: &visitor) }
             }
             try result.get()
-            line.removeAll()
+            // Its storage serves the next split line (one a chunk when numa_maps is read a
+            // seq_file page at a time).
+            line.removeAll(keepingCapacity: true)
+            swap(&line, &carry)
             start = takeAhead(chunk, newline + 1, into: &visitor)
         }
         while start < chunk.count {

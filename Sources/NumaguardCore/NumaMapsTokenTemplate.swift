@@ -106,14 +106,17 @@ struct NumaMapsTokenTemplate {
 
     /// Reads the tokens in `start..<end` into `summary` and `nodes` when they are the learned
     /// tokens but for count digits; false otherwise (and then nothing was changed but
-    /// `nodes`). `limit`: the buffer's end, which the last word's load must not pass.
+    /// `nodes`). `limit`: the buffer's end, which no load passes. The last bytes are loaded as
+    /// the eight that end the tokens, shifted down, so a line that ends its buffer (each
+    /// read of numa_maps returns whole lines) is read here too; only tokens shorter than
+    /// eight bytes are loaded from their start and need the buffer to go on.
     /// (Mutating only so that the template is passed in place: a non-mutating call on the
     /// scanner's stored template copied it whole at every line.)
     @inline(__always)
     mutating func read(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int,
               into summary: inout NumaMapsLineSummary, nodes found: inout NumaMapsLineSummary.Nodes) -> Bool {
         let length = end &- start
-        guard length == self.length, limit &- start >= (length &+ 7) & ~7 else { return false }
+        guard length == self.length, length >= 8 || limit &- start >= 8 else { return false }
         // Whole words, then the last bytes (the load's bytes past `end` masked off).
         let whole = length &>> 3
         var index = 0
@@ -124,7 +127,9 @@ struct NumaMapsTokenTemplate {
         }
         let left = length & 7
         if left > 0 {
-            let word = UInt64(littleEndian: UnsafeRawPointer(base + (start &+ index &<< 3)).loadUnaligned(as: UInt64.self))
+            let word = whole > 0
+                ? UInt64(littleEndian: UnsafeRawPointer(base + (end &- 8)).loadUnaligned(as: UInt64.self)) &>> UInt64((8 &- left) &<< 3)
+                : UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
             guard Self.matches(word, words[index], live: (UInt64(1) &<< UInt64(left &<< 3)) &- 1) else { return false }
         }
         // Every open byte is a digit: the counts are read without checks.

@@ -153,7 +153,6 @@ public struct Credentials: Equatable, Sendable {
         var contents: [UInt8] = []
         let result: Result<Void, TooLarge>
         do {
-            // Chunks under ReadAhead's threshold: these files are read once, on one thread.
             result = try root.streamContents(relative, chunkSize: 32 * 1024) { (chunk) throws(TooLarge) in
                 guard contents.count + chunk.count <= limit else { throw TooLarge() }
                 contents.append(contentsOf: chunk)

@@ -132,6 +132,10 @@ public struct HostRoot: Sendable {
     /// arrives, so a multi-megabyte numa_maps is parsed while it is read and never held whole.
     /// A large chunk saves system calls, not mmap-lock round trips: numa_maps' seq_file takes
     /// the target's lock once per ~4 KiB it fills, whatever the read size (bench/mmaplock).
+    /// All on the caller's thread: a second thread reading one chunk ahead (until 2026-12-04)
+    /// overlapped the parse with the kernel's walk only when a core was idle, and its start,
+    /// hand-overs and buffers cost more than it saved once the parse of a 32k-line numa_maps
+    /// was ~1 ms; with the other core busy it was the slower way (bench/README.md).
     /// Stops at the first error `body` throws and returns it. A file going on past `limit`
     /// bytes is refused (after `body` saw the first `limit`).
     public func streamContents<E: Error>(
@@ -162,13 +166,6 @@ public struct HostRoot: Sendable {
             let chunk = UnsafeBufferPointer(start: storage, count: count)
             total += count
             if total > limit { throw noted(relative, tooLarge(full, limit)) }
-            // A file that goes on past 64 KiB (a large numa_maps): read the rest one chunk
-            // ahead on a second thread while this one works (capture keeps the plain loop).
-            if total >= ReadAhead.minimumChunk, chunkSize >= ReadAhead.minimumChunk, observer == nil, failure == nil,
-               let ahead = ReadAhead.start(fd: fd, chunkSize: chunkSize) {
-                defer { ahead.finish() }
-                return try consume(first: chunk, total: total, limit: limit, then: ahead, path: full, relative: relative, body)
-            }
             if observer != nil { observed.append(contentsOf: chunk) }
             if failure != nil { continue }
             do {
@@ -188,25 +185,6 @@ public struct HostRoot: Sendable {
     private static func makeBlocking(_ fd: Int32, _ full: String) -> Bool {
         guard let flags = try? SystemCall.check("fcntl", full, { fcntl(fd, F_GETFL) }) else { return false }
         return (try? SystemCall.check("fcntl", full) { fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }) != nil
-    }
-
-    private func consume<E: Error>(
-        first: UnsafeBufferPointer<UInt8>, total: Int, limit: Int, then ahead: ReadAhead, path full: String, relative: String,
-        _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> Void
-    ) throws(HostError) -> Result<Void, E> {
-        do { try body(first) } catch { return .failure(error) }
-        var total = total
-        while true {
-            let chunk: UnsafeBufferPointer<UInt8>
-            switch ahead.nextChunk() {
-            case let .success(next): chunk = next
-            case let .failure(errno): throw noted(relative, .unreadable(path: full, errno: errno))
-            }
-            if chunk.isEmpty { return .success(()) }
-            total += chunk.count
-            if total > limit { throw noted(relative, tooLarge(full, limit)) }
-            do { try body(chunk) } catch { return .failure(error) }
-        }
     }
 
     /// Reads a small per-process file (/proc/PID/comm, cmdline, stat, status) with one read

@@ -91,12 +91,21 @@ final class NumaMapsTokenTemplateTests: XCTestCase {
         XCTAssertNil(templated(learned, Array(" file=/srv/db anon=2 dirty=2 mapped=9 N0=5 N1=4 kernelpagesize_kB=".utf8)))
     }
 
-    /// Whole words are loaded only inside the buffer: a line at its very end is left to the
-    /// reader; tokens longer than a template holds, or with more node counts, leave none.
+    /// Words are loaded only inside the buffer: tokens that end it (each read of numa_maps
+    /// returns whole lines) are read with their last eight bytes loaded backwards, and only
+    /// tokens shorter than eight bytes at its very end are left to the reader; tokens longer
+    /// than a template holds, or with more node counts, leave none.
     func testBoundsOfWhatIsLearnedAndRead() throws {
-        let learned = Array(layouts[0].utf8)
-        XCTAssertNotNil(templated(learned, learned, room: 8))
-        XCTAssertNil(templated(learned, learned, room: 0), "the last word would be loaded past the buffer")
+        for layout in layouts {
+            let learned = Array(layout.utf8)
+            for room in [0, 1, 7, 8] {
+                XCTAssertEqual(templated(learned, learned, room: room), summary(learned), "\(layout), \(room) bytes after it")
+            }
+        }
+        let short = Array(" heap".utf8)
+        XCTAssertNotNil(summary(short))
+        XCTAssertEqual(templated(short, short, room: 3), summary(short))
+        XCTAssertNil(templated(short, short, room: 2), "eight bytes from its start would pass the buffer")
         let long = Array((" file=/srv/" + String(repeating: "p", count: 120) + " mapped=40 N1=40 kernelpagesize_kB=4").utf8)
         XCTAssertGreaterThan(long.count, NumaMapsTokenTemplate.longest)
         XCTAssertNotNil(summary(long))

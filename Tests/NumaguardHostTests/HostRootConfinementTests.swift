@@ -174,7 +174,7 @@ final class HostRootConfinementTests: XCTestCase {
         XCTAssertThrowsError(try HostRoot.live.readBytes(String(big.path.dropFirst()))) { error in
             XCTAssertTrue("\(error)".contains("more than 16 MiB"), "\(error)")
         }
-        // A streamed file gets the larger cap, and is refused past it, read ahead or not.
+        // A streamed file gets the larger cap, and is refused past it.
         let handle2 = try FileHandle(forWritingTo: big)
         try handle2.truncate(atOffset: UInt64(HostRoot.maximumStreamedBytes + 1))
         try handle2.close()
