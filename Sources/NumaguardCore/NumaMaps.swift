@@ -37,8 +37,11 @@ public struct NumaMapsScanner {
     /// compared with the remembered ones until one is found again: a search that keeps
     /// missing cost about 6% of such a line. A line not compared is parsed, which gives the
     /// same mapping; a run of repeats after the stretch is found again within the interval.
+    /// 128, not 64: the lines remembered before each compared one (`recentLines + 1`) are read
+    /// by `parseLine`, the others by `takeSummaries` for about half as much, so every line
+    /// of the interval so remembered cost the bench's distinct victim ~6% (2026-12-04).
     static let missesBeforeProbing = 64
-    static let probeInterval = 64
+    static let probeInterval = 128
     /// `summaryPause` after a `takeSummaries` that took no line.
     static let summaryPauseLines = 16
     private var carry: [UInt8] = []
