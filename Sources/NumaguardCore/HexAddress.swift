@@ -37,7 +37,9 @@ enum HexAddress {
     }
 
     /// Only the digit count of what `leading` takes, for a reader that needs the address checked
-    /// but not its value (a tally): the conversion is most of the work.
+    /// but not its value (a tally): the conversion is most of the work. Inlined: a call cost
+    /// a tenth of the check in `NumaMapsScanner.takeSummaries`'s loop.
+    @inline(__always)
     static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
         words(bytes, start, end)?.digits
     }

@@ -84,6 +84,7 @@ public struct NumaMapsScanner {
         self.keepsFilePaths = keepsFilePaths
         self.keepsAddresses = keepsAddresses
         lines = NumaMapsRecentLines(keepsMappings: keepsRecentMappings)
+        assert(Self.probeInterval & (Self.probeInterval - 1) == 0, "takeSummaries masks with it")
     }
 
     /// Parses every complete line in `chunk`; a trailing partial line waits for the next chunk.
@@ -211,13 +212,22 @@ public struct NumaMapsScanner {
         let layout = template.layoutLength
         guard Visitor.takesSummaries, !lines.keepsMappings, lines.lastTailCount < 0, layout >= 0,
               let base = bytes.baseAddress else { return start }
-        let limit = bytes.count, first = start
-        defer { if start == first { summaryPause = Self.summaryPauseLines } }
+        let limit = bytes.count
+        // The counts `take` keeps per line, kept here and stored once: a store each per line
+        // was a tenth of the loop.
+        var misses = self.misses, taken = 0
+        defer {
+            self.misses = misses
+            mappingsVisited &+= taken
+            lineNumber &+= taken
+            if taken > 0 { previousShape = -1 } else { summaryPause = Self.summaryPauseLines }
+        }
         while true {
-            // The lines `parseLine` neither compares nor remembers.
-            let position = misses % Self.probeInterval
-            guard misses >= Self.missesBeforeProbing, misses < Int.max, position != 0,
-                  position < Self.probeInterval - Self.recentLines - 1,
+            // The lines `parseLine` neither compares nor remembers (`probeInterval` is a power
+            // of two, and `misses` at least `missesBeforeProbing` when this is read).
+            guard misses >= Self.missesBeforeProbing, misses < Int.max else { return start }
+            let position = misses & (Self.probeInterval &- 1)
+            guard position != 0, position < Self.probeInterval - Self.recentLines - 1,
                   let digits = HexAddress.digits(bytes, start, limit),
                   let policy = spellings.keptLength(bytes, start &+ digits &+ 1, limit) else { return start }
             let tokens = start &+ digits &+ 1 &+ policy, end = tokens &+ layout
@@ -226,11 +236,8 @@ public struct NumaMapsScanner {
             else { return start }
             summary.spelling = spellings.lastSlot
             summary.serial = spellings.lastSerial
-            lineDigits = digits
             misses &+= 1
-            previousShape = -1
-            mappingsVisited &+= 1
-            lineNumber &+= 1
+            taken &+= 1
             let count = summary.nodeCount
             summaryNodes.span.withUnsafeBufferPointer { all in
                 visitor.visit(summary, nodes: UnsafeBufferPointer(rebasing: all[0..<count]), policy: { spellings.lastPolicy }, shape: -1)
