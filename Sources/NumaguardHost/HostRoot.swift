@@ -133,9 +133,9 @@ public struct HostRoot: Sendable {
     /// A large chunk saves system calls, not mmap-lock round trips: numa_maps' seq_file takes
     /// the target's lock once per ~4 KiB it fills, whatever the read size (bench/mmaplock).
     /// All on the caller's thread: a second thread reading one chunk ahead (until 2026-12-04)
-    /// overlapped the parse with the kernel's walk only when a core was idle, and its start,
-    /// hand-overs and buffers cost more than it saved once the parse of a 32k-line numa_maps
-    /// was ~1 ms; with the other core busy it was the slower way (bench/README.md).
+    /// overlapped the parse with the kernel's walk only when a core was idle; once the parse
+    /// of a 32k-line numa_maps was ~1 ms, its start, hand-overs and buffers cost about what
+    /// that saved, and with the other core busy it was the slower way (bench/README.md).
     /// Stops at the first error `body` throws and returns it. A file going on past `limit`
     /// bytes is refused (after `body` saw the first `limit`).
     public func streamContents<E: Error>(
