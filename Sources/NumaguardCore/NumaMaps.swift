@@ -238,10 +238,7 @@ public struct NumaMapsScanner {
             summary.serial = spellings.lastSerial
             misses &+= 1
             taken &+= 1
-            let count = summary.nodeCount
-            summaryNodes.span.withUnsafeBufferPointer { all in
-                visitor.visit(summary, nodes: UnsafeBufferPointer(rebasing: all[0..<count]), policy: { spellings.lastPolicy }, shape: -1)
-            }
+            handSummary(to: &visitor, shape: -1)
             start = end &+ 1
         }
     }
@@ -372,10 +369,7 @@ public struct NumaMapsScanner {
         case let .summarized(shape):
             handed(shape)
             mappingsVisited += 1
-            let count = summary.nodeCount
-            summaryNodes.span.withUnsafeBufferPointer { all in
-                visitor.visit(summary, nodes: UnsafeBufferPointer(rebasing: all[0..<count]), policy: { spellings.lastPolicy }, shape: shape)
-            }
+            handSummary(to: &visitor, shape: shape)
         case let .again(slot, address):
             let shape = lines.shape(ofSlot: slot)
             tookByShape = visitor.visitAgain(shape: shape)
@@ -391,6 +385,15 @@ public struct NumaMapsScanner {
             visitor.visit(lines.last, shape: lines.lastKey.shape)
         }
         return true
+    }
+
+    /// Hands `summary`, its node counts and its policy to the visitor (`hand`, `takeSummaries`).
+    @inline(__always)
+    private mutating func handSummary<Visitor: NumaMapsVisitor>(to visitor: inout Visitor, shape: Int) {
+        let count = summary.nodeCount
+        summaryNodes.span.withUnsafeBufferPointer { all in
+            visitor.visit(summary, nodes: UnsafeBufferPointer(rebasing: all[0..<count]), policy: { spellings.lastPolicy }, shape: shape)
+        }
     }
 
     private struct ClosureVisitor: NumaMapsVisitor {
